@@ -1,0 +1,66 @@
+# dfkd-book — every target bootstraps .venv itself (Python packages + Fashion-MNIST), so a fresh clone needs
+# nothing but Python >= 3.10 and make.
+#   make book                  execute every chapter (full profile), refresh the .py twins, build the site
+#   make book PROFILE=quick    the same with the quick profile (a preview; overwrites the committed outputs)
+#   make test                  ruff, unit tests, twin check, nbval (quick), book build with warnings as errors
+#   make site                  build the site from the committed outputs without executing anything
+#   make lab                   JupyterLab on the notebooks
+
+PROFILE ?= full
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+export PATH := $(abspath $(BIN)):$(PATH)
+export MPLBACKEND := Agg
+
+.PHONY: setup data book site test lint lab clean
+.DEFAULT_GOAL := help
+
+help:
+	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[book,dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP) data
+
+# Fashion-MNIST offline: the Debian package when we are root with apt-get, else torchvision's download.
+data: $(STAMP)
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing the Debian package dataset-fashion-mnist"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	fi
+	@$(BIN)/python -c "from dfkd_book import data; d = data.load('fashion-mnist', 'test'); print('Fashion-MNIST ready:', len(d), 'test images')"
+
+book: setup
+	@for nb in $(NOTEBOOKS); do \
+		echo "== executing $$nb (profile $(PROFILE))"; \
+		DFKD_BOOK_PROFILE=$(PROFILE) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
+	done
+	$(BIN)/jupytext --sync $(NOTEBOOKS)
+	$(MAKE) --no-print-directory site
+
+site: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@test -f _build/html/index.html
+	@echo "Site built: $(abspath _build/html/index.html)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check dfkd_book tests notebooks
+
+test: setup lint
+	DFKD_BOOK_PROFILE=quick $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --durations=10
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@test -f _build/html/index.html && echo "Site built: $(abspath _build/html/index.html)"
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,103 @@
+"""The active profile, the device, seeding and cache locations.
+
+Every chapter states its budgets through :func:`pick`, so one environment variable switches the whole book
+between a CI-sized preview and the published run::
+
+    DFKD_BOOK_PROFILE=quick   # each chapter < 2 min on a 2-core CPU (CI, previews)
+    DFKD_BOOK_PROFILE=full    # default: what the published book shows
+
+Paper-scale budgets are reached by passing arguments, not by a third profile.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+PROFILES = ("quick", "full")
+DEFAULT_PROFILE = "full"
+ENV_PROFILE = "DFKD_BOOK_PROFILE"
+ENV_CACHE = "DFKD_BOOK_CACHE"
+ENV_DEVICE = "DFKD_BOOK_DEVICE"
+
+T = TypeVar("T")
+
+
+def profile() -> str:
+    """Return the active profile, read from ``$DFKD_BOOK_PROFILE`` (default ``"full"``).
+
+    Raises:
+        ValueError: if the variable holds anything but ``quick`` or ``full``.
+    """
+    value = os.environ.get(ENV_PROFILE, DEFAULT_PROFILE).strip().lower() or DEFAULT_PROFILE
+    if value not in PROFILES:
+        raise ValueError(
+            f"{ENV_PROFILE}={os.environ.get(ENV_PROFILE)!r} is not a profile; expected one of {PROFILES} "
+            f"(unset means {DEFAULT_PROFILE!r})"
+        )
+    return value
+
+
+def pick(*, quick: T, full: T) -> T:
+    """Return ``quick`` or ``full`` according to the active profile.
+
+    Example: ``epochs = pick(quick=1, full=20)``.
+
+    Raises:
+        ValueError: if ``$DFKD_BOOK_PROFILE`` is invalid (see :func:`profile`).
+    """
+    return quick if profile() == "quick" else full
+
+
+def device() -> torch.device:
+    """The device every chapter runs on: ``$DFKD_BOOK_DEVICE`` if set, else CUDA when present, else CPU."""
+    forced = os.environ.get(ENV_DEVICE)
+    if forced:
+        return torch.device(forced)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) and return a ``torch.Generator`` seeded with ``seed``.
+
+    Raises:
+        TypeError: if ``seed`` is not an ``int``.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def cache_dir(*parts: str) -> Path:
+    """A directory under the dfkd-book cache (``$DFKD_BOOK_CACHE``, default ``~/.cache/dfkd_book``), created."""
+    root = Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "dfkd_book")
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def describe() -> dict:
+    """Print (and return) the profile, device and library versions — the first output of every chapter."""
+    import torchvision
+
+    dev = device()
+    info = {
+        "profile": profile(),
+        "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "python": platform.python_version(),
+    }
+    print("  ".join(f"{k}: {v}" for k, v in info.items()))
+    return info
