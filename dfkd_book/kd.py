@@ -172,7 +172,7 @@ class _Batches:
         self.x = self.y = self.loader = self.stream = None
         if isinstance(transfer, torch.Tensor):
             self.x, self.y = transfer, labels
-        elif hasattr(transfer, "images") and isinstance(getattr(transfer, "images"), torch.Tensor):
+        elif hasattr(transfer, "images") and isinstance(transfer.images, torch.Tensor):
             self.x = transfer.images
             self.y = labels if labels is not None else getattr(transfer, "labels", None)
         elif isinstance(transfer, Dataset):

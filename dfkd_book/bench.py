@@ -1,0 +1,136 @@
+"""The benchmark runner: ``python -m dfkd_book.bench METHOD`` runs one method end to end with the active profile
+and writes ``results/METHOD.json``.
+
+Speed and accuracy targets are benchmarks, measured here and recorded in ``results/``, never timed tests.
+Chapters add their methods to :data:`METHODS`. Every record carries: method, dataset, teacher, student,
+teacher_acc, student_acc (in %), wall_s, device, profile, torch / torchvision versions, git commit, date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from . import augment, config, data, kd, zoo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def kd_real_recipe() -> dict:
+    """Student-KD on real data (chapter 1 and ``bench kd-real``): LeNet-5 → LeNet-5-Half on the full
+    Fashion-MNIST training set, the pure distillation term at τ = 4, Adam with a cosine schedule, flips and 2-pixel
+    shifts with the teacher re-labelling every augmented batch."""
+    return dict(epochs=config.pick(quick=2, full=20), batch_size=256, lr=3e-3, T=4.0, lam=0.0,
+                augment=augment.FlipShift(2))
+
+
+def git_commit() -> str:
+    """The repository's HEAD commit (``+dirty`` when the tree has uncommitted changes), or ``"unknown"``."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def environment() -> dict:
+    """Where a number was measured: device, threads, profile, versions, commit, date."""
+    import torchvision
+
+    dev = config.device()
+    return {
+        "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""),
+        "cpu_count": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "profile": config.profile(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "python": platform.python_version(),
+        "git_commit": git_commit(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def kd_real() -> dict:
+    """Student-KD on real data: the ceiling every data-free method is compared against."""
+    dataset = "fashion-mnist"
+    train, test = data.load(dataset, "train"), data.load(dataset, "test")
+    teacher = zoo.teacher("lenet5", dataset)
+    student = zoo.student("lenet5half", dataset)
+    recipe = kd_real_recipe()
+    t0 = time.perf_counter()
+    hist = kd.distill(student, teacher, train, eval_set=test, seed=0, name="Student-KD (real data)", **recipe)
+    wall = time.perf_counter() - t0
+    return {
+        "dataset": dataset, "teacher": "lenet5", "student": "lenet5half",
+        "teacher_acc": round(100 * kd.evaluate(teacher, test), 2),
+        "student_acc": round(100 * kd.evaluate(student, test), 2),
+        "wall_s": round(wall, 1),
+        "transfer_set": f"{dataset} train ({len(train)} images)",
+        "recipe": {k: (repr(v) if k == "augment" else v) for k, v in recipe.items()},
+        "history": {"epoch": hist.epoch, "test_acc": [round(100 * a, 2) for a in hist.test_acc],
+                    "wall_s": [round(w, 1) for w in hist.wall_s]},
+        "paper": {"source": "Nayak et al. 2019, Table 2", "teacher_acc": 90.84, "student_ce_acc": 89.43,
+                  "student_kd_acc": 89.66},
+    }
+
+
+#: method name → function returning the method-specific fields of its record.
+METHODS: dict[str, Callable[[], dict]] = {
+    "kd-real": kd_real,
+}
+
+
+def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results") -> dict:
+    """Run ``method`` and write ``out_dir/METHOD.json`` atomically; return the record.
+
+    Raises:
+        ValueError: unknown method (the message lists the known ones).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    env = environment()
+    t0 = time.perf_counter()
+    record = {"method": method, **METHODS[method](), **env}
+    record["total_wall_s"] = round(time.perf_counter() - t0, 1)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{method}.json.tmp-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, out / f"{method}.json")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dfkd_book.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("method", choices=sorted(METHODS))
+    parser.add_argument("--out", default=str(REPO_ROOT / "results"), help="directory for METHOD.json")
+    args = parser.parse_args(argv)
+    record = run(args.method, args.out)
+    summary = {k: record[k] for k in ("method", "teacher_acc", "student_acc", "wall_s", "device", "profile")}
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {Path(args.out) / (args.method + '.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""Figures the chapters share: image grids, training curves, soft-target bar charts, class heatmaps, tables.
+
+Every function returns the matplotlib ``Figure`` (so a notebook shows it and a script can save it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .kd import History
+
+
+def _np(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def show_images(images, titles: Sequence[str] | None = None, ncols: int = 10, scale: float = 1.3,
+                suptitle: str | None = None):
+    """A grid of images.
+
+    Args:
+        images: (N, C, H, W) or (N, H, W) tensor/array in [0, 1]; C = 1 is drawn in gray, C = 3 in colour.
+        titles: optional N short captions.
+        ncols: images per row.
+
+    Raises:
+        ValueError: wrong number of dimensions or of titles.
+    """
+    x = _np(images)
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4:
+        raise ValueError(f"images must be (N, C, H, W) or (N, H, W), got shape {x.shape}")
+    n = len(x)
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {n} images but {len(titles)} titles")
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows * (1.25 if titles else 1)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = np.clip(x[i], 0, 1)
+        if img.shape[0] == 1:
+            ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(np.transpose(img[:3], (1, 2, 0)))
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def curves(*histories: History, title: str | None = None, percent: bool = True):
+    """Test accuracy and training loss per epoch for one or more :class:`~dfkd_book.kd.History` objects."""
+    if not histories:
+        raise ValueError("pass at least one History")
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for h in histories:
+        label = h.name or None
+        if any(a is not None for a in h.test_acc):
+            acc = [np.nan if a is None else a * (100 if percent else 1) for a in h.test_acc]
+            ax_acc.plot(h.epoch, acc, marker="o", ms=3, label=label)
+        ax_loss.plot(h.epoch, h.loss, marker="o", ms=3, label=label)
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy" + (" (%)" if percent else ""), title="test accuracy")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="training loss", yscale="log")
+    for ax in (ax_acc, ax_loss):
+        ax.grid(alpha=0.3)
+        if any(h.name for h in histories):
+            ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def soft_targets(probs, classes: Sequence[str], labels: Sequence[str] | None = None, ax=None,
+                 title: str | None = None):
+    """Grouped bar chart of one or more probability vectors over the classes.
+
+    Args:
+        probs: (K,) or (M, K) probabilities (each row sums to 1), e.g. a teacher's soft targets at M temperatures.
+        classes: K class names.
+        labels: M legend entries (e.g. ``["T = 1", "T = 4", "T = 20"]``).
+    """
+    p = _np(probs)
+    if p.ndim == 1:
+        p = p[None]
+    if p.ndim != 2 or p.shape[1] != len(classes):
+        raise ValueError(f"probs must be (K,) or (M, K) with K = {len(classes)} classes; got shape {p.shape}")
+    if labels is not None and len(labels) != len(p):
+        raise ValueError(f"got {len(p)} probability rows but {len(labels)} labels")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(classes)), 3))
+    else:
+        fig = ax.figure
+    m, k = p.shape
+    width = 0.8 / m
+    for i, row in enumerate(p):
+        ax.bar(np.arange(k) + (i - (m - 1) / 2) * width, row, width, label=labels[i] if labels else None)
+    ax.set_xticks(np.arange(k), classes, rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel("probability")
+    ax.set_ylim(0, 1)
+    ax.grid(axis="y", alpha=0.3)
+    if labels:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(matrix, classes: Sequence[str], title: str | None = None, xlabel: str = "", ylabel: str = "",
+            fmt: str = "{:.2f}", ax=None, cmap: str = "viridis", log: bool = False):
+    """A K × K heatmap with class names on both axes and the values written in the cells.
+
+    ``log=True`` colours by log10 of the values (for soft targets spanning orders of magnitude).
+    """
+    a = _np(matrix).astype(float)
+    if a.ndim != 2 or a.shape != (len(classes), len(classes)):
+        raise ValueError(f"matrix must be K × K with K = {len(classes)}, got shape {a.shape}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(0.62 * len(classes) + 2.5, 0.55 * len(classes) + 1.5))
+    else:
+        fig = ax.figure
+    shown = np.log10(np.clip(a, 1e-6, None)) if log else a
+    im = ax.imshow(shown, cmap=cmap)
+    ax.set_xticks(np.arange(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(np.arange(len(classes)), classes, fontsize=8)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if a.shape[0] <= 12:
+        hi = shown.max() if shown.size else 0
+        lo = shown.min() if shown.size else 0
+        for i in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                ax.text(j, i, fmt.format(a[i, j]), ha="center", va="center", fontsize=6.5,
+                        color="white" if shown[i, j] < lo + 0.55 * (hi - lo) else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="log10" if log else None)
+    fig.tight_layout()
+    return fig
+
+
+def paper_vs_book(rows: Sequence[tuple[str, float | None, float | None]], paper: str = "paper",
+                  book: str = "this book"):
+    """The "paper vs this book" table that closes every chapter, as a pandas DataFrame.
+
+    Args:
+        rows: ``(what, paper value, our value)`` triples, accuracies in % (``None`` where a side has no number).
+
+    Returns:
+        DataFrame with columns ``[paper, book, "difference"]`` (ours − paper, percentage points), indexed by row.
+    """
+    import pandas as pd
+
+    df = pd.DataFrame([(w, p, b) for w, p, b in rows], columns=["", paper, book]).set_index("")
+    df["difference"] = df[book] - df[paper]
+    return df.round(2)

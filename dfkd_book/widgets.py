@@ -1,0 +1,63 @@
+"""Optional ipywidgets explorers. They need the ``book`` extra (``pip install "dfkd-book[book]"``); every chapter
+also shows a static figure beside each explorer, since the published site cannot run a kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+from . import kd, plot
+
+
+def _ipywidgets():
+    try:
+        import ipywidgets
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("the explorers need ipywidgets: pip install 'dfkd-book[book]' (or pip install ipywidgets)"
+                          ) from e
+    return ipywidgets
+
+
+def temperature_explorer(teacher: torch.nn.Module, images: torch.Tensor, classes: Sequence[str],
+                         temperatures: tuple[float, float] = (0.5, 30.0)):
+    """A slider for the temperature τ and one for the image: the teacher's soft targets ``softmax(z/τ)``.
+
+    Args:
+        teacher: classifier returning logits (N, K).
+        images: (N, C, H, W) inputs in [0, 1] to choose from.
+        classes: K class names.
+        temperatures: the slider's range.
+
+    Returns:
+        an ``ipywidgets`` widget (display it as the last expression of a cell).
+    """
+    widgets = _ipywidgets()
+    z = kd.logits(teacher, images)
+    if z.shape[1] != len(classes):
+        raise ValueError(f"teacher has {z.shape[1]} classes but {len(classes)} class names were given")
+    out = widgets.Output()
+    t_slider = widgets.FloatLogSlider(value=4.0, base=10, min=torch.log10(torch.tensor(temperatures[0])).item(),
+                                      max=torch.log10(torch.tensor(temperatures[1])).item(), step=0.02,
+                                      description="τ", continuous_update=False)
+    i_slider = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="image", continuous_update=False)
+
+    def draw(*_):
+        i, T = i_slider.value, t_slider.value
+        with out:
+            out.clear_output(wait=True)
+            fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(9, 2.8), gridspec_kw={"width_ratios": [1, 4]})
+            img = images[i].cpu()
+            ax_img.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+            ax_img.axis("off")
+            p = kd.soft_targets(z[i], T)
+            plot.soft_targets(p, classes, ax=ax_bar, title=f"soft targets at τ = {T:.2f} "
+                                                          f"(entropy {-(p * p.clamp_min(1e-12).log()).sum():.2f} nats)")
+            plt.show()
+
+    t_slider.observe(draw, "value")
+    i_slider.observe(draw, "value")
+    draw()
+    return widgets.VBox([widgets.HBox([t_slider, i_slider]), out])

@@ -1,0 +1,49 @@
+import random
+
+import pytest
+import torch
+
+from dfkd_book import config
+
+
+def test_default_profile_is_full(monkeypatch):
+    monkeypatch.delenv("DFKD_BOOK_PROFILE", raising=False)
+    assert config.profile() == "full"
+    assert config.pick(quick=1, full=2) == 2
+
+
+def test_quick_profile(monkeypatch):
+    monkeypatch.setenv("DFKD_BOOK_PROFILE", "quick")
+    assert config.profile() == "quick"
+    assert config.pick(quick="q", full="f") == "q"
+
+
+def test_bad_profile_names_the_choices(monkeypatch):
+    monkeypatch.setenv("DFKD_BOOK_PROFILE", "fast")
+    with pytest.raises(ValueError, match=r"'fast'.*quick.*full"):
+        config.profile()
+    with pytest.raises(ValueError, match="quick"):
+        config.pick(quick=1, full=2)
+
+
+def test_seed_everything_reproduces():
+    config.seed_everything(123)
+    a = (random.random(), torch.rand(3))
+    config.seed_everything(123)
+    b = (random.random(), torch.rand(3))
+    assert a[0] == b[0] and torch.equal(a[1], b[1])
+    with pytest.raises(TypeError):
+        config.seed_everything(1.5)
+
+
+def test_device_override_and_describe(monkeypatch, capsys):
+    monkeypatch.setenv("DFKD_BOOK_DEVICE", "cpu")
+    assert config.device() == torch.device("cpu")
+    info = config.describe()
+    out = capsys.readouterr().out
+    assert "profile" in out and "torchvision" in out and info["torch"] == torch.__version__
+
+
+def test_cache_dir_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("DFKD_BOOK_CACHE", str(tmp_path / "c"))
+    assert config.cache_dir("x") == tmp_path / "c" / "x" and (tmp_path / "c" / "x").is_dir()

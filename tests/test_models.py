@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+from dfkd_book import models
+
+
+@pytest.mark.parametrize("cls, expected", [
+    (models.LeNet5, 61_706),       # ZSKD Table 4
+    (models.LeNet5Half, 35_820),   # ZSKD Table 4
+    (models.LeNet5BN, 62_158),
+])
+def test_lenet_parameter_counts(cls, expected):
+    assert models.count_parameters(cls(in_channels=1, num_classes=10)) == expected
+
+
+def test_alexnet_parameter_counts():
+    # ZSKD Table 5 counted layer by layer; the paper quotes 1.65 M and 723 k (the latter does not follow from
+    # its own table — see AlexNetHalf's docstring).
+    assert models.count_parameters(models.AlexNet(3, 10)) == 1_659_178
+    assert models.count_parameters(models.AlexNetHalf(3, 10)) == 417_434
+
+
+@pytest.mark.parametrize("arch", sorted(models.ARCHITECTURES))
+@pytest.mark.parametrize("channels, k", [(1, 10), (3, 7)])
+def test_shapes(arch, channels, k):
+    m = models.build(arch, channels, k).eval()
+    assert m(torch.rand(4, channels, 32, 32)).shape == (4, k)
+    assert models.num_classes(m) == k
+    assert isinstance(models.last_linear(m), torch.nn.Linear)
+
+
+def test_bad_input_shape():
+    with pytest.raises(ValueError, match=r"\(N, 1, 32, 32\)"):
+        models.LeNet5()(torch.rand(2, 1, 28, 28))
+    with pytest.raises(ValueError, match="num_classes"):
+        models.LeNet5(num_classes=1)
+    with pytest.raises(ValueError, match="lenet5"):
+        models.build("resnet", 1, 10)
+
+
+def test_lenet5bn_has_bn_after_every_hidden_layer():
+    m = models.LeNet5BN()
+    bns = [mod for mod in m.modules() if isinstance(mod, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
+    assert [b.num_features for b in bns] == [6, 16, 120, 84]
+
+
+def test_last_linear_missing():
+    with pytest.raises(ValueError, match="no nn.Linear"):
+        models.last_linear(torch.nn.Conv2d(1, 1, 1))

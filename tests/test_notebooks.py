@@ -1,0 +1,48 @@
+"""Every chapter notebook is paired with a py:percent twin that agrees with it, and is in the table of contents."""
+
+import json
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _cells(nb):
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "no notebooks found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_twin_agrees(path):
+    twin = path.with_suffix(".py")
+    assert twin.exists(), f"{path.name} has no py:percent twin; run `jupytext --sync {path}`"
+    assert "format_name: percent" in twin.read_text()[:500]
+    a, b = _cells(jupytext.read(path)), _cells(jupytext.read(twin))
+    assert a == b, f"{path.name} and {twin.name} differ; run `jupytext --sync {path}`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_in_toc_and_describes_itself(path):
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    assert f"notebooks/{path.stem}" in files
+    nb = json.loads(path.read_text())
+    code = [("".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any("config.describe()" in c for c in code[:4]), "first cells must call config.describe()"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_are_from_a_full_run(path):
+    nb = json.loads(path.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert outputs, f"{path.name} has no committed outputs"
+    first = "".join("".join(o.get("text", "")) for o in outputs[:3])
+    assert "profile: full" in first, "committed outputs must come from a full-profile run"
+    assert any("image/png" in o.get("data", {}) for o in outputs), "no figures in the committed outputs"

@@ -1,0 +1,33 @@
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from dfkd_book import kd, plot
+
+
+def test_show_images_and_errors():
+    fig = plot.show_images(torch.rand(12, 1, 32, 32), titles=[str(i) for i in range(12)], ncols=6)
+    assert len([a for a in fig.axes if a.images]) == 12
+    plt.close(fig)
+    plot.show_images(torch.rand(3, 3, 32, 32))
+    with pytest.raises(ValueError, match="titles"):
+        plot.show_images(torch.rand(3, 1, 32, 32), titles=["a"])
+
+
+def test_soft_targets_and_heatmap_and_curves():
+    classes = list("abcd")
+    fig = plot.soft_targets(torch.softmax(torch.randn(3, 4), 1), classes, labels=["T=1", "T=4", "T=20"])
+    assert len(fig.axes[0].patches) == 12
+    with pytest.raises(ValueError, match="K = 4"):
+        plot.soft_targets(torch.rand(3, 5), classes)
+    plot.heatmap(torch.rand(4, 4), classes, log=True)
+    with pytest.raises(ValueError, match="K × K"):
+        plot.heatmap(torch.rand(4, 3), classes)
+    h = kd.History("x", [1, 2], [1.0, 0.5], [0.5, 0.7], [1.0, 2.0])
+    plot.curves(h, h)
+    plt.close("all")
+
+
+def test_paper_vs_book():
+    df = plot.paper_vs_book([("Teacher", 90.84, 91.0), ("Student-KD", 89.66, None)])
+    assert df.loc["Teacher", "difference"] == pytest.approx(0.16)

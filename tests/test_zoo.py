@@ -1,0 +1,64 @@
+import shutil
+
+import pytest
+import torch
+
+from dfkd_book import kd, models, zoo
+
+
+@pytest.mark.parametrize("arch, floor", [("lenet5", 0.9084), ("lenet5bn", 0.91)])
+def test_shipped_teacher_accuracy(arch, floor, fmnist_test):
+    """Shipped LeNet-5 >= 90.84 % (ZSKD Table 2); LeNet-5-BN >= 91 %."""
+    rec = zoo.manifest()[f"{arch}-fashion-mnist"]
+    assert zoo.sha256(zoo.WEIGHTS_DIR / rec["file"]) == rec["sha256"]
+    teacher = zoo.teacher(arch, "fashion-mnist", train_if_missing=False)
+    assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
+    acc = kd.evaluate(teacher, fmnist_test)
+    assert acc >= floor
+    assert acc == pytest.approx(rec["test_acc"], abs=2e-3)
+
+
+def test_corrupted_weights_file_is_refused(monkeypatch, tmp_path):
+    shutil.copytree(zoo.WEIGHTS_DIR, tmp_path / "weights")
+    rec = zoo.manifest()["lenet5-fashion-mnist"]
+    path = tmp_path / "weights" / rec["file"]
+    blob = bytearray(path.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path / "weights")
+    with pytest.raises(zoo.WeightsIntegrityError, match="sha256.*does not match"):
+        zoo.teacher("lenet5", "fashion-mnist")
+
+
+def test_save_and_load_weights_round_trip(tmp_path):
+    m = models.LeNet5Half()
+    digest = zoo.save_weights(m, tmp_path / "w.pt")
+    assert not list(tmp_path.glob(".w.pt.tmp-*"))
+    m2 = zoo.load_weights(models.LeNet5Half(), tmp_path / "w.pt", digest)
+    for a, b in zip(m.state_dict().values(), m2.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(FileNotFoundError):
+        zoo.load_weights(models.LeNet5Half(), tmp_path / "missing.pt", digest)
+
+
+def test_unshipped_pair_is_trained_once_and_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv("DFKD_BOOK_CACHE", str(tmp_path))
+    monkeypatch.setitem(zoo.RECIPES, "lenet5half",
+                        dict(epochs=1, batch_size=512, lr=3e-3, weight_decay=0.0, augment=None, seed=0))
+    with pytest.raises(FileNotFoundError, match="train_if_missing"):
+        zoo.teacher("lenet5half", "fashion-mnist", train_if_missing=False)
+    t1 = zoo.teacher("lenet5half", "fashion-mnist", progress=False)
+    cached = tmp_path / "weights" / "lenet5half-fashion-mnist.pt"
+    assert cached.exists() and (tmp_path / "weights" / "lenet5half-fashion-mnist.json").exists()
+    monkeypatch.setattr(zoo, "train_teacher", lambda *a, **k: pytest.fail("trained twice"))
+    t2 = zoo.teacher("lenet5half", "fashion-mnist")
+    for a, b in zip(t1.state_dict().values(), t2.state_dict().values()):
+        assert torch.equal(a.cpu(), b.cpu())
+
+
+def test_student_is_fresh_and_sized_by_dataset():
+    s = zoo.student("lenet5half", "fashion-mnist")
+    assert s.training and models.count_parameters(s) == 35_820
+    assert models.num_classes(zoo.student("lenet5half", "cifar10")) == 10
+    with pytest.raises(ValueError, match="known"):
+        zoo.student("vgg", "fashion-mnist")
