@@ -20,7 +20,7 @@ def test_kd_loss_hand_computed():
 
 def test_kd_loss_zero_for_identical_logits_and_positive_otherwise():
     z = torch.randn(8, 10)
-    assert kd.kd_loss(z, z.clone(), 20.0).item() == pytest.approx(0.0, abs=1e-6)
+    assert kd.kd_loss(z, z.clone(), 20.0).item() == pytest.approx(0.0, abs=1e-4)  # float32 x tau^2
     assert kd.kd_loss(torch.randn(8, 10), z, 20.0).item() > 0
 
 
@@ -39,7 +39,7 @@ def test_kd_loss_gradient_is_temperature_stable():
     for T in (4.0, 20.0):
         s = torch.randn(64, 10, generator=torch.Generator().manual_seed(1)).requires_grad_()
         kd.kd_loss(s, t, T).backward()
-        norms.append(s.grad.norm().item() * T)  # d/ds of T^2 KL(. / T) scales as 1/T for large T
+        norms.append(s.grad.norm().item())  # d/ds = T (p_s - p_t) ~ (s - t) / K for large T: T-free
     assert norms[0] == pytest.approx(norms[1], rel=0.5)
 
 
