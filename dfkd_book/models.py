@@ -178,9 +178,12 @@ def build(arch: str, in_channels: int, num_classes: int) -> nn.Module:
     return ARCHITECTURES[key](in_channels=in_channels, num_classes=num_classes)
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters (the figure the papers quote)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (the figure the papers quote; BatchNorm running statistics are buffers, not counted).
+
+    ``trainable_only=True`` counts only those with ``requires_grad`` (a frozen teacher then counts 0).
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def last_linear(model: nn.Module) -> nn.Linear:

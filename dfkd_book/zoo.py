@@ -77,6 +77,7 @@ def _atomic_write_bytes(path: Path, write) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -146,6 +147,7 @@ def train_teacher(arch: str, dataset: str, path: str | os.PathLike, progress: bo
     arch, name = _arch(arch), data._check_name(dataset)
     recipe = RECIPES[arch]
     train_set, test_set = data.load(name, "train"), data.load(name, "test")
+    config.seed_everything(recipe["seed"])  # seeds the initialisation too, so the command reproduces the file
     model = models.build(arch, data.channels(name), len(data.classes(name)))
     aug = AUGMENTS[recipe["augment"]]()
     t0 = time.perf_counter()

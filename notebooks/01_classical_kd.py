@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -48,6 +49,7 @@ import torch
 from dfkd_book import bench, config, data, kd, models, plot, widgets, zoo
 
 config.describe()
+config.seed_everything(0)
 chapter_start = time.perf_counter()
 
 # %% [markdown]
@@ -55,10 +57,10 @@ chapter_start = time.perf_counter()
 # epochs, the `full` profile is what this page shows.
 
 # %%
-EPOCHS = config.pick(quick=2, full=20)  # Student-CE and Student-KD, full training set
+recipe = bench.kd_real_recipe()  # Student-CE and Student-KD: epochs = pick(quick=2, full=30)
 SWEEP_EPOCHS = config.pick(quick=1, full=4)  # each point of the temperature sweep
 SWEEP_TS = config.pick(quick=[1.0, 20.0], full=[1.0, 2.0, 4.0, 8.0, 20.0])
-SWEEP_N = config.pick(quick=10_000, full=60_000)  # transfer-set size in the sweep
+SWEEP_N = config.pick(quick=20_000, full=60_000)  # transfer-set size in the sweep
 
 train = data.load("fashion-mnist", "train")
 test = data.load("fashion-mnist", "test")
@@ -88,15 +90,14 @@ print(f"student LeNet-5-Half: {models.count_parameters(zoo.student('lenet5half')
 # ## Student-CE: the student trained on the labels
 #
 # The first baseline trains LeNet-5-Half directly on the labelled training set with cross-entropy, with the same
-# optimiser, schedule, augmentation (random flips and 2-pixel shifts) and number of epochs as the distilled
-# student below, so the only difference is what the student learns from.
+# optimiser, learning rate, schedule and number of epochs as the distilled student below, so the only difference
+# is what the student learns from: one-hot labels here, the teacher's soft targets there.
 
 # %%
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
 student_ce = zoo.student("lenet5half")
-recipe = bench.kd_real_recipe()
-hist_ce = kd.train(student_ce, train, epochs=EPOCHS, batch_size=recipe["batch_size"], lr=recipe["lr"],
-                   augment=recipe["augment"], eval_set=test, seed=0, name="Student-CE (labels)")
+hist_ce = kd.train(student_ce, train, epochs=recipe["epochs"], batch_size=recipe["batch_size"], lr=recipe["lr"],
+                   eval_set=test, seed=0, name="Student-CE (labels)")
 print(f"untrained student {100 * untrained_acc:.2f} %  ->  Student-CE {100 * hist_ce.final_acc:.2f} % "
       f"({hist_ce.seconds:.0f} s)")
 
@@ -130,9 +131,11 @@ fig.tight_layout()
 # %% [markdown]
 # ## Student-KD: distillation on the real training data
 #
-# The recipe (shared with `python -m dfkd_book.bench kd-real`, which writes `results/kd-real.json`) distils at
-# τ = 4 with the distillation term only: augmentation produces inputs the teacher never labelled, and the
-# teacher re-labels every augmented batch — the same trick ZSKD relies on for its data impressions.
+# The recipe is shared with `python -m dfkd_book.bench kd-real`, which writes `results/kd-real.json`: the
+# distillation term alone (ZSKD eq. 4, λ = 0) at τ = 4, Adam with a cosine schedule. The transfer set is the
+# real training set, so the frozen teacher's soft targets are computed once and reused every epoch. (With
+# augmentation, `kd.distill(..., augment=...)` lets the teacher re-label every augmented batch instead — the
+# trick ZSKD relies on for data impressions in chapter 2.)
 
 # %%
 print({k: v for k, v in recipe.items()})
@@ -146,14 +149,14 @@ plot.curves(hist_ce, hist_kd, title="LeNet-5-Half on Fashion-MNIST: labels vs th
 # ## Student accuracy against the temperature
 #
 # Each point below is a fresh student distilled at one temperature with a shorter budget
-# (`SWEEP_EPOCHS` epochs, no augmentation, so the teacher's soft targets are computed once and reused).
+# (`SWEEP_EPOCHS` epochs instead of the recipe's, otherwise the same recipe).
 
 # %%
 sweep = train.subset(SWEEP_N, seed=0)
 sweep_acc = {}
 for T in SWEEP_TS:
     s = zoo.student("lenet5half")
-    h = kd.distill(s, teacher, sweep, epochs=SWEEP_EPOCHS, batch_size=256, lr=3e-3, T=T, seed=0,
+    h = kd.distill(s, teacher, sweep, epochs=SWEEP_EPOCHS, batch_size=256, lr=recipe["lr"], T=T, seed=0,
                    eval_set=test, name=f"τ = {T:g}", progress=False)
     sweep_acc[T] = h.final_acc
     print(f"τ = {T:>4g}: {100 * h.final_acc:.2f} %  ({h.seconds:.0f} s)")
@@ -195,7 +198,7 @@ print("largest dark-knowledge entries:",
 # page, follows one image's soft targets as τ grows from 0.5 to 30: at low τ one class takes everything, at high
 # τ all classes tend to 1/K, and in between the ranking of the wrong classes becomes visible.
 
-# %%
+# %% tags=["remove-output"]
 widgets.temperature_explorer(teacher, test.images[examples + list(range(20))], classes)
 
 # %%
@@ -234,9 +237,9 @@ table
 # Sanity checks: a broken teacher, loss or training loop fails here (and CI runs this notebook).
 assert teacher_acc >= 0.9084, teacher_acc
 assert hist_kd.final_acc > untrained_acc + 0.5, (hist_kd.final_acc, untrained_acc)
-assert hist_kd.final_acc > config.pick(quick=0.80, full=0.8966), hist_kd.final_acc
-assert hist_ce.final_acc > config.pick(quick=0.78, full=0.88), hist_ce.final_acc
-assert max(sweep_acc.values()) > config.pick(quick=0.70, full=0.85), sweep_acc
+assert hist_kd.final_acc > config.pick(quick=0.75, full=0.8966), hist_kd.final_acc
+assert hist_ce.final_acc > config.pick(quick=0.75, full=0.88), hist_ce.final_acc
+assert max(sweep_acc.values()) > config.pick(quick=0.65, full=0.85), sweep_acc
 print(f"chapter 1 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})")
 
 # %% [markdown]
