@@ -15,11 +15,11 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: setup data book site test lint lab clean
+.PHONY: help setup data book site test lint lab clean
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,8p' Makefile | sed 's/^# \{0,1\}//'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check dfkd_book tests notebooks
 
 test: setup lint
-	DFKD_BOOK_PROFILE=quick $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --durations=10
+	DFKD_BOOK_PROFILE=quick $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-current-env --durations=10
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@test -f _build/html/index.html && echo "Site built: $(abspath _build/html/index.html)"
 
