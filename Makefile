@@ -13,7 +13,6 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 export PATH := $(abspath $(BIN)):$(PATH)
-export MPLBACKEND := Agg
 
 .PHONY: help setup data book site test lint lab clean
 .DEFAULT_GOAL := help

@@ -149,7 +149,10 @@ plot.curves(hist_ce, hist_kd, title="LeNet-5-Half on Fashion-MNIST: labels vs th
 # ## Student accuracy against the temperature
 #
 # Each point below is a fresh student distilled at one temperature with a shorter budget
-# (`SWEEP_EPOCHS` epochs instead of the recipe's, otherwise the same recipe).
+# (`SWEEP_EPOCHS` epochs instead of the recipe's, otherwise the same recipe). Read the curve with its budget in
+# mind: at high τ the soft targets are close to uniform, so a few epochs carry less signal about the top class,
+# while the τ² factor keeps the total gradient comparable. Which temperature wins after the full 30 epochs is
+# exercise 2.
 
 # %%
 sweep = train.subset(SWEEP_N, seed=0)
@@ -247,8 +250,9 @@ print(f"chapter 1 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 #
 # 1. **λ and hard labels.** Add the hard-label term (`lam=0.3`, as the ZSKD appendix did on real data) to
 #    `kd.distill`. Does it help when the transfer set is the real training data? Why can no data-free chapter use it?
-# 2. **Temperature without τ².** Remove the τ² factor in a copy of `kd.kd_loss` and repeat the temperature sweep.
-#    Explain the curve you get with the gradient of the KL term.
+# 2. **The temperature, properly.** Repeat the temperature sweep with the full recipe (`recipe["epochs"]` epochs
+#    on all 60,000 images). Does the ranking of the short sweep survive? Then remove the τ² factor in a copy of
+#    `kd.kd_loss` and explain the curve you get with the gradient of the KL term.
 # 3. **Less data.** Distil on 200 real images per class (`train.subset(200, per_class=True)`). How far below the
 #    ceiling do you fall? Compare with Kimura et al.'s 72.50 % with 200 images quoted in ZSKD's Table 2.
 # 4. **Dark knowledge without data.** The heatmap above needed test images. Compute the cosine similarity of the
