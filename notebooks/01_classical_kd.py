@@ -67,8 +67,8 @@ test = data.load("fashion-mnist", "test")
 classes = train.classes
 print(f"train {tuple(train.images.shape)}, test {tuple(test.images.shape)}, "
       f"values in [{train.images.min():.0f}, {train.images.max():.0f}]")
-plot.show_images(test.images[:20], [classes[y] for y in test.labels[:20]], ncols=10,
-                 suptitle="Fashion-MNIST test images (32×32, zero-padded)")
+fig = plot.show_images(test.images[:20], [classes[y] for y in test.labels[:20]], ncols=10,
+                       suptitle="Fashion-MNIST test images (32×32, zero-padded)")
 
 # %% [markdown]
 # ## The teacher
@@ -143,7 +143,7 @@ student_kd = zoo.student("lenet5half")
 hist_kd = kd.distill(student_kd, teacher, train, eval_set=test, seed=0, name="Student-KD (real data)", **recipe)
 print(f"Student-KD {100 * hist_kd.final_acc:.2f} % ({hist_kd.seconds:.0f} s); "
       f"agreement with the teacher on the test set {100 * kd.agreement(student_kd, teacher, test.images):.2f} %")
-plot.curves(hist_ce, hist_kd, title="LeNet-5-Half on Fashion-MNIST: labels vs the teacher's soft targets")
+fig = plot.curves(hist_ce, hist_kd, title="LeNet-5-Half on Fashion-MNIST: labels vs the teacher's soft targets")
 
 # %% [markdown]
 # ## Student accuracy against the temperature
