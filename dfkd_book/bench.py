@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,17 +106,8 @@ def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results") -> dict
     t0 = time.perf_counter()
     record = {"method": method, **METHODS[method](), **env}
     record["total_wall_s"] = round(time.perf_counter() - t0, 1)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{method}.json.tmp-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, out / f"{method}.json")
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    text = json.dumps(record, indent=2) + "\n"
+    config.atomic_write(Path(out_dir) / f"{method}.json", lambda f: f.write(text.encode()))
     return record
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import platform
 import random
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 import torch
@@ -83,6 +85,26 @@ def cache_dir(*parts: str) -> Path:
     root = Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "dfkd_book")
     path = root.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
+    """Write a file atomically: ``write(f)`` fills a temporary file beside ``path``, which then replaces ``path``
+    (mode 0644). A failure leaves neither a half-written ``path`` nor the temporary file behind.
+
+    Used for every cache, weights file and benchmark record the book writes.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
 
 

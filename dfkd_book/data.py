@@ -16,7 +16,6 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,14 +148,8 @@ def _from_debian(spec: _Spec, root: Path) -> bool:
         dst = raw / src.name[: -len(".gz")]
         if dst.exists():
             continue
-        fd, tmp = tempfile.mkstemp(dir=raw, prefix=".tmp-")
-        try:
-            with gzip.open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
-                shutil.copyfileobj(fin, fout)
-            os.replace(tmp, dst)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with gzip.open(src, "rb") as fin:
+            config.atomic_write(dst, lambda fout, fin=fin: shutil.copyfileobj(fin, fout))
     return True
 
 

@@ -19,7 +19,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -71,24 +70,10 @@ def sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_weights(model: nn.Module, path: str | os.PathLike) -> str:
     """Atomically save ``model.state_dict()`` (on the CPU) to ``path``; return its sha256."""
-    path = Path(path)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    _atomic_write_bytes(path, lambda f: torch.save(state, f))
+    config.atomic_write(path, lambda f: torch.save(state, f))
     return sha256(path)
 
 
@@ -117,7 +102,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _write_json(path: Path, obj: dict) -> None:
-    _atomic_write_bytes(path, lambda f: f.write((json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()))
+    config.atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()))
 
 
 def manifest() -> dict:

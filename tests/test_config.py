@@ -47,3 +47,17 @@ def test_device_override_and_describe(monkeypatch, capsys):
 def test_cache_dir_env(monkeypatch, tmp_path):
     monkeypatch.setenv("DFKD_BOOK_CACHE", str(tmp_path / "c"))
     assert config.cache_dir("x") == tmp_path / "c" / "x" and (tmp_path / "c" / "x").is_dir()
+
+
+def test_atomic_write_leaves_nothing_half_written(tmp_path):
+    target = tmp_path / "sub" / "record.json"
+    config.atomic_write(target, lambda f: f.write(b"old"))
+
+    def boom(f):
+        f.write(b"half of the new conten")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        config.atomic_write(target, boom)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in target.parent.iterdir()] == ["record.json"]

@@ -71,7 +71,7 @@ def test_debian_package_is_decompressed_into_cache(monkeypatch, tmp_path):
     assert len(ds) == 10_000
     raw = tmp_path / "cache" / "data" / "FashionMNIST" / "raw"
     assert (raw / "t10k-images-idx3-ubyte").exists()
-    assert not list(raw.glob(".tmp-*")), "a temporary file was left behind"
+    assert not list(raw.glob(".*.tmp-*")), "a temporary file was left behind"
 
 
 def test_subset_per_class(fmnist_test):
