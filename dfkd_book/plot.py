@@ -165,3 +165,27 @@ def paper_vs_book(rows: Sequence[tuple[str, float | None, float | None]], paper:
     df = pd.DataFrame([(w, p, b) for w, p, b in rows], columns=["", paper, book]).set_index("")
     df["difference"] = df[book] - df[paper]
     return df.round(2)
+
+
+def dirichlet_samples(samples_by_label: dict, classes: Sequence[str], title: str | None = None):
+    """Sampled softmax vectors side by side: one panel per label (e.g. ``{"β = 1.0": (M, K), "β = 0.1": (M, K)}``),
+    each showing M vectors as stacked rows of a heatmap (rows = samples, columns = classes) — how concentrated the
+    Dirichlet samples of ZSKD are at each concentration.
+
+    Raises:
+        ValueError: a sample matrix that is not (M, K) with K = ``len(classes)``.
+    """
+    if not samples_by_label:
+        raise ValueError("pass at least one label → samples entry")
+    fig, axes = plt.subplots(1, len(samples_by_label), figsize=(4.6 * len(samples_by_label), 3.6), squeeze=False)
+    for ax, (label, s) in zip(axes[0], samples_by_label.items()):
+        a = _np(s)
+        if a.ndim != 2 or a.shape[1] != len(classes):
+            raise ValueError(f"samples for {label!r} must be (M, K) with K = {len(classes)}, got {a.shape}")
+        im = ax.imshow(a, cmap="magma", vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(np.arange(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+        ax.set(ylabel="sample", title=f"{label}  (mean max {a.max(1).mean():.2f})")
+    fig.colorbar(im, ax=axes[0].tolist(), fraction=0.03, pad=0.02, label="probability")
+    if title:
+        fig.suptitle(title)
+    return fig

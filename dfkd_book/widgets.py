@@ -61,3 +61,43 @@ def temperature_explorer(teacher: torch.nn.Module, images: torch.Tensor, classes
     i_slider.observe(draw, "value")
     draw()
     return widgets.VBox([widgets.HBox([t_slider, i_slider]), out])
+
+
+def dirichlet_explorer(similarity: torch.Tensor, classes: Sequence[str], samples: int = 12,
+                       betas: tuple[float, float] = (0.01, 10.0)):
+    """A slider for the concentration scale β and a class picker: ``samples`` softmax vectors drawn from ZSKD's
+    Dirichlet(β · similarity row + ε) for that class (Nayak et al. 2019, Sec. 3.2).
+
+    Args:
+        similarity: (K, K) class similarity (:func:`dfkd_book.impressions.class_similarity`).
+        classes: K class names.
+        samples: vectors drawn per redraw.
+        betas: the slider's range.
+
+    Returns:
+        an ``ipywidgets`` widget.
+    """
+    from . import impressions
+
+    widgets = _ipywidgets()
+    if similarity.shape != (len(classes), len(classes)):
+        raise ValueError(f"similarity must be K × K with K = {len(classes)}, got {tuple(similarity.shape)}")
+    out = widgets.Output()
+    b_slider = widgets.FloatLogSlider(value=1.0, base=10, min=torch.log10(torch.tensor(betas[0])).item(),
+                                      max=torch.log10(torch.tensor(betas[1])).item(), step=0.05,
+                                      description="β", continuous_update=False)
+    c_pick = widgets.Dropdown(options=[(name, i) for i, name in enumerate(classes)], value=0, description="class")
+
+    def draw(*_):
+        alpha = impressions.concentration(similarity, b_slider.value)[c_pick.value]
+        y = torch.distributions.Dirichlet(alpha.expand(samples, -1)).sample()
+        with out:
+            out.clear_output(wait=True)
+            fig = plot.dirichlet_samples({f"{classes[c_pick.value]}, β = {b_slider.value:.2f}": y}, classes)
+            plt.show()
+            plt.close(fig)
+
+    b_slider.observe(draw, "value")
+    c_pick.observe(draw, "value")
+    draw()
+    return widgets.VBox([widgets.HBox([b_slider, c_pick]), out])

@@ -36,3 +36,44 @@ def test_bad_input():
         FlipShift()(torch.rand(3, 32, 32))
     with pytest.raises(ValueError, match="max_shift"):
         FlipShift(-1)
+
+
+def test_zskd_augmentation_shape_range_per_sample_and_identity():
+    from dfkd_book.augment import ZSKDAugmentation
+
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 32, 32)
+    aug = ZSKDAugmentation(p=1.0, gaussian_std=0.1, salt_pepper=0.05)
+    y = aug(x)
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    same = x[:1].repeat(16, 1, 1, 1)
+    out = ZSKDAugmentation(p=1.0)(same)
+    assert len({tuple(o.flatten().tolist()) for o in out}) == 16  # independent parameters per sample
+    # p = 0 and no flips: the identity
+    assert torch.equal(ZSKDAugmentation(p=0.0, p_flip=0.0)(x), x)
+    # p = 0.5: about half the samples untouched
+    torch.manual_seed(1)
+    z = ZSKDAugmentation(p=0.5, p_flip=0.0)(torch.rand(400, 1, 32, 32))
+    assert z.shape == (400, 1, 32, 32)
+
+
+def test_zskd_augmentation_geometry_moves_mass_noise_free():
+    from dfkd_book.augment import ZSKDAugmentation
+
+    x = torch.zeros(32, 1, 32, 32)
+    x[:, :, 12:20, 12:20] = 1.0
+    torch.manual_seed(0)
+    y = ZSKDAugmentation(p=1.0, p_flip=0.0)(x)
+    assert (y - x).abs().sum((1, 2, 3)).gt(1).float().mean() > 0.9  # nearly every sample transformed
+    assert y.sum((1, 2, 3)).max() <= x.sum((1, 2, 3)).max() * 1.05  # scale <= 1 never enlarges the square
+
+
+def test_zskd_augmentation_bad_arguments():
+    from dfkd_book.augment import ZSKDAugmentation
+
+    with pytest.raises(ValueError, match="p must"):
+        ZSKDAugmentation(p=1.5)
+    with pytest.raises(ValueError, match="scale"):
+        ZSKDAugmentation(scale=(0.0, 1.0))
+    with pytest.raises(ValueError, match="B, C, H, W"):
+        ZSKDAugmentation()(torch.rand(32, 32))

@@ -33,3 +33,23 @@ def test_committed_kd_real_result_is_full_profile_and_meets_the_paper():
     assert rec["profile"] == "full"
     assert rec["student_acc"] >= 89.66 and rec["teacher_acc"] >= 90.84
     assert rec["history"]["test_acc"][-1] == pytest.approx(rec["student_acc"], abs=0.01)
+
+
+def test_zskd_recipe_is_within_the_compute_budget(monkeypatch):
+    """Issue 3: at most a tenth of the paper's 48,000 × 1,500 = 72 M impression-steps, in every profile."""
+    for profile in ("quick", "full"):
+        monkeypatch.setenv("DFKD_BOOK_PROFILE", profile)
+        c = bench.zskd_recipe()["craft"]
+        assert c["n"] * c["steps"] <= 7_200_000
+        assert c["T"] == 20.0 and tuple(c["betas"]) == (1.0, 0.1)
+
+
+def test_committed_zskd_result_is_full_profile_and_complete():
+    """results/zskd.json comes from a real full-profile run of `python -m dfkd_book.bench zskd`."""
+    rec = json.loads((bench.REPO_ROOT / "results" / "zskd.json").read_text())
+    for k in REQUIRED + ("impressions", "steps_per_impression", "impression_steps", "crafting_s",
+                         "distillation_s"):
+        assert k in rec, k
+    assert rec["profile"] == "full"
+    assert rec["impression_steps"] == rec["impressions"] * rec["steps_per_impression"] <= 7_200_000
+    assert rec["history"]["test_acc"][-1] == pytest.approx(rec["student_acc"], abs=0.01)

@@ -31,3 +31,14 @@ def test_soft_targets_and_heatmap_and_curves():
 def test_paper_vs_book():
     df = plot.paper_vs_book([("Teacher", 90.84, 91.0), ("Student-KD", 89.66, None)])
     assert df.loc["Teacher", "difference"] == pytest.approx(0.16)
+
+
+def test_dirichlet_samples():
+    import torch
+
+    from dfkd_book import plot
+
+    fig = plot.dirichlet_samples({"a": torch.softmax(torch.randn(5, 3), 1), "b": torch.eye(3)}, ["x", "y", "z"])
+    assert len(fig.axes) >= 2
+    with pytest.raises(ValueError, match="K = 3"):
+        plot.dirichlet_samples({"a": torch.rand(5, 4)}, ["x", "y", "z"])
