@@ -197,18 +197,21 @@ class Impressions:
 
 def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 32, 32), *, steps: int = 1500,
           lr: float = 0.05, T: float = 20.0, batch_size: int = 4096, classes: torch.Tensor | None = None,
-          init_range: tuple[float, float] = (0.0, 1.0), jitter: int = 0, device: torch.device | None = None,
-          seed: int | None = 0, progress: bool = True) -> Impressions:
+          init_range: tuple[float, float] = (0.0, 1.0), jitter: int = 0, view_affine: dict | None = None,
+          device: torch.device | None = None, seed: int | None = 0, progress: bool = True) -> Impressions:
     """Craft one impression per target row: x ← argmin CE(y, softmax(teacher(x)/τ)) from uniform noise (ZSKD eq. 3).
 
     All impressions of a chunk of ``batch_size`` are optimised in parallel with Adam (one optimiser per chunk, the
     loss summed over impressions so each one's gradient is its own); after every step x is clipped back to [0, 1].
 
-    Two options go beyond the paper and are off by default (the paper's crafting): ``init_range`` starts from
-    uniform noise in a narrower range (e.g. (0, 0.1), dark like Fashion-MNIST's background), and ``jitter`` > 0
+    Three options go beyond the paper and are off by default (the paper's crafting): ``init_range`` starts from
+    uniform noise in a narrower range (e.g. (0, 0.1), dark like Fashion-MNIST's background); ``jitter`` > 0
     evaluates the teacher at every step on a randomly translated (up to ``jitter`` pixels, circularly) and randomly
-    flipped **copy** of the batch, as DeepInversion (Yin et al. 2020) does, so that an impression must work under
-    small shifts rather than as a pixel-exact adversarial pattern. Chapter 2 measures both against the paper's way.
+    flipped **copy** of the batch, as DeepInversion (Yin et al. 2020) does; ``view_affine`` additionally gives
+    every impression of that copy its own small random affine map (kornia ``RandomAffine`` keyword arguments,
+    e.g. ``dict(degrees=15, translate=0.1, scale=(0.9, 1.1))``). The optimised tensor itself is never moved, so an
+    impression must make the teacher answer under small shifts and turns rather than be a pixel-exact
+    adversarial pattern. Chapter 2 measures them against the paper's way.
 
     Args:
         teacher: frozen classifier returning logits (N, K); put in eval mode, never updated.
@@ -221,6 +224,8 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 
         classes: (N,) class of each target, stored with the result (default: argmax of the targets).
         init_range: (low, high) of the initial uniform noise, within [0, 1] (the paper: (0, 1)).
         jitter: largest random translation, in pixels, of the copy the teacher sees (0: none, the paper).
+        view_affine: per-impression random affine map of that copy: ``degrees``, ``translate`` (fraction of the
+            size), ``scale`` (low, high); None: none (the paper).
         seed: seeds the initial noise.
 
     Returns:
@@ -245,6 +250,16 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 
         raise ValueError(f"init_range must be (low, high) with 0 <= low <= high <= 1, got {init_range!r}")
     if not isinstance(jitter, int) or jitter < 0:
         raise ValueError(f"jitter must be an int >= 0 (pixels), got {jitter!r}")
+    affine = None
+    if view_affine is not None:
+        import kornia.augmentation as K
+
+        unknown = set(view_affine) - {"degrees", "translate", "scale"}
+        if unknown:
+            raise ValueError(f"view_affine takes degrees, translate and scale; got unknown keys {sorted(unknown)}")
+        tr = view_affine.get("translate", 0.0)
+        affine = K.RandomAffine(degrees=view_affine.get("degrees", 0.0), translate=(tr, tr),
+                                scale=tuple(view_affine.get("scale", (1.0, 1.0))), p=1.0)
     shape = tuple(shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"shape must be (C, H, W), got {shape}")
@@ -277,6 +292,8 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 
                 view = torch.roll(x, (dy, dx), dims=(2, 3))
                 if torch.rand(()) < 0.5:
                     view = view.flip(3)
+            if affine is not None:
+                view = affine(view)
             loss = impression_loss(teacher(view), y, T)
             if s in curve_sum:
                 curve_sum[s] += float(loss.detach().sum())

