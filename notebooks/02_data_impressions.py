@@ -209,7 +209,7 @@ pools = {
     "class impressions": impressions.class_impressions(teacher, ABL_N, seed=2, progress=False,
                                                        **{k: v for k, v in CRAFT.items() if k != "betas"}),
     "paper's crafting (noise in [0, 1], no jitter)": impressions.data_impressions(
-        teacher, ABL_N, seed=3, progress=False, **{**CRAFT, "init_range": (0.0, 1.0), "jitter": 0}),
+        teacher, ABL_N, seed=3, progress=False, **{**CRAFT, "init_range": (0.0, 1.0), "jitter": 0, "view_affine": None}),
     "jitter only (no affine view)": impressions.data_impressions(
         teacher, ABL_N, seed=4, progress=False, **{**CRAFT, "view_affine": None}),
 }
