@@ -84,6 +84,19 @@ def environment() -> dict:
     }
 
 
+def _student_record(teacher, student, test, hist, wall: float, **fields) -> dict:
+    """The fields every student record shares: the benchmark pair, both accuracies (%), wall time, history."""
+    return {
+        "dataset": "fashion-mnist", "teacher": "lenet5", "student": "lenet5half",
+        "teacher_acc": round(100 * kd.evaluate(teacher, test), 2),
+        "student_acc": round(100 * kd.evaluate(student, test), 2),
+        "wall_s": round(wall, 1),
+        **fields,
+        "history": {"epoch": hist.epoch, "test_acc": [round(100 * a, 2) for a in hist.test_acc],
+                    "wall_s": [round(w, 1) for w in hist.wall_s]},
+    }
+
+
 def kd_real() -> dict:
     """Student-KD on real data: the ceiling every data-free method is compared against."""
     dataset = "fashion-mnist"
@@ -95,18 +108,10 @@ def kd_real() -> dict:
     t0 = time.perf_counter()
     hist = kd.distill(student, teacher, train, eval_set=test, seed=0, name="Student-KD (real data)", **recipe)
     wall = time.perf_counter() - t0
-    return {
-        "dataset": dataset, "teacher": "lenet5", "student": "lenet5half",
-        "teacher_acc": round(100 * kd.evaluate(teacher, test), 2),
-        "student_acc": round(100 * kd.evaluate(student, test), 2),
-        "wall_s": round(wall, 1),
-        "transfer_set": f"{dataset} train ({len(train)} images)",
-        "recipe": recipe,
-        "history": {"epoch": hist.epoch, "test_acc": [round(100 * a, 2) for a in hist.test_acc],
-                    "wall_s": [round(w, 1) for w in hist.wall_s]},
-        "paper": {"source": "Nayak et al. 2019, Table 2", "teacher_acc": 90.84, "student_ce_acc": 89.43,
-                  "student_kd_acc": 89.66},
-    }
+    return _student_record(
+        teacher, student, test, hist, wall, transfer_set=f"{dataset} train ({len(train)} images)", recipe=recipe,
+        paper={"source": "Nayak et al. 2019, Table 2", "teacher_acc": 90.84, "student_ce_acc": 89.43,
+               "student_kd_acc": 89.66})
 
 
 def zskd() -> dict:
@@ -126,20 +131,12 @@ def zskd() -> dict:
     hist = kd.distill(student, teacher, di.images, augment=augment.ZSKDAugmentation(**recipe["augment"]),
                       eval_set=test, seed=0, name="ZSKD student", **recipe["distill"])
     wall = time.perf_counter() - t0
-    return {
-        "dataset": dataset, "teacher": "lenet5", "student": "lenet5half",
-        "teacher_acc": round(100 * kd.evaluate(teacher, test), 2),
-        "student_acc": round(100 * kd.evaluate(student, test), 2),
-        "wall_s": round(wall, 1),
-        "transfer_set": f"{n} data impressions",
-        "impressions": n, "steps_per_impression": di.steps, "impression_steps": di.impression_steps,
-        "crafting_s": round(di.seconds, 1), "distillation_s": round(hist.seconds, 1),
-        "recipe": recipe,
-        "history": {"epoch": hist.epoch, "test_acc": [round(100 * a, 2) for a in hist.test_acc],
-                    "wall_s": [round(w, 1) for w in hist.wall_s]},
-        "paper": {"source": "Nayak et al. 2019, Tables 2 and 6", "teacher_acc": 90.84, "student_acc": 79.62,
-                  "student_acc_without_augmentation": 69.37, "impressions": 48_000, "steps_per_impression": 1500},
-    }
+    return _student_record(
+        teacher, student, test, hist, wall, transfer_set=f"{n} data impressions", impressions=n,
+        steps_per_impression=di.steps, impression_steps=di.impression_steps, crafting_s=round(di.seconds, 1),
+        distillation_s=round(hist.seconds, 1), recipe=recipe,
+        paper={"source": "Nayak et al. 2019, Tables 2 and 6", "teacher_acc": 90.84, "student_acc": 79.62,
+               "student_acc_without_augmentation": 69.37, "impressions": 48_000, "steps_per_impression": 1500})
 
 
 #: method name → function returning the method-specific fields of its record.
