@@ -40,7 +40,8 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int = 10, sc
         raise ValueError(f"got {n} images but {len(titles)} titles")
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows * (1.25 if titles else 1)),
+    lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows * (1 + 0.22 * lines)),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")

@@ -147,14 +147,15 @@ print(f"the teacher's top class on an impression = its target's top class for {1
 # %%
 idx = torch.cat([torch.nonzero(dis.classes == c).squeeze(1)[[0, -1]] for c in range(len(classes))])
 top2 = dis.targets[idx].topk(2, dim=1)
-captions = [f"{classes[int(i[0])][:8]} {v[0]:.2f}\n{classes[int(i[1])][:8]} {v[1]:.2f}"
+captions = [f"{classes[int(i[0])]} {v[0]:.2f}\n{classes[int(i[1])]} {v[1]:.2f}"
             for v, i in zip(top2.values, top2.indices)]
 fig = plot.show_images(dis.images[idx], captions, ncols=10, scale=1.45,
                        suptitle="Data impressions of the LeNet-5 teacher (top-2 target confidences)")
 
 # %% [markdown]
-# They do not look like clothes, and nothing in eq. 3 asks them to: they only need to make the teacher *answer*
-# like it answers on clothes. Whether that is enough is what the student tells us.
+# Nothing in eq. 3 asks them to look like clothes: they only need to make the teacher *answer* as it answers on
+# clothes. Still, the dark start and the jittered views let outlines of garments and a dark background come
+# through. Whether that is enough is what the student tells us.
 #
 # ## Distillation on data impressions, with and without augmentation
 #
@@ -220,8 +221,9 @@ ax.barh(list(ablation)[::-1], [100 * a for a in list(ablation.values())[::-1]], 
 ax.set(xlabel="student test accuracy (%)", title=f"{ABL_N:,} impressions each, no augmentation")
 ax.grid(axis="x", alpha=0.3)
 fig.tight_layout()
-fig = plot.show_images(torch.cat([p.images[:10] for p in pools.values()]), ncols=10, scale=1.0,
-                       suptitle="rows: data impressions, uniform prior, class impressions, the paper's crafting, "
+first_of_class = lambda p: torch.stack([torch.nonzero(p.classes == c)[0, 0] for c in range(len(classes))])
+fig = plot.show_images(torch.cat([p.images[first_of_class(p)] for p in pools.values()]), ncols=10, scale=1.0,
+                       suptitle="one per class; rows: data impressions, uniform prior, class impressions, the paper's crafting, "
                        "jitter only")
 
 # %% [markdown]
@@ -241,6 +243,7 @@ ax.plot(SIZES, [100 * size_real[n] for n in SIZES], marker="s", label="real trai
 ax.set(xscale="log", xlabel="transfer-set size", ylabel="student test accuracy (%)",
        title="transfer-set size, no augmentation")
 ax.set_xticks(SIZES, [f"{n:,}" for n in SIZES])
+ax.minorticks_off()
 ax.grid(alpha=0.3)
 ax.legend()
 fig.tight_layout()
