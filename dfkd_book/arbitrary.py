@@ -1,0 +1,285 @@
+"""Arbitrary transfer sets, made target-class balanced.
+
+Source: Nayak et al., *Effectiveness of Arbitrary Transfer Sets for Data-free Knowledge Distillation*, WACV 2021
+(paper 001 in ``../shared/papers``). Any images — noise, procedural pictures, unrelated datasets — can serve as a
+transfer set, but the teacher sorts them into very unequal classes. Algorithm 1 of the paper keeps a candidate
+only while the class the teacher predicts for it still has room (N / K per class), going through the sources in
+order, until every class is full or the sources run dry.
+
+A **source** is a callable ``source(n) -> (n, C, H, W)`` tensor in [0, 1] in the teacher's input space, with a
+``name`` and an optional ``limit`` (the most candidates it can give; ``None`` for generators that never run dry).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import config
+
+
+def _check_shape(shape: Sequence[int]) -> tuple[int, int, int]:
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"shape must be (C, H, W) with positive sizes, got {shape}")
+    return shape
+
+
+def adapt(x: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
+    """Bring images into the teacher's input space: channels (gray ↔ RGB by averaging / repeating) and size
+    (bilinear resize), values clipped to [0, 1].
+
+    Args: x (N, C', H', W') float; shape (C, H, W). Returns (N, C, H, W).
+    Raises ValueError for a non-4-D input or channel counts other than 1 ↔ 3 (or equal).
+    """
+    c, h, w = _check_shape(shape)
+    if not isinstance(x, torch.Tensor) or x.ndim != 4:
+        raise ValueError(f"expected images (N, C, H, W), got {tuple(x.shape) if isinstance(x, torch.Tensor) else x}")
+    x = x.float()
+    if x.shape[1] != c:
+        if x.shape[1] == 3 and c == 1:
+            x = x.mean(1, keepdim=True)
+        elif x.shape[1] == 1 and c == 3:
+            x = x.expand(-1, 3, -1, -1)
+        else:
+            raise ValueError(f"cannot adapt {x.shape[1]} channels to {c}")
+    if x.shape[-2:] != (h, w):
+        x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+    return x.clamp(0, 1)
+
+
+@dataclass
+class Source:
+    """A named source of candidate images: ``source(n)`` returns the next ``n`` candidates (fewer, down to 0, when
+    a finite source runs dry). ``limit`` is the number of candidates it can give (None: unlimited)."""
+
+    name: str
+    draw: Callable[[int], torch.Tensor]
+    limit: int | None = None
+    given: int = 0
+
+    def __call__(self, n: int) -> torch.Tensor:
+        if self.limit is not None:
+            n = max(0, min(n, self.limit - self.given))
+        x = self.draw(n)
+        self.given += len(x)
+        return x
+
+    @property
+    def exhausted(self) -> bool:
+        return self.limit is not None and self.given >= self.limit
+
+
+def uniform_noise(shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> Source:
+    """Uniform noise in [0, 1] per pixel (paper 001, Sec. 4). Unlimited."""
+    shape = _check_shape(shape)
+    g = torch.Generator().manual_seed(seed)
+    return Source("uniform noise", lambda n: torch.rand(n, *shape, generator=g))
+
+
+def gaussian_noise(shape: Sequence[int] = (1, 32, 32), mean: float = 0.5, std: float = 0.1, seed: int = 0) -> Source:
+    """Gaussian noise N(μ = 0.5, σ = 0.1) per pixel, clipped to [0, 1] (paper 001). Unlimited."""
+    shape = _check_shape(shape)
+    if std < 0:
+        raise ValueError(f"std must be >= 0, got {std}")
+    g = torch.Generator().manual_seed(seed)
+    return Source(f"Gaussian noise (μ={mean}, σ={std})",
+                  lambda n: (mean + std * torch.randn(n, *shape, generator=g)).clamp(0, 1))
+
+
+def spectral_noise(shape: Sequence[int] = (1, 32, 32), alpha: float = 2.0, seed: int = 0) -> Source:
+    """Random images with a 1/f^α power spectrum (α = 2: the spectrum of natural images), random phase, each
+    image rescaled to [0, 1]. A procedural stand-in for natural images. Unlimited."""
+    c, h, w = _check_shape(shape)
+    g = torch.Generator().manual_seed(seed)
+    fy = torch.fft.fftfreq(h)[:, None]
+    fx = torch.fft.rfftfreq(w)[None, :]
+    amp = (fx**2 + fy**2).sqrt().clamp_min(1.0 / max(h, w)) ** (-alpha / 2)
+
+    def draw(n: int) -> torch.Tensor:
+        phase = 2 * math.pi * torch.rand(n, c, h, w // 2 + 1, generator=g)
+        x = torch.fft.irfft2(amp * torch.exp(1j * phase), s=(h, w))
+        lo = x.amin(dim=(1, 2, 3), keepdim=True)
+        hi = x.amax(dim=(1, 2, 3), keepdim=True)
+        return (x - lo) / (hi - lo).clamp_min(1e-8)
+
+    return Source(f"1/f^{alpha:g} spectral noise", draw)
+
+
+def dead_leaves(shape: Sequence[int] = (1, 32, 32), leaves: int = 40, radius: tuple[float, float] = (0.05, 0.35),
+                seed: int = 0) -> Source:
+    """Dead-leaves images: ``leaves`` random discs of random intensity (colour) and radius (a fraction of the
+    size) painted over each other — a classic procedural model of occluding objects. Unlimited."""
+    c, h, w = _check_shape(shape)
+    g = torch.Generator().manual_seed(seed)
+    yy = torch.linspace(0, 1, h)[:, None]
+    xx = torch.linspace(0, 1, w)[None, :]
+
+    def draw(n: int) -> torch.Tensor:
+        x = torch.rand(n, c, 1, 1, generator=g).expand(n, c, h, w).clone()
+        for _ in range(leaves):
+            cy, cx = torch.rand(n, 1, 1, generator=g), torch.rand(n, 1, 1, generator=g)
+            r = radius[0] + (radius[1] - radius[0]) * torch.rand(n, 1, 1, generator=g)
+            disc = ((yy - cy) ** 2 + (xx - cx) ** 2) < r**2  # (n, h, w)
+            colour = torch.rand(n, c, 1, 1, generator=g)
+            x = torch.where(disc[:, None], colour, x)
+        return x
+
+    return Source("dead leaves", draw)
+
+
+def tensor_source(images: torch.Tensor, name: str, shape: Sequence[int] = (1, 32, 32), shuffle: bool = True,
+                  seed: int = 0) -> Source:
+    """A finite source from a tensor of images (N, C', H', W') in [0, 1] (e.g. a torchvision dataset loaded with
+    :func:`dfkd_book.data.load`), adapted to ``shape`` as it is drawn. ``limit`` = N."""
+    shape = _check_shape(shape)
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ValueError("images must be a (N, C, H, W) tensor")
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed)) if shuffle else \
+        torch.arange(len(images))
+    state = {"pos": 0}
+
+    def draw(n: int) -> torch.Tensor:
+        idx = order[state["pos"]:state["pos"] + n]
+        state["pos"] += len(idx)
+        return adapt(images[idx], shape)
+
+    return Source(name, draw, limit=len(images))
+
+
+@dataclass
+class Balanced:
+    """The result of :func:`balance`.
+
+    Attributes:
+        images: (M, C, H, W) the kept candidates, M ≤ n.
+        labels: (M,) the teacher's predicted class of each (not used for distillation; for inspection).
+        counts: (K,) kept per class; each ≤ the quota ``n // K``.
+        quota: per-class quota.
+        examined: candidates the teacher classified, in all.
+        examined_per_source: ``{source name: candidates examined}``.
+        kept_per_source: ``{source name: candidates kept}``.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    counts: torch.Tensor
+    quota: int
+    examined: int
+    examined_per_source: dict = field(default_factory=dict)
+    kept_per_source: dict = field(default_factory=dict)
+
+    @property
+    def shortfall(self) -> torch.Tensor:
+        """(K,) how many each class is short of its quota (all zeros when the set is full)."""
+        return self.quota - self.counts
+
+    @property
+    def full(self) -> bool:
+        return bool((self.shortfall == 0).all())
+
+
+@torch.no_grad()
+def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size: int = 2048,
+            max_candidates: int | None = None, device: torch.device | None = None) -> Balanced:
+    """Algorithm 1 of paper 001: a target-class-balanced transfer set of ``n`` images from arbitrary sources.
+
+    Sources are used in order. Each candidate is classified by the teacher and kept only if its predicted class
+    has fewer than ``n // K`` kept so far; the algorithm stops as soon as every class is full, or when the sources
+    are exhausted (finite sources) or ``max_candidates`` have been examined (each unlimited source may examine up
+    to ``max_candidates``). A shortfall is reported in the result (``.shortfall``), never hidden.
+
+    Batching never examines a candidate that the one-at-a-time algorithm would not: a batch holds at most as many
+    candidates as there are open slots.
+
+    Args:
+        teacher: frozen classifier returning logits (B, K).
+        sources: :class:`Source` objects, in order of preference.
+        n: target size (≥ K); the quota per class is ``n // K``.
+        batch_size: most candidates per teacher call.
+        max_candidates: per-source cap on examined candidates (default: 100 × n for unlimited sources).
+
+    Returns:
+        :class:`Balanced`.
+
+    Raises:
+        ValueError: no sources, n < K, or a source giving images of the wrong shape or range.
+    """
+    if not sources:
+        raise ValueError("balance needs at least one source")
+    device = device or config.device()
+    teacher = teacher.to(device).eval()
+    cap = max_candidates if max_candidates is not None else 100 * n
+    counts, quota = None, None
+    kept_x, kept_y = [], []
+    examined, per_source, kept_source = 0, {}, {}
+    for src in sources:
+        per_source.setdefault(src.name, 0)
+        kept_source.setdefault(src.name, 0)
+        seen = 0
+        while seen < cap and not src.exhausted:
+            open_slots = n if counts is None else int((quota - counts).sum())
+            if counts is not None and open_slots == 0:
+                break
+            x = src(min(batch_size, open_slots, cap - seen))
+            if len(x) == 0:
+                break
+            if x.ndim != 4 or x.min() < 0 or x.max() > 1:
+                raise ValueError(f"source {src.name!r} must give (B, C, H, W) images in [0, 1]; got shape "
+                                 f"{tuple(x.shape)}, range [{float(x.min()):.3g}, {float(x.max()):.3g}]")
+            z = teacher(x.to(device))
+            pred = z.argmax(1).cpu()
+            if counts is None:
+                k = z.shape[1]
+                if n < k:
+                    raise ValueError(f"n must be at least the number of classes K = {k}, got {n}")
+                quota = n // k
+                counts = torch.zeros(k, dtype=torch.long)
+            seen += len(x)
+            examined += len(x)
+            per_source[src.name] += len(x)
+            keep = torch.zeros(len(x), dtype=torch.bool)
+            for i, c in enumerate(pred.tolist()):  # sequential quota check, as Algorithm 1
+                if counts[c] < quota:
+                    counts[c] += 1
+                    keep[i] = True
+            kept_x.append(x[keep])
+            kept_y.append(pred[keep])
+            kept_source[src.name] += int(keep.sum())
+        if counts is not None and int((quota - counts).sum()) == 0:
+            break
+    if counts is None:
+        raise ValueError("the sources gave no candidates at all")
+    images = torch.cat(kept_x) if kept_x else torch.empty(0)
+    labels = torch.cat(kept_y) if kept_y else torch.empty(0, dtype=torch.long)
+    return Balanced(images, labels, counts, quota, examined, per_source, kept_source)
+
+
+@torch.no_grad()
+def class_histogram(teacher: nn.Module, source: Source, n: int = 10_000, batch_size: int = 4096,
+                    device: torch.device | None = None) -> torch.Tensor:
+    """The teacher's predicted-class histogram on ``n`` candidates of ``source`` (paper 001, Fig. 2).
+
+    Returns (K,) counts (int64). Raises ValueError for n < 1."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    device = device or config.device()
+    teacher = teacher.to(device).eval()
+    hist = None
+    done = 0
+    while done < n and not source.exhausted:
+        x = source(min(batch_size, n - done))
+        if len(x) == 0:
+            break
+        z = teacher(x.to(device))
+        h = torch.bincount(z.argmax(1).cpu(), minlength=z.shape[1])
+        hist = h if hist is None else hist + h
+        done += len(x)
+    if hist is None:
+        raise ValueError(f"source {source.name!r} gave no candidates")
+    return hist
