@@ -28,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import config
+from .kd import num_classes_of
 from .models import last_linear
 
 PRIORS = ("class-similarity", "uniform")
@@ -268,8 +269,7 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 
     teacher = copy.deepcopy(teacher).to(device).eval().to(memory_format=torch.channels_last)
     for p in teacher.parameters():
         p.requires_grad_(False)
-    with torch.no_grad():
-        k = teacher(torch.zeros(1, *shape, device=device)).shape[1]
+    k = num_classes_of(teacher, torch.zeros(1, *shape, device=device))
     if targets.shape[1] != k:
         raise ValueError(f"targets have {targets.shape[1]} columns but the teacher has {k} classes")
     if seed is not None:
@@ -330,11 +330,6 @@ def class_impressions(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32,
                       **craft_kwargs) -> Impressions:
     """**Class impressions** (Mopuri et al. 2018): impressions crafted towards one-hot targets, ``n`` split evenly
     over the teacher's classes — the comparison of ZSKD Fig. 3. Keyword arguments go to :func:`craft`."""
-    was_training = teacher.training
-    teacher.eval()
     device = craft_kwargs.get("device") or config.device()
-    with torch.no_grad():
-        k = teacher.to(device)(torch.zeros(1, *shape, device=device)).shape[1]
-    teacher.train(was_training)
-    targets, cls = one_hot_targets(n, k)
+    targets, cls = one_hot_targets(n, num_classes_of(teacher.to(device), torch.zeros(1, *shape, device=device)))
     return craft(teacher, targets, shape, classes=cls, seed=seed, **craft_kwargs)

@@ -155,7 +155,9 @@ def agreement(model_a: nn.Module, model_b: nn.Module, x: torch.Tensor, batch_siz
 
 
 # --------------------------------------------------------------------------------------------------------- loops
-def _num_classes_of(model: nn.Module, probe: torch.Tensor) -> int:
+def num_classes_of(model: nn.Module, probe: torch.Tensor) -> int:
+    """K, read from the model's output on ``probe`` (a batch of at least one input), in eval mode and without
+    gradients; the model's training flag is restored. Works for any classifier, with or without ``nn.Linear``."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -364,7 +366,7 @@ def distill(student: nn.Module, teacher: nn.Module, transfer, *, epochs: int = 1
     for p in teacher.parameters():
         p.requires_grad_(False)
     probe = batches.probe()
-    k_t, k_s = _num_classes_of(teacher, probe), _num_classes_of(student, probe)
+    k_t, k_s = num_classes_of(teacher, probe), num_classes_of(student, probe)
     if k_t != k_s:
         raise ValueError(f"teacher and student must have the same number of classes; teacher has {k_t}, "
                          f"student has {k_s}")
