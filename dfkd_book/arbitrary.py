@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -114,23 +115,177 @@ def spectral_noise(shape: Sequence[int] = (1, 32, 32), alpha: float = 2.0, seed:
 def dead_leaves(shape: Sequence[int] = (1, 32, 32), leaves: int = 40, radius: tuple[float, float] = (0.05, 0.35),
                 seed: int = 0) -> Source:
     """Dead-leaves images: ``leaves`` random discs of random intensity (colour) and radius (a fraction of the
-    size) painted over each other — a classic procedural model of occluding objects. Unlimited."""
+    size) painted over each other on a random background — a classic procedural model of occluding objects
+    (Lee, Mumford & Huang, 2001). Unlimited.
+
+    Raises ValueError for leaves < 1 or a radius range outside (0, 2]."""
     c, h, w = _check_shape(shape)
+    if leaves < 1:
+        raise ValueError(f"leaves must be >= 1, got {leaves}")
+    if not 0 < radius[0] <= radius[1] <= 2:
+        raise ValueError(f"radius must be (min, max) with 0 < min <= max <= 2, got {radius}")
     g = torch.Generator().manual_seed(seed)
     yy = torch.linspace(0, 1, h)[:, None]
     xx = torch.linspace(0, 1, w)[None, :]
 
     def draw(n: int) -> torch.Tensor:
-        x = torch.rand(n, c, 1, 1, generator=g).expand(n, c, h, w).clone()
-        for _ in range(leaves):
+        x = torch.rand(n, c, 1, 1, generator=g).expand(n, c, h, w).clone()  # the background
+        for _ in range(leaves):  # paint each disc over the earlier ones
             cy, cx = torch.rand(n, 1, 1, generator=g), torch.rand(n, 1, 1, generator=g)
             r = radius[0] + (radius[1] - radius[0]) * torch.rand(n, 1, 1, generator=g)
             disc = ((yy - cy) ** 2 + (xx - cx) ** 2) < r**2  # (n, h, w)
-            colour = torch.rand(n, c, 1, 1, generator=g)
-            x = torch.where(disc[:, None], colour, x)
+            x = torch.where(disc[:, None], torch.rand(n, c, 1, 1, generator=g), x)
         return x
 
     return Source("dead leaves", draw)
+
+
+# ------------------------------------------------------------------------------------------ offline natural images
+SKIMAGE_PHOTOS = (
+    "astronaut", "brick", "camera", "cat", "cell", "clock", "coffee", "coins", "colorwheel", "grass", "gravel",
+    "hubble_deep_field", "immunohistochemistry", "microaneurysms", "moon", "page", "retina", "rocket", "text",
+)
+"""The photographs bundled inside scikit-image (``skimage.data``) that need no download."""
+
+
+def bundled_photos() -> list[tuple[str, torch.Tensor]]:
+    """The photographs that ship inside scikit-image (:data:`SKIMAGE_PHOTOS`) and scikit-learn
+    (``load_sample_images``: a Chinese temple and a flower) — natural images available offline.
+
+    Returns a list of ``(name, image)``, each image a float tensor (C, H, W) in [0, 1], C = 1 or 3 (alpha dropped).
+    Raises ImportError naming the packages when scikit-image or scikit-learn is missing."""
+    try:
+        import skimage.data
+        from sklearn.datasets import load_sample_images
+    except ImportError as e:  # pragma: no cover - both are dependencies of the package
+        raise ImportError("bundled_photos needs scikit-image and scikit-learn: pip install scikit-image "
+                          "scikit-learn") from e
+
+    def to_tensor(a) -> torch.Tensor:
+        x = torch.from_numpy(np.array(a))  # a writable copy
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        x = x.unsqueeze(0) if x.ndim == 2 else x[..., :3].permute(2, 0, 1)
+        return x.clamp(0, 1).contiguous()
+
+    photos = [(name, to_tensor(getattr(skimage.data, name)())) for name in SKIMAGE_PHOTOS]
+    sk = load_sample_images()
+    photos += [(fn.rsplit("/", 1)[-1].split(".")[0], to_tensor(img)) for fn, img in zip(sk.filenames, sk.images)]
+    return photos
+
+
+def photo_patches(shape: Sequence[int] = (1, 32, 32), photos: Sequence[tuple[str, torch.Tensor]] | None = None,
+                  scale: tuple[float, float] = (0.05, 0.5), seed: int = 0) -> Source:
+    """Random square patches of photographs, resized to ``shape`` — the book's offline stand-in for the paper's
+    natural datasets (SVHN, TinyImageNet). Each candidate picks a photo at random, a side of ``scale`` × the
+    photo's shorter side (uniformly), a random position and a random horizontal flip; the patch is resampled
+    with area averaging (``torchvision.ops.roi_align``). Unlimited, though the content is that of the photos.
+
+    Args:
+        photos: ``(name, (C, H, W) tensor in [0, 1])`` pairs; default :func:`bundled_photos`.
+        scale: (min, max) side as a fraction of the photo's shorter side, 0 < min ≤ max ≤ 1.
+
+    Raises ValueError for an empty photo list, a photo that is not (C, H, W) in [0, 1], or a bad ``scale``."""
+    from torchvision.ops import roi_align
+
+    c, h, w = _check_shape(shape)
+    if not 0 < scale[0] <= scale[1] <= 1:
+        raise ValueError(f"scale must be (min, max) with 0 < min <= max <= 1, got {scale}")
+    photos = list(bundled_photos() if photos is None else photos)
+    if not photos:
+        raise ValueError("photo_patches needs at least one photo")
+    pyramids = []  # per photo: the photo at 1, 1/2, 1/4, ... of its size (area-averaged), down to about shape
+    for name, p in photos:
+        if not isinstance(p, torch.Tensor) or p.ndim != 3 or p.min() < 0 or p.max() > 1:
+            raise ValueError(f"photo {name!r} must be a (C, H, W) tensor in [0, 1]")
+        level = adapt(p[None].float(), (c, *p.shape[-2:]))  # channels only; size stays
+        levels = [level]
+        while min(level.shape[-2:]) >= 4 * max(h, w):
+            level = F.avg_pool2d(level, 2)
+            levels.append(level)
+        pyramids.append(levels)
+    g = torch.Generator().manual_seed(seed)
+
+    def draw(n: int) -> torch.Tensor:
+        which = torch.randint(len(pyramids), (n,), generator=g)
+        u = torch.rand(n, 3, generator=g)
+        flip = torch.rand(n, generator=g) < 0.5
+        out = torch.empty(n, c, h, w)
+        for k in which.unique().tolist():
+            idx = (which == k).nonzero().squeeze(1)
+            ph, pw = pyramids[k][0].shape[-2:]
+            side = (scale[0] + (scale[1] - scale[0]) * u[idx, 0]) * min(ph, pw)
+            y0, x0 = u[idx, 1] * (ph - side), u[idx, 2] * (pw - side)
+            # the pyramid level where the patch is 1-2× the output size, then bilinear 2×2 samples per pixel
+            lvl = (side / max(h, w)).log2().floor().clamp(0, len(pyramids[k]) - 1).long()
+            for level in lvl.unique().tolist():
+                j = (lvl == level).nonzero().squeeze(1)
+                f = 0.5**level
+                boxes = torch.stack([torch.zeros(len(j)), x0[j] * f, y0[j] * f, (x0[j] + side[j]) * f,
+                                     (y0[j] + side[j]) * f], 1)
+                out[idx[j]] = roi_align(pyramids[k][level], boxes, output_size=(h, w), sampling_ratio=2,
+                                        aligned=True)
+        out[flip] = out[flip].flip(-1)
+        return out.clamp(0, 1)
+
+    return Source("photo patches", draw)
+
+
+def digits(shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> Source:
+    """scikit-learn's bundled handwritten digits (1,797 images, 8 × 8, 17 grey levels), upsampled — an offline,
+    far smaller stand-in for the paper's SVHN (digits that are not the teacher's classes). Finite (limit 1,797)."""
+    from sklearn.datasets import load_digits
+
+    x = torch.as_tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 16.0
+    return tensor_source(x, "sklearn digits", shape, seed=seed)
+
+
+def faces(shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> Source:
+    """scikit-image's bundled Labeled-Faces-in-the-Wild subset (200 grey faces, 25 × 25) — an offline stand-in for
+    the paper's CelebA. Finite (limit 200)."""
+    import skimage.data
+
+    x = torch.as_tensor(skimage.data.lfw_subset(), dtype=torch.float32).unsqueeze(1).clamp(0, 1)
+    return tensor_source(x, "LFW faces", shape, seed=seed)
+
+
+def torchvision_source(dataset: str, shape: Sequence[int] = (1, 32, 32), root: str | None = None,
+                       seed: int = 0, **kwargs) -> Source:
+    """Any image dataset of ``torchvision.datasets`` as a finite source (for readers online): e.g.
+    ``torchvision_source("SVHN", split="train")`` or ``torchvision_source("MNIST", train=True)``. Images are
+    converted to [0, 1] tensors and adapted to ``shape`` as they are drawn.
+
+    Raises:
+        ValueError: ``dataset`` is not a class of ``torchvision.datasets``.
+        dfkd_book.data.DataUnavailableError: the dataset is not under ``root`` and could not be downloaded
+            (offline); the message says how to provide it.
+    """
+    import torchvision
+    from torchvision.transforms.v2 import functional as TF
+
+    from . import data
+
+    cls = getattr(torchvision.datasets, dataset, None)
+    if not isinstance(cls, type):
+        raise ValueError(f"{dataset!r} is not a dataset class of torchvision.datasets")
+    root = root or str(config.cache_dir("data"))
+    try:
+        ds = cls(root, download=True, **kwargs)
+    except Exception as e:  # noqa: BLE001 — any failure here means the files are not there and not downloadable
+        raise data.DataUnavailableError(
+            f"torchvision.datasets.{dataset} is not under {root} and could not be downloaded "
+            f"({type(e).__name__}: {e}). Connect to the internet once, or put its files under {root}.") from e
+    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
+    state = {"pos": 0}
+
+    def draw(n: int) -> torch.Tensor:
+        idx = order[state["pos"]:state["pos"] + n].tolist()
+        state["pos"] += len(idx)
+        if not idx:
+            return torch.empty(0, *_check_shape(shape))
+        imgs = [TF.to_dtype(TF.to_image(ds[i][0]), torch.float32, scale=True) for i in idx]
+        return torch.cat([adapt(x[None], shape) for x in imgs])
+
+    return Source(f"torchvision {dataset}", draw, limit=len(ds))
 
 
 def tensor_source(images: torch.Tensor, name: str, shape: Sequence[int] = (1, 32, 32), shuffle: bool = True,

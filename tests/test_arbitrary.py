@@ -104,3 +104,83 @@ def test_class_histogram_counts_every_candidate():
     t = MeanBinTeacher(4)
     h = arb.class_histogram(t, const_source([0.1, 0.1, 0.6, 0.9, 0.9, 0.9]), n=100, device=torch.device("cpu"))
     assert torch.equal(h, torch.tensor([2, 0, 1, 3]))
+
+
+@pytest.mark.parametrize("shape", [(1, 32, 32), (3, 28, 28)])
+def test_offline_natural_sources_shape_and_range(shape):
+    photos = [("gradient", torch.linspace(0, 1, 200 * 300).view(1, 200, 300)),
+              ("rgb", torch.rand(3, 90, 120))]
+    for src in (arb.photo_patches(shape, photos=photos), arb.digits(shape), arb.faces(shape)):
+        x = src(23)
+        assert x.shape == (23, *shape) and x.dtype == torch.float32, src.name
+        assert x.min() >= 0 and x.max() <= 1 and x.std() > 0.01, src.name
+    assert arb.digits(shape).limit == 1797 and arb.faces(shape).limit == 200
+
+
+def test_photo_patches_crop_the_photo_they_are_given():
+    # a photo that is 0.25 on its left half and 0.75 on its right half: every patch lies inside it, so its mean
+    # is between the two, and small patches are mostly one side or the other
+    photo = torch.cat([torch.full((1, 256, 256), 0.25), torch.full((1, 256, 256), 0.75)], dim=2)
+    x = arb.photo_patches((1, 16, 16), photos=[("halves", photo)], scale=(0.05, 0.1))(400)
+    means = x.mean(dim=(1, 2, 3))
+    assert means.min() >= 0.25 - 1e-4 and means.max() <= 0.75 + 1e-4
+    assert ((means - 0.25).abs() < 0.02).float().mean() > 0.3 and ((means - 0.75).abs() < 0.02).float().mean() > 0.3
+
+
+def test_bundled_photos_are_there_offline():
+    photos = arb.bundled_photos()
+    assert len(photos) >= 15
+    for name, p in photos:
+        assert p.ndim == 3 and p.shape[0] in (1, 3) and min(p.shape[1:]) >= 100, name
+        assert p.min() >= 0 and p.max() <= 1, name
+
+
+def test_natural_source_bad_input():
+    with pytest.raises(ValueError, match="at least one photo"):
+        arb.photo_patches(photos=[])
+    with pytest.raises(ValueError, match=r"\(C, H, W\) tensor in \[0, 1\]"):
+        arb.photo_patches(photos=[("4-D", torch.rand(1, 1, 64, 64))])
+    with pytest.raises(ValueError, match="scale"):
+        arb.photo_patches(photos=[("ok", torch.rand(1, 64, 64))], scale=(0.5, 1.5))
+    with pytest.raises(ValueError, match="leaves"):
+        arb.dead_leaves(leaves=0)
+    with pytest.raises(ValueError, match="not a dataset class"):
+        arb.torchvision_source("NoSuchDataset")
+
+
+def test_torchvision_source_offline_is_a_clear_error(tmp_path, monkeypatch):
+    import torchvision
+
+    from dfkd_book.data import DataUnavailableError
+
+    class Offline:
+        def __init__(self, root, download=False, **kwargs):
+            raise RuntimeError("no internet")
+
+    monkeypatch.setattr(torchvision.datasets, "SVHN", Offline)
+    with pytest.raises(DataUnavailableError, match="SVHN.*could not be downloaded"):
+        arb.torchvision_source("SVHN", root=str(tmp_path), split="train")
+
+
+def test_torchvision_source_adapts_a_dataset(tmp_path, monkeypatch):
+    import numpy as np
+    import torchvision
+    from PIL import Image
+
+    class Fake:  # a torchvision-style dataset of 5 RGB PIL images of 40 × 40
+        def __init__(self, root, download=False, **kwargs):
+            self.images = [Image.fromarray(np.full((40, 40, 3), 50 * i, dtype=np.uint8)) for i in range(5)]
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, i):
+            return self.images[i], 0
+
+    monkeypatch.setattr(torchvision.datasets, "SVHN", Fake)
+    src = arb.torchvision_source("SVHN", shape=(1, 32, 32), root=str(tmp_path), split="train")
+    x = src(3)
+    assert x.shape == (3, 1, 32, 32) and src.limit == 5
+    assert len(src(10)) == 2 and src.exhausted
+    levels = {round(float(v) * 255) for v in x.mean(dim=(1, 2, 3))}
+    assert levels <= {0, 50, 100, 150, 200} and len(levels) == 3  # constant images keep their grey level
