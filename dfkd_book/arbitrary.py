@@ -140,6 +140,53 @@ def dead_leaves(shape: Sequence[int] = (1, 32, 32), leaves: int = 40, radius: tu
     return Source("dead leaves", draw)
 
 
+def random_shapes(shape: Sequence[int] = (1, 32, 32), count: tuple[int, int] = (1, 4),
+                  size: tuple[float, float] = (0.2, 0.8), background: float | None = 0.0, seed: int = 0) -> Source:
+    """Random flat shapes — ellipses, rectangles and triangles of random size, turn and grey level (colour) —
+    painted over each other on a plain background: a procedural stand-in for the paper's rendered Clevr scenes.
+    Unlimited.
+
+    Args:
+        count: (min, max) shapes per image.
+        size: (min, max) extent of a shape as a fraction of the image side.
+        background: the background's value in [0, 1], or None for a random grey per image.
+
+    Raises ValueError for a bad ``count``, ``size`` or ``background``."""
+    c, h, w = _check_shape(shape)
+    if not 1 <= count[0] <= count[1]:
+        raise ValueError(f"count must be (min, max) with 1 <= min <= max, got {count}")
+    if not 0 < size[0] <= size[1] <= 1.5:
+        raise ValueError(f"size must be (min, max) with 0 < min <= max <= 1.5, got {size}")
+    if background is not None and not 0 <= background <= 1:
+        raise ValueError(f"background must be in [0, 1] or None, got {background}")
+    g = torch.Generator().manual_seed(seed)
+    yy = torch.linspace(0, 1, h).view(1, h, 1)
+    xx = torch.linspace(0, 1, w).view(1, 1, w)
+
+    def draw(n: int) -> torch.Tensor:
+        if background is None:
+            x = torch.rand(n, c, 1, 1, generator=g).expand(n, c, h, w).clone()
+        else:
+            x = torch.full((n, c, h, w), float(background))
+        k = torch.randint(count[0], count[1] + 1, (n,), generator=g)
+        for i in range(count[1]):
+            cy, cx = 0.2 + 0.6 * torch.rand(2, n, 1, 1, generator=g)
+            a, b = (size[0] + (size[1] - size[0]) * torch.rand(2, n, 1, 1, generator=g)) / 2  # half-extents
+            turn = math.pi * torch.rand(n, 1, 1, generator=g)
+            u = (xx - cx) * turn.cos() + (yy - cy) * turn.sin()  # coordinates in the shape's frame
+            v = (yy - cy) * turn.cos() - (xx - cx) * turn.sin()
+            kind = torch.randint(3, (n, 1, 1), generator=g)
+            ellipse = (u / a) ** 2 + (v / b) ** 2 < 1
+            rectangle = (u.abs() < a) & (v.abs() < b)
+            triangle = (v.abs() < b) & (u.abs() < a * (v + b) / (2 * b))
+            inside = torch.where(kind == 0, ellipse, torch.where(kind == 1, rectangle, triangle))
+            inside &= (k > i).view(n, 1, 1)
+            x = torch.where(inside[:, None], 0.2 + 0.8 * torch.rand(n, c, 1, 1, generator=g), x)
+        return x
+
+    return Source("random shapes", draw)
+
+
 # ------------------------------------------------------------------------------------------ offline natural images
 SKIMAGE_PHOTOS = (
     "astronaut", "brick", "camera", "cat", "cell", "clock", "coffee", "coins", "colorwheel", "grass", "gravel",

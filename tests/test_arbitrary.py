@@ -28,7 +28,8 @@ def const_source(values, name="const"):
     return arb.tensor_source(imgs, name, shape=(1, 4, 4), shuffle=False)
 
 
-@pytest.mark.parametrize("make", [arb.uniform_noise, arb.gaussian_noise, arb.spectral_noise, arb.dead_leaves])
+@pytest.mark.parametrize("make", [arb.uniform_noise, arb.gaussian_noise, arb.spectral_noise, arb.dead_leaves,
+                                  arb.random_shapes])
 @pytest.mark.parametrize("shape", [(1, 32, 32), (3, 32, 32)])
 def test_sources_shape_and_range(make, shape):
     x = make(shape)(17)
@@ -184,3 +185,14 @@ def test_torchvision_source_adapts_a_dataset(tmp_path, monkeypatch):
     assert len(src(10)) == 2 and src.exhausted
     levels = {round(float(v) * 255) for v in x.mean(dim=(1, 2, 3))}
     assert levels <= {0, 50, 100, 150, 200} and len(levels) == 3  # constant images keep their grey level
+
+
+def test_random_shapes_paint_shapes_on_the_background():
+    x = arb.random_shapes((1, 32, 32), count=(1, 1), size=(0.3, 0.5), background=0.0)(200)
+    covered = (x > 0).float().mean(dim=(1, 2, 3))  # shapes have grey levels >= 0.2, the background is 0
+    assert covered.min() > 0.0 and covered.max() < 0.5  # one shape of at most half the side each
+    assert x[x > 0].min() >= 0.2
+    with pytest.raises(ValueError, match="count"):
+        arb.random_shapes(count=(0, 2))
+    with pytest.raises(ValueError, match="background"):
+        arb.random_shapes(background=2.0)
