@@ -16,7 +16,6 @@ spread of the samples.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import config
-from .kd import num_classes_of
+from .kd import frozen_copy, num_classes_of
 from .models import last_linear
 
 PRIORS = ("class-similarity", "uniform")
@@ -264,11 +263,7 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 
     shape = tuple(shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"shape must be (C, H, W), got {shape}")
-    # A private copy in channels-last memory format: about twice the throughput of convolutions' input gradients
-    # on a CPU (measured on LeNet-5), harmless on a GPU. The caller's teacher is left as it was.
-    teacher = copy.deepcopy(teacher).to(device).eval().to(memory_format=torch.channels_last)
-    for p in teacher.parameters():
-        p.requires_grad_(False)
+    teacher = frozen_copy(teacher, device)  # channels-last: about 2× faster input gradients on a CPU
     k = num_classes_of(teacher, torch.zeros(1, *shape, device=device))
     if targets.shape[1] != k:
         raise ValueError(f"targets have {targets.shape[1]} columns but the teacher has {k} classes")

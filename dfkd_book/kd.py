@@ -7,6 +7,8 @@ eq. (4) (distillation term only, as every data-free chapter uses).
 
 from __future__ import annotations
 
+import copy
+
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -164,6 +166,18 @@ def num_classes_of(model: nn.Module, probe: torch.Tensor) -> int:
         k = model(probe).shape[1]
     model.train(was_training)
     return k
+
+
+def frozen_copy(model: nn.Module, device: torch.device | None = None) -> nn.Module:
+    """A private, frozen copy of ``model`` for fast inference and input gradients: on ``device``, in eval mode,
+    no parameter gradients, in channels-last memory format (measured on LeNet-5 on a 2-core CPU: about twice the
+    throughput of the default layout, for forward passes and for gradients with respect to the input; harmless on
+    a GPU). The caller's model is left as it was."""
+    device = device or config.device()
+    frozen = copy.deepcopy(model).to(device).eval().to(memory_format=torch.channels_last)
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    return frozen
 
 
 class _Batches:
