@@ -355,6 +355,33 @@ def tensor_source(images: torch.Tensor, name: str, shape: Sequence[int] = (1, 32
     return Source(name, draw, limit=len(images))
 
 
+FAMILIES = ("noise", "synthetic", "natural")
+"""The paper's three families of arbitrary transfer sets (paper 001, Table 1)."""
+
+
+def family(name: str, shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> tuple[Source, list[Source]]:
+    """One family of paper 001's Table 1 with this book's offline sources: ``(unbalanced source, balanced sources)``.
+
+    ============ ============================== ================================================================
+    family       unbalanced (paper → here)      balanced by Algorithm 1 (paper → here)
+    ============ ============================== ================================================================
+    noise        uniform noise                  uniform noise
+    synthetic    Clevr → random shapes          Clevr + Mid-Air → random shapes, then dead leaves
+    natural      SVHN → photo patches           SVHN + TinyImageNet → photo patches, then sklearn digits, LFW faces
+    ============ ============================== ================================================================
+
+    Each call builds fresh sources (seeded from ``seed``), so the unbalanced and balanced sets never share images.
+    Raises ValueError for an unknown family (the message lists :data:`FAMILIES`)."""
+    if name == "noise":
+        return uniform_noise(shape, seed), [uniform_noise(shape, seed + 1)]
+    if name == "synthetic":
+        return random_shapes(shape, seed=seed), [random_shapes(shape, seed=seed + 1), dead_leaves(shape, seed=seed + 2)]
+    if name == "natural":
+        return photo_patches(shape, seed=seed), [photo_patches(shape, seed=seed + 1), digits(shape, seed),
+                                                 faces(shape, seed)]
+    raise ValueError(f"unknown family {name!r}; expected one of {FAMILIES}")
+
+
 @dataclass
 class Balanced:
     """The result of :func:`balance`.

@@ -8,7 +8,6 @@ eq. (4) (distillation term only, as every data-free chapter uses).
 from __future__ import annotations
 
 import copy
-
 import math
 import time
 from collections.abc import Callable, Iterator

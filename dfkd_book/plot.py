@@ -190,3 +190,75 @@ def dirichlet_samples(samples_by_label: dict, classes: Sequence[str], title: str
     if title:
         fig.suptitle(title)
     return fig
+
+
+def class_histograms(hists: dict, classes: Sequence[str], title: str | None = None, ncols: int = 4):
+    """The teacher's predicted-class histograms, one panel per source (paper 001, Fig. 2): the fraction of each
+    source's candidates the teacher puts in each class, on a log scale, with the balanced share 1/K dashed.
+
+    Args:
+        hists: ``{source name: (K,) counts}`` (:func:`dfkd_book.arbitrary.class_histogram`).
+        classes: K class names.
+
+    Raises:
+        ValueError: a histogram whose length is not K.
+    """
+    k = len(classes)
+    for name, h in hists.items():
+        if len(_np(h)) != k:
+            raise ValueError(f"histogram {name!r} has {len(_np(h))} bins, expected {k} (one per class)")
+    ncols = min(ncols, len(hists))
+    nrows = -(-len(hists) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.9 * ncols, 2.5 * nrows), squeeze=False, sharey=True)
+    for ax, (name, h) in zip(axes.flat, hists.items()):
+        frac = _np(h).astype(float) / max(float(_np(h).sum()), 1.0)
+        ax.bar(range(k), np.maximum(frac, 1e-6), color="tab:blue")
+        ax.axhline(1 / k, color="k", ls="--", lw=1)
+        ax.set_yscale("log")
+        ax.set_ylim(1e-5, 1.5)
+        ax.set_title(name, fontsize=10)
+        ax.set_xticks(range(k), classes, rotation=90, fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(hists):]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("fraction (log)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def teacher_views(probs_by_source: dict, images_by_source: dict, classes: Sequence[str], per_class: int = 1,
+                  title: str | None = None):
+    """What the teacher "thinks" each source is: for every source (rows) and class (columns), the candidate(s) the
+    teacher gives the highest probability of that class, captioned with that probability.
+
+    Args:
+        probs_by_source: ``{source name: (N, K) teacher probabilities}``.
+        images_by_source: ``{source name: (N, C, H, W) candidates}`` with the same keys.
+        classes: K class names.
+        per_class: candidates shown per class (rows per source).
+
+    Raises:
+        ValueError: mismatched keys, or probabilities that are not (N, K) for the N images.
+    """
+    if set(probs_by_source) != set(images_by_source):
+        raise ValueError("probs_by_source and images_by_source must have the same sources")
+    k = len(classes)
+    tiles, caps = [], []
+    for name, p in probs_by_source.items():
+        x = images_by_source[name]
+        if p.ndim != 2 or p.shape != (len(x), k):
+            raise ValueError(f"{name!r}: probabilities must be (N, K) = ({len(x)}, {k}), got {tuple(p.shape)}")
+        top = p.topk(min(per_class, len(x)), dim=0)  # (per_class, K)
+        for r in range(top.indices.shape[0]):
+            for c in range(k):
+                tiles.append(x[top.indices[r, c]])
+                caps.append(f"{classes[c]} {top.values[r, c]:.2f}" if r == 0 else f"{top.values[r, c]:.2f}")
+    fig = show_images(torch.stack(tiles), caps, ncols=k, scale=1.25, suptitle=title)
+    for row, name in enumerate(n for n in probs_by_source for _ in range(min(per_class, len(images_by_source[n])))):
+        fig.axes[row * k].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+        fig.axes[row * k].axis("on")
+        fig.axes[row * k].set_xticks([])
+        fig.axes[row * k].set_yticks([])
+    return fig

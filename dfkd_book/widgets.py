@@ -101,3 +101,48 @@ def dirichlet_explorer(similarity: torch.Tensor, classes: Sequence[str], samples
     c_pick.observe(draw, "value")
     draw()
     return widgets.VBox([widgets.HBox([b_slider, c_pick]), out])
+
+
+def source_explorer(teacher: torch.nn.Module, pools: dict, classes: Sequence[str], per_class: int = 8):
+    """What the teacher "thinks" each arbitrary source is (Nayak et al. 2021): pick a source and a class, see the
+    ``per_class`` candidates of that source the teacher finds most like the class, with its probability, and how
+    many of the pool it puts in that class at all.
+
+    Args:
+        teacher: classifier returning logits (N, K).
+        pools: ``{source name: (N, C, H, W) candidates in [0, 1]}``.
+        classes: K class names.
+
+    Returns:
+        an ``ipywidgets`` widget.
+
+    Raises:
+        ValueError: empty ``pools`` or a teacher whose K differs from ``len(classes)``.
+    """
+    widgets = _ipywidgets()
+    if not pools:
+        raise ValueError("pools must hold at least one source")
+    probs = {name: kd.soft_targets(kd.logits(teacher, x), 1.0) for name, x in pools.items()}
+    for p in probs.values():
+        if p.shape[1] != len(classes):
+            raise ValueError(f"teacher has {p.shape[1]} classes but {len(classes)} class names were given")
+    out = widgets.Output()
+    s_pick = widgets.Dropdown(options=list(pools), description="source")
+    c_pick = widgets.Dropdown(options=[(name, i) for i, name in enumerate(classes)], value=0, description="class")
+
+    def draw(*_):
+        p, x, c = probs[s_pick.value], pools[s_pick.value], c_pick.value
+        top = p[:, c].topk(min(per_class, len(x)))
+        share = (p.argmax(1) == c).float().mean().item()
+        with out:
+            out.clear_output(wait=True)
+            fig = plot.show_images(x[top.indices], [f"p = {v:.2f}" for v in top.values], ncols=per_class,
+                                   suptitle=f"{s_pick.value}: most '{classes[c]}'-like candidates "
+                                            f"({100 * share:.2f} % of the pool are predicted {classes[c]})")
+            plt.show()
+            plt.close(fig)
+
+    s_pick.observe(draw, "value")
+    c_pick.observe(draw, "value")
+    draw()
+    return widgets.VBox([widgets.HBox([s_pick, c_pick]), out])

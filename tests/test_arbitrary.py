@@ -213,3 +213,14 @@ def test_random_shapes_paint_shapes_on_the_background():
         arb.random_shapes(count=(0, 2))
     with pytest.raises(ValueError, match="background"):
         arb.random_shapes(background=2.0)
+
+
+def test_family_gives_fresh_unbalanced_and_balanced_sources():
+    for name in arb.FAMILIES:
+        unbalanced, balanced = arb.family(name, (1, 32, 32), seed=0)
+        assert isinstance(unbalanced, arb.Source) and balanced and all(isinstance(s, arb.Source) for s in balanced)
+        a, b = unbalanced(4), balanced[0](4)
+        assert a.shape == b.shape == (4, 1, 32, 32)
+        assert not torch.equal(a, b)  # different seeds: the two sets never share images
+    with pytest.raises(ValueError, match="noise"):
+        arb.family("clevr")

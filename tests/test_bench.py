@@ -53,3 +53,16 @@ def test_committed_zskd_result_is_full_profile_and_complete():
     assert rec["profile"] == "full"
     assert rec["impression_steps"] == rec["impressions"] * rec["steps_per_impression"] <= 7_200_000
     assert rec["history"]["test_acc"][-1] == pytest.approx(rec["student_acc"], abs=0.01)
+
+
+def test_arbitrary_recipe_respects_the_paper_size_limit(monkeypatch):
+    """Issue 4: a transfer set no larger than the teacher's training set (60,000), in every profile."""
+    from dfkd_book import arbitrary
+
+    for profile in ("quick", "full"):
+        monkeypatch.setenv("DFKD_BOOK_PROFILE", profile)
+        r = bench.arbitrary_recipe()
+        assert r["n"] * len(r["best"]) <= 60_000
+        assert set(r["best"]) <= set(arbitrary.FAMILIES)
+        assert r["distill"]["T"] == 20.0
+    assert {"arbitrary-noise", "arbitrary-best"} <= set(bench.METHODS)

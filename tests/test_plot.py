@@ -42,3 +42,23 @@ def test_dirichlet_samples():
     assert len(fig.axes) >= 2
     with pytest.raises(ValueError, match="K = 3"):
         plot.dirichlet_samples({"a": torch.rand(5, 4)}, ["x", "y", "z"])
+
+
+def test_class_histograms_and_teacher_views():
+    classes = ["a", "b", "c"]
+    fig = plot.class_histograms({"noise": torch.tensor([5, 0, 95]), "shapes": torch.tensor([30, 30, 40])}, classes)
+    assert len([a for a in fig.axes if a.patches]) == 2
+    with pytest.raises(ValueError, match="expected 3"):
+        plot.class_histograms({"bad": torch.tensor([1, 2])}, classes)
+    x = {"s": torch.rand(6, 1, 8, 8), "t": torch.rand(4, 1, 8, 8)}
+    p = {k: torch.softmax(torch.randn(len(v), 3), 1) for k, v in x.items()}
+    fig = plot.teacher_views(p, x, classes, per_class=2)
+    assert len([a for a in fig.axes if a.images]) == 2 * 2 * 3  # 2 sources × 2 rows × 3 classes
+    # the tile shown for class c in the first row is the candidate with the highest p of c
+    best = int(p["s"][:, 1].argmax())
+    assert torch.allclose(torch.tensor(fig.axes[1].images[0].get_array()), x["s"][best, 0])
+    with pytest.raises(ValueError, match="same sources"):
+        plot.teacher_views(p, {"s": x["s"]}, classes)
+    with pytest.raises(ValueError, match=r"\(N, K\)"):
+        plot.teacher_views({"s": p["t"], "t": p["t"]}, x, classes)
+    plt.close("all")
