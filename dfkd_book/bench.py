@@ -57,17 +57,17 @@ def zskd_recipe() -> dict:
 def arbitrary_recipe() -> dict:
     """Arbitrary transfer sets (chapter 3, ``bench arbitrary-noise`` and ``bench arbitrary-best``).
 
-    ``n`` images per transfer set (quick 2,000; full 20,000), balanced by Algorithm 1 with at most ``cap``
-    candidates examined per unlimited source (quick 50,000; full 400,000). ``best``: the union of the balanced
+    ``n`` images per transfer set (quick 1,500; full 8,000), balanced by Algorithm 1 with at most ``cap``
+    candidates examined per unlimited source (quick 20,000; full 200,000). ``best``: the union of the balanced
     synthetic and natural sets (each balanced, so the union is too). ``distill``: the pure distillation term at
-    τ = 20, Adam lr 0.01 with a cosine schedule, batch 256, epochs (quick 10; full 20), with ZSKD augmentation
+    τ = 20, Adam lr 0.01 with a cosine schedule, batch 256, epochs (quick 20; full 25), with ZSKD augmentation
     (``augment``) and the teacher re-labelling every augmented batch — the same student recipe as chapter 2.
     """
     return dict(
-        n=config.pick(quick=2_000, full=20_000),
-        cap=config.pick(quick=50_000, full=400_000),
+        n=config.pick(quick=1_500, full=8_000),
+        cap=config.pick(quick=20_000, full=200_000),
         best=("synthetic", "natural"),
-        distill=dict(epochs=config.pick(quick=10, full=20), batch_size=256, lr=1e-2, T=20.0),
+        distill=dict(epochs=config.pick(quick=20, full=25), batch_size=256, lr=1e-2, T=20.0),
         augment=dict(p=0.5),
     )
 
