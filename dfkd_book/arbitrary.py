@@ -288,11 +288,11 @@ def digits(shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> Source:
 
 
 def faces(shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> Source:
-    """scikit-image's bundled Labeled-Faces-in-the-Wild subset (200 grey faces, 25 × 25) — an offline stand-in for
-    the paper's CelebA. Finite (limit 200)."""
+    """The 100 grey faces (25 × 25) of scikit-image's bundled Labeled-Faces-in-the-Wild subset (its other 100
+    images are background crops, left out) — an offline stand-in for the paper's CelebA. Finite (limit 100)."""
     import skimage.data
 
-    x = torch.as_tensor(skimage.data.lfw_subset(), dtype=torch.float32).unsqueeze(1).clamp(0, 1)
+    x = torch.as_tensor(skimage.data.lfw_subset()[:100], dtype=torch.float32).unsqueeze(1).clamp(0, 1)
     return tensor_source(x, "LFW faces", shape, seed=seed)
 
 

@@ -84,7 +84,7 @@ print(f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 *
 # |---|---|---|
 # | noise | uniform noise in [0, 1]; Gaussian (μ = 0.5, σ = 0.1) | the same |
 # | synthetic | Clevr (rendered shapes), Mid-Air (drone flights) | **random shapes** (flat ellipses, rectangles and triangles on black); **dead leaves** (occluding discs); **1/f² spectral noise** |
-# | natural | SVHN (house numbers), TinyImageNet, CelebA | **photo patches** cut at random scales from the 21 photographs bundled in scikit-image and scikit-learn; scikit-learn's 1,797 **digits**; scikit-image's 200 **LFW faces** |
+# | natural | SVHN (house numbers), TinyImageNet, CelebA | **photo patches** cut at random scales from the 21 photographs bundled in scikit-image and scikit-learn; scikit-learn's 1,797 **digits**; scikit-image's 100 **LFW faces** |
 
 # %%
 makers = {
@@ -111,12 +111,12 @@ fig = plot.show_images(torch.cat([x[:10] for x in pools.values()]), ncols=10, sc
 hists = {name: arbitrary.class_histogram(teacher, make(0), HIST_N) for name, make in makers.items()
          if name not in ("sklearn digits", "LFW faces")}
 hists["sklearn digits"] = arbitrary.class_histogram(teacher, arbitrary.digits(shape), 1_797)
-hists["LFW faces"] = arbitrary.class_histogram(teacher, arbitrary.faces(shape), 200)
+hists["LFW faces"] = arbitrary.class_histogram(teacher, arbitrary.faces(shape), 100)
 fig = plot.class_histograms(hists, classes, title="the teacher's predicted class on each source")
 spread = pd.DataFrame({name: {"largest class": classes[int(h.argmax())],
-                              "its share (%)": round(100 * h.max().item() / h.sum().item(), 1),
+                              "largest share (%)": round(100 * h.max().item() / h.sum().item(), 1),
                               "rarest class": classes[int(h.argmin())],
-                              "its share (%) ": round(100 * h.min().item() / h.sum().item(), 3)}
+                              "rarest share (%)": round(100 * h.min().item() / h.sum().item(), 3)}
                        for name, h in hists.items()}).T
 spread
 

@@ -132,7 +132,7 @@ def test_offline_natural_sources_shape_and_range(shape):
         x = src(23)
         assert x.shape == (23, *shape) and x.dtype == torch.float32, src.name
         assert x.min() >= 0 and x.max() <= 1 and x.std() > 0.01, src.name
-    assert arb.digits(shape).limit == 1797 and arb.faces(shape).limit == 200
+    assert arb.digits(shape).limit == 1797 and arb.faces(shape).limit == 100
 
 
 def test_photo_patches_crop_the_photo_they_are_given():
