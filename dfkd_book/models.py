@@ -201,3 +201,76 @@ def last_linear(model: nn.Module) -> nn.Linear:
 def num_classes(model: nn.Module) -> int:
     """K, read from the model's last ``nn.Linear`` (never hard-coded)."""
     return last_linear(model).out_features
+
+
+# ------------------------------------------------------------------------------------------------------ generators
+def _check_image_shape(shape) -> tuple[int, int, int]:
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 3 or shape[0] < 1 or shape[1] < 4 or shape[2] < 4 or shape[1] % 4 or shape[2] % 4:
+        raise ValueError(f"image shape must be (C, H, W) with H and W positive multiples of 4, got {shape}")
+    return shape
+
+
+class ZSKTGenerator(nn.Module):
+    """The generator of ZSKT (Micaelli & Storkey 2019; polo5/ZeroShotKnowledgeTransfer): z (nz) → Linear →
+    128 × H/4 × W/4 → BN → upsample ×2 → conv3×3 128 → BN → LeakyReLU(0.2) → upsample ×2 → conv3×3 64 → BN →
+    LeakyReLU(0.2) → conv3×3 C → BN. The official code stops at that BN (images in the teacher's normalised
+    space); this book's teachers take [0, 1] inputs, so a sigmoid maps the output there.
+
+    Args: shape (C, H, W), H and W multiples of 4; nz, the size of z. Call: z (B, nz) → images (B, C, H, W) in
+    [0, 1]. Raises ValueError for a bad shape, and for a z that is not (B, nz).
+    """
+
+    def __init__(self, shape=(1, 32, 32), nz: int = 100):
+        super().__init__()
+        self.shape, self.nz = _check_image_shape(shape), int(nz)
+        c, h, w = self.shape
+        self.project = nn.Linear(self.nz, 128 * (h // 4) * (w // 4))
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(128), nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
+            nn.Conv2d(64, c, 3, padding=1), nn.BatchNorm2d(c),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check_z(z, self.nz)
+        c, h, w = self.shape
+        return torch.sigmoid(self.body(self.project(z).view(len(z), 128, h // 4, w // 4)))
+
+
+class DFADGenerator(nn.Module):
+    """The generator of DFAD (Fang et al. 2019; VainF/Data-Free-Adversarial-Distillation, MNIST): z (nz) →
+    Linear → 128 × H/4 × W/4 → BN → upsample ×2 → conv3×3 128 → BN → LeakyReLU(0.2) → upsample ×2 → conv3×3 64 →
+    BN → LeakyReLU(0.2) → conv3×3 C → Tanh → BN(affine=False). The official code feeds that to a teacher of
+    normalised inputs; here (tanh + 1) / 2 of the output, clipped, puts it in [0, 1] instead, without the last BN.
+
+    Args and call as :class:`ZSKTGenerator`.
+    """
+
+    def __init__(self, shape=(1, 32, 32), nz: int = 100):
+        super().__init__()
+        self.shape, self.nz = _check_image_shape(shape), int(nz)
+        c, h, w = self.shape
+        self.project = nn.Linear(self.nz, 128 * (h // 4) * (w // 4))
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(128), nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
+            nn.Conv2d(64, c, 3, padding=1),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check_z(z, self.nz)
+        c, h, w = self.shape
+        return (torch.tanh(self.body(self.project(z).view(len(z), 128, h // 4, w // 4))) + 1) / 2
+
+
+def _check_z(z: torch.Tensor, nz: int) -> None:
+    if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != nz:
+        raise ValueError(f"z must be (B, {nz}), got {tuple(z.shape) if isinstance(z, torch.Tensor) else z}")
+
+
+GENERATORS: dict[str, type[nn.Module]] = {"zskt": ZSKTGenerator, "dfad": DFADGenerator}

@@ -47,3 +47,21 @@ def test_lenet5bn_has_bn_after_every_hidden_layer():
 def test_last_linear_missing():
     with pytest.raises(ValueError, match="no nn.Linear"):
         models.last_linear(torch.nn.Conv2d(1, 1, 1))
+
+
+@pytest.mark.parametrize("name", ["zskt", "dfad"])
+@pytest.mark.parametrize("shape", [(1, 32, 32), (3, 32, 32), (1, 28, 28), (3, 16, 24)])
+def test_generators_shape_and_range(name, shape):
+    g = models.GENERATORS[name](shape, nz=16)
+    x = g(torch.randn(5, 16))
+    assert x.shape == (5, *shape)
+    assert x.min() >= 0 and x.max() <= 1
+
+
+def test_generator_bad_input():
+    with pytest.raises(ValueError, match="multiples of 4"):
+        models.ZSKTGenerator((1, 30, 30))
+    with pytest.raises(ValueError, match="multiples of 4"):
+        models.DFADGenerator((32, 32))
+    with pytest.raises(ValueError, match=r"z must be \(B, 16\)"):
+        models.ZSKTGenerator((1, 32, 32), nz=16)(torch.randn(5, 100))

@@ -1,0 +1,64 @@
+import pytest
+import torch
+from torch import nn
+
+from dfkd_book import boundary
+
+
+def net(seed, k=4):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, k))
+
+
+CPU = torch.device("cpu")
+
+
+def test_mte_of_a_model_against_itself_is_zero():
+    m = net(0)
+    x = torch.rand(12, 1, 8, 8)
+    tr = boundary.transition_curves(m, m, x, steps=5, device=CPU)
+    assert tr.p_teacher.shape == tr.p_student.shape == (12, 3, 5)
+    assert tr.mte == 0.0
+    assert boundary.mean_transition_error(m, m, x, n=12, steps=3, device=CPU) == 0.0
+
+
+def test_a_transition_curve_raises_p_j_under_the_student():
+    teacher, student = net(0), net(1)
+    x = torch.rand(16, 1, 8, 8)
+    tr = boundary.transition_curves(teacher, student, x, steps=20, lr=1.0, device=CPU)
+    assert (tr.p_student[..., -1] > tr.p_student[..., 0]).float().mean() > 0.9
+    assert 0 < tr.mte <= 1
+    # targets are every class but the label
+    for i in range(16):
+        assert sorted(tr.targets[i].tolist() + [int(tr.labels[i])]) == [0, 1, 2, 3]
+
+
+def test_batching_does_not_change_the_curves():
+    teacher, student = net(0), net(1)
+    x = torch.rand(5, 1, 8, 8)
+    a = boundary.transition_curves(teacher, student, x, steps=4, batch_size=3, device=CPU)
+    b = boundary.transition_curves(teacher, student, x, steps=4, batch_size=1000, device=CPU)
+    assert torch.allclose(a.p_student, b.p_student, atol=1e-6) and torch.allclose(a.p_teacher, b.p_teacher, atol=1e-6)
+
+
+def test_agreeing_keeps_only_agreements():
+    teacher, student = net(0), net(1)
+    x = torch.rand(200, 1, 8, 8)
+    xa, ya = boundary.agreeing(teacher, student, x, n=10, device=CPU)
+    assert len(xa) <= 10
+    with torch.no_grad():
+        assert torch.equal(teacher(xa).argmax(1), ya) and torch.equal(student(xa).argmax(1), ya)
+
+
+def test_bad_input():
+    m = net(0)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        boundary.transition_curves(m, m, torch.rand(3, 8, 8), device=CPU)
+    with pytest.raises(ValueError, match="steps"):
+        boundary.transition_curves(m, m, torch.rand(3, 1, 8, 8), steps=0, device=CPU)
+    with pytest.raises(ValueError, match="4 classes but student has 5"):
+        boundary.transition_curves(m, net(1, k=5), torch.rand(3, 1, 8, 8), device=CPU)
+    with pytest.raises(ValueError, match="labels"):
+        boundary.transition_curves(m, m, torch.rand(3, 1, 8, 8), labels=torch.zeros(2), device=CPU)
+    with pytest.raises(ValueError, match="n must be"):
+        boundary.agreeing(m, m, torch.rand(3, 1, 8, 8), n=0, device=CPU)
