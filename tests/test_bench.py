@@ -66,3 +66,16 @@ def test_arbitrary_recipe_respects_the_paper_size_limit(monkeypatch):
         assert set(r["best"]) <= set(arbitrary.FAMILIES)
         assert r["distill"]["T"] == 20.0
     assert {"arbitrary-noise", "arbitrary-best"} <= set(bench.METHODS)
+
+
+@pytest.mark.parametrize("method", ["arbitrary-noise", "arbitrary-best"])
+def test_committed_arbitrary_results_are_full_profile_and_complete(method):
+    """results/arbitrary-*.json come from real full-profile runs of `python -m dfkd_book.bench METHOD`."""
+    rec = json.loads((bench.REPO_ROOT / "results" / f"{method}.json").read_text())
+    for k in REQUIRED + ("transfer_size", "composition", "examined", "balancing_s", "distillation_s"):
+        assert k in rec, k
+    assert rec["profile"] == "full" and rec["method"] == method
+    assert rec["transfer_size"] <= 60_000  # no larger than the teacher's training set, as in the paper
+    kept = sum(sum(c["kept_per_source"].values()) for c in rec["composition"].values())
+    assert kept == rec["transfer_size"]
+    assert rec["history"]["test_acc"][-1] == pytest.approx(rec["student_acc"], abs=0.01)
