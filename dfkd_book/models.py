@@ -224,20 +224,10 @@ class ZSKTGenerator(nn.Module):
     def __init__(self, shape=(1, 32, 32), nz: int = 100):
         super().__init__()
         self.shape, self.nz = _check_image_shape(shape), int(nz)
-        c, h, w = self.shape
-        self.project = nn.Linear(self.nz, 128 * (h // 4) * (w // 4))
-        self.body = nn.Sequential(
-            nn.BatchNorm2d(128), nn.Upsample(scale_factor=2),
-            nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
-            nn.Conv2d(64, c, 3, padding=1), nn.BatchNorm2d(c),
-        )
+        self.project, self.body = _upsampling_generator(self.shape, self.nz, last_bn=True)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_z(z, self.nz)
-        c, h, w = self.shape
-        return torch.sigmoid(self.body(self.project(z).view(len(z), 128, h // 4, w // 4)))
+        return torch.sigmoid(_generate(self, z))
 
 
 class DFADGenerator(nn.Module):
@@ -252,20 +242,32 @@ class DFADGenerator(nn.Module):
     def __init__(self, shape=(1, 32, 32), nz: int = 100):
         super().__init__()
         self.shape, self.nz = _check_image_shape(shape), int(nz)
-        c, h, w = self.shape
-        self.project = nn.Linear(self.nz, 128 * (h // 4) * (w // 4))
-        self.body = nn.Sequential(
-            nn.BatchNorm2d(128), nn.Upsample(scale_factor=2),
-            nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
-            nn.Conv2d(64, c, 3, padding=1),
-        )
+        self.project, self.body = _upsampling_generator(self.shape, self.nz, last_bn=False)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_z(z, self.nz)
-        c, h, w = self.shape
-        return (torch.tanh(self.body(self.project(z).view(len(z), 128, h // 4, w // 4))) + 1) / 2
+        return (torch.tanh(_generate(self, z)) + 1) / 2
+
+
+def _upsampling_generator(shape: tuple[int, int, int], nz: int, last_bn: bool) -> tuple[nn.Linear, nn.Sequential]:
+    """The body shared by the ZSKT and DFAD generators: z → 128 × H/4 × W/4 → two (upsample, conv, BN, LeakyReLU)
+    stages → conv to C channels (→ BN when ``last_bn``)."""
+    c, h, w = shape
+    project = nn.Linear(nz, 128 * (h // 4) * (w // 4))
+    body = nn.Sequential(
+        nn.BatchNorm2d(128), nn.Upsample(scale_factor=2),
+        nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        nn.Upsample(scale_factor=2),
+        nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, c, 3, padding=1), *([nn.BatchNorm2d(c)] if last_bn else []),
+    )
+    return project, body
+
+
+def _generate(gen: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """The generator's pre-activation output (B, C, H, W) for z (B, nz)."""
+    _check_z(z, gen.nz)
+    c, h, w = gen.shape
+    return gen.body(gen.project(z).view(len(z), 128, h // 4, w // 4))
 
 
 def _check_z(z: torch.Tensor, nz: int) -> None:

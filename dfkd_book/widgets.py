@@ -21,6 +21,25 @@ def _ipywidgets():
     return ipywidgets
 
 
+def _explorer(controls: list, figure) -> object:
+    """Controls above an output area; ``figure()`` (returning a matplotlib figure) is redrawn there whenever one
+    of the controls changes value. Returns the ``ipywidgets.VBox``."""
+    widgets = _ipywidgets()
+    out = widgets.Output()
+
+    def draw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig = figure()
+            plt.show()
+            plt.close(fig)
+
+    for control in controls:
+        control.observe(draw, "value")
+    draw()
+    return widgets.VBox([widgets.HBox(controls), out])
+
+
 def temperature_explorer(teacher: torch.nn.Module, images: torch.Tensor, classes: Sequence[str],
                          temperatures: tuple[float, float] = (0.5, 30.0)):
     """A slider for the temperature τ and one for the image: the teacher's soft targets ``softmax(z/τ)``.
@@ -38,29 +57,23 @@ def temperature_explorer(teacher: torch.nn.Module, images: torch.Tensor, classes
     z = kd.logits(teacher, images)
     if z.shape[1] != len(classes):
         raise ValueError(f"teacher has {z.shape[1]} classes but {len(classes)} class names were given")
-    out = widgets.Output()
     t_slider = widgets.FloatLogSlider(value=4.0, base=10, min=torch.log10(torch.tensor(temperatures[0])).item(),
                                       max=torch.log10(torch.tensor(temperatures[1])).item(), step=0.02,
                                       description="τ", continuous_update=False)
     i_slider = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="image", continuous_update=False)
 
-    def draw(*_):
+    def figure():
         i, T = i_slider.value, t_slider.value
-        with out:
-            out.clear_output(wait=True)
-            fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(9, 2.8), gridspec_kw={"width_ratios": [1, 4]})
-            img = images[i].cpu()
-            ax_img.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
-            ax_img.axis("off")
-            p = kd.soft_targets(z[i], T)
-            plot.soft_targets(p, classes, ax=ax_bar, title=f"soft targets at τ = {T:.2f} "
-                                                          f"(entropy {-(p * p.clamp_min(1e-12).log()).sum():.2f} nats)")
-            plt.show()
+        fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(9, 2.8), gridspec_kw={"width_ratios": [1, 4]})
+        img = images[i].cpu()
+        ax_img.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+        ax_img.axis("off")
+        p = kd.soft_targets(z[i], T)
+        plot.soft_targets(p, classes, ax=ax_bar, title=f"soft targets at τ = {T:.2f} "
+                                                      f"(entropy {-(p * p.clamp_min(1e-12).log()).sum():.2f} nats)")
+        return fig
 
-    t_slider.observe(draw, "value")
-    i_slider.observe(draw, "value")
-    draw()
-    return widgets.VBox([widgets.HBox([t_slider, i_slider]), out])
+    return _explorer([t_slider, i_slider], figure)
 
 
 def dirichlet_explorer(similarity: torch.Tensor, classes: Sequence[str], samples: int = 12,
@@ -82,25 +95,17 @@ def dirichlet_explorer(similarity: torch.Tensor, classes: Sequence[str], samples
     widgets = _ipywidgets()
     if similarity.shape != (len(classes), len(classes)):
         raise ValueError(f"similarity must be K × K with K = {len(classes)}, got {tuple(similarity.shape)}")
-    out = widgets.Output()
     b_slider = widgets.FloatLogSlider(value=1.0, base=10, min=torch.log10(torch.tensor(betas[0])).item(),
                                       max=torch.log10(torch.tensor(betas[1])).item(), step=0.05,
                                       description="β", continuous_update=False)
     c_pick = widgets.Dropdown(options=[(name, i) for i, name in enumerate(classes)], value=0, description="class")
 
-    def draw(*_):
+    def figure():
         alpha = impressions.concentration(similarity, b_slider.value)[c_pick.value]
         y = torch.distributions.Dirichlet(alpha.expand(samples, -1)).sample()
-        with out:
-            out.clear_output(wait=True)
-            fig = plot.dirichlet_samples({f"{classes[c_pick.value]}, β = {b_slider.value:.2f}": y}, classes)
-            plt.show()
-            plt.close(fig)
+        return plot.dirichlet_samples({f"{classes[c_pick.value]}, β = {b_slider.value:.2f}": y}, classes)
 
-    b_slider.observe(draw, "value")
-    c_pick.observe(draw, "value")
-    draw()
-    return widgets.VBox([widgets.HBox([b_slider, c_pick]), out])
+    return _explorer([b_slider, c_pick], figure)
 
 
 def source_explorer(teacher: torch.nn.Module, pools: dict, classes: Sequence[str], per_class: int = 8):
@@ -126,23 +131,15 @@ def source_explorer(teacher: torch.nn.Module, pools: dict, classes: Sequence[str
     for p in probs.values():
         if p.shape[1] != len(classes):
             raise ValueError(f"teacher has {p.shape[1]} classes but {len(classes)} class names were given")
-    out = widgets.Output()
     s_pick = widgets.Dropdown(options=list(pools), description="source")
     c_pick = widgets.Dropdown(options=[(name, i) for i, name in enumerate(classes)], value=0, description="class")
 
-    def draw(*_):
+    def figure():
         p, x, c = probs[s_pick.value], pools[s_pick.value], c_pick.value
         top = p[:, c].topk(min(per_class, len(x)))
         share = (p.argmax(1) == c).float().mean().item()
-        with out:
-            out.clear_output(wait=True)
-            fig = plot.show_images(x[top.indices], [f"p = {v:.2f}" for v in top.values], ncols=per_class,
-                                   suptitle=f"{s_pick.value}: most '{classes[c]}'-like candidates "
-                                            f"({100 * share:.2f} % of the pool are predicted {classes[c]})")
-            plt.show()
-            plt.close(fig)
+        return plot.show_images(x[top.indices], [f"p = {v:.2f}" for v in top.values], ncols=per_class,
+                                suptitle=f"{s_pick.value}: most '{classes[c]}'-like candidates "
+                                         f"({100 * share:.2f} % of the pool are predicted {classes[c]})")
 
-    s_pick.observe(draw, "value")
-    c_pick.observe(draw, "value")
-    draw()
-    return widgets.VBox([widgets.HBox([s_pick, c_pick]), out])
+    return _explorer([s_pick, c_pick], figure)
