@@ -77,7 +77,7 @@ def agreeing(teacher: nn.Module, student: nn.Module, images: torch.Tensor, n: in
 
 
 def transition_curves(teacher: nn.Module, student: nn.Module, images: torch.Tensor, labels: torch.Tensor | None = None,
-                      *, steps: int = 100, lr: float = 1.0, batch_size: int = 9_000,
+                      *, steps: int = 100, lr: float = 1.0, batch_size: int = 1_024,
                       device: torch.device | None = None) -> Transitions:
     """Transition curves (paper 002): for each image and each class j other than its label, ``steps`` plain
     gradient steps ``x ← x − lr · ∇_x CE(student(x), j)``, recording p_j under teacher and student after each.
@@ -128,13 +128,19 @@ def transition_curves(teacher: nn.Module, student: nn.Module, images: torch.Tens
         x = images[img_idx[lo:lo + batch_size]].to(device).float()
         x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
         rows = torch.arange(len(j), device=device)
-        for step in range(steps):
-            loss = F.cross_entropy(s(x), j, reduction="sum")
-            (grad,) = torch.autograd.grad(loss, x)
+        # one student forward per step serves both the gradient at x and the record of p_j^S at x
+        logits = s(x)
+        for step in range(steps + 1):
+            if step > 0:  # record p_j after the step just taken
+                with torch.no_grad():
+                    p_s[lo:lo + len(j), step - 1] = logits.detach().softmax(1)[rows, j].cpu()
+                    p_t[lo:lo + len(j), step - 1] = t(x).softmax(1)[rows, j].cpu()
+            if step == steps:
+                break
+            (grad,) = torch.autograd.grad(F.cross_entropy(logits, j, reduction="sum"), x)
             with torch.no_grad():
                 x -= lr * grad
-                p_s[lo:lo + len(j), step] = s(x).softmax(1)[rows, j].cpu()
-                p_t[lo:lo + len(j), step] = t(x).softmax(1)[rows, j].cpu()
+            logits = s(x)
     return Transitions(images.cpu(), labels, targets, p_t.view(n, k - 1, steps), p_s.view(n, k - 1, steps),
                        steps, lr)
 

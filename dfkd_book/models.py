@@ -217,14 +217,15 @@ class ZSKTGenerator(nn.Module):
     LeakyReLU(0.2) → conv3×3 C → BN. The official code stops at that BN (images in the teacher's normalised
     space); this book's teachers take [0, 1] inputs, so a sigmoid maps the output there.
 
-    Args: shape (C, H, W), H and W multiples of 4; nz, the size of z. Call: z (B, nz) → images (B, C, H, W) in
-    [0, 1]. Raises ValueError for a bad shape, and for a z that is not (B, nz).
+    Args: shape (C, H, W), H and W multiples of 4; nz, the size of z; width, the channels after the projection
+    (official 128; the second stage has width / 2). Call: z (B, nz) → images (B, C, H, W) in [0, 1].
+    Raises ValueError for a bad shape or width, and for a z that is not (B, nz).
     """
 
-    def __init__(self, shape=(1, 32, 32), nz: int = 100):
+    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128):
         super().__init__()
-        self.shape, self.nz = _check_image_shape(shape), int(nz)
-        self.project, self.body = _upsampling_generator(self.shape, self.nz, last_bn=True)
+        self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
+        self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=True)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(_generate(self, z))
@@ -239,26 +240,34 @@ class DFADGenerator(nn.Module):
     Args and call as :class:`ZSKTGenerator`.
     """
 
-    def __init__(self, shape=(1, 32, 32), nz: int = 100):
+    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128):
         super().__init__()
-        self.shape, self.nz = _check_image_shape(shape), int(nz)
-        self.project, self.body = _upsampling_generator(self.shape, self.nz, last_bn=False)
+        self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
+        self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=False)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return (torch.tanh(_generate(self, z)) + 1) / 2
 
 
-def _upsampling_generator(shape: tuple[int, int, int], nz: int, last_bn: bool) -> tuple[nn.Linear, nn.Sequential]:
-    """The body shared by the ZSKT and DFAD generators: z → 128 × H/4 × W/4 → two (upsample, conv, BN, LeakyReLU)
-    stages → conv to C channels (→ BN when ``last_bn``)."""
+def _check_width(width: int) -> int:
+    if not isinstance(width, int) or width < 2 or width % 2:
+        raise ValueError(f"width must be an even int >= 2, got {width!r}")
+    return width
+
+
+def _upsampling_generator(shape: tuple[int, int, int], nz: int, width: int, last_bn: bool
+                          ) -> tuple[nn.Linear, nn.Sequential]:
+    """The body shared by the ZSKT and DFAD generators: z → width × H/4 × W/4 → two (upsample, conv, BN, LeakyReLU)
+    stages of width and width / 2 channels → conv to C channels (→ BN when ``last_bn``). The official width is
+    128; a narrower one trades fidelity for speed on a CPU (the cost grows with width²)."""
     c, h, w = shape
-    project = nn.Linear(nz, 128 * (h // 4) * (w // 4))
+    project = nn.Linear(nz, width * (h // 4) * (w // 4))
     body = nn.Sequential(
-        nn.BatchNorm2d(128), nn.Upsample(scale_factor=2),
-        nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        nn.BatchNorm2d(width), nn.Upsample(scale_factor=2),
+        nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.LeakyReLU(0.2),
         nn.Upsample(scale_factor=2),
-        nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
-        nn.Conv2d(64, c, 3, padding=1), *([nn.BatchNorm2d(c)] if last_bn else []),
+        nn.Conv2d(width, width // 2, 3, padding=1), nn.BatchNorm2d(width // 2), nn.LeakyReLU(0.2),
+        nn.Conv2d(width // 2, c, 3, padding=1), *([nn.BatchNorm2d(c)] if last_bn else []),
     )
     return project, body
 
@@ -267,7 +276,7 @@ def _generate(gen: nn.Module, z: torch.Tensor) -> torch.Tensor:
     """The generator's pre-activation output (B, C, H, W) for z (B, nz)."""
     _check_z(z, gen.nz)
     c, h, w = gen.shape
-    return gen.body(gen.project(z).view(len(z), 128, h // 4, w // 4))
+    return gen.body(gen.project(z).view(len(z), gen.width, h // 4, w // 4))
 
 
 def _check_z(z: torch.Tensor, nz: int) -> None:

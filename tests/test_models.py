@@ -65,3 +65,11 @@ def test_generator_bad_input():
         models.DFADGenerator((32, 32))
     with pytest.raises(ValueError, match=r"z must be \(B, 16\)"):
         models.ZSKTGenerator((1, 32, 32), nz=16)(torch.randn(5, 100))
+
+
+def test_generator_width():
+    narrow, official = models.DFADGenerator(width=32), models.DFADGenerator()
+    assert models.count_parameters(narrow) < models.count_parameters(official) / 4
+    assert narrow(torch.randn(3, 100)).shape == (3, 1, 32, 32)
+    with pytest.raises(ValueError, match="width"):
+        models.ZSKTGenerator(width=3)
