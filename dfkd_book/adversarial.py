@@ -12,7 +12,7 @@ teacher and student on x = G(z), while the student is trained to **minimise** it
   steps, then ``s_steps`` = 10 student steps on that z regenerated through the updated generator. Adam 1e-3 (G)
   and 2e-3 (S), cosine schedules, gradient norms clipped at 5.
 * DFAD: D = mean |S(x) − T(x)| on the logits (L1); each outer step makes ``s_steps`` = 5 student steps, each on a
-  fresh z, then one generator step. SGD (lr 0.1, momentum 0.9) for the student, Adam 1e-3 for G.
+  fresh z, then one generator step. SGD (lr 0.01, momentum 0.9, weight decay 5e-4) for the student, Adam 1e-3 for G.
 
 The generator's loss is computed against the *student*: Fast-Datafree once passed the teacher in its place, which
 makes the adversarial term identically zero. :func:`generator_loss` takes both, and a test checks it changes with
@@ -39,7 +39,7 @@ GAMES = ("zskt", "dfad")
 #: the official settings of each game (papers 002 and 004 / their public code)
 DEFAULTS = {
     "zskt": dict(s_steps=10, g_steps=1, lr_g=1e-3, lr_s=2e-3, optimizer_s="adam", clip=5.0, at_beta=250.0),
-    "dfad": dict(s_steps=5, g_steps=1, lr_g=1e-3, lr_s=0.1, optimizer_s="sgd", clip=None, at_beta=0.0),
+    "dfad": dict(s_steps=5, g_steps=1, lr_g=1e-3, lr_s=0.01, optimizer_s="sgd", clip=None, at_beta=0.0),
 }
 
 
