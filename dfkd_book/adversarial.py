@@ -32,14 +32,14 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import config
-from .kd import evaluate, num_classes_of
+from .kd import Curve, evaluate, num_classes_of
 
 GAMES = ("zskt", "dfad")
 
 #: the official settings of each game (papers 002 and 004 / their public code)
 DEFAULTS = {
     "zskt": dict(s_steps=10, g_steps=1, lr_g=1e-3, lr_s=2e-3, optimizer_s="adam", clip=5.0, at_beta=250.0),
-    "dfad": dict(s_steps=5, g_steps=1, lr_g=1e-3, lr_s=0.01, optimizer_s="sgd", clip=None, at_beta=0.0),
+    "dfad": dict(s_steps=5, g_steps=1, lr_g=1e-3, lr_s=0.01, optimizer_s="sgd", clip=0.0, at_beta=0.0),
 }
 
 
@@ -119,8 +119,19 @@ def attention_loss(student_acts: dict, teacher_acts: dict, layers: Sequence[tupl
 
 
 # ---------------------------------------------------------------------------------------------------------- game
+def _update(loss: torch.Tensor, opt, sched, model: nn.Module, clip: float) -> float:
+    """One optimiser step of one player on ``loss`` (gradient norm clipped at ``clip`` when > 0); the loss value."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip:
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+    sched.step()
+    return loss.item()
+
+
 @dataclass
-class AdversarialHistory:
+class AdversarialHistory(Curve):
     """What a game leaves behind.
 
     Attributes:
@@ -140,19 +151,11 @@ class AdversarialHistory:
     wall_s: list[float] = field(default_factory=list)
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
 
-    @property
-    def final_acc(self) -> float | None:
-        return self.test_acc[-1] if self.test_acc else None
-
-    @property
-    def seconds(self) -> float:
-        return self.wall_s[-1] if self.wall_s else 0.0
-
 
 def adversarial_distill(student: nn.Module, teacher: nn.Module, generator: nn.Module, *, game: str = "zskt",
                         iterations: int = 1000, batch_size: int = 256, s_steps: int | None = None,
                         g_steps: int | None = None, lr_g: float | None = None, lr_s: float | None = None,
-                        optimizer_s: str | None = None, clip: float | None = -1.0,
+                        optimizer_s: str | None = None, clip: float | None = None,
                         attention_layers: Sequence[tuple[str, str]] = (), at_beta: float | None = None,
                         eval_set=None, eval_every: int = 100, snapshot_every: int | None = None,
                         snapshot_n: int = 16, seed: int | None = None, device: torch.device | None = None,
@@ -164,7 +167,7 @@ def adversarial_distill(student: nn.Module, teacher: nn.Module, generator: nn.Mo
         generator: z (B, nz) → images (B, C, H, W) in [0, 1] of the teacher's input shape; needs an ``nz``
             attribute (see :mod:`dfkd_book.models` ``ZSKTGenerator`` / ``DFADGenerator``).
         game: ``"zskt"`` or ``"dfad"``; ``s_steps``, ``g_steps``, ``lr_g``, ``lr_s``, ``optimizer_s``
-            ('adam'|'sgd'), ``clip`` (gradient-norm clipping; None for none) and ``at_beta`` default to the
+            ('adam'|'sgd'), ``clip`` (gradient-norm clipping; 0 for none) and ``at_beta`` default to the
             game's official settings (:data:`DEFAULTS`). Both learning rates follow cosine schedules.
         attention_layers: ``(student layer, teacher layer)`` name pairs for attention transfer (ZSKT), e.g.
             ``[("features.relu1", "features.relu1"), ("features.relu2", "features.relu2")]``.
@@ -186,7 +189,7 @@ def adversarial_distill(student: nn.Module, teacher: nn.Module, generator: nn.Mo
     lr_g = d["lr_g"] if lr_g is None else lr_g
     lr_s = d["lr_s"] if lr_s is None else lr_s
     optimizer_s = d["optimizer_s"] if optimizer_s is None else optimizer_s
-    clip = d["clip"] if clip == -1.0 else clip
+    clip = d["clip"] if clip is None else clip
     at_beta = d["at_beta"] if at_beta is None else at_beta
     for what, v in (("iterations", iterations), ("batch_size", batch_size), ("s_steps", s_steps),
                     ("g_steps", g_steps), ("eval_every", eval_every)):
@@ -250,25 +253,13 @@ def adversarial_distill(student: nn.Module, teacher: nn.Module, generator: nn.Mo
         loss = discrepancy(t, s, game)
         if rec_s is not None and at_beta > 0:
             loss = loss + at_beta * attention_loss(rec_s.out, rec_t.out, attention_layers)
-        opt_s.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip:
-            nn.utils.clip_grad_norm_(student.parameters(), clip)
-        opt_s.step()
-        sched_s.step()
-        return loss.item()
+        return _update(loss, opt_s, sched_s, student, clip)
 
     def generator_step(z):
         generator.train()
         student.eval()
         loss = generator_loss(teacher, student, generator(z), game)
-        opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip:
-            nn.utils.clip_grad_norm_(generator.parameters(), clip)
-        opt_g.step()
-        sched_g.step()
-        return loss.item()
+        return _update(loss, opt_g, sched_g, generator, clip)
 
     snapshot(0)
     elapsed, lg, ls, ng, ns = 0.0, 0.0, 0.0, 0, 0

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import config
-from .kd import frozen_copy
+from .kd import frozen_copy, logits
 
 
 @dataclass
@@ -50,7 +50,6 @@ class Transitions:
         return (self.p_teacher - self.p_student).abs().mean().item()
 
 
-@torch.no_grad()
 def agreeing(teacher: nn.Module, student: nn.Module, images: torch.Tensor, n: int,
              device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``n`` images on which teacher and student predict the same class, and that class.
@@ -59,21 +58,12 @@ def agreeing(teacher: nn.Module, student: nn.Module, images: torch.Tensor, n: in
     Raises ValueError for n < 1 or when the two never agree."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    device = device or config.device()
-    t, s = frozen_copy(teacher, device), frozen_copy(student, device)
-    keep_x, keep_y, found = [], [], 0
-    for lo in range(0, len(images), 4096):
-        x = images[lo:lo + 4096].to(device)
-        yt, ys = t(x).argmax(1), s(x).argmax(1)
-        m = yt == ys
-        keep_x.append(x[m][: n - found].cpu())
-        keep_y.append(yt[m][: n - found].cpu())
-        found += len(keep_y[-1])
-        if found >= n:
-            break
-    if found == 0:
+    yt = logits(teacher, images, device=device).argmax(1)
+    ys = logits(student, images, device=device).argmax(1)
+    idx = (yt == ys).nonzero().squeeze(1)[:n]
+    if len(idx) == 0:
         raise ValueError("teacher and student agree on none of the images")
-    return torch.cat(keep_x), torch.cat(keep_y)
+    return images[idx].cpu(), yt[idx]
 
 
 def transition_curves(teacher: nn.Module, student: nn.Module, images: torch.Tensor, labels: torch.Tensor | None = None,
@@ -111,8 +101,7 @@ def transition_curves(teacher: nn.Module, student: nn.Module, images: torch.Tens
         raise ValueError(f"teacher has {k_t} classes but student has {k_s}")
     k, n = k_t, len(images)
     if labels is None:
-        with torch.no_grad():
-            labels = torch.cat([t(images[i:i + 4096].to(device)).argmax(1).cpu() for i in range(0, n, 4096)])
+        labels = logits(teacher, images, device=device).argmax(1)
     labels = torch.as_tensor(labels).long().cpu()
     if labels.shape != (n,):
         raise ValueError(f"labels must be ({n},), got {tuple(labels.shape)}")
@@ -129,18 +118,18 @@ def transition_curves(teacher: nn.Module, student: nn.Module, images: torch.Tens
         x = x.contiguous().requires_grad_(True)  # measured: 126 ms per step, 149 with channels-last inputs
         rows = torch.arange(len(j), device=device)
         # one student forward per step serves both the gradient at x and the record of p_j^S at x
-        logits = s(x)
+        z_s = s(x)
         for step in range(steps + 1):
             if step > 0:  # record p_j after the step just taken
                 with torch.no_grad():
-                    p_s[lo:lo + len(j), step - 1] = logits.detach().softmax(1)[rows, j].cpu()
+                    p_s[lo:lo + len(j), step - 1] = z_s.detach().softmax(1)[rows, j].cpu()
                     p_t[lo:lo + len(j), step - 1] = t(x).softmax(1)[rows, j].cpu()
             if step == steps:
                 break
-            (grad,) = torch.autograd.grad(F.cross_entropy(logits, j, reduction="sum"), x)
+            (grad,) = torch.autograd.grad(F.cross_entropy(z_s, j, reduction="sum"), x)
             with torch.no_grad():
                 x -= lr * grad
-            logits = s(x)
+            z_s = s(x)
     return Transitions(images.cpu(), labels, targets, p_t.view(n, k - 1, steps), p_s.view(n, k - 1, steps),
                        steps, lr)
 

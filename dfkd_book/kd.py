@@ -76,8 +76,25 @@ def soft_targets(logits: torch.Tensor, T: float = 1.0) -> torch.Tensor:
 
 
 # -------------------------------------------------------------------------------------------------------- history
+class Curve:
+    """What every training record shares: ``test_acc`` and cumulative ``wall_s`` lists, one entry per evaluation."""
+
+    test_acc: list
+    wall_s: list
+
+    @property
+    def final_acc(self) -> float | None:
+        """Test accuracy at the last evaluation (``None`` if there was no evaluation set)."""
+        return self.test_acc[-1] if self.test_acc else None
+
+    @property
+    def seconds(self) -> float:
+        """Total training wall time in seconds."""
+        return self.wall_s[-1] if self.wall_s else 0.0
+
+
 @dataclass
-class History:
+class History(Curve):
     """What a training run leaves behind, one entry per epoch.
 
     Attributes:
@@ -93,16 +110,6 @@ class History:
     loss: list[float] = field(default_factory=list)
     test_acc: list[float | None] = field(default_factory=list)
     wall_s: list[float] = field(default_factory=list)
-
-    @property
-    def final_acc(self) -> float | None:
-        """Test accuracy after the last epoch (``None`` if there was no evaluation set)."""
-        return self.test_acc[-1] if self.test_acc else None
-
-    @property
-    def seconds(self) -> float:
-        """Total training wall time in seconds."""
-        return self.wall_s[-1] if self.wall_s else 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
