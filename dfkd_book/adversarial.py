@@ -9,7 +9,8 @@ teacher and student on x = G(z), while the student is trained to **minimise** it
 
 * ZSKT: D = KL(T ‖ S) at τ = 1 (PyTorch's elementwise 'mean' reduction, as the official code); the student adds
   β · attention transfer at matched layers (β = 250); each outer step makes one z batch, ``g_steps`` generator
-  steps, then ``s_steps`` = 10 student steps on that z regenerated through the updated generator. Adam 1e-3 (G)
+  steps, then ``s_steps`` = 10 student steps on that z regenerated through the updated generator (the images and
+  the teacher's logits are computed once for the 10 steps: neither changes while the student trains). Adam 1e-3 (G)
   and 2e-3 (S), cosine schedules, gradient norms clipped at 5.
 * DFAD: D = mean |S(x) − T(x)| on the logits (L1); each outer step makes ``s_steps`` = 5 student steps, each on a
   fresh z, then one generator step. SGD (lr 0.01, momentum 0.9, weight decay 5e-4) for the student, Adam 1e-3 for G.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -158,7 +159,8 @@ def adversarial_distill(student: nn.Module, teacher: nn.Module, generator: nn.Mo
                         optimizer_s: str | None = None, clip: float | None = None,
                         attention_layers: Sequence[tuple[str, str]] = (), at_beta: float | None = None,
                         eval_set=None, eval_every: int = 100, snapshot_every: int | None = None,
-                        snapshot_n: int = 16, seed: int | None = None, device: torch.device | None = None,
+                        snapshot_n: int = 16, on_snapshot: Callable[[int, nn.Module, nn.Module], None] | None = None,
+                        seed: int | None = None, device: torch.device | None = None,
                         progress: bool = True, name: str | None = None) -> AdversarialHistory:
     """Play the ZSKT or DFAD game for ``iterations`` outer steps; the student and the generator are trained in place.
 
@@ -174,6 +176,8 @@ def adversarial_distill(student: nn.Module, teacher: nn.Module, generator: nn.Mo
         eval_set: labelled set evaluated every ``eval_every`` outer steps and at the end.
         snapshot_every: keep ``snapshot_n`` images generated from one fixed z every this many steps (and at
             step 0 and the end); default: the evaluation cadence.
+        on_snapshot: called as ``on_snapshot(iteration, student, generator)`` at every snapshot, both players in
+            eval mode and without gradients (e.g. to record the student's decision regions in the 2-D toy).
 
     Returns:
         :class:`AdversarialHistory`; student and generator are left in eval mode.
@@ -243,16 +247,25 @@ def adversarial_distill(student: nn.Module, teacher: nn.Module, generator: nn.Mo
         generator.eval()
         with torch.no_grad():
             hist.snapshots.append((it, generator(z_fixed).cpu()))
+            if on_snapshot is not None:
+                was_training = student.training
+                student.eval()
+                on_snapshot(it, student, generator)
+                student.train(was_training)
         generator.train()
 
-    def student_step(x):
-        student.train()
+    def teacher_view(x):
+        """The teacher's logits on x, and its attention-layer activations (kept: later forwards overwrite them)."""
         with torch.no_grad():
             t = teacher(x)
+        return t, (dict(rec_t.out) if rec_t is not None else None)
+
+    def student_step(x, t, t_acts):
+        student.train()
         s = student(x)
         loss = discrepancy(t, s, game)
         if rec_s is not None and at_beta > 0:
-            loss = loss + at_beta * attention_loss(rec_s.out, rec_t.out, attention_layers)
+            loss = loss + at_beta * attention_loss(rec_s.out, t_acts, attention_layers)
         return _update(loss, opt_s, sched_s, student, clip)
 
     def generator_step(z):
@@ -271,15 +284,18 @@ def adversarial_distill(student: nn.Module, teacher: nn.Module, generator: nn.Mo
                 z = torch.randn(batch_size, nz, device=device)
                 for _ in range(g_steps):
                     lg, ng = lg + generator_step(z), ng + 1
+                # the same z through the updated generator; G and T do not change during the student's steps, so
+                # x and the teacher's view of it are computed once (the official code recomputes them each step)
+                with torch.no_grad():
+                    x = generator(z)
+                t, t_acts = teacher_view(x)
                 for _ in range(s_steps):
-                    with torch.no_grad():
-                        x = generator(z)  # the same z through the updated generator
-                    ls, ns = ls + student_step(x), ns + 1
+                    ls, ns = ls + student_step(x, t, t_acts), ns + 1
             else:
                 for _ in range(s_steps):
                     with torch.no_grad():
                         x = generator(torch.randn(batch_size, nz, device=device))  # a fresh z each step
-                    ls, ns = ls + student_step(x), ns + 1
+                    ls, ns = ls + student_step(x, *teacher_view(x)), ns + 1
                 for _ in range(g_steps):
                     lg, ng = lg + generator_step(torch.randn(batch_size, nz, device=device)), ng + 1
             elapsed += time.perf_counter() - t0

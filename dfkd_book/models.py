@@ -285,3 +285,49 @@ def _check_z(z: torch.Tensor, nz: int) -> None:
 
 
 GENERATORS: dict[str, type[nn.Module]] = {"zskt": ZSKTGenerator, "dfad": DFADGenerator}
+
+
+# ------------------------------------------------------------------------------------------- 2-D toy (chapter 4)
+class MLP(nn.Module):
+    """A small classifier of points for 2-D toy problems: Linear → ReLU → ... → Linear.
+
+    Args: in_features (2 for the plane); hidden, the widths of the hidden layers; num_classes, K.
+    Shapes: (N, in_features) → logits (N, K). Raises ValueError for non-positive sizes."""
+
+    def __init__(self, in_features: int = 2, hidden: tuple[int, ...] = (64, 64), num_classes: int = 3):
+        super().__init__()
+        sizes = (in_features, *hidden, num_classes)
+        if any(not isinstance(n, int) or n < 1 for n in sizes) or num_classes < 2:
+            raise ValueError(f"sizes must be positive ints and num_classes >= 2, got {sizes}")
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-2], sizes[1:-1]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.body = nn.Sequential(*layers, nn.Linear(sizes[-2], num_classes))
+        self.in_features, self.num_classes = in_features, num_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"expected points (N, {self.in_features}), got {tuple(x.shape)}")
+        return self.body(x)
+
+
+class PointGenerator(nn.Module):
+    """A generator of points in the square [−box, box]² for the 2-D toy game of chapter 4: z (nz) → MLP →
+    box · tanh. The plane's counterpart of :class:`ZSKTGenerator`; it plays the same
+    :func:`dfkd_book.adversarial.adversarial_distill` game.
+
+    Args: nz, the size of z; width, hidden units; box, half the side of the square.
+    Call: z (B, nz) → points (B, 2). Raises ValueError for a z that is not (B, nz) or box ≤ 0."""
+
+    def __init__(self, nz: int = 8, width: int = 64, box: float = 1.5):
+        super().__init__()
+        if not box > 0:
+            raise ValueError(f"box must be > 0, got {box}")
+        self.nz, self.box = int(nz), float(box)
+        self.body = nn.Sequential(nn.Linear(self.nz, width), nn.BatchNorm1d(width), nn.LeakyReLU(0.2),
+                                  nn.Linear(width, width), nn.BatchNorm1d(width), nn.LeakyReLU(0.2),
+                                  nn.Linear(width, 2))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check_z(z, self.nz)
+        return self.box * torch.tanh(self.body(z))

@@ -262,3 +262,119 @@ def teacher_views(probs_by_source: dict, images_by_source: dict, classes: Sequen
         fig.axes[row * k].set_xticks([])
         fig.axes[row * k].set_yticks([])
     return fig
+
+
+# ---------------------------------------------------------------------------------------------- chapter 4 figures
+def adversarial_curves(*histories, title: str | None = None):
+    """Test accuracy against wall seconds, and both players' losses against outer steps, for one or more
+    :class:`~dfkd_book.adversarial.AdversarialHistory` objects (accuracy in %)."""
+    if not histories:
+        raise ValueError("pass at least one AdversarialHistory")
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for h in histories:
+        if any(a is not None for a in h.test_acc):
+            ax_acc.plot(h.wall_s, [np.nan if a is None else 100 * a for a in h.test_acc], marker="o", ms=3,
+                        label=h.name)
+        line, = ax_loss.plot(h.iteration, h.loss_student, marker="o", ms=3, label=f"{h.name}: student")
+        ax_loss.plot(h.iteration, [-v for v in h.loss_generator], ls="--", color=line.get_color(),
+                     label=f"{h.name}: −generator")
+    ax_acc.set(xlabel="wall seconds (game only)", ylabel="test accuracy (%)", title="student accuracy")
+    ax_loss.set(xlabel="outer step", ylabel="discrepancy", yscale="log",
+                title="discrepancy: the student lowers it, the generator raises it")
+    for ax in (ax_acc, ax_loss):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def snapshots(history, per_row: int = 8, rows: int | None = None, scale: float = 1.0):
+    """The images a generator made from one fixed z over training: one row per snapshot, labelled with its step.
+
+    Args: history with ``snapshots`` [(step, images (n, C, H, W))]; per_row images shown per snapshot; rows, the
+    number of snapshots shown, evenly spaced (default: all). Raises ValueError when there is no snapshot."""
+    snaps = list(history.snapshots)
+    if not snaps:
+        raise ValueError("the history has no snapshots")
+    if rows is not None and rows < len(snaps):
+        snaps = [snaps[round(i)] for i in np.linspace(0, len(snaps) - 1, rows)]
+    per_row = min(per_row, min(len(x) for _, x in snaps))
+    fig, axes = plt.subplots(len(snaps), per_row, figsize=(scale * per_row, scale * len(snaps)), squeeze=False)
+    for r, (step, x) in enumerate(snaps):
+        for c in range(per_row):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            img = np.clip(_np(x[c]), 0, 1)
+            ax.imshow(img[0], cmap="gray", vmin=0, vmax=1) if img.shape[0] == 1 else ax.imshow(img.transpose(1, 2, 0))
+        axes[r, 0].set_ylabel(f"step {step}", fontsize=8)
+    fig.suptitle(f"{history.name}: the generator's images from one fixed z")
+    fig.tight_layout()
+    return fig
+
+
+def decision_regions(teacher_grid, frames: Sequence[tuple[str, object, object]], box: float,
+                     data=None, classes: Sequence[str] | None = None):
+    """The 2-D toy game: the teacher's decision regions (colours), the student's boundaries (black lines) and
+    the generated points (white dots), one panel per frame.
+
+    Args:
+        teacher_grid: (G, G) predicted classes of the teacher on a G × G grid over [−box, box]² (row = y).
+        frames: ``(title, student_grid (G, G), points (n, 2))`` per panel.
+        data: optional ``(points (m, 2), labels (m,))`` of the teacher's training data, drawn faintly.
+    """
+    t = _np(teacher_grid)
+    k = int(t.max()) + 1
+    fig, axes = plt.subplots(1, len(frames), figsize=(3.1 * len(frames), 3.2), squeeze=False)
+    extent = (-box, box, -box, box)
+    g = np.linspace(-box, box, t.shape[0])
+    cmap = plt.get_cmap("Pastel1", max(k, 3))
+    for ax, (title, s_grid, pts) in zip(axes[0], frames):
+        ax.imshow(t, origin="lower", extent=extent, cmap=cmap, vmin=-0.5, vmax=max(k, 3) - 0.5)
+        if data is not None:
+            dx, dy = _np(data[0]), _np(data[1])
+            ax.scatter(dx[:, 0], dx[:, 1], c=dy, cmap=plt.get_cmap("Set1", max(k, 3)), vmin=-0.5,
+                       vmax=max(k, 3) - 0.5, s=2, alpha=0.25)
+        ax.contour(g, g, _np(s_grid), levels=np.arange(k) + 0.5, colors="k", linewidths=1.2)
+        p = _np(pts)
+        ax.scatter(p[:, 0], p[:, 1], s=9, c="white", edgecolors="k", linewidths=0.4)
+        ax.set(xlim=(-box, box), ylim=(-box, box), title=title, xticks=[], yticks=[])
+    fig.tight_layout()
+    return fig
+
+
+def transition_curves(transitions, pairs: Sequence[tuple[int, int]], classes: Sequence[str],
+                      others=None, other_label: str = "other student", ncols: int = 4):
+    """Transition curves (paper 002): p_j under teacher (solid) and student (dashed) along each walk.
+
+    Args:
+        transitions: a :class:`~dfkd_book.boundary.Transitions`.
+        pairs: ``(image index, index into its targets)`` walks to draw.
+        classes: class names. others: optional second Transitions of the same images and targets (another
+        student), drawn dotted with its own teacher curve omitted (the teacher's is the same walk only when
+        the students agree, so the panel title names the student that walked).
+    """
+    n = len(pairs)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.5 * nrows), squeeze=False)
+    steps = np.arange(1, transitions.steps + 1)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, (i, jj) in zip(axes.flat, pairs):
+        j = int(transitions.targets[i, jj])
+        ax.plot(steps, _np(transitions.p_teacher[i, jj]), color="C0", label="teacher")
+        ax.plot(steps, _np(transitions.p_student[i, jj]), color="C1", ls="--", label="student")
+        if others is not None:
+            ax.plot(steps, _np(others.p_teacher[i, jj]), color="C0", alpha=0.4, label=f"teacher ({other_label}'s walk)")
+            ax.plot(steps, _np(others.p_student[i, jj]), color="C2", ls=":", label=other_label)
+        ax.set(ylim=(-0.03, 1.03), title=f"{classes[int(transitions.labels[i])]} → {classes[j]}",
+               xlabel="gradient step")
+        ax.title.set_fontsize(9)
+        ax.grid(alpha=0.3)
+    axes.flat[0].set_ylabel("p(target class)")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -87,3 +87,36 @@ def test_a_short_game_trains_both_players(game):
     assert any(not torch.equal(a, b) for a, b in zip(g0, gen.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(t0, teacher.parameters()))  # the teacher is frozen
     assert not student._forward_hooks and not teacher.features.relu1._forward_hooks  # hooks removed
+
+
+def test_the_toy_game_runs_on_points_and_calls_back_at_every_snapshot():
+    """The 2-D game of chapter 4 uses the same function; on_snapshot sees the step and both players."""
+    torch.manual_seed(0)
+    teacher, student = models.MLP(2, (16,), 2), models.MLP(2, (4,), 2)
+    gen = models.PointGenerator(nz=4, box=1.5)
+    seen = []
+
+    def cb(step, s, g):
+        assert s is student and g is gen and not s.training and not torch.is_grad_enabled()
+        seen.append(step)
+
+    h = adv.adversarial_distill(student, teacher, gen, game="zskt", iterations=4, batch_size=16, s_steps=2,
+                                eval_every=2, snapshot_n=5, on_snapshot=cb, seed=0, device=CPU, progress=False)
+    assert seen == [0, 2, 4] == [it for it, _ in h.snapshots]
+    pts = h.snapshots[-1][1]
+    assert pts.shape == (5, 2) and pts.abs().max() <= 1.5
+
+
+def test_zskt_trains_the_student_on_one_batch_per_outer_step():
+    """ZSKT's student steps reuse the images and the teacher's logits of the outer step (they cannot change)."""
+    teacher, student = lenets()
+    gen = models.ZSKTGenerator((1, 32, 32), nz=8, width=8)
+    calls = []
+    handle = teacher.register_forward_hook(lambda m, i, o: calls.append(len(o)))
+    try:
+        adv.adversarial_distill(student, teacher, gen, game="zskt", iterations=2, batch_size=4, s_steps=3,
+                                eval_every=2, seed=0, device=CPU, progress=False)
+    finally:
+        handle.remove()
+    # per outer step: one forward in the generator's step, one for the student's three steps (+ the size probe)
+    assert calls == [2, 4, 4, 4, 4]

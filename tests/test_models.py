@@ -73,3 +73,19 @@ def test_generator_width():
     assert narrow(torch.randn(3, 100)).shape == (3, 1, 32, 32)
     with pytest.raises(ValueError, match="width"):
         models.ZSKTGenerator(width=3)
+
+
+def test_toy_models_shapes_range_and_errors():
+    mlp = models.MLP(2, (8, 8), 3)
+    assert mlp(torch.randn(5, 2)).shape == (5, 3)
+    with pytest.raises(ValueError, match=r"points \(N, 2\)"):
+        mlp(torch.randn(5, 3))
+    with pytest.raises(ValueError, match="positive ints"):
+        models.MLP(2, (0,), 3)
+    gen = models.PointGenerator(nz=4, box=0.5).eval()
+    pts = gen(torch.randn(7, 4) * 100)
+    assert pts.shape == (7, 2) and pts.abs().max() <= 0.5
+    with pytest.raises(ValueError, match=r"z must be \(B, 4\)"):
+        gen(torch.randn(7, 3))
+    with pytest.raises(ValueError, match="box"):
+        models.PointGenerator(box=0)

@@ -62,3 +62,26 @@ def test_class_histograms_and_teacher_views():
     with pytest.raises(ValueError, match=r"\(N, K\)"):
         plot.teacher_views({"s": p["t"], "t": p["t"]}, x, classes)
     plt.close("all")
+
+
+def test_chapter4_figures():
+    from dfkd_book import adversarial, boundary
+
+    h = adversarial.AdversarialHistory(name="g", iteration=[1, 2], test_acc=[0.1, 0.2], loss_generator=[-0.5, -0.4],
+                                       loss_student=[0.5, 0.4], wall_s=[1.0, 2.0],
+                                       snapshots=[(0, torch.rand(4, 1, 8, 8)), (2, torch.rand(4, 1, 8, 8))])
+    plot.adversarial_curves(h, h)
+    fig = plot.snapshots(h, per_row=3)
+    assert len([a for a in fig.axes if a.images]) == 6
+    with pytest.raises(ValueError, match="no snapshots"):
+        plot.snapshots(adversarial.AdversarialHistory())
+    grid = torch.zeros(20, 20, dtype=torch.long)
+    grid[:, 10:] = 1
+    plot.decision_regions(grid, [("a", grid, torch.rand(5, 2)), ("b", 1 - grid, torch.rand(5, 2))], 1.0,
+                          data=(torch.rand(9, 2), torch.randint(0, 2, (9,))))
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    tr = boundary.transition_curves(m, m, torch.rand(2, 1, 4, 4), steps=4, device=torch.device("cpu"))
+    fig = plot.transition_curves(tr, [(0, 0), (1, 1), (1, 0)], list("abc"), others=tr, ncols=2)
+    assert len(fig.axes) == 4
+    plt.close("all")
