@@ -79,3 +79,18 @@ def test_committed_arbitrary_results_are_full_profile_and_complete(method):
     kept = sum(sum(c["kept_per_source"].values()) for c in rec["composition"].values())
     assert kept == rec["transfer_size"]
     assert rec["history"]["test_acc"][-1] == pytest.approx(rec["student_acc"], abs=0.01)
+
+
+def test_adversarial_recipe_keeps_each_games_official_settings(monkeypatch):
+    """Issue 5: the bench plays both games with the papers' optimisers; only budgets and width are the book's."""
+    from dfkd_book import adversarial
+
+    for profile in ("quick", "full"):
+        monkeypatch.setenv("DFKD_BOOK_PROFILE", profile)
+        r = bench.adversarial_recipe()
+        for game in adversarial.GAMES:
+            assert r[game]["game"] == game
+            assert not set(r[game]) & set(adversarial.DEFAULTS[game])  # no official setting overridden
+        assert r["mte"]["steps"] == 100 and r["mte"]["lr"] == 1.0  # the paper's walk
+    assert r["bench_n"] == 1_000  # full profile: 1,000 images × 9 classes × 100 steps
+    assert {"adversarial", "mte"} <= set(bench.METHODS)

@@ -1,0 +1,599 @@
+"""Feature-statistics inversion: images reconstructed from what a teacher remembers of its training data.
+
+Sources:
+
+* **BN statistics** (DeepInversion, Yin et al., CVPR 2020; eq. 1 of SSD-KD, Liu et al., CVPR 2024, paper 003):
+  every BatchNorm keeps the running mean and variance of its input over the training set — a free summary of
+  the data. Forward hooks read the batch mean and variance of each BN's *input* on synthetic images x and the
+  loss is Σ_l w_l (‖μ_l(x) − μ_l‖₂ + ‖σ²_l(x) − σ²_l‖₂), norms not squared, the first BN weighted more (×10).
+* **Activation records** (Lopes et al., *Data-Free Knowledge Distillation for Deep Neural Networks*, 2017;
+  paper 004 method 1): for a teacher without BN, the owner records the per-class mean and covariance of
+  activations at a few layers on its data — a small metadata file shipped with the model. Inputs are
+  reconstructed by sampling target activations (mean + L·z, L the Cholesky factor; the public code multiplied
+  by the covariance itself), ReLU-ing them where the layer is ReLU-ed, and matching them, layers weighted by
+  1/size.
+* **Spectral feature matching** (paper 004 method 2): record the per-class mean spatial Fourier magnitude
+  spectrum of every channel's activation map at chosen layers, and reconstruct by matching the spectra of the
+  synthetic images' activations to the recorded ones. (The public code compared a sample with itself.)
+* **DeepInversion**: BN statistics + cross-entropy to chosen classes + total variation + L2 on the pixels, an
+  optional competition term (Jensen–Shannon divergence between teacher and student, "Adaptive DeepInversion"),
+  random jitter and flips applied to a *copy* of the optimised batch, clipping to [0, 1], keeping the best batch.
+
+All four share one optimisation loop (:func:`invert`) over batches of pixels on the device.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import config
+from .kd import frozen_copy, num_classes_of
+
+
+# ----------------------------------------------------------------------------------------------------- results
+@dataclass
+class Inversion:
+    """Synthetic images and what made them.
+
+    Attributes:
+        images: (N, C, H, W) in [0, 1], on the CPU.
+        labels: (N,) the class each image was made for (−1 where no class was asked for).
+        losses: (N,) the final objective of each image's batch (per image, the batch's value).
+        steps: optimisation steps per batch. seconds: wall time of the synthesis.
+        name: the method.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    losses: torch.Tensor
+    steps: int
+    seconds: float
+    name: str = ""
+    curve: list[tuple[int, float]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+# ------------------------------------------------------------------------------------------------ BN statistics
+def batchnorms(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The model's BatchNorm layers (1-D, 2-D, 3-D) in forward order of registration, as (name, module)."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+class BNStatistics:
+    """Forward hooks on every BatchNorm of ``model`` that measure how far the batch statistics of each BN's input
+    are from its running statistics (DeepInversion; SSD-KD eq. 1).
+
+    After a forward pass, :meth:`loss` is Σ_l w_l (‖μ_l(x) − running_mean_l‖₂ + ‖σ²_l(x) − running_var_l‖₂),
+    with μ, σ² over all axes but the channel axis (biased variance, as BN normalises with), w_1 = ``first_weight``
+    and w_l = 1 for the others. Use as a context manager, or call :meth:`remove`.
+
+    Raises:
+        ValueError: the model has no BatchNorm layer (then its training left no running statistics — record
+            activations on the owner's data instead: :func:`record_activations`).
+    """
+
+    def __init__(self, model: nn.Module, first_weight: float = 10.0):
+        bns = batchnorms(model)
+        if not bns:
+            raise ValueError(f"{type(model).__name__} has no BatchNorm layer, so there are no running statistics "
+                             "to match; for a teacher without BN, record activation statistics on the owner's data "
+                             "with inversion.record_activations() and use activation records instead")
+        if not first_weight > 0:
+            raise ValueError(f"first_weight must be > 0, got {first_weight}")
+        self.names = [n for n, _ in bns]
+        self.weights = [first_weight] + [1.0] * (len(bns) - 1)
+        self.terms: list[torch.Tensor | None] = [None] * len(bns)
+        self.handles = [m.register_forward_hook(self._hook(i)) for i, (_, m) in enumerate(bns)]
+
+    def _hook(self, i: int):
+        def hook(module, inputs, _output):
+            x = inputs[0]
+            dims = [0] + list(range(2, x.ndim))
+            mean, var = x.mean(dims), x.var(dims, unbiased=False)
+            self.terms[i] = (torch.linalg.vector_norm(mean - module.running_mean)
+                             + torch.linalg.vector_norm(var - module.running_var))
+        return hook
+
+    def loss(self) -> torch.Tensor:
+        """The weighted sum over BN layers for the last forward pass (a scalar). Raises RuntimeError before one."""
+        if any(t is None for t in self.terms):
+            raise RuntimeError("run a forward pass of the model before asking for the BN-statistics loss")
+        return sum(w * t for w, t in zip(self.weights, self.terms))
+
+    def per_layer(self) -> dict[str, float]:
+        """Each BN layer's unweighted term for the last forward pass."""
+        return {n: float(t) for n, t in zip(self.names, self.terms) if t is not None}
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+    def __enter__(self) -> BNStatistics:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def bn_statistics_loss(model: nn.Module, x: torch.Tensor, first_weight: float = 10.0) -> torch.Tensor:
+    """The BN-statistics loss of ``model`` (in eval mode) on a batch x (N, C, H, W): see :class:`BNStatistics`."""
+    with BNStatistics(model, first_weight) as bn:
+        model(x)
+        return bn.loss()
+
+
+# ------------------------------------------------------------------------------------------- image priors, view
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """The L2 total variation of images (N, C, H, W): mean squared difference of neighbouring pixels, summed over
+    the two directions (DeepInversion's ``R_TV``, L2 form)."""
+    return (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean() + (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean()
+
+
+def jittered_view(x: torch.Tensor, jitter: int, flip: bool = True) -> torch.Tensor:
+    """A randomly shifted (circularly, by up to ``jitter`` pixels in each direction) and, with probability 1/2,
+    horizontally flipped **copy** of the batch; the optimised tensor itself is never moved (DeepInversion; the
+    Fast-Datafree code jittered the optimised tensor in place)."""
+    view = x
+    if jitter:
+        dy, dx = torch.randint(-jitter, jitter + 1, (2,)).tolist()
+        view = torch.roll(view, (dy, dx), dims=(2, 3))
+    if flip and torch.rand(()) < 0.5:
+        view = view.flip(3)
+    return view
+
+
+def competition(teacher_logits: torch.Tensor, student_logits: torch.Tensor, T: float = 3.0) -> torch.Tensor:
+    """Adaptive DeepInversion's competition term: 1 − JS(p_T ‖ p_S) at temperature T, averaged over the batch.
+    Minimising it pushes the images towards inputs on which teacher and student *disagree*."""
+    p, q = F.softmax(teacher_logits / T, 1), F.softmax(student_logits / T, 1)
+    m = (0.5 * (p + q)).clamp_min(1e-8)
+    js = 0.5 * (p * (p.clamp_min(1e-8) / m).log()).sum(1) + 0.5 * (q * (q.clamp_min(1e-8) / m).log()).sum(1)
+    return (1 - js.clamp(0, 1)).mean()
+
+
+# -------------------------------------------------------------------------------------------- the shared loop
+def _check_budget(n: int, steps: int, batch_size: int) -> None:
+    for what, v in (("n", n), ("steps", steps), ("batch_size", batch_size)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{what} must be a positive int, got {v!r}")
+
+
+def balanced_labels(n: int, k: int) -> torch.Tensor:
+    """n class labels, as even as possible over k classes, interleaved (0, 1, ..., k−1, 0, 1, ...) so that every
+    batch holds all classes."""
+    return torch.arange(n) % k
+
+
+def invert(teacher: nn.Module, n: int, shape: Sequence[int], objective: Callable, *, labels: torch.Tensor | None = None,
+           steps: int = 200, batch_size: int = 256, lr: float = 0.1, tv_weight: float = 1e-4,
+           l2_weight: float = 1e-5, jitter: int = 2, flip: bool = True, keep_best: bool = True,
+           seed: int | None = 0, device: torch.device | None = None, progress: bool = True,
+           name: str = "inversion") -> Inversion:
+    """Optimise ``n`` images from noise, ``batch_size`` at a time, to minimise ``objective`` plus image priors.
+
+    Each step: the teacher (a frozen private copy) sees a jittered, randomly flipped copy of the batch
+    (:func:`jittered_view`); the loss is ``objective(view, teacher_logits, batch_labels, batch_index)`` +
+    ``tv_weight`` · :func:`total_variation` + ``l2_weight`` · mean x²; Adam (betas 0.5, 0.9) with a cosine schedule
+    updates the pixels, which are clipped to [0, 1]. With ``keep_best`` each batch ends as the lowest-loss
+    version it went through (DeepInversion).
+
+    Args:
+        teacher: classifier returning logits (N, K). shape: (C, H, W) of one image.
+        objective: the method's term, a scalar. It may read hooks it registered on ``objective.attach(model)``:
+            if the callable has an ``attach`` method it is called once with the frozen copy of the teacher (and
+            ``detach()`` at the end).
+        labels: (n,) classes the images are made for, handed to the objective (default: interleaved classes).
+
+    Returns:
+        :class:`Inversion` with images on the CPU.
+
+    Raises:
+        ValueError: bad budgets, lr ≤ 0, negative weights, a bad shape, labels of the wrong length or range.
+    """
+    _check_budget(n, steps, batch_size)
+    if not lr > 0 or tv_weight < 0 or l2_weight < 0:
+        raise ValueError(f"need lr > 0 and weights >= 0, got lr={lr}, tv_weight={tv_weight}, l2_weight={l2_weight}")
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"shape must be (C, H, W), got {shape}")
+    device = device or config.device()
+    t = frozen_copy(teacher, device)
+    k = num_classes_of(t, torch.zeros(2, *shape, device=device))
+    labels = balanced_labels(n, k) if labels is None else torch.as_tensor(labels).long().cpu()
+    if labels.shape != (n,) or labels.min() < 0 or labels.max() >= k:
+        raise ValueError(f"labels must be ({n},) classes in [0, {k}), got shape {tuple(labels.shape)}")
+    if seed is not None:
+        torch.manual_seed(seed)
+    attach = getattr(objective, "attach", None)
+    if attach is not None:
+        attach(t)
+    images, losses = torch.empty(n, *shape), torch.empty(n)
+    curve_at = sorted({0, *(int(steps * f) for f in (0.1, 0.25, 0.5, 0.75)), steps - 1})
+    curve = {s: 0.0 for s in curve_at}
+    start = time.perf_counter()
+    bar = tqdm(total=n * steps, desc=name, unit="img-step", unit_scale=True, disable=not progress)
+    try:
+        for b, lo in enumerate(range(0, n, batch_size)):
+            y = labels[lo:lo + batch_size].to(device)
+            x = torch.rand(len(y), *shape, device=device).contiguous(memory_format=torch.channels_last)
+            x.requires_grad_(True)
+            opt = torch.optim.Adam([x], lr=lr, betas=(0.5, 0.9))
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+            best, best_x = math.inf, x.detach().clone()
+            for s in range(steps):
+                view = jittered_view(x, jitter, flip)
+                loss = objective(view, t(view), y, b)
+                if tv_weight:
+                    loss = loss + tv_weight * total_variation(view)
+                if l2_weight:
+                    loss = loss + l2_weight * view.pow(2).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                with torch.no_grad():
+                    x.clamp_(0, 1)
+                value = loss.item()
+                if s in curve:
+                    curve[s] += value * len(y) / n
+                if not keep_best or value < best:
+                    best, best_x = value, x.detach().clone()
+                bar.update(len(y))
+            images[lo:lo + len(y)] = best_x.cpu()
+            losses[lo:lo + len(y)] = best
+    finally:
+        bar.close()
+        detach = getattr(objective, "detach", None)
+        if detach is not None:
+            detach()
+    return Inversion(images, labels, losses, steps, time.perf_counter() - start, name, sorted(curve.items()))
+
+
+# ------------------------------------------------------------------------------------------- the four methods
+class _BNObjective:
+    """BN statistics (× ``bn_weight``) + optional cross-entropy to the labels + optional competition."""
+
+    def __init__(self, bn_weight=1.0, first_weight=10.0, ce_weight=0.0, student=None, competition_weight=0.0,
+                 T=3.0):
+        self.bn_weight, self.first_weight, self.ce_weight = bn_weight, first_weight, ce_weight
+        self.student, self.competition_weight, self.T = student, competition_weight, T
+        self.bn = None
+
+    def attach(self, model):
+        self.bn = BNStatistics(model, self.first_weight)
+
+    def detach(self):
+        self.bn.remove()
+
+    def __call__(self, view, logits, y, _b):
+        loss = self.bn_weight * self.bn.loss()
+        if self.ce_weight:
+            loss = loss + self.ce_weight * F.cross_entropy(logits, y)
+        if self.competition_weight and self.student is not None:
+            loss = loss + self.competition_weight * competition(logits, self.student(view), self.T)
+        return loss
+
+
+def bn_inversion(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 32), *, bn_weight: float = 1.0,
+                 first_weight: float = 10.0, **kwargs) -> Inversion:
+    """BN-statistics matching alone: images whose batch statistics match every BN layer's running statistics,
+    with no class asked for (the teacher labels them afterwards). ``kwargs`` go to :func:`invert`.
+    Raises ValueError for a teacher without BatchNorm (pointing to activation records)."""
+    BNStatistics(teacher, first_weight).remove()  # fails early, with the message, for a teacher without BN
+    inv = invert(teacher, n, shape, _BNObjective(bn_weight, first_weight), name=kwargs.pop("name", "BN statistics"),
+                 **kwargs)
+    inv.labels = torch.full((n,), -1)
+    return inv
+
+
+def deep_inversion(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 32), *, bn_weight: float = 1.0,
+                   first_weight: float = 10.0, ce_weight: float = 1.0, student: nn.Module | None = None,
+                   competition_weight: float = 0.0, T: float = 3.0, **kwargs) -> Inversion:
+    """DeepInversion (Yin et al. 2020): BN statistics (× ``bn_weight``, first BN × ``first_weight``) +
+    ``ce_weight`` · CE(teacher(x), label) + TV + L2 priors (see :func:`invert`), and with a ``student`` and
+    ``competition_weight`` > 0, Adaptive DeepInversion's competition term at temperature T.
+    Raises ValueError for a teacher without BatchNorm."""
+    BNStatistics(teacher, first_weight).remove()
+    if student is not None:
+        student = frozen_copy(student, kwargs.get("device"))
+    obj = _BNObjective(bn_weight, first_weight, ce_weight, student, competition_weight, T)
+    return invert(teacher, n, shape, obj, name=kwargs.pop("name", "DeepInversion"), **kwargs)
+
+
+# ------------------------------------------------------------------------------------------ activation records
+def _layer_modules(model: nn.Module, layers: Sequence[str]) -> dict[str, nn.Module]:
+    modules = dict(model.named_modules())
+    missing = [n for n in layers if n not in modules]
+    if missing:
+        known = ", ".join(n for n in modules if n)
+        raise ValueError(f"{type(model).__name__} has no layer(s) {missing}; its layers are: {known}")
+    return {n: modules[n] for n in layers}
+
+
+class _Taps:
+    """Forward hooks keeping the outputs of named layers (flattened per sample when ``flat``)."""
+
+    def __init__(self, model: nn.Module, layers: Sequence[str]):
+        self.out: dict[str, torch.Tensor] = {}
+        self.handles = [m.register_forward_hook(self._keep(n)) for n, m in _layer_modules(model, layers).items()]
+
+    def _keep(self, name):
+        def hook(_m, _i, output):
+            self.out[name] = output
+        return hook
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+
+def _signature(model: nn.Module) -> dict:
+    """What identifies an architecture: its class and the name and shape of every parameter and buffer."""
+    return {"class": type(model).__name__,
+            "tensors": {n: list(p.shape) for n, p in (*model.named_parameters(), *model.named_buffers())}}
+
+
+@dataclass
+class ActivationRecords:
+    """Per-class mean and covariance of a teacher's activations at named layers (Lopes et al. 2017).
+
+    Attributes:
+        layers: the layer names (``model.named_modules()`` names), in order.
+        mean: layer → (K, d) per-class means of the flattened activations.
+        cov: layer → (K, d, d) per-class covariances (biased).
+        shapes: layer → the activation's shape for one sample.
+        nonnegative: layer → whether every recorded activation was ≥ 0 (a ReLU-ed layer): sampled targets are
+            then ReLU-ed too.
+        counts: (K,) samples per class. signature: the architecture (see :meth:`check`).
+    """
+
+    layers: list[str]
+    mean: dict[str, torch.Tensor]
+    cov: dict[str, torch.Tensor]
+    shapes: dict[str, list[int]]
+    nonnegative: dict[str, bool]
+    counts: torch.Tensor
+    signature: dict
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.counts)
+
+    def nbytes(self) -> int:
+        """The size of the statistics in bytes (float32)."""
+        return sum(4 * (m.numel() + c.numel()) for m, c in zip(self.mean.values(), self.cov.values()))
+
+    def check(self, model: nn.Module) -> None:
+        """Raise ValueError unless ``model`` has the recorded architecture and layers."""
+        sig = _signature(model)
+        if sig != self.signature:
+            theirs, ours = self.signature["class"], sig["class"]
+            diff = sorted(set(map(str, sig["tensors"].items())) ^ set(map(str, self.signature["tensors"].items())))
+            raise ValueError(f"these records were made for a {theirs}, not this {ours} (or for different layer "
+                             f"sizes); first differences: {diff[:4]}")
+        _layer_modules(model, self.layers)
+
+    def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None, jitter: float = 1e-4
+               ) -> dict[str, torch.Tensor]:
+        """Target activations for the given classes: μ_c + L_c z with L_c the Cholesky factor of Σ_c + εI and z
+        standard normal (not Σ_c z: the public code's bug), ReLU-ed for non-negative layers.
+        Returns layer → (n, d)."""
+        labels = torch.as_tensor(labels).long()
+        out = {}
+        for layer in self.layers:
+            mu, cov = self.mean[layer], self.cov[layer]
+            eye = torch.eye(cov.shape[-1])
+            L = torch.linalg.cholesky(cov + jitter * eye * cov.diagonal(dim1=1, dim2=2).mean(1)[:, None, None]
+                                      + 1e-8 * eye)
+            z = torch.randn(len(labels), cov.shape[-1], generator=generator)
+            a = mu[labels] + torch.einsum("nij,nj->ni", L[labels], z)
+            out[layer] = a.clamp_min(0) if self.nonnegative[layer] else a
+        return out
+
+    def save(self, path: str | Path) -> Path:
+        """Write the records atomically (a torch file of plain tensors and lists)."""
+        blob = {k: getattr(self, k) for k in ("layers", "mean", "cov", "shapes", "nonnegative", "counts",
+                                              "signature")}
+        return config.atomic_write(path, lambda f: torch.save(blob, f))
+
+    @classmethod
+    def load(cls, path: str | Path) -> ActivationRecords:
+        """Read records written by :meth:`save`. Raises ValueError for a file that is not one."""
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        need = {"layers", "mean", "cov", "shapes", "nonnegative", "counts", "signature"}
+        if not isinstance(blob, dict) or set(blob) != need:
+            raise ValueError(f"{path} is not an activation-records file (expected keys {sorted(need)})")
+        return cls(**blob)
+
+
+@torch.no_grad()
+def record_activations(teacher: nn.Module, data, layers: Sequence[str], batch_size: int = 1024,
+                       device: torch.device | None = None) -> ActivationRecords:
+    """What the teacher's owner records on its own data: per-class mean and covariance of the flattened
+    activations at ``layers`` (Lopes et al. 2017), class = the true label.
+
+    Args: data, an ImageSet or (images (N, C, H, W), labels (N,)). Raises ValueError for missing layers."""
+    from .kd import _images_labels
+
+    x, y = _images_labels(data)
+    device = device or config.device()
+    t = frozen_copy(teacher, device)
+    taps = _Taps(t, layers)
+    k = int(y.max()) + 1
+    s1: dict[str, torch.Tensor] = {}
+    s2: dict[str, torch.Tensor] = {}
+    shapes, nonneg = {}, {}
+    counts = torch.bincount(y, minlength=k).double()
+    try:
+        for lo in range(0, len(x), batch_size):
+            t(x[lo:lo + batch_size].to(device))
+            yb = y[lo:lo + batch_size].to(device)
+            onehot = F.one_hot(yb, k).double()
+            for layer in layers:
+                a = taps.out[layer].flatten(1).double()
+                if layer not in s1:
+                    shapes[layer] = list(taps.out[layer].shape[1:])
+                    s1[layer] = torch.zeros(k, a.shape[1], dtype=torch.float64, device=device)
+                    s2[layer] = torch.zeros(k, a.shape[1], a.shape[1], dtype=torch.float64, device=device)
+                    nonneg[layer] = True
+                nonneg[layer] &= bool((a >= 0).all())
+                s1[layer] += onehot.T @ a
+                for c in yb.unique().tolist():
+                    ac = a[yb == c]
+                    s2[layer][c] += ac.T @ ac
+    finally:
+        taps.remove()
+    mean, cov = {}, {}
+    for layer in layers:
+        n = counts.to(device)[:, None]
+        mu = s1[layer] / n
+        mean[layer] = mu.float().cpu()
+        cov[layer] = (s2[layer] / n[..., None] - mu[:, :, None] * mu[:, None, :]).float().cpu()
+    return ActivationRecords(list(layers), mean, cov, shapes, nonneg, counts.long(), _signature(teacher))
+
+
+class _RecordsObjective:
+    """Σ_l (1/d_l) ‖a_l(x) − target_l‖² per image, averaged over the batch; targets sampled once per batch."""
+
+    def __init__(self, records: ActivationRecords, labels: torch.Tensor, batch_size: int, seed: int):
+        self.records, self.taps, self.batch_size = records, None, batch_size
+        g = torch.Generator().manual_seed(seed)
+        self.targets = records.sample(labels, g)
+
+    def attach(self, model):
+        self.taps = _Taps(model, self.records.layers)
+
+    def detach(self):
+        self.taps.remove()
+
+    def __call__(self, view, logits, y, b):
+        lo = b * self.batch_size
+        loss = 0.0
+        for layer in self.records.layers:
+            a = self.taps.out[layer].flatten(1)
+            target = self.targets[layer][lo:lo + len(a)].to(a.device)
+            loss = loss + (a - target).pow(2).sum(1).mean() / a.shape[1]
+        return loss
+
+
+def activation_inversion(teacher: nn.Module, records: ActivationRecords, n: int, shape: Sequence[int] = (1, 32, 32),
+                         *, labels: torch.Tensor | None = None, seed: int = 0, batch_size: int = 256,
+                         **kwargs) -> Inversion:
+    """Reconstruct ``n`` images from activation records (Lopes et al. 2017): per image, sample target activations
+    of its class from the records (:meth:`ActivationRecords.sample`) and optimise x until the teacher's
+    activations match them. ``kwargs`` go to :func:`invert` (jitter defaults to 0 here: a sampled activation
+    belongs to one position).
+
+    Raises ValueError when the records do not fit the teacher (another architecture, missing layers)."""
+    records.check(teacher)
+    labels = balanced_labels(n, records.num_classes) if labels is None else torch.as_tensor(labels).long()
+    obj = _RecordsObjective(records, labels, batch_size, seed)
+    kwargs.setdefault("jitter", 0)
+    kwargs.setdefault("flip", False)
+    return invert(teacher, n, shape, obj, labels=labels, batch_size=batch_size, seed=seed,
+                  name=kwargs.pop("name", "activation records"), **kwargs)
+
+
+# ------------------------------------------------------------------------------------------- spectral records
+def spectrum(a: torch.Tensor) -> torch.Tensor:
+    """The spatial Fourier magnitude spectrum of activation maps (N, C, H, W) → (N, C, H, W // 2 + 1)
+    (``torch.fft.rfft2``, orthonormal, so its size does not grow with H·W)."""
+    if a.ndim != 4:
+        raise ValueError(f"spectra need (N, C, H, W) activation maps, got {tuple(a.shape)}")
+    return torch.fft.rfft2(a.float(), norm="ortho").abs()
+
+
+def spectral_loss(acts: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Σ_l (1/size_l) ‖|F(a_l)| − S_l‖²_F per image, averaged over the batch (paper 004, method 2): a_l are
+    activation maps (N, C, H, W), S_l target spectra (N, C, H, W // 2 + 1). Zero for identical spectra."""
+    loss = 0.0
+    for layer, target in targets.items():
+        s = spectrum(acts[layer])
+        if s.shape != target.shape:
+            raise ValueError(f"layer {layer!r}: spectrum {tuple(s.shape)} vs target {tuple(target.shape)}")
+        loss = loss + (s - target).pow(2).flatten(1).mean(1).mean()
+    return loss
+
+
+@dataclass
+class SpectralRecords:
+    """Per-class mean Fourier magnitude spectra of a teacher's activation maps at named conv layers.
+
+    Attributes: layers; mean, layer → (K, C, H, W // 2 + 1); counts (K,); signature (see
+    :meth:`ActivationRecords.check`)."""
+
+    layers: list[str]
+    mean: dict[str, torch.Tensor]
+    counts: torch.Tensor
+    signature: dict
+
+    check = ActivationRecords.check
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.counts)
+
+    def nbytes(self) -> int:
+        return sum(4 * m.numel() for m in self.mean.values())
+
+
+@torch.no_grad()
+def record_spectra(teacher: nn.Module, data, layers: Sequence[str], batch_size: int = 1024,
+                   device: torch.device | None = None) -> SpectralRecords:
+    """Per-class mean spatial magnitude spectra (:func:`spectrum`) of the activations at ``layers`` on the
+    owner's labelled data. Raises ValueError for missing layers or layers without (C, H, W) maps."""
+    from .kd import _images_labels
+
+    x, y = _images_labels(data)
+    device = device or config.device()
+    t = frozen_copy(teacher, device)
+    taps = _Taps(t, layers)
+    k = int(y.max()) + 1
+    sums: dict[str, torch.Tensor] = {}
+    try:
+        for lo in range(0, len(x), batch_size):
+            t(x[lo:lo + batch_size].to(device))
+            onehot = F.one_hot(y[lo:lo + batch_size].to(device), k).float()
+            for layer in layers:
+                s = spectrum(taps.out[layer])
+                sums[layer] = sums.get(layer, 0) + torch.einsum("nk,n...->k...", onehot, s)
+    finally:
+        taps.remove()
+    counts = torch.bincount(y, minlength=k)
+    mean = {layer: (sums[layer] / counts.to(device).view(-1, *[1] * (sums[layer].ndim - 1))).cpu()
+            for layer in layers}
+    return SpectralRecords(list(layers), mean, counts, _signature(teacher))
+
+
+class _SpectralObjective:
+    def __init__(self, records: SpectralRecords):
+        self.records, self.taps = records, None
+
+    def attach(self, model):
+        self.taps = _Taps(model, self.records.layers)
+
+    def detach(self):
+        self.taps.remove()
+
+    def __call__(self, view, logits, y, b):
+        targets = {layer: self.records.mean[layer].to(y.device)[y] for layer in self.records.layers}
+        return spectral_loss(self.taps.out, targets)
+
+
+def spectral_inversion(teacher: nn.Module, records: SpectralRecords, n: int, shape: Sequence[int] = (1, 32, 32),
+                       **kwargs) -> Inversion:
+    """Reconstruct ``n`` images whose activation spectra match the recorded class means (paper 004, method 2).
+    Raises ValueError when the records do not fit the teacher."""
+    records.check(teacher)
+    return invert(teacher, n, shape, _SpectralObjective(records), name=kwargs.pop("name", "spectral"), **kwargs)
