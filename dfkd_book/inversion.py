@@ -113,7 +113,7 @@ class BNStatistics:
 
     def per_layer(self) -> dict[str, float]:
         """Each BN layer's unweighted term for the last forward pass."""
-        return {n: float(t) for n, t in zip(self.names, self.terms) if t is not None}
+        return {n: float(t.detach()) for n, t in zip(self.names, self.terms) if t is not None}
 
     def remove(self) -> None:
         for h in self.handles:

@@ -1,0 +1,144 @@
+import pytest
+import torch
+
+from dfkd_book import inversion as inv
+from dfkd_book import models, zoo
+
+CPU = torch.device("cpu")
+
+
+def small_set(n=400, seed=0):
+    """Structured 'data' the untrained nets can tell apart: class c is a bright square at position c."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 4
+    x = 0.1 * torch.rand(n, 1, 32, 32, generator=g)
+    for c in range(4):
+        x[y == c, :, 4 + 6 * c:10 + 6 * c, 4 + 6 * c:10 + 6 * c] += 0.8
+    return x, y
+
+
+def test_bn_statistics_loss_is_much_lower_on_real_images_than_on_noise(fmnist_test):
+    teacher = zoo.teacher("lenet5bn")
+    real = fmnist_test.images[:512]
+    noise = torch.rand(512, 1, 32, 32)
+    assert inv.bn_statistics_loss(teacher, real).item() * 3 < inv.bn_statistics_loss(teacher, noise).item()
+
+
+def test_bn_statistics_on_a_teacher_without_bn_points_to_activation_records():
+    with pytest.raises(ValueError, match="record_activations"):
+        inv.BNStatistics(models.LeNet5())
+    with pytest.raises(ValueError, match="activation records"):
+        inv.deep_inversion(models.LeNet5(), 4, steps=1, device=CPU, progress=False)
+
+
+def test_bn_hooks_weight_the_first_layer_and_are_removed():
+    torch.manual_seed(0)
+    m = models.LeNet5(batchnorm=True).eval()
+    x = torch.rand(8, 1, 32, 32)
+    with inv.BNStatistics(m, first_weight=10.0) as bn:
+        m(x)
+        per = bn.per_layer()
+        assert bn.loss().item() == pytest.approx(10 * per["features.bn1"] + sum(per.values()) - per["features.bn1"],
+                                                 rel=1e-5)
+    assert all(not mod._forward_hooks for _, mod in inv.batchnorms(m))
+
+
+def test_spectral_loss_is_zero_for_identical_activations_and_grows_with_a_perturbation():
+    torch.manual_seed(0)
+    a = torch.rand(4, 6, 14, 14)
+    target = {"l": inv.spectrum(a)}
+    assert inv.spectral_loss({"l": a}, target).item() == pytest.approx(0.0, abs=1e-10)
+    losses = [inv.spectral_loss({"l": a + eps * torch.randn_like(a)}, target).item() for eps in (0.01, 0.1, 1.0)]
+    assert 0 < losses[0] < losses[1] < losses[2]
+    assert inv.spectrum(torch.roll(a, 3, dims=3)).allclose(inv.spectrum(a), atol=1e-5)  # shift-invariant magnitudes
+
+
+def records_of(model, layers=("features.pool2", "classifier.relu3", "classifier.fc3")):
+    return inv.record_activations(model, small_set(), list(layers), device=CPU)
+
+
+def test_activation_records_survive_a_save_load_round_trip(tmp_path):
+    torch.manual_seed(0)
+    m = models.LeNet5(num_classes=4)
+    r = records_of(m)
+    path = r.save(tmp_path / "records.pt")
+    back = inv.ActivationRecords.load(path)
+    assert back.layers == r.layers and back.shapes == r.shapes and back.nonnegative == r.nonnegative
+    for layer in r.layers:
+        assert torch.equal(back.mean[layer], r.mean[layer]) and torch.equal(back.cov[layer], r.cov[layer])
+    assert torch.equal(back.counts, r.counts) and back.signature == r.signature
+    back.check(m)
+    assert not list(tmp_path.glob(".*tmp*"))
+    torch.save({"what": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not an activation-records file"):
+        inv.ActivationRecords.load(tmp_path / "other.pt")
+
+
+def test_sampled_activations_reproduce_the_recorded_mean_and_covariance():
+    torch.manual_seed(0)
+    r = records_of(models.LeNet5(num_classes=4), layers=("classifier.fc3",))  # not ReLU-ed: a plain Gaussian
+    assert r.nonnegative["classifier.fc3"] is False
+    labels = torch.full((40_000,), 2)
+    a = r.sample(labels, torch.Generator().manual_seed(0))["classifier.fc3"]
+    mu, cov = r.mean["classifier.fc3"][2], r.cov["classifier.fc3"][2]
+    scale = cov.diagonal().sqrt().max()
+    assert torch.allclose(a.mean(0), mu, atol=0.05 * scale)
+    assert torch.allclose(torch.cov(a.T), cov, atol=0.05 * scale ** 2)
+
+
+def test_sampled_activations_of_relu_layers_are_relued():
+    torch.manual_seed(0)
+    r = records_of(models.LeNet5(num_classes=4), layers=("classifier.relu3",))
+    assert r.nonnegative["classifier.relu3"] is True
+    assert (r.sample(torch.arange(4).repeat(50))["classifier.relu3"] >= 0).all()
+
+
+def test_records_check_layers_and_architecture():
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match="no layer"):
+        records_of(models.LeNet5(num_classes=4), layers=("features.nope",))
+    r = records_of(models.LeNet5(num_classes=4))
+    with pytest.raises(ValueError, match="made for a LeNet5, not this LeNet5Half"):
+        inv.activation_inversion(models.LeNet5Half(num_classes=4), r, 4, steps=1, device=CPU, progress=False)
+    with pytest.raises(ValueError, match="made for a LeNet5"):
+        r.check(models.LeNet5(num_classes=10))
+    s = inv.record_spectra(models.LeNet5(num_classes=4), small_set(), ["features.relu1"], device=CPU)
+    with pytest.raises(ValueError, match="not this LeNet5Half"):
+        inv.spectral_inversion(models.LeNet5Half(num_classes=4), s, 4, steps=1, device=CPU, progress=False)
+
+
+@pytest.mark.parametrize("method", ["bn", "deepinversion", "activations", "spectral"])
+def test_every_method_lowers_its_objective_and_stays_in_range(method):
+    torch.manual_seed(0)
+    kw = dict(steps=30, batch_size=8, device=CPU, progress=False, seed=0)
+    if method in ("bn", "deepinversion"):
+        t = models.LeNet5(num_classes=4, batchnorm=True)
+        x, y = small_set()
+        t.train()
+        with torch.no_grad():
+            for _ in range(5):
+                t(x)  # running statistics of the 'data'
+        t.eval()
+        out = (inv.bn_inversion(t, 12, **kw) if method == "bn"
+               else inv.deep_inversion(t, 12, student=models.LeNet5Half(num_classes=4), competition_weight=1.0, **kw))
+    elif method == "activations":
+        t = models.LeNet5(num_classes=4)
+        out = inv.activation_inversion(t, records_of(t), 12, lr=0.05, **kw)
+    else:
+        t = models.LeNet5(num_classes=4)
+        out = inv.spectral_inversion(t, inv.record_spectra(t, small_set(), ["features.relu1", "features.relu2"],
+                                                           device=CPU), 12, **kw)
+    assert out.images.shape == (12, 1, 32, 32) and out.images.min() >= 0 and out.images.max() <= 1
+    assert out.curve[-1][1] < out.curve[0][1], out.curve
+    assert len(out.labels) == 12
+
+
+def test_invert_rejects_bad_input():
+    t = models.LeNet5(num_classes=4)
+    obj = lambda view, logits, y, b: logits.sum()  # noqa: E731
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        inv.invert(t, 0, (1, 32, 32), obj, device=CPU)
+    with pytest.raises(ValueError, match="lr > 0"):
+        inv.invert(t, 2, (1, 32, 32), obj, lr=0, device=CPU)
+    with pytest.raises(ValueError, match="labels must be"):
+        inv.invert(t, 2, (1, 32, 32), obj, labels=torch.tensor([0, 7]), device=CPU)
