@@ -16,6 +16,22 @@ def _check_batch(x: torch.Tensor) -> None:
         raise ValueError(f"expected a batch of images (B, C, H, W), got {shape}")
 
 
+def jittered_view(x: torch.Tensor, jitter: int, flip: bool = True) -> torch.Tensor:
+    """One random circular shift (up to ``jitter`` pixels along each axis) and, with probability 1/2, a
+    horizontal flip of the whole batch, returned as a **copy**: the tensor being optimised is never moved
+    (DeepInversion, Yin et al. 2020; the Fast-Datafree code jittered the optimised tensor in place). Chapters 2
+    and 5 show the teacher this view of the images they synthesise. Raises ValueError for jitter < 0."""
+    if not isinstance(jitter, int) or jitter < 0:
+        raise ValueError(f"jitter must be an int >= 0 (pixels), got {jitter!r}")
+    view = x
+    if jitter:
+        dy, dx = torch.randint(-jitter, jitter + 1, (2,)).tolist()
+        view = torch.roll(view, (dy, dx), dims=(2, 3))
+    if flip and torch.rand(()) < 0.5:
+        view = view.flip(3)
+    return view
+
+
 class FlipShift:
     """Random horizontal flip (p = 0.5) and a random translation of up to ``max_shift`` whole pixels per sample,
     filling with zeros — the standard light augmentation for training Fashion-MNIST / CIFAR classifiers.

@@ -27,6 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import config
+from .augment import jittered_view
 from .kd import frozen_copy, num_classes_of
 from .models import last_linear
 
@@ -281,12 +282,7 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 
         x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
         opt = torch.optim.Adam([x], lr=lr)
         for s in range(steps):
-            view = x
-            if jitter:
-                dy, dx = torch.randint(-jitter, jitter + 1, (2,)).tolist()
-                view = torch.roll(x, (dy, dx), dims=(2, 3))
-                if torch.rand(()) < 0.5:
-                    view = view.flip(3)
+            view = jittered_view(x, jitter) if jitter else x
             if affine is not None:
                 view = affine(view)
             loss = impression_loss(teacher(view), y, T)

@@ -36,6 +36,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import config
+from .augment import jittered_view
 from .kd import frozen_copy, num_classes_of
 
 
@@ -133,24 +134,11 @@ def bn_statistics_loss(model: nn.Module, x: torch.Tensor, first_weight: float = 
         return bn.loss()
 
 
-# ------------------------------------------------------------------------------------------- image priors, view
+# ------------------------------------------------------------------------------------------------ image priors
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     """The L2 total variation of images (N, C, H, W): mean squared difference of neighbouring pixels, summed over
     the two directions (DeepInversion's ``R_TV``, L2 form)."""
     return (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean() + (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean()
-
-
-def jittered_view(x: torch.Tensor, jitter: int, flip: bool = True) -> torch.Tensor:
-    """A randomly shifted (circularly, by up to ``jitter`` pixels in each direction) and, with probability 1/2,
-    horizontally flipped **copy** of the batch; the optimised tensor itself is never moved (DeepInversion; the
-    Fast-Datafree code jittered the optimised tensor in place)."""
-    view = x
-    if jitter:
-        dy, dx = torch.randint(-jitter, jitter + 1, (2,)).tolist()
-        view = torch.roll(view, (dy, dx), dims=(2, 3))
-    if flip and torch.rand(()) < 0.5:
-        view = view.flip(3)
-    return view
 
 
 def competition(teacher_logits: torch.Tensor, student_logits: torch.Tensor, T: float = 3.0) -> torch.Tensor:
@@ -183,7 +171,8 @@ def invert(teacher: nn.Module, n: int, shape: Sequence[int], objective: Callable
     """Optimise ``n`` images from noise, ``batch_size`` at a time, to minimise ``objective`` plus image priors.
 
     Each step: the teacher (a frozen private copy) sees a jittered, randomly flipped copy of the batch
-    (:func:`jittered_view`); the loss is ``objective(view, teacher_logits, batch_labels, batch_index)`` +
+    (:func:`dfkd_book.augment.jittered_view`); the loss is
+    ``objective(view, teacher_logits, batch_labels, batch_index)`` +
     ``tv_weight`` · :func:`total_variation` + ``l2_weight`` · mean x²; Adam (betas 0.5, 0.9) with a cosine schedule
     updates the pixels, which are clipped to [0, 1]. With ``keep_best`` each batch ends as the lowest-loss
     version it went through (DeepInversion).

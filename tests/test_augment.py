@@ -77,3 +77,19 @@ def test_zskd_augmentation_bad_arguments():
         ZSKDAugmentation(scale=(0.0, 1.0))
     with pytest.raises(ValueError, match="B, C, H, W"):
         ZSKDAugmentation()(torch.rand(32, 32))
+
+
+def test_jittered_view_is_a_moved_copy_and_checks_jitter():
+    from dfkd_book.augment import jittered_view
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, 8, 8)
+    before = x.clone()
+    views = [jittered_view(x, 2) for _ in range(20)]
+    assert torch.equal(x, before)  # the original is never moved
+    assert any(not torch.equal(v, x) for v in views)
+    for v in views:  # a circular shift (and maybe a flip) keeps every pixel value
+        assert torch.equal(v.flatten(1).sort(1).values, x.flatten(1).sort(1).values)
+    assert torch.equal(jittered_view(x, 0, flip=False), x)
+    with pytest.raises(ValueError, match="jitter"):
+        jittered_view(x, -1)

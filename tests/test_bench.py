@@ -94,3 +94,21 @@ def test_adversarial_recipe_keeps_each_games_official_settings(monkeypatch):
         assert r["mte"]["steps"] == 100 and r["mte"]["lr"] == 1.0  # the paper's walk
     assert r["bench_n"] == 1_000  # full profile: 1,000 images × 9 classes × 100 steps
     assert {"adversarial", "mte"} <= set(bench.METHODS)
+
+
+def test_committed_adversarial_and_mte_results_are_full_profile_and_complete():
+    """results/adversarial.json and results/mte.json come from real full-profile runs of the bench."""
+    adv = json.loads((bench.REPO_ROOT / "results" / "adversarial.json").read_text())
+    for k in REQUIRED + ("game", "games"):
+        assert k in adv, k
+    assert adv["profile"] == "full" and adv["game"] in ("zskt", "dfad")
+    assert adv["student_acc"] == pytest.approx(max(g["student_acc"] for g in adv["games"].values()), abs=0.01)
+    mte = json.loads((bench.REPO_ROOT / "results" / "mte.json").read_text())
+    for k in REQUIRED + ("students", "mte"):
+        assert k in mte, k
+    assert mte["profile"] == "full"
+    for row in mte["students"].values():
+        assert row["images"] == 1_000 and row["walks"] == 9_000 and 0 <= row["mte"] <= 1
+    # the same seeded ZSKT game as bench adversarial: the same student
+    assert mte["students"]["zero-shot (ZSKT)"]["student_acc"] == pytest.approx(adv["games"]["zskt"]["student_acc"],
+                                                                              abs=0.01)
