@@ -152,10 +152,12 @@ with torch.no_grad():
 # student is evaluated on the real test set; the game itself never sees it.
 
 # %%
+# seeded as `python -m dfkd_book.bench adversarial`: the same student, bit for bit
 config.seed_everything(0)
 student_zskt = zoo.student("lenet5half")
+generator_zskt = models.ZSKTGenerator(shape, width=recipe["zskt"]["width"])
 zskt_kwargs = {k: v for k, v in recipe["zskt"].items() if k != "width"}
-hist_zskt = adversarial.adversarial_distill(student_zskt, teacher, gens["zskt"], eval_set=test, seed=0,
+hist_zskt = adversarial.adversarial_distill(student_zskt, teacher, generator_zskt, eval_set=test, seed=0,
                                             eval_every=max(recipe["zskt"]["iterations"] // 10, 1),
                                             name="ZSKT", **zskt_kwargs)
 print(f"ZSKT student: {100 * hist_zskt.final_acc:.2f} % after {hist_zskt.iteration[-1]} outer steps "
@@ -169,7 +171,7 @@ fig = plot.snapshots(hist_zskt, rows=6)
 
 # %%
 with torch.no_grad():
-    x_gen = gens["zskt"].eval()(torch.randn(2_000, 100))
+    x_gen = generator_zskt(torch.randn(2_000, 100))
 t_pred, s_pred = kd.logits(teacher, x_gen).argmax(1), kd.logits(student_zskt, x_gen).argmax(1)
 fig, ax = plt.subplots(figsize=(8, 2.6))
 ax.bar(torch.arange(10) - 0.2, torch.bincount(t_pred, minlength=10), 0.4, label="teacher")
@@ -189,8 +191,9 @@ print(f"teacher and student agree on {100 * (t_pred == s_pred).float().mean():.1
 # %%
 config.seed_everything(0)
 student_dfad = zoo.student("lenet5half")
+generator_dfad = models.DFADGenerator(shape, width=recipe["dfad"]["width"])
 dfad_kwargs = {k: v for k, v in recipe["dfad"].items() if k != "width"}
-hist_dfad = adversarial.adversarial_distill(student_dfad, teacher, gens["dfad"], eval_set=test, seed=0,
+hist_dfad = adversarial.adversarial_distill(student_dfad, teacher, generator_dfad, eval_set=test, seed=0,
                                             eval_every=max(recipe["dfad"]["iterations"] // 10, 1),
                                             name="DFAD", **dfad_kwargs)
 print(f"DFAD student: {100 * hist_dfad.final_acc:.2f} % after {hist_dfad.iteration[-1]} outer steps "
@@ -295,20 +298,20 @@ table = plot.paper_vs_book([
 table
 
 # %%
-pd.DataFrame({
-    "paper, SVHN": {"MTE zero-shot": 0.09, "MTE KD + AT": 0.64},
-    "paper, CIFAR-10": {"MTE zero-shot": 0.22, "MTE KD + AT": 0.68},
-    "this book, Fashion-MNIST": {"MTE zero-shot": mte_rows["zero-shot (ZSKT)"]["MTE"],
-                                 "MTE KD + AT": None},
-    "this book, few-shot KD": {"MTE zero-shot": None, "MTE KD + AT": mte_rows["few-shot KD"]["MTE"]},
-}).round(3)
+mte_zero = mte_rows["zero-shot (ZSKT)"]["MTE"]
+pd.DataFrame([
+    ("paper (poster), SVHN", 0.09, 0.64, "KD + attention transfer"),
+    ("paper (poster), CIFAR-10", 0.22, 0.68, "KD + attention transfer"),
+    ("this book, Fashion-MNIST", mte_zero, mte_rows["few-shot KD"]["MTE"], "few-shot KD, 10 images per class"),
+    ("this book, Fashion-MNIST", mte_zero, mte_rows["full-data KD"]["MTE"], "KD on all 60,000 training images"),
+], columns=["", "MTE, zero-shot student", "MTE, student that saw real data", "that student"]).set_index("").round(3)
 
 # %%
 # Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
 assert toy_hist.final_acc > 0.9, toy_hist.final_acc  # the toy student learns the moons without seeing one
-for h in (hist_zskt, hist_dfad):
+for h, margin in ((hist_zskt, 0.4), (hist_dfad, 0.15)):  # the student learns (DFAD more slowly, see above)
     assert all(0 <= x.min() and x.max() <= 1 for _, x in h.snapshots), h.name
-    assert h.final_acc > untrained_acc + config.pick(quick=0.0, full=0.3), (h.name, h.final_acc)
+    assert h.final_acc > untrained_acc + config.pick(quick=0.0, full=margin), (h.name, h.final_acc)
 for name, r in mte_rows.items():
     assert 0 <= r["MTE"] <= 1, (name, r)
 assert baselines["full-data KD"][1].final_acc > config.pick(quick=0.5, full=0.8)
