@@ -345,36 +345,36 @@ def decision_regions(teacher_grid, frames: Sequence[tuple[str, object, object]],
     return fig
 
 
-def transition_curves(transitions, pairs: Sequence[tuple[int, int]], classes: Sequence[str],
-                      others=None, other_label: str = "other student", ncols: int = 4):
-    """Transition curves (paper 002): p_j under teacher (solid) and student (dashed) along each walk.
+def transition_curves(walks: dict, pairs: Sequence[tuple[int, int]], classes: Sequence[str]):
+    """Transition curves (paper 002): p_j under the teacher (solid) and the student (dashed) along each walk,
+    one row per student, one column per walk, steps on a log axis (the first steps decide most walks).
 
     Args:
-        transitions: a :class:`~dfkd_book.boundary.Transitions`.
-        pairs: ``(image index, index into its targets)`` walks to draw.
-        classes: class names. others: optional second Transitions of the same images and targets (another
-        student), drawn dotted with its own teacher curve omitted (the teacher's is the same walk only when
-        the students agree, so the panel title names the student that walked).
+        walks: ``{student name: Transitions}`` (:class:`~dfkd_book.boundary.Transitions` of the same images and
+            targets, e.g. from one call of :func:`~dfkd_book.boundary.agreeing` per figure).
+        pairs: ``(image index, index into its targets)`` of the walks to draw.
+        classes: class names.
+
+    Raises: ValueError for an empty ``walks`` or ``pairs``.
     """
-    n = len(pairs)
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.5 * nrows), squeeze=False)
-    steps = np.arange(1, transitions.steps + 1)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
-    for ax, (i, jj) in zip(axes.flat, pairs):
-        j = int(transitions.targets[i, jj])
-        ax.plot(steps, _np(transitions.p_teacher[i, jj]), color="C0", label="teacher")
-        ax.plot(steps, _np(transitions.p_student[i, jj]), color="C1", ls="--", label="student")
-        if others is not None:
-            ax.plot(steps, _np(others.p_teacher[i, jj]), color="C0", alpha=0.4, label=f"teacher ({other_label}'s walk)")
-            ax.plot(steps, _np(others.p_student[i, jj]), color="C2", ls=":", label=other_label)
-        ax.set(ylim=(-0.03, 1.03), title=f"{classes[int(transitions.labels[i])]} → {classes[j]}",
-               xlabel="gradient step")
-        ax.title.set_fontsize(9)
-        ax.grid(alpha=0.3)
-    axes.flat[0].set_ylabel("p(target class)")
-    axes.flat[0].legend(fontsize=7)
+    if not walks or not pairs:
+        raise ValueError("pass at least one Transitions and one (image, target) pair")
+    fig, axes = plt.subplots(len(walks), len(pairs), figsize=(2.3 * len(pairs), 2.2 * len(walks)), squeeze=False,
+                             sharex=True, sharey=True)
+    for r, (name, tr) in enumerate(walks.items()):
+        steps = np.arange(1, tr.steps + 1)
+        for c, (i, jj) in enumerate(pairs):
+            ax = axes[r, c]
+            j = int(tr.targets[i, jj])
+            ax.plot(steps, _np(tr.p_teacher[i, jj]), color="C0", label="teacher")
+            ax.plot(steps, _np(tr.p_student[i, jj]), color="C1", ls="--", label="student")
+            ax.set(xscale="log", ylim=(-0.03, 1.03))
+            ax.grid(alpha=0.3)
+            if r == 0:
+                ax.set_title(f"{classes[int(tr.labels[i])]} → {classes[j]}", fontsize=8)
+            if r == len(walks) - 1:
+                ax.set_xlabel("gradient step")
+        axes[r, 0].set_ylabel(f"{name}\np(target)", fontsize=8)
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig

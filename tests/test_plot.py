@@ -82,6 +82,8 @@ def test_chapter4_figures():
     torch.manual_seed(0)
     m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
     tr = boundary.transition_curves(m, m, torch.rand(2, 1, 4, 4), steps=4, device=torch.device("cpu"))
-    fig = plot.transition_curves(tr, [(0, 0), (1, 1), (1, 0)], list("abc"), others=tr, ncols=2)
-    assert len(fig.axes) == 4
+    fig = plot.transition_curves({"s": tr, "other": tr}, [(0, 0), (1, 1), (1, 0)], list("abc"))
+    assert len(fig.axes) == 6
+    with pytest.raises(ValueError, match="at least one"):
+        plot.transition_curves({}, [(0, 0)], list("abc"))
     plt.close("all")
