@@ -136,9 +136,14 @@ def bn_statistics_loss(model: nn.Module, x: torch.Tensor, first_weight: float = 
 
 # ------------------------------------------------------------------------------------------------ image priors
 def total_variation(x: torch.Tensor) -> torch.Tensor:
-    """The L2 total variation of images (N, C, H, W): mean squared difference of neighbouring pixels, summed over
-    the two directions (DeepInversion's ``R_TV``, L2 form)."""
-    return (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean() + (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean()
+    """DeepInversion's L2 total variation of a batch (N, C, H, W): the sum of the L2 norms, over the whole batch,
+    of the differences between neighbouring pixels in the four directions (down, right, and both diagonals)
+    (NVlabs/DeepInversion ``get_image_prior_losses``, ``loss_var_l2``). It grows with √N."""
+    d1 = x[..., :-1, :] - x[..., 1:, :]
+    d2 = x[..., :, :-1] - x[..., :, 1:]
+    d3 = x[..., 1:, :-1] - x[..., :-1, 1:]
+    d4 = x[..., :-1, :-1] - x[..., 1:, 1:]
+    return sum(torch.linalg.vector_norm(d) for d in (d1, d2, d3, d4))
 
 
 def competition(teacher_logits: torch.Tensor, student_logits: torch.Tensor, T: float = 3.0) -> torch.Tensor:
@@ -166,6 +171,7 @@ def balanced_labels(n: int, k: int) -> torch.Tensor:
 def invert(teacher: nn.Module, n: int, shape: Sequence[int], objective: Callable, *, labels: torch.Tensor | None = None,
            steps: int = 200, batch_size: int = 256, lr: float = 0.1, tv_weight: float = 1e-4,
            l2_weight: float = 1e-5, jitter: int = 2, flip: bool = True, keep_best: bool = True,
+           init_range: tuple[float, float] = (0.0, 1.0),
            seed: int | None = 0, device: torch.device | None = None, progress: bool = True,
            name: str = "inversion") -> Inversion:
     """Optimise ``n`` images from noise, ``batch_size`` at a time, to minimise ``objective`` plus image priors.
@@ -173,7 +179,8 @@ def invert(teacher: nn.Module, n: int, shape: Sequence[int], objective: Callable
     Each step: the teacher (a frozen private copy) sees a jittered, randomly flipped copy of the batch
     (:func:`dfkd_book.augment.jittered_view`); the loss is
     ``objective(view, teacher_logits, batch_labels, batch_index)`` +
-    ``tv_weight`` · :func:`total_variation` + ``l2_weight`` · mean x²; Adam (betas 0.5, 0.9) with a cosine schedule
+    ``tv_weight`` · :func:`total_variation` + ``l2_weight`` · ‖x‖₂ (both over the batch, as DeepInversion);
+    Adam (betas 0.5, 0.9) with a cosine schedule
     updates the pixels, which are clipped to [0, 1]. With ``keep_best`` each batch ends as the lowest-loss
     version it went through (DeepInversion).
 
@@ -183,6 +190,7 @@ def invert(teacher: nn.Module, n: int, shape: Sequence[int], objective: Callable
             if the callable has an ``attach`` method it is called once with the frozen copy of the teacher (and
             ``detach()`` at the end).
         labels: (n,) classes the images are made for, handed to the objective (default: interleaved classes).
+        init_range: the images start as uniform noise in (low, high) ⊆ [0, 1].
 
     Returns:
         :class:`Inversion` with images on the CPU.
@@ -196,6 +204,9 @@ def invert(teacher: nn.Module, n: int, shape: Sequence[int], objective: Callable
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"shape must be (C, H, W), got {shape}")
+    lo_init, hi_init = init_range
+    if not 0 <= lo_init <= hi_init <= 1:
+        raise ValueError(f"init_range must be (low, high) with 0 <= low <= high <= 1, got {init_range!r}")
     device = device or config.device()
     t = frozen_copy(teacher, device)
     k = num_classes_of(t, torch.zeros(2, *shape, device=device))
@@ -215,7 +226,8 @@ def invert(teacher: nn.Module, n: int, shape: Sequence[int], objective: Callable
     try:
         for b, lo in enumerate(range(0, n, batch_size)):
             y = labels[lo:lo + batch_size].to(device)
-            x = torch.rand(len(y), *shape, device=device).contiguous(memory_format=torch.channels_last)
+            x = lo_init + (hi_init - lo_init) * torch.rand(len(y), *shape, device=device)
+            x = x.contiguous(memory_format=torch.channels_last)
             x.requires_grad_(True)
             opt = torch.optim.Adam([x], lr=lr, betas=(0.5, 0.9))
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
@@ -226,7 +238,7 @@ def invert(teacher: nn.Module, n: int, shape: Sequence[int], objective: Callable
                 if tv_weight:
                     loss = loss + tv_weight * total_variation(view)
                 if l2_weight:
-                    loss = loss + l2_weight * view.pow(2).mean()
+                    loss = loss + l2_weight * torch.linalg.vector_norm(view)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
