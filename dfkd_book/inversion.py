@@ -418,6 +418,25 @@ class ActivationRecords:
         return cls(**blob)
 
 
+def _owner_pass(teacher: nn.Module, data, layers: Sequence[str], batch_size: int, device):
+    """The teacher's owner's one pass over its labelled data: yields ``(activations {layer: tensor}, labels,
+    one-hot labels (B, K) float64)`` per batch, from a frozen copy with hooks on ``layers`` (removed at the end).
+    K is the largest label + 1."""
+    from .kd import _images_labels
+
+    x, y = _images_labels(data)
+    t = frozen_copy(teacher, device)
+    taps = _Taps(t, layers)
+    k = int(y.max()) + 1
+    try:
+        for lo in range(0, len(x), batch_size):
+            t(x[lo:lo + batch_size].to(device))
+            yb = y[lo:lo + batch_size].to(device)
+            yield taps.out, yb, F.one_hot(yb, k).double()
+    finally:
+        taps.remove()
+
+
 @torch.no_grad()
 def record_activations(teacher: nn.Module, data, layers: Sequence[str], batch_size: int = 1024,
                        device: torch.device | None = None) -> ActivationRecords:
@@ -427,34 +446,26 @@ def record_activations(teacher: nn.Module, data, layers: Sequence[str], batch_si
     Args: data, an ImageSet or (images (N, C, H, W), labels (N,)). Raises ValueError for missing layers."""
     from .kd import _images_labels
 
-    x, y = _images_labels(data)
     device = device or config.device()
-    t = frozen_copy(teacher, device)
-    taps = _Taps(t, layers)
+    y = _images_labels(data)[1]
     k = int(y.max()) + 1
     s1: dict[str, torch.Tensor] = {}
     s2: dict[str, torch.Tensor] = {}
     shapes, nonneg = {}, {}
     counts = torch.bincount(y, minlength=k).double()
-    try:
-        for lo in range(0, len(x), batch_size):
-            t(x[lo:lo + batch_size].to(device))
-            yb = y[lo:lo + batch_size].to(device)
-            onehot = F.one_hot(yb, k).double()
-            for layer in layers:
-                a = taps.out[layer].flatten(1).double()
-                if layer not in s1:
-                    shapes[layer] = list(taps.out[layer].shape[1:])
-                    s1[layer] = torch.zeros(k, a.shape[1], dtype=torch.float64, device=device)
-                    s2[layer] = torch.zeros(k, a.shape[1], a.shape[1], dtype=torch.float64, device=device)
-                    nonneg[layer] = True
-                nonneg[layer] &= bool((a >= 0).all())
-                s1[layer] += onehot.T @ a
-                for c in yb.unique().tolist():
-                    ac = a[yb == c]
-                    s2[layer][c] += ac.T @ ac
-    finally:
-        taps.remove()
+    for out, yb, onehot in _owner_pass(teacher, data, layers, batch_size, device):
+        for layer in layers:
+            a = out[layer].flatten(1).double()
+            if layer not in s1:
+                shapes[layer] = list(out[layer].shape[1:])
+                s1[layer] = torch.zeros(k, a.shape[1], dtype=torch.float64, device=device)
+                s2[layer] = torch.zeros(k, a.shape[1], a.shape[1], dtype=torch.float64, device=device)
+                nonneg[layer] = True
+            nonneg[layer] &= bool((a >= 0).all())
+            s1[layer] += onehot.T @ a
+            for c in yb.unique().tolist():
+                ac = a[yb == c]
+                s2[layer][c] += ac.T @ ac
     mean, cov = {}, {}
     for layer in layers:
         n = counts.to(device)[:, None]
@@ -556,21 +567,14 @@ def record_spectra(teacher: nn.Module, data, layers: Sequence[str], batch_size: 
     owner's labelled data. Raises ValueError for missing layers or layers without (C, H, W) maps."""
     from .kd import _images_labels
 
-    x, y = _images_labels(data)
     device = device or config.device()
-    t = frozen_copy(teacher, device)
-    taps = _Taps(t, layers)
+    y = _images_labels(data)[1]
     k = int(y.max()) + 1
     sums: dict[str, torch.Tensor] = {}
-    try:
-        for lo in range(0, len(x), batch_size):
-            t(x[lo:lo + batch_size].to(device))
-            onehot = F.one_hot(y[lo:lo + batch_size].to(device), k).float()
-            for layer in layers:
-                s = spectrum(taps.out[layer])
-                sums[layer] = sums.get(layer, 0) + torch.einsum("nk,n...->k...", onehot, s)
-    finally:
-        taps.remove()
+    for out, _, onehot in _owner_pass(teacher, data, layers, batch_size, device):
+        for layer in layers:
+            s = spectrum(out[layer])
+            sums[layer] = sums.get(layer, 0) + torch.einsum("nk,n...->k...", onehot.float(), s)
     counts = torch.bincount(y, minlength=k)
     mean = {layer: (sums[layer] / counts.to(device).view(-1, *[1] * (sums[layer].ndim - 1))).cpu()
             for layer in layers}
