@@ -319,21 +319,24 @@ def mte() -> dict:
 
 def inversion_recipe() -> dict:
     """Feature-statistics inversion (chapter 5, ``bench bn-stats``, ``activation-records``, ``spectral``,
-    ``deepinversion``).
+    ``deepinversion``) — a draft: issue 6 is in progress and these settings are still being measured.
 
-    ``n`` images per method, ``steps`` Adam steps per batch of ``batch_size`` at ``lr`` (betas 0.5, 0.9, cosine),
-    jitter ≤ 2 px and flips on the teacher's copy, TV 1e-4 and L2 1e-5 priors (:func:`dfkd_book.inversion.invert`).
-    ``bn`` and ``deepinversion``: the BN weights (first BN × 10) and, for DeepInversion, the cross-entropy weight.
-    ``activation_layers`` / ``spectral_layers``: where the LeNet-5 owner records statistics on its training set.
-    ``distill``: the student recipe of chapters 2 and 3 (τ = 20, Adam 1e-2, cosine, ZSKD augmentation with the
-    teacher re-labelling every augmented batch).
+    ``n`` images per method, ``steps`` Adam steps per batch of ``batch_size`` (betas 0.5, 0.9, cosine), jitter
+    ≤ 2 px and flips on the teacher's copy (:func:`dfkd_book.inversion.invert`). Per method, the keyword
+    arguments of its function: learning rate, TV / L2 prior weights, the initial noise range (dark, like
+    Fashion-MNIST) and the method's own weights. ``activation_layers`` / ``spectral_layers``: where the LeNet-5
+    owner records statistics on its training set. ``distill``: the student recipe of chapters 2 and 3 (τ = 20,
+    Adam 1e-2, cosine, ZSKD augmentation with the teacher re-labelling every augmented batch).
     """
+    dark = (0.0, 0.1)
     return dict(
-        n=config.pick(quick=512, full=10_240), steps=config.pick(quick=40, full=200), batch_size=256, lr=0.1,
-        bn=dict(bn_weight=1.0, first_weight=10.0),
-        deepinversion=dict(bn_weight=1.0, first_weight=10.0, ce_weight=1.0),
+        n=config.pick(quick=512, full=10_240), steps=config.pick(quick=40, full=200), batch_size=256,
+        bn=dict(lr=0.02, tv_weight=1e-2, init_range=dark, bn_weight=1.0, first_weight=10.0),
+        deepinversion=dict(lr=0.02, tv_weight=1e-2, init_range=dark, bn_weight=1.0, first_weight=10.0,
+                           ce_weight=1.0),
+        activation=dict(lr=0.01, tv_weight=1e-3, init_range=dark),
+        spectral=dict(lr=0.02, tv_weight=1e-2, init_range=dark),
         activation_layers=["features.pool2", "classifier.relu3", "classifier.relu4", "classifier.fc3"],
-        activation_lr=0.05,
         spectral_layers=["features.relu1", "features.relu2"],
         distill=dict(epochs=config.pick(quick=10, full=30), batch_size=256, lr=1e-2, T=20.0),
         augment=dict(p=0.5),
@@ -352,15 +355,15 @@ def synthesize(method: str, teacher, train=None, progress: bool = True):
     shape = (data.channels("fashion-mnist"), 32, 32)
     common = dict(steps=r["steps"], batch_size=r["batch_size"], seed=0, progress=progress)
     if method == "bn-stats":
-        return inversion.bn_inversion(teacher, r["n"], shape, lr=r["lr"], **r["bn"], **common), None
+        return inversion.bn_inversion(teacher, r["n"], shape, **r["bn"], **common), None
     if method == "deepinversion":
-        return inversion.deep_inversion(teacher, r["n"], shape, lr=r["lr"], **r["deepinversion"], **common), None
+        return inversion.deep_inversion(teacher, r["n"], shape, **r["deepinversion"], **common), None
     if method == "activation-records":
         records = inversion.record_activations(teacher, train, r["activation_layers"])
-        return inversion.activation_inversion(teacher, records, r["n"], shape, lr=r["activation_lr"], **common), records
+        return inversion.activation_inversion(teacher, records, r["n"], shape, **r["activation"], **common), records
     if method == "spectral":
         records = inversion.record_spectra(teacher, train, r["spectral_layers"])
-        return inversion.spectral_inversion(teacher, records, r["n"], shape, lr=r["lr"], **common), records
+        return inversion.spectral_inversion(teacher, records, r["n"], shape, **r["spectral"], **common), records
     raise ValueError(f"unknown inversion method {method!r}")
 
 

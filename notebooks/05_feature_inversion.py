@@ -61,8 +61,10 @@ chapter_start = time.perf_counter()
 # %%
 recipe = bench.inversion_recipe()
 N, STEPS = recipe["n"], recipe["steps"]
-print({k: v for k, v in recipe.items() if k not in ("activation_layers", "spectral_layers")})
+print(f"{N:,} images per method, {STEPS} steps per batch of {recipe['batch_size']}")
+pd.DataFrame({m: recipe[m] for m in ("bn", "deepinversion", "activation", "spectral")}).T.fillna("")
 
+# %%
 train = data.load("fashion-mnist", "train")  # only the teacher's owner uses it: to record metadata
 test = data.load("fashion-mnist", "test")
 classes = test.classes
@@ -106,8 +108,8 @@ bn_table.round(2)
 # and L2 priors keep the pixels smooth (`inversion.invert`). No class is asked for: the teacher labels the result.
 
 # %%
-inv_bn = inversion.bn_inversion(teacher_bn, N, shape, lr=recipe["lr"], steps=STEPS,
-                                batch_size=recipe["batch_size"], seed=0, **recipe["bn"])
+inv_bn = inversion.bn_inversion(teacher_bn, N, shape, steps=STEPS, batch_size=recipe["batch_size"], seed=0,
+                                **recipe["bn"])
 fig = plot.show_images(inv_bn.images[:20], ncols=10,
                        titles=[classes[c] for c in kd.logits(teacher_bn, inv_bn.images[:20]).argmax(1)],
                        suptitle=f"BN statistics alone: {N:,} images, {inv_bn.seconds:.0f} s")
@@ -123,8 +125,8 @@ fig = plot.show_images(inv_bn.images[:20], ncols=10,
 # competition_weight=...)`; exercise 3.
 
 # %%
-inv_di = inversion.deep_inversion(teacher_bn, N, shape, lr=recipe["lr"], steps=STEPS,
-                                  batch_size=recipe["batch_size"], seed=0, **recipe["deepinversion"])
+inv_di = inversion.deep_inversion(teacher_bn, N, shape, steps=STEPS, batch_size=recipe["batch_size"], seed=0,
+                                  **recipe["deepinversion"])
 per_class = torch.stack([(inv_di.labels == c).nonzero()[:3, 0] for c in range(10)], 1).flatten()
 fig = plot.show_images(inv_di.images[per_class], ncols=10, titles=[classes[c] for c in inv_di.labels[per_class]],
                        suptitle=f"DeepInversion: three images of every class ({inv_di.seconds:.0f} s for {N:,})")
@@ -155,8 +157,8 @@ print(f"recorded {', '.join(records.layers)} on {int(records.counts.sum()):,} tr
       "on disk)")
 
 # %%
-inv_act = inversion.activation_inversion(teacher, records, N, shape, lr=recipe["activation_lr"], steps=STEPS,
-                                         batch_size=recipe["batch_size"], seed=0)
+inv_act = inversion.activation_inversion(teacher, records, N, shape, steps=STEPS, batch_size=recipe["batch_size"],
+                                         seed=0, **recipe["activation"])
 per_class = torch.stack([(inv_act.labels == c).nonzero()[:3, 0] for c in range(10)], 1).flatten()
 fig = plot.show_images(inv_act.images[per_class], ncols=10, titles=[classes[c] for c in inv_act.labels[per_class]],
                        suptitle=f"activation records: three images of every class ({inv_act.seconds:.0f} s)")
@@ -181,8 +183,8 @@ fig.suptitle("log spectrum of conv1's first channel, per class (low frequencies 
 fig.tight_layout()
 
 # %%
-inv_spec = inversion.spectral_inversion(teacher, spec_records, N, shape, lr=recipe["lr"], steps=STEPS,
-                                        batch_size=recipe["batch_size"], seed=0)
+inv_spec = inversion.spectral_inversion(teacher, spec_records, N, shape, steps=STEPS,
+                                        batch_size=recipe["batch_size"], seed=0, **recipe["spectral"])
 per_class = torch.stack([(inv_spec.labels == c).nonzero()[:3, 0] for c in range(10)], 1).flatten()
 fig = plot.show_images(inv_spec.images[per_class], ncols=10,
                        titles=[classes[c] for c in inv_spec.labels[per_class]],
