@@ -330,9 +330,9 @@ def inversion_recipe() -> dict:
     """
     dark = (0.0, 0.1)
     return dict(
-        n=config.pick(quick=512, full=10_240), steps=config.pick(quick=40, full=200), batch_size=256,
+        n=config.pick(quick=512, full=10_240), steps=config.pick(quick=40, full=400), batch_size=256,
         bn=dict(lr=0.02, tv_weight=1e-2, init_range=dark, bn_weight=1.0, first_weight=10.0),
-        deepinversion=dict(lr=0.02, tv_weight=1e-2, init_range=dark, bn_weight=1.0, first_weight=10.0,
+        deepinversion=dict(lr=0.02, tv_weight=1e-3, init_range=dark, bn_weight=1.0, first_weight=10.0,
                            ce_weight=1.0),
         activation=dict(lr=0.01, tv_weight=1e-3, init_range=dark),
         spectral=dict(lr=0.02, tv_weight=1e-2, init_range=dark),
