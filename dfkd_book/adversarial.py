@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from . import config
 from .kd import Curve, evaluate, num_classes_of
+from .models import LayerOutputs
 
 GAMES = ("zskt", "dfad")
 
@@ -82,28 +83,6 @@ def attention_map(a: torch.Tensor) -> torch.Tensor:
     if a.ndim != 4:
         raise ValueError(f"attention needs (B, C, H, W) activations, got {tuple(a.shape)}")
     return F.normalize(a.pow(2).mean(1).flatten(1), dim=1)
-
-
-class _Recorder:
-    """Forward hooks that keep the outputs of named submodules of a model."""
-
-    def __init__(self, model: nn.Module, names: Sequence[str], who: str):
-        modules = dict(model.named_modules())
-        missing = [n for n in names if n not in modules]
-        if missing:
-            known = [n for n in modules if n]
-            raise ValueError(f"{who} has no layer(s) {missing}; its layers are: {', '.join(known)}")
-        self.out: dict[str, torch.Tensor] = {}
-        self.handles = [modules[n].register_forward_hook(self._keep(n)) for n in names]
-
-    def _keep(self, name):
-        def hook(_module, _inputs, output):
-            self.out[name] = output
-        return hook
-
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
 
 
 def attention_loss(student_acts: dict, teacher_acts: dict, layers: Sequence[tuple[str, str]]) -> torch.Tensor:
@@ -229,8 +208,8 @@ def adversarial_distill(student: nn.Module, teacher: nn.Module, generator: nn.Mo
 
     rec_s = rec_t = None
     if attention_layers:
-        rec_s = _Recorder(student, [s for s, _ in attention_layers], "the student")
-        rec_t = _Recorder(teacher, [t for _, t in attention_layers], "the teacher")
+        rec_s = LayerOutputs(student, [s for s, _ in attention_layers], "the student")
+        rec_t = LayerOutputs(teacher, [t for _, t in attention_layers], "the teacher")
         student(probe), teacher(probe)
         attention_loss(rec_s.out, rec_t.out, attention_layers)  # fails early when maps cannot be matched
 

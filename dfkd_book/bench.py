@@ -127,6 +127,13 @@ def environment() -> dict:
     }
 
 
+def _history(hist) -> dict:
+    """A training curve for a record: epochs (or outer steps), test accuracy in %, cumulative wall seconds."""
+    steps = {"epoch": hist.epoch} if hasattr(hist, "epoch") else {"iteration": hist.iteration}
+    return {**steps, "test_acc": [round(100 * a, 2) for a in hist.test_acc],
+            "wall_s": [round(w, 1) for w in hist.wall_s]}
+
+
 def _student_record(teacher, student, test, hist, wall: float, **fields) -> dict:
     """The fields every student record shares: the benchmark pair, both accuracies (%), wall time, history."""
     return {
@@ -135,9 +142,7 @@ def _student_record(teacher, student, test, hist, wall: float, **fields) -> dict
         "student_acc": round(100 * kd.evaluate(student, test), 2),
         "wall_s": round(wall, 1),
         **fields,
-        "history": {**({"epoch": hist.epoch} if hasattr(hist, "epoch") else {"iteration": hist.iteration}),
-                    "test_acc": [round(100 * a, 2) for a in hist.test_acc],
-                    "wall_s": [round(w, 1) for w in hist.wall_s]},
+        "history": _history(hist),
     }
 
 
@@ -258,9 +263,7 @@ def adversarial() -> dict:
     return _student_record(
         teacher, student, test, hist, wall, transfer_set=f"images of a generator, {best.upper()} game",
         game=best, games={g: {"student_acc": round(100 * h.final_acc, 2), "seconds": round(h.seconds, 1),
-                              "iterations": h.iteration[-1],
-                              "history": {"iteration": h.iteration, "test_acc": [round(100 * a, 2) for a in h.test_acc],
-                                          "wall_s": [round(w, 1) for w in h.wall_s]}}
+                              "iterations": h.iteration[-1], "history": _history(h)}
                           for g, (_, h) in games.items()},
         recipe=adversarial_recipe(), paper=_ADVERSARIAL_PAPER)
 

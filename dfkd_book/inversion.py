@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from . import config
 from .augment import jittered_view
 from .kd import frozen_copy, num_classes_of
+from .models import Hooks, LayerOutputs, named_layers
 
 
 # ----------------------------------------------------------------------------------------------------- results
@@ -71,7 +72,7 @@ def batchnorms(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
-class BNStatistics:
+class BNStatistics(Hooks):
     """Forward hooks on every BatchNorm of ``model`` that measure how far the batch statistics of each BN's input
     are from its running statistics (DeepInversion; SSD-KD eq. 1).
 
@@ -116,15 +117,6 @@ class BNStatistics:
         """Each BN layer's unweighted term for the last forward pass."""
         return {n: float(t.detach()) for n, t in zip(self.names, self.terms) if t is not None}
 
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
-
-    def __enter__(self) -> BNStatistics:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 def bn_statistics_loss(model: nn.Module, x: torch.Tensor, first_weight: float = 10.0) -> torch.Tensor:
@@ -313,32 +305,6 @@ def deep_inversion(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 32
 
 
 # ------------------------------------------------------------------------------------------ activation records
-def _layer_modules(model: nn.Module, layers: Sequence[str]) -> dict[str, nn.Module]:
-    modules = dict(model.named_modules())
-    missing = [n for n in layers if n not in modules]
-    if missing:
-        known = ", ".join(n for n in modules if n)
-        raise ValueError(f"{type(model).__name__} has no layer(s) {missing}; its layers are: {known}")
-    return {n: modules[n] for n in layers}
-
-
-class _Taps:
-    """Forward hooks keeping the outputs of named layers (flattened per sample when ``flat``)."""
-
-    def __init__(self, model: nn.Module, layers: Sequence[str]):
-        self.out: dict[str, torch.Tensor] = {}
-        self.handles = [m.register_forward_hook(self._keep(n)) for n, m in _layer_modules(model, layers).items()]
-
-    def _keep(self, name):
-        def hook(_m, _i, output):
-            self.out[name] = output
-        return hook
-
-    def remove(self):
-        for h in self.handles:
-            h.remove()
-
-
 def _signature(model: nn.Module) -> dict:
     """What identifies an architecture: its class and the name and shape of every parameter and buffer."""
     return {"class": type(model).__name__,
@@ -383,7 +349,7 @@ class ActivationRecords:
             diff = sorted(set(map(str, sig["tensors"].items())) ^ set(map(str, self.signature["tensors"].items())))
             raise ValueError(f"these records were made for a {theirs}, not this {ours} (or for different layer "
                              f"sizes); first differences: {diff[:4]}")
-        _layer_modules(model, self.layers)
+        named_layers(model, self.layers)
 
     def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None, jitter: float = 1e-4
                ) -> dict[str, torch.Tensor]:
@@ -426,7 +392,7 @@ def _owner_pass(teacher: nn.Module, data, layers: Sequence[str], batch_size: int
 
     x, y = _images_labels(data)
     t = frozen_copy(teacher, device)
-    taps = _Taps(t, layers)
+    taps = LayerOutputs(t, layers)
     k = int(y.max()) + 1
     try:
         for lo in range(0, len(x), batch_size):
@@ -484,7 +450,7 @@ class _RecordsObjective:
         self.targets = records.sample(labels, g)
 
     def attach(self, model):
-        self.taps = _Taps(model, self.records.layers)
+        self.taps = LayerOutputs(model, self.records.layers)
 
     def detach(self):
         self.taps.remove()
@@ -586,7 +552,7 @@ class _SpectralObjective:
         self.records, self.taps = records, None
 
     def attach(self, model):
-        self.taps = _Taps(model, self.records.layers)
+        self.taps = LayerOutputs(model, self.records.layers)
 
     def detach(self):
         self.taps.remove()

@@ -18,6 +18,15 @@ def _np(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
+def _imshow(ax, img: np.ndarray) -> None:
+    """One image (C, H, W) in [0, 1] on ``ax``: C = 1 in grey, otherwise the first three channels in colour."""
+    img = np.clip(img, 0, 1)
+    if img.shape[0] == 1:
+        ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
+    else:
+        ax.imshow(np.transpose(img[:3], (1, 2, 0)))
+
+
 def show_images(images, titles: Sequence[str] | None = None, ncols: int = 10, scale: float = 1.3,
                 suptitle: str | None = None):
     """A grid of images.
@@ -47,11 +56,7 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int = 10, sc
         ax.axis("off")
         if i >= n:
             continue
-        img = np.clip(x[i], 0, 1)
-        if img.shape[0] == 1:
-            ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
-        else:
-            ax.imshow(np.transpose(img[:3], (1, 2, 0)))
+        _imshow(ax, x[i])
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
     if suptitle:
@@ -307,8 +312,7 @@ def snapshots(history, per_row: int = 8, rows: int | None = None, scale: float =
             ax = axes[r, c]
             ax.set_xticks([])
             ax.set_yticks([])
-            img = np.clip(_np(x[c]), 0, 1)
-            ax.imshow(img[0], cmap="gray", vmin=0, vmax=1) if img.shape[0] == 1 else ax.imshow(img.transpose(1, 2, 0))
+            _imshow(ax, _np(x[c]))
         axes[r, 0].set_ylabel(f"step {step}", fontsize=8)
     fig.suptitle(f"{history.name}: the generator's images from one fixed z")
     fig.tight_layout()

@@ -91,7 +91,7 @@ probes = {
     "random shapes (chapter 3)": arbitrary.random_shapes(shape, seed=0)(1024),
     "photo patches (chapter 3)": arbitrary.photo_patches(shape, seed=0)(1024),
 }
-bn_table = pd.Series({name: inversion.bn_statistics_loss(kd.frozen_copy(teacher_bn), x).item()
+bn_table = pd.Series({name: inversion.bn_statistics_loss(teacher_bn, x).item()
                       for name, x in probes.items()}, name="BN-statistics loss")
 bn_table.round(2)
 
@@ -127,9 +127,14 @@ fig = plot.show_images(inv_bn.images[:20], ncols=10,
 # %%
 inv_di = inversion.deep_inversion(teacher_bn, N, shape, steps=STEPS, batch_size=recipe["batch_size"], seed=0,
                                   **recipe["deepinversion"])
-per_class = torch.stack([(inv_di.labels == c).nonzero()[:3, 0] for c in range(10)], 1).flatten()
-fig = plot.show_images(inv_di.images[per_class], ncols=10, titles=[classes[c] for c in inv_di.labels[per_class]],
-                       suptitle=f"DeepInversion: three images of every class ({inv_di.seconds:.0f} s for {N:,})")
+def gallery(inv, title, per_class=3):
+    """``per_class`` images of every class, one class per column, titled with the class asked for."""
+    idx = torch.stack([(inv.labels == c).nonzero()[:per_class, 0] for c in range(10)], 1).flatten()
+    return plot.show_images(inv.images[idx], ncols=10, titles=[classes[c] for c in inv.labels[idx]],
+                            suptitle=f"{title}: {per_class} images of every class ({inv.seconds:.0f} s for {N:,})")
+
+
+fig = gallery(inv_di, "DeepInversion")
 
 # %% [markdown]
 # ## 3. Activation records: metadata for a teacher without BN
@@ -159,9 +164,7 @@ print(f"recorded {', '.join(records.layers)} on {int(records.counts.sum()):,} tr
 # %%
 inv_act = inversion.activation_inversion(teacher, records, N, shape, steps=STEPS, batch_size=recipe["batch_size"],
                                          seed=0, **recipe["activation"])
-per_class = torch.stack([(inv_act.labels == c).nonzero()[:3, 0] for c in range(10)], 1).flatten()
-fig = plot.show_images(inv_act.images[per_class], ncols=10, titles=[classes[c] for c in inv_act.labels[per_class]],
-                       suptitle=f"activation records: three images of every class ({inv_act.seconds:.0f} s)")
+fig = gallery(inv_act, "activation records")
 
 # %% [markdown]
 # ## 4. Spectral records
@@ -185,10 +188,7 @@ fig.tight_layout()
 # %%
 inv_spec = inversion.spectral_inversion(teacher, spec_records, N, shape, steps=STEPS,
                                         batch_size=recipe["batch_size"], seed=0, **recipe["spectral"])
-per_class = torch.stack([(inv_spec.labels == c).nonzero()[:3, 0] for c in range(10)], 1).flatten()
-fig = plot.show_images(inv_spec.images[per_class], ncols=10,
-                       titles=[classes[c] for c in inv_spec.labels[per_class]],
-                       suptitle=f"spectral records: three images of every class ({inv_spec.seconds:.0f} s)")
+fig = gallery(inv_spec, "spectral records")
 
 # %% [markdown]
 # ## Distillation from each
