@@ -263,26 +263,30 @@ print(f"chapter 5 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 # ## Where this chapter falls short
 #
 # The targets this book set for chapter 5 were 86 % for DeepInversion and 80 % for BN matching and activation
-# records. The table above is far from them, and the reason is mostly **compute**, not the methods. Synthesis
-# costs the same for every method: one forward and backward pass of the teacher per image per step, about
-# 0.15 s per image at 400 steps on two CPU cores (the table's "s per 1,000 images" column). A chapter that must
-# finish in 15 minutes can afford about a thousand images per method, and a student taught by a thousand images
-# is limited by their number more than by their quality: chapter 5's first drafts gave **59.4 %** for a student
-# distilled on 1,024 *real* training images with the 30-epoch recipe. What was measured while building this chapter (DeepInversion,
-# LeNet-5-BN → LeNet-5-Half, seed 0, runs outside this notebook):
+# records. The table above is far from them, for two reasons. The first is **compute**. Synthesis costs the
+# same for every method: one forward and backward pass of the teacher per image per step, about 0.15 s per image
+# at 400 steps on two CPU cores (the table's "s per 1,000 images" column). A chapter that must finish in 15
+# minutes can afford well under a thousand images per method, and a thousand images teach little even when they
+# are real: the same student recipe on the first 1,024 *real* training images reaches **76.7 %**. The second is
+# **quality**: at the same count, DeepInversion's images are worth about 14 points less than real ones.
+# What was measured while building this chapter (LeNet-5-BN → LeNet-5-Half, seed 0, runs outside this
+# notebook, the recipe above unless the row says otherwise):
 #
-# | DeepInversion images × steps | distillation epochs | student |
+# | transfer set | distillation epochs | student |
 # |---|---|---|
-# | 1,024 × 400 | 30 | 45.0 % |
-# | 1,024 × 400 | 100 | 62.3 % |
-# | 2,048 × 200 (same cost) | 100 | 58.1 % |
-# | 2,560 × 400 | 30 | 56.6 % |
-# | 2,560 × 400 | 100 | 65.5 % |
-# | 2,560 × 400 | 200 | 63.7 % |
+# | 1,024 real training images | 100 | 76.7 % |
+# | 1,024 DeepInversion images × 400 steps | 30 | 45.0 % |
+# | 1,024 DeepInversion images × 400 steps | 100 | 62.3 % |
+# | 1,024 DeepInversion images × 400 steps | 200 | 68.1 % |
+# | 1,024 DeepInversion images × 300 steps | 100 | 57.6 % |
+# | 2,048 DeepInversion images × 200 steps (same cost) | 100 | 58.1 % |
+# | 2,560 DeepInversion images × 400 steps | 30 | 56.6 % |
+# | 2,560 DeepInversion images × 400 steps | 100 | 65.5 % |
 #
-# So: give each batch its 400 steps, let the student make many passes, and buy accuracy with more images. On a
-# GPU the same loop makes 10,000 images in minutes (exercise 5). Chapter 6 attacks the cost itself: SSD-KD
-# keeps a *small* replay buffer of inverted images and re-synthesises the ones the student has already learned.
+# So: give each batch its 400 steps, let the student make many passes, and buy accuracy with more images — on a
+# GPU, where a teacher pass over a batch costs far less (exercise 5). Chapter 6 attacks the cost itself: SSD-KD
+# keeps a *small* replay buffer of synthetic images, steers new ones towards rare classes and hard cases, and
+# replays most often the images on which the student still disagrees with the teacher.
 #
 # ## Exercises
 #

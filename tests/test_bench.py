@@ -133,3 +133,17 @@ def test_committed_inversion_results_are_full_profile_and_complete(method):
     assert 10 < rec["student_acc"] < rec["teacher_acc"]
     if method == "spectral":  # the issue's comparison, from the same run
         assert "uniform_noise_student_acc" in rec
+
+
+def test_ssd_recipe_is_small_scale_and_matches_deepinversion(monkeypatch):
+    """Issue 7: SSD-KD uses at most 10 % of the training set's size (≤ 6,000 synthetic samples), the buffer holds
+    at least one mini-batch, and chapter 6's DeepInversion baseline makes the same number of images."""
+    for profile in ("quick", "full"):
+        monkeypatch.setenv("DFKD_BOOK_PROFILE", profile)
+        r = bench.ssd_recipe()
+        n = r["ssd"]["epochs"] * r["ssd"]["synthesis_batch"]
+        assert n <= 6_000 and r["deepinversion_n"] == n
+        assert r["ssd"]["capacity"] >= r["ssd"]["kd_batch"]
+    assert list(bench.SSD_ABLATION)[0] == "baseline" and not any(bench.SSD_ABLATION["baseline"].values())
+    assert all(bench.SSD_ABLATION["SSD-KD (all)"].values())
+    assert "ssd-kd" in bench.METHODS
