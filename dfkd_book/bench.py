@@ -327,9 +327,10 @@ def inversion_recipe() -> dict:
     ``n`` images per method, ``steps`` Adam steps per batch of ``batch_size`` (betas 0.5, 0.9, cosine), jitter
     ≤ 2 px and flips on the teacher's copy (:func:`dfkd_book.inversion.invert`). Per method, the keyword
     arguments of its function: learning rate, TV / L2 prior weights, the initial noise range (dark, like
-    Fashion-MNIST, except for spectral matching) and the method's own weights. ``activation_layers`` / ``spectral_layers``: where the LeNet-5
-    owner records statistics on its training set. ``distill``: the student recipe of chapters 2 and 3 (τ = 20,
-    Adam 1e-2, cosine, ZSKD augmentation with the teacher re-labelling every augmented batch), run for 100 epochs.
+    Fashion-MNIST, except for spectral matching) and the method's own weights. ``activation_layers`` /
+    ``spectral_layers``: where the LeNet-5 owner records statistics on its training set. ``distill``: the
+    student recipe of chapters 2 and 3 (τ = 20, Adam 1e-2, cosine, ZSKD augmentation with the teacher
+    re-labelling every augmented batch), run for 100 epochs.
 
     Measured on DeepInversion images (seed 0, 2 CPU cores): 1,024 images × 400 steps gave 45.0 % after 30
     distillation epochs, 62.3 % after 100 and 68.1 % after 200; 1,024 × 300 steps gave 57.6 % and 2,048 × 200

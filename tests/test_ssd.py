@@ -1,0 +1,139 @@
+"""SSD-KD (paper 003): the modulating function, the replay buffer's priority sampling, and Algorithm 1 on a toy."""
+
+import math
+
+import pytest
+import torch
+
+from dfkd_book import models, ssd
+
+
+def _logits(classes, conf, k=3):
+    """Logits whose softmax gives probability ``conf`` to ``classes`` and splits the rest evenly."""
+    p = torch.full((len(classes), k), 0.0)
+    for i, (c, q) in enumerate(zip(classes, conf)):
+        p[i] = (1 - q) / (k - 1)
+        p[i, c] = q
+    return p.log()
+
+
+def test_modulating_function_on_a_hand_worked_buffer():
+    # buffer: classes 0, 0, 0, 1 → frequencies 3/4, 1/4, 0
+    buffer = torch.tensor([0, 0, 0, 1])
+    logits = _logits([0, 1, 2], [0.9, 0.6, 0.5])
+    phi = ssd.modulating_function(logits, buffer, gamma=2.0)
+    expected = torch.tensor([(1 - 3 / 4) * 0.1 ** 2, (1 - 1 / 4) * 0.4 ** 2, 1.0 * 0.5 ** 2])
+    assert torch.allclose(phi, expected, atol=1e-6)
+    # each factor alone (the ablations of Table 4), and both off → 1
+    assert torch.allclose(ssd.modulating_function(logits, buffer, 2.0, difficulty=False),
+                          torch.tensor([0.25, 0.75, 1.0]))
+    assert torch.allclose(ssd.modulating_function(logits, buffer, 2.0, diversity=False),
+                          torch.tensor([0.01, 0.16, 0.25]), atol=1e-6)
+    assert torch.equal(ssd.modulating_function(logits, buffer, 2.0, False, False), torch.ones(3))
+    # γ = 0: the difficulty factor is 1; an empty buffer: the diversity factor is 1
+    assert torch.allclose(ssd.modulating_function(logits, torch.empty(0, dtype=torch.long), 0.0), torch.ones(3))
+
+
+def test_modulating_function_rejects_negative_gamma():
+    with pytest.raises(ValueError, match="gamma"):
+        ssd.modulating_function(torch.zeros(2, 3), torch.tensor([0]), gamma=-1.0)
+
+
+def _filled(priorities, capacity=None, alpha=0.6, beta=0.4):
+    n = len(priorities)
+    buf = ssd.ReplayBuffer(capacity or n, alpha=alpha, beta=beta)
+    buf.add(torch.arange(n, dtype=torch.float).view(n, 1, 1, 1), torch.zeros(n, 3), torch.tensor(priorities))
+    return buf
+
+
+def test_sampling_probabilities_sum_to_one_and_favour_high_priority():
+    buf = _filled([0.0, 1.0, 4.0, 9.0], alpha=0.5, beta=0.4)
+    p = buf.probabilities()
+    assert p.sum().item() == pytest.approx(1.0)
+    raw = (torch.tensor([0.0, 1.0, 4.0, 9.0]) + buf.eps) ** 0.5
+    assert torch.allclose(p, raw / raw.sum())  # eq. 6
+    assert torch.all(p[1:] > p[:-1]) and p[0] > 0  # ε keeps a zero-priority sample drawable
+    counts = torch.zeros(4)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(2000):
+        idx, _ = buf.sample(1, g)
+        counts[idx] += 1
+    assert torch.all(counts[1:] > counts[:-1])
+    assert torch.allclose(_filled([0.0, 1.0, 4.0, 9.0], alpha=0.0).probabilities(), torch.full((4,), 0.25))
+
+
+def test_importance_weights_match_eq_5_normalised_by_their_maximum():
+    buf = _filled([0.0, 1.0, 4.0, 9.0], alpha=0.5, beta=0.4)
+    p = buf.probabilities()
+    raw = (4 * p) ** -0.4
+    w = buf.importance_weights(torch.arange(4))
+    assert torch.allclose(w, raw / raw.max())
+    assert w.max().item() == pytest.approx(1.0) and w.argmax().item() == 0  # the least likely weighs most
+    idx, w_sampled = buf.sample(2, torch.Generator().manual_seed(1))
+    assert torch.allclose(w_sampled, (raw / raw.max())[idx])
+
+
+def test_buffer_never_exceeds_capacity_and_drops_the_oldest():
+    buf = ssd.ReplayBuffer(5)
+    for start in range(0, 12, 3):
+        x = torch.arange(start, start + 3, dtype=torch.float).view(3, 1, 1, 1)
+        buf.add(x, torch.zeros(3, 2), torch.ones(3))
+        assert len(buf) <= 5
+    assert buf.images.flatten().tolist() == [7.0, 8.0, 9.0, 10.0, 11.0]
+    assert buf.added == 12
+    big = ssd.ReplayBuffer(2)
+    big.add(torch.arange(4.0).view(4, 1, 1, 1), torch.zeros(4, 2), torch.ones(4))
+    assert big.images.flatten().tolist() == [2.0, 3.0]
+
+
+def test_priorities_update_in_place():
+    buf = _filled([1.0, 1.0, 1.0])
+    buf.update(torch.tensor([2]), torch.tensor([5.0]), torch.tensor([0.5]))
+    assert buf.priorities.tolist() == [1.0, 1.0, 5.0] and buf.weights.tolist() == [1.0, 1.0, 0.5]
+
+
+def test_bad_buffer_input_gets_clear_errors():
+    with pytest.raises(ValueError, match="capacity"):
+        ssd.ReplayBuffer(0)
+    with pytest.raises(ValueError, match="alpha"):
+        ssd.ReplayBuffer(10, alpha=-0.1)
+    with pytest.raises(ValueError, match="beta"):
+        ssd.ReplayBuffer(10, beta=-1.0)
+    with pytest.raises(ValueError, match="capacity .* smaller than the batch size"):
+        _filled([1.0, 2.0]).sample(3)
+
+
+def _toy_teacher():
+    torch.manual_seed(0)
+    t = models.LeNet5BN(num_classes=10, in_channels=1)
+    t.train()
+    with torch.no_grad():  # give BN some running statistics
+        for _ in range(3):
+            t(torch.rand(64, 1, 32, 32))
+    return t.eval()
+
+
+def test_ssd_kd_rejects_bad_input():
+    t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
+    gen = lambda: models.DFADGenerator((1, 32, 32), nz=8, width=8)  # noqa: E731
+    with pytest.raises(ValueError, match="capacity"):
+        ssd.ssd_kd(s, t, gen, capacity=16, kd_batch=32, progress=False)
+    with pytest.raises(ValueError, match="gamma"):
+        ssd.ssd_kd(s, t, gen, gamma=-2.0, progress=False)
+    with pytest.raises(ValueError, match="alpha"):
+        ssd.ssd_kd(s, t, gen, alpha=-1.0, progress=False)
+    with pytest.raises(ValueError, match="no BatchNorm"):
+        ssd.ssd_kd(s, models.LeNet5(num_classes=10, in_channels=1), gen, progress=False)
+
+
+def test_ssd_kd_runs_algorithm_1_on_a_tiny_budget():
+    t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
+    before = [p.detach().clone() for p in s.parameters()]
+    gen = lambda: models.DFADGenerator((1, 32, 32), nz=8, width=8)  # noqa: E731
+    h = ssd.ssd_kd(s, t, gen, epochs=3, g_steps=2, kd_steps=2, synthesis_batch=20, kd_batch=8, capacity=50,
+                   progress=False)
+    assert h.synthetic == [20, 40, 60] and len(h.buffer) == 50  # the oldest 10 dropped
+    assert all(len(c) == 20 for c in h.classes) and all(((0 <= c) & (c <= 1)).all() for c in h.confidence)
+    assert all(math.isfinite(v) for v in h.loss_student + h.loss_generator)
+    assert any(not torch.equal(a, b) for a, b in zip(before, s.parameters()))
+    assert 0 <= h.buffer.images.min() and h.buffer.images.max() <= 1
