@@ -33,6 +33,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import config
+from .adversarial import _update
 from .inversion import BNStatistics, balanced_labels
 from .kd import Curve, evaluate, frozen_copy, num_classes_of
 
@@ -346,13 +347,8 @@ def ssd_kd(student: nn.Module, teacher: nn.Module, make_generator: Callable[[], 
                 else:
                     tb = buffer.logits[idx]
                 kl = per_sample_kl(student(xb), tb, T)
-                loss = (w * kl).mean()
-                opt_s.zero_grad(set_to_none=True)
-                loss.backward()
-                opt_s.step()
-                sched_s.step()
+                ls += _update((w * kl).mean(), opt_s, sched_s, student, clip=0.0)
                 buffer.update(idx, w * kl.detach(), w)
-                ls += loss.item()
             elapsed += time.perf_counter() - t0
             bar.update(1)
             if epoch % eval_every == 0 or epoch == epochs:
