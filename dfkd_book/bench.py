@@ -461,17 +461,17 @@ def ssd_recipe() -> dict:
                               kd_steps=config.pick(quick=10, full=50)))
 
 
-def ssd_run(teacher, test, progress: bool = True, name: str = "SSD-KD", **overrides):
-    """One seeded SSD-KD run by :func:`ssd_recipe` (``overrides`` replace its ``ssd`` settings).
-    Returns ``(student, SSDHistory)``."""
+def ssd_run(teacher, test, progress: bool = True, name: str = "SSD-KD", seed: int = 0, **overrides):
+    """One seeded SSD-KD run by :func:`ssd_recipe` (``overrides`` replace its ``ssd`` settings, e.g. the switches
+    of :data:`SSD_ABLATION`). Returns ``(student, SSDHistory)``."""
     from . import augment, models, ssd
 
     r = ssd_recipe()
     shape = (data.channels("fashion-mnist"), 32, 32)
-    config.seed_everything(0)
+    config.seed_everything(seed)
     student = zoo.student("lenet5half")
     hist = ssd.ssd_kd(student, teacher, lambda: models.DFADGenerator(shape, **r["generator"]),
-                      augment=augment.ZSKDAugmentation(**r["augment"]), eval_set=test, seed=0, progress=progress,
+                      augment=augment.ZSKDAugmentation(**r["augment"]), eval_set=test, seed=seed, progress=progress,
                       name=name, **(r["ssd"] | overrides))
     return student, hist
 
