@@ -147,3 +147,14 @@ def test_ssd_recipe_is_small_scale_and_matches_deepinversion(monkeypatch):
     assert list(bench.SSD_ABLATION)[0] == "baseline" and not any(bench.SSD_ABLATION["baseline"].values())
     assert all(bench.SSD_ABLATION["SSD-KD (all)"].values())
     assert "ssd-kd" in bench.METHODS
+
+
+def test_committed_ssd_kd_result_is_full_profile_and_small_scale():
+    """results/ssd-kd.json comes from a real full-profile run of chapter 6's recipe."""
+    rec = json.loads((bench.REPO_ROOT / "results" / "ssd-kd.json").read_text())
+    for k in REQUIRED + ("synthetic_samples", "buffer_capacity", "history"):
+        assert k in rec, k
+    assert rec["profile"] == "full" and rec["teacher"] == "lenet5bn"
+    r = rec["recipe"]["ssd"]
+    assert rec["synthetic_samples"] == r["epochs"] * r["synthesis_batch"] <= 6_000
+    assert rec["history"]["test_acc"][-1] == pytest.approx(rec["student_acc"], abs=0.01)
