@@ -147,17 +147,10 @@ class ReplayBuffer:
                              f"{len(teacher_logits)}, {len(priorities)}")
         images, teacher_logits = images.detach(), teacher_logits.detach()
         priorities = priorities.detach().float().to(images.device)
-        if self.images is None:
-            self.images, self.logits = images, teacher_logits
-            self.priorities, self.weights = priorities, torch.ones_like(priorities)
-        else:
-            self.images = torch.cat([self.images, images])[-self.capacity:]
-            self.logits = torch.cat([self.logits, teacher_logits])[-self.capacity:]
-            self.priorities = torch.cat([self.priorities.to(images.device), priorities])[-self.capacity:]
-            self.weights = torch.cat([self.weights.to(images.device), torch.ones_like(priorities)])[-self.capacity:]
-        if len(self.priorities) > self.capacity:  # a single batch larger than the buffer
-            self.images, self.logits = self.images[-self.capacity:], self.logits[-self.capacity:]
-            self.priorities, self.weights = self.priorities[-self.capacity:], self.weights[-self.capacity:]
+        old = (self.images, self.logits, self.priorities.to(images.device), self.weights.to(images.device))
+        new = (images, teacher_logits, priorities, torch.ones_like(priorities))
+        self.images, self.logits, self.priorities, self.weights = (
+            (n if o is None else torch.cat([o, n]))[-self.capacity:] for o, n in zip(old, new))
         self.added += len(images)
 
     def classes(self) -> torch.Tensor:
