@@ -1,5 +1,6 @@
 """The benchmark runner: ``python -m dfkd_book.bench METHOD`` runs one method end to end with the active profile
-and writes ``results/METHOD.json``.
+and writes ``results/METHOD.json``; ``python -m dfkd_book.bench all [--only M ...] [--skip M ...]`` runs them in
+turn (a failing method is reported, the others still run) and writes ``results/bench-all.json``.
 
 Speed and accuracy targets are benchmarks, measured here and recorded in ``results/``, never timed tests.
 Chapters add their methods to :data:`METHODS`. Every record carries: method, dataset, teacher, student,
@@ -15,6 +16,7 @@ import os
 import platform
 import subprocess
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -159,8 +161,9 @@ def kd_real() -> dict:
     wall = time.perf_counter() - t0
     return _student_record(
         teacher, student, test, hist, wall, transfer_set=f"{dataset} train ({len(train)} images)", recipe=recipe,
+        transfer_samples=len(train), transfer_kind="real",
         paper={"source": "Nayak et al. 2019, Table 2", "teacher_acc": 90.84, "student_ce_acc": 89.43,
-               "student_kd_acc": 89.66})
+               "student_kd_acc": 89.66, "published": 89.66, "setting": "Fashion-MNIST, real training set"})
 
 
 def zskd() -> dict:
@@ -182,13 +185,15 @@ def zskd() -> dict:
     wall = time.perf_counter() - t0
     return _student_record(
         teacher, student, test, hist, wall, transfer_set=f"{n} data impressions", impressions=n,
+        transfer_samples=n, transfer_kind="synthetic",
         steps_per_impression=di.steps, impression_steps=di.impression_steps, crafting_s=round(di.seconds, 1),
         distillation_s=round(hist.seconds, 1), recipe=recipe,
         paper={"source": "Nayak et al. 2019, Tables 2 and 6", "teacher_acc": 90.84, "student_acc": 79.62,
-               "student_acc_without_augmentation": 69.37, "impressions": 48_000, "steps_per_impression": 1500})
+               "student_acc_without_augmentation": 69.37, "impressions": 48_000, "steps_per_impression": 1500,
+               "published": 79.62, "setting": "Fashion-MNIST, 48,000 data impressions"})
 
 
-def _arbitrary(families: tuple[str, ...], name: str) -> dict:
+def _arbitrary(families: tuple[str, ...], name: str, published: dict) -> dict:
     """Balance each family's sources by Algorithm 1 (paper 001), concatenate, distil with augmentation."""
     from . import arbitrary, augment
 
@@ -215,20 +220,24 @@ def _arbitrary(families: tuple[str, ...], name: str) -> dict:
     return _student_record(
         teacher, student, test, hist, wall, transfer_set=f"{len(transfer)} arbitrary images, balanced: "
         + " + ".join(families), transfer_size=len(transfer), composition=composition,
+        transfer_samples=len(transfer), transfer_kind="arbitrary",
         examined=sum(b.examined for b in sets.values()), balancing_s=round(balancing_s, 1),
         distillation_s=round(hist.seconds, 1), recipe=recipe,
         paper={"source": "Nayak et al. 2021 (WACV), Tables 1 and 2", "teacher_acc": 90.84,
-               "balanced_noise_with_augmentation": 74.33, "svhn_tinyimagenet_with_augmentation": 84.75})
+               "balanced_noise_with_augmentation": 74.33, "svhn_tinyimagenet_with_augmentation": 84.75,
+               **published})
 
 
 def arbitrary_noise() -> dict:
     """Balanced uniform noise + augmentation (paper 001, Table 1: 74.33 % on Fashion-MNIST)."""
-    return _arbitrary(("noise",), "balanced uniform noise")
+    return _arbitrary(("noise",), "balanced uniform noise",
+                      {"published": 74.33, "setting": "Fashion-MNIST, balanced uniform noise + augmentation"})
 
 
 def arbitrary_best() -> dict:
     """The best offline combination of chapter 3 (:func:`arbitrary_recipe` ``best``), + augmentation."""
-    return _arbitrary(tuple(arbitrary_recipe()["best"]), "best offline combination")
+    return _arbitrary(tuple(arbitrary_recipe()["best"]), "best offline combination",
+                      {"published": 84.75, "setting": "Fashion-MNIST, SVHN + TinyImageNet (balanced) + augmentation"})
 
 
 def adversarial_game(game: str, teacher, test, progress: bool = True):
@@ -247,7 +256,17 @@ def adversarial_game(game: str, teacher, test, progress: bool = True):
 
 
 _ADVERSARIAL_PAPER = {"source": "Micaelli & Storkey 2019 (ZSKT); Fang et al. 2019 (DFAD)", "teacher_acc": 90.84,
-                      "dfad_mnist_student_acc": 98.3, "note": "no published Fashion-MNIST number for either game"}
+                      "dfad_mnist_student_acc": 98.3, "note": "no published Fashion-MNIST number for either game",
+                      "published": 98.3, "setting": "MNIST (DFAD); no Fashion-MNIST number"}
+
+
+def _generated(game: str, iterations: int) -> int:
+    """How many distinct generated images the student of a game saw: ZSKT trains on one batch per outer step (the
+    same z through the updated generator), DFAD draws a fresh batch for each of its student steps."""
+    from . import adversarial
+
+    batch = adversarial_recipe()[game]["batch_size"]
+    return iterations * batch * (adversarial.DEFAULTS[game]["s_steps"] if game == "dfad" else 1)
 
 
 def adversarial() -> dict:
@@ -262,7 +281,8 @@ def adversarial() -> dict:
     student, hist = games[best]
     return _student_record(
         teacher, student, test, hist, wall, transfer_set=f"images of a generator, {best.upper()} game",
-        game=best, games={g: {"student_acc": round(100 * h.final_acc, 2), "seconds": round(h.seconds, 1),
+        game=best, transfer_samples=_generated(best, hist.iteration[-1]), transfer_kind="generated",
+        games={g: {"student_acc": round(100 * h.final_acc, 2), "seconds": round(h.seconds, 1),
                               "iterations": h.iteration[-1], "history": _history(h)}
                           for g, (_, h) in games.items()},
         recipe=adversarial_recipe(), paper=_ADVERSARIAL_PAPER)
@@ -407,7 +427,8 @@ def _inversion(method: str, arch: str, paper: dict) -> dict:
         _, h_noise = distill_on(teacher, noise, test, "uniform noise")
         extra["uniform_noise_student_acc"] = round(100 * h_noise.final_acc, 2)
     rec = _student_record(teacher, student, test, hist, wall, transfer_set=f"{len(inv)} images, {method}",
-                          synthetic_images=len(inv), steps_per_batch=inv.steps, synthesis_s=round(synthesis_s, 1),
+                          synthetic_images=len(inv), transfer_samples=len(inv), transfer_kind="synthetic",
+                          steps_per_batch=inv.steps, synthesis_s=round(synthesis_s, 1),
                           seconds_per_1000_images=round(1000 * inv.seconds / len(inv), 1),
                           distillation_s=round(hist.seconds, 1), recipe=inversion_recipe(), paper=paper, **extra)
     rec["teacher"] = arch
@@ -416,12 +437,12 @@ def _inversion(method: str, arch: str, paper: dict) -> dict:
 
 _LOPES = {"source": "Lopes et al. 2017 (MNIST, activation records)", "mnist_student_acc": 92.47,
           "note": "no published Fashion-MNIST number; the paper-004 library reports chance-level students for its "
-                  "statistics methods"}
+                  "statistics methods", "published": 92.47, "setting": "MNIST (activation records)"}
 
 
 def bn_stats() -> dict:
     """BN-statistics matching alone, LeNet-5-BN teacher."""
-    return _inversion("bn-stats", "lenet5bn", _LOPES)
+    return _inversion("bn-stats", "lenet5bn", _LOPES | {"published": None, "setting": "no published number"})
 
 
 def activation_records() -> dict:
@@ -431,13 +452,14 @@ def activation_records() -> dict:
 
 def spectral() -> dict:
     """Spectral feature matching (paper 004, method 2), LeNet-5 teacher, with a uniform-noise baseline."""
-    return _inversion("spectral", "lenet5", _LOPES)
+    return _inversion("spectral", "lenet5", _LOPES | {"published": None, "setting": "no published number"})
 
 
 def deepinversion() -> dict:
     """DeepInversion (Yin et al. 2020), LeNet-5-BN teacher."""
     return _inversion("deepinversion", "lenet5bn", {"source": "Yin et al. 2020 (DeepInversion)",
-                                                     "note": "no published LeNet-5 / Fashion-MNIST number"})
+                                                     "note": "no published LeNet-5 / Fashion-MNIST number",
+                                                     "published": None, "setting": "no published number"})
 
 
 def ssd_recipe() -> dict:
@@ -503,10 +525,12 @@ def ssd_kd() -> dict:
     student, hist = ssd_run(teacher, test)
     wall = time.perf_counter() - t0
     rec = _student_record(teacher, student, test, hist, wall, transfer_set=f"{hist.synthetic[-1]} synthetic samples",
-                          synthetic_samples=hist.synthetic[-1], buffer_capacity=ssd_recipe()["ssd"]["capacity"],
+                          synthetic_samples=hist.synthetic[-1], transfer_samples=hist.synthetic[-1],
+                          transfer_kind="synthetic", buffer_capacity=ssd_recipe()["ssd"]["capacity"],
                           recipe=ssd_recipe(),
                           paper={"source": "Liu et al. 2024 (SSD-KD), Table 1", "cifar10_resnet34_resnet18": 92.92,
-                                 "note": "no published Fashion-MNIST number"})
+                                 "note": "no published Fashion-MNIST number", "published": None,
+                                 "setting": "no Fashion-MNIST number (CIFAR-10, ResNet-34 → ResNet-18: 92.92)"})
     rec["teacher"] = "lenet5bn"
     return rec
 
@@ -544,17 +568,81 @@ def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results") -> dict
     return record
 
 
+def select(only: list[str] | None = None, skip: list[str] | None = None) -> list[str]:
+    """The methods ``bench all`` runs, in :data:`METHODS` order: ``only`` those (default: all) minus ``skip``.
+
+    Raises:
+        ValueError: a name that is not a method (the message lists the known ones), or nothing left to run.
+    """
+    for name in (only or []) + (skip or []):
+        if name not in METHODS:
+            raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+    names = [m for m in METHODS if (not only or m in only) and m not in (skip or [])]
+    if not names:
+        raise ValueError(f"nothing to run: --only {only} minus --skip {skip} leaves no method")
+    return names
+
+
+def run_all(names: list[str], out_dir: str | os.PathLike = REPO_ROOT / "results", summary: bool = True) -> dict:
+    """Run each method of ``names`` in turn (:func:`run`); a method that raises is reported (traceback on stderr)
+    and the others still run. With ``summary``, write ``out_dir/bench-all.json``: per method its status, student
+    accuracy (%) and wall seconds, the total wall seconds and the environment — the record of one complete run.
+
+    Returns the summary dict (``failed``: the names that raised).
+    """
+    env = environment()
+    t0 = time.perf_counter()
+    methods: dict[str, dict] = {}
+    for i, name in enumerate(names, 1):
+        print(f"== [{i}/{len(names)}] {name}", flush=True)
+        t1 = time.perf_counter()
+        try:
+            record = run(name, out_dir)
+            methods[name] = {"status": "ok", "student_acc": record.get("student_acc"),
+                             "wall_s": round(time.perf_counter() - t1, 1)}
+        except Exception as e:  # noqa: BLE001 — one failing method must not stop the benchmark
+            traceback.print_exc()
+            methods[name] = {"status": "failed", "error": f"{type(e).__name__}: {e}",
+                             "wall_s": round(time.perf_counter() - t1, 1)}
+        print(f"== {name}: {methods[name]['status']} in {methods[name]['wall_s']} s", flush=True)
+    result = {"methods": methods, "failed": [m for m, r in methods.items() if r["status"] != "ok"],
+              "total_wall_s": round(time.perf_counter() - t0, 1), **env}
+    if summary:
+        text = json.dumps(result, indent=2) + "\n"
+        config.atomic_write(Path(out_dir) / "bench-all.json", lambda f: f.write(text.encode()))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dfkd_book.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("method", choices=sorted(METHODS))
+    parser.add_argument("method", choices=sorted(METHODS) + ["all"],
+                        help="one method, or all of them in turn (a failing method does not stop the others)")
     parser.add_argument("--out", default=str(REPO_ROOT / "results"), help="directory for METHOD.json")
+    parser.add_argument("--only", nargs="+", metavar="METHOD", help="with all: run only these")
+    parser.add_argument("--skip", nargs="+", metavar="METHOD", help="with all: leave these out")
     args = parser.parse_args(argv)
-    record = run(args.method, args.out)
-    summary = {k: record[k] for k in ("method", "teacher_acc", "student_acc", "students", "wall_s", "device",
-                                      "profile") if k in record}
-    print(json.dumps(summary, indent=2))
-    print(f"wrote {Path(args.out) / (args.method + '.json')}")
-    return 0
+    if args.method != "all":
+        if args.only or args.skip:
+            parser.error("--only and --skip go with 'all'")
+        record = run(args.method, args.out)
+        summary = {k: record[k] for k in ("method", "teacher_acc", "student_acc", "students", "wall_s", "device",
+                                          "profile") if k in record}
+        print(json.dumps(summary, indent=2))
+        print(f"wrote {Path(args.out) / (args.method + '.json')}")
+        return 0
+    try:
+        names = select(args.only, args.skip)
+    except ValueError as e:
+        parser.error(str(e))
+    # bench-all.json describes one complete run; a selection only prints its summary
+    result = run_all(names, args.out, summary=not (args.only or args.skip))
+    print(f"{'method':<20} {'status':<7} {'student %':>9} {'wall s':>8}")
+    for name, r in result["methods"].items():
+        print(f"{name:<20} {r['status']:<7} {r.get('student_acc') or '':>9} {r['wall_s']:>8}")
+    print(f"total {result['total_wall_s']} s on {result['device']} ({result['profile']} profile)")
+    if result["failed"]:
+        print(f"FAILED: {', '.join(result['failed'])}")
+    return 1 if result["failed"] else 0
 
 
 if __name__ == "__main__":

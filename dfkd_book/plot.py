@@ -382,3 +382,48 @@ def transition_curves(walks: dict, pairs: Sequence[tuple[int, int]], classes: Se
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def accuracy_vs_compute(board, target: float | None = None, title: str | None = None):
+    """Student accuracy (%) against the method's wall time (s, log scale) for :func:`dfkd_book.leaderboard.rows`
+    rows: one labelled point per method, coloured by chapter, the teacher's accuracy and the real-data ceiling
+    as dashed lines, ``target`` (e.g. the issue's 87 %) dotted."""
+    fig, ax = plt.subplots(figsize=(8.5, 5.2))
+    cmap = plt.get_cmap("tab10")
+    for r in board:
+        ax.scatter(r.wall_s, r.student_acc, s=60, color=cmap(r.chapter % 10), marker="o" if r.data_free else "*",
+                   zorder=3, edgecolor="black", linewidth=0.5)
+        ax.annotate(f"{r.name}\n{r.samples:,} {r.kind}", (r.wall_s, r.student_acc), textcoords="offset points",
+                    xytext=(6, -4), fontsize=7.5)
+    best_teacher = max(r.teacher_acc for r in board)
+    ax.axhline(best_teacher, ls="--", color="grey", lw=1)
+    ax.text(ax.get_xlim()[0], best_teacher + 0.6, f" teacher {best_teacher:.2f} %", fontsize=8, color="grey")
+    ceiling = [r for r in board if not r.data_free]
+    if ceiling:
+        ax.axhline(ceiling[0].student_acc, ls="--", color="tab:blue", lw=1)
+    if target is not None:
+        ax.axhline(target, ls=":", color="tab:red", lw=1)
+        ax.text(ax.get_xlim()[0], target + 0.6, f" target {target:g} %", fontsize=8, color="tab:red")
+    ax.set_xscale("log")
+    ax.set_xlabel("wall time of the whole method (s, log scale): synthesis + distillation")
+    ax.set_ylabel("student test accuracy (%)")
+    ax.set_title(title or "Accuracy against compute")
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_over_time(curves: dict, title: str | None = None):
+    """Test accuracy (%) against cumulative wall seconds, one line per method. ``curves``: name →
+    ``(wall_s list, test_acc list in %)`` — e.g. the ``history`` of each benchmark record."""
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    for name, (wall, acc) in curves.items():
+        ax.plot(wall, acc, marker=".", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("wall seconds of training (log scale)")
+    ax.set_ylabel("student test accuracy (%)")
+    ax.set_title(title or "Accuracy during training")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig

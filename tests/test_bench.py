@@ -158,3 +158,50 @@ def test_committed_ssd_kd_result_is_full_profile_and_small_scale():
     r = rec["recipe"]["ssd"]
     assert rec["synthetic_samples"] == r["epochs"] * r["synthesis_batch"] <= 6_000
     assert rec["history"]["test_acc"][-1] == pytest.approx(rec["student_acc"], abs=0.01)
+
+
+def _fake_methods(monkeypatch):
+    def bad():
+        raise RuntimeError("synthesis diverged")
+
+    fake = dict(dataset="fashion-mnist", teacher="lenet5", student="lenet5half", teacher_acc=90.0,
+                student_acc=60.0, wall_s=0.1)
+    monkeypatch.setattr(bench, "METHODS", {"good": lambda: dict(fake), "bad": bad, "other": lambda: dict(fake)})
+
+
+def test_all_isolates_a_failing_method_and_reports_it(monkeypatch, tmp_path, capsys):
+    _fake_methods(monkeypatch)
+    assert bench.main(["all", "--out", str(tmp_path)]) == 1
+    assert (tmp_path / "good.json").is_file() and (tmp_path / "other.json").is_file()
+    assert not (tmp_path / "bad.json").exists()
+    summary = json.loads((tmp_path / "bench-all.json").read_text())
+    assert summary["failed"] == ["bad"]
+    assert summary["methods"]["bad"]["error"] == "RuntimeError: synthesis diverged"
+    assert summary["methods"]["good"] == {"status": "ok", "student_acc": 60.0,
+                                          "wall_s": summary["methods"]["good"]["wall_s"]}
+    out = capsys.readouterr()
+    assert "FAILED: bad" in out.out and "synthesis diverged" in out.err
+
+
+def test_all_only_and_skip_select_in_order_and_write_no_summary(monkeypatch, tmp_path):
+    _fake_methods(monkeypatch)
+    assert bench.select(None, ["bad"]) == ["good", "other"]
+    assert bench.select(["other", "good"], None) == ["good", "other"]
+    assert bench.main(["all", "--skip", "bad", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.json", "other.json"]
+
+
+def test_all_rejects_unknown_or_empty_selections(monkeypatch):
+    _fake_methods(monkeypatch)
+    with pytest.raises(ValueError, match="unknown method 'nope'; known: good, bad, other"):
+        bench.select(["nope"])
+    with pytest.raises(ValueError, match="nothing to run"):
+        bench.select(["good"], ["good"])
+    with pytest.raises(SystemExit):
+        bench.main(["good", "--only", "good"])  # --only belongs to 'all'
+
+
+def test_all_runs_every_method_of_the_leaderboard():
+    from dfkd_book import leaderboard
+
+    assert set(leaderboard.METHODS) <= set(bench.select())
