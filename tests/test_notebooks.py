@@ -46,3 +46,11 @@ def test_committed_outputs_are_from_a_full_run(path):
     first = "".join("".join(o.get("text", "")) for o in outputs[:3])
     assert "profile: full" in first, "committed outputs must come from a full-profile run"
     assert any("image/png" in o.get("data", {}) for o in outputs), "no figures in the committed outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_readme_lists_the_chapter_with_a_colab_badge(path):
+    readme = (ROOT / "README.md").read_text()
+    colab = f"https://colab.research.google.com/github/dfkd-book/dfkd-book/blob/main/notebooks/{path.name}"
+    assert f"(notebooks/{path.name})" in readme and "[![Open In Colab]" in readme and f"({colab})" in readme, \
+        f"README's chapter table lacks {path.name} or its Colab badge"
