@@ -551,15 +551,18 @@ METHODS: dict[str, Callable[[], dict]] = {
 }
 
 
-def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results") -> dict:
+def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results", env: dict | None = None) -> dict:
     """Run ``method`` and write ``out_dir/METHOD.json`` atomically; return the record.
+
+    ``env``: the :func:`environment` to record (``bench all`` passes the one it took at its start, so every record
+    of a run names the same commit — the records it writes would otherwise make the tree look dirty).
 
     Raises:
         ValueError: unknown method (the message lists the known ones).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
-    env = environment()
+    env = environment() if env is None else env
     t0 = time.perf_counter()
     record = {"method": method, **METHODS[method](), **env}
     record["total_wall_s"] = round(time.perf_counter() - t0, 1)
@@ -597,7 +600,7 @@ def run_all(names: list[str], out_dir: str | os.PathLike = REPO_ROOT / "results"
         print(f"== [{i}/{len(names)}] {name}", flush=True)
         t1 = time.perf_counter()
         try:
-            record = run(name, out_dir)
+            record = run(name, out_dir, {**env, "date": environment()["date"]})
             methods[name] = {"status": "ok", "student_acc": record.get("student_acc"),
                              "wall_s": round(time.perf_counter() - t1, 1)}
         except Exception as e:  # noqa: BLE001 — one failing method must not stop the benchmark

@@ -181,6 +181,9 @@ def test_all_isolates_a_failing_method_and_reports_it(monkeypatch, tmp_path, cap
                                           "wall_s": summary["methods"]["good"]["wall_s"]}
     out = capsys.readouterr()
     assert "FAILED: bad" in out.out and "synthesis diverged" in out.err
+    # one run, one commit: the records written along the way do not turn later records into "+dirty" ones
+    commits = {json.loads((tmp_path / f"{m}.json").read_text())["git_commit"] for m in ("good", "other")}
+    assert commits == {summary["git_commit"]}
 
 
 def test_all_only_and_skip_select_in_order_and_write_no_summary(monkeypatch, tmp_path):
