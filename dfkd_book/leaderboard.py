@@ -140,12 +140,12 @@ def provenance(records: dict[str, dict], results_dir: str | os.PathLike = RESULT
 
 def markdown(board: list[Row]) -> str:
     """The leaderboard as a Markdown table (what the README shows)."""
-    lines = ["| # | method | ch. | teacher | student % | retention | transfer set | wall s | paper % (setting) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| # | method | ch. | teacher | student % | retention | transfer set | wall s | paper % | setting |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     rank = 0
     for r in board:
         rank_s = "–" if not r.data_free else str(rank := rank + 1)
-        paper = f"{r.paper:.2f} ({r.paper_setting})" if r.paper is not None else f"– ({r.paper_setting})"
+        paper = f"{r.paper:.2f} | {r.paper_setting}" if r.paper is not None else f"– | {r.paper_setting}"
         lines.append(f"| {rank_s} | {r.name} | {r.chapter} | {r.teacher} {r.teacher_acc:.2f} | "
                      f"**{r.student_acc:.2f}** | {100 * r.retention:.1f} % | {r.samples:,} {r.kind} | "
                      f"{r.wall_s:,.0f} | {paper} |")
