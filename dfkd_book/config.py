@@ -22,6 +22,9 @@ from typing import BinaryIO, TypeVar
 import numpy as np
 import torch
 
+#: the repository checkout this package runs from (results/, README.md, the notebooks)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 PROFILES = ("quick", "full")
 DEFAULT_PROFILE = "full"
 ENV_PROFILE = "DFKD_BOOK_PROFILE"

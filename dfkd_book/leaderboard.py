@@ -13,7 +13,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .config import REPO_ROOT, atomic_write
+
 RESULTS = REPO_ROOT / "results"
 README = REPO_ROOT / "README.md"
 
@@ -173,8 +174,6 @@ def readme_table(readme: str | os.PathLike = README) -> str:
 
 def write_readme(readme: str | os.PathLike = README, results_dir: str | os.PathLike = RESULTS) -> bool:
     """Regenerate the README's block from ``results_dir`` (atomic write); True when it changed."""
-    from .config import atomic_write
-
     text = Path(readme).read_text()
     head, body, tail = _split(text, readme)
     new = f"{head}{START}\n{readme_block(results_dir)}\n{END}{tail}"
