@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import config
-from .kd import frozen_copy, logits
+from .hooks import frozen_copy
+from .kd import logits
 
 
 @dataclass

@@ -212,7 +212,7 @@ def load(name: str, split: str = "train") -> ImageSet:
         DataUnavailableError: the files are nowhere offline and the download failed; the message names
             ``$DFKD_BOOK_DATA``, the Debian package and torchvision's download.
     """
-    key = _check_name(name)
+    key = check_name(name)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     spec = DATASETS[key]
@@ -237,18 +237,18 @@ def load(name: str, split: str = "train") -> ImageSet:
 
 def channels(name: str) -> int:
     """Number of input channels of a dataset (1 for the MNIST family, 3 for CIFAR-10)."""
-    return DATASETS[_check_name(name)].channels
+    return DATASETS[check_name(name)].channels
 
 
 def classes(name: str) -> tuple[str, ...]:
     """Class names of a dataset, index = label."""
-    return DATASETS[_check_name(name)].classes
+    return DATASETS[check_name(name)].classes
 
 
 _ALIASES = {"fmnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     """Canonical dataset name (accepts ``FashionMNIST``, ``fmnist``, ``cifar-10``...)."""
     key = str(name).lower().replace("_", "-")
     key = _ALIASES.get(key, key)

@@ -11,7 +11,6 @@ Source: Nayak et al., *Zero-Shot Knowledge Distillation in Deep Networks*, ICML 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -65,6 +64,7 @@ class LeNet5(nn.Module):
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 _trunc_normal_(m, std=0.1)
         self.in_channels, self.num_classes = in_channels, num_classes
+        self.input_shape = (in_channels, 32, 32)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self.in_channels)
@@ -134,6 +134,7 @@ class AlexNet(nn.Module):
                 nn.init.normal_(m.weight, std=0.01)
                 nn.init.constant_(m.bias, 1.0 if name.split(".")[-1] in ("conv2", "conv4", "conv5") else 0.0)
         self.in_channels, self.num_classes = in_channels, num_classes
+        self.input_shape = (in_channels, 32, 32)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self.in_channels)
@@ -202,48 +203,6 @@ def last_linear(model: nn.Module) -> nn.Linear:
 def num_classes(model: nn.Module) -> int:
     """K, read from the model's last ``nn.Linear`` (never hard-coded)."""
     return last_linear(model).out_features
-
-
-def named_layers(model: nn.Module, names: Sequence[str], who: str | None = None) -> dict[str, nn.Module]:
-    """The submodules of ``model`` called ``names`` (``model.named_modules()`` names), in that order.
-    Raises ValueError naming the missing ones and listing the layers the model has."""
-    modules = dict(model.named_modules())
-    missing = [n for n in names if n not in modules]
-    if missing:
-        known = ", ".join(n for n in modules if n)
-        raise ValueError(f"{who or type(model).__name__} has no layer(s) {missing}; its layers are: {known}")
-    return {n: modules[n] for n in names}
-
-
-class Hooks:
-    """Forward hooks held in ``self.handles``: :meth:`remove` takes them off; also a context manager."""
-
-    handles: list
-
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
-
-
-class LayerOutputs(Hooks):
-    """Forward hooks that keep the latest output of named layers of a model in ``.out`` (name → tensor).
-    Used for attention transfer (chapter 4) and activation / spectral records (chapter 5). Call
-    :meth:`remove` (or use as a context manager) to take the hooks off. Raises ValueError for missing layers."""
-
-    def __init__(self, model: nn.Module, names: Sequence[str], who: str | None = None):
-        self.out: dict[str, torch.Tensor] = {}
-        self.handles = [m.register_forward_hook(self._keep(n)) for n, m in named_layers(model, names, who).items()]
-
-    def _keep(self, name):
-        def hook(_module, _inputs, output):
-            self.out[name] = output
-        return hook
 
 
 # ------------------------------------------------------------------------------------------------------ generators
@@ -347,6 +306,7 @@ class MLP(nn.Module):
             layers += [nn.Linear(a, b), nn.ReLU()]
         self.body = nn.Sequential(*layers, nn.Linear(sizes[-2], num_classes))
         self.in_features, self.num_classes = in_features, num_classes
+        self.input_shape = (in_features,)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2 or x.shape[1] != self.in_features:

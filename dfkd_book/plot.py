@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .kd import History
+from .loop import History
 
 
 def _np(x) -> np.ndarray:
@@ -66,7 +66,9 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int = 10, sc
 
 
 def curves(*histories: History, title: str | None = None, percent: bool = True):
-    """Test accuracy and training loss per epoch for one or more :class:`~dfkd_book.kd.History` objects."""
+    """Test accuracy and training loss against student optimiser steps for one or more
+    :class:`~dfkd_book.loop.History` objects (a :class:`~dfkd_book.loop.Result` is accepted for its history)."""
+    histories = tuple(getattr(h, "history", h) for h in histories)
     if not histories:
         raise ValueError("pass at least one History")
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.4))
@@ -74,10 +76,10 @@ def curves(*histories: History, title: str | None = None, percent: bool = True):
         label = h.name or None
         if any(a is not None for a in h.test_acc):
             acc = [np.nan if a is None else a * (100 if percent else 1) for a in h.test_acc]
-            ax_acc.plot(h.epoch, acc, marker="o", ms=3, label=label)
-        ax_loss.plot(h.epoch, h.loss, marker="o", ms=3, label=label)
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy" + (" (%)" if percent else ""), title="test accuracy")
-    ax_loss.set(xlabel="epoch", ylabel="training loss", title="training loss", yscale="log")
+            ax_acc.plot(h.step, acc, marker="o", ms=3, label=label)
+        ax_loss.plot(h.step, h.loss, marker="o", ms=3, label=label)
+    ax_acc.set(xlabel="student step", ylabel="test accuracy" + (" (%)" if percent else ""), title="test accuracy")
+    ax_loss.set(xlabel="student step", ylabel="training loss", title="training loss", yscale="log")
     for ax in (ax_acc, ax_loss):
         ax.grid(alpha=0.3)
         if any(h.name for h in histories):
@@ -271,20 +273,24 @@ def teacher_views(probs_by_source: dict, images_by_source: dict, classes: Sequen
 
 # ---------------------------------------------------------------------------------------------- chapter 4 figures
 def adversarial_curves(*histories, title: str | None = None):
-    """Test accuracy against wall seconds, and both players' losses against outer steps, for one or more
-    :class:`~dfkd_book.adversarial.AdversarialHistory` objects (accuracy in %)."""
+    """Test accuracy against wall seconds, and both players' losses against student steps, for one or more
+    game histories (:class:`~dfkd_book.loop.History` with a ``loss_generator`` log, or the
+    :class:`~dfkd_book.loop.Result` of a game; accuracy in %)."""
     if not histories:
-        raise ValueError("pass at least one AdversarialHistory")
+        raise ValueError("pass at least one History of a game")
+    histories = tuple(getattr(h, "history", h) for h in histories)
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.4))
     for h in histories:
         if any(a is not None for a in h.test_acc):
             ax_acc.plot(h.wall_s, [np.nan if a is None else 100 * a for a in h.test_acc], marker="o", ms=3,
                         label=h.name)
-        line, = ax_loss.plot(h.iteration, h.loss_student, marker="o", ms=3, label=f"{h.name}: student")
-        ax_loss.plot(h.iteration, [-v for v in h.loss_generator], ls="--", color=line.get_color(),
+        if "loss_generator" not in h.logs:
+            raise ValueError(f"{h.name!r} is not the history of a game: it has no loss_generator log")
+        line, = ax_loss.plot(h.step, h.loss, marker="o", ms=3, label=f"{h.name}: student")
+        ax_loss.plot(h.step, [-v for v in h.logs["loss_generator"]], ls="--", color=line.get_color(),
                      label=f"{h.name}: −generator")
     ax_acc.set(xlabel="wall seconds (game only)", ylabel="test accuracy (%)", title="student accuracy")
-    ax_loss.set(xlabel="outer step", ylabel="discrepancy", yscale="log",
+    ax_loss.set(xlabel="student step", ylabel="discrepancy", yscale="log",
                 title="discrepancy: the student lowers it, the generator raises it")
     for ax in (ax_acc, ax_loss):
         ax.grid(alpha=0.3)
@@ -295,12 +301,16 @@ def adversarial_curves(*histories, title: str | None = None):
     return fig
 
 
-def snapshots(history, per_row: int = 8, rows: int | None = None, scale: float = 1.0):
-    """The images a generator made from one fixed z over training: one row per snapshot, labelled with its step.
+def snapshots(game, per_row: int = 8, rows: int | None = None, scale: float = 1.0):
+    """The images a generator made from one fixed z over training: one row per snapshot, labelled with its
+    student step.
 
-    Args: history with ``snapshots`` [(step, images (n, C, H, W))]; per_row images shown per snapshot; rows, the
-    number of snapshots shown, evenly spaced (default: all). Raises ValueError when there is no snapshot."""
-    snaps = list(history.snapshots)
+    Args: game, an object with ``snapshots`` [(step, images (n, C, H, W))] and a ``name`` (a
+    :class:`~dfkd_book.methods.adversarial.AdversarialGame`, or the :class:`~dfkd_book.loop.Result` of one);
+    per_row images shown per snapshot; rows, the number of snapshots shown, evenly spaced (default: all).
+    Raises ValueError when there is no snapshot."""
+    game = getattr(game, "method", game)
+    snaps = list(getattr(game, "snapshots", []))
     if not snaps:
         raise ValueError("the history has no snapshots")
     if rows is not None and rows < len(snaps):
@@ -314,7 +324,7 @@ def snapshots(history, per_row: int = 8, rows: int | None = None, scale: float =
             ax.set_yticks([])
             _imshow(ax, _np(x[c]))
         axes[r, 0].set_ylabel(f"step {step}", fontsize=8)
-    fig.suptitle(f"{history.name}: the generator's images from one fixed z")
+    fig.suptitle(f"{game.name}: the generator's images from one fixed z")
     fig.tight_layout()
     return fig
 

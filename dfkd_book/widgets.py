@@ -90,7 +90,7 @@ def dirichlet_explorer(similarity: torch.Tensor, classes: Sequence[str], samples
     Returns:
         an ``ipywidgets`` widget.
     """
-    from . import impressions
+    from .methods import zskd as impressions
 
     widgets = _ipywidgets()
     if similarity.shape != (len(classes), len(classes)):

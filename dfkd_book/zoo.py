@@ -18,6 +18,7 @@ import argparse
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import augment, config, data, kd, models
+from . import augment, config, data, kd, loop, models
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MANIFEST_NAME = "manifest.json"
@@ -58,7 +59,7 @@ def _arch(arch: str) -> str:
 
 
 def _key(arch: str, dataset: str) -> str:
-    return f"{_arch(arch)}-{data._check_name(dataset)}"
+    return f"{_arch(arch)}-{data.check_name(dataset)}"
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -119,7 +120,7 @@ def _freeze(model: nn.Module) -> nn.Module:
 
 def student(arch: str = "lenet5half", dataset: str = "fashion-mnist") -> nn.Module:
     """A fresh, randomly initialised student with the dataset's channels and number of classes, on the device."""
-    name = data._check_name(dataset)
+    name = data.check_name(dataset)
     return models.build(arch, data.channels(name), len(data.classes(name))).to(config.device())
 
 
@@ -129,14 +130,15 @@ def train_teacher(arch: str, dataset: str, path: str | os.PathLike, progress: bo
     Returns:
         a record: file name, sha256, test accuracy in [0, 1], training wall seconds, recipe, device, versions, date.
     """
-    arch, name = _arch(arch), data._check_name(dataset)
+    arch, name = _arch(arch), data.check_name(dataset)
     recipe = RECIPES[arch]
     train_set, test_set = data.load(name, "train"), data.load(name, "test")
     config.seed_everything(recipe["seed"])  # seeds the initialisation too, so the command reproduces the file
     model = models.build(arch, data.channels(name), len(data.classes(name)))
     aug = AUGMENTS[recipe["augment"]]()
     t0 = time.perf_counter()
-    hist = kd.train(model, train_set, epochs=recipe["epochs"], batch_size=recipe["batch_size"], lr=recipe["lr"],
+    steps = recipe["epochs"] * math.ceil(len(train_set) / recipe["batch_size"])
+    hist = loop.train(model, train_set, steps=steps, batch_size=recipe["batch_size"], lr=recipe["lr"],
                     weight_decay=recipe["weight_decay"], augment=aug, seed=recipe["seed"], progress=progress,
                     name=f"train {arch} on {name}")
     seconds = time.perf_counter() - t0
@@ -163,7 +165,7 @@ def teacher(arch: str = "lenet5", dataset: str = "fashion-mnist", train_if_missi
         FileNotFoundError: not shipped, not cached, and ``train_if_missing=False``.
     """
     key = _key(arch, dataset)
-    name = data._check_name(dataset)
+    name = data.check_name(dataset)
     model = models.build(arch, data.channels(name), len(data.classes(name)))
     shipped = manifest().get(key)
     if shipped is not None:

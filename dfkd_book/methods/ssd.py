@@ -22,20 +22,18 @@ Switches reproduce the ablation of the paper's Table 4: ``priority`` (priority s
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from . import config
-from .adversarial import _update
-from .inversion import BNStatistics, balanced_labels
-from .kd import Curve, evaluate, frozen_copy, num_classes_of
+from ..hooks import require_images
+from ..kd import per_sample_kl
+from ..models import DFADGenerator
+from ..synthesis import balanced_labels
+from .base import Batch, Method
+from .inversion import BNStatistics
 
 #: what the paper leaves open, and what this implementation chose (printed by chapter 6)
 OPEN_CHOICES = {
@@ -92,13 +90,6 @@ def modulating_function(teacher_logits: torch.Tensor, buffer_classes: torch.Tens
         if difficulty:
             phi = phi * (1 - p).pow(gamma)
     return phi
-
-
-def per_sample_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: float) -> torch.Tensor:
-    """τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) for each sample → (N,). Its batch mean is :func:`dfkd_book.kd.kd_loss`."""
-    log_p_s = F.log_softmax(student_logits / T, 1)
-    log_p_t = F.log_softmax(teacher_logits.detach() / T, 1)
-    return (T * T) * (log_p_t.exp() * (log_p_t - log_p_s)).sum(1)
 
 
 # ------------------------------------------------------------------------------------------- eqs. 4, 5 and 6
@@ -188,177 +179,161 @@ class ReplayBuffer:
 
 
 # ------------------------------------------------------------------------------------------------- Algorithm 1
-@dataclass
-class SSDHistory(Curve):
-    """What an SSD-KD run leaves behind.
+class SSDKD(Method):
+    """SSD-KD (Liu et al. 2024, Algorithm 1) as a method of :func:`dfkd_book.distill`; the loop runs the student's
+    T_kd steps (Adam, cosine over the whole run, in :mod:`dfkd_book.recipes`) and the method everything else.
 
-    Attributes:
-        name: a label. epoch: epochs at which the student was evaluated. test_acc: accuracy in [0, 1] there.
-        wall_s: cumulative wall seconds (evaluation excluded). synthetic: samples synthesised so far.
-        classes, confidence: per epoch, the teacher's predicted class and its confidence on that epoch's new
-            batch (the distributions of the paper's Fig. 2).
-        loss_generator, loss_student: per epoch, the mean losses.
-        buffer: the replay buffer at the end.
-    """
-
-    name: str = ""
-    epoch: list[int] = field(default_factory=list)
-    test_acc: list[float | None] = field(default_factory=list)
-    wall_s: list[float] = field(default_factory=list)
-    synthetic: list[int] = field(default_factory=list)
-    classes: list[torch.Tensor] = field(default_factory=list)
-    confidence: list[torch.Tensor] = field(default_factory=list)
-    loss_generator: list[float] = field(default_factory=list)
-    loss_student: list[float] = field(default_factory=list)
-    buffer: ReplayBuffer | None = None
-
-
-def ssd_kd(student: nn.Module, teacher: nn.Module, make_generator: Callable[[], nn.Module], *, epochs: int = 20,
-           g_steps: int = 50, kd_steps: int = 50, synthesis_batch: int = 256, kd_batch: int = 128,
-           capacity: int = 5000, lr_g: float = 1e-2, lr_z: float = 1e-2, lr_s: float = 1e-2, T: float = 20.0,
-           bn_weight: float = 1.0, first_weight: float = 10.0, adv_weight: float = 1.0, task_weight: float = 1.0,
-           gamma: float = 2.0, alpha: float = 0.6, beta: float = 0.4, eps: float = 1e-6, priority: bool = True,
-           diversity: bool = True, difficulty: bool = True, reinit_generator: bool = True,
-           augment: Callable[[torch.Tensor], torch.Tensor] | None = None, eval_set=None, eval_every: int = 1,
-           seed: int | None = 0, device: torch.device | None = None, progress: bool = True,
-           name: str = "SSD-KD") -> SSDHistory:
-    """Train ``student`` from ``teacher`` by SSD-KD (paper 003, Algorithm 1); the student is trained in place.
-
-    Per epoch: (1) a generator from ``make_generator()`` (fresh each epoch with ``reinit_generator``) and a
-    fresh z ~ N(0, 1) of ``synthesis_batch`` rows are optimised together for ``g_steps`` Adam steps on
+    Every ``kd_steps`` student steps (an epoch of Algorithm 1): (1) a generator (fresh with ``reinit_generator``)
+    and a fresh z ~ N(0, 1) of ``synthesis_batch`` rows are optimised together for ``g_steps`` Adam steps on
     ``bn_weight``·L_BN − ``adv_weight``·L_KD + ``task_weight``·mean(φ·CE) (eq. 2; φ of eq. 3 from the buffer);
-    the batch joins the replay buffer with priority δ = KL(T‖S) (eq. 4, w_{−1} = 1). (2) ``kd_steps`` student
-    steps (Adam ``lr_s``, cosine over the whole run) on ``kd_batch`` samples drawn by priority (eq. 6; uniform
-    without ``priority``), loss = mean(w · KL) with IS weights w (eq. 5; 1 without ``priority``); the drawn
-    samples get δ = w · KL (eq. 4). With ``augment``, the student sees an augmented mini-batch and the teacher
-    re-labels it.
+    the batch joins the replay buffer with priority δ = KL(T‖S) (eq. 4, w_{−1} = 1). (2) The student's batches
+    are drawn from the buffer by priority (eq. 6; uniform without ``priority``) with IS weights w (eq. 5; 1
+    without ``priority``) — the loop's loss is mean(w · KL) — and the drawn samples get δ = w · KL (eq. 4) back
+    through :meth:`feedback`. With augmentation the loop re-labels the mini-batch with the teacher.
 
     Args:
-        make_generator: builds a generator z (B, nz) → images (B, C, H, W) in [0, 1] with an ``nz`` attribute
-            (e.g. ``lambda: models.DFADGenerator((1, 32, 32), width=32)``).
-        epochs: E. g_steps: T_g. kd_steps: T_kd. capacity: |B|. gamma: γ (eq. 3). alpha, beta, eps: eqs. 5–6.
+        generator: a callable ``input shape -> generator`` with an ``nz`` attribute (default: the DFAD generator,
+            ``width`` wide). g_steps: T_g. kd_steps: T_kd. synthesis_batch: samples per epoch.
+        capacity: |B| (default: every sample the run makes). lr_g, lr_z: Adam learning rates of the generator
+            and z. T: τ of L_KD in the generator's loss (default: the loop's τ). bn_weight, first_weight,
+            adv_weight, task_weight: the terms of eq. 2. gamma: γ (eq. 3). alpha, beta, eps: eqs. 5–6.
         priority, diversity, difficulty: the modules of Table 4 (all off = the baseline).
 
-    Returns:
-        :class:`SSDHistory`; the student is left in eval mode.
+    After :func:`dfkd_book.distill`: ``.buffer`` (:class:`ReplayBuffer`), ``.classes`` and ``.confidence`` (per
+    epoch, the teacher's predicted class and confidence on the new batch: the paper's Fig. 2), ``.pool`` (the
+    buffer's images).
 
     Raises:
-        ValueError: bad budgets, capacity < kd_batch, γ < 0, α < 0, β < 0, a teacher without BatchNorm (SSD-KD
-            inverts BN statistics), a generator that does not fit the teacher, teacher and student with
-            different numbers of classes.
+        ValueError: bad budgets, capacity < the student's batch, γ < 0, α < 0, β < 0, a teacher without BatchNorm
+            (SSD-KD inverts BN statistics), a generator that does not fit the teacher, the default generator on a
+            teacher of vectors.
     """
-    for what, v in (("epochs", epochs), ("g_steps", g_steps), ("kd_steps", kd_steps),
-                    ("synthesis_batch", synthesis_batch), ("kd_batch", kd_batch), ("eval_every", eval_every)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{what} must be a positive int, got {v!r}")
-    if capacity < kd_batch:
-        raise ValueError(f"the replay buffer's capacity ({capacity}) must be >= the distillation batch size "
-                         f"({kd_batch})")
-    if not gamma >= 0:
-        raise ValueError(f"gamma (the difficulty exponent γ of eq. 3) must be >= 0, got {gamma!r}")
-    if not T > 0:
-        raise ValueError(f"temperature T must be > 0, got {T}")
-    buffer = ReplayBuffer(capacity, alpha if priority else 0.0, beta if priority else 0.0, eps)
-    device = device or config.device()
-    if seed is not None:
-        config.seed_everything(seed)
-    t = frozen_copy(teacher, device)
-    bn = BNStatistics(t, first_weight)  # raises for a teacher without BN
-    student.to(device)
-    g = make_generator().to(device)
-    nz = getattr(g, "nz", None)
-    if not isinstance(nz, int):
-        bn.remove()
-        raise ValueError("the generator needs an integer attribute nz (the size of z)")
-    with torch.no_grad():
-        g.eval()
-        probe = g(torch.randn(2, nz, device=device))
-    try:
-        k = num_classes_of(t, probe)
-    except (RuntimeError, ValueError) as e:
-        bn.remove()
-        raise ValueError(f"the generator's output {tuple(probe.shape[1:])} does not fit the teacher's input: {e}"
-                         ) from e
-    if num_classes_of(student, probe) != k:
-        bn.remove()
-        raise ValueError(f"teacher and student must have the same number of classes; teacher has {k}, student "
-                         f"has {num_classes_of(student, probe)}")
 
-    opt_s = torch.optim.Adam(student.parameters(), lr=lr_s)
-    sched_s = torch.optim.lr_scheduler.CosineAnnealingLR(opt_s, epochs * kd_steps)
-    labels = balanced_labels(synthesis_batch, k).to(device)
-    sampler = torch.Generator().manual_seed(0 if seed is None else seed)
-    hist = SSDHistory(name=name)
-    elapsed = 0.0
-    bar = tqdm(total=epochs, desc=name, disable=not progress, leave=False, mininterval=1.0)
-    try:
-        for epoch in range(1, epochs + 1):
-            t0 = time.perf_counter()
-            # (1) data inversion with distribution balancing
-            if reinit_generator and epoch > 1:
-                g = make_generator().to(device)
-            g.train()
-            student.eval()
-            z = torch.randn(synthesis_batch, nz, device=device, requires_grad=True)
-            opt_g = torch.optim.Adam([{"params": g.parameters(), "lr": lr_g}, {"params": [z], "lr": lr_z}],
-                                     betas=(0.5, 0.999))
-            lg = 0.0
-            for _ in range(g_steps):
+    name = "SSD-KD"
+    kind = "synthetic"
+
+    def __init__(self, generator: Callable[[tuple], nn.Module] | None = None, *, g_steps: int = 50,
+                 kd_steps: int = 50, synthesis_batch: int = 256, capacity: int | None = None, lr_g: float = 1e-2,
+                 lr_z: float = 1e-2, T: float | None = None, bn_weight: float = 1.0, first_weight: float = 10.0,
+                 adv_weight: float = 1.0, task_weight: float = 1.0, gamma: float = 2.0, alpha: float = 0.6,
+                 beta: float = 0.4, eps: float = 1e-6, priority: bool = True, diversity: bool = True,
+                 difficulty: bool = True, reinit_generator: bool = True, nz: int = 100, width: int = 32):
+        super().__init__()
+        for what, v in (("g_steps", g_steps), ("kd_steps", kd_steps), ("synthesis_batch", synthesis_batch)):
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{what} must be a positive int, got {v!r}")
+        if not gamma >= 0:
+            raise ValueError(f"gamma (the difficulty exponent γ of eq. 3) must be >= 0, got {gamma!r}")
+        if T is not None and not T > 0:
+            raise ValueError(f"temperature T must be > 0, got {T}")
+        if capacity is not None and (not isinstance(capacity, int) or capacity < 1):
+            raise ValueError(f"capacity must be a positive int, got {capacity!r}")
+        ReplayBuffer(1, alpha, beta, eps)  # checks α, β, ε
+        self._make_generator = generator
+        self.g_steps, self.kd_steps, self.synthesis_batch, self.capacity = g_steps, kd_steps, synthesis_batch, capacity
+        self.lr_g, self.lr_z, self.T = lr_g, lr_z, T
+        self.bn_weight, self.first_weight, self.adv_weight, self.task_weight = bn_weight, first_weight, adv_weight, \
+            task_weight
+        self.gamma, self.alpha, self.beta, self.eps = gamma, alpha, beta, eps
+        self.priority, self.diversity, self.difficulty = priority, diversity, difficulty
+        self.reinit_generator, self.nz, self.width = reinit_generator, nz, width
+        self.buffer: ReplayBuffer | None = None
+        self.classes: list[torch.Tensor] = []
+        self.confidence: list[torch.Tensor] = []
+
+    def _new_generator(self) -> nn.Module:
+        shape = self.ctx.input_shape
+        if self._make_generator is None:
+            g = DFADGenerator(require_images(shape, "SSD-KD's default generator (a convolutional one)"),
+                              nz=self.nz, width=self.width)
+        else:
+            g = self._make_generator(shape)
+        if not isinstance(getattr(g, "nz", None), int):
+            raise ValueError("the generator needs an integer attribute nz (the size of z)")
+        return g.to(self.ctx.device)
+
+    def prepare(self, ctx, student):
+        super().prepare(ctx, student)
+        BNStatistics(ctx.teacher, self.first_weight).remove()  # raises for a teacher without BN
+        epochs = -(-ctx.steps // self.kd_steps)
+        capacity = self.capacity or max(epochs * self.synthesis_batch, ctx.batch_size)
+        if capacity < min(ctx.batch_size, self.synthesis_batch):
+            raise ValueError(f"the replay buffer's capacity ({capacity}) must be >= the distillation batch size "
+                             f"({ctx.batch_size})")
+        self.buffer = ReplayBuffer(capacity, self.alpha if self.priority else 0.0,
+                                   self.beta if self.priority else 0.0, self.eps)
+        self.generator = self._new_generator()
+        with torch.no_grad():
+            self.generator.eval()
+            probe = self.generator(torch.randn(2, self.generator.nz, device=ctx.device))
+        if tuple(probe.shape[1:]) != tuple(ctx.input_shape):
+            raise ValueError(f"the generator makes inputs of shape {tuple(probe.shape[1:])}, but the teacher reads "
+                             f"{tuple(ctx.input_shape)}")
+        self.labels = balanced_labels(self.synthesis_batch, ctx.num_classes).to(ctx.device)
+        self.sampler = torch.Generator().manual_seed(0 if ctx.seed is None else ctx.seed)
+        self._lg = []
+
+    # ------------------------------------------------------------------ (1) data inversion with balancing
+    def synthesize(self, step, student):
+        if step % self.kd_steps:
+            return
+        ctx, t = self.ctx, self.ctx.teacher
+        T = self.T or ctx.T
+        if self.reinit_generator and step > 0:
+            self.generator = self._new_generator()
+        g = self.generator
+        g.train()
+        was = student.training
+        student.eval()
+        z = torch.randn(self.synthesis_batch, g.nz, device=ctx.device, requires_grad=True)
+        opt_g = torch.optim.Adam([{"params": g.parameters(), "lr": self.lr_g}, {"params": [z], "lr": self.lr_z}],
+                                 betas=(0.5, 0.999))
+        lg = 0.0
+        with BNStatistics(t, self.first_weight) as bn:
+            for _ in range(self.g_steps):
                 x = g(z)
                 t_logits = t(x)
                 loss_bn = bn.loss()
-                s_logits = student(x)
-                loss_adv = per_sample_kl(s_logits, t_logits, T).mean()
-                phi = modulating_function(t_logits, torch.cat([buffer.classes().to(device),
+                loss_adv = per_sample_kl(student(x), t_logits, T).mean()
+                phi = modulating_function(t_logits, torch.cat([self.buffer.classes().to(ctx.device),
                                                                t_logits.argmax(1).detach()]),
-                                          gamma, diversity, difficulty)
-                loss_task = (phi * F.cross_entropy(t_logits, labels, reduction="none")).mean()
-                loss = bn_weight * loss_bn - adv_weight * loss_adv + task_weight * loss_task
+                                          self.gamma, self.diversity, self.difficulty)
+                loss_task = (phi * F.cross_entropy(t_logits, self.labels, reduction="none")).mean()
+                loss = self.bn_weight * loss_bn - self.adv_weight * loss_adv + self.task_weight * loss_task
                 opt_g.zero_grad(set_to_none=True)
                 loss.backward()
                 opt_g.step()
-                lg += loss.item()
-            with torch.no_grad():
-                g.eval()
-                x = g(z).detach()
-                t_logits = t(x)
-                prob = F.softmax(t_logits, 1)
-                delta = per_sample_kl(student(x), t_logits, T)  # eq. 4 with w_{−1} = 1
-            buffer.add(x, t_logits, delta)
-            hist.classes.append(prob.argmax(1).cpu())
-            hist.confidence.append(prob.max(1).values.cpu())
-            # (2) distillation with priority sampling
-            student.train()
-            ls = 0.0
-            for _ in range(kd_steps):
-                idx, w = buffer.sample(min(kd_batch, len(buffer)), sampler)
-                xb = buffer.images[idx]
-                if augment is not None:
-                    xb = augment(xb)
-                    with torch.no_grad():
-                        tb = t(xb)
-                else:
-                    tb = buffer.logits[idx]
-                kl = per_sample_kl(student(xb), tb, T)
-                ls += _update((w * kl).mean(), opt_s, sched_s, student, clip=0.0)
-                buffer.update(idx, w * kl.detach(), w)
-            elapsed += time.perf_counter() - t0
-            bar.update(1)
-            if epoch % eval_every == 0 or epoch == epochs:
-                acc = evaluate(student, eval_set, device=device) if eval_set is not None else None
-                hist.epoch.append(epoch)
-                hist.test_acc.append(acc)
-                hist.wall_s.append(elapsed)
-                hist.synthetic.append(buffer.added)
-                hist.loss_generator.append(lg / g_steps)
-                hist.loss_student.append(ls / kd_steps)
-                if acc is not None:
-                    bar.set_postfix(acc=f"{acc:.4f}")
-    finally:
-        bar.close()
-        bn.remove()
-    student.eval()
-    if not math.isfinite(hist.loss_student[-1]):
-        raise FloatingPointError(f"SSD-KD diverged: student loss {hist.loss_student[-1]}")
-    hist.buffer = buffer
-    return hist
+                lg += float(loss.detach())
+        with torch.no_grad():
+            g.eval()
+            x = g(z).detach()
+            t_logits = t(x)
+            prob = F.softmax(t_logits, 1)
+            delta = per_sample_kl(student(x), t_logits, T)  # eq. 4 with w_{−1} = 1
+        student.train(was)
+        student.zero_grad(set_to_none=True)
+        self.buffer.add(x, t_logits, delta)
+        self.classes.append(prob.argmax(1).cpu())
+        self.confidence.append(prob.max(1).values.cpu())
+        self.synthetic = self.buffer.added
+        self.pool = self.buffer.images
+        self._lg.append(lg / self.g_steps)
+
+    # ------------------------------------------------------------------ (2) distillation with priority sampling
+    def batch(self, batch_size):
+        idx, w = self.buffer.sample(min(batch_size, len(self.buffer)), self.sampler)
+        return Batch(x=self.buffer.images[idx], teacher_logits=self.buffer.logits[idx], weights=w, index=idx)
+
+    def feedback(self, batch, losses):
+        self.buffer.update(batch.index, batch.weights * losses, batch.weights)
+
+    def log(self):
+        out = {"loss_generator": sum(self._lg) / len(self._lg) if self._lg else float("nan")}
+        self._lg = []
+        return out
+
+    def settings(self) -> dict:
+        keys = ("g_steps", "kd_steps", "synthesis_batch", "capacity", "lr_g", "lr_z", "T", "bn_weight",
+                "first_weight", "adv_weight", "task_weight", "gamma", "alpha", "beta", "eps", "priority",
+                "diversity", "difficulty", "reinit_generator", "nz", "width")
+        return {k: getattr(self, k) for k in keys}

@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import config
-from .kd import frozen_copy
+from .. import config
+from ..hooks import frozen_copy, input_shape
+from .base import StaticSet
 
 
 def _check_shape(shape: Sequence[int]) -> tuple[int, int, int]:
@@ -77,16 +78,25 @@ class Source:
         return self.limit is not None and self.given >= self.limit
 
 
+def _check_any_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 0 or min(shape) < 1:
+        raise ValueError(f"shape must be the shape of one input, e.g. (1, 32, 32) or (64,), got {shape}")
+    return shape
+
+
 def uniform_noise(shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> Source:
-    """Uniform noise in [0, 1] per pixel (paper 001, Sec. 4). Unlimited."""
-    shape = _check_shape(shape)
+    """Uniform noise in [0, 1] per pixel (Nayak et al. 2021, Sec. 4) — or per feature, for a teacher of vectors
+    (``shape=(D,)``). Unlimited."""
+    shape = _check_any_shape(shape)
     g = torch.Generator().manual_seed(seed)
     return Source("uniform noise", lambda n: torch.rand(n, *shape, generator=g))
 
 
 def gaussian_noise(shape: Sequence[int] = (1, 32, 32), mean: float = 0.5, std: float = 0.1, seed: int = 0) -> Source:
-    """Gaussian noise N(μ = 0.5, σ = 0.1) per pixel, clipped to [0, 1] (paper 001). Unlimited."""
-    shape = _check_shape(shape)
+    """Gaussian noise N(μ = 0.5, σ = 0.1) per pixel (or feature), clipped to [0, 1] (Nayak et al. 2021).
+    Unlimited."""
+    shape = _check_any_shape(shape)
     if std < 0:
         raise ValueError(f"std must be >= 0, got {std}")
     g = torch.Generator().manual_seed(seed)
@@ -438,12 +448,14 @@ def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size
         :class:`Balanced`.
 
     Raises:
-        ValueError: no sources, n < K, or a source giving images of the wrong shape or range.
+        ValueError: no sources, n < K, or a source giving inputs of another shape than the teacher's, or values
+            outside [0, 1].
     """
     if not sources:
         raise ValueError("balance needs at least one source")
     device = device or config.device()
     teacher = frozen_copy(teacher, device)  # channels-last: about 2× the forward throughput on a CPU
+    shape = input_shape(teacher, None, device)
     cap = max_candidates if max_candidates is not None else 100 * n
     counts, quota = None, None
     kept_x, kept_y = [], []
@@ -459,9 +471,10 @@ def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size
             x = src(min(batch_size, open_slots, cap - seen))
             if len(x) == 0:
                 break
-            if x.ndim != 4 or x.min() < 0 or x.max() > 1:
-                raise ValueError(f"source {src.name!r} must give (B, C, H, W) images in [0, 1]; got shape "
-                                 f"{tuple(x.shape)}, range [{float(x.min()):.3g}, {float(x.max()):.3g}]")
+            if tuple(x.shape[1:]) != shape or x.min() < 0 or x.max() > 1:
+                raise ValueError(f"source {src.name!r} must give inputs (B, *{shape}) in [0, 1] (the teacher's "
+                                 f"input shape); got shape {tuple(x.shape)}, range "
+                                 f"[{float(x.min()):.3g}, {float(x.max()):.3g}]")
             z = teacher(x.to(device))
             pred = z.argmax(1).cpu()
             if counts is None:
@@ -513,3 +526,66 @@ def class_histogram(teacher: nn.Module, source: Source, n: int = 10_000, batch_s
     if hist is None:
         raise ValueError(f"source {source.name!r} gave no candidates")
     return hist
+
+
+# ------------------------------------------------------------------------------------------------- the method
+class ArbitraryBalanced(StaticSet):
+    """An arbitrary transfer set made target-class balanced by Algorithm 1 (Nayak et al. 2021), as a method of
+    :func:`dfkd_book.distill`: balanced once, before the first student step, then distilled on.
+
+    Args:
+        sources: the arbitrary sources in order of preference — a family name of :data:`FAMILIES` (its balanced
+            sources, :func:`family`, built for the teacher's input shape); a tuple of family names (each family
+            balanced to ``n`` on its own, the sets concatenated: each is balanced, so the union is too); a list
+            of :class:`Source`; or a callable ``(input shape, seed) -> list of Source``. For a teacher of
+            vectors, ``"noise"`` gives uniform noise of its shape.
+        n: target size of each balanced set (≥ K). max_candidates: per-source cap (see :func:`balance`).
+
+    After :func:`dfkd_book.distill`, ``.balanced`` maps each family (or ``"sources"``) to its :class:`Balanced`
+    result (counts, shortfall, composition). Raises ValueError for an unknown family or n < 1 (others as
+    :func:`balance`).
+    """
+
+    name = "arbitrary balanced set"
+    kind = "arbitrary"
+
+    def __init__(self, sources="noise", n: int = 8_000, *, max_candidates: int | None = None,
+                 batch_size: int = 2048):
+        super().__init__()
+        families = (sources,) if isinstance(sources, str) else sources
+        self.families = tuple(families) if isinstance(families, tuple) or isinstance(sources, str) else None
+        for fam in self.families or ():
+            if fam not in FAMILIES:
+                raise ValueError(f"unknown family {fam!r}; expected one of {FAMILIES}, a list of sources or a "
+                                 "callable (shape, seed) -> sources")
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be an int >= 1, got {n!r}")
+        self.sources, self.n, self.max_candidates, self.batch_size = sources, n, max_candidates, batch_size
+        self.balanced: dict[str, Balanced] = {}
+        if self.families:
+            self.name = "balanced " + " + ".join(self.families)
+
+    def _family(self, fam: str, shape, seed: int) -> list[Source]:
+        if len(shape) != 3:
+            if fam == "noise":
+                return [uniform_noise(shape, seed + 1)]
+            raise ValueError(f"the {fam!r} family is made of images, but this teacher reads inputs of shape "
+                             f"{shape}; use 'noise' or your own sources")
+        return family(fam, shape, seed)[1]
+
+    def make(self):
+        shape, seed = self.ctx.input_shape, 0 if self.ctx.seed is None else self.ctx.seed
+        if self.families:
+            groups = {fam: self._family(fam, shape, seed) for fam in self.families}
+        elif callable(self.sources):
+            groups = {"sources": list(self.sources(shape, seed))}
+        else:
+            groups = {"sources": list(self.sources)}
+        self.balanced = {key: balance(self.ctx.teacher, srcs, self.n, batch_size=self.batch_size,
+                                      max_candidates=self.max_candidates, device=self.ctx.device)
+                         for key, srcs in groups.items()}
+        return torch.cat([b.images for b in self.balanced.values()]), None
+
+    def settings(self) -> dict:
+        src = list(self.families) if self.families else "custom sources"
+        return {"sources": src, "n": self.n, "max_candidates": self.max_candidates}

@@ -19,51 +19,35 @@ Sources:
   optional competition term (Jensen–Shannon divergence between teacher and student, "Adaptive DeepInversion"),
   random jitter and flips applied to a *copy* of the optimised batch, clipping to [0, 1], keeping the best batch.
 
-All four share one optimisation loop (:func:`invert`) over batches of pixels on the device.
+All four plug their objective into the book's one pixel loop, :func:`dfkd_book.synthesis.optimize_pixels`,
+and each is a method of :func:`dfkd_book.distill` (:class:`BNInversion`, :class:`DeepInversion`,
+:class:`ActivationInversion`, :class:`SpectralInversion`).
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from . import config
-from .augment import jittered_view
-from .kd import frozen_copy, num_classes_of
-from .models import Hooks, LayerOutputs, named_layers
+from .. import config
+from ..hooks import Hooks, LayerOutputs, frozen_copy, named_layers
+from ..kd import images_labels
+from ..synthesis import Synthesis, balanced_labels, optimize_pixels, total_variation
+from .base import StaticSet
+
+__all__ = ["Inversion", "BNStatistics", "bn_statistics_loss", "total_variation", "competition", "balanced_labels",
+           "bn_inversion", "deep_inversion", "ActivationRecords", "record_activations", "activation_inversion",
+           "spectrum", "spectral_loss", "SpectralRecords", "record_spectra", "spectral_inversion",
+           "BNInversion", "DeepInversion", "ActivationInversion", "SpectralInversion"]
 
 
-# ----------------------------------------------------------------------------------------------------- results
-@dataclass
-class Inversion:
-    """Synthetic images and what made them.
-
-    Attributes:
-        images: (N, C, H, W) in [0, 1], on the CPU.
-        labels: (N,) the class each image was made for (−1 where no class was asked for).
-        losses: (N,) the final objective of each image's batch (per image, the batch's value).
-        steps: optimisation steps per batch. seconds: wall time of the synthesis.
-        name: the method.
-    """
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    losses: torch.Tensor
-    steps: int
-    seconds: float
-    name: str = ""
-    curve: list[tuple[int, float]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.images)
+#: what every inversion returns (images, labels, losses, steps, seconds, curve)
+Inversion = Synthesis
 
 
 # ------------------------------------------------------------------------------------------------ BN statistics
@@ -127,17 +111,6 @@ def bn_statistics_loss(model: nn.Module, x: torch.Tensor, first_weight: float = 
 
 
 # ------------------------------------------------------------------------------------------------ image priors
-def total_variation(x: torch.Tensor) -> torch.Tensor:
-    """DeepInversion's L2 total variation of a batch (N, C, H, W): the sum of the L2 norms, over the whole batch,
-    of the differences between neighbouring pixels in the four directions (down, right, and both diagonals)
-    (NVlabs/DeepInversion ``get_image_prior_losses``, ``loss_var_l2``). It grows with √N."""
-    d1 = x[..., :-1, :] - x[..., 1:, :]
-    d2 = x[..., :, :-1] - x[..., :, 1:]
-    d3 = x[..., 1:, :-1] - x[..., :-1, 1:]
-    d4 = x[..., :-1, :-1] - x[..., 1:, 1:]
-    return sum(torch.linalg.vector_norm(d) for d in (d1, d2, d3, d4))
-
-
 def competition(teacher_logits: torch.Tensor, student_logits: torch.Tensor, T: float = 3.0) -> torch.Tensor:
     """Adaptive DeepInversion's competition term: 1 − JS(p_T ‖ p_S) at temperature T, averaged over the batch.
     Minimising it pushes the images towards inputs on which teacher and student *disagree*."""
@@ -147,110 +120,13 @@ def competition(teacher_logits: torch.Tensor, student_logits: torch.Tensor, T: f
     return (1 - js.clamp(0, 1)).mean()
 
 
-# -------------------------------------------------------------------------------------------- the shared loop
-def _check_budget(n: int, steps: int, batch_size: int) -> None:
-    for what, v in (("n", n), ("steps", steps), ("batch_size", batch_size)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{what} must be a positive int, got {v!r}")
-
-
-def balanced_labels(n: int, k: int) -> torch.Tensor:
-    """n class labels, as even as possible over k classes, interleaved (0, 1, ..., k−1, 0, 1, ...) so that every
-    batch holds all classes."""
-    return torch.arange(n) % k
-
-
-def invert(teacher: nn.Module, n: int, shape: Sequence[int], objective: Callable, *, labels: torch.Tensor | None = None,
-           steps: int = 200, batch_size: int = 256, lr: float = 0.1, tv_weight: float = 1e-4,
-           l2_weight: float = 1e-5, jitter: int = 2, flip: bool = True, keep_best: bool = True,
-           init_range: tuple[float, float] = (0.0, 1.0),
-           seed: int | None = 0, device: torch.device | None = None, progress: bool = True,
-           name: str = "inversion") -> Inversion:
-    """Optimise ``n`` images from noise, ``batch_size`` at a time, to minimise ``objective`` plus image priors.
-
-    Each step: the teacher (a frozen private copy) sees a jittered, randomly flipped copy of the batch
-    (:func:`dfkd_book.augment.jittered_view`); the loss is
-    ``objective(view, teacher_logits, batch_labels, batch_index)`` +
-    ``tv_weight`` · :func:`total_variation` + ``l2_weight`` · ‖x‖₂ (both over the batch, as DeepInversion);
-    Adam (betas 0.5, 0.9) with a cosine schedule
-    updates the pixels, which are clipped to [0, 1]. With ``keep_best`` each batch ends as the lowest-loss
-    version it went through (DeepInversion).
-
-    Args:
-        teacher: classifier returning logits (N, K). shape: (C, H, W) of one image.
-        objective: the method's term, a scalar. It may read hooks it registered on ``objective.attach(model)``:
-            if the callable has an ``attach`` method it is called once with the frozen copy of the teacher (and
-            ``detach()`` at the end).
-        labels: (n,) classes the images are made for, handed to the objective (default: interleaved classes).
-        init_range: the images start as uniform noise in (low, high) ⊆ [0, 1].
-
-    Returns:
-        :class:`Inversion` with images on the CPU.
-
-    Raises:
-        ValueError: bad budgets, lr ≤ 0, negative weights, a bad shape, labels of the wrong length or range.
-    """
-    _check_budget(n, steps, batch_size)
-    if not lr > 0 or tv_weight < 0 or l2_weight < 0:
-        raise ValueError(f"need lr > 0 and weights >= 0, got lr={lr}, tv_weight={tv_weight}, l2_weight={l2_weight}")
-    shape = tuple(int(s) for s in shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"shape must be (C, H, W), got {shape}")
-    lo_init, hi_init = init_range
-    if not 0 <= lo_init <= hi_init <= 1:
-        raise ValueError(f"init_range must be (low, high) with 0 <= low <= high <= 1, got {init_range!r}")
-    device = device or config.device()
-    t = frozen_copy(teacher, device)
-    k = num_classes_of(t, torch.zeros(2, *shape, device=device))
-    labels = balanced_labels(n, k) if labels is None else torch.as_tensor(labels).long().cpu()
-    if labels.shape != (n,) or labels.min() < 0 or labels.max() >= k:
-        raise ValueError(f"labels must be ({n},) classes in [0, {k}), got shape {tuple(labels.shape)}")
-    if seed is not None:
-        torch.manual_seed(seed)
-    attach = getattr(objective, "attach", None)
-    if attach is not None:
-        attach(t)
-    images, losses = torch.empty(n, *shape), torch.empty(n)
-    curve_at = sorted({0, *(int(steps * f) for f in (0.1, 0.25, 0.5, 0.75)), steps - 1})
-    curve = {s: 0.0 for s in curve_at}
-    start = time.perf_counter()
-    bar = tqdm(total=n * steps, desc=name, unit="img-step", unit_scale=True, disable=not progress)
-    try:
-        for b, lo in enumerate(range(0, n, batch_size)):
-            y = labels[lo:lo + batch_size].to(device)
-            x = lo_init + (hi_init - lo_init) * torch.rand(len(y), *shape, device=device)
-            x = x.contiguous(memory_format=torch.channels_last)
-            x.requires_grad_(True)
-            opt = torch.optim.Adam([x], lr=lr, betas=(0.5, 0.9))
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-            best, best_x = math.inf, x.detach().clone()
-            for s in range(steps):
-                view = jittered_view(x, jitter, flip)
-                loss = objective(view, t(view), y, b)
-                if tv_weight:
-                    loss = loss + tv_weight * total_variation(view)
-                if l2_weight:
-                    loss = loss + l2_weight * torch.linalg.vector_norm(view)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                with torch.no_grad():
-                    x.clamp_(0, 1)
-                value = loss.item()
-                if s in curve:
-                    curve[s] += value * len(y) / n
-                if not keep_best or value < best:
-                    best, best_x = value, x.detach().clone()
-                bar.update(len(y))
-            images[lo:lo + len(y)] = best_x.cpu()
-            losses[lo:lo + len(y)] = best
-    finally:
-        bar.close()
-        detach = getattr(objective, "detach", None)
-        if detach is not None:
-            detach()
-    return Inversion(images, labels, losses, steps, time.perf_counter() - start, name, sorted(curve.items()))
+def invert(teacher: nn.Module, n: int, shape: Sequence[int] | None, objective, **kwargs) -> Inversion:
+    """The pixel loop (:func:`dfkd_book.synthesis.optimize_pixels`) with DeepInversion's settings: Adam betas
+    (0.5, 0.9), a cosine schedule, TV (1e-4) and L2 (1e-5) priors, jitter ≤ 2 px and flips of the teacher's view,
+    the best batch kept (images; vectors get no image prior). ``objective`` may have an ``attach(teacher)``
+    method registering its hooks (removed at the end). ``kwargs`` go to ``optimize_pixels``."""
+    kwargs.setdefault("l2_weight", 1e-5)
+    return optimize_pixels(teacher, n, objective, shape=shape, attach=getattr(objective, "attach", None), **kwargs)
 
 
 # ------------------------------------------------------------------------------------------- the four methods
@@ -265,11 +141,9 @@ class _BNObjective:
 
     def attach(self, model):
         self.bn = BNStatistics(model, self.first_weight)
+        return self.bn
 
-    def detach(self):
-        self.bn.remove()
-
-    def __call__(self, view, logits, y, _b):
+    def __call__(self, view, logits, y, _lo):
         loss = self.bn_weight * self.bn.loss()
         if self.ce_weight:
             loss = loss + self.ce_weight * F.cross_entropy(logits, y)
@@ -278,7 +152,7 @@ class _BNObjective:
         return loss
 
 
-def bn_inversion(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 32), *, bn_weight: float = 1.0,
+def bn_inversion(teacher: nn.Module, n: int, shape: Sequence[int] | None = None, *, bn_weight: float = 1.0,
                  first_weight: float = 10.0, **kwargs) -> Inversion:
     """BN-statistics matching alone: images whose batch statistics match every BN layer's running statistics,
     with no class asked for (the teacher labels them afterwards). ``kwargs`` go to :func:`invert`.
@@ -290,7 +164,7 @@ def bn_inversion(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 32),
     return inv
 
 
-def deep_inversion(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 32), *, bn_weight: float = 1.0,
+def deep_inversion(teacher: nn.Module, n: int, shape: Sequence[int] | None = None, *, bn_weight: float = 1.0,
                    first_weight: float = 10.0, ce_weight: float = 1.0, student: nn.Module | None = None,
                    competition_weight: float = 0.0, T: float = 3.0, **kwargs) -> Inversion:
     """DeepInversion (Yin et al. 2020): BN statistics (× ``bn_weight``, first BN × ``first_weight``) +
@@ -300,6 +174,7 @@ def deep_inversion(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 32
     BNStatistics(teacher, first_weight).remove()
     if student is not None:
         student = frozen_copy(student, kwargs.get("device"))
+        student.__dict__.pop("_dfkd_frozen", None)  # a snapshot of the student, not a shared teacher
     obj = _BNObjective(bn_weight, first_weight, ce_weight, student, competition_weight, T)
     return invert(teacher, n, shape, obj, name=kwargs.pop("name", "DeepInversion"), **kwargs)
 
@@ -388,9 +263,7 @@ def _owner_pass(teacher: nn.Module, data, layers: Sequence[str], batch_size: int
     """The teacher's owner's one pass over its labelled data: yields ``(activations {layer: tensor}, labels,
     one-hot labels (B, K) float64)`` per batch, from a frozen copy with hooks on ``layers`` (removed at the end).
     K is the largest label + 1."""
-    from .kd import _images_labels
-
-    x, y = _images_labels(data)
+    x, y = images_labels(data)
     t = frozen_copy(teacher, device)
     taps = LayerOutputs(t, layers)
     k = int(y.max()) + 1
@@ -410,10 +283,8 @@ def record_activations(teacher: nn.Module, data, layers: Sequence[str], batch_si
     activations at ``layers`` (Lopes et al. 2017), class = the true label.
 
     Args: data, an ImageSet or (images (N, C, H, W), labels (N,)). Raises ValueError for missing layers."""
-    from .kd import _images_labels
-
     device = device or config.device()
-    y = _images_labels(data)[1]
+    y = images_labels(data)[1]
     k = int(y.max()) + 1
     s1: dict[str, torch.Tensor] = {}
     s2: dict[str, torch.Tensor] = {}
@@ -444,19 +315,16 @@ def record_activations(teacher: nn.Module, data, layers: Sequence[str], batch_si
 class _RecordsObjective:
     """Σ_l (1/d_l) ‖a_l(x) − target_l‖² per image, averaged over the batch; targets sampled once per batch."""
 
-    def __init__(self, records: ActivationRecords, labels: torch.Tensor, batch_size: int, seed: int):
-        self.records, self.taps, self.batch_size = records, None, batch_size
+    def __init__(self, records: ActivationRecords, labels: torch.Tensor, seed: int):
+        self.records, self.taps = records, None
         g = torch.Generator().manual_seed(seed)
         self.targets = records.sample(labels, g)
 
     def attach(self, model):
         self.taps = LayerOutputs(model, self.records.layers)
+        return self.taps
 
-    def detach(self):
-        self.taps.remove()
-
-    def __call__(self, view, logits, y, b):
-        lo = b * self.batch_size
+    def __call__(self, view, logits, y, lo):
         loss = 0.0
         for layer in self.records.layers:
             a = self.taps.out[layer].flatten(1)
@@ -465,7 +333,7 @@ class _RecordsObjective:
         return loss
 
 
-def activation_inversion(teacher: nn.Module, records: ActivationRecords, n: int, shape: Sequence[int] = (1, 32, 32),
+def activation_inversion(teacher: nn.Module, records: ActivationRecords, n: int, shape: Sequence[int] | None = None,
                          *, labels: torch.Tensor | None = None, seed: int = 0, batch_size: int = 256,
                          **kwargs) -> Inversion:
     """Reconstruct ``n`` images from activation records (Lopes et al. 2017): per image, sample target activations
@@ -476,7 +344,7 @@ def activation_inversion(teacher: nn.Module, records: ActivationRecords, n: int,
     Raises ValueError when the records do not fit the teacher (another architecture, missing layers)."""
     records.check(teacher)
     labels = balanced_labels(n, records.num_classes) if labels is None else torch.as_tensor(labels).long()
-    obj = _RecordsObjective(records, labels, batch_size, seed)
+    obj = _RecordsObjective(records, labels, seed)
     kwargs.setdefault("jitter", 0)
     kwargs.setdefault("flip", False)
     return invert(teacher, n, shape, obj, labels=labels, batch_size=batch_size, seed=seed,
@@ -531,10 +399,8 @@ def record_spectra(teacher: nn.Module, data, layers: Sequence[str], batch_size: 
                    device: torch.device | None = None) -> SpectralRecords:
     """Per-class mean spatial magnitude spectra (:func:`spectrum`) of the activations at ``layers`` on the
     owner's labelled data. Raises ValueError for missing layers or layers without (C, H, W) maps."""
-    from .kd import _images_labels
-
     device = device or config.device()
-    y = _images_labels(data)[1]
+    y = images_labels(data)[1]
     k = int(y.max()) + 1
     sums: dict[str, torch.Tensor] = {}
     for out, _, onehot in _owner_pass(teacher, data, layers, batch_size, device):
@@ -553,18 +419,119 @@ class _SpectralObjective:
 
     def attach(self, model):
         self.taps = LayerOutputs(model, self.records.layers)
+        return self.taps
 
-    def detach(self):
-        self.taps.remove()
-
-    def __call__(self, view, logits, y, b):
+    def __call__(self, view, logits, y, _lo):
         targets = {layer: self.records.mean[layer].to(y.device)[y] for layer in self.records.layers}
         return spectral_loss(self.taps.out, targets)
 
 
-def spectral_inversion(teacher: nn.Module, records: SpectralRecords, n: int, shape: Sequence[int] = (1, 32, 32),
+def spectral_inversion(teacher: nn.Module, records: SpectralRecords, n: int, shape: Sequence[int] | None = None,
                        **kwargs) -> Inversion:
     """Reconstruct ``n`` images whose activation spectra match the recorded class means (paper 004, method 2).
     Raises ValueError when the records do not fit the teacher."""
     records.check(teacher)
     return invert(teacher, n, shape, _SpectralObjective(records), name=kwargs.pop("name", "spectral"), **kwargs)
+
+
+# ------------------------------------------------------------------------------------------------ the methods
+class _InversionSet(StaticSet):
+    """A static transfer set inverted from the teacher once, before the first student step."""
+
+    kind = "synthetic"
+
+    def __init__(self, n: int, **kwargs):
+        super().__init__()
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be an int >= 1, got {n!r}")
+        self.n, self.kwargs = n, dict(kwargs)
+        self.inversion: Inversion | None = None
+
+    def _common(self) -> dict:
+        ctx = self.ctx
+        return dict(seed=0 if ctx.seed is None else ctx.seed, device=ctx.device, progress=ctx.progress,
+                    **self.kwargs)
+
+    def make(self):
+        self.inversion = self._invert()
+        return self.inversion.images, None
+
+    def settings(self) -> dict:
+        return {"n": self.n, **{k: v for k, v in self.kwargs.items() if not isinstance(v, nn.Module)}}
+
+
+class BNInversion(_InversionSet):
+    """BN-statistics matching alone (:func:`bn_inversion`) as a method of :func:`dfkd_book.distill`.
+    Keyword arguments go to :func:`bn_inversion` (bn_weight, first_weight, steps, lr, batch_size, tv_weight, ...).
+    Raises ValueError at preparation for a teacher without BatchNorm."""
+
+    name = "BN statistics"
+
+    def prepare(self, ctx, student):
+        super().prepare(ctx, student)
+        BNStatistics(ctx.teacher).remove()  # fails now, with the message, for a teacher without BN
+
+    def _invert(self):
+        return bn_inversion(self.ctx.teacher, self.n, self.ctx.input_shape, **self._common())
+
+
+class DeepInversion(_InversionSet):
+    """DeepInversion (:func:`deep_inversion`) as a method of :func:`dfkd_book.distill`. With
+    ``competition_weight`` > 0 the student at synthesis time (step 0) is the competitor (Adaptive DeepInversion).
+    Keyword arguments go to :func:`deep_inversion`. Raises ValueError at preparation for a teacher without BN."""
+
+    name = "DeepInversion"
+
+    def prepare(self, ctx, student):
+        super().prepare(ctx, student)
+        BNStatistics(ctx.teacher).remove()
+        self.student = student
+
+    def _invert(self):
+        kw = self._common()
+        if kw.get("competition_weight"):
+            kw.setdefault("student", self.student)
+        return deep_inversion(self.ctx.teacher, self.n, self.ctx.input_shape, **kw)
+
+
+class ActivationInversion(_InversionSet):
+    """Activation records (Lopes et al. 2017; :func:`activation_inversion`) as a method of
+    :func:`dfkd_book.distill`: ``records`` are what the teacher's owner recorded (:func:`record_activations`).
+    Keyword arguments go to :func:`activation_inversion`. Raises ValueError at preparation when the records do
+    not fit the teacher, TypeError when ``records`` is not :class:`ActivationRecords`."""
+
+    name = "activation records"
+
+    def __init__(self, records: ActivationRecords, n: int, **kwargs):
+        if not isinstance(records, ActivationRecords):
+            raise TypeError(f"records must be ActivationRecords (record_activations), got {type(records).__name__}")
+        super().__init__(n, **kwargs)
+        self.records = records
+
+    def prepare(self, ctx, student):
+        super().prepare(ctx, student)
+        self.records.check(ctx.teacher)
+
+    def _invert(self):
+        return activation_inversion(self.ctx.teacher, self.records, self.n, self.ctx.input_shape, **self._common())
+
+
+class SpectralInversion(_InversionSet):
+    """Spectral records (:func:`spectral_inversion`) as a method of :func:`dfkd_book.distill`; ``records`` from
+    :func:`record_spectra`. Keyword arguments go to :func:`spectral_inversion`. Raises ValueError at preparation
+    when the records do not fit the teacher, TypeError when ``records`` is not :class:`SpectralRecords`."""
+
+    name = "spectral records"
+
+    def __init__(self, records: SpectralRecords, n: int, **kwargs):
+        if not isinstance(records, SpectralRecords):
+            raise TypeError(f"records must be SpectralRecords (record_spectra), got {type(records).__name__}")
+        super().__init__(n, **kwargs)
+        self.records = records
+
+    def prepare(self, ctx, student):
+        super().prepare(ctx, student)
+        self.records.check(ctx.teacher)
+
+    def _invert(self):
+        return spectral_inversion(self.ctx.teacher, self.records, self.n, self.ctx.input_shape, **self._common())

@@ -4,7 +4,8 @@ Source: Nayak et al., *Zero-Shot Knowledge Distillation in Deep Networks*, ICML 
 ``../shared/papers``). The teacher's softmax space is modelled, class by class, as a Dirichlet distribution whose
 concentration comes from the similarity of the teacher's final-layer weight vectors (eq. 2). Softmax vectors are
 sampled from it and inputs — **data impressions** — are optimised from noise until the teacher's temperature-τ
-softmax matches each sampled vector (eq. 3). The impressions form the transfer set for :func:`dfkd_book.kd.distill`.
+softmax matches each sampled vector (eq. 3), on the book's one pixel loop (:func:`dfkd_book.synthesis.optimize_pixels`).
+The impressions form the transfer set of :class:`DataImpressions`, the method :func:`dfkd_book.distill` runs.
 
 Two ablations of the paper live here too: the **uniform prior** (an all-ones concentration, Table 7) and **class
 impressions** (one-hot targets, Mopuri et al. 2018; Fig. 3).
@@ -17,19 +18,18 @@ spread of the samples.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from . import config
-from .augment import jittered_view
-from .kd import frozen_copy, num_classes_of
-from .models import last_linear
+from .. import config
+from ..hooks import frozen_copy, input_shape, num_classes_of
+from ..models import last_linear
+from ..synthesis import optimize_pixels
+from .base import StaticSet
 
 PRIORS = ("class-similarity", "uniform")
 EPS = 1e-8  # added to every concentration so that no entry is exactly 0 (a Dirichlet needs all entries > 0)
@@ -196,14 +196,16 @@ class Impressions:
                            self.seconds * n / len(self), [])
 
 
-def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 32, 32), *, steps: int = 1500,
+def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] | None = None, *, steps: int = 1500,
           lr: float = 0.05, T: float = 20.0, batch_size: int = 4096, classes: torch.Tensor | None = None,
           init_range: tuple[float, float] = (0.0, 1.0), jitter: int = 0, view_affine: dict | None = None,
           device: torch.device | None = None, seed: int | None = 0, progress: bool = True) -> Impressions:
     """Craft one impression per target row: x ← argmin CE(y, softmax(teacher(x)/τ)) from uniform noise (ZSKD eq. 3).
 
-    All impressions of a chunk of ``batch_size`` are optimised in parallel with Adam (one optimiser per chunk, the
-    loss summed over impressions so each one's gradient is its own); after every step x is clipped back to [0, 1].
+    All impressions of a chunk of ``batch_size`` are optimised in parallel with Adam (PyTorch's default betas, a
+    constant learning rate — the official code), the loss summed over impressions so each one's gradient is its
+    own; after every step x is clipped back to [0, 1]. This is :func:`dfkd_book.synthesis.optimize_pixels` with
+    the objective of eq. 3 and no image prior.
 
     Three options go beyond the paper and are off by default (the paper's crafting): ``init_range`` starts from
     uniform noise in a narrower range (e.g. (0, 0.1), dark like Fashion-MNIST's background); ``jitter`` > 0
@@ -212,29 +214,24 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 
     every impression of that copy its own small random affine map (kornia ``RandomAffine`` keyword arguments,
     e.g. ``dict(degrees=15, translate=0.1, scale=(0.9, 1.1))``). The optimised tensor itself is never moved, so an
     impression must make the teacher answer under small shifts and turns rather than be a pixel-exact
-    adversarial pattern. Chapter 2 measures them against the paper's way.
+    adversarial pattern. Chapter 2 measures them against the paper's way. The three need images; on a teacher of
+    vectors leave them at their defaults.
 
     Args:
         teacher: frozen classifier returning logits (N, K); put in eval mode, never updated.
         targets: (N, K) softmax vectors (e.g. from :func:`sample_targets` or :func:`one_hot_targets`).
-        shape: (C, H, W) of one input.
-        steps: Adam steps per impression (the official code: 1500).
-        lr: Adam learning rate on the pixels.
-        T: temperature τ (the paper: 20).
-        batch_size: impressions optimised together.
+        shape: the shape of one input (default: read from the teacher).
+        steps: Adam steps per impression (the official code: 1500). lr: Adam learning rate on the pixels.
+        T: temperature τ (the paper: 20). batch_size: impressions optimised together.
         classes: (N,) class of each target, stored with the result (default: argmax of the targets).
-        init_range: (low, high) of the initial uniform noise, within [0, 1] (the paper: (0, 1)).
-        jitter: largest random translation, in pixels, of the copy the teacher sees (0: none, the paper).
-        view_affine: per-impression random affine map of that copy: ``degrees``, ``translate`` (fraction of the
-            size), ``scale`` (low, high); None: none (the paper).
-        seed: seeds the initial noise.
+        init_range, jitter, view_affine: see above. seed: seeds the initial noise.
 
     Returns:
         :class:`Impressions`, images on the CPU.
 
     Raises:
         ValueError: targets not (N, K) with K the teacher's number of classes or rows not on the simplex; steps < 1;
-            T ≤ 0; a bad shape.
+            T ≤ 0; a shape the teacher does not accept; jitter or view_affine on a teacher of vectors.
     """
     device = device or config.device()
     if not isinstance(targets, torch.Tensor) or targets.ndim != 2:
@@ -242,69 +239,33 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] = (1, 
         raise ValueError(f"targets must be a (N, K) tensor of softmax vectors, got {got}")
     if (targets < 0).any() or not torch.allclose(targets.sum(1), torch.ones(len(targets)), atol=1e-4):
         raise ValueError("every target row must be a probability vector (non-negative, summing to 1)")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
     if not T > 0:
         raise ValueError(f"temperature T must be > 0, got {T}")
-    lo_init, hi_init = init_range
-    if not 0 <= lo_init <= hi_init <= 1:
-        raise ValueError(f"init_range must be (low, high) with 0 <= low <= high <= 1, got {init_range!r}")
     if not isinstance(jitter, int) or jitter < 0:
         raise ValueError(f"jitter must be an int >= 0 (pixels), got {jitter!r}")
-    affine = None
-    if view_affine is not None:
-        import kornia.augmentation as K
-
-        unknown = set(view_affine) - {"degrees", "translate", "scale"}
-        if unknown:
-            raise ValueError(f"view_affine takes degrees, translate and scale; got unknown keys {sorted(unknown)}")
-        tr = view_affine.get("translate", 0.0)
-        affine = K.RandomAffine(degrees=view_affine.get("degrees", 0.0), translate=(tr, tr),
-                                scale=tuple(view_affine.get("scale", (1.0, 1.0))), p=1.0)
-    shape = tuple(shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"shape must be (C, H, W), got {shape}")
-    teacher = frozen_copy(teacher, device)  # channels-last: about 2× faster input gradients on a CPU
-    k = num_classes_of(teacher, torch.zeros(1, *shape, device=device))
+    t = frozen_copy(teacher, device)  # channels-last: about 2x faster input gradients on a CPU
+    shape = input_shape(t, shape, device)
+    k = num_classes_of(t, torch.zeros(1, *shape, device=device))
     if targets.shape[1] != k:
         raise ValueError(f"targets have {targets.shape[1]} columns but the teacher has {k} classes")
-    if seed is not None:
-        torch.manual_seed(seed)
-    n = len(targets)
-    images, losses = torch.empty(n, *shape), torch.empty(n)
-    checkpoints = sorted({0, *(int(steps * f) for f in (0.1, 0.25, 0.5, 0.75)), steps - 1})
-    curve_sum = {s: 0.0 for s in checkpoints}
-    start = time.perf_counter()
-    bar = tqdm(total=n * steps, desc="crafting impressions", unit="imp-step", unit_scale=True, disable=not progress)
-    for lo in range(0, n, batch_size):
-        y = targets[lo:lo + batch_size].to(device)
-        x = lo_init + (hi_init - lo_init) * torch.rand(len(y), *shape, device=device)
-        x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
-        opt = torch.optim.Adam([x], lr=lr)
-        for s in range(steps):
-            view = jittered_view(x, jitter) if jitter else x
-            if affine is not None:
-                view = affine(view)
-            loss = impression_loss(teacher(view), y, T)
-            if s in curve_sum:
-                curve_sum[s] += float(loss.detach().sum())
-            opt.zero_grad(set_to_none=True)
-            loss.sum().backward()
-            opt.step()
-            with torch.no_grad():
-                x.clamp_(0, 1)
-            bar.update(len(y))
-        with torch.no_grad():
-            losses[lo:lo + len(y)] = impression_loss(teacher(x), y, T).cpu()
-        images[lo:lo + len(y)] = x.detach().cpu()
-    bar.close()
-    seconds = time.perf_counter() - start
+    y_all = targets.to(device)
+
+    def objective(view, logits, _labels, lo):
+        return impression_loss(logits, y_all[lo:lo + len(view)], T).sum()
+
     cls = targets.argmax(1) if classes is None else classes
-    return Impressions(images, targets.clone(), cls.clone(), losses, steps, seconds,
-                       [(s, curve_sum[s] / n) for s in checkpoints])
+    syn = optimize_pixels(t, len(targets), objective, shape=shape, labels=cls, steps=steps, batch_size=batch_size,
+                          lr=lr, betas=(0.9, 0.999), schedule="constant", tv_weight=0.0, jitter=jitter,
+                          flip=jitter > 0, view_affine=view_affine, keep_best=False, init_range=init_range,
+                          seed=seed, device=device, progress=progress, name="crafting impressions")
+    with torch.no_grad():
+        losses = torch.cat([impression_loss(t(syn.images[i:i + 4096].to(device)), y_all[i:i + 4096], T).cpu()
+                            for i in range(0, len(targets), 4096)])
+    curve = [(s, v / len(targets)) for s, v in syn.curve]  # the objective is a sum: per impression
+    return Impressions(syn.images, targets.clone(), cls.clone(), losses, steps, syn.seconds, curve)
 
 
-def data_impressions(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 32), *,
+def data_impressions(teacher: nn.Module, n: int, shape: Sequence[int] | None = None, *,
                      betas: Sequence[float] = (1.0, 0.1), prior: str = "class-similarity",
                      weight: torch.Tensor | None = None, seed: int = 0, **craft_kwargs) -> Impressions:
     """The whole ZSKD recipe: class similarity (eq. 2) → Dirichlet targets → crafted impressions (eq. 3).
@@ -317,10 +278,69 @@ def data_impressions(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 
     return craft(teacher, targets, shape, classes=cls, seed=seed, **craft_kwargs)
 
 
-def class_impressions(teacher: nn.Module, n: int, shape: Sequence[int] = (1, 32, 32), *, seed: int = 0,
+def class_impressions(teacher: nn.Module, n: int, shape: Sequence[int] | None = None, *, seed: int = 0,
                       **craft_kwargs) -> Impressions:
     """**Class impressions** (Mopuri et al. 2018): impressions crafted towards one-hot targets, ``n`` split evenly
     over the teacher's classes — the comparison of ZSKD Fig. 3. Keyword arguments go to :func:`craft`."""
     device = craft_kwargs.get("device") or config.device()
-    targets, cls = one_hot_targets(n, num_classes_of(teacher.to(device), torch.zeros(1, *shape, device=device)))
-    return craft(teacher, targets, shape, classes=cls, seed=seed, **craft_kwargs)
+    t = frozen_copy(teacher, device)
+    shape = input_shape(t, shape, device)
+    targets, cls = one_hot_targets(n, num_classes_of(t, torch.zeros(1, *shape, device=device)))
+    return craft(t, targets, shape, classes=cls, seed=seed, **craft_kwargs)
+
+
+# ------------------------------------------------------------------------------------------------ the methods
+class DataImpressions(StaticSet):
+    """ZSKD (Nayak et al. 2019) as a method of :func:`dfkd_book.distill`: ``n`` data impressions crafted once
+    (:func:`data_impressions`) before the first student step, then distilled on.
+
+    Args:
+        n: impressions. betas, prior, weight: the Dirichlet targets (:func:`sample_targets`). The other keyword
+            arguments go to :func:`craft` (steps, lr, T, batch_size, init_range, jitter, view_affine).
+
+    After :func:`dfkd_book.distill`, ``.impressions`` holds the :class:`Impressions` (targets, classes, losses).
+    Raises ValueError for n < 1 (others as :func:`craft`, at preparation).
+    """
+
+    name = "ZSKD data impressions"
+    kind = "synthetic"
+
+    def __init__(self, n: int, *, betas: Sequence[float] = (1.0, 0.1), prior: str = "class-similarity",
+                 weight: torch.Tensor | None = None, **craft_kwargs):
+        super().__init__()
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be an int >= 1, got {n!r}")
+        self.n, self.betas, self.prior, self.weight = n, tuple(betas), prior, weight
+        self.craft_kwargs = dict(craft_kwargs)
+        self.impressions: Impressions | None = None
+
+    def _craft(self) -> Impressions:
+        ctx = self.ctx
+        return data_impressions(ctx.teacher, self.n, ctx.input_shape, betas=self.betas, prior=self.prior,
+                                weight=self.weight, seed=0 if ctx.seed is None else ctx.seed, device=ctx.device,
+                                progress=ctx.progress, **self.craft_kwargs)
+
+    def make(self):
+        self.impressions = self._craft()
+        return self.impressions.images, None
+
+    def settings(self) -> dict:
+        return {"n": self.n, "betas": list(self.betas), "prior": self.prior, **self.craft_kwargs}
+
+
+class ClassImpressions(DataImpressions):
+    """Class impressions (Mopuri et al. 2018; the comparison of ZSKD Fig. 3): impressions crafted towards one-hot
+    targets, ``n`` split evenly over the classes. Keyword arguments go to :func:`craft`."""
+
+    name = "class impressions"
+
+    def __init__(self, n: int, **craft_kwargs):
+        super().__init__(n, **craft_kwargs)
+
+    def _craft(self) -> Impressions:
+        ctx = self.ctx
+        return class_impressions(ctx.teacher, self.n, ctx.input_shape, seed=0 if ctx.seed is None else ctx.seed,
+                                 device=ctx.device, progress=ctx.progress, **self.craft_kwargs)
+
+    def settings(self) -> dict:
+        return {"n": self.n, **self.craft_kwargs}

@@ -1,0 +1,67 @@
+"""Every method of the book behind one contract (:mod:`dfkd_book.methods.base`), one module per family, and a
+registry by name::
+
+    from dfkd_book import distill, methods
+    result = distill(teacher, student, methods.get("zskd", n=8000), steps=10_000)
+
+============================ ========================= ===============================================
+name                         class                     family (module)
+============================ ========================= ===============================================
+``kd-real``                  :class:`RealData`         real-data KD, the ceiling (``real``)
+``transfer-set``             :class:`TransferSet`      any tensor of inputs (``base``)
+``zskd``                     :class:`DataImpressions`  ZSKD data impressions (``zskd``)
+``class-impressions``        :class:`ClassImpressions` class impressions (``zskd``)
+``arbitrary``                :class:`ArbitraryBalanced` arbitrary sets, balanced (``arbitrary``)
+``zskt``                     :class:`ZSKT`             adversarial (``adversarial``)
+``dfad``                     :class:`DFAD`             adversarial (``adversarial``)
+``bn-statistics``            :class:`BNInversion`      feature inversion (``inversion``)
+``deepinversion``            :class:`DeepInversion`    feature inversion (``inversion``)
+``activation-records``       :class:`ActivationInversion` feature inversion (``inversion``)
+``spectral-records``         :class:`SpectralInversion` feature inversion (``inversion``)
+``ssd-kd``                   :class:`SSDKD`            SSD-KD (``ssd``)
+============================ ========================= ===============================================
+"""
+
+from __future__ import annotations
+
+from . import adversarial, arbitrary, base, inversion, real, ssd, zskd
+from .adversarial import DFAD, ZSKT, AdversarialGame
+from .arbitrary import ArbitraryBalanced
+from .base import Batch, Context, Method, StaticSet, TransferSet
+from .inversion import ActivationInversion, BNInversion, DeepInversion, SpectralInversion
+from .real import RealData
+from .ssd import SSDKD
+from .zskd import ClassImpressions, DataImpressions
+
+#: name → method class
+REGISTRY: dict[str, type[Method]] = {
+    "kd-real": RealData,
+    "transfer-set": TransferSet,
+    "zskd": DataImpressions,
+    "class-impressions": ClassImpressions,
+    "arbitrary": ArbitraryBalanced,
+    "zskt": ZSKT,
+    "dfad": DFAD,
+    "bn-statistics": BNInversion,
+    "deepinversion": DeepInversion,
+    "activation-records": ActivationInversion,
+    "spectral-records": SpectralInversion,
+    "ssd-kd": SSDKD,
+}
+
+
+def get(name: str, *args, **kwargs) -> Method:
+    """A method by its registry name, built with ``args`` and ``kwargs`` (see each class).
+
+    Raises:
+        ValueError: an unknown name (the message lists :data:`REGISTRY`).
+    """
+    if name not in REGISTRY:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(REGISTRY)}")
+    return REGISTRY[name](*args, **kwargs)
+
+
+__all__ = ["REGISTRY", "get", "Method", "Batch", "Context", "StaticSet", "TransferSet", "RealData",
+           "DataImpressions", "ClassImpressions", "ArbitraryBalanced", "AdversarialGame", "ZSKT", "DFAD",
+           "BNInversion", "DeepInversion", "ActivationInversion", "SpectralInversion", "SSDKD",
+           "adversarial", "arbitrary", "base", "inversion", "real", "ssd", "zskd"]

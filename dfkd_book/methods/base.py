@@ -1,0 +1,228 @@
+"""The contract every method keeps with the student loop (:func:`dfkd_book.distill`).
+
+A data-free method is whatever turns a teacher (and perhaps some statistics) into batches for a student. The
+families of this book differ in *when* they synthesise — once before training (a static transfer set: data
+impressions, arbitrary sets, inverted images, real data), every few student steps (a generator game: ZSKT, DFAD),
+or every round into a replay buffer (SSD-KD) — and the loop does not need to know which:
+
+1. ``prepare(ctx, student)`` — once, with the shared frozen teacher (``ctx.teacher``, whose queries are counted),
+   the input shape, K, the device, the budget and a seeded generator; adversarial methods also get the student.
+2. ``synthesize(step, student)`` — before **every** student step; a method does work only when it wants to (a
+   static set at step 0; a game every ``s_steps``; SSD-KD every ``kd_steps``).
+3. ``batch(batch_size) -> Batch`` — the inputs of one student step, and optionally the teacher's logits on them,
+   per-sample weights (importance-sampling weights), indices into the method's pool, hard labels, extras.
+4. ``loss(batch, student_logits, teacher_logits, T) -> (B,)`` — the per-sample distillation loss; by default
+   τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) (Hinton et al. 2015); the games override it.
+5. ``feedback(batch, losses)`` — the per-sample losses after the step (SSD-KD's priorities).
+6. ``log()`` at every evaluation, ``close()`` at the end (hooks off).
+
+``pool`` is the synthetic (or real) set the method made, when it keeps one; ``synthetic`` counts the samples it
+made; ``seconds`` its synthesis wall time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..kd import per_sample_kl
+
+
+@dataclass
+class Batch:
+    """The inputs of one student step and what the method knows about them.
+
+    Attributes:
+        x: (B, *input shape) inputs in [0, 1] on the device.
+        teacher_logits: (B, K) the teacher's logits on ``x`` when the method already has them (else the loop
+            asks the teacher; with augmentation the loop always re-labels).
+        weights: (B,) per-sample weights of the loss (importance-sampling weights), or None for 1.
+        index: (B,) indices into the method's pool, or None.
+        labels: (B,) int64 hard labels (real data), or None.
+        extra: anything else the method's :meth:`Method.loss` reads (e.g. the teacher's activations).
+    """
+
+    x: torch.Tensor
+    teacher_logits: torch.Tensor | None = None
+    weights: torch.Tensor | None = None
+    index: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What the student loop tells a method at :meth:`Method.prepare`.
+
+    Attributes:
+        teacher: the frozen, eval-mode teacher shared by the loop and the method (its queries are counted).
+        input_shape: the shape of one input, e.g. (1, 32, 32) or (64,). num_classes: K.
+        device: where everything runs. steps: the student's budget in optimiser steps. batch_size: the student's.
+        T: the loop's temperature τ. seed: the run's seed (None: unseeded). generator: a seeded torch.Generator
+            for the method's own sampling. progress: show progress bars. relabels: the loop re-labels every batch
+            (augmentation is on), so cached teacher logits would be wasted.
+    """
+
+    teacher: nn.Module
+    input_shape: tuple[int, ...]
+    num_classes: int
+    device: torch.device
+    steps: int
+    batch_size: int
+    T: float
+    seed: int | None
+    generator: torch.Generator
+    progress: bool = True
+    relabels: bool = False
+
+
+class Method:
+    """Base class of every method (see the module docstring for the contract).
+
+    Class attributes: ``name`` (a label), ``kind`` (``'real'``, ``'synthetic'``, ``'arbitrary'`` or
+    ``'generated'``: what the transfer set is made of).
+    """
+
+    name = "method"
+    kind = "synthetic"
+
+    def __init__(self) -> None:
+        self.ctx: Context | None = None
+        self.pool: torch.Tensor | None = None
+        self.synthetic = 0
+        self.seconds = 0.0
+
+    # ------------------------------------------------------------------ the contract
+    def prepare(self, ctx: Context, student: nn.Module) -> None:
+        """Called once before the first step. Raises ValueError when the method cannot serve this teacher."""
+        self.ctx = ctx
+
+    def synthesize(self, step: int, student: nn.Module) -> None:
+        """Called before every student step ``step`` (0, 1, ...); does work only when the method needs it."""
+
+    def batch(self, batch_size: int) -> Batch:
+        """The next student batch."""
+        raise NotImplementedError
+
+    def loss(self, batch: Batch, student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: float
+             ) -> torch.Tensor:
+        """Per-sample loss (B,): τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) (ZSKD eq. 4 per sample)."""
+        return per_sample_kl(student_logits, teacher_logits, T)
+
+    def feedback(self, batch: Batch, losses: torch.Tensor) -> None:
+        """Per-sample losses (B,) of the step just taken (detached)."""
+
+    def log(self) -> dict[str, float]:
+        """Method-specific numbers to record at an evaluation (e.g. the generator's mean loss)."""
+        return {}
+
+    def close(self) -> None:
+        """Called once after the last step (also after an error): take hooks off."""
+
+    def settings(self) -> dict:
+        """The method's settings, for records (JSON-friendly)."""
+        return {k: v for k, v in vars(self).items()
+                if not k.startswith("_") and isinstance(v, (int, float, str, bool, tuple, list, type(None)))
+                and k not in ("synthetic", "seconds")}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+        return f"{type(self).__name__}({args})"
+
+
+class EpochSampler:
+    """Indices 0..n−1 in shuffled passes: each call returns the next ``batch_size`` of the current pass (the last
+    batch of a pass may be smaller), then a new permutation starts — epochs without counting them."""
+
+    def __init__(self, n: int, generator: torch.Generator):
+        if n < 1:
+            raise ValueError(f"cannot sample from an empty pool (n = {n})")
+        self.n, self.generator, self.order, self.pos = n, generator, None, n
+
+    def __call__(self, batch_size: int) -> torch.Tensor:
+        if self.pos >= self.n:
+            self.order, self.pos = torch.randperm(self.n, generator=self.generator), 0
+        idx = self.order[self.pos:self.pos + batch_size]
+        self.pos += len(idx)
+        return idx
+
+
+class StaticSet(Method):
+    """A method whose transfer set is made once, before the first student step: subclasses implement
+    :meth:`make`, returning ``(inputs (N, *shape) in [0, 1], hard labels (N,) or None)``.
+
+    Batches walk through the set in shuffled passes. Without augmentation the teacher's logits on the set are
+    computed once (N teacher queries) and reused.
+    """
+
+    def make(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError
+
+    def prepare(self, ctx: Context, student: nn.Module) -> None:
+        super().prepare(ctx, student)
+        self.labels = self.logits = self.sampler = None
+
+    def synthesize(self, step: int, student: nn.Module) -> None:
+        if self.pool is not None and self.sampler is not None:
+            return
+        ctx = self.ctx
+        if self.pool is None:
+            t0 = time.perf_counter()
+            x, y = self.make()
+            self.seconds = time.perf_counter() - t0
+            self.pool, self.labels = x, y
+            self.synthetic = len(x)
+        x = self.pool
+        if not isinstance(x, torch.Tensor) or x.ndim < 2 or len(x) == 0:
+            raise ValueError(f"{self.name}: the transfer set must be a non-empty (N, *input shape) tensor, got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+        if tuple(x.shape[1:]) != tuple(ctx.input_shape):
+            raise ValueError(f"{self.name}: the transfer set holds inputs of shape {tuple(x.shape[1:])}, but the "
+                             f"teacher reads {tuple(ctx.input_shape)}")
+        if self.labels is not None and len(self.labels) != len(x):
+            raise ValueError(f"{self.name}: {len(self.labels)} labels for {len(x)} inputs")
+        self.pool = x.to(ctx.device)
+        if self.labels is not None:
+            self.labels = self.labels.to(ctx.device)
+        if not ctx.relabels:
+            with torch.no_grad():
+                self.logits = torch.cat([ctx.teacher(self.pool[i:i + 4096]) for i in range(0, len(self.pool), 4096)])
+        self.sampler = EpochSampler(len(self.pool), ctx.generator)
+
+    def batch(self, batch_size: int) -> Batch:
+        idx = self.sampler(batch_size).to(self.pool.device)
+        return Batch(x=self.pool[idx], teacher_logits=None if self.logits is None else self.logits[idx], index=idx,
+                     labels=None if self.labels is None else self.labels[idx])
+
+
+class TransferSet(StaticSet):
+    """A transfer set given as a tensor: inputs (N, *input shape) in [0, 1], optionally hard labels (N,) (used
+    only by the loop's λ · cross-entropy term). Use it to distil on inputs made beforehand (e.g. an
+    :class:`~dfkd_book.synthesis.Synthesis`'s images) or on any set of your own.
+
+    Raises:
+        TypeError: ``inputs`` is not a tensor. ValueError: an empty set or labels of the wrong length.
+    """
+
+    name = "transfer set"
+
+    def __init__(self, inputs: torch.Tensor, labels: torch.Tensor | None = None, *, name: str | None = None,
+                 kind: str = "synthetic"):
+        super().__init__()
+        if not isinstance(inputs, torch.Tensor):
+            raise TypeError(f"inputs must be a tensor (N, *input shape), got {type(inputs).__name__}")
+        if inputs.ndim < 2 or len(inputs) == 0:
+            raise ValueError(f"inputs must be a non-empty (N, *input shape) tensor, got {tuple(inputs.shape)}")
+        if labels is not None and len(labels) != len(inputs):
+            raise ValueError(f"labels must have {len(inputs)} entries, got {len(labels)}")
+        self.inputs, self.given_labels = inputs, labels
+        self.name, self.kind = name or self.name, kind
+
+    def make(self):
+        return self.inputs, self.given_labels
+
+    def settings(self) -> dict:
+        return {"n": len(self.inputs), "name": self.name, "kind": self.kind}

@@ -1,0 +1,270 @@
+"""Every method's settings, with their quick and full values, as frozen dataclasses — read by the chapters and by
+the command line (``python -m dfkd_book.bench``), and shown in the chapters as tables (:func:`table`).
+
+    r = recipes.get("zskd")                 # the active profile ($DFKD_BOOK_PROFILE)
+    result = distill(zoo.teacher(r.teacher), zoo.student(r.student_arch), r.build(), **r.student.kwargs(),
+                     eval_set=test, seed=0)
+
+A :class:`Recipe` names the method (a key of :data:`dfkd_book.methods.REGISTRY`), the teacher and student
+architectures, the method's keyword arguments (``settings``), the student's protocol (:class:`Student`: the
+budget in **optimiser steps**, batch, optimiser, learning rate, warm-up, τ, augmentation) and ``extras`` that are
+neither (the layers an owner records, a chapter's ablation budget). ``quick`` keeps a chapter under two minutes
+on a 2-core CPU; ``full`` is what the published book shows.
+
+The budgets here are the ones the chapters have used so far, converted from epochs to the optimiser steps they
+were (e.g. ZSKD: 40 epochs over 8,000 impressions at batch 256 = 1,280 steps). They are far below the papers'
+10⁴–10⁵ steps; choosing them by measurement is the next step of the book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+
+from . import config
+
+AUGMENTATIONS = (None, "zskd", "flip-shift")
+
+
+@dataclass(frozen=True)
+class Student:
+    """The student's protocol: what :func:`dfkd_book.distill` gets besides the method.
+
+    Attributes:
+        steps: the budget in optimiser steps. batch_size: the student's batch. lr: peak learning rate.
+        optimizer: ``'adam'`` or ``'sgd'``. weight_decay, warmup (steps), clip (gradient norm; 0 none).
+        T: temperature τ. augment: ``None``, ``'zskd'`` (ZSKD's heavy set with p = 0.5, re-labelled by the
+            teacher) or ``'flip-shift'`` (flips and 2-px shifts). eval_every: evaluation cadence in steps
+            (None: steps // 10).
+    """
+
+    steps: int
+    batch_size: int = 256
+    lr: float = 1e-2
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    warmup: int = 0
+    clip: float = 0.0
+    T: float = 20.0
+    augment: str | None = "zskd"
+    eval_every: int | None = None
+
+    def __post_init__(self):
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps must be a positive int, got {self.steps!r}")
+
+    def make_augment(self):
+        """The augmentation object (``None`` without one)."""
+        from . import augment
+
+        if self.augment == "zskd":
+            return augment.ZSKDAugmentation(p=0.5)
+        if self.augment == "flip-shift":
+            return augment.FlipShift(2)
+        return None
+
+    def kwargs(self, **overrides) -> dict:
+        """The keyword arguments of :func:`dfkd_book.distill` (augmentation built); ``overrides`` replace them."""
+        out = {k: v for k, v in asdict(self).items() if k != "augment"}
+        out["augment"] = self.make_augment()
+        out.update(overrides)
+        return out
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One method's recipe at one profile.
+
+    Attributes:
+        name: the recipe's name (:data:`RECIPES`). method: the registry name of the method. teacher,
+        student_arch: zoo architectures. settings: the method's keyword arguments. student: :class:`Student`.
+        extras: what is neither (record layers, ablation budgets, baselines). profile: ``'quick'`` or ``'full'``.
+        notes: why the values are what they are.
+    """
+
+    name: str
+    method: str
+    teacher: str
+    student_arch: str
+    settings: Mapping
+    student: Student
+    extras: Mapping = field(default_factory=dict)
+    profile: str = "full"
+    notes: str = ""
+
+    def build(self, *args, **overrides):
+        """The method object: ``methods.get(method, *args, **settings | overrides)`` (``args``: what the method
+        needs first, e.g. the real data of ``kd-real`` or the records of ``activation-records``)."""
+        from . import methods
+
+        return methods.get(self.method, *args, **{**self.settings, **overrides})
+
+    def as_dict(self) -> dict:
+        """JSON-friendly, for records."""
+        return asdict(self)
+
+
+def _pick(profile: str) -> Callable:
+    return lambda quick, full: quick if profile == "quick" else full
+
+
+def _kd_real(p) -> Recipe:
+    return Recipe("kd-real", "kd-real", "lenet5", "lenet5half", {},
+                  Student(steps=p(470, 7050), batch_size=256, lr=5e-3, T=4.0, augment=None),
+                  notes="Student-KD on the full Fashion-MNIST training set, the pure distillation term at τ = 4, "
+                        "Adam 5e-3, cosine; 30 epochs (quick 2) at batch 256 = 7,050 steps (quick 470).")
+
+
+def _zskd(p) -> Recipe:
+    return Recipe("zskd", "zskd", "lenet5", "lenet5half",
+                  dict(n=p(2_000, 8_000), steps=p(100, 150), lr=p(0.02, 0.01), T=20.0, betas=(1.0, 0.1),
+                       init_range=(0.0, 0.1), jitter=2,
+                       view_affine=p(None, dict(degrees=15.0, translate=0.1, scale=(0.9, 1.1)))),
+                  Student(steps=p(160, 1_280), batch_size=256, lr=1e-2, T=20.0, augment="zskd"),
+                  notes="Impressions from dark noise with a jittered (and, full, affine) view of the teacher; the "
+                        "student: 40 epochs (quick 20) over the impressions at batch 256, ZSKD augmentation "
+                        "re-labelled by the teacher.")
+
+
+def _arbitrary(p, name: str, sources, steps) -> Recipe:
+    return Recipe(name, "arbitrary", "lenet5", "lenet5half",
+                  dict(sources=sources, n=p(1_500, 8_000), max_candidates=p(20_000, 200_000)),
+                  Student(steps=steps, batch_size=256, lr=1e-2, T=20.0, augment="zskd"),
+                  notes="Algorithm 1 of Nayak et al. 2021 on the book's offline sources; the student of chapter "
+                        "2, 25 epochs (quick 20) over the balanced set.")
+
+
+def _zskt(p) -> Recipe:
+    return Recipe("zskt", "zskt", "lenet5", "lenet5half",
+                  dict(width=32, attention_layers=[("features.relu1", "features.relu1"),
+                                                   ("features.relu2", "features.relu2")]),
+                  Student(steps=p(300, 5_000), batch_size=128, lr=2e-3, optimizer="adam", clip=5.0, T=1.0,
+                          augment=None),
+                  notes="ZSKT's official step ratio (1 generator + 10 student steps), Adam 1e-3 / 2e-3, clipping at "
+                        "5, attention transfer β = 250; a generator of width 32 (official 128) a CPU can afford; "
+                        "500 outer steps (quick 30).")
+
+
+def _dfad(p) -> Recipe:
+    return Recipe("dfad", "dfad", "lenet5", "lenet5half", dict(width=32),
+                  Student(steps=p(50, 1_000), batch_size=128, lr=0.01, optimizer="sgd", weight_decay=5e-4, T=1.0,
+                          augment=None),
+                  notes="DFAD's official ratio (5 student steps, each on a fresh z, per generator step), student "
+                        "SGD 0.01 with weight decay 5e-4; 200 outer steps (quick 10).")
+
+
+_INVERSION_DARK = (0.0, 0.1)
+
+
+def _inversion(p, name: str, method: str, teacher: str, settings: dict, extras: dict | None = None) -> Recipe:
+    return Recipe(name, method, teacher, "lenet5half",
+                  dict(n=p(512, 768), steps=p(40, 400), batch_size=256, **settings),
+                  Student(steps=p(20, 300), batch_size=256, lr=1e-2, T=20.0, augment="zskd"),
+                  extras=extras or {},
+                  notes="Sized so chapter 5 runs its four methods in under 15 minutes on 2 CPU cores; the student: "
+                        "100 epochs (quick 10) over the images at batch 256, ZSKD augmentation re-labelled.")
+
+
+def _ssd(p) -> Recipe:
+    epochs = p(4, 16)
+    kd_steps = p(20, 100)
+    return Recipe("ssd-kd", "ssd-kd", "lenet5bn", "lenet5half",
+                  dict(g_steps=p(10, 100), kd_steps=kd_steps, synthesis_batch=64, capacity=max(128, epochs * 64),
+                       lr_g=1e-2, lr_z=1e-2, bn_weight=1.0, first_weight=10.0, adv_weight=1.0, task_weight=1.0,
+                       gamma=2.0, alpha=0.6, beta=0.4, eps=1e-6, reinit_generator=True, nz=100, width=32),
+                  Student(steps=epochs * kd_steps, batch_size=128, lr=1e-2, T=20.0, augment="zskd"),
+                  extras=dict(ablation=dict(epochs=p(2, 8), g_steps=p(5, 50), kd_steps=p(10, 50))),
+                  notes="16 epochs (quick 4) of 64 samples: 1,024 synthetic samples, the scale of chapter 5's "
+                        "DeepInversion set; γ, α, β as focal loss and prioritised experience replay.")
+
+
+def _few_shot(p) -> Recipe:
+    return Recipe("few-shot-kd", "kd-real", "lenet5", "lenet5half", {},
+                  Student(steps=p(40, 200), batch_size=100, lr=5e-3, T=4.0, augment="zskd"),
+                  extras=dict(per_class=10),
+                  notes="The baseline of ZSKT's MTE comparison: 10 real images per class, shown over and over with "
+                        "augmentation.")
+
+
+def _full_kd(p) -> Recipe:
+    return Recipe("full-kd", "kd-real", "lenet5", "lenet5half", {},
+                  Student(steps=p(40, 705), batch_size=256, lr=5e-3, T=4.0, augment=None),
+                  extras=dict(images=p(10_000, 60_000), mte=dict(n=p(20, 200), steps=100, lr=1.0),
+                              bench_n=p(100, 1_000)),
+                  notes="Chapter 1's recipe with fewer steps (3 epochs; quick 1 epoch of 10,000 images); the MTE "
+                        "walk settings of chapter 4.")
+
+
+_LAYERS = dict(activation_layers=["features.pool2", "classifier.relu3", "classifier.relu4", "classifier.fc3"],
+               spectral_layers=["features.relu1", "features.relu2"])
+
+#: recipe name → builder(pick) -> Recipe
+RECIPES: dict[str, Callable[[Callable], Recipe]] = {
+    "kd-real": _kd_real,
+    "zskd": _zskd,
+    "arbitrary-noise": lambda p: _arbitrary(p, "arbitrary-noise", "noise", p(120, 600)),
+    "arbitrary-best": lambda p: _arbitrary(p, "arbitrary-best", ("synthetic", "natural"), p(240, 1_525)),
+    "zskt": _zskt,
+    "dfad": _dfad,
+    "bn-stats": lambda p: _inversion(p, "bn-stats", "bn-statistics", "lenet5bn",
+                                     dict(lr=0.02, tv_weight=1e-2, init_range=_INVERSION_DARK, bn_weight=1.0,
+                                          first_weight=10.0)),
+    "deepinversion": lambda p: _inversion(p, "deepinversion", "deepinversion", "lenet5bn",
+                                          dict(lr=0.02, tv_weight=1e-3, init_range=_INVERSION_DARK, bn_weight=1.0,
+                                               first_weight=10.0, ce_weight=1.0)),
+    "activation-records": lambda p: _inversion(p, "activation-records", "activation-records", "lenet5",
+                                               dict(lr=0.01, tv_weight=1e-3, init_range=_INVERSION_DARK),
+                                               dict(layers=_LAYERS["activation_layers"])),
+    "spectral": lambda p: _inversion(p, "spectral", "spectral-records", "lenet5",
+                                     dict(lr=0.1, tv_weight=1e-4, init_range=(0.0, 1.0)),
+                                     dict(layers=_LAYERS["spectral_layers"])),
+    "ssd-kd": _ssd,
+    "few-shot-kd": _few_shot,
+    "full-kd": _full_kd,
+}
+
+
+def get(name: str, profile: str | None = None) -> Recipe:
+    """The recipe ``name`` at ``profile`` (default: the active one, :func:`dfkd_book.config.profile`).
+
+    Raises:
+        ValueError: an unknown recipe (the message lists them) or profile.
+    """
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
+    profile = profile or config.profile()
+    if profile not in config.PROFILES:
+        raise ValueError(f"profile must be one of {config.PROFILES}, got {profile!r}")
+    return replace(RECIPES[name](_pick(profile)), profile=profile)
+
+
+def _rows(prefix: str, value) -> list[tuple[str, object]]:
+    if isinstance(value, Mapping):
+        out = []
+        for k, v in value.items():
+            out += _rows(f"{prefix}.{k}" if prefix else str(k), v)
+        return out
+    return [(prefix, value)]
+
+
+def table(name: str):
+    """The recipe ``name`` as a table: one row per setting, its quick and full values (a pandas DataFrame)."""
+    import pandas as pd
+
+    def rows(r: Recipe) -> dict:
+        return dict(_rows("", {"method": r.method, "teacher": r.teacher, "student": r.student_arch,
+                               **{f"method.{k}": v for k, v in r.settings.items()},
+                               **{f"student.{k}": v for k, v in asdict(r.student).items()},
+                               **{f"extra.{k}": v for k, v in r.extras.items()}}))
+
+    rows_q, rows_f = rows(get(name, "quick")), rows(get(name, "full"))
+    keys = list(dict.fromkeys([*rows_q, *rows_f]))
+
+    def show(rows: dict, k: str) -> str:
+        v = rows.get(k, "")
+        return "–" if v is None else str(v)
+
+    return pd.DataFrame({"quick": [show(rows_q, k) for k in keys], "full": [show(rows_f, k) for k in keys]},
+                        index=pd.Index(keys, name="setting"))
