@@ -1,10 +1,13 @@
-"""The benchmark runner: ``python -m dfkd_book.bench METHOD`` runs one method end to end with the active profile
-and writes ``results/METHOD.json``; ``python -m dfkd_book.bench all [--only M ...] [--skip M ...]`` runs them in
-turn (a failing method is reported, the others still run) and writes ``results/bench-all.json``.
+"""The command line and the result records: ``python -m dfkd_book.bench METHOD [--seeds N]`` runs one method's
+recipe (:mod:`dfkd_book.recipes`) end to end through :func:`dfkd_book.distill` with the active profile and writes
+``results/METHOD.json``; ``python -m dfkd_book.bench all [--only M ...] [--skip M ...]`` runs them in turn (a
+failing method is reported, the others still run) and writes ``results/bench-all.json``.
 
-Speed and accuracy targets are benchmarks, measured here and recorded in ``results/``, never timed tests.
-Chapters add their methods to :data:`METHODS`. Every record carries: method, dataset, teacher, student,
-teacher_acc, student_acc (in %), wall_s, device, profile, torch / torchvision versions, git commit, date.
+Nothing in the package or the chapters imports this module: it only runs recipes and writes records. Speed and
+accuracy targets are benchmarks, measured here and recorded in ``results/``, never timed tests. Every record
+carries: method, dataset, teacher, student, teacher_acc, student_acc (in %; with ``--seeds N`` the mean, with
+``student_acc_sd`` and ``per_seed``), wall_s, the student's steps and teacher queries, the recipe it ran, device,
+profile, torch / torchvision versions, git commit, date.
 """
 
 from __future__ import annotations
@@ -22,81 +25,11 @@ from pathlib import Path
 
 import torch
 
-from . import config, data, kd, zoo
+from . import config, data, recipes, zoo
+from .kd import evaluate
+from .loop import distill
 
 REPO_ROOT = config.REPO_ROOT
-
-
-def kd_real_recipe() -> dict:
-    """Student-KD on real data (chapter 1 and ``bench kd-real``): LeNet-5 → LeNet-5-Half on the full
-    Fashion-MNIST training set, the pure distillation term (ZSKD eq. 4) at τ = 4, Adam (lr 5e-3) with a cosine
-    schedule, batch 256, 30 epochs (quick: 2). No augmentation: the frozen teacher's soft targets are computed once.
-    """
-    return dict(epochs=config.pick(quick=2, full=30), batch_size=256, lr=5e-3, T=4.0, lam=0.0)
-
-
-def zskd_recipe() -> dict:
-    """ZSKD (chapter 2 and ``bench zskd``): data impressions from the shipped LeNet-5, distilled into LeNet-5-Half.
-
-    ``craft``: ``n`` impressions (quick 2,000; full 8,000), Dirichlet targets with β ∈ {1.0, 0.1} half each, τ = 20,
-    ``steps`` Adam steps on the pixels (quick 100 at lr 0.02; full 150 at lr 0.01), starting from uniform noise in
-    [0, 0.1]; the teacher sees a copy jittered by ≤ 2 px and flipped at random, and (full profile) turned by a
-    small random affine map per impression (±15°, ±10 % shift, 90–110 % scale) — this book's choices, measured
-    against the paper's way in chapter 2. (On the quick profile's 100 steps the affine view did not converge.)
-    ``distill``: the pure distillation term at τ = 20, Adam lr 0.01 with a cosine schedule, batch 256, epochs
-    (quick 20; full 40), with ZSKD augmentation and the teacher re-labelling every augmented batch.
-    """
-    return dict(
-        craft=dict(n=config.pick(quick=2_000, full=8_000), steps=config.pick(quick=100, full=150),
-                   lr=config.pick(quick=0.02, full=0.01), T=20.0,
-                   betas=(1.0, 0.1), init_range=(0.0, 0.1), jitter=2,
-                   view_affine=config.pick(quick=None, full=dict(degrees=15.0, translate=0.1, scale=(0.9, 1.1)))),
-        distill=dict(epochs=config.pick(quick=20, full=40), batch_size=256, lr=1e-2, T=20.0),
-        augment=dict(p=0.5),
-    )
-
-
-def arbitrary_recipe() -> dict:
-    """Arbitrary transfer sets (chapter 3, ``bench arbitrary-noise`` and ``bench arbitrary-best``).
-
-    ``n`` images per transfer set (quick 1,500; full 8,000), balanced by Algorithm 1 with at most ``cap``
-    candidates examined per unlimited source (quick 20,000; full 200,000). ``best``: the union of the balanced
-    synthetic and natural sets (each balanced, so the union is too). ``distill``: the pure distillation term at
-    τ = 20, Adam lr 0.01 with a cosine schedule, batch 256, epochs (quick 20; full 25), with ZSKD augmentation
-    (``augment``) and the teacher re-labelling every augmented batch — the same student recipe as chapter 2.
-    """
-    return dict(
-        n=config.pick(quick=1_500, full=8_000),
-        cap=config.pick(quick=20_000, full=200_000),
-        best=("synthetic", "natural"),
-        distill=dict(epochs=config.pick(quick=20, full=25), batch_size=256, lr=1e-2, T=20.0),
-        augment=dict(p=0.5),
-    )
-
-
-def adversarial_recipe() -> dict:
-    """Adversarial distillation and the MTE (chapter 4, ``bench adversarial`` and ``bench mte``).
-
-    ``zskt`` and ``dfad``: keyword arguments of :func:`dfkd_book.adversarial.adversarial_distill` (each game's
-    official step ratio, optimisers and learning rates from :data:`~dfkd_book.adversarial.DEFAULTS`) plus the
-    generator ``width`` (official 128; 32 here, which a CPU can afford) and a budget in outer steps. ZSKT adds
-    attention transfer after both ReLU-ed convolutions. ``few_shot``: the baseline the paper compares MTE with,
-    a student distilled (τ = 4) from ``per_class`` real training images per class, shown over and over with ZSKD
-    augmentation. ``full_kd``: a student distilled from the whole training set (quick: ``images`` of it) by
-    chapter 1's recipe (:func:`kd_real_recipe`) with fewer epochs. ``mte``: the walk of the mean transition
-    error on ``n`` test images the two nets agree on (``bench mte`` uses ``bench_n``).
-    """
-    at = [("features.relu1", "features.relu1"), ("features.relu2", "features.relu2")]
-    return dict(
-        zskt=dict(game="zskt", iterations=config.pick(quick=30, full=500), batch_size=128, width=32,
-                  attention_layers=at),
-        dfad=dict(game="dfad", iterations=config.pick(quick=10, full=200), batch_size=128, width=32),
-        few_shot=dict(per_class=10, epochs=config.pick(quick=40, full=200), batch_size=100, lr=5e-3, T=4.0),
-        full_kd=dict(images=config.pick(quick=10_000, full=60_000), epochs=config.pick(quick=1, full=3),
-                     batch_size=256, lr=5e-3, T=4.0, lam=0.0),
-        mte=dict(n=config.pick(quick=20, full=200), steps=100, lr=1.0),
-        bench_n=config.pick(quick=100, full=1_000),
-    )
 
 
 def git_commit() -> str:
@@ -134,130 +67,125 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+DATASET = "fashion-mnist"
+
+
 def _history(hist) -> dict:
-    """A training curve for a record: epochs (or outer steps), test accuracy in %, cumulative wall seconds."""
-    steps = {"epoch": hist.epoch} if hasattr(hist, "epoch") else {"iteration": hist.iteration}
-    return {**steps, "test_acc": [round(100 * a, 2) for a in hist.test_acc],
-            "wall_s": [round(w, 1) for w in hist.wall_s]}
+    """A training curve for a record: student steps, test accuracy in %, cumulative wall seconds, teacher queries."""
+    return {"step": hist.step, "test_acc": [round(100 * a, 2) for a in hist.test_acc],
+            "wall_s": [round(w, 1) for w in hist.wall_s], "teacher_forward": hist.teacher_forward,
+            "teacher_backward": hist.teacher_backward}
 
 
-def _student_record(teacher, student, test, hist, wall: float, **fields) -> dict:
-    """The fields every student record shares: the benchmark pair, both accuracies (%), wall time, history."""
+def method_args(recipe: recipes.Recipe, teacher, train=None) -> tuple:
+    """What a recipe's method needs first, besides its settings: the owner's real data (``kd-real``), the
+    records the owner makes on it (``activation-records``, ``spectral``)."""
+    from .methods import inversion
+
+    if recipe.method == "kd-real":
+        return (train if train is not None else data.load(DATASET, "train"),)
+    if recipe.method == "activation-records":
+        return (inversion.record_activations(teacher, train or data.load(DATASET, "train"), recipe.extras["layers"]),)
+    if recipe.method == "spectral-records":
+        return (inversion.record_spectra(teacher, train or data.load(DATASET, "train"), recipe.extras["layers"]),)
+    return ()
+
+
+def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args: tuple | None = None,
+               **overrides):
+    """One seeded run of recipe ``name`` through :func:`dfkd_book.distill`: a fresh student, the method built by
+    the recipe (``overrides`` replace its settings). Returns ``(result, teacher, recipe)``."""
+    r = recipes.get(name)
+    teacher = zoo.teacher(r.teacher, DATASET)
+    args = method_args(r, teacher) if args is None else args
+    config.seed_everything(seed)
+    student = zoo.student(r.student_arch, DATASET)
+    result = distill(teacher, student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress,
+                     name=name, **r.student.kwargs())
+    return result, teacher, r
+
+
+def _record(name: str, runs: list, test, wall: float, **fields) -> dict:
+    """The fields every student record shares: the benchmark pair, both accuracies (%, the mean over seeds), the
+    per-seed numbers, wall time, budget, teacher queries, the recipe, the first seed's history."""
+    result, teacher, r = runs[0]
+    accs = [round(100 * evaluate(res.student, test), 2) for res, _, _ in runs]
+    mean = sum(accs) / len(accs)
+    sd = (sum((a - mean) ** 2 for a in accs) / (len(accs) - 1)) ** 0.5 if len(accs) > 1 else 0.0
     return {
-        "dataset": "fashion-mnist", "teacher": "lenet5", "student": "lenet5half",
-        "teacher_acc": round(100 * kd.evaluate(teacher, test), 2),
-        "student_acc": round(100 * kd.evaluate(student, test), 2),
-        "wall_s": round(wall, 1),
+        "dataset": DATASET, "teacher": r.teacher, "student": r.student_arch,
+        "teacher_acc": round(100 * evaluate(teacher, test), 2),
+        "student_acc": round(mean, 2), "student_acc_sd": round(sd, 2), "seeds": len(runs), "per_seed": accs,
+        "wall_s": round(wall / len(runs), 1),
+        "steps": result.steps, "batch_size": r.student.batch_size, "teacher_queries": result.teacher_queries,
+        "synthesis_s": round(result.method.seconds, 1), "distillation_s": round(result.history.seconds, 1),
         **fields,
-        "history": _history(hist),
+        "recipe": r.as_dict(),
+        "history": _history(result.history),
     }
 
 
-def kd_real() -> dict:
+def _seeded(name: str, seeds: int, test, **kw) -> tuple[list, float]:
+    t0 = time.perf_counter()
+    runs = [run_recipe(name, seed, test, **kw) for seed in range(seeds)]
+    return runs, time.perf_counter() - t0
+
+
+def kd_real(seeds: int = 1) -> dict:
     """Student-KD on real data: the ceiling every data-free method is compared against."""
-    dataset = "fashion-mnist"
-    train, test = data.load(dataset, "train"), data.load(dataset, "test")
-    teacher = zoo.teacher("lenet5", dataset)
-    config.seed_everything(0)
-    student = zoo.student("lenet5half", dataset)
-    recipe = kd_real_recipe()
-    t0 = time.perf_counter()
-    hist = kd.distill(student, teacher, train, eval_set=test, seed=0, name="Student-KD (real data)", **recipe)
-    wall = time.perf_counter() - t0
-    return _student_record(
-        teacher, student, test, hist, wall, transfer_set=f"{dataset} train ({len(train)} images)", recipe=recipe,
-        transfer_samples=len(train), transfer_kind="real",
-        paper={"source": "Nayak et al. 2019, Table 2", "teacher_acc": 90.84, "student_ce_acc": 89.43,
-               "student_kd_acc": 89.66, "published": 89.66, "setting": "Fashion-MNIST, real training set"})
+    test = data.load(DATASET, "test")
+    runs, wall = _seeded("kd-real", seeds, test)
+    n = len(runs[0][0].pool)
+    return _record("kd-real", runs, test, wall, transfer_set=f"{DATASET} train ({n} images)", transfer_samples=n,
+                   transfer_kind="real",
+                   paper={"source": "Nayak et al. 2019, Table 2", "teacher_acc": 90.84, "student_ce_acc": 89.43,
+                          "student_kd_acc": 89.66, "published": 89.66, "setting": "Fashion-MNIST, real training set"})
 
 
-def zskd() -> dict:
+def zskd(seeds: int = 1) -> dict:
     """ZSKD: craft data impressions (Nayak et al. 2019, eq. 3), then distil on them with augmentation."""
-    from . import augment, impressions
-
-    dataset = "fashion-mnist"
-    test = data.load(dataset, "test")
-    teacher = zoo.teacher("lenet5", dataset)
-    recipe = zskd_recipe()
-    craft = dict(recipe["craft"])
-    n = craft.pop("n")
-    t0 = time.perf_counter()
-    di = impressions.data_impressions(teacher, n, (data.channels(dataset), 32, 32), seed=0, **craft)
-    config.seed_everything(0)
-    student = zoo.student("lenet5half", dataset)
-    hist = kd.distill(student, teacher, di.images, augment=augment.ZSKDAugmentation(**recipe["augment"]),
-                      eval_set=test, seed=0, name="ZSKD student", **recipe["distill"])
-    wall = time.perf_counter() - t0
-    return _student_record(
-        teacher, student, test, hist, wall, transfer_set=f"{n} data impressions", impressions=n,
-        transfer_samples=n, transfer_kind="synthetic",
-        steps_per_impression=di.steps, impression_steps=di.impression_steps, crafting_s=round(di.seconds, 1),
-        distillation_s=round(hist.seconds, 1), recipe=recipe,
-        paper={"source": "Nayak et al. 2019, Tables 2 and 6", "teacher_acc": 90.84, "student_acc": 79.62,
-               "student_acc_without_augmentation": 69.37, "impressions": 48_000, "steps_per_impression": 1500,
-               "published": 79.62, "setting": "Fashion-MNIST, 48,000 data impressions"})
+    test = data.load(DATASET, "test")
+    runs, wall = _seeded("zskd", seeds, test)
+    di = runs[0][0].method.impressions
+    return _record("zskd", runs, test, wall, transfer_set=f"{len(di)} data impressions", impressions=len(di),
+                   transfer_samples=len(di), transfer_kind="synthetic", steps_per_impression=di.steps,
+                   impression_steps=di.impression_steps, crafting_s=round(di.seconds, 1),
+                   paper={"source": "Nayak et al. 2019, Tables 2 and 6", "teacher_acc": 90.84, "student_acc": 79.62,
+                          "student_acc_without_augmentation": 69.37, "impressions": 48_000,
+                          "steps_per_impression": 1500, "published": 79.62,
+                          "setting": "Fashion-MNIST, 48,000 data impressions"})
 
 
-def _arbitrary(families: tuple[str, ...], name: str, published: dict) -> dict:
-    """Balance each family's sources by Algorithm 1 (paper 001), concatenate, distil with augmentation."""
-    from . import arbitrary, augment
-
-    dataset = "fashion-mnist"
-    test = data.load(dataset, "test")
-    teacher = zoo.teacher("lenet5", dataset)
-    recipe = arbitrary_recipe()
-    shape = (data.channels(dataset), 32, 32)
-    t0 = time.perf_counter()
-    sets = {}
-    for fam in families:
-        b = arbitrary.balance(teacher, arbitrary.family(fam, shape, seed=0)[1], recipe["n"],
-                              max_candidates=recipe["cap"])
-        sets[fam] = b
-    balancing_s = time.perf_counter() - t0
-    transfer = torch.cat([b.images for b in sets.values()])
-    config.seed_everything(0)
-    student = zoo.student("lenet5half", dataset)
-    hist = kd.distill(student, teacher, transfer, augment=augment.ZSKDAugmentation(**recipe["augment"]),
-                      eval_set=test, seed=0, name=name, **recipe["distill"])
-    wall = time.perf_counter() - t0
+def _arbitrary(name: str, published: dict, seeds: int) -> dict:
+    """Balance each family's sources by Algorithm 1 (Nayak et al. 2021), concatenate, distil with augmentation."""
+    test = data.load(DATASET, "test")
+    runs, wall = _seeded(name, seeds, test)
+    method = runs[0][0].method
     composition = {fam: {"kept_per_source": b.kept_per_source, "examined_per_source": b.examined_per_source,
-                         "counts": b.counts.tolist(), "shortfall": int(b.shortfall.sum())} for fam, b in sets.items()}
-    return _student_record(
-        teacher, student, test, hist, wall, transfer_set=f"{len(transfer)} arbitrary images, balanced: "
-        + " + ".join(families), transfer_size=len(transfer), composition=composition,
-        transfer_samples=len(transfer), transfer_kind="arbitrary",
-        examined=sum(b.examined for b in sets.values()), balancing_s=round(balancing_s, 1),
-        distillation_s=round(hist.seconds, 1), recipe=recipe,
-        paper={"source": "Nayak et al. 2021 (WACV), Tables 1 and 2", "teacher_acc": 90.84,
-               "balanced_noise_with_augmentation": 74.33, "svhn_tinyimagenet_with_augmentation": 84.75,
-               **published})
+                         "counts": b.counts.tolist(), "shortfall": int(b.shortfall.sum())}
+                   for fam, b in method.balanced.items()}
+    size = len(method.pool)
+    return _record(name, runs, test, wall,
+                   transfer_set=f"{size} arbitrary images, balanced: " + " + ".join(method.balanced),
+                   transfer_size=size, composition=composition, transfer_samples=size, transfer_kind="arbitrary",
+                   examined=sum(b.examined for b in method.balanced.values()),
+                   balancing_s=round(method.seconds, 1),
+                   paper={"source": "Nayak et al. 2021 (WACV), Tables 1 and 2", "teacher_acc": 90.84,
+                          "balanced_noise_with_augmentation": 74.33, "svhn_tinyimagenet_with_augmentation": 84.75,
+                          **published})
 
 
-def arbitrary_noise() -> dict:
-    """Balanced uniform noise + augmentation (paper 001, Table 1: 74.33 % on Fashion-MNIST)."""
-    return _arbitrary(("noise",), "balanced uniform noise",
-                      {"published": 74.33, "setting": "Fashion-MNIST, balanced uniform noise + augmentation"})
+def arbitrary_noise(seeds: int = 1) -> dict:
+    """Balanced uniform noise + augmentation (Nayak et al. 2021, Table 1: 74.33 % on Fashion-MNIST)."""
+    return _arbitrary("arbitrary-noise", {"published": 74.33,
+                                          "setting": "Fashion-MNIST, balanced uniform noise + augmentation"}, seeds)
 
 
-def arbitrary_best() -> dict:
-    """The best offline combination of chapter 3 (:func:`arbitrary_recipe` ``best``), + augmentation."""
-    return _arbitrary(tuple(arbitrary_recipe()["best"]), "best offline combination",
-                      {"published": 84.75, "setting": "Fashion-MNIST, SVHN + TinyImageNet (balanced) + augmentation"})
-
-
-def adversarial_game(game: str, teacher, test, progress: bool = True):
-    """One adversarial game of :func:`adversarial_recipe` on Fashion-MNIST, seeded (seed 0): a fresh LeNet-5-Half
-    student and generator. Returns ``(student, history)``."""
-    from . import adversarial, models
-
-    kwargs = dict(adversarial_recipe()[game])
-    width = kwargs.pop("width")
-    config.seed_everything(0)
-    student = zoo.student("lenet5half")
-    generator = models.GENERATORS[game]((data.channels("fashion-mnist"), 32, 32), width=width)
-    hist = adversarial.adversarial_distill(student, teacher, generator, eval_set=test, seed=0, progress=progress,
-                                           eval_every=max(kwargs["iterations"] // 10, 1), **kwargs)
-    return student, hist
+def arbitrary_best(seeds: int = 1) -> dict:
+    """The best offline combination of chapter 3 (balanced synthetic + natural sources), + augmentation."""
+    return _arbitrary("arbitrary-best", {"published": 84.75,
+                                         "setting": "Fashion-MNIST, SVHN + TinyImageNet (balanced) + augmentation"},
+                      seeds)
 
 
 _ADVERSARIAL_PAPER = {"source": "Micaelli & Storkey 2019 (ZSKT); Fang et al. 2019 (DFAD)", "teacher_acc": 90.84,
@@ -265,280 +193,120 @@ _ADVERSARIAL_PAPER = {"source": "Micaelli & Storkey 2019 (ZSKT); Fang et al. 201
                       "published": 98.3, "setting": "MNIST (DFAD); no Fashion-MNIST number"}
 
 
-def _generated(game: str, iterations: int) -> int:
-    """How many distinct generated images the student of a game saw: ZSKT trains on one batch per outer step (the
-    same z through the updated generator), DFAD draws a fresh batch for each of its student steps."""
-    from . import adversarial
-
-    batch = adversarial_recipe()[game]["batch_size"]
-    return iterations * batch * (adversarial.DEFAULTS[game]["s_steps"] if game == "dfad" else 1)
-
-
-def adversarial() -> dict:
-    """ZSKT and DFAD with the same teacher and budget recipe; the record keeps the better student."""
-    dataset = "fashion-mnist"
-    test = data.load(dataset, "test")
-    teacher = zoo.teacher("lenet5", dataset)
-    t0 = time.perf_counter()
-    games = {game: adversarial_game(game, teacher, test) for game in ("zskt", "dfad")}
-    wall = time.perf_counter() - t0
-    best = max(games, key=lambda g: games[g][1].final_acc)
-    student, hist = games[best]
-    return _student_record(
-        teacher, student, test, hist, wall, transfer_set=f"images of a generator, {best.upper()} game",
-        game=best, transfer_samples=_generated(best, hist.iteration[-1]), transfer_kind="generated",
-        games={g: {"student_acc": round(100 * h.final_acc, 2), "seconds": round(h.seconds, 1),
-                              "iterations": h.iteration[-1], "history": _history(h)}
-                          for g, (_, h) in games.items()},
-        recipe=adversarial_recipe(), paper=_ADVERSARIAL_PAPER)
+def adversarial(seeds: int = 1) -> dict:
+    """ZSKT and DFAD with the same teacher; the record keeps the game whose mean student is better."""
+    test = data.load(DATASET, "test")
+    games = {g: _seeded(g, seeds, test) for g in ("zskt", "dfad")}
+    recs = {g: _record(g, runs, test, wall, transfer_samples=runs[0][0].method.synthetic) for g, (runs, wall)
+            in games.items()}
+    best = max(recs, key=lambda g: recs[g]["student_acc"])
+    runs, wall = games[best]
+    return _record(best, runs, test, sum(w for _, w in games.values()),
+                   transfer_set=f"images of a generator, {best.upper()} game", game=best,
+                   transfer_samples=recs[best]["transfer_samples"], transfer_kind="generated",
+                   games={g: {k: rec[k] for k in ("student_acc", "student_acc_sd", "per_seed", "steps",
+                                                   "teacher_queries", "distillation_s", "history")}
+                          for g, rec in recs.items()},
+                   paper=_ADVERSARIAL_PAPER)
 
 
-def baseline_students(teacher, train, test, progress: bool = True) -> dict:
-    """The students chapter 4 compares the zero-shot one with (:func:`adversarial_recipe` ``few_shot`` and
-    ``full_kd``), seeded: ``{"few-shot KD": (student, history), "full-data KD": (student, history)}``."""
-    from . import augment
-
-    recipe = adversarial_recipe()
-    few = dict(recipe["few_shot"])
-    shots = train.subset(few.pop("per_class"), seed=0, per_class=True)
-    config.seed_everything(0)
-    s_few = zoo.student("lenet5half")
-    h_few = kd.distill(s_few, teacher, shots.images, augment=augment.ZSKDAugmentation(p=0.5), seed=0,
-                       progress=progress, name=f"few-shot KD ({len(shots)} real images)", **few)
-    full = dict(recipe["full_kd"])
-    n = full.pop("images")
-    real = train if n >= len(train) else train.subset(n, seed=0)
-    config.seed_everything(0)
-    s_full = zoo.student("lenet5half")
-    h_full = kd.distill(s_full, teacher, real, eval_set=test, seed=0, progress=progress,
-                        name=f"full-data KD ({len(real):,} real images)", **full)
-    return {"few-shot KD": (s_few, h_few), "full-data KD": (s_full, h_full)}
-
-
-def mte() -> dict:
-    """The mean transition error (paper 002) of the zero-shot ZSKT student, a few-shot-KD student and a
-    full-data KD student against the teacher, each on ``bench_n`` test images it agrees with the teacher on."""
+def mte(seeds: int = 1) -> dict:
+    """The mean transition error (Micaelli & Storkey 2019) of the zero-shot ZSKT student, a few-shot-KD student
+    and a full-data KD student against the teacher, each on test images it agrees with the teacher on."""
     from . import boundary
 
-    dataset = "fashion-mnist"
-    train, test = data.load(dataset, "train"), data.load(dataset, "test")
-    teacher = zoo.teacher("lenet5", dataset)
-    recipe = adversarial_recipe()
+    train, test = data.load(DATASET, "train"), data.load(DATASET, "test")
+    full = recipes.get("full-kd")
+    few = recipes.get("few-shot-kd")
     t0 = time.perf_counter()
-    students = {"zero-shot (ZSKT)": adversarial_game("zskt", teacher, test)}
-    students.update(baseline_students(teacher, train, test))
-    rows, mte_s = {}, []
-    for name, (student, _) in students.items():
-        x, y = boundary.agreeing(teacher, student, test.images, recipe["bench_n"])
+    shots = train.subset(few.extras["per_class"], seed=0, per_class=True)
+    real = train if full.extras["images"] >= len(train) else train.subset(full.extras["images"], seed=0)
+    students = {"zero-shot (ZSKT)": run_recipe("zskt", 0, test),
+                "few-shot KD": run_recipe("few-shot-kd", 0, None, args=(shots,)),
+                "full-data KD": run_recipe("full-kd", 0, test, args=(real,))}
+    teacher = students["zero-shot (ZSKT)"][1]
+    rows = {}
+    for name, (res, _, _) in students.items():
+        x, y = boundary.agreeing(teacher, res.student, test.images, full.extras["bench_n"])
         t1 = time.perf_counter()
-        tr = boundary.transition_curves(teacher, student, x, y, steps=recipe["mte"]["steps"], lr=recipe["mte"]["lr"])
-        mte_s.append(time.perf_counter() - t1)
-        rows[name] = {"student_acc": round(100 * kd.evaluate(student, test), 2), "mte": round(tr.mte, 4),
-                      "images": len(x), "walks": int(tr.targets.numel()), "mte_seconds": round(mte_s[-1], 1)}
+        tr = boundary.transition_curves(teacher, res.student, x, y, steps=full.extras["mte"]["steps"],
+                                        lr=full.extras["mte"]["lr"])
+        rows[name] = {"student_acc": round(100 * evaluate(res.student, test), 2), "mte": round(tr.mte, 4),
+                      "images": len(x), "walks": int(tr.targets.numel()),
+                      "mte_seconds": round(time.perf_counter() - t1, 1)}
     zero = rows["zero-shot (ZSKT)"]
-    return {"dataset": dataset, "teacher": "lenet5", "student": "lenet5half",
-            "teacher_acc": round(100 * kd.evaluate(teacher, test), 2),
+    return {"dataset": DATASET, "teacher": "lenet5", "student": "lenet5half",
+            "teacher_acc": round(100 * evaluate(teacher, test), 2),
             "student_acc": zero["student_acc"], "mte": zero["mte"], "students": rows,
-            "mte_steps": recipe["mte"]["steps"], "mte_lr": recipe["mte"]["lr"],
-            "wall_s": round(time.perf_counter() - t0, 1), "recipe": recipe,
+            "mte_steps": full.extras["mte"]["steps"], "mte_lr": full.extras["mte"]["lr"],
+            "wall_s": round(time.perf_counter() - t0, 1),
+            "recipe": {r.name: r.as_dict() for r in (recipes.get("zskt"), few, full)},
             "paper": {"source": "Micaelli & Storkey 2019, poster: MTE zero-shot vs KD+AT",
                       "svhn": {"zero_shot": 0.09, "kd_at": 0.64}, "cifar10": {"zero_shot": 0.22, "kd_at": 0.68}}}
 
 
-def inversion_recipe() -> dict:
-    """Feature-statistics inversion (chapter 5, ``bench bn-stats``, ``activation-records``, ``spectral``,
-    ``deepinversion``), sized so that chapter 5 runs the four methods in under 15 minutes on 2 CPU cores.
-
-    ``n`` images per method, ``steps`` Adam steps per batch of ``batch_size`` (betas 0.5, 0.9, cosine), jitter
-    ≤ 2 px and flips on the teacher's copy (:func:`dfkd_book.inversion.invert`). Per method, the keyword
-    arguments of its function: learning rate, TV / L2 prior weights, the initial noise range (dark, like
-    Fashion-MNIST, except for spectral matching) and the method's own weights. ``activation_layers`` /
-    ``spectral_layers``: where the LeNet-5 owner records statistics on its training set. ``distill``: the
-    student recipe of chapters 2 and 3 (τ = 20, Adam 1e-2, cosine, ZSKD augmentation with the teacher
-    re-labelling every augmented batch), run for 100 epochs.
-
-    Measured on DeepInversion images (seed 0, 2 CPU cores): 1,024 images × 400 steps gave 45.0 % after 30
-    distillation epochs, 62.3 % after 100 and 68.1 % after 200; 1,024 × 300 steps gave 57.6 % and 2,048 × 200
-    steps (the cost of 1,024 × 400) 58.1 % after 100 epochs. Four methods at 1,024 × 400 made chapter 5 take
-    15 minutes, so the full profile makes 768 images per method. Spectral matching works from uniform noise at
-    lr 0.1 (43.1 % on 1,024 × 300) and not from the dark start (26.4 % on 1,024 × 400).
-    """
-    dark = (0.0, 0.1)
-    return dict(
-        n=config.pick(quick=512, full=768), steps=config.pick(quick=40, full=400), batch_size=256,
-        bn=dict(lr=0.02, tv_weight=1e-2, init_range=dark, bn_weight=1.0, first_weight=10.0),
-        deepinversion=dict(lr=0.02, tv_weight=1e-3, init_range=dark, bn_weight=1.0, first_weight=10.0,
-                           ce_weight=1.0),
-        activation=dict(lr=0.01, tv_weight=1e-3, init_range=dark),
-        spectral=dict(lr=0.1, tv_weight=1e-4, init_range=(0.0, 1.0)),
-        activation_layers=["features.pool2", "classifier.relu3", "classifier.relu4", "classifier.fc3"],
-        spectral_layers=["features.relu1", "features.relu2"],
-        distill=dict(epochs=config.pick(quick=10, full=100), batch_size=256, lr=1e-2, T=20.0),
-        augment=dict(p=0.5),
-    )
+_LOPES = {"source": "Lopes et al. 2017 (MNIST, activation records)", "mnist_student_acc": 92.47,
+          "note": "no published Fashion-MNIST number; the Nasyrov et al. library reports chance-level students for "
+                  "its statistics methods", "published": None, "setting": "no published number"}
 
 
-def synthesize(method: str, teacher, train=None, progress: bool = True):
-    """Synthetic images of one chapter-5 method by :func:`inversion_recipe`, seeded (seed 0).
-
-    ``method``: ``"bn-stats"`` or ``"deepinversion"`` (``teacher`` must have BN), ``"activation-records"`` or
-    ``"spectral"`` (records made on ``train``, the owner's data, first). Returns ``(Inversion, records or None)``.
-    """
-    from . import inversion
-
-    r = inversion_recipe()
-    shape = (data.channels("fashion-mnist"), 32, 32)
-    common = dict(steps=r["steps"], batch_size=r["batch_size"], seed=0, progress=progress)
-    if method == "bn-stats":
-        return inversion.bn_inversion(teacher, r["n"], shape, **r["bn"], **common), None
-    if method == "deepinversion":
-        return inversion.deep_inversion(teacher, r["n"], shape, **r["deepinversion"], **common), None
-    if method == "activation-records":
-        records = inversion.record_activations(teacher, train, r["activation_layers"])
-        return inversion.activation_inversion(teacher, records, r["n"], shape, **r["activation"], **common), records
-    if method == "spectral":
-        records = inversion.record_spectra(teacher, train, r["spectral_layers"])
-        return inversion.spectral_inversion(teacher, records, r["n"], shape, **r["spectral"], **common), records
-    raise ValueError(f"unknown inversion method {method!r}")
-
-
-def distill_on(teacher, images, test, name: str, progress: bool = True):
-    """A seeded LeNet-5-Half distilled on ``images`` by :func:`inversion_recipe` ``distill`` (with augmentation).
-    Returns ``(student, history)``."""
-    from . import augment
-
-    r = inversion_recipe()
-    config.seed_everything(0)
-    student = zoo.student("lenet5half")
-    hist = kd.distill(student, teacher, images, augment=augment.ZSKDAugmentation(**r["augment"]), eval_set=test,
-                      seed=0, progress=progress, name=name, **r["distill"])
-    return student, hist
-
-
-def _inversion(method: str, arch: str, paper: dict) -> dict:
-    dataset = "fashion-mnist"
-    train, test = data.load(dataset, "train"), data.load(dataset, "test")
-    teacher = zoo.teacher(arch, dataset)
-    t0 = time.perf_counter()
-    inv, records = synthesize(method, teacher, train)
-    synthesis_s = time.perf_counter() - t0
-    student, hist = distill_on(teacher, inv.images, test, method)
-    wall = time.perf_counter() - t0
+def _inversion(name: str, paper: dict, seeds: int) -> dict:
+    test = data.load(DATASET, "test")
+    runs, wall = _seeded(name, seeds, test)
+    res = runs[0][0]
+    inv = res.method.inversion
     extra = {}
+    records = getattr(res.method, "records", None)
     if records is not None:
         extra["metadata_bytes"] = records.nbytes()
-    if method == "spectral":  # the baseline the issue compares with: plain uniform noise, the same budget
+    if name == "spectral":  # the baseline the chapter compares with: plain uniform noise, the same budget
+        from .methods import TransferSet
+
         noise = torch.rand(len(inv.images), *inv.images.shape[1:], generator=torch.Generator().manual_seed(0))
-        _, h_noise = distill_on(teacher, noise, test, "uniform noise")
-        extra["uniform_noise_student_acc"] = round(100 * h_noise.final_acc, 2)
-    rec = _student_record(teacher, student, test, hist, wall, transfer_set=f"{len(inv)} images, {method}",
-                          synthetic_images=len(inv), transfer_samples=len(inv), transfer_kind="synthetic",
-                          steps_per_batch=inv.steps, synthesis_s=round(synthesis_s, 1),
-                          seconds_per_1000_images=round(1000 * inv.seconds / len(inv), 1),
-                          distillation_s=round(hist.seconds, 1), recipe=inversion_recipe(), paper=paper, **extra)
-    rec["teacher"] = arch
-    return rec
+        r = recipes.get(name)
+        config.seed_everything(0)
+        base = distill(zoo.teacher(r.teacher, DATASET), zoo.student(r.student_arch, DATASET), TransferSet(noise),
+                       eval_set=test, seed=0, name="uniform noise", **r.student.kwargs())
+        extra["uniform_noise_student_acc"] = round(100 * base.final_acc, 2)
+    return _record(name, runs, test, wall, transfer_set=f"{len(inv)} images, {name}", synthetic_images=len(inv),
+                   transfer_samples=len(inv), transfer_kind="synthetic", steps_per_batch=inv.steps,
+                   seconds_per_1000_images=round(1000 * inv.seconds / len(inv), 1), paper=paper, **extra)
 
 
-_LOPES = {"source": "Lopes et al. 2017 (MNIST, activation records)", "mnist_student_acc": 92.47,
-          "note": "no published Fashion-MNIST number; the paper-004 library reports chance-level students for its "
-                  "statistics methods", "published": None, "setting": "no published number"}
-
-
-def bn_stats() -> dict:
+def bn_stats(seeds: int = 1) -> dict:
     """BN-statistics matching alone, LeNet-5-BN teacher."""
-    return _inversion("bn-stats", "lenet5bn", _LOPES)
+    return _inversion("bn-stats", _LOPES, seeds)
 
 
-def activation_records() -> dict:
+def activation_records(seeds: int = 1) -> dict:
     """Activation records (Lopes et al. 2017), LeNet-5 teacher (no BN)."""
-    return _inversion("activation-records", "lenet5",
-                      _LOPES | {"published": 92.47, "setting": "MNIST (activation records)"})
+    return _inversion("activation-records", _LOPES | {"published": 92.47, "setting": "MNIST (activation records)"},
+                      seeds)
 
 
-def spectral() -> dict:
-    """Spectral feature matching (paper 004, method 2), LeNet-5 teacher, with a uniform-noise baseline."""
-    return _inversion("spectral", "lenet5", _LOPES)
+def spectral(seeds: int = 1) -> dict:
+    """Spectral feature matching (Nasyrov et al., method 2), LeNet-5 teacher, with a uniform-noise baseline."""
+    return _inversion("spectral", _LOPES, seeds)
 
 
-def deepinversion() -> dict:
+def deepinversion(seeds: int = 1) -> dict:
     """DeepInversion (Yin et al. 2020), LeNet-5-BN teacher."""
-    return _inversion("deepinversion", "lenet5bn", {"source": "Yin et al. 2020 (DeepInversion)",
-                                                     "note": "no published LeNet-5 / Fashion-MNIST number",
-                                                     "published": None, "setting": "no published number"})
+    return _inversion("deepinversion", {"source": "Yin et al. 2020 (DeepInversion)",
+                                        "note": "no published LeNet-5 / Fashion-MNIST number", "published": None,
+                                        "setting": "no published number"}, seeds)
 
 
-def ssd_recipe() -> dict:
-    """SSD-KD (chapter 6 and ``bench ssd-kd``): the shipped LeNet-5-BN teacher → LeNet-5-Half.
-
-    ``ssd``: the keyword arguments of :func:`dfkd_book.ssd.ssd_kd` — ``epochs`` × ``synthesis_batch`` synthetic
-    samples in all (the same scale as ``deepinversion_n``, chapter 5's DeepInversion set, which chapter 6 runs
-    beside it), ``g_steps`` inversion steps and ``kd_steps`` distillation steps per epoch, a replay buffer that
-    holds every sample made, γ, α, β as in focal loss and prioritised experience replay (γ = 2, α = 0.6,
-    β = 0.4). ``generator``: the DFAD generator's size. ``augment``: ZSKD augmentation on the student's
-    mini-batches, re-labelled by the teacher. ``ablation``: the smaller budget of the Table 4 runs.
-    """
-    epochs = config.pick(quick=4, full=16)
-    ssd = dict(epochs=epochs, g_steps=config.pick(quick=10, full=100), kd_steps=config.pick(quick=20, full=100),
-               synthesis_batch=64, kd_batch=128, capacity=max(128, epochs * 64), lr_g=1e-2, lr_z=1e-2, lr_s=1e-2,
-               T=20.0, bn_weight=1.0, first_weight=10.0, adv_weight=1.0, task_weight=1.0, gamma=2.0, alpha=0.6,
-               beta=0.4, eps=1e-6, reinit_generator=True)
-    return dict(ssd=ssd, generator=dict(nz=100, width=32), augment=dict(p=0.5),
-                deepinversion_n=epochs * ssd["synthesis_batch"],
-                ablation=dict(epochs=config.pick(quick=2, full=8), g_steps=config.pick(quick=5, full=50),
-                              kd_steps=config.pick(quick=10, full=50)))
-
-
-def ssd_run(teacher, test, progress: bool = True, name: str = "SSD-KD", seed: int = 0, **overrides):
-    """One seeded SSD-KD run by :func:`ssd_recipe` (``overrides`` replace its ``ssd`` settings, e.g. the switches
-    of :data:`SSD_ABLATION`). Returns ``(student, SSDHistory)``."""
-    from . import augment, models, ssd
-
-    r = ssd_recipe()
-    shape = (data.channels("fashion-mnist"), 32, 32)
-    config.seed_everything(seed)
-    student = zoo.student("lenet5half")
-    hist = ssd.ssd_kd(student, teacher, lambda: models.DFADGenerator(shape, **r["generator"]),
-                      augment=augment.ZSKDAugmentation(**r["augment"]), eval_set=test, seed=seed, progress=progress,
-                      name=name, **(r["ssd"] | overrides))
-    return student, hist
-
-
-#: the rows of SSD-KD's Table 4: which modules are on (priority sampling, difficulty term, diversity term)
-SSD_ABLATION = {
-    "baseline": dict(priority=False, difficulty=False, diversity=False),
-    "baseline + PS": dict(priority=True, difficulty=False, diversity=False),
-    "baseline + difficulty": dict(priority=False, difficulty=True, diversity=False),
-    "baseline + diversity": dict(priority=False, difficulty=False, diversity=True),
-    "baseline + difficulty + diversity": dict(priority=False, difficulty=True, diversity=True),
-    "SSD-KD (all)": dict(priority=True, difficulty=True, diversity=True),
-}
-
-
-def ssd_ablation(teacher, test, progress: bool = True) -> dict:
-    """Table 4 of SSD-KD at :func:`ssd_recipe` ``ablation``'s budget: row name → SSDHistory."""
-    budget = ssd_recipe()["ablation"]
-    return {row: ssd_run(teacher, test, progress, name=row, **budget, **switches)[1]
-            for row, switches in SSD_ABLATION.items()}
-
-
-def ssd_kd() -> dict:
-    """SSD-KD (Liu et al. 2024, paper 003) by :func:`ssd_recipe`, LeNet-5-BN teacher."""
-    dataset = "fashion-mnist"
-    test = data.load(dataset, "test")
-    teacher = zoo.teacher("lenet5bn", dataset)
-    t0 = time.perf_counter()
-    student, hist = ssd_run(teacher, test)
-    wall = time.perf_counter() - t0
-    rec = _student_record(teacher, student, test, hist, wall, transfer_set=f"{hist.synthetic[-1]} synthetic samples",
-                          synthetic_samples=hist.synthetic[-1], transfer_samples=hist.synthetic[-1],
-                          transfer_kind="synthetic", buffer_capacity=ssd_recipe()["ssd"]["capacity"],
-                          recipe=ssd_recipe(),
-                          paper={"source": "Liu et al. 2024 (SSD-KD), Table 1", "cifar10_resnet34_resnet18": 92.92,
-                                 "note": "no published Fashion-MNIST number", "published": None,
-                                 "setting": "no Fashion-MNIST number (CIFAR-10, ResNet-34 → ResNet-18: 92.92)"})
-    rec["teacher"] = "lenet5bn"
-    return rec
+def ssd_kd(seeds: int = 1) -> dict:
+    """SSD-KD (Liu et al. 2024) by its recipe, LeNet-5-BN teacher."""
+    test = data.load(DATASET, "test")
+    runs, wall = _seeded("ssd-kd", seeds, test)
+    method = runs[0][0].method
+    return _record("ssd-kd", runs, test, wall, transfer_set=f"{method.synthetic} synthetic samples",
+                   synthetic_samples=method.synthetic, transfer_samples=method.synthetic, transfer_kind="synthetic",
+                   buffer_capacity=method.buffer.capacity,
+                   paper={"source": "Liu et al. 2024 (SSD-KD), Table 1", "cifar10_resnet34_resnet18": 92.92,
+                          "note": "no published Fashion-MNIST number", "published": None,
+                          "setting": "no Fashion-MNIST number (CIFAR-10, ResNet-34 → ResNet-18: 92.92)"})
 
 
 #: method name → function returning the method-specific fields of its record.
@@ -557,8 +325,10 @@ METHODS: dict[str, Callable[[], dict]] = {
 }
 
 
-def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results", env: dict | None = None) -> dict:
-    """Run ``method`` and write ``out_dir/METHOD.json`` atomically; return the record.
+def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results", env: dict | None = None,
+        seeds: int = 1) -> dict:
+    """Run ``method`` (the student, and the synthesis where it is random, from ``seeds`` seeds 0..N−1) and write
+    ``out_dir/METHOD.json`` atomically; return the record.
 
     ``env``: the :func:`environment` to record (``bench all`` passes the one it took at its start, so every record
     of a run names the same commit — the records it writes would otherwise make the tree look dirty).
@@ -570,7 +340,9 @@ def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results", env: di
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
     env = environment() if env is None else env
     t0 = time.perf_counter()
-    record = {"method": method, **METHODS[method](), **env}
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a positive int, got {seeds!r}")
+    record = {"method": method, **(METHODS[method](seeds) if seeds != 1 else METHODS[method]()), **env}
     record["total_wall_s"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(record, indent=2) + "\n"
     config.atomic_write(Path(out_dir) / f"{method}.json", lambda f: f.write(text.encode()))
@@ -592,7 +364,8 @@ def select(only: list[str] | None = None, skip: list[str] | None = None) -> list
     return names
 
 
-def run_all(names: list[str], out_dir: str | os.PathLike = REPO_ROOT / "results", summary: bool = True) -> dict:
+def run_all(names: list[str], out_dir: str | os.PathLike = REPO_ROOT / "results", summary: bool = True,
+            seeds: int = 1) -> dict:
     """Run each method of ``names`` in turn (:func:`run`); a method that raises is reported (traceback on stderr)
     and the others still run. With ``summary``, write ``out_dir/bench-all.json``: per method its status, student
     accuracy (%) and wall seconds, the total wall seconds and the environment — the record of one complete run.
@@ -606,7 +379,7 @@ def run_all(names: list[str], out_dir: str | os.PathLike = REPO_ROOT / "results"
         print(f"== [{i}/{len(names)}] {name}", flush=True)
         t1 = time.perf_counter()
         try:
-            record = run(name, out_dir, {**env, "date": _now()})
+            record = run(name, out_dir, {**env, "date": _now()}, seeds)
             methods[name] = {"status": "ok", "student_acc": record.get("student_acc"),
                              "wall_s": round(time.perf_counter() - t1, 1)}
         except Exception as e:  # noqa: BLE001 — one failing method must not stop the benchmark
@@ -629,12 +402,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO_ROOT / "results"), help="directory for METHOD.json")
     parser.add_argument("--only", nargs="+", metavar="METHOD", help="with all: run only these")
     parser.add_argument("--skip", nargs="+", metavar="METHOD", help="with all: leave these out")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 of the student (and random synthesis)")
     args = parser.parse_args(argv)
     if args.method != "all":
         if args.only or args.skip:
             parser.error("--only and --skip go with 'all'")
-        record = run(args.method, args.out)
-        summary = {k: record[k] for k in ("method", "teacher_acc", "student_acc", "students", "wall_s", "device",
+        record = run(args.method, args.out, seeds=args.seeds)
+        summary = {k: record[k] for k in ("method", "teacher_acc", "student_acc", "student_acc_sd", "per_seed",
+                                          "students", "wall_s", "device",
                                           "profile") if k in record}
         print(json.dumps(summary, indent=2))
         print(f"wrote {Path(args.out) / (args.method + '.json')}")
@@ -644,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         parser.error(str(e))
     # bench-all.json describes one complete run; a selection only prints its summary
-    result = run_all(names, args.out, summary=not (args.only or args.skip))
+    result = run_all(names, args.out, summary=not (args.only or args.skip), seeds=args.seeds)
     print(f"{'method':<20} {'status':<7} {'student %':>9} {'wall s':>8}")
     for name, r in result["methods"].items():
         print(f"{name:<20} {r['status']:<7} {r.get('student_acc') or '':>9} {r['wall_s']:>8}")

@@ -55,6 +55,17 @@ OPEN_CHOICES = {
 }
 
 
+#: the rows of SSD-KD's Table 4: which modules are on (priority sampling, difficulty term, diversity term)
+ABLATION = {
+    "baseline": dict(priority=False, difficulty=False, diversity=False),
+    "baseline + PS": dict(priority=True, difficulty=False, diversity=False),
+    "baseline + difficulty": dict(priority=False, difficulty=True, diversity=False),
+    "baseline + diversity": dict(priority=False, difficulty=False, diversity=True),
+    "baseline + difficulty + diversity": dict(priority=False, difficulty=True, diversity=True),
+    "SSD-KD (all)": dict(priority=True, difficulty=True, diversity=True),
+}
+
+
 # --------------------------------------------------------------------------------------------------- eq. 3
 def modulating_function(teacher_logits: torch.Tensor, buffer_classes: torch.Tensor, gamma: float = 2.0,
                         diversity: bool = True, difficulty: bool = True) -> torch.Tensor:
