@@ -494,44 +494,43 @@ class DeepInversion(_InversionSet):
         return deep_inversion(self.ctx.teacher, self.n, self.ctx.input_shape, **kw)
 
 
-class ActivationInversion(_InversionSet):
+class _FromRecords(_InversionSet):
+    """An inversion from what the teacher's owner recorded (``records``), checked against the teacher."""
+
+    records_type: type
+    recorder = ""
+
+    def __init__(self, records, n: int, **kwargs):
+        if not isinstance(records, self.records_type):
+            raise TypeError(f"records must be {self.records_type.__name__} ({self.recorder}), got "
+                            f"{type(records).__name__}")
+        super().__init__(n, **kwargs)
+        self.records = records
+
+    def prepare(self, ctx, student):
+        super().prepare(ctx, student)
+        self.records.check(ctx.teacher)
+
+    def _invert(self):
+        return type(self).invert_with(self.ctx.teacher, self.records, self.n, self.ctx.input_shape, **self._common())
+
+
+class ActivationInversion(_FromRecords):
     """Activation records (Lopes et al. 2017; :func:`activation_inversion`) as a method of
     :func:`dfkd_book.distill`: ``records`` are what the teacher's owner recorded (:func:`record_activations`).
     Keyword arguments go to :func:`activation_inversion`. Raises ValueError at preparation when the records do
     not fit the teacher, TypeError when ``records`` is not :class:`ActivationRecords`."""
 
     name = "activation records"
-
-    def __init__(self, records: ActivationRecords, n: int, **kwargs):
-        if not isinstance(records, ActivationRecords):
-            raise TypeError(f"records must be ActivationRecords (record_activations), got {type(records).__name__}")
-        super().__init__(n, **kwargs)
-        self.records = records
-
-    def prepare(self, ctx, student):
-        super().prepare(ctx, student)
-        self.records.check(ctx.teacher)
-
-    def _invert(self):
-        return activation_inversion(self.ctx.teacher, self.records, self.n, self.ctx.input_shape, **self._common())
+    records_type, recorder = ActivationRecords, "record_activations"
+    invert_with = staticmethod(activation_inversion)
 
 
-class SpectralInversion(_InversionSet):
+class SpectralInversion(_FromRecords):
     """Spectral records (:func:`spectral_inversion`) as a method of :func:`dfkd_book.distill`; ``records`` from
     :func:`record_spectra`. Keyword arguments go to :func:`spectral_inversion`. Raises ValueError at preparation
     when the records do not fit the teacher, TypeError when ``records`` is not :class:`SpectralRecords`."""
 
     name = "spectral records"
-
-    def __init__(self, records: SpectralRecords, n: int, **kwargs):
-        if not isinstance(records, SpectralRecords):
-            raise TypeError(f"records must be SpectralRecords (record_spectra), got {type(records).__name__}")
-        super().__init__(n, **kwargs)
-        self.records = records
-
-    def prepare(self, ctx, student):
-        super().prepare(ctx, student)
-        self.records.check(ctx.teacher)
-
-    def _invert(self):
-        return spectral_inversion(self.ctx.teacher, self.records, self.n, self.ctx.input_shape, **self._common())
+    records_type, recorder = SpectralRecords, "record_spectra"
+    invert_with = staticmethod(spectral_inversion)
