@@ -120,7 +120,7 @@ fig = plot.accuracy_vs_compute(board, target=87, title=f"Fashion-MNIST, LeNet-5 
 
 # %% [markdown]
 # The training curves say *when* each student learnt what it knows. Each record keeps the test accuracy after
-# every epoch (or evaluation) of its distillation; a method that makes its transfer set first starts its curve
+# every evaluation of its distillation (every few hundred student steps); a method that makes its transfer set first starts its curve
 # when that is done (the seconds it spent are in the cost table below), while the adversarial games and SSD-KD
 # make their samples as they train, so their curves start early and climb slowly.
 
@@ -191,17 +191,19 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 #   the ZSKD paper used 48,000 data impressions of 1,500 steps each, fifty times chapter 2's compute; chapter 3's
 #   arbitrary transfer sets are cheap to make and so can be ten times larger.
 # * **Steps per image.** An inverted image costs one teacher backward pass per step; on a CPU that is the
-#   budget. A GPU does the same work one to two orders of magnitude faster — run `bench all` there with larger
-#   recipes (every recipe is a dict of `config.pick` values you can override).
+#   budget. A GPU does the same work one to two orders of magnitude faster — run the benchmark there with larger
+#   recipes (every recipe in `dfkd_book.recipes` is a frozen dataclass: `r.build(n=...)` and
+#   `r.student.kwargs(steps=...)` override its method's settings and the student's budget).
 # * **The student recipe.** Even real images are not enough at this scale: distilled from a thousand real
 #   training images with the same recipe, the student stays well short of the ceiling (exercise 1).
 #
 # ## Exercises
 #
-# 1. **The real-data curve.** Distil with `bench.distill_on(teacher, images, test, name)` on 1,000, 6,000 and
-#    60,000 real training images. Plot the accuracy against the size and place every data-free method on it:
+# 1. **The real-data curve.** Distil with `distill(teacher, student, methods.RealData(train, n=N), ...)` and
+#    chapter 5's student protocol (`recipes.get("deepinversion").student`) on N = 1,000, 6,000 and 60,000 real
+#    training images. Plot the accuracy against the size and place every data-free method on it:
 #    how many real images is each method's transfer set worth?
-# 2. **Your own machine.** Run `python -m dfkd_book.bench all --skip mte` on a GPU and re-run this notebook.
+# 2. **Your own machine.** Run the benchmark command (`python -m dfkd_book.bench all --skip mte`) on a GPU and re-run this notebook.
 #    Which methods gain most from the accelerator, and does the ranking change?
 # 3. **Equal compute.** Give every method the same wall time (say the 4 minutes of the fastest strong one) by
 #    shrinking or growing its recipe. Which method is best *per second*?
