@@ -174,7 +174,6 @@ def deep_inversion(teacher: nn.Module, n: int, shape: Sequence[int] | None = Non
     BNStatistics(teacher, first_weight).remove()
     if student is not None:
         student = frozen_copy(student, kwargs.get("device"))
-        student.__dict__.pop("_dfkd_frozen", None)  # a snapshot of the student, not a shared teacher
     obj = _BNObjective(bn_weight, first_weight, ce_weight, student, competition_weight, T)
     return invert(teacher, n, shape, obj, name=kwargs.pop("name", "DeepInversion"), **kwargs)
 
