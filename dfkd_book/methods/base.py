@@ -158,12 +158,16 @@ class StaticSet(Method):
     computed once (N teacher queries) and reused.
     """
 
+    labels: torch.Tensor | None = None
+
     def make(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         raise NotImplementedError
 
     def prepare(self, ctx: Context, student: nn.Module) -> None:
+        """Prepared again (another :func:`dfkd_book.distill` call), the method keeps the set it made and only
+        asks the new teacher for its logits."""
         super().prepare(ctx, student)
-        self.labels = self.logits = self.sampler = None
+        self.logits = self.sampler = None
 
     def synthesize(self, step: int, student: nn.Module) -> None:
         if self.pool is not None and self.sampler is not None:
