@@ -320,7 +320,7 @@ def torchvision_source(dataset: str, shape: Sequence[int] = (1, 32, 32), root: s
     import torchvision
     from torchvision.transforms.v2 import functional as TF
 
-    from . import data
+    from .. import data
 
     cls = getattr(torchvision.datasets, dataset, None)
     if not isinstance(cls, type):
