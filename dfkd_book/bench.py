@@ -334,14 +334,14 @@ def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results", env: di
     of a run names the same commit — the records it writes would otherwise make the tree look dirty).
 
     Raises:
-        ValueError: unknown method (the message lists the known ones).
+        ValueError: unknown method (the message lists the known ones), or seeds < 1.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise ValueError(f"seeds must be a positive int, got {seeds!r}")
     env = environment() if env is None else env
     t0 = time.perf_counter()
-    if not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be a positive int, got {seeds!r}")
     record = {"method": method, **(METHODS[method](seeds) if seeds != 1 else METHODS[method]()), **env}
     record["total_wall_s"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(record, indent=2) + "\n"
@@ -404,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", nargs="+", metavar="METHOD", help="with all: leave these out")
     parser.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 of the student (and random synthesis)")
     args = parser.parse_args(argv)
+    if args.seeds < 1:  # before anything runs: with 'all', every method would fail on it
+        parser.error(f"--seeds must be >= 1, got {args.seeds}")
     if args.method != "all":
         if args.only or args.skip:
             parser.error("--only and --skip go with 'all'")

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from dfkd_book import adversarial as adv
-from dfkd_book import models
+from dfkd_book import distill, methods, models
+from dfkd_book.methods import adversarial as adv
 
 CPU = torch.device("cpu")
 
@@ -42,55 +42,68 @@ def test_discrepancy_and_bad_input():
         adv.discrepancy(t, torch.randn(5, 4), "zskt")
 
 
+def game(name, generator, **kw):
+    return (methods.ZSKT if name == "zskt" else methods.DFAD)(generator, **kw)
+
+
 def test_attention_map_is_normalised_and_layers_are_checked():
     a = adv.attention_map(torch.randn(3, 6, 14, 14))
     assert a.shape == (3, 196) and torch.allclose(a.norm(dim=1), torch.ones(3))
     teacher, student = lenets()
     gen = models.ZSKTGenerator((1, 32, 32), nz=8)
     with pytest.raises(ValueError, match="no layer"):
-        adv.adversarial_distill(student, teacher, gen, iterations=1, attention_layers=[("nope", "features.relu1")],
-                                device=CPU, progress=False)
+        distill(teacher, student, methods.ZSKT(gen, attention_layers=[("nope", "features.relu1")]), steps=1,
+                device=CPU, progress=False)
     with pytest.raises(ValueError, match="different spatial sizes"):
-        adv.adversarial_distill(student, teacher, gen, iterations=1,
-                                attention_layers=[("features.relu1", "features.relu2")], device=CPU, progress=False)
+        distill(teacher, student, methods.ZSKT(gen, attention_layers=[("features.relu1", "features.relu2")]),
+                steps=1, device=CPU, progress=False)
+    assert not student._forward_hooks  # the failed preparation took its hooks off
 
 
 def test_generator_must_fit_the_teacher():
     teacher, student = lenets()
-    with pytest.raises(ValueError, match="does not fit the teacher"):
-        adv.adversarial_distill(student, teacher, models.DFADGenerator((1, 28, 28), nz=8), iterations=1,
-                                device=CPU, progress=False)
+    with pytest.raises(ValueError, match=r"generator makes inputs of shape \(1, 28, 28\).*teacher reads"):
+        distill(teacher, student, methods.DFAD(models.DFADGenerator((1, 28, 28), nz=8)), steps=1, device=CPU,
+                progress=False)
     with pytest.raises(ValueError, match="same number of classes"):
-        adv.adversarial_distill(models.LeNet5Half(1, 5), teacher, models.DFADGenerator((1, 32, 32), nz=8),
-                                iterations=1, device=CPU, progress=False)
+        distill(teacher, models.LeNet5Half(1, 5), methods.DFAD(models.DFADGenerator((1, 32, 32), nz=8)), steps=1,
+                device=CPU, progress=False)
     with pytest.raises(ValueError, match="unknown game"):
-        adv.adversarial_distill(student, teacher, models.DFADGenerator((1, 32, 32), nz=8), game="gan",
-                                device=CPU, progress=False)
+        adv.AdversarialGame("gan", models.DFADGenerator((1, 32, 32), nz=8))
 
 
-@pytest.mark.parametrize("game", adv.GAMES)
-def test_a_short_game_trains_both_players(game):
+@pytest.mark.parametrize("name", adv.GAMES)
+def test_a_short_game_trains_both_players(name):
     teacher, student = lenets()
-    gen = models.ZSKTGenerator((1, 32, 32), nz=8) if game == "zskt" else models.DFADGenerator((1, 32, 32), nz=8)
+    gen = models.GENERATORS[name]((1, 32, 32), nz=8, width=16)
     s0 = [p.detach().clone() for p in student.parameters()]
     g0 = [p.detach().clone() for p in gen.parameters()]
     t0 = [p.detach().clone() for p in teacher.parameters()]
     x = torch.rand(20, 1, 32, 32)
     y = torch.randint(0, 10, (20,))
-    layers = [("features.relu1", "features.relu1")] if game == "zskt" else ()
-    h = adv.adversarial_distill(student, teacher, gen, game=game, iterations=4, batch_size=8, s_steps=2,
-                                attention_layers=layers, eval_set=(x, y), eval_every=2, snapshot_n=3,
-                                seed=0, device=CPU, progress=False)
-    assert h.iteration == [2, 4] and len(h.test_acc) == 2 and all(0 <= a <= 1 for a in h.test_acc)
-    assert [it for it, _ in h.snapshots] == [0, 2, 4] and h.snapshots[0][1].shape == (3, 1, 32, 32)
+    layers = [("features.relu1", "features.relu1")] if name == "zskt" else ()
+    method = game(name, gen, s_steps=2, attention_layers=layers, snapshot_every=2, snapshot_n=3)
+    r = distill(teacher, student, method, steps=8, batch_size=8, eval_set=(x, y), eval_every=4, seed=0,
+                device=CPU, progress=False)
+    h = r.history
+    assert h.step == [4, 8] and len(h.test_acc) == 2 and all(0 <= a <= 1 for a in h.test_acc)
+    # outer steps 0 and 2 of 4 (snapshot_every=2), then the end: in student steps
+    assert [s for s, _ in r.method.snapshots] == [0, 4, 8] and r.method.snapshots[0][1].shape == (3, 1, 32, 32)
+    lg = h.logs["loss_generator"]
+    assert len(lg) == 2 and all(v < 0 for v in lg)  # minus a discrepancy > 0
+    assert r.method.generator is gen
     assert any(not torch.equal(a, b) for a, b in zip(s0, student.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(g0, gen.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(t0, teacher.parameters()))  # the teacher is frozen
-    assert not student._forward_hooks and not teacher.features.relu1._forward_hooks  # hooks removed
+    shared = r.method.ctx.teacher  # the frozen copy the loop and the method shared
+    assert shared is not teacher and not teacher.features.relu1._forward_hooks
+    assert not student._forward_hooks and not shared.features.relu1._forward_hooks  # hooks removed
+    assert not shared._forward_pre_hooks  # the query counter too
+    assert r.teacher_queries["backward"] > 0 and h.teacher_backward[-1] == r.teacher_queries["backward"]
 
 
 def test_the_toy_game_runs_on_points_and_calls_back_at_every_snapshot():
-    """The 2-D game of chapter 4 uses the same function; on_snapshot sees the step and both players."""
+    """The 2-D game of chapter 4 uses the same loop; on_snapshot sees the step and both players."""
     torch.manual_seed(0)
     teacher, student = models.MLP(2, (16,), 2), models.MLP(2, (4,), 2)
     gen = models.PointGenerator(nz=4, box=1.5)
@@ -100,23 +113,31 @@ def test_the_toy_game_runs_on_points_and_calls_back_at_every_snapshot():
         assert s is student and g is gen and not s.training and not torch.is_grad_enabled()
         seen.append(step)
 
-    h = adv.adversarial_distill(student, teacher, gen, game="zskt", iterations=4, batch_size=16, s_steps=2,
-                                eval_every=2, snapshot_n=5, on_snapshot=cb, seed=0, device=CPU, progress=False)
-    assert seen == [0, 2, 4] == [it for it, _ in h.snapshots]
-    pts = h.snapshots[-1][1]
+    r = distill(teacher, student, methods.ZSKT(gen, s_steps=2, snapshot_every=2, snapshot_n=5, on_snapshot=cb),
+                steps=8, batch_size=16, eval_every=4, seed=0, device=CPU, progress=False)
+    assert seen == [0, 4, 8] == [s for s, _ in r.method.snapshots]
+    pts = r.method.snapshots[-1][1]
     assert pts.shape == (5, 2) and pts.abs().max() <= 1.5
+    with pytest.raises(ValueError, match="images"):  # the default generator is convolutional
+        distill(teacher, models.MLP(2, (4,), 2), methods.ZSKT(), steps=2, device=CPU, progress=False)
 
 
 def test_zskt_trains_the_student_on_one_batch_per_outer_step():
     """ZSKT's student steps reuse the images and the teacher's logits of the outer step (they cannot change)."""
     teacher, student = lenets()
     gen = models.ZSKTGenerator((1, 32, 32), nz=8, width=8)
-    calls = []
-    handle = teacher.register_forward_hook(lambda m, i, o: calls.append(len(o)))
-    try:
-        adv.adversarial_distill(student, teacher, gen, game="zskt", iterations=2, batch_size=4, s_steps=3,
-                                eval_every=2, seed=0, device=CPU, progress=False)
-    finally:
-        handle.remove()
-    # per outer step: one forward in the generator's step, one for the student's three steps (+ the size probe)
-    assert calls == [2, 4, 4, 4, 4]
+    r = distill(teacher, student, methods.ZSKT(gen, s_steps=3), steps=6, batch_size=4, eval_every=6, seed=0,
+                device=CPU, progress=False)
+    # per outer step: one forward (with an input gradient) in the generator's step, one for the student's three
+    # steps; 2 outer steps of a batch of 4
+    assert r.teacher_queries == {"forward": 2 * 2 * 4, "backward": 2 * 4}
+    assert r.history.synthetic == [2 * 2 * 4]
+
+
+def test_dfad_draws_a_fresh_batch_for_every_student_step():
+    teacher, student = lenets()
+    gen = models.DFADGenerator((1, 32, 32), nz=8, width=8)
+    r = distill(teacher, student, methods.DFAD(gen, s_steps=3), steps=6, batch_size=4, eval_every=6, seed=0,
+                device=CPU, progress=False)
+    # six student batches labelled by the teacher, and one generator step (after the first outer step)
+    assert r.teacher_queries == {"forward": 6 * 4 + 4, "backward": 4}

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from dfkd_book import arbitrary as arb
+from dfkd_book.methods import arbitrary as arb
 
 
 class Log:
@@ -17,6 +17,8 @@ class Log:
 
 class MeanBinTeacher(nn.Module):
     """Predicts class floor(K × mean intensity): a teacher whose decisions the tests control."""
+
+    input_shape = (1, 4, 4)  # no layers to read it from: declared, as every model of dfkd_book.models does
 
     def __init__(self, k=4):
         super().__init__()
@@ -224,3 +226,29 @@ def test_family_gives_fresh_unbalanced_and_balanced_sources():
         assert not torch.equal(a, b)  # different seeds: the two sets never share images
     with pytest.raises(ValueError, match="noise"):
         arb.family("clevr")
+
+
+def test_arbitrary_balanced_is_a_method_of_the_loop():
+    from dfkd_book import distill, methods
+
+    means = [0.1] * 5 + [0.3] * 3 + [0.6] * 2 + [0.9] * 3 + [0.1, 0.3, 0.6, 0.9]
+    student = nn.Sequential(nn.Flatten(), nn.Linear(16, 4))
+    m = methods.ArbitraryBalanced([const_source(means)], n=8, batch_size=4)
+    r = distill(MeanBinTeacher(4), student, m, steps=2, batch_size=4, device=torch.device("cpu"), progress=False)
+    b = m.balanced["sources"]
+    assert torch.equal(b.counts, torch.tensor([2, 2, 2, 2])) and b.examined == 12
+    assert r.pool.shape == (8, 1, 4, 4) and r.history.synthetic == [8, 8] and m.kind == "arbitrary"
+    # the teacher classified the 12 candidates examined, then labelled the 8 kept once for the student
+    assert r.teacher_queries == {"forward": 12 + 8, "backward": 0}
+    # sources may also be a callable (input shape, seed) -> sources, built for the teacher
+    shapes = []
+
+    def sources(shape, seed):
+        shapes.append(shape)
+        return [const_source(means)]
+
+    m = methods.ArbitraryBalanced(sources, n=4)
+    distill(MeanBinTeacher(4), student, m, steps=1, batch_size=4, device=torch.device("cpu"), progress=False)
+    assert shapes == [(1, 4, 4)] and torch.equal(m.balanced["sources"].counts, torch.ones(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="unknown family"):
+        methods.ArbitraryBalanced("clevr")

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dfkd_book import impressions as imp
-from dfkd_book import models, zoo
+from dfkd_book import distill, methods, models, zoo
+from dfkd_book.methods import zskd as imp
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +181,19 @@ def test_view_options_validate_and_keep_images_in_range(teacher):
         imp.craft(teacher, y, steps=1, init_range=(0.5, 2.0), progress=False)
     with pytest.raises(ValueError, match="jitter"):
         imp.craft(teacher, y, steps=1, jitter=-1, progress=False)
+
+
+def test_data_and_class_impressions_are_methods_of_the_loop(teacher):
+    cpu = torch.device("cpu")
+    m = methods.DataImpressions(20, steps=2, lr=0.1)
+    r = distill(teacher, models.LeNet5Half(), m, steps=2, batch_size=10, device=cpu, progress=False)
+    assert len(m.impressions) == 20 and m.impressions.steps == 2 and r.pool.shape == (20, 1, 32, 32)
+    assert r.history.synthetic == [20, 20] and m.seconds > 0
+    assert torch.equal(torch.bincount(m.impressions.classes), torch.full((10,), 2))
+    # crafting queried the teacher's input gradient once per impression and step
+    assert r.teacher_queries["backward"] == 20 * 2 and r.teacher_queries["forward"] >= 20 * 2 + 20
+    m = methods.ClassImpressions(10, steps=1)
+    distill(teacher, models.LeNet5Half(), m, steps=1, batch_size=10, device=cpu, progress=False)
+    assert torch.equal(m.impressions.targets, torch.eye(10))
+    with pytest.raises(ValueError, match="n must be"):
+        methods.DataImpressions(0)

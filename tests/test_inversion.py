@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from dfkd_book import inversion as inv
-from dfkd_book import models, zoo
+from dfkd_book import distill, methods, models, zoo
+from dfkd_book.methods import inversion as inv
 
 CPU = torch.device("cpu")
 
@@ -29,6 +29,9 @@ def test_bn_statistics_on_a_teacher_without_bn_points_to_activation_records():
         inv.BNStatistics(models.LeNet5())
     with pytest.raises(ValueError, match="activation records"):
         inv.deep_inversion(models.LeNet5(), 4, steps=1, device=CPU, progress=False)
+    for method in (methods.BNInversion(4, steps=1), methods.DeepInversion(4, steps=1)):
+        with pytest.raises(ValueError, match="record_activations"):  # at preparation, before any synthesis
+            distill(models.LeNet5(), models.LeNet5Half(), method, steps=1, device=CPU, progress=False)
 
 
 def test_bn_hooks_weight_the_first_layer_and_are_removed():
@@ -105,6 +108,12 @@ def test_records_check_layers_and_architecture():
     s = inv.record_spectra(models.LeNet5(num_classes=4), small_set(), ["features.relu1"], device=CPU)
     with pytest.raises(ValueError, match="not this LeNet5Half"):
         inv.spectral_inversion(models.LeNet5Half(num_classes=4), s, 4, steps=1, device=CPU, progress=False)
+    # the methods check their records against the loop's teacher, and their type
+    with pytest.raises(ValueError, match="not this LeNet5Half"):
+        distill(models.LeNet5Half(num_classes=4), models.LeNet5Half(num_classes=4),
+                methods.ActivationInversion(r, 4, steps=1), steps=1, device=CPU, progress=False)
+    with pytest.raises(TypeError, match="SpectralRecords"):
+        methods.SpectralInversion(r, 4)
 
 
 @pytest.mark.parametrize("method", ["bn", "deepinversion", "activations", "spectral"])
@@ -138,7 +147,7 @@ def test_invert_rejects_bad_input():
     obj = lambda view, logits, y, b: logits.sum()  # noqa: E731
     with pytest.raises(ValueError, match="n must be a positive int"):
         inv.invert(t, 0, (1, 32, 32), obj, device=CPU)
-    with pytest.raises(ValueError, match="lr > 0"):
+    with pytest.raises(ValueError, match="lr must be > 0"):
         inv.invert(t, 2, (1, 32, 32), obj, lr=0, device=CPU)
     with pytest.raises(ValueError, match="labels must be"):
         inv.invert(t, 2, (1, 32, 32), obj, labels=torch.tensor([0, 7]), device=CPU)

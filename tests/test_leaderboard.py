@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from dfkd_book import bench, leaderboard
+from dfkd_book import leaderboard
 
 
 def test_readme_leaderboard_matches_results():
@@ -19,7 +19,7 @@ def test_committed_records_come_from_one_full_profile_run():
     assert "One `python -m dfkd_book.bench all` run, full profile" in leaderboard.provenance(records)
     summary = json.loads((leaderboard.RESULTS / "bench-all.json").read_text())
     assert summary["failed"] == [] and summary["profile"] == "full"
-    assert list(summary["methods"]) == list(bench.METHODS), "the committed run did not cover every method"
+    assert set(leaderboard.METHODS) <= set(summary["methods"]), "the committed run did not cover every method"
     for m, r in records.items():
         assert summary["methods"][m]["student_acc"] == r["student_acc"]
 

@@ -2,7 +2,8 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from dfkd_book import kd, plot
+from dfkd_book import methods, plot
+from dfkd_book.loop import History, Result
 
 
 def test_show_images_and_errors():
@@ -23,8 +24,17 @@ def test_soft_targets_and_heatmap_and_curves():
     plot.heatmap(torch.rand(4, 4), classes, log=True)
     with pytest.raises(ValueError, match="K × K"):
         plot.heatmap(torch.rand(4, 3), classes)
-    h = kd.History("x", [1, 2], [1.0, 0.5], [0.5, 0.7], [1.0, 2.0])
-    plot.curves(h, h)
+    h = History("x", step=[1, 2], test_acc=[0.5, 0.7], loss=[1.0, 0.5], wall_s=[1.0, 2.0])
+    fig = plot.curves(h, h)
+    assert list(fig.axes[0].lines[0].get_xdata()) == [1, 2]  # against student steps
+    assert list(fig.axes[0].lines[0].get_ydata()) == pytest.approx([50.0, 70.0])  # in %
+    no_eval = History("y", step=[1, 2], test_acc=[None, None], loss=[1.0, 0.5])
+    r = Result(student=torch.nn.Linear(2, 2), history=no_eval, method=methods.TransferSet(torch.rand(4, 2)),
+               steps=2, teacher_queries={"forward": 4, "backward": 0})
+    fig = plot.curves(h, r)  # a Result is plotted by its history; without evaluation no accuracy line
+    assert len(fig.axes[0].lines) == 1 and len(fig.axes[1].lines) == 2
+    with pytest.raises(ValueError, match="at least one"):
+        plot.curves()
     plt.close("all")
 
 
@@ -65,16 +75,22 @@ def test_class_histograms_and_teacher_views():
 
 
 def test_chapter4_figures():
-    from dfkd_book import adversarial, boundary
+    from dfkd_book import boundary
 
-    h = adversarial.AdversarialHistory(name="g", iteration=[1, 2], test_acc=[0.1, 0.2], loss_generator=[-0.5, -0.4],
-                                       loss_student=[0.5, 0.4], wall_s=[1.0, 2.0],
-                                       snapshots=[(0, torch.rand(4, 1, 8, 8)), (2, torch.rand(4, 1, 8, 8))])
-    plot.adversarial_curves(h, h)
-    fig = plot.snapshots(h, per_row=3)
+    h = History(name="g", step=[1, 2], test_acc=[0.1, 0.2], loss=[0.5, 0.4], wall_s=[1.0, 2.0],
+                logs={"loss_generator": [-0.5, -0.4]})
+    game = methods.ZSKT()
+    game.snapshots = [(0, torch.rand(4, 1, 8, 8)), (2, torch.rand(4, 1, 8, 8))]
+    r = Result(student=torch.nn.Linear(2, 2), history=h, method=game, steps=2, teacher_queries={})
+    fig = plot.adversarial_curves(h, r)
+    assert list(fig.axes[1].lines[1].get_ydata()) == [0.5, 0.4]  # minus the generator's loss, against steps
+    with pytest.raises(ValueError, match="loss_generator"):
+        plot.adversarial_curves(History(name="kd", step=[1], test_acc=[0.5], loss=[1.0], wall_s=[1.0]))
+    fig = plot.snapshots(game, per_row=3)
     assert len([a for a in fig.axes if a.images]) == 6
+    assert len([a for a in plot.snapshots(r, per_row=2).axes if a.images]) == 4  # a Result, by its method
     with pytest.raises(ValueError, match="no snapshots"):
-        plot.snapshots(adversarial.AdversarialHistory())
+        plot.snapshots(methods.DFAD())
     grid = torch.zeros(20, 20, dtype=torch.long)
     grid[:, 10:] = 1
     plot.decision_regions(grid, [("a", grid, torch.rand(5, 2)), ("b", 1 - grid, torch.rand(5, 2))], 1.0,

@@ -1,11 +1,12 @@
-"""SSD-KD (paper 003): the modulating function, the replay buffer's priority sampling, and Algorithm 1 on a toy."""
+"""SSD-KD (Liu et al. 2024): the modulating function, the replay buffer's priority sampling, Algorithm 1 on a toy."""
 
 import math
 
 import pytest
 import torch
 
-from dfkd_book import models, ssd
+from dfkd_book import distill, methods, models
+from dfkd_book.methods import ssd
 
 
 def _logits(classes, conf, k=3):
@@ -113,27 +114,55 @@ def _toy_teacher():
     return t.eval()
 
 
+def _gen(shape):
+    return models.DFADGenerator(shape, nz=8, width=8)
+
+
+CPU = torch.device("cpu")
+
+
 def test_ssd_kd_rejects_bad_input():
     t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
-    gen = lambda: models.DFADGenerator((1, 32, 32), nz=8, width=8)  # noqa: E731
     with pytest.raises(ValueError, match="capacity"):
-        ssd.ssd_kd(s, t, gen, capacity=16, kd_batch=32, progress=False)
+        distill(t, s, methods.SSDKD(_gen, capacity=16, synthesis_batch=32), steps=1, batch_size=32, device=CPU,
+                progress=False)
     with pytest.raises(ValueError, match="gamma"):
-        ssd.ssd_kd(s, t, gen, gamma=-2.0, progress=False)
+        methods.SSDKD(_gen, gamma=-2.0)
     with pytest.raises(ValueError, match="alpha"):
-        ssd.ssd_kd(s, t, gen, alpha=-1.0, progress=False)
+        methods.SSDKD(_gen, alpha=-1.0)
     with pytest.raises(ValueError, match="no BatchNorm"):
-        ssd.ssd_kd(s, models.LeNet5(num_classes=10, in_channels=1), gen, progress=False)
+        distill(models.LeNet5(num_classes=10, in_channels=1), s, methods.SSDKD(_gen), steps=1, device=CPU,
+                progress=False)
+    with pytest.raises(ValueError, match=r"generator makes inputs of shape \(1, 28, 28\)"):
+        distill(t, s, methods.SSDKD(lambda shape: _gen((1, 28, 28))), steps=1, device=CPU, progress=False)
 
 
 def test_ssd_kd_runs_algorithm_1_on_a_tiny_budget():
     t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
     before = [p.detach().clone() for p in s.parameters()]
-    gen = lambda: models.DFADGenerator((1, 32, 32), nz=8, width=8)  # noqa: E731
-    h = ssd.ssd_kd(s, t, gen, epochs=3, g_steps=2, kd_steps=2, synthesis_batch=20, kd_batch=8, capacity=50,
-                   progress=False)
-    assert h.synthetic == [20, 40, 60] and len(h.buffer) == 50  # the oldest 10 dropped
-    assert all(len(c) == 20 for c in h.classes) and all(((0 <= c) & (c <= 1)).all() for c in h.confidence)
-    assert all(math.isfinite(v) for v in h.loss_student + h.loss_generator)
+    m = methods.SSDKD(_gen, g_steps=2, kd_steps=2, synthesis_batch=20, capacity=50)
+    r = distill(t, s, m, steps=6, batch_size=8, eval_every=2, device=CPU, progress=False)  # 3 epochs of Alg. 1
+    h = r.history
+    assert h.synthetic == [20, 40, 60] and len(m.buffer) == 50  # the oldest 10 dropped
+    assert r.pool is m.buffer.images and len(r.pool) == 50
+    assert len(m.classes) == 3 and all(len(c) == 20 for c in m.classes)
+    assert all(((0 <= c) & (c <= 1)).all() for c in m.confidence)
+    assert len(h.logs["loss_generator"]) == 3
+    assert all(math.isfinite(v) for v in h.loss + h.logs["loss_generator"])
     assert any(not torch.equal(a, b) for a, b in zip(before, s.parameters()))
-    assert 0 <= h.buffer.images.min() and h.buffer.images.max() <= 1
+    assert 0 <= m.buffer.images.min() and m.buffer.images.max() <= 1
+    # the drawn samples got their priority δ = w · KL back (eq. 4): IS weights below 1 were stored
+    assert (m.buffer.weights < 1).any()
+
+
+def test_ablation_rows_switch_the_modules_of_table_4():
+    assert set(ssd.ABLATION) >= {"baseline", "SSD-KD (all)"} and len(ssd.ABLATION) == 6
+    assert ssd.ABLATION["baseline"] == dict(priority=False, difficulty=False, diversity=False)
+    assert ssd.ABLATION["SSD-KD (all)"] == dict(priority=True, difficulty=True, diversity=True)
+    t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
+    m = methods.SSDKD(_gen, g_steps=1, kd_steps=2, synthesis_batch=20, **ssd.ABLATION["baseline"])
+    distill(t, s, m, steps=4, batch_size=8, device=CPU, progress=False)
+    # without priority sampling: uniform draws (α = 0) and IS weights 1 (β = 0)
+    assert m.buffer.alpha == 0 and m.buffer.beta == 0
+    assert torch.allclose(m.buffer.probabilities(), torch.full((40,), 1 / 40))
+    assert torch.equal(m.buffer.weights, torch.ones(40))

@@ -45,6 +45,9 @@ def test_unshipped_pair_is_trained_once_and_cached(monkeypatch, tmp_path):
     monkeypatch.setenv("DFKD_BOOK_CACHE", str(tmp_path))
     monkeypatch.setitem(zoo.RECIPES, "lenet5half",
                         dict(epochs=1, batch_size=512, lr=3e-3, weight_decay=0.0, augment=None, seed=0))
+    load = zoo.data.load  # one epoch of a 2,048-image slice (and a 1,000-image test set): seconds, not minutes
+    monkeypatch.setattr(zoo.data, "load", lambda name, split="train": load(name, split).subset(
+        2048 if split == "train" else 1000, seed=0))
     with pytest.raises(FileNotFoundError, match="train_if_missing"):
         zoo.teacher("lenet5half", "fashion-mnist", train_if_missing=False)
     t1 = zoo.teacher("lenet5half", "fashion-mnist", progress=False)

@@ -162,10 +162,12 @@ class AdversarialGame(Method):
         self.snapshots: list[tuple[int, torch.Tensor]] = []
         self.generator: nn.Module | None = None
         self._rec_s = self._rec_t = self._student = None
+        self._ready = False
 
     # ------------------------------------------------------------------ preparation
     def prepare(self, ctx, student):
         super().prepare(ctx, student)
+        self._ready = False
         self._student = student
         if self._generator is None:
             shape = require_images(ctx.input_shape, f"the default {self.name} generator (a convolutional one)")
@@ -200,6 +202,7 @@ class AdversarialGame(Method):
         self.z_fixed = torch.randn(self.snapshot_n, nz, device=ctx.device, generator=None)
         self.snapshot_every = self.snapshot_every or max(outer // 10, 1)
         self._lg, self._ng, self._x = 0.0, 0, None
+        self._ready = True  # close() takes the last snapshot only after a complete preparation
 
     # ------------------------------------------------------------------ the generator's moves
     def _z(self, n: int) -> torch.Tensor:
@@ -285,7 +288,7 @@ class AdversarialGame(Method):
                 r.remove()
         self._rec_s = self._rec_t = None
         if self.generator is not None and self.ctx is not None:
-            if self._student is not None:
+            if self._student is not None and self._ready:
                 self._snapshot(self.ctx.steps, self._student)
             self.generator.eval()
 
