@@ -200,7 +200,8 @@ class AdversarialGame(Method):
         self.opt_g = torch.optim.Adam(g.parameters(), lr=self.lr_g)
         self.sched_g = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt_g, max(outer * self.g_steps, 1))
         self.z_fixed = torch.randn(self.snapshot_n, nz, device=ctx.device, generator=None)
-        self.snapshot_every = self.snapshot_every or max(outer // 10, 1)
+        self._every = self.snapshot_every or max(outer // 10, 1)
+        self.snapshots = []  # a new game: its own snapshots
         self._lg, self._ng, self._x = 0.0, 0, None
         self._ready = True  # close() takes the last snapshot only after a complete preparation
 
@@ -243,7 +244,7 @@ class AdversarialGame(Method):
         if step % self.s_steps:
             return
         outer = step // self.s_steps
-        if outer % self.snapshot_every == 0:
+        if outer % self._every == 0:
             self._snapshot(step, student)
         if self.game == "zskt":
             self._zb = self._z(self.ctx.batch_size)
