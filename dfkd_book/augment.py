@@ -6,6 +6,8 @@ parameters for each sample (torchvision's v2 transforms draw one set of paramete
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -77,11 +79,13 @@ class ZSKDAugmentation:
     to ``translate`` of the size along each axis, rotation in ±``degrees``), then independently flipped left-right,
     up-down and transposed (each with probability ``p_flip``), then given Gaussian noise (σ = ``gaussian_std``) and
     salt-and-pepper noise (a fraction ``salt_pepper`` of the pixels) — the paper used the noise only for RGB
-    teachers. Values stay in [0, 1]. The geometry and the noise are kornia's batched augmentations
-    (``kornia.augmentation``), which draw parameters per sample on the inputs' device.
+    teachers. Values stay in [0, 1]. With probability 1 − ``p`` (and no flip) a sample passes through untouched,
+    so a batch mixes data impressions with augmented ones, as the paper's fine-tuning on "a mixture of DI and
+    augmented DI samples".
 
-    With probability 1 − ``p`` a sample passes through untouched, so a batch mixes data impressions with augmented
-    ones, as the paper's fine-tuning on "a mixture of DI and augmented DI samples".
+    The whole geometry of a sample (affine map, flips, transpose) is one 2 × 3 matrix, and the batch is resampled
+    by one ``torch.nn.functional.affine_grid`` + ``grid_sample`` call (bilinear, zero padding) — the transforms
+    composed before sampling, so the image is interpolated once, not three times.
 
     Call: ``(B, C, H, W) → (B, C, H, W)``. Raises ValueError for anything but a 4-D tensor, or bad parameters.
     """
@@ -89,8 +93,6 @@ class ZSKDAugmentation:
     def __init__(self, p: float = 0.5, scale: tuple[float, float] = (0.6, 1.0), translate: float = 0.2,
                  degrees: float = 90.0, p_flip: float = 0.25, transpose: bool = True, gaussian_std: float = 0.0,
                  salt_pepper: float = 0.0):
-        import kornia.augmentation as K
-
         for nm, v in (("p", p), ("p_flip", p_flip), ("translate", translate), ("salt_pepper", salt_pepper)):
             if not 0 <= v <= 1:
                 raise ValueError(f"{nm} must be in [0, 1], got {v!r}")
@@ -100,24 +102,55 @@ class ZSKDAugmentation:
             raise ValueError(f"degrees and gaussian_std must be >= 0, got {degrees!r}, {gaussian_std!r}")
         self.p, self.scale, self.translate, self.degrees = p, tuple(scale), translate, degrees
         self.p_flip, self.transpose, self.gaussian_std, self.salt_pepper = p_flip, transpose, gaussian_std, salt_pepper
-        self.affine = K.RandomAffine(degrees=degrees, translate=(translate, translate), scale=self.scale, p=p)
-        self.flips = [K.RandomHorizontalFlip(p=p_flip), K.RandomVerticalFlip(p=p_flip)]
-        self.noise = []
-        if gaussian_std > 0:
-            self.noise.append(K.RandomGaussianNoise(std=gaussian_std, p=p))
-        if salt_pepper > 0:
-            self.noise.append(K.RandomSaltAndPepperNoise(amount=salt_pepper, salt_vs_pepper=0.5, p=p))
+
+    def matrices(self, b: int, h: int, w: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Random per-sample sampling matrices: ``(theta (B, 2, 3), moved (B,) bool)``, where theta maps an output
+        pixel to the input pixel it reads, in the normalised coordinates of ``affine_grid`` (align_corners False),
+        and ``moved`` marks the samples any transform touches."""
+        def u(lo=0.0, hi=1.0):
+            return lo + (hi - lo) * torch.rand(b, device=device)
+
+        on = torch.rand(b, device=device) < self.p
+        ang = torch.where(on, u(-1, 1) * math.radians(self.degrees), torch.zeros(b, device=device))
+        sc = torch.where(on, u(*self.scale), torch.ones(b, device=device))
+        tx = torch.where(on, u(-1, 1) * self.translate * w, torch.zeros(b, device=device))
+        ty = torch.where(on, u(-1, 1) * self.translate * h, torch.zeros(b, device=device))
+        cos, sin = ang.cos() / sc, ang.sin() / sc
+        inv = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)  # (R S)^-1, (B, 2, 2)
+        # out = transpose(flips(affine(x))): an output pixel reads affine^-1(flips(transpose(p)))
+        fx = torch.where(torch.rand(b, device=device) < self.p_flip, -1.0, 1.0)
+        fy = torch.where(torch.rand(b, device=device) < self.p_flip, -1.0, 1.0)
+        post = torch.diag_embed(torch.stack([fx, fy], -1))
+        tr = torch.zeros(b, dtype=torch.bool, device=device)
+        if self.transpose and h == w and self.p_flip > 0:
+            tr = torch.rand(b, device=device) < self.p_flip
+            swap = torch.tensor([[0.0, 1.0], [1.0, 0.0]], device=device).expand(b, 2, 2)
+            post = torch.where(tr[:, None, None], post @ swap, post)
+        lin = inv @ post  # in pixel units about the centre
+        off = -(inv @ torch.stack([tx, ty], -1)[..., None])[..., 0]
+        half = torch.tensor([w / 2, h / 2], device=device)
+        theta = torch.cat([lin * half[None, None, :] / half[None, :, None], (off / half)[..., None]], -1)
+        moved = on | (fx < 0) | (fy < 0) | tr
+        return theta, moved
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         _check_batch(x)
-        x = self.affine(x)
-        for f in self.flips:
-            x = f(x)
-        if self.transpose and x.shape[-1] == x.shape[-2] and self.p_flip > 0:
-            mask = torch.rand(x.shape[0], device=x.device) < self.p_flip
-            x = torch.where(mask[:, None, None, None], x.transpose(-1, -2), x)
-        for f in self.noise:
-            x = f(x)
+        b, c, h, w = x.shape
+        theta, moved = self.matrices(b, h, w, x.device)
+        if moved.any():
+            idx = moved.nonzero().squeeze(1)
+            xm = x[idx]
+            grid = F.affine_grid(theta[idx].to(x.dtype), list(xm.shape), align_corners=False)
+            x = x.index_copy(0, idx, F.grid_sample(xm, grid, mode="bilinear", padding_mode="zeros",
+                                                   align_corners=False))
+        if self.gaussian_std > 0:
+            on = (torch.rand(b, 1, 1, 1, device=x.device) < self.p).to(x.dtype)
+            x = x + on * self.gaussian_std * torch.randn_like(x)
+        if self.salt_pepper > 0:
+            on = torch.rand(b, 1, 1, 1, device=x.device) < self.p
+            hit = on & (torch.rand(b, 1, h, w, device=x.device) < self.salt_pepper)
+            salt = (torch.rand(b, 1, h, w, device=x.device) < 0.5).to(x.dtype)
+            x = torch.where(hit, salt, x)
         return x.clamp(0, 1)
 
     def __repr__(self) -> str:

@@ -93,3 +93,32 @@ def test_jittered_view_is_a_moved_copy_and_checks_jitter():
     assert torch.equal(jittered_view(x, 0, flip=False), x)
     with pytest.raises(ValueError, match="jitter"):
         jittered_view(x, -1)
+
+
+def test_zskd_augmentation_composes_flips_and_transpose_exactly():
+    """Flips and the transpose are pixel permutations: one grid_sample reproduces them exactly."""
+    from dfkd_book.augment import ZSKDAugmentation
+
+    x = torch.zeros(1, 1, 8, 8)
+    x[0, 0, 1, 2] = 1.0
+    y = ZSKDAugmentation(p=0.0, p_flip=1.0, transpose=False)(x)  # both flips: (r, c) -> (7 - r, 7 - c)
+    assert y[0, 0].nonzero().tolist() == [[6, 5]] and y.sum() == pytest.approx(1.0)
+    y = ZSKDAugmentation(p=0.0, p_flip=1.0, transpose=True)(x)  # then the transpose: (6, 5) -> (5, 6)
+    assert y[0, 0].nonzero().tolist() == [[5, 6]]
+    z = torch.rand(4, 3, 8, 8)
+    assert torch.equal(ZSKDAugmentation(p=0.0, p_flip=1.0)(z).flatten(1).sort(1).values,
+                       z.flatten(1).sort(1).values)  # a permutation of the pixels: no blur
+
+
+def test_zskd_augmentation_scale_and_rotation():
+    """A pure scale s shrinks a centred square's mass by s²; a pure rotation by ±90° keeps it."""
+    from dfkd_book.augment import ZSKDAugmentation
+
+    x = torch.zeros(8, 1, 32, 32)
+    x[:, :, 8:24, 8:24] = 1.0
+    y = ZSKDAugmentation(p=1.0, scale=(0.5, 0.5), translate=0.0, degrees=0.0, p_flip=0.0)(x)
+    assert torch.allclose(y.sum((1, 2, 3)), x.sum((1, 2, 3)) * 0.25, rtol=0.05)
+    theta, moved = ZSKDAugmentation(p=1.0, scale=(1.0, 1.0), translate=0.0, degrees=90.0, p_flip=0.0).matrices(
+        64, 32, 32)
+    assert moved.all() and torch.allclose(theta[:, :, :2].det(), torch.ones(64), atol=1e-5)  # rotations
+    assert torch.allclose(theta[:, :, 2], torch.zeros(64, 2))
