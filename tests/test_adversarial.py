@@ -141,3 +141,20 @@ def test_dfad_draws_a_fresh_batch_for_every_student_step():
                 device=CPU, progress=False)
     # six student batches labelled by the teacher, and one generator step (after the first outer step)
     assert r.teacher_queries == {"forward": 6 * 4 + 4, "backward": 4}
+
+
+@pytest.mark.parametrize("name", ["zskt", "dfad"])
+def test_the_students_images_come_from_the_generator_in_train_mode(name):
+    """As in the official codes: the student trains on G's images with G's BatchNorm on batch statistics (the
+    images G was optimised on), not on its running statistics; only snapshots use eval mode."""
+    teacher, student = lenets()
+    gen = (models.ZSKTGenerator if name == "zskt" else models.DFADGenerator)((1, 32, 32), nz=8, width=8)
+    modes = []
+    gen.register_forward_hook(lambda module, inputs, output: modes.append((module.training,
+                                                                           torch.is_grad_enabled())))
+    distill(teacher, student, game(name, gen, s_steps=2, snapshot_every=100), steps=4, batch_size=4, eval_every=4,
+            seed=0, device=CPU, progress=False)
+    # without gradient and in eval mode: the probe, and the snapshots at the start and the end; everything else in
+    # train mode, with (the generator's steps) or without (the student's images) gradient
+    assert sum(not training for training, _ in modes) == 3
+    assert any(training and not grad for training, grad in modes)

@@ -119,6 +119,9 @@ class AdversarialGame(Method):
     * ``"dfad"``: after the first outer step, ``g_steps`` generator steps, each on a fresh z; every student step
       draws a fresh z.
 
+    The student's images come from the generator in train mode (BatchNorm on batch statistics), as in both
+    official codes and as the generator is optimised; only the snapshots use eval mode.
+
     Args:
         game: ``"zskt"`` or ``"dfad"``. generator: a module z (B, nz) → inputs (B, *input shape) with an ``nz``
             attribute, or a callable ``input shape -> module`` (default: the game's conv generator of
@@ -251,8 +254,8 @@ class AdversarialGame(Method):
             for _ in range(self.g_steps):
                 self._generator_step(student)
             g = self.generator
-            g.eval()
-            with torch.no_grad():
+            g.train()  # as the official code (and Fang et al.'s): the student's images come from G in train mode,
+            with torch.no_grad():  # its BN on batch statistics, like the images G was just optimised on
                 self._x = g(self._zb)
                 self._t = self.ctx.teacher(self._x)
                 self._t_acts = dict(self._rec_t.out) if self._rec_t is not None else None
@@ -265,7 +268,7 @@ class AdversarialGame(Method):
         if self.game == "zskt":
             return Batch(x=self._x, teacher_logits=self._t, extra={"t_acts": self._t_acts})
         g = self.generator
-        g.eval()
+        g.train()  # train-mode BN, as in the generator's own steps (see synthesize)
         with torch.no_grad():
             x = g(self._z(batch_size))  # a fresh z every student step
         self.synthetic += len(x)
