@@ -28,8 +28,12 @@
 # data-free method is chasing: the **ceiling**.
 #
 # The running benchmark is the one of ZSKD {cite}`nayak2019zskd`: Fashion-MNIST {cite}`xiao2017fashion`,
-# 28×28 images zero-padded to 32×32 with values in [0, 1]; teacher LeNet-5 (61,706 parameters), student
-# LeNet-5-Half (35,820 parameters).
+# 28×28 images zero-padded to 32×32 with values in [0, 1]; teacher LeNet-5, student LeNet-5-Half (their sizes
+# are printed below).
+#
+# Every method of the book, this one included, runs through one student loop, `distill(teacher, student,
+# method, steps=...)`: a **method** from `dfkd_book.methods` supplies the transfer set (here `methods.RealData`,
+# the real training images), and the student's budget is counted in optimiser **steps**.
 
 # %% tags=["remove-cell"]
 # On Colab: install this book's package (Colab already has PyTorch; this never reinstalls it).
@@ -45,23 +49,28 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from dfkd_book import bench, config, data, kd, models, plot, widgets, zoo
+import dfkd_book
+from dfkd_book import config, data, distill, kd, leaderboard, methods, models, plot, recipes, widgets, zoo
 
 config.describe()
 config.seed_everything(0)
 chapter_start = time.perf_counter()
 
 # %% [markdown]
-# Budgets are set once per profile with `config.pick`: the `quick` profile (CI, previews) trains for a couple of
-# epochs, the `full` profile is what this page shows.
+# The settings come from the recipe `kd-real` in `dfkd_book.recipes`, with a `quick` value (CI, previews) and a
+# `full` value (what this page shows) for each; `python -m dfkd_book.bench kd-real` runs the same recipe and
+# writes `results/kd-real.json`. The temperature sweep further down is this chapter's own, with a shorter budget.
 
 # %%
-recipe = bench.kd_real_recipe()  # Student-CE and Student-KD: epochs = pick(quick=2, full=30)
-SWEEP_EPOCHS = config.pick(quick=1, full=4)  # each point of the temperature sweep
+r = recipes.get("kd-real")  # Student-CE and Student-KD: budget, batch, optimiser, τ
+SWEEP_STEPS = config.pick(quick=80, full=940)  # each point of the temperature sweep (≈ 1 and 4 passes over SWEEP_N)
 SWEEP_TS = config.pick(quick=[1.0, 20.0], full=[1.0, 2.0, 4.0, 8.0, 20.0])
 SWEEP_N = config.pick(quick=20_000, full=60_000)  # transfer-set size in the sweep
+recipes.table("kd-real")
 
+# %%
 train = data.load("fashion-mnist", "train")
 test = data.load("fashion-mnist", "test")
 classes = train.classes
@@ -89,30 +98,30 @@ print(f"student LeNet-5-Half: {models.count_parameters(zoo.student('lenet5half')
 # %% [markdown]
 # ## Student-CE: the student trained on the labels
 #
-# The first baseline trains LeNet-5-Half directly on the labelled training set with cross-entropy, with the same
-# optimiser, learning rate, schedule and number of epochs as the distilled student below, so the only difference
-# is what the student learns from: one-hot labels here, the teacher's soft targets there.
+# The first baseline trains LeNet-5-Half directly on the labelled training set with cross-entropy
+# (`dfkd_book.train`, the same loop as `distill`), with the same initial weights, optimiser, learning rate,
+# schedule and number of steps as the distilled student below, so the only difference is what the student
+# learns from: one-hot labels here, the teacher's soft targets there.
 
 # %%
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
+config.seed_everything(0)  # the same initial weights as Student-KD below (and `bench kd-real`)
 student_ce = zoo.student("lenet5half")
-hist_ce = kd.train(student_ce, train, epochs=recipe["epochs"], batch_size=recipe["batch_size"], lr=recipe["lr"],
-                   eval_set=test, seed=0, name="Student-CE (labels)")
+hist_ce = dfkd_book.train(student_ce, train, steps=r.student.steps, batch_size=r.student.batch_size,
+                          lr=r.student.lr, eval_set=test, seed=0, name="Student-CE (labels)")
 print(f"untrained student {100 * untrained_acc:.2f} %  ->  Student-CE {100 * hist_ce.final_acc:.2f} % "
-      f"({hist_ce.seconds:.0f} s)")
+      f"after {hist_ce.step[-1]:,} steps ({hist_ce.seconds:.0f} s)")
 
 # %% [markdown]
 # ## Soft targets and the temperature
 #
-# The teacher's logits $z$ become soft targets $p_k(\tau) = \exp(z_k/\tau) / \sum_j \exp(z_j/\tau)$. At τ = 1
-# the teacher is nearly certain and the soft target is almost the label. Raising τ flattens the distribution
-# and exposes the small probabilities — *which wrong classes the teacher finds plausible* — that Hinton et al.
-# called dark knowledge. The distillation loss (ZSKD eq. 1) is
+# The teacher's logits $z$ become soft targets
 #
-# $$\mathcal{L} = \tau^2\,\mathrm{KL}\big(p^{T}(\tau)\,\|\,p^{S}(\tau)\big) + \lambda\,\mathrm{CE}(y, p^{S}(1)),$$
+# $$p_k(\tau) = \frac{\exp(z_k/\tau)}{\sum_j \exp(z_j/\tau)}.$$
 #
-# with the τ² factor keeping gradient magnitudes comparable across temperatures. Data-free methods drop the
-# second term: there are no labels (ZSKD eq. 4).
+# At τ = 1 the teacher is nearly certain and the soft target is almost the label. Raising τ flattens the
+# distribution and exposes the small probabilities — *which wrong classes the teacher finds plausible* — that
+# Hinton et al. called dark knowledge.
 
 # %%
 examples = [int(torch.nonzero(test.labels == c)[0]) for c in (6, 4, 9)]  # a shirt, a coat, an ankle boot
@@ -129,44 +138,83 @@ fig.suptitle("The teacher's soft targets at three temperatures")
 fig.tight_layout()
 
 # %% [markdown]
-# ## Student-KD: distillation on the real training data
+# ## The distillation loss, from scratch
 #
-# The recipe is shared with `python -m dfkd_book.bench kd-real`, which writes `results/kd-real.json`: the
-# distillation term alone (ZSKD eq. 4, λ = 0) at τ = 4, Adam with a cosine schedule. The transfer set is the
-# real training set, so the frozen teacher's soft targets are computed once and reused every epoch. (With
-# augmentation, `kd.distill(..., augment=...)` lets the teacher re-label every augmented batch instead — the
-# trick ZSKD relies on for data impressions in chapter 2.)
+# The student $S$ is trained to match the teacher $T$'s soft targets (Hinton et al. 2015; ZSKD eq. 1):
+#
+# $$\mathcal{L} = \tau^2\,\mathrm{KL}\big(p^{T}(\tau)\,\|\,p^{S}(\tau)\big) + \lambda\,\mathrm{CE}\big(y, p^{S}(1)\big),
+# \qquad \mathrm{KL}(p\,\|\,q) = \sum_k p_k \log\frac{p_k}{q_k},$$
+#
+# averaged over the batch, with the τ² factor keeping gradient magnitudes comparable across temperatures.
+# Data-free methods drop the second term: there are no labels (ZSKD eq. 4, λ = 0). Written with torch
+# operations, per sample, and checked against the package's `kd.kd_loss` (the batch mean) and `kd.per_sample_kl`
+# (the per-sample loss the student loop uses) on a few random logits:
 
 # %%
-print({k: v for k, v in recipe.items()})
+def kd_loss_from_scratch(s, t, tau, y=None, lam=0.0):
+    """τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) per sample, and the batch mean + λ · CE(y, softmax(s))."""
+    log_p_t, log_p_s = torch.log_softmax(t / tau, dim=1), torch.log_softmax(s / tau, dim=1)
+    per_sample = tau**2 * (log_p_t.exp() * (log_p_t - log_p_s)).sum(dim=1)
+    loss = per_sample.mean()
+    if lam:
+        loss = loss - lam * torch.log_softmax(s, dim=1).gather(1, y[:, None]).mean()
+    return loss, per_sample
+
+
+gen = torch.Generator().manual_seed(0)
+s_logits, t_logits = 3 * torch.randn(6, 10, generator=gen), 3 * torch.randn(6, 10, generator=gen)
+y = torch.randint(10, (6,), generator=gen)
+for tau in (1.0, 4.0, 20.0):
+    ours, ours_per = kd_loss_from_scratch(s_logits, t_logits, tau)
+    assert torch.allclose(ours, kd.kd_loss(s_logits, t_logits, T=tau))
+    assert torch.allclose(ours_per, kd.per_sample_kl(s_logits, t_logits, tau))
+    with_labels, _ = kd_loss_from_scratch(s_logits, t_logits, tau, y, lam=0.3)
+    assert torch.allclose(with_labels, kd.kd_loss(s_logits, t_logits, T=tau, labels=y, lam=0.3))
+    assert torch.allclose(with_labels - ours, 0.3 * F.cross_entropy(s_logits, y))
+    print(f"τ = {tau:>4g}: from scratch {ours:.5f} = kd.kd_loss {kd.kd_loss(s_logits, t_logits, T=tau):.5f}")
+
+# %% [markdown]
+# ## Student-KD: distillation on the real training data
+#
+# `distill` is the one student loop of the book. Here the method is `methods.RealData(train)` — built by the
+# recipe, `r.build(train)` — and the loss is the distillation term alone (ZSKD eq. 4, λ = 0) at the recipe's τ,
+# with Adam and a cosine schedule. The transfer set is the real training set, so the frozen teacher's soft targets
+# are computed once and reused at every step. (With augmentation, `distill(..., augment=...)` lets the teacher
+# re-label every augmented batch instead — the trick ZSKD relies on for data impressions in chapter 2.)
+
+# %%
+config.seed_everything(0)
 student_kd = zoo.student("lenet5half")
-hist_kd = kd.distill(student_kd, teacher, train, eval_set=test, seed=0, name="Student-KD (real data)", **recipe)
-print(f"Student-KD {100 * hist_kd.final_acc:.2f} % ({hist_kd.seconds:.0f} s); "
+result_kd = distill(teacher, student_kd, r.build(train), eval_set=test, seed=0, name="Student-KD (real data)",
+                    **r.student.kwargs())
+print(f"Student-KD {100 * result_kd.final_acc:.2f} % after {result_kd.steps:,} steps "
+      f"({result_kd.history.seconds:.0f} s, {result_kd.teacher_queries['forward']:,} teacher forward queries); "
       f"agreement with the teacher on the test set {100 * kd.agreement(student_kd, teacher, test.images):.2f} %")
-fig = plot.curves(hist_ce, hist_kd, title="LeNet-5-Half on Fashion-MNIST: labels vs the teacher's soft targets")
+fig = plot.curves(hist_ce, result_kd, title="LeNet-5-Half on Fashion-MNIST: labels vs the teacher's soft targets")
 
 # %% [markdown]
 # ## Student accuracy against the temperature
 #
-# Each point below is a fresh student distilled at one temperature with a shorter budget
-# (`SWEEP_EPOCHS` epochs instead of the recipe's, otherwise the same recipe). Read the curve with its budget in
-# mind: at high τ the soft targets are close to uniform, so a few epochs carry less signal about the top class,
-# while the τ² factor keeps the total gradient comparable. Which temperature wins after the full 30 epochs is
-# exercise 2.
+# Each point below is a fresh student (the same initial weights each time) distilled at one temperature with a
+# shorter budget (`SWEEP_STEPS` steps instead of the recipe's, otherwise the same recipe). Read the curve with its
+# budget in mind: at high τ the soft targets are close to uniform, so a few steps carry less signal about the top
+# class, while the τ² factor keeps the total gradient comparable. Which temperature wins with the recipe's full
+# budget is exercise 2.
 
 # %%
 sweep = train.subset(SWEEP_N, seed=0)
 sweep_acc = {}
 for T in SWEEP_TS:
-    s = zoo.student("lenet5half")
-    h = kd.distill(s, teacher, sweep, epochs=SWEEP_EPOCHS, batch_size=256, lr=recipe["lr"], T=T, seed=0,
-                   eval_set=test, name=f"τ = {T:g}", progress=False)
-    sweep_acc[T] = h.final_acc
-    print(f"τ = {T:>4g}: {100 * h.final_acc:.2f} %  ({h.seconds:.0f} s)")
+    config.seed_everything(0)
+    res = distill(teacher, zoo.student("lenet5half"), methods.RealData(sweep), eval_set=test, seed=0,
+                  name=f"τ = {T:g}", progress=False,
+                  **r.student.kwargs(steps=SWEEP_STEPS, T=T, eval_every=SWEEP_STEPS))
+    sweep_acc[T] = res.final_acc
+    print(f"τ = {T:>4g}: {100 * res.final_acc:.2f} %  ({res.history.seconds:.0f} s)")
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(list(sweep_acc), [100 * a for a in sweep_acc.values()], marker="o")
 ax.set(xscale="log", xlabel="temperature τ", ylabel="student test accuracy (%)",
-       title=f"{SWEEP_EPOCHS} epoch(s) of KD on {len(sweep):,} images")
+       title=f"{SWEEP_STEPS:,} steps of KD on {len(sweep):,} images")
 ax.set_xticks(list(sweep_acc), [f"{t:g}" for t in sweep_acc])
 ax.grid(alpha=0.3)
 
@@ -224,23 +272,28 @@ fig.tight_layout()
 # ## Paper vs this book
 #
 # ZSKD {cite}`nayak2019zskd`, Table 2 (Fashion-MNIST), against this run. The paper trained for 200 epochs in
-# TensorFlow; this book trains on a 2-core CPU budget. Retention is the student's accuracy as a fraction of its
-# teacher's — the fair way to compare across papers whose teachers differ.
+# TensorFlow; this book trains for the recipe's number of steps on a 2-core CPU budget. Retention is the
+# student's accuracy as a fraction of its teacher's — the fair way to compare across papers whose teachers
+# differ. Below the table, the multi-seed record of `python -m dfkd_book.bench kd-real` from `results/`.
 
 # %%
 table = plot.paper_vs_book([
     ("Teacher-CE (LeNet-5)", 90.84, 100 * teacher_acc),
     ("Student-CE (LeNet-5-Half, labels)", 89.43, 100 * hist_ce.final_acc),
-    ("Student-KD (60k original data)", 89.66, 100 * hist_kd.final_acc),
-    ("Student-KD retention (% of teacher)", 100 * 89.66 / 90.84, 100 * hist_kd.final_acc / teacher_acc),
+    ("Student-KD (60k original data)", 89.66, 100 * result_kd.final_acc),
+    ("Student-KD retention (% of teacher)", 100 * 89.66 / 90.84, 100 * result_kd.final_acc / teacher_acc),
 ])
+bench_record = leaderboard.load(methods=("kd-real",))["kd-real"]
+print(f"results/kd-real.json ({bench_record['profile']} profile, {leaderboard.device_of(bench_record)}): "
+      f"Student-KD {bench_record['student_acc']:.2f} % over {bench_record.get('seeds', 1)} seed(s) "
+      f"{bench_record.get('per_seed', [bench_record['student_acc']])}")
 table
 
 # %%
 # Sanity checks: a broken teacher, loss or training loop fails here (and CI runs this notebook).
 assert teacher_acc >= 0.9084, teacher_acc
-assert hist_kd.final_acc > untrained_acc + 0.5, (hist_kd.final_acc, untrained_acc)
-assert hist_kd.final_acc > config.pick(quick=0.75, full=0.8966), hist_kd.final_acc
+assert result_kd.final_acc > untrained_acc + 0.5, (result_kd.final_acc, untrained_acc)
+assert result_kd.final_acc > config.pick(quick=0.75, full=0.8966), result_kd.final_acc
 assert hist_ce.final_acc > config.pick(quick=0.75, full=0.88), hist_ce.final_acc
 assert max(sweep_acc.values()) > config.pick(quick=0.65, full=0.85), sweep_acc
 print(f"chapter 1 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})")
@@ -248,13 +301,17 @@ print(f"chapter 1 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 # %% [markdown]
 # ## Exercises
 #
-# 1. **λ and hard labels.** Add the hard-label term (`lam=0.3`, as the ZSKD appendix did on real data) to
-#    `kd.distill`. Does it help when the transfer set is the real training data? Why can no data-free chapter use it?
-# 2. **The temperature, properly.** Repeat the temperature sweep with the full recipe (`recipe["epochs"]` epochs
-#    on all 60,000 images). Does the ranking of the short sweep survive? Then remove the τ² factor in a copy of
-#    `kd.kd_loss` and explain the curve you get with the gradient of the KL term.
-# 3. **Less data.** Distil on 200 real images per class (`train.subset(200, per_class=True)`). How far below the
-#    ceiling do you fall? Compare with Kimura et al.'s 72.50 % with 200 images quoted in ZSKD's Table 2.
+# 1. **λ and hard labels.** Add the hard-label term (`lam=0.3`, as the ZSKD appendix did on real data) to the
+#    `distill` call of Student-KD (`methods.RealData` passes the labels on). Does it help when the transfer set is
+#    the real training data? Why can no data-free chapter use it?
+# 2. **The temperature, properly.** Repeat the temperature sweep with the full recipe (`r.student.steps` steps on
+#    all 60,000 images). Does the ranking of the short sweep survive? Then remove the τ² factor: subclass
+#    `methods.RealData` and override its `loss(batch, student_logits, teacher_logits, T)` with a copy of
+#    `kd_loss_from_scratch`'s per-sample loss without τ², and explain the curve you get with the gradient of the
+#    KL term.
+# 3. **Less data.** Distil on 200 real images per class (`methods.RealData(train.subset(200, per_class=True))`).
+#    How far below the ceiling do you fall? Compare with Kimura et al.'s 72.50 % with 200 images quoted in ZSKD's
+#    Table 2.
 # 4. **Dark knowledge without data.** The heatmap above needed test images. Compute the cosine similarity of the
 #    rows of the teacher's last-layer weights (`models.last_linear(teacher).weight`) and compare it with the
 #    mean-soft-target map. This is where chapter 2 starts.
