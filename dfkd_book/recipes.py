@@ -240,24 +240,15 @@ def get(name: str, profile: str | None = None) -> Recipe:
     return replace(RECIPES[name](_pick(profile)), profile=profile)
 
 
-def _rows(prefix: str, value) -> list[tuple[str, object]]:
-    if isinstance(value, Mapping):
-        out = []
-        for k, v in value.items():
-            out += _rows(f"{prefix}.{k}" if prefix else str(k), v)
-        return out
-    return [(prefix, value)]
-
-
 def table(name: str):
     """The recipe ``name`` as a table: one row per setting, its quick and full values (a pandas DataFrame)."""
     import pandas as pd
 
     def rows(r: Recipe) -> dict:
-        return dict(_rows("", {"method": r.method, "teacher": r.teacher, "student": r.student_arch,
-                               **{f"method.{k}": v for k, v in r.settings.items()},
-                               **{f"student.{k}": v for k, v in asdict(r.student).items()},
-                               **{f"extra.{k}": v for k, v in r.extras.items()}}))
+        return {"method": r.method, "teacher": r.teacher, "student": r.student_arch,
+                **{f"method.{k}": v for k, v in r.settings.items()},
+                **{f"student.{k}": v for k, v in asdict(r.student).items()},
+                **{f"extra.{k}": v for k, v in r.extras.items()}}
 
     rows_q, rows_f = rows(get(name, "quick")), rows(get(name, "full"))
     keys = list(dict.fromkeys([*rows_q, *rows_f]))
