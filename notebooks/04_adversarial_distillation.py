@@ -319,7 +319,7 @@ games.round(2)
 # The paper compares the zero-shot student with students that *did* see real data: distilled with KD from
 # M real images per class ("few-shot KD"), or from the whole training set. We make both here, from the same
 # teacher and the same student architecture, with `methods.RealData` on the same loop and the recipes
-# `few-shot-kd` and `full-kd`. The few-shot set is `extras.per_class` images per class, shown again and again
+# `few-shot-kd` and `full-kd`. The few-shot set is `extras["per_class"]` images per class, shown again and again
 # with ZSKD augmentation; the full-data student gets a short run of chapter 1's recipe.
 
 # %%
@@ -387,8 +387,8 @@ fig = plot.transition_curves(walks, pairs, classes)
 # $$\mathrm{MTE} = \frac{1}{N(K-1)\,n}\sum_{i=1}^{N}\sum_{j\neq y_i}\sum_{m=1}^{n}
 #   \big|p^T_j(x^{(m)}_{ij}) - p^S_j(x^{(m)}_{ij})\big|,$$
 #
-# on `extras.mte.n` test images each student agrees with the teacher on (recipe `full-kd`; `bench mte` uses
-# `extras.bench_n`, printed below). Lower is better; 0 means the same beliefs all along every walk.
+# on `extras["mte"]["n"]` test images each student agrees with the teacher on (recipe `full-kd`; `bench mte` uses
+# `extras["bench_n"]`, printed below). Lower is better; 0 means the same beliefs all along every walk.
 
 # %%
 mte_recipe = recipes.get("full-kd").extras
@@ -477,8 +477,8 @@ print(f"chapter 4 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 #   (`r.student.kwargs(steps=...)`) and the generator's `width` (`r.build(width=128)`).
 # * **The MTE is slow.** The paper's protocol, 1,000 images × 9 target classes × 100 steps, means 900,000
 #   student forward and backward passes plus 900,000 teacher forward passes per student; the MTE table gives the
-#   seconds this machine took for its smaller number of images. The chapter uses `extras.mte.n` images per
-#   student; `python -m dfkd_book.bench mte` uses `extras.bench_n`.
+#   seconds this machine took for its smaller number of images. The chapter uses `extras["mte"]["n"]` images per
+#   student; `python -m dfkd_book.bench mte` uses `extras["bench_n"]`.
 # * **The poster's MTE baselines used KD + attention transfer**, on CIFAR-10 and SVHN. This chapter's baselines
 #   use plain KD, on Fashion-MNIST.
 #
