@@ -303,3 +303,9 @@ def test_recipe_tables_and_errors():
         recipes.get("nope")
     with pytest.raises(ValueError, match="profile"):
         recipes.get("zskd", "medium")
+
+
+def test_speed_is_a_measurement_bench_all_leaves_out_unless_named():
+    assert "speed" in bench.METHODS and "speed" in bench.NOT_IN_ALL
+    assert "speed" not in bench.select()
+    assert bench.select(["speed"]) == ["speed"]
