@@ -54,6 +54,7 @@ import torch.nn.functional as F
 import dfkd_book
 from dfkd_book import config, data, distill, kd, leaderboard, methods, models, plot, recipes, widgets, zoo
 
+# %%
 config.describe()
 config.seed_everything(0)
 chapter_start = time.perf_counter()

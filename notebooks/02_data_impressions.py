@@ -54,6 +54,7 @@ import torch
 from dfkd_book import config, data, distill, kd, leaderboard, methods, models, plot, recipes, widgets, zoo
 from dfkd_book.methods import zskd
 
+# %%
 config.describe()
 config.seed_everything(0)
 chapter_start = time.perf_counter()

@@ -56,6 +56,7 @@ import torch
 from dfkd_book import config, data, distill, kd, leaderboard, methods, plot, recipes, widgets, zoo
 from dfkd_book.methods import arbitrary
 
+# %%
 config.describe()
 config.seed_everything(0)
 chapter_start = time.perf_counter()

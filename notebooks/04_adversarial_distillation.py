@@ -55,6 +55,7 @@ from sklearn.datasets import make_moons
 from dfkd_book import boundary, config, data, distill, kd, methods, models, plot, recipes, train, zoo
 from dfkd_book.methods import adversarial
 
+# %%
 config.describe()
 config.seed_everything(0)
 chapter_start = time.perf_counter()
