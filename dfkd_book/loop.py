@@ -33,7 +33,7 @@ from . import config
 from .hooks import TeacherQueries, frozen_copy, is_image_shape, num_classes_of
 from .hooks import input_shape as read_input_shape
 from .kd import evaluate, images_labels
-from .methods.base import Batch, Context, Method, TransferSet
+from .methods.base import Batch, Context, EpochSampler, Method, TransferSet
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 OPTIMIZERS = ("adam", "sgd")
@@ -267,9 +267,7 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
     student.to(device)
     try:
         k_s = num_classes_of(student, probe)
-    except ValueError:
-        raise
-    except Exception as e:  # noqa: BLE001 — the student cannot read the teacher's inputs
+    except (RuntimeError, TypeError, IndexError) as e:  # the student cannot read the teacher's inputs
         raise ValueError(f"the student does not accept the teacher's inputs {shape}: {type(e).__name__}: {e}") from e
     if k_s != k:
         raise ValueError(f"teacher and student must have the same number of classes; teacher has {k}, student "
@@ -340,8 +338,6 @@ def train(model: nn.Module, trainset, *, steps: int, batch_size: int = 256, lr: 
         raise ValueError(f"trainset must hold N > 0 inputs and N labels, got {len(x_all)} and {len(y_all)}")
     g = config.seed_everything(seed) if seed is not None else torch.Generator().manual_seed(torch.seed() % 2**63)
     model.to(device)
-    from .methods.base import EpochSampler
-
     sampler = EpochSampler(len(x_all), g)
 
     def step_loss(step: int) -> torch.Tensor:
