@@ -92,7 +92,7 @@ class ZSKDAugmentation:
 
     def __init__(self, p: float = 0.5, scale: tuple[float, float] = (0.6, 1.0), translate: float = 0.2,
                  degrees: float = 90.0, p_flip: float = 0.25, transpose: bool = True, gaussian_std: float = 0.0,
-                 salt_pepper: float = 0.0):
+                 salt_pepper: float = 0.0, vflip: bool = True):
         for nm, v in (("p", p), ("p_flip", p_flip), ("translate", translate), ("salt_pepper", salt_pepper)):
             if not 0 <= v <= 1:
                 raise ValueError(f"{nm} must be in [0, 1], got {v!r}")
@@ -102,6 +102,7 @@ class ZSKDAugmentation:
             raise ValueError(f"degrees and gaussian_std must be >= 0, got {degrees!r}, {gaussian_std!r}")
         self.p, self.scale, self.translate, self.degrees = p, tuple(scale), translate, degrees
         self.p_flip, self.transpose, self.gaussian_std, self.salt_pepper = p_flip, transpose, gaussian_std, salt_pepper
+        self.vflip = vflip
 
     def matrices(self, b: int, h: int, w: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Random per-sample sampling matrices: ``(theta (B, 2, 3), moved (B,) bool)``, where theta maps an output
@@ -119,7 +120,7 @@ class ZSKDAugmentation:
         inv = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)  # (R S)^-1, (B, 2, 2)
         # out = transpose(flips(affine(x))): an output pixel reads affine^-1(flips(transpose(p)))
         fx = torch.where(torch.rand(b, device=device) < self.p_flip, -1.0, 1.0)
-        fy = torch.where(torch.rand(b, device=device) < self.p_flip, -1.0, 1.0)
+        fy = torch.where(torch.rand(b, device=device) < (self.p_flip if self.vflip else 0.0), -1.0, 1.0)
         post = torch.diag_embed(torch.stack([fx, fy], -1))
         tr = torch.zeros(b, dtype=torch.bool, device=device)
         if self.transpose and h == w and self.p_flip > 0:
@@ -137,7 +138,11 @@ class ZSKDAugmentation:
         _check_batch(x)
         b, c, h, w = x.shape
         theta, moved = self.matrices(b, h, w, x.device)
-        if moved.any():
+        if x.device.type != "cpu":  # no host sync: resample every sample, keep the untouched ones as they were
+            grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+            x = torch.where(moved[:, None, None, None], F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
+                                                                      align_corners=False), x)
+        elif moved.any():
             idx = moved.nonzero().squeeze(1)
             xm = x[idx]
             grid = F.affine_grid(theta[idx].to(x.dtype), list(xm.shape), align_corners=False)
@@ -156,4 +161,61 @@ class ZSKDAugmentation:
     def __repr__(self) -> str:
         return (f"ZSKDAugmentation(p={self.p}, scale={self.scale}, translate={self.translate}, degrees={self.degrees}, "
                 f"p_flip={self.p_flip}, transpose={self.transpose}, gaussian_std={self.gaussian_std}, "
-                f"salt_pepper={self.salt_pepper})")
+                f"salt_pepper={self.salt_pepper}, vflip={self.vflip})")
+
+
+class MildAffine(ZSKDAugmentation):
+    """A mild random affine map for every sample — rotation within ±``degrees``, translation up to ``translate`` of
+    the size, scale in ``scale`` — and a horizontal flip with probability 1/2: the light geometric augmentation of
+    supervised Fashion-MNIST / CIFAR training, between :class:`FlipShift` and ZSKD's heavy set. One
+    ``affine_grid`` + ``grid_sample`` per batch, as :class:`ZSKDAugmentation`.
+
+    Call: ``(B, C, H, W) → (B, C, H, W)``. Raises ValueError for anything but a 4-D tensor, or bad parameters.
+    """
+
+    def __init__(self, degrees: float = 10.0, translate: float = 0.1, scale: tuple[float, float] = (0.9, 1.1)):
+        super().__init__(p=1.0, scale=scale, translate=translate, degrees=degrees, p_flip=0.5, transpose=False,
+                         vflip=False)
+
+    def __repr__(self) -> str:
+        return f"MildAffine(degrees={self.degrees}, translate={self.translate}, scale={self.scale})"
+
+
+class Curriculum:
+    """Augmentation that changes as training goes on: ``stages`` is a list of ``(until, augment)`` pairs, where
+    ``until`` is the fraction of the ``steps`` calls (one call per student step) up to which ``augment`` (a
+    callable, or None for the clean batch) is used — e.g. ``[(0.5, None), (1.0, ZSKDAugmentation())]``: clean
+    images first, ZSKD's heavy set in the second half, as ZSKD's fine-tuning stage (Nayak et al. 2019, Appendix
+    Sec. 2.2: training on the data impressions, then on a mixture of impressions and augmented impressions).
+
+    The object counts its calls: build a fresh one for every training run. Calls past ``steps`` use the last
+    stage. Call: ``(B, C, H, W) → (B, C, H, W)``.
+
+    Raises:
+        ValueError: no stages, fractions not increasing in (0, 1] or not ending at 1, or ``steps`` < 1.
+    """
+
+    def __init__(self, stages: list, steps: int):
+        fractions = [f for f, _ in stages]
+        if not stages or any(not 0 < f <= 1 for f in fractions) or fractions != sorted(fractions) \
+                or fractions[-1] != 1:
+            raise ValueError(f"stages must be (until, augment) pairs with increasing until in (0, 1] ending at 1, "
+                             f"got {fractions}")
+        if not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+        self.stages, self.steps, self.calls = list(stages), steps, 0
+
+    def current(self):
+        """The augmentation the next call uses (None: clean)."""
+        progress = self.calls / self.steps
+        return next((a for f, a in self.stages if progress < f), self.stages[-1][1])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_batch(x)
+        aug = self.current()
+        self.calls += 1
+        return x if aug is None else aug(x)
+
+    def __repr__(self) -> str:
+        return f"Curriculum({[(f, a) for f, a in self.stages]}, steps={self.steps})"
+

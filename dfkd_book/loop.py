@@ -159,6 +159,9 @@ def _run(model: nn.Module, step_loss: Callable[[int], torch.Tensor], *, steps: i
     hist = History(name=name)
     elapsed, loss_sum, count = 0.0, torch.zeros((), device=device), 0
     bar = tqdm(total=steps, desc=name, disable=not progress, leave=False, mininterval=1.0)
+    # Channels-last weights: on a 2-core CPU the LeNet student's forward + backward runs about twice as fast
+    # (convolution backward 9.1 → 2.1 ms per call at batch 256); the caller's layout is restored at the end.
+    model.to(memory_format=torch.channels_last)
     t0 = time.perf_counter()
     try:
         for step in range(steps):
@@ -197,6 +200,7 @@ def _run(model: nn.Module, step_loss: Callable[[int], torch.Tensor], *, steps: i
                 t0 = time.perf_counter()
     finally:
         bar.close()
+        model.to(memory_format=torch.contiguous_format)
     model.eval()
     return hist
 

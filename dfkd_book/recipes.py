@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from . import config
 
-AUGMENTATIONS = (None, "zskd", "flip-shift")
+AUGMENTATIONS = (None, "flip-shift", "affine", "zskd", "curriculum")
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,11 @@ class Student:
     Attributes:
         steps: the budget in optimiser steps. batch_size: the student's batch. lr: peak learning rate.
         optimizer: ``'adam'`` or ``'sgd'``. weight_decay, warmup (steps), clip (gradient norm; 0 none).
-        T: temperature τ. augment: ``None``, ``'zskd'`` (ZSKD's heavy set with p = 0.5, re-labelled by the
-            teacher) or ``'flip-shift'`` (flips and 2-px shifts). eval_every: evaluation cadence in steps
-            (None: steps // 10).
+        T: temperature τ. augment (every augmented batch is re-labelled by the teacher): ``None``;
+            ``'flip-shift'`` (horizontal flips and 2-px shifts); ``'affine'`` (a mild affine map and horizontal
+            flips, :class:`~dfkd_book.augment.MildAffine`); ``'zskd'`` (ZSKD's heavy set with p = 0.5); or
+            ``'curriculum'`` (clean batches for the first half of the steps, ZSKD's heavy set for the second).
+            eval_every: evaluation cadence in steps (None: steps // 10).
     """
 
     steps: int
@@ -63,6 +65,10 @@ class Student:
             return augment.ZSKDAugmentation(p=0.5)
         if self.augment == "flip-shift":
             return augment.FlipShift(2)
+        if self.augment == "affine":
+            return augment.MildAffine()
+        if self.augment == "curriculum":
+            return augment.Curriculum([(0.5, None), (1.0, augment.ZSKDAugmentation(p=0.5))], self.steps)
         return None
 
     def kwargs(self, **overrides) -> dict:

@@ -1,0 +1,397 @@
+"""How the students are trained, chosen by measurement: the staged protocol search and the real-data yardstick.
+
+    python -m dfkd_book.protocol sets     --out DIR            # the five transfer sets, made once (sets.pt)
+    python -m dfkd_book.protocol augment  --out DIR            # stage 1: augmentation, one seed
+    python -m dfkd_book.protocol optimise --out DIR            # stage 2: optimiser, lr, warm-up, τ, batch
+    python -m dfkd_book.protocol budget   --out DIR            # stage 3: learning curves over budgets, 3 seeds
+    python -m dfkd_book.protocol yardstick --out DIR           # real subsets of 100 ... 60,000 images, 3 seeds
+
+Every run is one call of :func:`dfkd_book.distill` on a static transfer set (:class:`~dfkd_book.methods.TransferSet`)
+with a LeNet-5(-BN) teacher and a LeNet-5-Half student on Fashion-MNIST. The search selects on a **validation
+set** — 5,000 Fashion-MNIST training images held out of every transfer set — and reports the test accuracy of
+the final student beside it, so no choice is made on the test set. Runs go to ``DIR/runs.jsonl`` one JSON line
+each (a job already there is not run again), so a search can be stopped and resumed, and spread over worker
+processes (``--workers``; each uses one thread, and the GPU when there is one).
+
+The five transfer sets (:data:`SETS`): 55,000 real images (all but the validation set), 1,000 real images
+(class-balanced), the ZSKD data impressions, the DeepInversion images and the balanced uniform noise of the
+recipes (:mod:`dfkd_book.recipes`, full profile, seed 0).
+
+:func:`worth_real_images` turns a student accuracy into the number of real images that give the same student
+under the same protocol (the yardstick record ``results/yardstick.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+
+from . import config, data, recipes, zoo
+from .kd import evaluate
+from .loop import distill
+from .methods import TransferSet
+
+DATASET = "fashion-mnist"
+SETS = ("real-55k", "real-1k", "zskd", "deepinversion", "noise")
+#: the teacher each set was made with (the recipe's) and distilled from
+TEACHERS = {"real-55k": "lenet5", "real-1k": "lenet5", "zskd": "lenet5", "deepinversion": "lenet5bn",
+            "noise": "lenet5"}
+_RECIPE_OF = {"zskd": "zskd", "deepinversion": "deepinversion", "noise": "arbitrary-noise"}
+VALIDATION = 5_000
+YARDSTICK_SIZES = (100, 300, 1_000, 3_000, 10_000, 60_000)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One student protocol: what :func:`dfkd_book.distill` gets besides the method (see
+    :class:`dfkd_book.recipes.Student`, whose fields these are; ``warmup`` here is a fraction of the steps)."""
+
+    steps: int = 10_000
+    batch_size: int = 256
+    lr: float = 1e-2
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    warmup: float = 0.0
+    T: float = 20.0
+    augment: str | None = "zskd"
+
+    def student(self) -> recipes.Student:
+        return recipes.Student(steps=self.steps, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
+                               weight_decay=self.weight_decay, warmup=int(self.warmup * self.steps), T=self.T,
+                               augment=self.augment)
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+#: stage 1 — the augmentations, at the book's current optimiser (Adam 1e-2, τ = 20, batch 256) and 10,000 steps
+AUGMENTATIONS = (None, "flip-shift", "affine", "zskd", "curriculum")
+#: stage 2 — one change at a time from the base, at each set's best augmentation
+VARIANTS: dict[str, dict] = {
+    "base (adam 1e-2)": {},
+    "adam 3e-3": dict(lr=3e-3),
+    "adam 1e-3": dict(lr=1e-3),
+    "adam 3e-3, warm-up 5 %": dict(lr=3e-3, warmup=0.05),
+    "sgd 0.1, wd 5e-4, warm-up 5 %": dict(optimizer="sgd", lr=0.1, weight_decay=5e-4, warmup=0.05),
+    "sgd 0.03, wd 5e-4": dict(optimizer="sgd", lr=0.03, weight_decay=5e-4),
+    "τ = 4": dict(T=4.0),
+    "τ = 1": dict(T=1.0),
+    "batch 128": dict(batch_size=128),
+    "batch 512": dict(batch_size=512),
+}
+BUDGETS = (1_000, 2_000, 5_000, 10_000, 20_000)
+
+
+def validation_split(seed: int = 1234) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the Fashion-MNIST training set: ``(held-out validation (5,000), the rest (55,000))``, fixed."""
+    perm = torch.randperm(60_000, generator=torch.Generator().manual_seed(seed))
+    return perm[:VALIDATION], perm[VALIDATION:]
+
+
+def balanced_subset(images: torch.Tensor, labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """Indices of ``n`` images with (as nearly as possible) ``n / K`` of each class, drawn with ``seed``.
+
+    Raises ValueError when ``n`` exceeds the images available or is < 1."""
+    k = int(labels.max()) + 1
+    if not 1 <= n <= len(labels):
+        raise ValueError(f"n must be in [1, {len(labels)}], got {n}")
+    g = torch.Generator().manual_seed(seed)
+    per = [n // k + (1 if c < n % k else 0) for c in range(k)]
+    idx = []
+    for c in range(k):
+        pool = torch.nonzero(labels == c).flatten()
+        if per[c] > len(pool):
+            raise ValueError(f"class {c} has {len(pool)} images, {per[c]} asked")
+        idx.append(pool[torch.randperm(len(pool), generator=g)[:per[c]]])
+    return torch.cat(idx)
+
+
+def make_sets(device=None, progress: bool = False, profile: str = "full",
+              given: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """The five transfer sets of the search (:data:`SETS`) as tensors (N, 1, 32, 32) on the CPU: the real ones
+    from the training images outside the validation split, the synthetic ones made by their recipes (full
+    profile, seed 0) through a 1-step :func:`~dfkd_book.distill` (the method makes its pool in ``prepare``);
+    ``given`` synthetic sets (name → tensor, e.g. made earlier on another machine) are used as they are."""
+    from .bench import method_args
+
+    train = data.load(DATASET, "train")
+    _, rest = validation_split()
+    out = {"real-55k": train.images[rest].clone()}
+    out["real-1k"] = train.images[rest][balanced_subset(train.images[rest], train.labels[rest], 1_000)].clone()
+    for name, recipe in _RECIPE_OF.items():
+        if given and name in given:
+            out[name] = given[name].float().cpu()
+            continue
+        r = recipes.get(recipe, profile)
+        teacher = zoo.teacher(r.teacher, DATASET)
+        config.seed_everything(0)
+        res = distill(teacher, zoo.student(r.student_arch, DATASET), r.build(*method_args(r, teacher)), steps=1,
+                      seed=0, device=device, progress=progress)
+        out[name] = res.pool.detach().float().cpu()
+    return out
+
+
+def run_one(x: torch.Tensor, teacher_name: str, proto: Protocol, seed: int, val, test, device=None) -> dict:
+    """One student trained on the static set ``x`` with ``proto``; returns final validation and test accuracy (%)
+    and the validation curve."""
+    teacher = zoo.teacher(teacher_name, DATASET)
+    config.seed_everything(seed)
+    student = zoo.student("lenet5half", DATASET)
+    kw = proto.student().kwargs()
+    kw["eval_every"] = max(proto.steps // 10, 1)
+    t0 = time.perf_counter()
+    res = distill(teacher, student, TransferSet(x), eval_set=val, seed=seed, device=device, progress=False, **kw)
+    wall = time.perf_counter() - t0
+    return {"val_acc": round(100 * res.history.final_acc, 2), "test_acc": round(100 * evaluate(res.student, test), 2),
+            "curve": {"step": res.history.step, "val_acc": [round(100 * a, 2) for a in res.history.test_acc]},
+            "wall_s": round(wall, 1), "train_s": round(res.history.seconds, 1)}
+
+
+# --- the job runner ---------------------------------------------------------------------------------------------
+
+def _job_id(stage: str, set_name: str, proto: Protocol, seed: int, label: str = "") -> str:
+    return json.dumps({"stage": stage, "set": set_name, "protocol": asdict(proto), "seed": seed, "label": label},
+                      sort_keys=True)
+
+
+def done_runs(out: Path) -> list[dict]:
+    """Every run recorded in ``out/runs.jsonl``."""
+    path = Path(out) / "runs.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(sets_path: str):
+    torch.set_num_threads(1)
+    sets = torch.load(sets_path)
+    train = data.load(DATASET, "train")
+    val_idx, _ = validation_split()
+    _WORKER["sets"] = sets
+    _WORKER["val"] = (train.images[val_idx], train.labels[val_idx])
+    _WORKER["test"] = data.load(DATASET, "test")
+
+
+def _work(job: dict) -> dict:
+    proto = Protocol(**job["protocol"])
+    if job["stage"] == "yardstick":  # a class-balanced subset of the training images, drawn with the seed
+        train = data.load(DATASET, "train")
+        n = job["n"]
+        idx = balanced_subset(train.images, train.labels, n, job["seed"]) if n < len(train) else slice(None)
+        xs = train.images[idx]
+    else:
+        xs = _WORKER["sets"][job["set"]]
+    out = run_one(xs, TEACHERS.get(job["set"], "lenet5"), proto, job["seed"], _WORKER["val"], _WORKER["test"],
+                  device=config.device())
+    return {**job, **out}
+
+
+def run_jobs(jobs: list[dict], out: Path, workers: int = 1, deadline: float | None = None) -> list[dict]:
+    """Run ``jobs`` (dicts with ``stage``, ``set``, ``protocol``, ``seed``, ``label``) not yet in
+    ``out/runs.jsonl``, in ``workers`` processes, appending each result as it comes; stops handing out jobs after
+    ``deadline`` (a ``time.time()``). Returns every run of ``out``."""
+    out = Path(out)
+    have = {_job_id(r["stage"], r["set"], Protocol(**r["protocol"]), r["seed"], r.get("label", ""))
+            for r in done_runs(out)}
+    todo = [j for j in jobs if _job_id(j["stage"], j["set"], Protocol(**j["protocol"]), j["seed"],
+                                       j.get("label", "")) not in have]
+    print(f"{len(todo)} jobs to run ({len(jobs) - len(todo)} done before), {workers} workers", flush=True)
+    if not todo:
+        return done_runs(out)
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(str(out / "sets.pt"),)) as pool, \
+            open(out / "runs.jsonl", "a") as f:
+        for r in pool.imap_unordered(_work, todo):
+            f.write(json.dumps(r) + "\n")
+            f.flush()
+            print(f"{r['stage']:9s} {r['set']:13s} {r.get('label', ''):32s} seed {r['seed']} steps "
+                  f"{r['protocol']['steps']:6d}: val {r['val_acc']:6.2f} test {r['test_acc']:6.2f} "
+                  f"({r['wall_s']:.0f} s)", flush=True)
+            if deadline is not None and time.time() > deadline:
+                print("deadline reached: the jobs still running are dropped", flush=True)
+                break
+        pool.terminate()
+    return done_runs(out)
+
+
+def _best(runs: list[dict], stage: str, set_name: str) -> dict:
+    rows = [r for r in runs if r["stage"] == stage and r["set"] == set_name]
+    if not rows:
+        raise ValueError(f"no {stage} runs for {set_name} yet: run that stage first")
+    return max(rows, key=lambda r: r["val_acc"])
+
+
+def jobs_augment(steps: int = 10_000) -> list[dict]:
+    base = Protocol(steps=steps)
+    return [{"stage": "augment", "set": s, "protocol": asdict(replace(base, augment=a)), "seed": 0,
+             "label": f"augment {a}"} for s in SETS for a in AUGMENTATIONS]
+
+
+#: stage 2 on the sets after the first: the variants that did not fail on real-55k (SGD at τ = 20 diverged:
+#: the τ²-scaled loss needs an SGD learning rate / τ²) and were not already worse on every set
+SCREEN = ("τ = 4", "adam 3e-3")
+
+
+def jobs_optimise(runs: list[dict], steps: int = 10_000, sets: Sequence[str] = tuple(_RECIPE_OF),
+                  variants: Sequence[str] = SCREEN) -> list[dict]:
+    jobs = []
+    for s in sets:
+        aug = _best(runs, "augment", s)["protocol"]["augment"]
+        for label, change in ((v, VARIANTS[v]) for v in variants):
+            jobs.append({"stage": "optimise", "set": s, "seed": 0, "label": label,
+                         "protocol": asdict(replace(Protocol(steps=steps, augment=aug), **change))})
+    return jobs
+
+
+def jobs_budget(runs: list[dict], seeds: int = 3, budgets: Sequence[int] = BUDGETS,
+                seeded: Sequence[int] = (10_000, 20_000)) -> list[dict]:
+    """Stage 3: each set's best augmentation (stage 1) with the base optimiser, at every budget — one seed, and
+    ``seeds`` at the ``seeded`` budgets for the synthetic sets (the ones the acceptance targets are about)."""
+    jobs = []
+    for s in SETS:
+        best = Protocol(**_best(runs, "augment", s)["protocol"])
+        for b in budgets:
+            for seed in range(seeds if b in seeded and s in _RECIPE_OF else 1):
+                jobs.append({"stage": "budget", "set": s, "seed": seed, "label": f"{b} steps",
+                             "protocol": asdict(replace(best, steps=b))})
+    return jobs
+
+
+def jobs_yardstick(proto: Protocol, seeds: int = 3, sizes: Sequence[int] = YARDSTICK_SIZES) -> list[dict]:
+    return [{"stage": "yardstick", "set": f"real-{n}", "n": n, "seed": seed, "label": f"{n} real images",
+             "protocol": asdict(proto)} for n in sizes for seed in range(seeds)]
+
+
+# --- the yardstick ----------------------------------------------------------------------------------------------
+
+def worth_real_images(acc: float, yardstick: Mapping) -> dict:
+    """How many real training images give a student as good as one of accuracy ``acc`` (%), under the yardstick's
+    protocol: the real-data curve (mean accuracy over seeds against the number of class-balanced real images N)
+    interpolated linearly in log N; ``low`` / ``high`` read the same off the curves of mean ∓ one standard
+    deviation (a band, not a confidence interval).
+
+    Args:
+        acc: a student's test accuracy in percent.
+        yardstick: the record ``results/yardstick.json`` (``points``: a list of ``{"n", "mean", "sd"}``, N
+            increasing).
+
+    Returns:
+        ``{"n": N or None, "low": ..., "high": ..., "below": bool, "above": bool}`` — ``below``: ``acc`` is under
+        the smallest N's mean (N is then None: "worth fewer than N₀ images"); ``above``: over the largest N's
+        mean (None: "worth more than all the real data").
+
+    Raises:
+        ValueError: a yardstick with fewer than two points, N not increasing, or ``acc`` not a number in [0, 100].
+    """
+    pts = yardstick.get("points") if isinstance(yardstick, Mapping) else None
+    if not pts or len(pts) < 2:
+        raise ValueError(f"yardstick must hold at least two points, got {pts!r}")
+    ns = [float(p["n"]) for p in pts]
+    if any(b <= a for a, b in zip(ns, ns[1:])):
+        raise ValueError(f"yardstick N must increase, got {ns}")
+    if not isinstance(acc, (int, float)) or not 0 <= acc <= 100 or math.isnan(acc):
+        raise ValueError(f"acc must be a test accuracy in percent, in [0, 100], got {acc!r}")
+
+    def invert(curve: list[float]) -> float | None:
+        # the curve need not be monotone: read the first crossing, walking up in N
+        if acc < curve[0] or acc > max(curve):
+            return None
+        for (n0, a0), (n1, a1) in zip(zip(ns, curve), zip(ns[1:], curve[1:])):
+            if min(a0, a1) <= acc <= max(a0, a1):
+                if a1 == a0:
+                    return n0
+                u = (acc - a0) / (a1 - a0)
+                return math.exp(math.log(n0) + u * (math.log(n1) - math.log(n0)))
+        return None
+
+    mean = [p["mean"] for p in pts]
+    n = invert(mean)
+    # a higher curve reaches acc with fewer images: mean + sd gives the low end of the band
+    low = invert([p["mean"] + p["sd"] for p in pts])
+    high = invert([p["mean"] - p["sd"] for p in pts])
+    return {"n": None if n is None else round(n), "low": None if low is None else round(low),
+            "high": None if high is None else round(high), "below": acc < mean[0], "above": acc > max(mean)}
+
+
+def summarize(runs: list[dict], stage: str) -> list[dict]:
+    """Mean ± sd (over seeds) of the final validation and test accuracy, per set and label of ``stage``."""
+    groups: dict = {}
+    for r in runs:
+        if r["stage"] == stage:
+            groups.setdefault((r["set"], r.get("label", ""), r["protocol"]["steps"]), []).append(r)
+    rows = []
+    for (s, label, steps), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][1])):
+        row = {"set": s, "label": label, "steps": steps, "seeds": len(rs), "protocol": rs[0]["protocol"]}
+        for key in ("val_acc", "test_acc"):
+            v = [r[key] for r in rs]
+            m = sum(v) / len(v)
+            row[key] = round(m, 2)
+            row[key + "_sd"] = round((sum((a - m) ** 2 for a in v) / (len(v) - 1)) ** 0.5, 2) if len(v) > 1 else 0.0
+        row["per_seed_test"] = [r["test_acc"] for r in sorted(rs, key=lambda r: r["seed"])]
+        row["wall_s"] = round(sum(r["wall_s"] for r in rs) / len(rs), 1)
+        rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dfkd_book.protocol", description=__doc__.split("\n\n")[0])
+    ap.add_argument("stage", choices=["sets", "augment", "optimise", "budget", "yardstick", "search"])
+    ap.add_argument("--out", required=True, help="the search directory (sets.pt, runs.jsonl)")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=10_000, help="stages 1-2: the screening budget")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--minutes", type=float, default=None, help="stop handing out jobs after this long")
+    ap.add_argument("--yardstick-protocol", default=None, help="JSON of a Protocol for the yardstick")
+    ap.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS), help="stage 3: the budgets in steps")
+    ap.add_argument("--profile", default="full", help="the recipes' profile for the synthetic sets")
+    a = ap.parse_args(argv)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    deadline = time.time() + 60 * a.minutes if a.minutes else None
+    if not (out / "sets.pt").exists():
+        t0 = time.perf_counter()
+        given = {n: torch.load(out / f"{n}.pt") for n in _RECIPE_OF if (out / f"{n}.pt").exists()}
+        sets = make_sets(config.device(), profile=a.profile, given=given)
+        for n in _RECIPE_OF:  # the synthetic sets, half precision (small enough to keep), for later calls
+            if n not in given:
+                config.atomic_write(out / f"{n}.pt", lambda f, n=n: torch.save(sets[n].half(), f))
+        config.atomic_write(out / "sets.pt", lambda f: torch.save(sets, f))
+        print("sets:", {k: tuple(v.shape) for k, v in sets.items()}, f"{time.perf_counter() - t0:.0f} s", flush=True)
+    if a.stage == "search":  # stages 2 and 3 side by side (stage 3 needs only stage 1), longest jobs first
+        runs = done_runs(out)
+        jobs = jobs_optimise(runs, a.steps) + jobs_budget(runs, a.seeds, a.budgets)
+        jobs = [j if j["stage"] != "budget" or j["protocol"]["steps"] != a.steps or j["seed"] else
+                {**j, "stage": "augment", "label": f"augment {j['protocol']['augment']}"} for j in jobs]
+        run_jobs(sorted(jobs, key=lambda j: -j["protocol"]["steps"]), out, a.workers, deadline)
+        return 0
+    for stage in [a.stage]:
+        runs = done_runs(out)
+        if stage == "augment":
+            jobs = jobs_augment(a.steps)
+        elif stage == "optimise":
+            jobs = jobs_optimise(runs, a.steps)
+        elif stage == "budget":
+            jobs = jobs_budget(runs, a.seeds, a.budgets)
+        elif stage == "yardstick":
+            jobs = jobs_yardstick(Protocol(**json.loads(a.yardstick_protocol)), a.seeds)
+        else:
+            continue
+        run_jobs(jobs, out, a.workers, deadline)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
