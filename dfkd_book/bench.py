@@ -78,17 +78,8 @@ def _history(hist) -> dict:
 
 
 def method_args(recipe: recipes.Recipe, teacher, train=None) -> tuple:
-    """What a recipe's method needs first, besides its settings: the owner's real data (``kd-real``), the
-    records the owner makes on it (``activation-records``, ``spectral``)."""
-    from .methods import inversion
-
-    if recipe.method == "kd-real":
-        return (train if train is not None else data.load(DATASET, "train"),)
-    if recipe.method == "activation-records":
-        return (inversion.record_activations(teacher, train or data.load(DATASET, "train"), recipe.extras["layers"]),)
-    if recipe.method == "spectral-records":
-        return (inversion.record_spectra(teacher, train or data.load(DATASET, "train"), recipe.extras["layers"]),)
-    return ()
+    """What a recipe's method needs first (:meth:`dfkd_book.recipes.Recipe.args`)."""
+    return recipe.args(teacher, train)
 
 
 def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args: tuple | None = None,
@@ -479,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO_ROOT / "results"), help="directory for METHOD.json")
     parser.add_argument("--only", nargs="+", metavar="METHOD", help="with all: run only these")
     parser.add_argument("--skip", nargs="+", metavar="METHOD", help="with all: leave these out")
-    parser.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 of the student (and random synthesis)")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="seeds 0..N-1 of the student (and random synthesis); default 3")
     args = parser.parse_args(argv)
     if args.seeds < 1:  # before anything runs: with 'all', every method would fail on it
         parser.error(f"--seeds must be >= 1, got {args.seeds}")

@@ -453,3 +453,57 @@ def accuracy_over_time(curves: dict, title: str | None = None, log: bool = False
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def budget_curves(curves: dict, title: str | None = None):
+    """Test accuracy (%) against the student's budget (optimiser steps, log scale), one line per transfer set:
+    ``curves`` is ``results/protocol.json``'s ``"curves"`` (set → ``steps``, ``test_acc``, ``test_acc_sd``,
+    ``per_seed_test``, ``protocol``). Every seed's run is a dot; error bars show ± one sd where several seeds ran."""
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    cmap = plt.get_cmap("tab10")
+    for i, (name, c) in enumerate(curves.items()):
+        color = cmap(i % 10)
+        aug = c["protocol"].get("augment") or "none"
+        ax.errorbar(c["steps"], c["test_acc"], yerr=c["test_acc_sd"], color=color, marker="o", ms=4, lw=1.5,
+                    capsize=3, label=f"{name} (augmentation: {aug})")
+        for steps, per in zip(c["steps"], c["per_seed_test"]):
+            if len(per) > 1:
+                ax.scatter([steps] * len(per), per, s=10, color=color, alpha=0.5, zorder=3)
+    ax.set_xscale("log")
+    ax.set_xticks(sorted({s for c in curves.values() for s in c["steps"]}))
+    ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel("student budget (optimiser steps, log scale; cosine schedule to zero at each budget)")
+    ax.set_ylabel("student test accuracy (%)")
+    ax.set_title(title or "Learning curves over the budget")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def yardstick(record: dict, marks: dict | None = None, title: str | None = None):
+    """The real-data yardstick: student test accuracy (%, mean ± sd over seeds) against the number of
+    class-balanced real images N (log scale), from ``results/yardstick.json``. ``marks`` (label → accuracy %)
+    draws data-free students as horizontal lines, so where they cross the curve reads "worth N real images"."""
+    pts = record["points"]
+    n = [p["n"] for p in pts]
+    mean, sd = np.array([p["mean"] for p in pts]), np.array([p["sd"] for p in pts])
+    fig, ax = plt.subplots(figsize=(8.5, 4.6))
+    ax.fill_between(n, mean - sd, mean + sd, color="tab:blue", alpha=0.2, lw=0)
+    ax.plot(n, mean, "o-", color="tab:blue", label="KD on N real images (mean ± sd)")
+    for p in pts:
+        ax.scatter([p["n"]] * len(p["per_seed"]), p["per_seed"], s=9, color="tab:blue", alpha=0.5, zorder=3)
+    cmap = plt.get_cmap("tab10")
+    for i, (label, acc) in enumerate((marks or {}).items()):
+        ax.axhline(acc, ls="--", lw=1, color=cmap((i + 1) % 10))
+        ax.text(n[-1], acc + 0.4, f"{label} {acc:.1f} %", ha="right", fontsize=8, color=cmap((i + 1) % 10))
+    ax.set_xscale("log")
+    ax.set_xticks(n)
+    ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel("N real training images, class-balanced (log scale)")
+    ax.set_ylabel("student test accuracy (%)")
+    ax.set_title(title or "What a transfer set is worth in real images")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -206,3 +206,11 @@ def test_train_and_evaluate_on_real_data(fmnist_test):
         train(model, fmnist_test.images, steps=1, progress=False)
     with pytest.raises(ValueError, match="N > 0"):
         train(model, (fmnist_test.images[:0], fmnist_test.labels[:0]), steps=1, progress=False)
+
+
+def test_distill_trains_channels_last_and_gives_the_layout_back():
+    teacher = zoo.teacher("lenet5", "fashion-mnist")
+    student = zoo.student("lenet5half", "fashion-mnist")
+    x = torch.rand(64, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    distill(teacher, student, methods.TransferSet(x), steps=3, batch_size=32, progress=False, device=CPU)
+    assert all(p.is_contiguous() for p in student.parameters())
