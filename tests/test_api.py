@@ -547,7 +547,8 @@ def test_records_of_another_teacher_are_refused():
 def test_student_protocol_bad_input():
     from dfkd_book import recipes
 
-    with pytest.raises(ValueError, match=r"augment must be one of \(None, 'flip-shift', 'affine', 'zskd', 'curriculum'\), got 'x'"):
+    with pytest.raises(ValueError,
+                       match=r"augment must be one of \(None, 'flip-shift', 'affine', 'zskd', 'curriculum'\), got 'x'"):
         recipes.Student(steps=1, augment="x")
     with pytest.raises(ValueError, match="steps must be a positive int, got 0"):
         recipes.Student(steps=0)
