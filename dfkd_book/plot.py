@@ -469,14 +469,21 @@ def budget_curves(curves: dict, title: str | None = None):
         for steps, per in zip(c["steps"], c["per_seed_test"]):
             if len(per) > 1:
                 ax.scatter([steps] * len(per), per, s=10, color=color, alpha=0.5, zorder=3)
+    return _log_x_accuracy(fig, ax, sorted({s for c in curves.values() for s in c["steps"]}),
+                           "student budget (optimiser steps, log scale; cosine schedule to zero at each budget)",
+                           title or "Learning curves over the budget", "lower right")
+
+
+def _log_x_accuracy(fig, ax, ticks, xlabel: str, title: str, legend: str):
+    """Finish a figure of student test accuracy (%) against a log-scaled count with ``ticks`` labelled 1,000-style."""
     ax.set_xscale("log")
-    ax.set_xticks(sorted({s for c in curves.values() for s in c["steps"]}))
+    ax.set_xticks(ticks)
     ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel("student budget (optimiser steps, log scale; cosine schedule to zero at each budget)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("student test accuracy (%)")
-    ax.set_title(title or "Learning curves over the budget")
+    ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc=legend)
     fig.tight_layout()
     return fig
 
@@ -499,13 +506,5 @@ def yardstick(record: dict, marks: dict | None = None, title: str | None = None)
         ax.text(n[-1], acc + 0.4, f"{label} {acc:.1f} %", ha="right", fontsize=8, color=cmap((i + 1) % 10))
     low = min([float((mean - sd).min()), *(marks or {}).values()])
     ax.set_ylim(low - 3, float((mean + sd).max()) + 2)
-    ax.set_xscale("log")
-    ax.set_xticks(n)
-    ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel("N real training images, class-balanced (log scale)")
-    ax.set_ylabel("student test accuracy (%)")
-    ax.set_title(title or "What a transfer set is worth in real images")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    return fig
+    return _log_x_accuracy(fig, ax, n, "N real training images, class-balanced (log scale)",
+                           title or "What a transfer set is worth in real images", "upper left")
