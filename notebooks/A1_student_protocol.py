@@ -101,8 +101,8 @@ display(table.style.format("{:.2f}", na_rep="–"))
 # %% [markdown]
 # SGD at τ = 20 diverges to chance: the τ² factor that keeps the gradient's scale independent of τ for Adam
 # multiplies it by 400 for SGD. A lower temperature helps on real data, where the teacher's top class is
-# almost always right and the hard part of the distribution matters most; on synthetic images it costs 4–9
-# points — the soft tail *is* the information there. Adam at 3·10⁻³ helped only the noise set, and (below) not
+# almost always right and the hard part of the distribution matters most; on every synthetic set it costs
+# several points — the soft tail *is* the information there. Adam at 3·10⁻³ helped only the noise set, and (below) not
 # beyond its seed spread.
 
 # %% [markdown]
@@ -124,10 +124,9 @@ display(pd.DataFrame(rows).pivot(index="steps", columns="set", values="test %")[
 
 # %% [markdown]
 # The real sets are converged by 5,000–10,000 steps (doubling adds about half a point). The synthetic sets are
-# not: from 10,000 to 20,000 steps the DeepInversion images gain about one point and the impressions a little
-# more, and the noise set gains the most of all. Where the curve still rises the reason to stop is cost: on a
-# 2-core CPU a student step takes about 30 ms, so 10,000 steps are five minutes per student, and a chapter
-# trains several.
+# not: from 10,000 to 20,000 steps the DeepInversion images and the impressions still gain a little, and the
+# noise set a lot. Where the curve still rises the reason to stop is cost: on a 2-core CPU every doubling adds
+# minutes per student (`results/speed.json` records the step rate), and a chapter trains several.
 
 # %% [markdown]
 # ## The candidates, from three seeds
@@ -145,9 +144,9 @@ for s, cands in rec["three_seeds"].items():
 display(pd.DataFrame(rows).set_index(["set", "steps", "augmentation", "lr"]))
 
 # %% [markdown]
-# The seeds matter as much as the settings: one seed of the data-impression student ends about ten points below
-# the other two at both budgets, and the noise set's three seeds spread by nine points at 20,000 steps. This is
-# why every number this book ranks is a mean over seeds.
+# The seeds matter as much as the settings: one seed of the data-impression student ends far below the other two
+# at both budgets, and the noise set's three seeds spread widely at 20,000 steps. This is why every number this
+# book ranks is a mean over seeds.
 
 # %% [markdown]
 # ## The protocol the recipes use
