@@ -18,12 +18,13 @@ selecting on 5,000 held-out training images, with learning curves at 1k–20k st
 What it found, and why the values are these:
 
 - **Adam 1e-2, τ = 20, batch 256, cosine, no warm-up** stays (the impressions' batch aside, below): Adam 3e-3
-  lost on four sets and won on the noise set by 2.0 points with a 5-point seed spread (three seeds at 10k steps); τ = 4 lost 4–9 validation points on
-  every synthetic set (it won on real data, where the teacher's top class is usually right: the real-data recipe
-  keeps τ = 4); batch 128 or 512 and a 5 % warm-up, screened on the 55,000 real images, did not beat the base;
-  SGD at τ = 20 diverged (the τ²-scaled loss needs an SGD rate / τ²). The impressions, whose three seeds spread
-  by 10+ points, were screened further from three seeds: batch 512 gave the best validation mean (test 74.8 ± 4.6
-  against 71.7 ± 6.8 at batch 256; a 5 % warm-up 72.2 ± 6.9) — within the seed spread, and the ZSKD paper's batch.
+  lost on four sets and won on the noise set by 2.0 points with a 5-point seed spread (three seeds at 10k
+  steps); τ = 4 lost 4–9 validation points on every synthetic set (it won on real data, where the teacher's top
+  class is usually right: the real-data recipe keeps τ = 4); batch 128 or 512 and a 5 % warm-up, screened on
+  the 55,000 real images, did not beat the base; SGD at τ = 20 diverged (the τ²-scaled loss needs an SGD rate
+  / τ²). The impressions, whose three seeds spread by 10+ points, were screened further from three seeds:
+  batch 512 gave the best validation mean (test 74.8 ± 4.6 against 71.7 ± 6.8 at batch 256; a 5 % warm-up
+  72.2 ± 6.9) — within the seed spread, and the ZSKD paper's batch.
 - **The augmentation depends on what the images are**: images inverted from the teacher (DeepInversion, BN
   statistics, activation and spectral records) train best with a *mild* affine map and flips (75.5 % validation
   at 10k steps, against 71.2 % for ZSKD's heavy set, 59.5 % for flips + shifts, 53.5 % for none); data
