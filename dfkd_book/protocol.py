@@ -4,6 +4,7 @@
     python -m dfkd_book.protocol augment   --out DIR    # stage 1: the augmentation, one seed, 10,000 steps
     python -m dfkd_book.protocol search    --out DIR    # stage 2 (optimiser, lr, τ) beside stage 3 (budgets)
     python -m dfkd_book.protocol final     --out DIR    # stage 4 (the best two from 3 seeds) and the yardstick
+    python -m dfkd_book.protocol screen    --out DIR --set zskd --variants "warm-up 5 %" "batch 512"
     python -m dfkd_book.protocol record    --out DIR    # results/protocol.json and results/yardstick.json
 
 (``--workers N`` runs N students at once; ``--minutes M`` stops handing out jobs after M minutes.) The book's
@@ -174,8 +175,10 @@ def run_one(x: torch.Tensor, teacher_name: str, proto: Protocol, seed: int, val,
 
 # --- the job runner ---------------------------------------------------------------------------------------------
 
-def _job_id(stage: str, set_name: str, proto: Protocol, seed: int, label: str = "") -> str:
-    return json.dumps({"stage": stage, "set": set_name, "protocol": asdict(proto), "seed": seed, "label": label},
+def _job_id(job: dict) -> str:
+    """What makes two runs the same run, whichever stage asked for it: the set (with the yardstick's N), the
+    protocol and the seed."""
+    return json.dumps({"set": job["set"], "protocol": asdict(Protocol(**job["protocol"])), "seed": job["seed"]},
                       sort_keys=True)
 
 
@@ -214,18 +217,35 @@ def _work(job: dict) -> dict:
     return {**job, **out}
 
 
-def run_jobs(jobs: list[dict], out: Path, workers: int = 1, deadline: float | None = None) -> list[dict]:
+def _ensure_sets(out: Path, profile: str = "full") -> None:
+    """Make ``out/sets.pt`` (the five sets) unless it exists; synthetic sets kept as ``out/NAME.pt`` (half
+    precision, small enough to carry between machines) are used instead of being made again."""
+    if (out / "sets.pt").exists():
+        return
+    t0 = time.perf_counter()
+    given = {n: torch.load(out / f"{n}.pt") for n in _RECIPE_OF if (out / f"{n}.pt").exists()}
+    sets = make_sets(config.device(), profile=profile, given=given)
+    for n in _RECIPE_OF:
+        if n not in given:
+            config.atomic_write(out / f"{n}.pt", lambda f, n=n: torch.save(sets[n].half(), f))
+    config.atomic_write(out / "sets.pt", lambda f: torch.save(sets, f))
+    print("sets:", {k: tuple(v.shape) for k, v in sets.items()}, f"{time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def run_jobs(jobs: list[dict], out: Path, workers: int = 1, deadline: float | None = None,
+             profile: str = "full") -> list[dict]:
     """Run ``jobs`` (dicts with ``stage``, ``set``, ``protocol``, ``seed``, ``label``) not yet in
     ``out/runs.jsonl``, in ``workers`` processes, appending each result as it comes; stops handing out jobs after
-    ``deadline`` (a ``time.time()``). Returns every run of ``out``."""
+    ``deadline`` (a ``time.time()``). The transfer sets are made first when a job needs them (``profile``: the
+    recipes' profile for the synthetic ones). Returns every run of ``out``."""
     out = Path(out)
-    have = {_job_id(r["stage"], r["set"], Protocol(**r["protocol"]), r["seed"], r.get("label", ""))
-            for r in done_runs(out)}
-    todo = [j for j in jobs if _job_id(j["stage"], j["set"], Protocol(**j["protocol"]), j["seed"],
-                                       j.get("label", "")) not in have]
+    have = {_job_id(r) for r in done_runs(out)}
+    todo = list({_job_id(j): j for j in jobs if _job_id(j) not in have}.values())
     print(f"{len(todo)} jobs to run ({len(jobs) - len(todo)} done before), {workers} workers", flush=True)
     if not todo:
         return done_runs(out)
+    if any(j["stage"] != "yardstick" for j in todo):
+        _ensure_sets(out, profile)
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
@@ -289,19 +309,25 @@ def jobs_budget(runs: list[dict], seeds: int = 3, budgets: Sequence[int] = BUDGE
 
 def jobs_confirm(runs: list[dict], seeds: int = 3, top: int = 2, steps: int = 10_000) -> list[dict]:
     """Stage 4: for each synthetic set, the ``top`` protocols of stages 1–2 by validation accuracy at ``steps``,
-    run from ``seeds`` seeds (the seeds stage 3 already ran are not run again: same job)."""
+    run from ``seeds`` seeds (a seed stage 3 already ran is the same run, and is not run again)."""
     jobs = []
     for s in _RECIPE_OF:
         rows = sorted((r for r in runs if r["set"] == s and r["stage"] in ("augment", "optimise")
                        and r["protocol"]["steps"] == steps and r["seed"] == 0), key=lambda r: -r["val_acc"])[:top]
         for r in rows:
-            for seed in range(1, seeds):
-                same = [b for b in runs if b["stage"] == "budget" and b["set"] == s and b["seed"] == seed
-                        and b["protocol"] == r["protocol"]]
-                if not same:
-                    jobs.append({"stage": "confirm", "set": s, "seed": seed, "label": r["label"],
-                                 "protocol": r["protocol"]})
+            jobs += [{"stage": "confirm", "set": s, "seed": seed, "label": r["label"], "protocol": r["protocol"]}
+                     for seed in range(1, seeds)]
     return jobs
+
+
+def jobs_screen(runs: list[dict], set_name: str, variants: Sequence[str], seeds: int = 3,
+                steps: int = 10_000) -> list[dict]:
+    """Stage 2 and 4 at once for one set: each of ``variants`` (keys of :data:`VARIANTS`) from the set's best
+    augmentation, from ``seeds`` seeds (how the impressions, whose seeds spread most, got warm-up and batch 512)."""
+    aug = _best(runs, "augment", set_name)["protocol"]["augment"]
+    return [{"stage": "optimise" if seed == 0 else "confirm", "set": set_name, "seed": seed, "label": v,
+             "protocol": asdict(replace(Protocol(steps=steps, augment=aug), **VARIANTS[v]))}
+            for v in variants for seed in range(seeds)]
 
 
 #: the yardstick's one protocol: the base optimiser with ZSKD's augmentation (the best augmentation on 1,000 real
@@ -462,7 +488,7 @@ def yardstick_record(runs: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m dfkd_book.protocol", description=__doc__.split("\n\n")[0])
     ap.add_argument("stage", choices=["sets", "augment", "optimise", "budget", "yardstick", "search", "final",
-                                      "record"])
+                                      "screen", "record"])
     ap.add_argument("--out", required=True, help="the search directory (sets.pt, runs.jsonl)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--steps", type=int, default=10_000, help="stages 1-2: the screening budget")
@@ -471,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--yardstick-protocol", default=None, help="JSON of a Protocol for the yardstick")
     ap.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS), help="stage 3: the budgets in steps")
     ap.add_argument("--sizes", type=int, nargs="+", default=list(YARDSTICK_SIZES), help="yardstick: N real images")
+    ap.add_argument("--set", default="zskd", help="screen: the transfer set")
+    ap.add_argument("--variants", nargs="+", default=[], help="screen: keys of VARIANTS")
     ap.add_argument("--profile", default="full", help="the recipes' profile for the synthetic sets")
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -484,43 +512,25 @@ def main(argv: list[str] | None = None) -> int:
             config.atomic_write(results / f"{name}.json", lambda f, t=text: f.write(t.encode()))
             print("wrote", results / f"{name}.json")
         return 0
-    if a.stage != "yardstick" and not (out / "sets.pt").exists():
-        t0 = time.perf_counter()
-        given = {n: torch.load(out / f"{n}.pt") for n in _RECIPE_OF if (out / f"{n}.pt").exists()}
-        sets = make_sets(config.device(), profile=a.profile, given=given)
-        for n in _RECIPE_OF:  # the synthetic sets, half precision (small enough to keep), for later calls
-            if n not in given:
-                config.atomic_write(out / f"{n}.pt", lambda f, n=n: torch.save(sets[n].half(), f))
-        config.atomic_write(out / "sets.pt", lambda f: torch.save(sets, f))
-        print("sets:", {k: tuple(v.shape) for k, v in sets.items()}, f"{time.perf_counter() - t0:.0f} s", flush=True)
     if a.stage == "search":  # stages 2 and 3 side by side (stage 3 needs only stage 1), longest jobs first
         runs = done_runs(out)
         jobs = jobs_optimise(runs, a.steps) + jobs_budget(runs, a.seeds, a.budgets)
-        jobs = [j if j["stage"] != "budget" or j["protocol"]["steps"] != a.steps or j["seed"] else
-                {**j, "stage": "augment", "label": f"augment {j['protocol']['augment']}"} for j in jobs]
-        run_jobs(sorted(jobs, key=lambda j: -j["protocol"]["steps"]), out, a.workers, deadline)
+        run_jobs(sorted(jobs, key=lambda j: -j["protocol"]["steps"]), out, a.workers, deadline, a.profile)
         return 0
     if a.stage == "final":  # stage 4 and the yardstick side by side
         proto = Protocol(**json.loads(a.yardstick_protocol)) if a.yardstick_protocol else YARDSTICK_PROTOCOL
         jobs = jobs_confirm(done_runs(out), a.seeds) + jobs_yardstick(proto, a.seeds)
-        run_jobs(sorted(jobs, key=lambda j: -j["protocol"]["steps"]), out, a.workers, deadline)
+        run_jobs(sorted(jobs, key=lambda j: -j["protocol"]["steps"]), out, a.workers, deadline, a.profile)
         return 0
-    for stage in [a.stage]:
-        runs = done_runs(out)
-        if stage == "augment":
-            jobs = jobs_augment(a.steps)
-        elif stage == "optimise":
-            jobs = jobs_optimise(runs, a.steps)
-        elif stage == "budget":
-            jobs = jobs_budget(runs, a.seeds, a.budgets)
-        elif stage == "yardstick":
-            jobs = jobs_yardstick(Protocol(**json.loads(a.yardstick_protocol)) if a.yardstick_protocol
-                                  else YARDSTICK_PROTOCOL, a.seeds, a.sizes)
-        else:
-            continue
-        run_jobs(jobs, out, a.workers, deadline)
+    runs = done_runs(out)
+    jobs = {"augment": lambda: jobs_augment(a.steps), "optimise": lambda: jobs_optimise(runs, a.steps),
+            "budget": lambda: jobs_budget(runs, a.seeds, a.budgets),
+            "yardstick": lambda: jobs_yardstick(Protocol(**json.loads(a.yardstick_protocol))
+                                                if a.yardstick_protocol else YARDSTICK_PROTOCOL, a.seeds, a.sizes),
+            "screen": lambda: jobs_screen(runs, a.set, a.variants, a.seeds, a.steps), "sets": list}[a.stage]()
+    if jobs:
+        run_jobs(jobs, out, a.workers, deadline, a.profile)
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

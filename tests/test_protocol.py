@@ -161,3 +161,17 @@ def test_student_curriculum_is_fresh_per_call():
     a, b = s.make_augment(), s.make_augment()
     a(torch.zeros(1, 1, 4, 4))
     assert a.calls == 1 and b.calls == 0
+
+
+def test_the_commands_reproduce_the_committed_runs():
+    """Every stage's job list, built from the committed runs, is already done: the records hold what the commands
+    make, and a run asked for by two stages (same set, protocol, seed) is one run."""
+    runs = _runs()
+    have = {protocol._job_id(r) for r in runs}
+    jobs = (protocol.jobs_augment() + protocol.jobs_optimise(runs) + protocol.jobs_budget(runs)
+            + protocol.jobs_confirm(runs) + protocol.jobs_yardstick()
+            + protocol.jobs_screen(runs, "zskd", ["warm-up 5 %", "batch 512"]))
+    missing = [j for j in jobs if protocol._job_id(j) not in have]
+    assert not missing, missing[:3]
+    assert len({protocol._job_id(r) for r in runs if r["stage"] != "optimise" or r["label"] != "base (adam 1e-2)"}) \
+        == len([r for r in runs if r["stage"] != "optimise" or r["label"] != "base (adam 1e-2)"])
