@@ -389,7 +389,7 @@ METHODS: dict[str, Callable[[], dict]] = {
 }
 
 
-def run(method: str, out_dir: str | os.PathLike = REPO_ROOT / "results", env: dict | None = None,
+def run(method: str, out_dir: str | os.PathLike = config.RESULTS, env: dict | None = None,
         seeds: int = 1) -> dict:
     """Run ``method`` (the student, and the synthesis where it is random, from ``seeds`` seeds 0..N−1) and write
     ``out_dir/METHOD.json`` atomically; return the record.
@@ -432,7 +432,7 @@ def select(only: list[str] | None = None, skip: list[str] | None = None) -> list
     return names
 
 
-def run_all(names: list[str], out_dir: str | os.PathLike = REPO_ROOT / "results", summary: bool = True,
+def run_all(names: list[str], out_dir: str | os.PathLike = config.RESULTS, summary: bool = True,
             seeds: int = 1) -> dict:
     """Run each method of ``names`` in turn (:func:`run`); a method that raises is reported (traceback on stderr)
     and the others still run. With ``summary``, write ``out_dir/bench-all.json``: per method its status, student
@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dfkd_book.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("method", choices=sorted(METHODS) + ["all"],
                         help="one method, or all of them in turn (a failing method does not stop the others)")
-    parser.add_argument("--out", default=str(REPO_ROOT / "results"), help="directory for METHOD.json")
+    parser.add_argument("--out", default=str(config.RESULTS), help="directory for METHOD.json")
     parser.add_argument("--only", nargs="+", metavar="METHOD", help="with all: run only these")
     parser.add_argument("--skip", nargs="+", metavar="METHOD", help="with all: leave these out")
     parser.add_argument("--seeds", type=int, default=3,

@@ -24,6 +24,9 @@ import torch
 
 #: the repository checkout this package runs from (results/, README.md, the notebooks)
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: the benchmark records: ``dfkd_book/results`` is a link to the repository's ``results/`` in a checkout and a
+#: copy of it in an installed package (package data), so chapter 7 and the appendix read them after a pip install
+RESULTS = Path(__file__).resolve().parent / "results"
 
 PROFILES = ("quick", "full")
 DEFAULT_PROFILE = "full"

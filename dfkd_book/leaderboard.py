@@ -13,9 +13,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .config import REPO_ROOT, atomic_write
+from .config import REPO_ROOT, RESULTS, atomic_write
 
-RESULTS = REPO_ROOT / "results"
 README = REPO_ROOT / "README.md"
 
 #: method → (what the leaderboard calls it, the chapter that teaches it). ``mte`` is a diagnostic, not a student

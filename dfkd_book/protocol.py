@@ -52,7 +52,7 @@ TEACHERS = {"real-55k": "lenet5", "real-1k": "lenet5", "zskd": "lenet5", "deepin
 _RECIPE_OF = {"zskd": "zskd", "deepinversion": "deepinversion", "noise": "arbitrary-noise"}
 VALIDATION = 5_000
 YARDSTICK_SIZES = (10, 30, 100, 300, 1_000, 3_000, 10_000, 60_000)
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+RESULTS = config.RESULTS
 
 
 def load_record(name: str, results_dir: str | os.PathLike = RESULTS) -> dict:

@@ -155,6 +155,16 @@ def test_craft_rejects_bad_targets(teacher):
         imp.craft(teacher, F.softmax(torch.randn(4, 10), 1), steps=0, progress=False)
     with pytest.raises(ValueError, match="targets must have"):
         imp.impression_loss(torch.randn(4, 10), torch.rand(4, 9))
+    with pytest.raises(ValueError, match="l2_weight"):
+        imp.craft(teacher, F.softmax(torch.randn(4, 10), 1), steps=1, l2_weight=-1.0, progress=False)
+
+
+def test_the_l2_prior_darkens_the_impressions(teacher):
+    y, c = imp.sample_targets(imp.class_similarity(teacher), 40, seed=2)
+    kw = dict(steps=30, lr=0.05, classes=c, progress=False, device=torch.device("cpu"))
+    plain = imp.craft(teacher, y, **kw).images
+    prior = imp.craft(teacher, y, l2_weight=50.0, **kw).images
+    assert prior.square().mean() < 0.8 * plain.square().mean()
 
 
 def test_subset_is_balanced_and_nested():
