@@ -329,21 +329,23 @@ def snapshots(game, per_row: int = 8, rows: int | None = None, scale: float = 1.
     return fig
 
 
-def decision_regions(teacher_grid, frames: Sequence[tuple[str, object, object]], box: float,
+def decision_regions(teacher_grid, frames: Sequence[tuple[str, object, object]], box: float | tuple[float, float],
                      data=None, classes: Sequence[str] | None = None):
-    """The 2-D toy game: the teacher's decision regions (colours), the student's boundaries (black lines) and
-    the generated points (white dots), one panel per frame.
+    """A 2-D toy: the teacher's decision regions (colours), the student's boundaries (black lines) and the
+    transfer set's points (white dots: generated points, data impressions), one panel per frame.
 
     Args:
-        teacher_grid: (G, G) predicted classes of the teacher on a G × G grid over [−box, box]² (row = y).
+        teacher_grid: (G, G) predicted classes of the teacher on a G × G grid over the square (row = y).
         frames: ``(title, student_grid (G, G), points (n, 2))`` per panel.
+        box: the square, [−box, box]² for a number, [lo, hi]² for a pair ``(lo, hi)``.
         data: optional ``(points (m, 2), labels (m,))`` of the teacher's training data, drawn faintly.
     """
     t = _np(teacher_grid)
     k = int(t.max()) + 1
     fig, axes = plt.subplots(1, len(frames), figsize=(3.1 * len(frames), 3.2), squeeze=False)
-    extent = (-box, box, -box, box)
-    g = np.linspace(-box, box, t.shape[0])
+    lo, hi = (-box, box) if isinstance(box, (int, float)) else box
+    extent = (lo, hi, lo, hi)
+    g = np.linspace(lo, hi, t.shape[0])
     cmap = plt.get_cmap("Pastel1", max(k, 3))
     for ax, (title, s_grid, pts) in zip(axes[0], frames):
         ax.imshow(t, origin="lower", extent=extent, cmap=cmap, vmin=-0.5, vmax=max(k, 3) - 0.5)
@@ -354,7 +356,7 @@ def decision_regions(teacher_grid, frames: Sequence[tuple[str, object, object]],
         ax.contour(g, g, _np(s_grid), levels=np.arange(k) + 0.5, colors="k", linewidths=1.2)
         p = _np(pts)
         ax.scatter(p[:, 0], p[:, 1], s=9, c="white", edgecolors="k", linewidths=0.4)
-        ax.set(xlim=(-box, box), ylim=(-box, box), title=title, xticks=[], yticks=[])
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), title=title, xticks=[], yticks=[])
     fig.tight_layout()
     return fig
 

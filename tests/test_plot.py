@@ -95,6 +95,8 @@ def test_chapter4_figures():
     grid[:, 10:] = 1
     plot.decision_regions(grid, [("a", grid, torch.rand(5, 2)), ("b", 1 - grid, torch.rand(5, 2))], 1.0,
                           data=(torch.rand(9, 2), torch.randint(0, 2, (9,))))
+    fig = plot.decision_regions(grid, [("unit square", grid, torch.rand(5, 2))], (0.0, 1.0))
+    assert fig.axes[0].get_xlim() == (0.0, 1.0) and fig.axes[0].get_ylim() == (0.0, 1.0)
     torch.manual_seed(0)
     m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
     tr = boundary.transition_curves(m, m, torch.rand(2, 1, 4, 4), steps=4, device=torch.device("cpu"))
