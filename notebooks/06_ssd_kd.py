@@ -312,25 +312,244 @@ print(f"chapter 6 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 #   chapter (more epochs, more samples per epoch, more inversion and student steps) climbed further but levelled
 #   off below what the same number of *real* training images teaches with chapter 5's student protocol. The
 #   remaining gap is sample quality, which on this hardware means more inversion steps than a chapter can afford
-#   (chapter 7, exercise 1, draws the real-data curve).
+#   (chapter 7's {ref}`ex-ch7-real-curve` draws the real-data curve).
 # * **Table 4's direction.** In the paper every module lifts the baseline. At the ablation's budget one seed
-#   decides little. Over three seeds (exercise 5's code, run while building this chapter), every module was above
+#   decides little. Over three seeds (the code of {ref}`ex-ch6-table4`, run while building this chapter), every module was above
 #   the baseline on the mean, as in the paper, but the spread of a single row between seeds was larger than the
 #   differences between rows, so at this budget the direction is a hint, not a measurement. A larger budget is
 #   the honest test; it is GPU work.
 # * **The generator.** The paper builds on Fast's meta-learned generator; this chapter uses the small DFAD
 #   generator of chapter 4, freshly initialised every epoch as Algorithm 1 says.
-#
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. **How small is small?** Halve and double `synthesis_batch` (`r.build(synthesis_batch=...)`, with a
-#    `capacity` to match), up to 6,000 samples in all. Plot accuracy and wall time against the scale, like the
-#    paper's Fig. 4.
-# 2. **A generator that remembers.** Run with `r.build(reinit_generator=False)`. Does a generator carried from
-#    epoch to epoch need fewer inversion steps `g_steps`?
-# 3. **γ.** Set γ = 0 (no difficulty term) and γ = 5. What happens to the confidence histogram of Fig. 2?
-# 4. **Priority without correction.** Set β = 0 (no importance-sampling correction). Is the student better or
-#    worse, and why might a biased sampler still help a small student?
-# 5. **Table 4, properly.** Run every row of `ssd.ABLATION` with the full budget and three seeds —
-#    `distill(teacher, zoo.student("lenet5half"), r.build(**ssd.ABLATION[row]), eval_set=test, seed=s,
-#    **r.student.kwargs())`. Which modules lift the baseline by more than the spread between seeds?
+# Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
+# objects (`teacher`, `test`, `classes`, `r`, `ab`, `res_ssd`, ...): run the chapter first. An SSD-KD run at the
+# ablation's budget takes one to two minutes on a CPU, the full recipe several.
+
+# %% [markdown]
+# ```{exercise} How small is small?
+# :label: ex-ch6-scale
+#
+# Halve and double `synthesis_batch` (`r.build(synthesis_batch=...)`, with a `capacity` to match), up to 6,000
+# samples in all. Plot accuracy and wall time against the scale, like the paper's Fig. 4.
+# ```
+#
+# ````{solution} ex-ch6-scale
+# :class: dropdown
+#
+# The number of epochs is fixed by the student's budget (`student.steps / kd_steps`), so the synthetic scale is
+# epochs × `synthesis_batch`; a buffer as large as everything ever made keeps every sample, as the recipe does:
+#
+# ```python
+# epochs = -(-r.student.steps // r.settings["kd_steps"])
+# rows = []
+# for sb in (32, 64, 128, 256, 6_000 // epochs):
+#     config.seed_everything(0)
+#     res = distill(teacher, zoo.student(r.student_arch), r.build(synthesis_batch=sb, capacity=epochs * sb),
+#                   eval_set=test, seed=0, progress=False, name=f"synthesis_batch {sb}",
+#                   **r.student.kwargs(eval_every=r.settings["kd_steps"]))
+#     rows.append({"synthetic samples": res.method.synthetic, "student %": 100 * res.final_acc,
+#                  "wall s": res.history.seconds})
+# scale = pd.DataFrame(rows).set_index("synthetic samples")
+# fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3))
+# scale["student %"].plot(ax=ax1, marker="o", logx=True, ylabel="student test accuracy (%)")
+# scale["wall s"].plot(ax=ax2, marker="o", logx=True, ylabel="wall time (s)")
+# scale
+# ```
+#
+# On the full profile that is 16 epochs, so 512 to 6,000 samples, with the recipe's 1,024 in the middle. The wall
+# time grows with the scale because each epoch's inversion costs `g_steps` teacher forward and backward passes for
+# every sample of the batch; the student's steps cost the same at every scale. The paper's claim is that about 10 % of
+# the training set's size is enough; here 6,000 samples is 10 % of Fashion-MNIST's 60,000. Whether your curve flattens before that — or is still rising, because the samples at
+# this budget are the bottleneck (see "Where this chapter falls short") — is what the plot shows. A single seed per
+# point: differences of a point or two are within the spread.
+# ````
+
+# %% [markdown]
+# ```{exercise} A generator that remembers
+# :label: ex-ch6-memory
+#
+# Run with `r.build(reinit_generator=False)`. Does a generator carried from epoch to epoch need fewer inversion
+# steps `g_steps`?
+# ```
+#
+# ````{solution} ex-ch6-memory
+# :class: dropdown
+#
+# Compare the two at a few values of `g_steps`, with the ablation's budget so that it stays short:
+#
+# ```python
+# rows = []
+# for reinit in (True, False):
+#     for g in (ab["g_steps"] // 4, ab["g_steps"] // 2, ab["g_steps"]):
+#         config.seed_everything(0)
+#         res = distill(teacher, zoo.student(r.student_arch),
+#                       r.build(g_steps=g, kd_steps=ab["kd_steps"], reinit_generator=reinit), eval_set=test, seed=0,
+#                       progress=False, name=f"reinit {reinit}, g_steps {g}",
+#                       **r.student.kwargs(steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]))
+#         rows.append({"fresh generator every epoch": reinit, "g_steps": g, "student %": 100 * res.final_acc,
+#                      "wall s": res.history.seconds})
+# pd.DataFrame(rows).pivot(index="g_steps", columns="fresh generator every epoch", values="student %")
+# ```
+#
+# The reasoning to test: a fresh generator starts every epoch from random weights and must learn the BN statistics
+# all over again in `g_steps` steps; a carried one starts from last epoch's solution, which already matches them,
+# so its steps can go to the adversarial and class terms. If that is what happens, the carried generator's
+# accuracy falls off more slowly as `g_steps` shrinks. The price is diversity: a carried generator makes samples
+# like last epoch's, and the buffer then holds fewer kinds of images — which the diversity term of φ is there to
+# counter. Algorithm 1 of the paper re-initialises every epoch; the table says what that costs or buys here.
+# ````
+
+# %% [markdown]
+# ```{exercise} γ
+# :label: ex-ch6-gamma
+#
+# Set γ = 0 (no difficulty term) and γ = 5. What happens to the confidence histogram of Fig. 2?
+# ```
+#
+# ````{solution} ex-ch6-gamma
+# :class: dropdown
+#
+# ```python
+# runs_gamma = {}
+# for g in (0.0, r.settings["gamma"], 5.0):
+#     config.seed_everything(0)
+#     runs_gamma[g] = distill(teacher, zoo.student(r.student_arch),
+#                             r.build(g_steps=ab["g_steps"], kd_steps=ab["kd_steps"], gamma=g), eval_set=test, seed=0,
+#                             progress=False, name=f"γ = {g:g}",
+#                             **r.student.kwargs(steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]))
+# fig, ax = plt.subplots(figsize=(6, 3))
+# for g, res in runs_gamma.items():
+#     ax.hist(torch.cat(res.method.confidence), bins=20, range=(0, 1), alpha=0.5, density=True,
+#             label=f"γ = {g:g}: student {100 * res.final_acc:.1f} %")
+# ax.set(xlabel="teacher confidence p_T(x)", ylabel="density")
+# ax.legend(fontsize=8)
+# ```
+#
+# The difficulty factor $(1 - p_T)^\gamma$ multiplies each sample's class (task) term in the generator's loss:
+#
+# | $p_T$ | γ = 0 | γ = 2 | γ = 5 |
+# |---|---|---|---|
+# | 0.5 | 1 | 0.25 | 0.031 |
+# | 0.9 | 1 | 0.01 | 10⁻⁵ |
+# | 0.99 | 1 | 10⁻⁴ | 10⁻¹⁰ |
+#
+# With γ = 0 the class term counts fully however sure the teacher already is, so the generator keeps pushing
+# samples towards confident, easy examples of their class: expect the histogram's mass to move towards
+# $p_T$ = 1. With γ = 5 the class term all but vanishes once the teacher is more than about half sure, and only the
+# BN and adversarial terms act on those samples: expect more mass at low and middle confidence, the "hard" samples
+# the paper's Fig. 2 credits φ with. Which histogram makes the better student is the separate question the legend
+# answers, for one seed.
+# ````
+
+# %% [markdown]
+# ```{exercise} Priority without correction
+# :label: ex-ch6-no-correction
+#
+# Set β = 0 (no importance-sampling correction). Is the student better or worse, and why might a biased sampler
+# still help a small student?
+# ```
+#
+# ````{solution} ex-ch6-no-correction
+# :class: dropdown
+#
+# ```python
+# runs_beta = {}
+# for b in (0.0, r.settings["beta"], 1.0):
+#     config.seed_everything(0)
+#     runs_beta[b] = distill(teacher, zoo.student(r.student_arch),
+#                            r.build(g_steps=ab["g_steps"], kd_steps=ab["kd_steps"], beta=b), eval_set=test, seed=0,
+#                            progress=False, name=f"β = {b:g}",
+#                            **r.student.kwargs(steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]))
+#     print(f"β = {b:g}: {100 * runs_beta[b].final_acc:.2f} %")
+# ```
+#
+# With β = 0 every importance-sampling weight is 1 ({ref}`ex-ch6-is-weight`), so each step's expected loss
+# is $\sum_i P(i)\,\ell_i$: the average over the buffer *re-weighted* towards the samples with high priority, those
+# on which the student still disagrees most with the teacher. β = 1 would remove that bias exactly; the recipe's
+# β = 0.4 removes part of it, as prioritised experience replay does early in training.
+#
+# Why a biased sampler can still help: unbiasedness here is with respect to the *buffer*, a few hundred synthetic
+# samples, not to the real data the student will be tested on — there is no "true" objective on the buffer to be
+# faithful to. Spending more steps on the samples the student gets wrong is hard-example mining, and a small student
+# with a short budget gains most from not wasting steps on samples it already matches. The risk is the other side:
+# a few outliers with huge priority (samples the student can never match) can take over the batches. Read the three
+# runs against the seed spread discussed under Table 4.
+# ````
+
+# %% [markdown]
+# ```{exercise} Table 4, properly
+# :label: ex-ch6-table4
+#
+# Run every row of `ssd.ABLATION` with the full budget and three seeds —
+# `distill(teacher, zoo.student("lenet5half"), r.build(**ssd.ABLATION[row]), eval_set=test, seed=s,
+# **r.student.kwargs())`. Which modules lift the baseline by more than the spread between seeds?
+# ```
+#
+# ````{solution} ex-ch6-table4
+# :class: dropdown
+#
+# ```python
+# seeds = (0, 1, 2)
+# acc = {row: [] for row in ssd.ABLATION}
+# for row, switches in ssd.ABLATION.items():
+#     for s in seeds:
+#         config.seed_everything(s)
+#         res = distill(teacher, zoo.student("lenet5half"), r.build(**switches), eval_set=test, seed=s,
+#                       progress=False, name=f"{row}, seed {s}", **r.student.kwargs())
+#         acc[row].append(100 * res.final_acc)
+# a = {row: torch.tensor(v) for row, v in acc.items()}
+# t4_seeds = pd.DataFrame({row: {"mean %": v.mean().item(), "sd": v.std().item(),
+#                                "lift over baseline": (v.mean() - a["baseline"].mean()).item()}
+#                          for row, v in a.items()}).T
+# t4_seeds.round(2)
+# ```
+#
+# That is 18 full SSD-KD runs; at the 332 s the chapter's run took on its CPU, about 100 minutes — GPU work, or a
+# long coffee. How to read it: with three seeds per row and a spread (standard deviation) $\sigma$ per run, a
+# row's mean has standard error $\sigma/\sqrt 3$, and the difference of two rows' means
+# $\sigma\sqrt{2/3} \approx 0.82\,\sigma$. A lift is worth believing when it is well above that — twice, say, about
+# $1.6\,\sigma$. The chapter's own three-seed run at the smaller ablation budget ("Where this chapter falls
+# short") found every module above the baseline on the mean, but with a single row's spread larger than the
+# differences between rows; the full budget is where that can change.
+# ````
+
+# %% [markdown]
+# ```{exercise} The importance-sampling weight (pen and paper)
+# :label: ex-ch6-is-weight
+#
+# With the sampling probabilities of eq. 6 and the weights of eq. 5:
+#
+# 1. Show that $w_i = \big((|\delta_{\min}| + \epsilon)/(|\delta_i| + \epsilon)\big)^{\alpha\beta}$, where $\delta_{\min}$
+#    is the smallest priority in the buffer. Check it against the table printed above for the sample with δ = 2.
+# 2. Show that with β = 1, sampling by $P$ and weighting by $w$ gives, in expectation, the uniform average of the
+#    per-sample losses over the buffer, up to a constant factor. What happens with α = 0?
+# ```
+#
+# ````{solution} ex-ch6-is-weight
+# :class: dropdown
+#
+# 1. Write $u_i = (|\delta_i| + \epsilon)^\alpha$, so $P(i) = u_i/\sum_j u_j$. Then
+#    $(N P(i))^{-\beta} = (N/\sum_j u_j)^{-\beta}\,u_i^{-\beta}$, and the largest of these belongs to the smallest
+#    $u$, i.e. the smallest priority. The common factor cancels in the ratio:
+#
+#    $$w_i = \frac{u_i^{-\beta}}{u_{\min}^{-\beta}} = \Big(\frac{|\delta_{\min}| + \epsilon}{|\delta_i| + \epsilon}\Big)^{\alpha\beta}.$$
+#
+#    The weight depends only on the ratio of two priorities, not on the buffer's size. With the recipe's α = 0.6,
+#    β = 0.4 ($\alpha\beta = 0.24$), ε = 10⁻⁶ and the table's $\delta_{\min} = 0$, the sample with δ = 2 gets
+#    $(10^{-6}/2)^{0.24} = e^{-0.24 \ln(2\times10^{6})} = e^{-3.48} \approx 0.0307$, the printed value; the one with
+#    δ = 0.5 gets $(2\times10^{-6})^{0.24} \approx 0.0429$.
+#
+# 2. With β = 1, $w_i = (N P(i))^{-1}/(N P_{\min})^{-1} = P_{\min}/P(i)$, and
+#
+#    $$\mathbb{E}_{i\sim P}\big[w_i\,\ell_i\big] = \sum_i P(i)\,\frac{P_{\min}}{P(i)}\,\ell_i
+#    = N P_{\min}\cdot\frac{1}{N}\sum_i \ell_i,$$
+#
+#    the uniform average times the constant $N P_{\min} \le 1$: priority sampling then changes *which* samples are
+#    drawn — and so the variance of the estimate — but not what is optimised. For β < 1 the correction is partial
+#    and the objective leans towards high-priority samples ({ref}`ex-ch6-no-correction`). With α = 0 every
+#    $P(i) = 1/N$: sampling is uniform, every $w_i = 1$, and the buffer is an ordinary replay buffer — the
+#    "baseline" rows of Table 4 without PS.
+# ````

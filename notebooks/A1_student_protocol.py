@@ -203,3 +203,137 @@ display(Markdown(
     f"{yard['points'][-1]['mean']:.2f} %. A few dozen real images, labelled by the teacher and shown over and "
     "over with heavy augmentation, teach the student as much as thousands of synthetic ones: that is the gap the "
     "chapters' methods try to close, and the measure the benchmark chapter ranks them by."))
+
+# %% [markdown]
+# ## Exercises
+#
+# Every exercise has a worked solution, hidden until you open it. They need only this appendix's records (`rec`,
+# `yard`) and pen and paper; each code cell runs in seconds.
+
+# %% [markdown]
+# ```{exercise} Adam, SGD and the τ² factor (pen and paper)
+# :label: ex-a1-optimiser-scale
+#
+# Stage 2 found that SGD (learning rate 0.03 or 0.1, momentum 0.9) diverges at τ = 20, while Adam at 10⁻² trains
+# well.
+#
+# 1. The distillation loss is $\tau^2\,\mathrm{KL}\big(\mathrm{softmax}(t/\tau)\,\|\,\mathrm{softmax}(s/\tau)\big)$.
+#    What is its gradient with respect to the student's logits, and how large can it get?
+# 2. Show that Adam's update is (almost) unchanged when the loss is multiplied by a constant $c > 0$, while SGD's is
+#    multiplied by $c$.
+# 3. What does that say about comparing the two optimisers at one learning rate?
+# ```
+#
+# ````{solution} ex-a1-optimiser-scale
+# :class: dropdown
+#
+# 1. With $p = \mathrm{softmax}(t/\tau)$ and $q = \mathrm{softmax}(s/\tau)$ the gradient is $\tau\,(q_k - p_k)$
+#    (chapter 1, {ref}`ex-ch1-tau2`). Near the teacher it is small, about $(s_k - t_k)/K$ at high
+#    temperature. Far from it — at the start of training, or on a transfer image where the student is badly
+#    wrong — $|q_k - p_k|$ can be close to 1, and the gradient close to τ = 20 per logit: twenty times what the
+#    cross-entropy to a label, whose logit gradient $\mathrm{softmax}(s)_k - \mathbb{1}[k = y]$ is at most 1 in size,
+#    would give. Compared with the KL term without the factor, it is τ² = 400 times larger.
+#
+# 2. Adam keeps running averages $m_t$ of the gradient $g_t$ and $v_t$ of its square, and steps by
+#    $-\eta\,\hat m_t/(\sqrt{\hat v_t} + \epsilon)$ (with $\hat{\cdot}$ the bias corrections, which do not depend
+#    on $g$). Replacing $g_t$ by $c\,g_t$ turns $m_t$ into $c\,m_t$ and $v_t$ into $c^2 v_t$, so the step becomes
+#    $-\eta\,c\,\hat m_t/(c\sqrt{\hat v_t} + \epsilon)$: the same as before as long as $c\sqrt{\hat v_t} \gg
+#    \epsilon = 10^{-8}$. SGD (with or without momentum) steps by $-\eta\,c\,g_t$: the constant multiplies the
+#    effective learning rate.
+#
+# 3. Under Adam the τ² factor — and any constant in front of the loss — is irrelevant, so a learning rate chosen
+#    for one temperature works for another. Under SGD the factor is part of the learning rate: lr 0.1 at τ = 20
+#    takes, at the start of training, steps up to twenty times those of lr 0.1 on a cross-entropy loss — an
+#    effective learning rate of up to 2, for an optimiser whose usual values on a cross-entropy loss are 0.01–0.1.
+#    SGD at τ = 20 would need a learning rate about τ times smaller to be compared fairly; stage 2's "SGD diverges"
+#    is a statement about SGD at *those* learning rates, not about SGD.
+# ````
+
+# %% [markdown]
+# ```{exercise} Why every cosine curve looks converged (pen and paper)
+# :label: ex-a1-cosine
+#
+# The student's learning rate follows $\eta(t) = \tfrac{\eta_0}{2}\big(1 + \cos(\pi t/T)\big)$ over a budget of $T$
+# steps. Compute $\eta$ at 90 % of the budget and its mean over the last tenth, and explain why a learning curve
+# flattens at the end of *any* budget. How does stage 3 avoid being fooled?
+# ```
+#
+# ````{solution} ex-a1-cosine
+# :class: dropdown
+#
+# At $t = 0.9\,T$, $\eta = \tfrac{\eta_0}{2}(1 + \cos 0.9\pi) = \tfrac{\eta_0}{2}(1 - 0.9511) \approx 0.0245\,\eta_0$.
+# The mean over the last tenth is
+#
+# $$\frac{1}{0.1\,T}\int_{0.9T}^{T} \eta(t)\,dt = \frac{\eta_0}{2}\Big(1 + \frac{1}{0.1\,\pi}\big[\sin(\pi u)\big]_{0.9}^{1}\Big)
+# = \frac{\eta_0}{2}\Big(1 - \frac{\sin 0.9\pi}{0.1\,\pi}\Big) \approx 0.0082\,\eta_0 .$$
+#
+# The package's schedule gives the same numbers:
+#
+# ```python
+# from dfkd_book.loop import schedule_factor
+#
+# print([round(schedule_factor(s, 10_000), 4) for s in (5_000, 9_000, 9_500, 9_999)])  # 0.5, 0.0245, 0.0062, 0.0
+# ```
+#
+# So the last tenth of every run moves the weights at under 1 % of the peak learning rate on average: the curve
+# *must* flatten there, whether or not the student has learnt what it could. A flat end says the schedule ended,
+# not that more steps would not help. Stage 3 therefore does not read one long curve: every budget is a separate
+# run with its own cosine to zero, and it is the *end points* of those runs, plotted against the budget, that show
+# whether more steps help (they still did, from 10,000 to 20,000 steps, for the synthetic sets).
+# ````
+
+# %% [markdown]
+# ```{exercise} Batch 512 or 256? (pen and paper)
+# :label: ex-a1-seeds
+#
+# The candidates' table gives the data-impression student, at 10,000 steps, 74.84 ± 4.62 % with batch 512 and
+# 71.65 ± 6.76 % with batch 256 (no warm-up), three seeds each (mean ± sample standard deviation). Is the difference
+# larger than the noise?
+# ```
+#
+# ````{solution} ex-a1-seeds
+# :class: dropdown
+#
+# The standard error of a mean of three runs is $s/\sqrt3$, and the difference of two independent means has
+# standard error
+#
+# $$\sqrt{\frac{4.62^2}{3} + \frac{6.76^2}{3}} = \sqrt{7.11 + 15.23} \approx 4.73 \text{ points}.$$
+#
+# The difference, $74.84 - 71.65 = 3.19$ points, is about 0.67 of that standard error: well within the noise. (A
+# Welch t-test with these numbers is nowhere near any usual significance level.) Three seeds cannot tell these two
+# protocols apart; the per-seed values overlap (70.88–79.91 against 63.93–76.46). The recipe's choice of batch 512
+# is a reasonable tie-break — the better mean, and the ZSKD paper's batch — not a measured improvement. To resolve a
+# 3-point difference with this spread would take far more seeds: the standard error falls only like
+# $1/\sqrt{n}$, so making it 1.6 points, half the difference, takes $n = 3\,(4.73/1.6)^2 \approx 26$ seeds per
+# protocol — which is why the appendix reports the spread beside every mean.
+# ````
+
+# %% [markdown]
+# ```{exercise} Reading the yardstick
+# :label: ex-a1-yardstick
+#
+# Use `protocol.worth_real_images` to read students of 50, 65, 70, 80, 86 and 88 % off the yardstick. Why does it
+# interpolate in log N, and what do `below`, `above` and the band mean?
+# ```
+#
+# ````{solution} ex-a1-yardstick
+# :class: dropdown
+#
+# ```python
+# for acc in (50.0, 65.0, 70.0, 80.0, 86.0, 88.0):
+#     w = protocol.worth_real_images(acc, yard)
+#     what = (f"fewer than {yard['points'][0]['n']} images" if w["below"] else
+#             "more than all the real data" if w["above"] else f"≈ {w['n']:,} images (band {w['low']}–{w['high']})")
+#     print(f"{acc:.0f} %: {what}")
+# ```
+#
+# The yardstick's N run from 10 to 60,000, more than three orders of magnitude, and the accuracy rises by roughly
+# equal steps for each *factor* of N at first (67.69 % at 10, 73.91 % at 30, 80.09 % at 100), so the curve is
+# closer to a straight line against $\log N$ than against $N$; linear interpolation in $\log N$ is the natural
+# reading between the measured points. A student below the smallest N's mean (67.69 %, at N = 10) is `below`: all
+# one can say is "fewer than ten real images". One above the largest N's mean (87.44 %, at N = 60,000) is `above`:
+# it beats what this protocol gets from all the real data — possible with another protocol, as chapter 1's recipe
+# without augmentation shows. The band reads the same value off the curves of mean − sd and mean + sd: where the
+# curve is flat (from a few thousand images on) a small change of accuracy spans a wide range of N, so the band is
+# wide and the reading is vague; where it is steep the reading is sharp.
+# ````
