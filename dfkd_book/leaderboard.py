@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .config import REPO_ROOT, RESULTS, atomic_write
+from .models import display_name
 
 README = REPO_ROOT / "README.md"
 
@@ -95,7 +96,7 @@ def rows(records: dict[str, dict]) -> list[Row]:
     for m, r in records.items():
         name, chapter = METHODS.get(m, (m, 0))
         out.append(Row(method=m, name=name, chapter=chapter, data_free=r["transfer_kind"] != "real",
-                       teacher=r["teacher"], teacher_acc=r["teacher_acc"], student_acc=r["student_acc"],
+                       teacher=display_name(r["teacher"]), teacher_acc=r["teacher_acc"], student_acc=r["student_acc"],
                        retention=round(r["student_acc"] / r["teacher_acc"], 4), samples=int(r["transfer_samples"]),
                        kind=r["transfer_kind"], wall_s=r["wall_s"], device=device_of(r), profile=r["profile"],
                        paper=r["paper"].get("published"), paper_setting=r["paper"].get("setting", "")))

@@ -167,6 +167,15 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "alexnethalf": AlexNetHalf,
 }
 
+#: how the book writes each architecture's name in tables and prose
+DISPLAY_NAMES = {"lenet5": "LeNet-5", "lenet5half": "LeNet-5-Half", "lenet5bn": "LeNet-5-BN", "alexnet": "AlexNet",
+                 "alexnethalf": "AlexNet-Half"}
+
+
+def display_name(arch: str) -> str:
+    """The book's name for an architecture id (``'lenet5bn'`` → ``'LeNet-5-BN'``); unknown ids come back as given."""
+    return DISPLAY_NAMES.get(arch.lower().replace("-", "").replace("_", ""), arch)
+
 
 def build(arch: str, in_channels: int, num_classes: int) -> nn.Module:
     """A fresh, randomly initialised model by name (see ``ARCHITECTURES``).

@@ -52,7 +52,7 @@ def test_rows_put_the_ceiling_first_then_rank_by_accuracy(results):
     assert leaderboard.best_data_free(board).method == "ssd-kd"
     table = leaderboard.markdown(board)
     assert "| – | KD on real data (the ceiling) | 1 |" in table
-    assert "| 1 | SSD-KD | 6 | lenet5 90.00 | **72.00** | 80.0 % | 1,000 synthetic | 12 | 79.62 | FMNIST |" in table
+    assert "| 1 | SSD-KD | 6 | LeNet-5 90.00 | **72.00** | 80.0 % | 1,000 synthetic | 12 | 79.62 | FMNIST |" in table
 
 
 def test_missing_and_malformed_records_are_named(results):

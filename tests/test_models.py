@@ -89,3 +89,9 @@ def test_toy_models_shapes_range_and_errors():
         gen(torch.randn(7, 3))
     with pytest.raises(ValueError, match="box"):
         models.PointGenerator(box=0)
+
+
+def test_display_names_cover_every_architecture():
+    assert set(models.DISPLAY_NAMES) == set(models.ARCHITECTURES)
+    assert models.display_name("lenet5bn") == "LeNet-5-BN" and models.display_name("LeNet-5_Half") == "LeNet-5-Half"
+    assert models.display_name("mystery") == "mystery"
