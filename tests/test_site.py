@@ -131,12 +131,17 @@ _IMAGES = """async () => {
 #: Where an element is, in words a reader can find: the section heading and, inside a notebook cell, its code.
 _WHERE = """
 const where = el => {
-    const sec = el.closest('section');
-    const h = sec && sec.querySelector(':scope > h1, :scope > h2, :scope > h3, :scope > h4');
+    let h = null;  // the nearest section with a heading (an exercise's content is a section without one)
+    for (let sec = el.closest('section'); sec && !h; sec = sec.parentElement && sec.parentElement.closest('section'))
+        h = sec.querySelector(':scope > h1, :scope > h2, :scope > h3, :scope > h4');
+    const box = el.closest('.admonition');  // an exercise, a solution, a note
+    const title = box && box.querySelector('.admonition-title');
     const cell = el.closest('div.cell');
     const code = cell && cell.querySelector('.cell_input pre');
     const first = code ? code.textContent.split('\\n').find(l => l.trim()) : null;
-    return (h ? `section "${h.textContent.replace(/[#¶]\\s*$/, '').trim()}"` : 'the page')
+    const clean = t => t.replace(/[#¶]\\s*$/, '').replace(/\\s+/g, ' ').trim();
+    return (h ? `section "${clean(h.textContent)}"` : 'the page')
+        + (title ? `, in “${clean(title.textContent).slice(0, 80)}”` : '')
         + (first ? `, the cell beginning \\`${first.trim().slice(0, 80)}\\`` : '');
 };
 """
