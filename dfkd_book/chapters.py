@@ -3,6 +3,8 @@
     python -m dfkd_book.chapters            # measure: read the committed runs, execute each chapter (quick)
     python -m dfkd_book.chapters --no-quick # only read the committed full-profile runs
 
+Both write ``results/chapters.json`` and the table of chapter costs in ``intro.md``.
+
 The **full** cost is read from the committed notebook itself: the span of its cells' execution timestamps (the
 run whose outputs the book shows) and the device and profile its first output printed. The **quick** cost is
 measured by executing the notebook in memory with ``DFKD_BOOK_PROFILE=quick`` on this machine.
@@ -115,11 +117,55 @@ def cost(chapter: str, results_dir: Path = RESULTS) -> str:
     return line
 
 
+def show(chapter: str, results_dir: Path = RESULTS) -> None:
+    """Print what the chapter costs (:func:`cost`) and how to switch the profile — the chapters' second cell."""
+    from .config import ENV_PROFILE, profile
+
+    print(cost(chapter, results_dir))
+    other = "quick" if profile() == "full" else "full"
+    print(f"This is the {profile()} profile. For the {other} profile: `%env {ENV_PROFILE}={other}` in a cell, then "
+          "run the chapter from the top.")
+
+
+INTRO = REPO_ROOT / "intro.md"
+START = "<!-- chapter costs: generated from results/chapters.json by `python -m dfkd_book.chapters`; do not edit -->"
+END = "<!-- end of chapter costs -->"
+
+
+def markdown(rec: dict) -> str:
+    """The record as a Markdown table: chapter, the committed full-profile run, the quick profile."""
+    lines = ["| chapter | the run shown (full profile) | quick profile |", "|---|---|---|"]
+    for name, e in rec.items():
+        full, quick = e["full"], e.get("quick")
+        q = f"{_minutes(quick['seconds'])}, {quick['device']}" if quick else "–"
+        lines.append(f"| {{doc}}`notebooks/{name}` | {_minutes(full['seconds'])}, {full['device']} | {q} |")
+    return "\n".join(lines)
+
+
+def intro_block(intro: Path = INTRO) -> str:
+    """The generated table as it stands in ``intro.md`` (between the markers). Raises ValueError without them."""
+    text = Path(intro).read_text()
+    if START not in text or END not in text:
+        raise ValueError(f"{intro} lacks the chapter-cost markers {START!r} ... {END!r}")
+    return text.split(START, 1)[1].split(END, 1)[0].strip()
+
+
+def write_intro(rec: dict, intro: Path = INTRO) -> None:
+    """Put :func:`markdown` of ``rec`` between the markers of ``intro.md`` (atomic write)."""
+    text = Path(intro).read_text()
+    intro_block(intro)  # checks the markers
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    new = f"{head}{START}\n{markdown(rec)}\n{END}{tail}"
+    atomic_write(Path(intro), lambda f: f.write(new.encode()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dfkd_book.chapters", description=__doc__.splitlines()[0])
     parser.add_argument("--no-quick", action="store_true", help="do not execute the chapters (keep recorded quick)")
     args = parser.parse_args(argv)
     rec = record(quick=not args.no_quick)
+    write_intro(rec)
     for name, e in rec.items():
         print(f"{name:28s} full {e['full']['seconds']:7.0f} s ({e['full']['device']})"
               + (f"   quick {e['quick']['seconds']:5.0f} s" if "quick" in e else ""))

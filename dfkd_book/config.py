@@ -114,10 +114,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     return path
 
 
-def describe(chapter: str | None = None) -> dict:
-    """Print (and return) the profile, device and library versions — the first output of every chapter — and,
-    given the chapter's notebook name (e.g. ``'02_data_impressions'``), what it costs to run
-    (:func:`dfkd_book.chapters.cost`) and how to switch the profile."""
+def describe() -> dict:
+    """Print (and return) the profile, device and library versions — the first output of every chapter."""
     import torchvision
 
     dev = device()
@@ -130,10 +128,4 @@ def describe(chapter: str | None = None) -> dict:
         "python": platform.python_version(),
     }
     print("  ".join(f"{k}: {v}" for k, v in info.items()))
-    if chapter is not None:
-        from .chapters import cost
-
-        print(cost(chapter))
-        other = "quick" if info["profile"] == "full" else "full"
-        print(f"To run the {other} profile instead: `%env {ENV_PROFILE}={other}`, then run the chapter from the top.")
     return info

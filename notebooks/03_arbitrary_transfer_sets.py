@@ -39,12 +39,16 @@
 # student step of `distill(teacher, student, method, steps=...)`, the book's one student loop.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package (Colab already has PyTorch; this never reinstalls it).
+# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
+# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
-    # %pip install -q "dfkd-book[book] @ git+https://github.com/dfkd-book/dfkd-book"
-    pass
+    # %pip install -q kornia
+    # %pip install -q --no-deps "dfkd-book @ git+https://github.com/dfkd-book/dfkd-book"
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
 
 # %%
 import time
@@ -60,6 +64,11 @@ from dfkd_book.methods import arbitrary
 config.describe()
 config.seed_everything(0)
 chapter_start = time.perf_counter()
+
+# %%
+from dfkd_book import chapters
+
+chapters.show("03_arbitrary_transfer_sets")
 
 # %% [markdown]
 # The settings come from two recipes of `dfkd_book.recipes`, run as they are by `python -m dfkd_book.bench

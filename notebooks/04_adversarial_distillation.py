@@ -37,12 +37,16 @@
 # accuracy: the **mean transition error** (MTE), the last part of this chapter.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package (Colab already has PyTorch; this never reinstalls it).
+# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
+# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
-    # %pip install -q "dfkd-book[book] @ git+https://github.com/dfkd-book/dfkd-book"
-    pass
+    # %pip install -q kornia
+    # %pip install -q --no-deps "dfkd-book @ git+https://github.com/dfkd-book/dfkd-book"
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
 
 # %%
 import time
@@ -59,6 +63,11 @@ from dfkd_book.methods import adversarial
 config.describe()
 config.seed_everything(0)
 chapter_start = time.perf_counter()
+
+# %%
+from dfkd_book import chapters
+
+chapters.show("04_adversarial_distillation")
 
 # %% [markdown]
 # Both games run on the book's one student loop, `distill(teacher, student, method, steps=...)`: the method

@@ -36,12 +36,16 @@
 # runs it as a method of the book's one student loop, `distill`.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package (Colab already has PyTorch; this never reinstalls it).
+# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
+# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
-    # %pip install -q "dfkd-book[book] @ git+https://github.com/dfkd-book/dfkd-book"
-    pass
+    # %pip install -q kornia
+    # %pip install -q --no-deps "dfkd-book @ git+https://github.com/dfkd-book/dfkd-book"
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
 
 # %%
 import time
@@ -56,6 +60,11 @@ from dfkd_book.methods import ssd
 config.describe()
 config.seed_everything(0)
 chapter_start = time.perf_counter()
+
+# %%
+from dfkd_book import chapters
+
+chapters.show("06_ssd_kd")
 
 # %% [markdown]
 # ## What the paper leaves open

@@ -37,12 +37,16 @@
 # Run the command yourself (a GPU makes it minutes) and re-run this notebook to see your own leaderboard.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package (Colab already has PyTorch; this never reinstalls it).
+# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
+# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
-    # %pip install -q "dfkd-book[book] @ git+https://github.com/dfkd-book/dfkd-book"
-    pass
+    # %pip install -q kornia
+    # %pip install -q --no-deps "dfkd-book @ git+https://github.com/dfkd-book/dfkd-book"
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
 
 # %%
 import json
@@ -57,6 +61,11 @@ records = leaderboard.load()  # results/METHOD.json for every method of the lead
 board = leaderboard.rows(records)
 run = json.loads((leaderboard.RESULTS / "bench-all.json").read_text())
 print(leaderboard.provenance(records))
+
+# %%
+from dfkd_book import chapters
+
+chapters.show("07_benchmark")
 
 # %% [markdown]
 # ## The leaderboard

@@ -40,12 +40,16 @@
 # about a hundred students of up to 20,000 steps each: it ran on a GPU (where it was run is printed below).
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package (Colab already has PyTorch; this never reinstalls it).
+# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
+# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
-    # %pip install -q "dfkd-book[book] @ git+https://github.com/dfkd-book/dfkd-book"
-    pass
+    # %pip install -q kornia
+    # %pip install -q --no-deps "dfkd-book @ git+https://github.com/dfkd-book/dfkd-book"
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
 
 # %%
 import pandas as pd
@@ -59,6 +63,11 @@ yard = protocol.load_record("yardstick")
 print(f"{rec['runs']} runs on {', '.join(rec['devices'])}; selection by {rec['selection']}")
 pd.DataFrame({"transfer set": list(rec["sets"].values()), "teacher": [rec["teachers"][s] for s in rec["sets"]]},
              index=pd.Index(list(rec["sets"]), name="name"))
+
+# %%
+from dfkd_book import chapters
+
+chapters.show("A1_student_protocol")
 
 # %% [markdown]
 # ## Stage 1: the augmentation

@@ -54,3 +54,17 @@ def test_readme_lists_the_chapter_with_a_colab_badge(path):
     colab = f"https://colab.research.google.com/github/dfkd-book/dfkd-book/blob/main/notebooks/{path.name}"
     assert f"(notebooks/{path.name})" in readme and "[![Open In Colab]" in readme and f"({colab})" in readme, \
         f"README's chapter table lacks {path.name} or its Colab badge"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_colab_installs_only_the_package_and_the_chapter_states_its_cost(path):
+    nb = json.loads(path.read_text())
+    code = [("".join(c["source"]), c["metadata"].get("tags", [])) for c in nb["cells"] if c["cell_type"] == "code"]
+    setup, tags = code[0]
+    assert "remove-cell" in tags and 'if "google.colab" in sys.modules:' in setup
+    installs = [line.strip() for line in setup.splitlines() if line.strip().startswith("%pip")]
+    assert installs == ["%pip install -q kornia",
+                        '%pip install -q --no-deps "dfkd-book @ git+https://github.com/dfkd-book/dfkd-book"'], \
+        "Colab installs the package alone (no [book] extra, --no-deps so PyTorch is never touched) and kornia"
+    assert "output.enable_custom_widget_manager()" in setup
+    assert any(f'chapters.show("{path.stem}")' in c for c, _ in code[:5]), "an early cell prints the chapter's cost"
