@@ -31,7 +31,7 @@
 # |---|---|---|
 # | discrepancy D | KL(T ‖ S) on the softmax, τ = 1 | mean absolute difference of the logits (L1) |
 # | one outer step | 1 generator step, then 10 student steps on the same z | 5 student steps (fresh z each), then 1 generator step |
-# | student | Adam 2e-3, + attention transfer (β = 250) | SGD 0.01, momentum 0.9 |
+# | student | Adam 2e-3, + attention transfer ($\lambda_{\mathrm{AT}}$ = 250) | SGD 0.01, momentum 0.9 |
 #
 # ZSKT also proposed a way to *measure* whether the student learnt the teacher's boundaries, not only its
 # accuracy: the **mean transition error** (MTE), the last part of this chapter.
@@ -101,13 +101,15 @@ print(f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 *
 #
 # $$\mathcal{L}_G = -\frac{1}{BK}\sum_{i=1}^{B}\sum_{k=1}^{K} p^T_{ik}\,\log\frac{p^T_{ik}}{p^S_{ik}}.$$
 #
-# The student minimises the same KL, plus β times the **attention transfer** term at matched layers l: the
-# spatial attention map of an activation A (C × H × W) is the channel mean of A², flattened and normalised,
+# The student minimises the same KL, plus $\lambda_{\mathrm{AT}}$ times the **attention transfer** term at matched
+# layers l (Micaelli and Storkey 2019 call this weight β; the book keeps β for ZSKD's Dirichlet scale, and the
+# code calls it `at_beta`): the spatial attention map of an activation A (C × H × W) is the channel mean of A²,
+# flattened and normalised,
 #
 # $$a(A) = \frac{\operatorname{vec}\big(\tfrac1C\sum_c A_c^2\big)}{\big\|\operatorname{vec}\big(\tfrac1C\sum_c A_c^2\big)\big\|_2},
 # \qquad
 # \mathcal{L}_S = \frac{1}{BK}\sum_{i,k} p^T_{ik}\log\frac{p^T_{ik}}{p^S_{ik}}
-#   + \beta\sum_{l}\frac{1}{B\,H_lW_l}\sum_{i=1}^{B}\big\|a(A^S_{l,i}) - a(A^T_{l,i})\big\|_2^2 .$$
+#   + \lambda_{\mathrm{AT}}\sum_{l}\frac{1}{B\,H_lW_l}\sum_{i=1}^{B}\big\|a(A^S_{l,i}) - a(A^T_{l,i})\big\|_2^2 .$$
 #
 # DFAD's discrepancy is the mean absolute difference of the logits,
 #
@@ -248,7 +250,7 @@ with torch.no_grad():
 # ## ZSKT on Fashion-MNIST
 #
 # The student also copies the teacher's **attention**, the spatial map of where its activations are large,
-# after both convolutions (`attention_layers`, β = 250, as in the paper). Every tenth of the budget the
+# after both convolutions (`attention_layers`, $\lambda_{\mathrm{AT}}$ = 250, as in the paper). Every tenth of the budget the
 # student is evaluated on the real test set; the game itself never sees it.
 
 # %%
@@ -552,8 +554,8 @@ print(f"chapter 4 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 # fig = plot.curves(res_zskt, res_no_at, title="ZSKT with and without attention transfer")
 # ```
 #
-# With `attention_layers=[]` the student's loss is the KL term alone (β = 250 multiplies an empty sum), and the
-# game is otherwise the same, from the same seed. What attention transfer adds: on each generated image the student
+# With `attention_layers=[]` the student's loss is the KL term alone ($\lambda_{\mathrm{AT}}$ = 250 multiplies an
+# empty sum), and the game is otherwise the same, from the same seed. What attention transfer adds: on each generated image the student
 # matches not only the teacher's ten output probabilities but two spatial maps (after each convolution) of where
 # the teacher's activations are large — many more numbers per image, about the teacher's intermediate features.
 # That extra signal is cheap per image, but it also ties the student's features to the teacher's on images that

@@ -122,11 +122,14 @@ print(f"teacher LeNet-5-BN: {100 * teacher_acc:.2f} %")
 # and each drawn sample's loss is multiplied by its **importance-sampling weight** (eq. 5), normalised by the
 # largest weight in the buffer:
 #
-# $$w_i = \frac{\big(N \cdot P(i)\big)^{-\beta}}{\max_{j}\big(N \cdot P(j)\big)^{-\beta}} .$$
+# $$w_i = \frac{\big(N \cdot P(i)\big)^{-\omega}}{\max_{j}\big(N \cdot P(j)\big)^{-\omega}} .$$
+#
+# (Schaul et al. 2016 and the paper write the exponent ω as β; the book keeps β for ZSKD's Dirichlet scale. In the
+# code it is `beta`.)
 #
 # The three, from scratch, on the teacher's logits for six samples, a buffer of eight teacher-predicted classes
 # and six priorities, next to `ssd.modulating_function` and `ssd.ReplayBuffer`'s `probabilities` and
-# `importance_weights`, with the recipe's γ, α, β and ε:
+# `importance_weights`, with the recipe's γ, α, ω and ε:
 
 # %%
 gamma, alpha, beta, eps = (r.settings[k] for k in ("gamma", "alpha", "beta", "eps"))
@@ -457,7 +460,7 @@ print(f"chapter 6 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 # ```{exercise} Priority without correction
 # :label: ex-ch6-no-correction
 #
-# Set β = 0 (no importance-sampling correction). Is the student better or worse, and why might a biased sampler
+# Set ω = 0 (no importance-sampling correction). Is the student better or worse, and why might a biased sampler
 # still help a small student?
 # ```
 #
@@ -470,15 +473,15 @@ print(f"chapter 6 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 #     config.seed_everything(0)
 #     runs_beta[b] = distill(teacher, zoo.student(r.student_arch),
 #                            r.build(g_steps=ab["g_steps"], kd_steps=ab["kd_steps"], beta=b), eval_set=test, seed=0,
-#                            progress=False, name=f"β = {b:g}",
+#                            progress=False, name=f"ω = {b:g}",
 #                            **r.student.kwargs(steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]))
-#     print(f"β = {b:g}: {100 * runs_beta[b].final_acc:.2f} %")
+#     print(f"ω = {b:g}: {100 * runs_beta[b].final_acc:.2f} %")
 # ```
 #
-# With β = 0 every importance-sampling weight is 1 ({ref}`ex-ch6-is-weight`), so each step's expected loss
+# With ω = 0 every importance-sampling weight is 1 ({ref}`ex-ch6-is-weight`), so each step's expected loss
 # is $\sum_i P(i)\,\ell_i$: the average over the buffer *re-weighted* towards the samples with high priority, those
-# on which the student still disagrees most with the teacher. β = 1 would remove that bias exactly; the recipe's
-# β = 0.4 removes part of it, as prioritised experience replay does early in training.
+# on which the student still disagrees most with the teacher. ω = 1 would remove that bias exactly; the recipe's
+# ω = 0.4 removes part of it, as prioritised experience replay does early in training.
 #
 # Why a biased sampler can still help: unbiasedness here is with respect to the *buffer*, a few hundred synthetic
 # samples, not to the real data the student will be tested on — there is no "true" objective on the buffer to be
@@ -531,9 +534,9 @@ print(f"chapter 6 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 #
 # With the sampling probabilities of eq. 6 and the weights of eq. 5:
 #
-# 1. Show that $w_i = \big((|\delta_{\min}| + \epsilon)/(|\delta_i| + \epsilon)\big)^{\alpha\beta}$, where $\delta_{\min}$
+# 1. Show that $w_i = \big((|\delta_{\min}| + \epsilon)/(|\delta_i| + \epsilon)\big)^{\alpha\omega}$, where $\delta_{\min}$
 #    is the smallest priority in the buffer. Check it against the table printed above for the sample with δ = 2.
-# 2. Show that with β = 1, sampling by $P$ and weighting by $w$ gives, in expectation, the uniform average of the
+# 2. Show that with ω = 1, sampling by $P$ and weighting by $w$ gives, in expectation, the uniform average of the
 #    per-sample losses over the buffer, up to a constant factor. What happens with α = 0?
 # ```
 #
@@ -541,23 +544,23 @@ print(f"chapter 6 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 # :class: dropdown
 #
 # 1. Write $u_i = (|\delta_i| + \epsilon)^\alpha$, so $P(i) = u_i/\sum_j u_j$. Then
-#    $(N P(i))^{-\beta} = (N/\sum_j u_j)^{-\beta}\,u_i^{-\beta}$, and the largest of these belongs to the smallest
+#    $(N P(i))^{-\omega} = (N/\sum_j u_j)^{-\omega}\,u_i^{-\omega}$, and the largest of these belongs to the smallest
 #    $u$, i.e. the smallest priority. The common factor cancels in the ratio:
 #
-#    $$w_i = \frac{u_i^{-\beta}}{u_{\min}^{-\beta}} = \Big(\frac{|\delta_{\min}| + \epsilon}{|\delta_i| + \epsilon}\Big)^{\alpha\beta}.$$
+#    $$w_i = \frac{u_i^{-\omega}}{u_{\min}^{-\omega}} = \Big(\frac{|\delta_{\min}| + \epsilon}{|\delta_i| + \epsilon}\Big)^{\alpha\omega}.$$
 #
 #    The weight depends only on the ratio of two priorities, not on the buffer's size. With the recipe's α = 0.6,
-#    β = 0.4 ($\alpha\beta = 0.24$), ε = 10⁻⁶ and the table's $\delta_{\min} = 0$, the sample with δ = 2 gets
+#    ω = 0.4 ($\alpha\omega = 0.24$), ε = 10⁻⁶ and the table's $\delta_{\min} = 0$, the sample with δ = 2 gets
 #    $(10^{-6}/2)^{0.24} = e^{-0.24 \ln(2\times10^{6})} = e^{-3.48} \approx 0.0307$, the printed value; the one with
 #    δ = 0.5 gets $(2\times10^{-6})^{0.24} \approx 0.0429$.
 #
-# 2. With β = 1, $w_i = (N P(i))^{-1}/(N P_{\min})^{-1} = P_{\min}/P(i)$, and
+# 2. With ω = 1, $w_i = (N P(i))^{-1}/(N P_{\min})^{-1} = P_{\min}/P(i)$, and
 #
 #    $$\mathbb{E}_{i\sim P}\big[w_i\,\ell_i\big] = \sum_i P(i)\,\frac{P_{\min}}{P(i)}\,\ell_i
 #    = N P_{\min}\cdot\frac{1}{N}\sum_i \ell_i,$$
 #
 #    the uniform average times the constant $N P_{\min} \le 1$: priority sampling then changes *which* samples are
-#    drawn — and so the variance of the estimate — but not what is optimised. For β < 1 the correction is partial
+#    drawn — and so the variance of the estimate — but not what is optimised. For ω < 1 the correction is partial
 #    and the objective leans towards high-priority samples ({ref}`ex-ch6-no-correction`). With α = 0 every
 #    $P(i) = 1/N$: sampling is uniform, every $w_i = 1$, and the buffer is an ordinary replay buffer — the
 #    "baseline" rows of Table 4 without PS.
