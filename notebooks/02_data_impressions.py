@@ -54,8 +54,19 @@ import time
 
 import matplotlib.pyplot as plt
 import torch
-
-from dfkd_book import config, data, distill, kd, leaderboard, methods, models, plot, recipes, widgets, zoo
+from dfkd_book import (
+    config,
+    data,
+    distill,
+    kd,
+    leaderboard,
+    methods,
+    models,
+    plot,
+    recipes,
+    widgets,
+    zoo,
+)
 from dfkd_book.methods import zskd
 
 # %%
@@ -77,10 +88,16 @@ chapters.show("02_data_impressions")
 # %%
 r = recipes.get("zskd")
 N = r.settings["n"]  # data impressions in the main transfer set
-CRAFT = {k: v for k, v in r.settings.items() if k != "n"}  # the recipe's crafting settings (eq. 3)
+CRAFT = {
+    k: v for k, v in r.settings.items() if k != "n"
+}  # the recipe's crafting settings (eq. 3)
 ABL_N = config.pick(quick=100, full=1_000)  # impressions per ablation pool
-SIZES = config.pick(quick=[100, 1_000], full=[500, 1_000, 2_000, 8_000])  # transfer-set sizes (Fig. 2)
-ABL_STEPS = config.pick(quick=40, full=640)  # student steps of every ablation student (no augmentation)
+SIZES = config.pick(
+    quick=[100, 1_000], full=[500, 1_000, 2_000, 8_000]
+)  # transfer-set sizes (Fig. 2)
+ABL_STEPS = config.pick(
+    quick=40, full=640
+)  # student steps of every ablation student (no augmentation)
 recipes.table("zskd")
 
 # %%
@@ -90,7 +107,9 @@ device = config.device()
 teacher = zoo.teacher("lenet5", "fashion-mnist")
 teacher_acc = kd.evaluate(teacher, test)
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
-print(f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 * untrained_acc:.2f} %")
+print(
+    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
+)
 
 # %% [markdown]
 # ## Step 1: class similarity from the teacher's weights (Fig. 1)
@@ -106,23 +125,41 @@ print(f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 *
 # %%
 W = models.last_linear(teacher).weight.detach().cpu()  # (K, 84)
 cosine = (W / W.norm(dim=1, keepdim=True)) @ (W / W.norm(dim=1, keepdim=True)).T
-low, high = cosine.min(dim=1, keepdim=True).values, cosine.max(dim=1, keepdim=True).values
-similarity_ours = (cosine - low) / (high - low)  # every row min-max normalised to [0, 1]
+low, high = (
+    cosine.min(dim=1, keepdim=True).values,
+    cosine.max(dim=1, keepdim=True).values,
+)
+similarity_ours = (cosine - low) / (
+    high - low
+)  # every row min-max normalised to [0, 1]
 
 similarity = zskd.class_similarity(teacher)
 assert torch.allclose(similarity_ours, similarity, atol=1e-6)
-print(f"from scratch = zskd.class_similarity: max difference {(similarity_ours - similarity).abs().max():.1e}")
+print(
+    f"from scratch = zskd.class_similarity: max difference {(similarity_ours - similarity).abs().max():.1e}"
+)
 
 # %% [markdown]
 # The structure it reveals is the one chapter 1 found from data in the mean soft targets: tops (T-shirt,
 # pullover, shirt, coat) resemble each other, and so do the shoes (sandal, sneaker, ankle boot).
 
 # %%
-fig = plot.heatmap(similarity, classes, title="class similarity (eq. 2): cosine of final-layer weights, "
-                   "rows min-max normalised", xlabel="class j", ylabel="class k")
+fig = plot.heatmap(
+    similarity,
+    classes,
+    title="class similarity (eq. 2): cosine of final-layer weights, "
+    "rows min-max normalised",
+    xlabel="class j",
+    ylabel="class k",
+)
 off = similarity.clone().fill_diagonal_(0)
-print("most similar class of each class:",
-      "; ".join(f"{classes[k]} → {classes[int(off[k].argmax())]}" for k in range(len(classes))))
+print(
+    "most similar class of each class:",
+    "; ".join(
+        f"{classes[k]} → {classes[int(off[k].argmax())]}"
+        for k in range(len(classes))
+    ),
+)
 
 # %% [markdown]
 # ## Step 2: sampling softmax vectors from a Dirichlet
@@ -139,9 +176,15 @@ print("most similar class of each class:",
 # %%
 shirt = classes.index("Shirt")
 torch.manual_seed(0)
-draws = {f"β = {b}": torch.distributions.Dirichlet(zskd.concentration(similarity, b)[shirt]
-                                                   .expand(16, -1)).sample() for b in (1.0, 0.1)}
-fig = plot.dirichlet_samples(draws, classes, title="16 Dirichlet samples for the class Shirt")
+draws = {
+    f"β = {b}": torch.distributions.Dirichlet(
+        zskd.concentration(similarity, b)[shirt].expand(16, -1)
+    ).sample()
+    for b in (1.0, 0.1)
+}
+fig = plot.dirichlet_samples(
+    draws, classes, title="16 Dirichlet samples for the class Shirt"
+)
 
 # %% [markdown]
 # Move β yourself (run the notebook; the published page shows the static figure above):
@@ -167,10 +210,14 @@ def craft_from_scratch(teacher, targets, steps, lr, tau, init_range, seed):
     """Eq. 3 by gradient descent on the pixels: Adam, constant lr, clip to [0, 1] after every step."""
     low, high = init_range
     torch.manual_seed(seed)
-    x = (low + (high - low) * torch.rand(len(targets), 1, 32, 32, device=device)).requires_grad_(True)
+    x = (
+        low + (high - low) * torch.rand(len(targets), 1, 32, 32, device=device)
+    ).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr)
     for _ in range(steps):
-        loss = -(targets * torch.log_softmax(teacher(x) / tau, dim=1)).sum()  # summed: each x its own loss
+        loss = -(
+            targets * torch.log_softmax(teacher(x) / tau, dim=1)
+        ).sum()  # summed: each x its own loss
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -180,13 +227,31 @@ def craft_from_scratch(teacher, targets, steps, lr, tau, init_range, seed):
 
 
 tiny_targets, _ = zskd.sample_targets(similarity, 4, seed=0)
-ours = craft_from_scratch(teacher, tiny_targets.to(device), steps=3, lr=CRAFT["lr"], tau=CRAFT["T"],
-                          init_range=CRAFT["init_range"], seed=0)
-package = zskd.craft(teacher, tiny_targets, steps=3, lr=CRAFT["lr"], T=CRAFT["T"], init_range=CRAFT["init_range"],
-                     jitter=0, seed=0, progress=False)
+ours = craft_from_scratch(
+    teacher,
+    tiny_targets.to(device),
+    steps=3,
+    lr=CRAFT["lr"],
+    tau=CRAFT["T"],
+    init_range=CRAFT["init_range"],
+    seed=0,
+)
+package = zskd.craft(
+    teacher,
+    tiny_targets,
+    steps=3,
+    lr=CRAFT["lr"],
+    T=CRAFT["T"],
+    init_range=CRAFT["init_range"],
+    jitter=0,
+    seed=0,
+    progress=False,
+)
 assert torch.allclose(ours, package.images, atol=1e-5)
-print(f"from scratch = zskd.craft on {len(ours)} impressions × 3 steps: max pixel difference "
-      f"{(ours - package.images).abs().max():.1e}")
+print(
+    f"from scratch = zskd.craft on {len(ours)} impressions × 3 steps: max pixel difference "
+    f"{(ours - package.images).abs().max():.1e}"
+)
 
 # %% [markdown]
 # The package crafts all impressions **in parallel**: a batch of 4,096 inputs, one Adam optimiser over all their
@@ -208,30 +273,58 @@ print(f"from scratch = zskd.craft on {len(ours)} impressions × 3 steps: max pix
 # The impressions stay on the method, `result.method.impressions`.
 
 # %%
-config.seed_everything(0)  # the same initial student as `python -m dfkd_book.bench zskd`
+config.seed_everything(
+    0
+)  # the same initial student as `python -m dfkd_book.bench zskd`
 student_aug = zoo.student("lenet5half")
-result_aug = distill(teacher, student_aug, r.build(), eval_set=test, seed=0, name=f"{N:,} DIs + augmentation",
-                     **r.student.kwargs())
+result_aug = distill(
+    teacher,
+    student_aug,
+    r.build(),
+    eval_set=test,
+    seed=0,
+    name=f"{N:,} DIs + augmentation",
+    **r.student.kwargs(),
+)
 dis = result_aug.method.impressions
-print(f"{len(dis):,} data impressions × {dis.steps} steps = {dis.impression_steps / 1e6:.2f} M impression-steps "
-      f"in {dis.seconds:.0f} s ({dis.impression_steps / dis.seconds:,.0f} impression-steps/s)")
-print("mean cross-entropy to the targets during crafting:", ", ".join(f"step {s}: {v:.3f}" for s, v in dis.curve))
+print(
+    f"{len(dis):,} data impressions × {dis.steps} steps = {dis.impression_steps / 1e6:.2f} M impression-steps "
+    f"in {dis.seconds:.0f} s ({dis.impression_steps / dis.seconds:,.0f} impression-steps/s)"
+)
+print(
+    "mean cross-entropy to the targets during crafting:",
+    ", ".join(f"step {s}: {v:.3f}" for s, v in dis.curve),
+)
 with torch.no_grad():
     p_dis = kd.soft_targets(kd.logits(teacher, dis.images), 1.0)
 agree = (p_dis.argmax(1) == dis.targets.argmax(1)).float().mean().item()
-print(f"the teacher's top class on an impression = its target's top class for {100 * agree:.1f} % of them")
+print(
+    f"the teacher's top class on an impression = its target's top class for {100 * agree:.1f} % of them"
+)
 
 # %% [markdown]
 # A gallery, two impressions per class, captioned like the paper's Fig. 4 with the top-2 entries of the
 # sampled target. The first of each pair was drawn with β = 1, the second with β = 0.1.
 
 # %%
-idx = torch.cat([torch.nonzero(dis.classes == c).squeeze(1)[[0, -1]] for c in range(len(classes))])
+idx = torch.cat(
+    [
+        torch.nonzero(dis.classes == c).squeeze(1)[[0, -1]]
+        for c in range(len(classes))
+    ]
+)
 top2 = dis.targets[idx].topk(2, dim=1)
-captions = [f"{classes[int(i[0])]} {v[0]:.2f}\n{classes[int(i[1])]} {v[1]:.2f}"
-            for v, i in zip(top2.values, top2.indices)]
-fig = plot.show_images(dis.images[idx], captions, ncols=10, scale=1.45,
-                       suptitle="Data impressions of the LeNet-5 teacher (top-2 target confidences)")
+captions = [
+    f"{classes[int(i[0])]} {v[0]:.2f}\n{classes[int(i[1])]} {v[1]:.2f}"
+    for v, i in zip(top2.values, top2.indices)
+]
+fig = plot.show_images(
+    dis.images[idx],
+    captions,
+    ncols=10,
+    scale=1.45,
+    suptitle="Data impressions of the LeNet-5 teacher (top-2 target confidences)",
+)
 
 # %% [markdown]
 # Nothing in eq. 3 asks them to look like clothes: they only need to make the teacher *answer* as it answers on
@@ -252,27 +345,70 @@ from dfkd_book import train
 
 centres = torch.tensor([[0.25, 0.30], [0.40, 0.55], [0.75, 0.70], [0.72, 0.30]])
 gen = torch.Generator().manual_seed(0)
-toy_x = (centres.repeat_interleave(500, 0) + 0.06 * torch.randn(2_000, 2, generator=gen)).clamp(0, 1)
+toy_x = (
+    centres.repeat_interleave(500, 0)
+    + 0.06 * torch.randn(2_000, 2, generator=gen)
+).clamp(0, 1)
 toy_y = torch.arange(4).repeat_interleave(500)
 config.seed_everything(0)
 toy_teacher = models.MLP(2, (32, 32), 4)
-train(toy_teacher, (toy_x, toy_y), steps=600, batch_size=128, lr=1e-2, seed=0, progress=False)
-print("class similarity of the toy teacher (eq. 2):\n", zskd.class_similarity(toy_teacher).numpy().round(2))
+train(
+    toy_teacher,
+    (toy_x, toy_y),
+    steps=600,
+    batch_size=128,
+    lr=1e-2,
+    seed=0,
+    progress=False,
+)
+print(
+    "class similarity of the toy teacher (eq. 2):\n",
+    zskd.class_similarity(toy_teacher).numpy().round(2),
+)
 
 grid_1d = torch.linspace(0, 1, 200)
-grid = torch.stack(torch.meshgrid(grid_1d, grid_1d, indexing="xy"), -1).reshape(-1, 2)
+grid = torch.stack(torch.meshgrid(grid_1d, grid_1d, indexing="xy"), -1).reshape(
+    -1, 2
+)
 regions = lambda model: kd.logits(model, grid).argmax(1).view(200, 200).cpu()
 frames = []
 for tau in (20.0, 1.0):
-    toy_dis = zskd.data_impressions(toy_teacher, 400, steps=300, lr=0.01, T=tau, progress=False)
+    toy_dis = zskd.data_impressions(
+        toy_teacher, 400, steps=300, lr=0.01, T=tau, progress=False
+    )
     config.seed_everything(0)
-    toy = distill(toy_teacher, models.MLP(2, (16, 16), 4), methods.TransferSet(toy_dis.images), steps=1_000,
-                  batch_size=128, lr=1e-2, T=20.0, eval_set=(toy_x, toy_y), seed=0, progress=False)
-    edge = ((toy_dis.images <= 1e-3) | (toy_dis.images >= 1 - 1e-3)).any(1).float().mean()
-    print(f"τ = {tau:>2g}: {100 * edge:.0f} % of the impressions on the square's edge; the student, trained on "
-          f"them alone, {100 * toy.final_acc:.1f} % on the teacher's data")
-    frames.append((f"impressions crafted at τ = {tau:g}", regions(toy.student), toy_dis.images))
-fig = plot.decision_regions(regions(toy_teacher), frames, (0.0, 1.0), data=(toy_x, toy_y))
+    toy = distill(
+        toy_teacher,
+        models.MLP(2, (16, 16), 4),
+        methods.TransferSet(toy_dis.images),
+        steps=1_000,
+        batch_size=128,
+        lr=1e-2,
+        T=20.0,
+        eval_set=(toy_x, toy_y),
+        seed=0,
+        progress=False,
+    )
+    edge = (
+        ((toy_dis.images <= 1e-3) | (toy_dis.images >= 1 - 1e-3))
+        .any(1)
+        .float()
+        .mean()
+    )
+    print(
+        f"τ = {tau:>2g}: {100 * edge:.0f} % of the impressions on the square's edge; the student, trained on "
+        f"them alone, {100 * toy.final_acc:.1f} % on the teacher's data"
+    )
+    frames.append(
+        (
+            f"impressions crafted at τ = {tau:g}",
+            regions(toy.student),
+            toy_dis.images,
+        )
+    )
+fig = plot.decision_regions(
+    regions(toy_teacher), frames, (0.0, 1.0), data=(toy_x, toy_y)
+)
 
 # %% [markdown]
 # Colours are the teacher's decision regions and the faint dots its training data, which neither the crafting
@@ -296,18 +432,34 @@ fig = plot.decision_regions(regions(toy_teacher), frames, (0.0, 1.0), data=(toy_
 
 # %%
 aug = r.student.make_augment()
-fig = plot.show_images(torch.cat([dis.images[idx[:8]], aug(dis.images[idx[:8]].to(device)).cpu()]), ncols=8,
-                       suptitle=f"eight impressions (top) and one augmented draw of each (bottom): {aug}")
+fig = plot.show_images(
+    torch.cat([dis.images[idx[:8]], aug(dis.images[idx[:8]].to(device)).cpu()]),
+    ncols=8,
+    suptitle=f"eight impressions (top) and one augmented draw of each (bottom): {aug}",
+)
 
 # %%
 config.seed_everything(0)
 student_plain = zoo.student("lenet5half")
-result_plain = distill(teacher, student_plain, methods.TransferSet(dis.images, name="data impressions"),
-                       eval_set=test, seed=0, name=f"{N:,} DIs, no augmentation", **r.student.kwargs(augment=None))
-print(f"with augmentation {100 * result_aug.final_acc:.2f} % ({result_aug.history.seconds:.0f} s, crafting "
-      f"included); without {100 * result_plain.final_acc:.2f} % ({result_plain.history.seconds:.0f} s); "
-      f"{result_aug.steps:,} student steps each")
-fig = plot.curves(result_aug, result_plain, title="LeNet-5-Half distilled on data impressions only")
+result_plain = distill(
+    teacher,
+    student_plain,
+    methods.TransferSet(dis.images, name="data impressions"),
+    eval_set=test,
+    seed=0,
+    name=f"{N:,} DIs, no augmentation",
+    **r.student.kwargs(augment=None),
+)
+print(
+    f"with augmentation {100 * result_aug.final_acc:.2f} % ({result_aug.history.seconds:.0f} s, crafting "
+    f"included); without {100 * result_plain.final_acc:.2f} % ({result_plain.history.seconds:.0f} s); "
+    f"{result_aug.steps:,} student steps each"
+)
+fig = plot.curves(
+    result_aug,
+    result_plain,
+    title="LeNet-5-Half distilled on data impressions only",
+)
 
 # %% [markdown]
 # ## Ablations, in the paper's order
@@ -329,34 +481,71 @@ fig = plot.curves(result_aug, result_plain, title="LeNet-5-Half distilled on dat
 def ablation_student(method, name):
     """A fresh student (seed 0) distilled on ``method``'s transfer set without augmentation for ABL_STEPS steps."""
     config.seed_everything(0)
-    res = distill(teacher, zoo.student("lenet5half"), method, eval_set=test, seed=0, name=name, progress=False,
-                  **r.student.kwargs(steps=ABL_STEPS, augment=None, eval_every=ABL_STEPS))
-    print(f"{name:<46} {100 * res.final_acc:6.2f} %  ({res.history.seconds:.0f} s)")
+    res = distill(
+        teacher,
+        zoo.student("lenet5half"),
+        method,
+        eval_set=test,
+        seed=0,
+        name=name,
+        progress=False,
+        **r.student.kwargs(steps=ABL_STEPS, augment=None, eval_every=ABL_STEPS),
+    )
+    print(
+        f"{name:<46} {100 * res.final_acc:6.2f} %  ({res.history.seconds:.0f} s)"
+    )
     return res
 
 
 no_betas = {k: v for k, v in CRAFT.items() if k != "betas"}
 ablation_methods = {
-    "data impressions (class-similarity prior)": methods.TransferSet(dis.subset(ABL_N).images),
+    "data impressions (class-similarity prior)": methods.TransferSet(
+        dis.subset(ABL_N).images
+    ),
     "uniform prior": methods.DataImpressions(ABL_N, prior="uniform", **CRAFT),
     "class impressions": methods.ClassImpressions(ABL_N, **no_betas),
     "paper's crafting (noise in [0, 1], no jitter)": methods.DataImpressions(
-        ABL_N, **{**CRAFT, "init_range": (0.0, 1.0), "jitter": 0, "view_affine": None}),
+        ABL_N,
+        **{**CRAFT, "init_range": (0.0, 1.0), "jitter": 0, "view_affine": None},
+    ),
 }
 if CRAFT["view_affine"] is not None:
-    ablation_methods["jitter only (no affine view)"] = methods.DataImpressions(ABL_N, **{**CRAFT, "view_affine": None})
-ablation_runs = {name: ablation_student(m, name) for name, m in ablation_methods.items()}
+    ablation_methods["jitter only (no affine view)"] = methods.DataImpressions(
+        ABL_N, **{**CRAFT, "view_affine": None}
+    )
+ablation_runs = {
+    name: ablation_student(m, name) for name, m in ablation_methods.items()
+}
 ablation = {name: res.final_acc for name, res in ablation_runs.items()}
-pools = {name: (dis.subset(ABL_N) if isinstance(m, methods.TransferSet) else m.impressions)
-         for name, m in ablation_methods.items()}
+pools = {
+    name: (
+        dis.subset(ABL_N)
+        if isinstance(m, methods.TransferSet)
+        else m.impressions
+    )
+    for name, m in ablation_methods.items()
+}
 fig, ax = plt.subplots(figsize=(7, 2.8))
-ax.barh(list(ablation)[::-1], [100 * a for a in list(ablation.values())[::-1]], color="tab:blue")
-ax.set(xlabel="student test accuracy (%)", title=f"{ABL_N:,} impressions each, {ABL_STEPS:,} steps, no augmentation")
+ax.barh(
+    list(ablation)[::-1],
+    [100 * a for a in list(ablation.values())[::-1]],
+    color="tab:blue",
+)
+ax.set(
+    xlabel="student test accuracy (%)",
+    title=f"{ABL_N:,} impressions each, {ABL_STEPS:,} steps, no augmentation",
+)
 ax.grid(axis="x", alpha=0.3)
 fig.tight_layout()
-first_of_class = lambda p: torch.stack([torch.nonzero(p.classes == c)[0, 0] for c in range(len(classes))])
-fig = plot.show_images(torch.cat([p.images[first_of_class(p)] for p in pools.values()]), ncols=10, scale=1.0,
-                       suptitle="one per class; rows: " + ", ".join(pools))
+first_of_class = lambda p: torch.stack(
+    [torch.nonzero(p.classes == c)[0, 0] for c in range(len(classes))]
+)
+fig = plot.show_images(
+    torch.cat([p.images[first_of_class(p)] for p in pools.values()]),
+    ncols=10,
+    scale=1.0,
+    suptitle="one per class; rows: " + ", ".join(pools),
+)
 
 # %% [markdown]
 # ## How many impressions? (Fig. 2)
@@ -367,16 +556,42 @@ fig = plot.show_images(torch.cat([p.images[first_of_class(p)] for p in pools.val
 
 # %%
 train = data.load("fashion-mnist", "train")
-size_di = {n: (ablation["data impressions (class-similarity prior)"] if n == ABL_N else
-               ablation_student(methods.TransferSet(dis.subset(n).images), f"{n:,} data impressions").final_acc)
-           for n in SIZES}
-size_real = {n: ablation_student(methods.RealData(train.subset(n, seed=0, per_class=False)),
-                                 f"{n:,} real images").final_acc for n in SIZES}
+size_di = {
+    n: (
+        ablation["data impressions (class-similarity prior)"]
+        if n == ABL_N
+        else ablation_student(
+            methods.TransferSet(dis.subset(n).images), f"{n:,} data impressions"
+        ).final_acc
+    )
+    for n in SIZES
+}
+size_real = {
+    n: ablation_student(
+        methods.RealData(train.subset(n, seed=0, per_class=False)),
+        f"{n:,} real images",
+    ).final_acc
+    for n in SIZES
+}
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
-ax.plot(SIZES, [100 * size_di[n] for n in SIZES], marker="o", label="data impressions")
-ax.plot(SIZES, [100 * size_real[n] for n in SIZES], marker="s", label="real training images")
-ax.set(xscale="log", xlabel="transfer-set size", ylabel="student test accuracy (%)",
-       title=f"transfer-set size, {ABL_STEPS:,} steps, no augmentation")
+ax.plot(
+    SIZES,
+    [100 * size_di[n] for n in SIZES],
+    marker="o",
+    label="data impressions",
+)
+ax.plot(
+    SIZES,
+    [100 * size_real[n] for n in SIZES],
+    marker="s",
+    label="real training images",
+)
+ax.set(
+    xscale="log",
+    xlabel="transfer-set size",
+    ylabel="student test accuracy (%)",
+    title=f"transfer-set size, {ABL_STEPS:,} steps, no augmentation",
+)
 ax.set_xticks(SIZES, [f"{n:,}" for n in SIZES])
 ax.minorticks_off()
 ax.grid(alpha=0.3)
@@ -392,30 +607,66 @@ fig.tight_layout()
 # differ.
 
 # %%
-table = plot.paper_vs_book([
-    ("Teacher (LeNet-5)", 90.84, 100 * teacher_acc),
-    ("ZSKD with augmentation (Table 2, 6)", 79.62, 100 * result_aug.final_acc),
-    ("ZSKD retention (% of teacher)", 100 * 79.62 / 90.84, 100 * result_aug.final_acc / teacher_acc),
-    ("ZSKD without augmentation (Table 6)", 69.37, 100 * result_plain.final_acc),
-    (f"class-similarity prior, no aug. (Table 7; ours: {ABL_N:,} DIs)", 69.37,
-     100 * ablation["data impressions (class-similarity prior)"]),
-    (f"uniform prior, no aug. (Table 7; ours: {ABL_N:,} DIs)", 56.24, 100 * ablation["uniform prior"]),
-    (f"class impressions, no aug. (Fig. 3; ours: {ABL_N:,})", None, 100 * ablation["class impressions"]),
-])
-compute = dis.impression_steps + sum(p.impression_steps for m, p in zip(ablation_methods.values(), pools.values())
-                                     if not isinstance(m, methods.TransferSet))
-print(f"this run: main transfer set {len(dis):,} DIs × {dis.steps} steps = {dis.impression_steps / 1e6:.2f} M "
-      f"impression-steps, {dis.impression_steps / 72e6:.1%} of the paper's 72 M; with the ablation pools "
-      f"{compute / 1e6:.2f} M in all. Students: {result_aug.steps:,} steps (main), {ABL_STEPS:,} (ablations).")
+table = plot.paper_vs_book(
+    [
+        ("Teacher (LeNet-5)", 90.84, 100 * teacher_acc),
+        (
+            "ZSKD with augmentation (Table 2, 6)",
+            79.62,
+            100 * result_aug.final_acc,
+        ),
+        (
+            "ZSKD retention (% of teacher)",
+            100 * 79.62 / 90.84,
+            100 * result_aug.final_acc / teacher_acc,
+        ),
+        (
+            "ZSKD without augmentation (Table 6)",
+            69.37,
+            100 * result_plain.final_acc,
+        ),
+        (
+            f"class-similarity prior, no aug. (Table 7; ours: {ABL_N:,} DIs)",
+            69.37,
+            100 * ablation["data impressions (class-similarity prior)"],
+        ),
+        (
+            f"uniform prior, no aug. (Table 7; ours: {ABL_N:,} DIs)",
+            56.24,
+            100 * ablation["uniform prior"],
+        ),
+        (
+            f"class impressions, no aug. (Fig. 3; ours: {ABL_N:,})",
+            None,
+            100 * ablation["class impressions"],
+        ),
+    ]
+)
+compute = dis.impression_steps + sum(
+    p.impression_steps
+    for m, p in zip(ablation_methods.values(), pools.values())
+    if not isinstance(m, methods.TransferSet)
+)
+print(
+    f"this run: main transfer set {len(dis):,} DIs × {dis.steps} steps = {dis.impression_steps / 1e6:.2f} M "
+    f"impression-steps, {dis.impression_steps / 72e6:.1%} of the paper's 72 M; with the ablation pools "
+    f"{compute / 1e6:.2f} M in all. Students: {result_aug.steps:,} steps (main), {ABL_STEPS:,} (ablations)."
+)
 table
 
 # %%
 # Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
-assert agree > config.pick(quick=0.6, full=0.8), agree  # most impressions reach their target class
-assert result_aug.final_acc > untrained_acc + config.pick(quick=0.15, full=0.3), (result_aug.final_acc, untrained_acc)
+assert agree > config.pick(quick=0.6, full=0.8), (
+    agree
+)  # most impressions reach their target class
+assert result_aug.final_acc > untrained_acc + config.pick(
+    quick=0.15, full=0.3
+), (result_aug.final_acc, untrained_acc)
 assert all(0 <= a <= 1 for a in ablation.values())
 assert dis.images.min() >= 0 and dis.images.max() <= 1
-print(f"chapter 2 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})")
+print(
+    f"chapter 2 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+)
 
 # %% [markdown]
 # ## Where this chapter falls short
@@ -427,17 +678,25 @@ print(f"chapter 2 ran in {time.perf_counter() - chapter_start:.0f} s (profile {c
 # %%
 record = leaderboard.load(methods=("zskd",))["zskd"]
 per_seed = record.get("per_seed", [record["student_acc"]])
-print(f"results/zskd.json (`python -m dfkd_book.bench zskd`, {record['profile']} profile): student accuracy "
-      f"per seed {per_seed} %, spread {max(per_seed) - min(per_seed):.2f} points over {len(per_seed)} seed(s)")
+print(
+    f"results/zskd.json (`python -m dfkd_book.bench zskd`, {record['profile']} profile): student accuracy "
+    f"per seed {per_seed} %, spread {max(per_seed) - min(per_seed):.2f} points over {len(per_seed)} seed(s)"
+)
 h = result_aug.history
 best = max(range(len(h.step)), key=lambda i: h.test_acc[i])
-print(f"augmentation: {100 * result_aug.final_acc:.2f} % with vs {100 * result_plain.final_acc:.2f} % without "
-      f"({100 * (result_aug.final_acc - result_plain.final_acc):+.2f} points; the paper: {79.62 - 69.37:+.2f})")
-print(f"the augmented student: best evaluation {100 * h.test_acc[best]:.2f} % at step {h.step[best]:,}, final "
-      f"{100 * h.final_acc:.2f} % at step {h.step[-1]:,}")
+print(
+    f"augmentation: {100 * result_aug.final_acc:.2f} % with vs {100 * result_plain.final_acc:.2f} % without "
+    f"({100 * (result_aug.final_acc - result_plain.final_acc):+.2f} points; the paper: {79.62 - 69.37:+.2f})"
+)
+print(
+    f"the augmented student: best evaluation {100 * h.test_acc[best]:.2f} % at step {h.step[best]:,}, final "
+    f"{100 * h.final_acc:.2f} % at step {h.step[-1]:,}"
+)
 paper_crafting = next(k for k in ablation if k.startswith("paper"))
-print(f"the paper's crafting: {100 * ablation[paper_crafting]:.2f} % vs the recipe's "
-      f"{100 * ablation['data impressions (class-similarity prior)']:.2f} % (chance: {100 / len(classes):.0f} %)")
+print(
+    f"the paper's crafting: {100 * ablation[paper_crafting]:.2f} % vs the recipe's "
+    f"{100 * ablation['data impressions (class-similarity prior)']:.2f} % (chance: {100 / len(classes):.0f} %)"
+)
 
 # %% [markdown]
 # * **Seed variance is large.** Distilling the same impressions into students with different initial weights

@@ -56,8 +56,18 @@ import time
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-
-from dfkd_book import config, data, distill, kd, leaderboard, methods, plot, recipes, widgets, zoo
+from dfkd_book import (
+    config,
+    data,
+    distill,
+    kd,
+    leaderboard,
+    methods,
+    plot,
+    recipes,
+    widgets,
+    zoo,
+)
 from dfkd_book.methods import arbitrary
 
 # %%
@@ -79,11 +89,22 @@ chapters.show("03_arbitrary_transfer_sets")
 # %%
 r_noise, r_best = recipes.get("arbitrary-noise"), recipes.get("arbitrary-best")
 N, CAP = r_noise.settings["n"], r_noise.settings["max_candidates"]
-STEPS = config.pick(quick=40, full=r_noise.student.steps)  # each Table 1 student (full: the recipe's budget)
-HIST_N = config.pick(quick=3_000, full=20_000)  # candidates per source for the histograms
-POOL_N = config.pick(quick=1_000, full=2_000)  # candidates per source for the galleries and the explorer
-pd.concat({"arbitrary-noise": recipes.table("arbitrary-noise"), "arbitrary-best": recipes.table("arbitrary-best")},
-          axis=1)
+STEPS = config.pick(
+    quick=40, full=r_noise.student.steps
+)  # each Table 1 student (full: the recipe's budget)
+HIST_N = config.pick(
+    quick=3_000, full=20_000
+)  # candidates per source for the histograms
+POOL_N = config.pick(
+    quick=1_000, full=2_000
+)  # candidates per source for the galleries and the explorer
+pd.concat(
+    {
+        "arbitrary-noise": recipes.table("arbitrary-noise"),
+        "arbitrary-best": recipes.table("arbitrary-best"),
+    },
+    axis=1,
+)
 
 # %%
 test = data.load("fashion-mnist", "test")
@@ -92,7 +113,9 @@ shape = (data.channels("fashion-mnist"), 32, 32)
 teacher = zoo.teacher("lenet5", "fashion-mnist")
 teacher_acc = kd.evaluate(teacher, test)
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
-print(f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 * untrained_acc:.2f} %")
+print(
+    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
+)
 
 # %% [markdown]
 # ## The sources
@@ -117,9 +140,15 @@ makers = {
     "sklearn digits": lambda s: arbitrary.digits(shape, s),
     "LFW faces": lambda s: arbitrary.faces(shape, s),
 }
-pools = {name: make(100)(POOL_N) for name, make in makers.items()}  # a pool of candidates per source
-fig = plot.show_images(torch.cat([x[:10] for x in pools.values()]), ncols=10, scale=1.0,
-                       suptitle="ten candidates of each source; rows: " + ", ".join(pools))
+pools = {
+    name: make(100)(POOL_N) for name, make in makers.items()
+}  # a pool of candidates per source
+fig = plot.show_images(
+    torch.cat([x[:10] for x in pools.values()]),
+    ncols=10,
+    scale=1.0,
+    suptitle="ten candidates of each source; rows: " + ", ".join(pools),
+)
 
 # %% [markdown]
 # ## What the teacher sees in each source (paper Fig. 2)
@@ -128,16 +157,33 @@ fig = plot.show_images(torch.cat([x[:10] for x in pools.values()]), ncols=10, sc
 # 1/K; the axis is logarithmic, because the imbalance spans orders of magnitude.
 
 # %%
-hists = {name: arbitrary.class_histogram(teacher, make(0), HIST_N) for name, make in makers.items()
-         if name not in ("sklearn digits", "LFW faces")}
-hists["sklearn digits"] = arbitrary.class_histogram(teacher, arbitrary.digits(shape), 1_797)
-hists["LFW faces"] = arbitrary.class_histogram(teacher, arbitrary.faces(shape), 100)
-fig = plot.class_histograms(hists, classes, title="the teacher's predicted class on each source")
-spread = pd.DataFrame({name: {"largest class": classes[int(h.argmax())],
-                              "largest share (%)": round(100 * h.max().item() / h.sum().item(), 1),
-                              "rarest class": classes[int(h.argmin())],
-                              "rarest share (%)": round(100 * h.min().item() / h.sum().item(), 3)}
-                       for name, h in hists.items()}).T
+hists = {
+    name: arbitrary.class_histogram(teacher, make(0), HIST_N)
+    for name, make in makers.items()
+    if name not in ("sklearn digits", "LFW faces")
+}
+hists["sklearn digits"] = arbitrary.class_histogram(
+    teacher, arbitrary.digits(shape), 1_797
+)
+hists["LFW faces"] = arbitrary.class_histogram(
+    teacher, arbitrary.faces(shape), 100
+)
+fig = plot.class_histograms(
+    hists, classes, title="the teacher's predicted class on each source"
+)
+spread = pd.DataFrame(
+    {
+        name: {
+            "largest class": classes[int(h.argmax())],
+            "largest share (%)": round(
+                100 * h.max().item() / h.sum().item(), 1
+            ),
+            "rarest class": classes[int(h.argmin())],
+            "rarest share (%)": round(100 * h.min().item() / h.sum().item(), 3),
+        }
+        for name, h in hists.items()
+    }
+).T
 spread
 
 # %% [markdown]
@@ -149,8 +195,16 @@ spread
 # pool that the teacher finds most like that class, with its probability:
 
 # %%
-probs = {name: kd.soft_targets(kd.logits(teacher, x), 1.0) for name, x in pools.items()}
-fig = plot.teacher_views(probs, pools, classes, title="the most class-like candidate of each source (teacher's p)")
+probs = {
+    name: kd.soft_targets(kd.logits(teacher, x), 1.0)
+    for name, x in pools.items()
+}
+fig = plot.teacher_views(
+    probs,
+    pools,
+    classes,
+    title="the most class-like candidate of each source (teacher's p)",
+)
 
 # %% [markdown]
 # Explore it yourself (run the notebook; the page shows the static figure above):
@@ -188,12 +242,25 @@ def balance_from_scratch(teacher, candidates, n):
     return torch.stack(kept), counts
 
 
-candidates = torch.cat([arbitrary.random_shapes(shape, seed=7)(150), arbitrary.photo_patches(shape, seed=7)(150)])
+candidates = torch.cat(
+    [
+        arbitrary.random_shapes(shape, seed=7)(150),
+        arbitrary.photo_patches(shape, seed=7)(150),
+    ]
+)
 kept_ours, counts_ours = balance_from_scratch(teacher, candidates, 100)
-b_tiny = arbitrary.balance(teacher, [arbitrary.tensor_source(candidates, "300 candidates", shuffle=False)], 100)
-assert torch.equal(kept_ours, b_tiny.images) and torch.equal(counts_ours, b_tiny.counts)
-print(f"from scratch = arbitrary.balance: {len(kept_ours)} of {len(candidates)} candidates kept, per class "
-      f"{counts_ours.tolist()} (quota {b_tiny.quota}; shortfall {int(b_tiny.shortfall.sum())})")
+b_tiny = arbitrary.balance(
+    teacher,
+    [arbitrary.tensor_source(candidates, "300 candidates", shuffle=False)],
+    100,
+)
+assert torch.equal(kept_ours, b_tiny.images) and torch.equal(
+    counts_ours, b_tiny.counts
+)
+print(
+    f"from scratch = arbitrary.balance: {len(kept_ours)} of {len(candidates)} candidates kept, per class "
+    f"{counts_ours.tolist()} (quota {b_tiny.quota}; shortfall {int(b_tiny.shortfall.sum())})"
+)
 
 # %% [markdown]
 # `arbitrary.balance(teacher, sources, n)` asks the teacher about candidates in batches, but never more
@@ -214,12 +281,21 @@ for fam in arbitrary.FAMILIES:
     balanced[fam] = b
     sets[(fam, "unbalanced")] = unbalanced_source(N)
     sets[(fam, "balanced")] = b.images
-    print(f"{fam:>9}: {len(b.images):,} kept of {b.examined:,} candidates examined in {time.perf_counter() - t0:.0f} s; "
-          f"kept per source {b.kept_per_source}; shortfall {int(b.shortfall.sum())}")
-counts = pd.DataFrame({f"{fam} (balanced)": b.counts.tolist() for fam, b in balanced.items()}, index=classes)
+    print(
+        f"{fam:>9}: {len(b.images):,} kept of {b.examined:,} candidates examined in {time.perf_counter() - t0:.0f} s; "
+        f"kept per source {b.kept_per_source}; shortfall {int(b.shortfall.sum())}"
+    )
+counts = pd.DataFrame(
+    {f"{fam} (balanced)": b.counts.tolist() for fam, b in balanced.items()},
+    index=classes,
+)
 for fam in arbitrary.FAMILIES:
-    counts[f"{fam} (unbalanced)"] = kd.logits(teacher, sets[(fam, "unbalanced")]).argmax(1).bincount(
-        minlength=len(classes)).tolist()
+    counts[f"{fam} (unbalanced)"] = (
+        kd.logits(teacher, sets[(fam, "unbalanced")])
+        .argmax(1)
+        .bincount(minlength=len(classes))
+        .tolist()
+    )
 counts.T
 
 # %% [markdown]
@@ -234,36 +310,79 @@ counts.T
 table1 = {}
 for (fam, kind), x in sets.items():
     for with_aug in (False, True):
-        kw = r_noise.student.kwargs(eval_every=STEPS, **({} if with_aug else {"augment": None}))
+        kw = r_noise.student.kwargs(
+            eval_every=STEPS, **({} if with_aug else {"augment": None})
+        )
         config.seed_everything(0)
         method = methods.TransferSet(x, name=f"{fam} {kind}", kind="arbitrary")
-        res = distill(teacher, zoo.student("lenet5half"), method, eval_set=test, seed=0, progress=False,
-                      name=f"{fam} {kind}", **kw)
+        res = distill(
+            teacher,
+            zoo.student("lenet5half"),
+            method,
+            eval_set=test,
+            seed=0,
+            progress=False,
+            name=f"{fam} {kind}",
+            **kw,
+        )
         table1[(fam, kind, with_aug)] = res.final_acc
-        print(f"{fam:>9} {kind:>10} {'with' if with_aug else 'w/o':>4} aug.: {100 * res.final_acc:6.2f} %"
-              f"  ({res.history.seconds:.0f} s)")
+        print(
+            f"{fam:>9} {kind:>10} {'with' if with_aug else 'w/o':>4} aug.: {100 * res.final_acc:6.2f} %"
+            f"  ({res.history.seconds:.0f} s)"
+        )
 
 # %%
 PAPER_T1 = {  # Nayak et al. 2021, Table 1, Fashion-MNIST: (w/o aug., w/ aug.)
-    ("noise", "unbalanced"): (33.49, 38.37), ("noise", "balanced"): (70.15, 74.33),
-    ("synthetic", "unbalanced"): (46.63, 72.68), ("synthetic", "balanced"): (66.44, 83.38),
-    ("natural", "unbalanced"): (80.93, 83.85), ("natural", "balanced"): (81.56, 84.75),
+    ("noise", "unbalanced"): (33.49, 38.37),
+    ("noise", "balanced"): (70.15, 74.33),
+    ("synthetic", "unbalanced"): (46.63, 72.68),
+    ("synthetic", "balanced"): (66.44, 83.38),
+    ("natural", "unbalanced"): (80.93, 83.85),
+    ("natural", "balanced"): (81.56, 84.75),
 }
-PAPER_NAMES = {("noise", "unbalanced"): "random noise", ("noise", "balanced"): "random noise, balanced",
-               ("synthetic", "unbalanced"): "Clevr", ("synthetic", "balanced"): "Clevr + Mid-Air",
-               ("natural", "unbalanced"): "SVHN", ("natural", "balanced"): "SVHN + TinyImageNet"}
-t1 = pd.DataFrame([{"family": fam, "set": kind, "paper's set": PAPER_NAMES[(fam, kind)],
-                    "paper w/o aug.": PAPER_T1[(fam, kind)][0], "book w/o aug.": round(100 * table1[(fam, kind, False)], 2),
-                    "paper w/ aug.": PAPER_T1[(fam, kind)][1], "book w/ aug.": round(100 * table1[(fam, kind, True)], 2)}
-                   for fam, kind in sets]).set_index(["family", "set"])
+PAPER_NAMES = {
+    ("noise", "unbalanced"): "random noise",
+    ("noise", "balanced"): "random noise, balanced",
+    ("synthetic", "unbalanced"): "Clevr",
+    ("synthetic", "balanced"): "Clevr + Mid-Air",
+    ("natural", "unbalanced"): "SVHN",
+    ("natural", "balanced"): "SVHN + TinyImageNet",
+}
+t1 = pd.DataFrame(
+    [
+        {
+            "family": fam,
+            "set": kind,
+            "paper's set": PAPER_NAMES[(fam, kind)],
+            "paper w/o aug.": PAPER_T1[(fam, kind)][0],
+            "book w/o aug.": round(100 * table1[(fam, kind, False)], 2),
+            "paper w/ aug.": PAPER_T1[(fam, kind)][1],
+            "book w/ aug.": round(100 * table1[(fam, kind, True)], 2),
+        }
+        for fam, kind in sets
+    ]
+).set_index(["family", "set"])
 fig, ax = plt.subplots(figsize=(8, 3.2))
 labels = [f"{fam}\n{kind}" for fam, kind in sets]
 xs = torch.arange(len(labels)).float()
-ax.bar(xs - 0.2, [100 * table1[(f, k, False)] for f, k in sets], 0.4, label="without augmentation")
-ax.bar(xs + 0.2, [100 * table1[(f, k, True)] for f, k in sets], 0.4, label="with augmentation")
+ax.bar(
+    xs - 0.2,
+    [100 * table1[(f, k, False)] for f, k in sets],
+    0.4,
+    label="without augmentation",
+)
+ax.bar(
+    xs + 0.2,
+    [100 * table1[(f, k, True)] for f, k in sets],
+    0.4,
+    label="with augmentation",
+)
 ax.set_xticks(xs, labels, fontsize=8)
-ax.set(ylabel="student test accuracy (%)", title=f"Table 1 (Fashion-MNIST), this run: {N:,} images per set, "
-       f"{STEPS:,} steps")
+ax.set(
+    ylabel="student test accuracy (%)",
+    title=f"Table 1 (Fashion-MNIST), this run: {N:,} images per set, "
+    f"{STEPS:,} steps",
+)
 ax.grid(axis="y", alpha=0.3)
 ax.legend(fontsize=8)
 fig.tight_layout()
@@ -283,11 +402,22 @@ t1
 
 # %%
 for fam in arbitrary.FAMILIES:
-    gains = [100 * (table1[(fam, "balanced", a)] - table1[(fam, "unbalanced", a)]) for a in (False, True)]
-    aug_gains = [100 * (table1[(fam, k, True)] - table1[(fam, k, False)]) for k in ("unbalanced", "balanced")]
-    paper = [PAPER_T1[(fam, "balanced")][i] - PAPER_T1[(fam, "unbalanced")][i] for i in (0, 1)]
-    print(f"{fam:>9}: balancing {gains[0]:+6.2f} points w/o aug., {gains[1]:+6.2f} with (paper {paper[0]:+.2f}, "
-          f"{paper[1]:+.2f}); augmentation {aug_gains[0]:+6.2f} unbalanced, {aug_gains[1]:+6.2f} balanced")
+    gains = [
+        100 * (table1[(fam, "balanced", a)] - table1[(fam, "unbalanced", a)])
+        for a in (False, True)
+    ]
+    aug_gains = [
+        100 * (table1[(fam, k, True)] - table1[(fam, k, False)])
+        for k in ("unbalanced", "balanced")
+    ]
+    paper = [
+        PAPER_T1[(fam, "balanced")][i] - PAPER_T1[(fam, "unbalanced")][i]
+        for i in (0, 1)
+    ]
+    print(
+        f"{fam:>9}: balancing {gains[0]:+6.2f} points w/o aug., {gains[1]:+6.2f} with (paper {paper[0]:+.2f}, "
+        f"{paper[1]:+.2f}); augmentation {aug_gains[0]:+6.2f} unbalanced, {aug_gains[1]:+6.2f} balanced"
+    )
 
 # %% [markdown]
 # ## The best offline combination
@@ -302,13 +432,27 @@ for fam in arbitrary.FAMILIES:
 # %%
 config.seed_everything(0)
 student_best = zoo.student("lenet5half")
-result_best = distill(teacher, student_best, r_best.build(), eval_set=test, seed=0,
-                      name="balanced " + " + ".join(r_best.settings["sources"]), **r_best.student.kwargs())
+result_best = distill(
+    teacher,
+    student_best,
+    r_best.build(),
+    eval_set=test,
+    seed=0,
+    name="balanced " + " + ".join(r_best.settings["sources"]),
+    **r_best.student.kwargs(),
+)
 best = result_best.pool.cpu()
-assert torch.equal(best, torch.cat([balanced[fam].images for fam in r_best.settings["sources"]]))
-print(f"best offline combination: {100 * result_best.final_acc:.2f} % ({len(best):,} images, "
-      f"{result_best.steps:,} steps, {result_best.history.seconds:.0f} s with balancing)")
-fig = plot.curves(result_best, title="LeNet-5-Half distilled on arbitrary images only")
+assert torch.equal(
+    best,
+    torch.cat([balanced[fam].images for fam in r_best.settings["sources"]]),
+)
+print(
+    f"best offline combination: {100 * result_best.final_acc:.2f} % ({len(best):,} images, "
+    f"{result_best.steps:,} steps, {result_best.history.seconds:.0f} s with balancing)"
+)
+fig = plot.curves(
+    result_best, title="LeNet-5-Half distilled on arbitrary images only"
+)
 
 # %% [markdown]
 # Which classes does the student get right? Per-class test accuracy of the best student next to the teacher's:
@@ -316,13 +460,18 @@ fig = plot.curves(result_best, title="LeNet-5-Half distilled on arbitrary images
 # %%
 def per_class(model):
     pred = kd.logits(model, test.images).argmax(1)
-    return [100 * (pred[test.labels == c] == c).float().mean().item() for c in range(len(classes))]
+    return [
+        100 * (pred[test.labels == c] == c).float().mean().item()
+        for c in range(len(classes))
+    ]
 
 
 fig, ax = plt.subplots(figsize=(8, 2.8))
 xs = torch.arange(len(classes)).float()
 ax.bar(xs - 0.2, per_class(teacher), 0.4, label="teacher")
-ax.bar(xs + 0.2, per_class(student_best), 0.4, label="student, best arbitrary set")
+ax.bar(
+    xs + 0.2, per_class(student_best), 0.4, label="student, best arbitrary set"
+)
 ax.set_xticks(xs, classes, rotation=30, fontsize=8)
 ax.set(ylabel="test accuracy (%)", title="per-class accuracy")
 ax.grid(axis="y", alpha=0.3)
@@ -337,29 +486,56 @@ fig.tight_layout()
 
 # %%
 noise_best = table1[("noise", "balanced", True)]
-table = plot.paper_vs_book([
-    ("Teacher (LeNet-5)", 90.84, 100 * teacher_acc),
-    ("balanced random noise + aug. (Table 1)", 74.33, 100 * noise_best),
-    ("unbalanced random noise + aug. (Table 1)", 38.37, 100 * table1[("noise", "unbalanced", True)]),
-    ("best arbitrary set + aug. (Table 2; paper: SVHN + TinyImageNet)", 84.75, 100 * result_best.final_acc),
-    ("best arbitrary set, retention (% of teacher)", 100 * 84.75 / 90.84, 100 * result_best.final_acc / teacher_acc),
-    ("ZSKD (Table 2; this book: chapter 2)", 79.62, None),
-])
-print(f"this run: {N:,} images per family set, best set {len(best):,} images; candidates examined: "
-      + ", ".join(f"{fam} {b.examined:,}" for fam, b in balanced.items()))
+table = plot.paper_vs_book(
+    [
+        ("Teacher (LeNet-5)", 90.84, 100 * teacher_acc),
+        ("balanced random noise + aug. (Table 1)", 74.33, 100 * noise_best),
+        (
+            "unbalanced random noise + aug. (Table 1)",
+            38.37,
+            100 * table1[("noise", "unbalanced", True)],
+        ),
+        (
+            "best arbitrary set + aug. (Table 2; paper: SVHN + TinyImageNet)",
+            84.75,
+            100 * result_best.final_acc,
+        ),
+        (
+            "best arbitrary set, retention (% of teacher)",
+            100 * 84.75 / 90.84,
+            100 * result_best.final_acc / teacher_acc,
+        ),
+        ("ZSKD (Table 2; this book: chapter 2)", 79.62, None),
+    ]
+)
+print(
+    f"this run: {N:,} images per family set, best set {len(best):,} images; candidates examined: "
+    + ", ".join(f"{fam} {b.examined:,}" for fam, b in balanced.items())
+)
 table
 
 # %%
 # Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
 for fam, b in balanced.items():
-    assert (b.counts <= b.quota).all() and len(b.images) == int(b.counts.sum()) <= N, fam
+    assert (b.counts <= b.quota).all() and len(b.images) == int(
+        b.counts.sum()
+    ) <= N, fam
     assert b.images.min() >= 0 and b.images.max() <= 1, fam
-assert (balanced["synthetic"].counts == balanced["synthetic"].quota).all()  # shapes + dead leaves fill every class
-assert result_best.final_acc > untrained_acc + config.pick(quick=0.1, full=0.4), (result_best.final_acc, untrained_acc)
+assert (
+    balanced["synthetic"].counts == balanced["synthetic"].quota
+).all()  # shapes + dead leaves fill every class
+assert result_best.final_acc > untrained_acc + config.pick(
+    quick=0.1, full=0.4
+), (result_best.final_acc, untrained_acc)
 # the paper's claim, on the full profile (the quick profile's students have had too few steps to tell)
-wins = sum(table1[(f, "balanced", True)] > table1[(f, "unbalanced", True)] for f in arbitrary.FAMILIES)
+wins = sum(
+    table1[(f, "balanced", True)] > table1[(f, "unbalanced", True)]
+    for f in arbitrary.FAMILIES
+)
 assert wins >= config.pick(quick=0, full=2), wins
-print(f"chapter 3 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})")
+print(
+    f"chapter 3 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+)
 
 # %% [markdown]
 # ## Where this chapter falls short
@@ -371,17 +547,24 @@ sandal = classes.index("Sandal")
 b_noise = balanced["noise"]
 found = int(b_noise.counts[sandal])
 if found < b_noise.quota:  # Algorithm 1 kept every sandal it met
-    print(f"Algorithm 1 met {found} sandals in {b_noise.examined:,} uniform-noise candidates "
-          f"({100 * found / b_noise.examined:.3f} %); filling the quota of {b_noise.quota:,} would take about "
-          + (f"{b_noise.quota * b_noise.examined / found:,.0f} candidates" if found else
-             f"far more than {b_noise.examined:,} candidates"))
+    print(
+        f"Algorithm 1 met {found} sandals in {b_noise.examined:,} uniform-noise candidates "
+        f"({100 * found / b_noise.examined:.3f} %); filling the quota of {b_noise.quota:,} would take about "
+        + (
+            f"{b_noise.quota * b_noise.examined / found:,.0f} candidates"
+            if found
+            else f"far more than {b_noise.examined:,} candidates"
+        )
+    )
 else:
     print(f"the noise set filled its quota of {b_noise.quota:,} sandals")
 for name in ("arbitrary-noise", "arbitrary-best"):
     rec = leaderboard.load(methods=(name,))[name]
     per_seed = rec.get("per_seed", [rec["student_acc"]])
-    print(f"results/{name}.json (`python -m dfkd_book.bench {name}`, {rec['profile']} profile): student accuracy "
-          f"per seed {per_seed} %, spread {max(per_seed) - min(per_seed):.2f} points over {len(per_seed)} seed(s)")
+    print(
+        f"results/{name}.json (`python -m dfkd_book.bench {name}`, {rec['profile']} profile): student accuracy "
+        f"per seed {per_seed} %, spread {max(per_seed) - min(per_seed):.2f} points over {len(per_seed)} seed(s)"
+    )
 
 # %% [markdown]
 # * **Balanced noise is far below the paper** (the table above). Filling every class is costly — the rarest class

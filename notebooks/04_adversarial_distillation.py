@@ -54,10 +54,21 @@ import time
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from sklearn.datasets import make_moons
-
-from dfkd_book import boundary, config, data, distill, kd, methods, models, plot, recipes, train, zoo
+from dfkd_book import (
+    boundary,
+    config,
+    data,
+    distill,
+    kd,
+    methods,
+    models,
+    plot,
+    recipes,
+    train,
+    zoo,
+)
 from dfkd_book.methods import adversarial
+from sklearn.datasets import make_moons
 
 # %%
 config.describe()
@@ -80,7 +91,9 @@ chapters.show("04_adversarial_distillation")
 
 # %%
 game_recipes = {name: recipes.get(name) for name in ("zskt", "dfad")}
-pd.concat({name: recipes.table(name) for name in game_recipes}, axis=1).fillna("")
+pd.concat({name: recipes.table(name) for name in game_recipes}, axis=1).fillna(
+    ""
+)
 
 # %%
 test = data.load("fashion-mnist", "test")
@@ -90,7 +103,9 @@ shape = (data.channels("fashion-mnist"), 32, 32)
 teacher = zoo.teacher("lenet5", "fashion-mnist")
 teacher_acc = kd.evaluate(teacher, test)
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
-print(f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 * untrained_acc:.2f} %")
+print(
+    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
+)
 
 # %% [markdown]
 # ## One round of the game, from scratch
@@ -124,7 +139,9 @@ config.seed_everything(0)
 tiny_generator = models.ZSKTGenerator(shape, nz=8, width=8).eval()
 tiny_student = zoo.student("lenet5half")
 x_tiny = tiny_generator(torch.randn(4, 8))
-layers = game_recipes["zskt"].settings["attention_layers"]  # (student layer, teacher layer) pairs
+layers = game_recipes["zskt"].settings[
+    "attention_layers"
+]  # (student layer, teacher layer) pairs
 beta = adversarial.DEFAULTS["zskt"]["at_beta"]
 
 acts = {}  # ("s" or "t", layer name) -> its activation, kept by a forward hook
@@ -133,11 +150,20 @@ acts = {}  # ("s" or "t", layer name) -> its activation, kept by a forward hook
 def keep(key):
     def hook(module, inputs, output):
         acts[key] = output
+
     return hook
 
 
-handles = [dict(tiny_student.named_modules())[ls].register_forward_hook(keep(("s", ls))) for ls, _ in layers]
-handles += [dict(teacher.named_modules())[lt].register_forward_hook(keep(("t", lt))) for _, lt in layers]
+handles = [
+    dict(tiny_student.named_modules())[ls].register_forward_hook(
+        keep(("s", ls))
+    )
+    for ls, _ in layers
+]
+handles += [
+    dict(teacher.named_modules())[lt].register_forward_hook(keep(("t", lt)))
+    for _, lt in layers
+]
 t_logits, s_logits = teacher(x_tiny), tiny_student(x_tiny)
 for h in handles:
     h.remove()
@@ -154,22 +180,41 @@ def attention(a):  # the channel mean of a², flattened, L2-normalised per image
 
 
 loss_generator = -kl_elementwise(t_logits, s_logits)
-loss_at = sum((attention(acts["s", ls]) - attention(acts["t", lt])).pow(2).mean() for ls, lt in layers)
+loss_at = sum(
+    (attention(acts["s", ls]) - attention(acts["t", lt])).pow(2).mean()
+    for ls, lt in layers
+)
 loss_student = kl_elementwise(t_logits, s_logits) + beta * loss_at
 loss_dfad = (s_logits - t_logits).abs().mean()
 
 package = {
-    "ZSKT generator": adversarial.generator_loss(teacher, tiny_student, x_tiny, "zskt"),
+    "ZSKT generator": adversarial.generator_loss(
+        teacher, tiny_student, x_tiny, "zskt"
+    ),
     "ZSKT student": adversarial.discrepancy(t_logits, s_logits, "zskt")
-    + beta * adversarial.attention_loss({ls: acts["s", ls] for ls, _ in layers},
-                                        {lt: acts["t", lt] for _, lt in layers}, layers),
+    + beta
+    * adversarial.attention_loss(
+        {ls: acts["s", ls] for ls, _ in layers},
+        {lt: acts["t", lt] for _, lt in layers},
+        layers,
+    ),
     "DFAD discrepancy": adversarial.discrepancy(t_logits, s_logits, "dfad"),
 }
-scratch = {"ZSKT generator": loss_generator, "ZSKT student": loss_student, "DFAD discrepancy": loss_dfad}
+scratch = {
+    "ZSKT generator": loss_generator,
+    "ZSKT student": loss_student,
+    "DFAD discrepancy": loss_dfad,
+}
 for name in scratch:
-    assert torch.allclose(scratch[name], package[name], rtol=1e-5, atol=1e-7), name
-pd.DataFrame({"from scratch": {k: v.item() for k, v in scratch.items()},
-              "package": {k: v.item() for k, v in package.items()}})
+    assert torch.allclose(scratch[name], package[name], rtol=1e-5, atol=1e-7), (
+        name
+    )
+pd.DataFrame(
+    {
+        "from scratch": {k: v.item() for k, v in scratch.items()},
+        "package": {k: v.item() for k, v in package.items()},
+    }
+)
 
 # %% [markdown]
 # ## The game in two dimensions
@@ -189,10 +234,20 @@ pts = (pts - pts.mean(0)) / pts.std(0) * 0.6
 lab = torch.tensor(lab)
 config.seed_everything(0)
 toy_teacher = models.MLP(2, (64, 64), 2)
-train(toy_teacher, (pts, lab), steps=700, batch_size=128, lr=1e-2, seed=0, progress=False)
+train(
+    toy_teacher,
+    (pts, lab),
+    steps=700,
+    batch_size=128,
+    lr=1e-2,
+    seed=0,
+    progress=False,
+)
 
 grid_1d = torch.linspace(-BOX, BOX, 200)
-grid = torch.stack(torch.meshgrid(grid_1d, grid_1d, indexing="xy"), -1).reshape(-1, 2)
+grid = torch.stack(torch.meshgrid(grid_1d, grid_1d, indexing="xy"), -1).reshape(
+    -1, 2
+)
 toy_regions = {}  # student step -> the student's predicted class on the grid
 
 
@@ -200,19 +255,43 @@ def record_regions(step, student, generator):
     toy_regions[step] = kd.logits(student, grid).argmax(1).view(200, 200)
 
 
-toy_steps = config.pick(quick=800, full=2_000)  # student steps: 10 per outer step of the game
+toy_steps = config.pick(
+    quick=800, full=2_000
+)  # student steps: 10 per outer step of the game
 toy_student = models.MLP(2, (16, 16), 2)
-toy_game = methods.ZSKT(generator=models.PointGenerator(nz=8, box=BOX), snapshot_every=10, snapshot_n=64,
-                        on_snapshot=record_regions)
-toy = distill(toy_teacher, toy_student, toy_game, steps=toy_steps, batch_size=128, lr=2e-3, clip=5.0,
-              eval_set=(pts, lab), eval_every=200, seed=0, progress=False, name="toy ZSKT")
+toy_game = methods.ZSKT(
+    generator=models.PointGenerator(nz=8, box=BOX),
+    snapshot_every=10,
+    snapshot_n=64,
+    on_snapshot=record_regions,
+)
+toy = distill(
+    toy_teacher,
+    toy_student,
+    toy_game,
+    steps=toy_steps,
+    batch_size=128,
+    lr=2e-3,
+    clip=5.0,
+    eval_set=(pts, lab),
+    eval_every=200,
+    seed=0,
+    progress=False,
+    name="toy ZSKT",
+)
 toy_teacher_regions = kd.logits(toy_teacher, grid).argmax(1).view(200, 200)
 toy_snaps = dict(toy.method.snapshots)
 steps_shown = [0, 200, 600, toy.steps]
-fig = plot.decision_regions(toy_teacher_regions, [(f"step {s}", toy_regions[s], toy_snaps[s]) for s in steps_shown],
-                            BOX, data=(pts, lab))
-print(f"toy teacher {100 * kd.evaluate(toy_teacher, (pts, lab)):.1f} %, toy student "
-      f"{100 * toy.final_acc:.1f} % on the moons it never saw ({toy.history.seconds:.1f} s)")
+fig = plot.decision_regions(
+    toy_teacher_regions,
+    [(f"step {s}", toy_regions[s], toy_snaps[s]) for s in steps_shown],
+    BOX,
+    data=(pts, lab),
+)
+print(
+    f"toy teacher {100 * kd.evaluate(toy_teacher, (pts, lab)):.1f} %, toy student "
+    f"{100 * toy.final_acc:.1f} % on the moons it never saw ({toy.history.seconds:.1f} s)"
+)
 
 # %% [markdown]
 # Colours are the teacher's decision regions, the faint dots its training data, the black line the student's
@@ -234,17 +313,27 @@ print(f"toy teacher {100 * kd.evaluate(toy_teacher, (pts, lab)):.1f} %, toy stud
 # uses 32. An untrained generator makes smooth grey blobs:
 
 # %%
-gens = {g: models.GENERATORS[g](shape, width=game_recipes[g].settings["width"]) for g in ("zskt", "dfad")}
+gens = {
+    g: models.GENERATORS[g](shape, width=game_recipes[g].settings["width"])
+    for g in ("zskt", "dfad")
+}
 for g, gen in gens.items():
-    print(f"{g.upper()} generator, width {gen.width}: {sum(p.numel() for p in gen.parameters()):,} parameters")
+    print(
+        f"{g.upper()} generator, width {gen.width}: {sum(p.numel() for p in gen.parameters()):,} parameters"
+    )
 timing_batch = config.pick(quick=32, full=128)
 for width in (game_recipes["zskt"].settings["width"], 128):
     gen = models.ZSKTGenerator(shape, width=width)
     t0 = time.perf_counter()
     gen(torch.randn(timing_batch, gen.nz)).mean().backward()
-    print(f"one ZSKT generator step at width {width}, batch {timing_batch}: {time.perf_counter() - t0:.2f} s")
+    print(
+        f"one ZSKT generator step at width {width}, batch {timing_batch}: {time.perf_counter() - t0:.2f} s"
+    )
 with torch.no_grad():
-    fig = plot.show_images(gens["zskt"].eval()(torch.randn(10, 100)), suptitle="an untrained ZSKT generator")
+    fig = plot.show_images(
+        gens["zskt"].eval()(torch.randn(10, 100)),
+        suptitle="an untrained ZSKT generator",
+    )
 
 # %% [markdown]
 # ## ZSKT on Fashion-MNIST
@@ -258,9 +347,19 @@ with torch.no_grad():
 r = game_recipes["zskt"]
 config.seed_everything(0)
 student_zskt = zoo.student(r.student_arch)
-res_zskt = distill(teacher, student_zskt, r.build(), eval_set=test, seed=0, name="ZSKT", **r.student.kwargs())
-print(f"ZSKT student: {100 * res_zskt.final_acc:.2f} % after {res_zskt.steps:,} student steps "
-      f"({res_zskt.steps // res_zskt.method.s_steps} outer steps, {res_zskt.history.seconds:.0f} s)")
+res_zskt = distill(
+    teacher,
+    student_zskt,
+    r.build(),
+    eval_set=test,
+    seed=0,
+    name="ZSKT",
+    **r.student.kwargs(),
+)
+print(
+    f"ZSKT student: {100 * res_zskt.final_acc:.2f} % after {res_zskt.steps:,} student steps "
+    f"({res_zskt.steps // res_zskt.method.s_steps} outer steps, {res_zskt.history.seconds:.0f} s)"
+)
 fig = plot.snapshots(res_zskt, rows=6)
 
 # %% [markdown]
@@ -271,16 +370,36 @@ fig = plot.snapshots(res_zskt, rows=6)
 # %%
 generator_zskt = res_zskt.method.generator
 with torch.no_grad():
-    x_gen = generator_zskt(torch.randn(2_000, generator_zskt.nz, device=config.device()))
-t_pred, s_pred = kd.logits(teacher, x_gen).argmax(1), kd.logits(student_zskt, x_gen).argmax(1)
+    x_gen = generator_zskt(
+        torch.randn(2_000, generator_zskt.nz, device=config.device())
+    )
+t_pred, s_pred = (
+    kd.logits(teacher, x_gen).argmax(1),
+    kd.logits(student_zskt, x_gen).argmax(1),
+)
 fig, ax = plt.subplots(figsize=(8, 2.6))
-ax.bar(torch.arange(10) - 0.2, torch.bincount(t_pred, minlength=10), 0.4, label="teacher")
-ax.bar(torch.arange(10) + 0.2, torch.bincount(s_pred, minlength=10), 0.4, label="student")
+ax.bar(
+    torch.arange(10) - 0.2,
+    torch.bincount(t_pred, minlength=10),
+    0.4,
+    label="teacher",
+)
+ax.bar(
+    torch.arange(10) + 0.2,
+    torch.bincount(s_pred, minlength=10),
+    0.4,
+    label="student",
+)
 ax.set_xticks(range(10), classes, rotation=30, fontsize=8)
-ax.set(ylabel="generated images", title="what the teacher and the ZSKT student call 2,000 generated images")
+ax.set(
+    ylabel="generated images",
+    title="what the teacher and the ZSKT student call 2,000 generated images",
+)
 ax.legend(fontsize=8)
 fig.tight_layout()
-print(f"teacher and student agree on {100 * (t_pred == s_pred).float().mean():.1f} % of them")
+print(
+    f"teacher and student agree on {100 * (t_pred == s_pred).float().mean():.1f} % of them"
+)
 
 # %% [markdown]
 # ## DFAD on Fashion-MNIST
@@ -292,9 +411,19 @@ print(f"teacher and student agree on {100 * (t_pred == s_pred).float().mean():.1
 r = game_recipes["dfad"]
 config.seed_everything(0)
 student_dfad = zoo.student(r.student_arch)
-res_dfad = distill(teacher, student_dfad, r.build(), eval_set=test, seed=0, name="DFAD", **r.student.kwargs())
-print(f"DFAD student: {100 * res_dfad.final_acc:.2f} % after {res_dfad.steps:,} student steps "
-      f"({res_dfad.steps // res_dfad.method.s_steps} outer steps, {res_dfad.history.seconds:.0f} s)")
+res_dfad = distill(
+    teacher,
+    student_dfad,
+    r.build(),
+    eval_set=test,
+    seed=0,
+    name="DFAD",
+    **r.student.kwargs(),
+)
+print(
+    f"DFAD student: {100 * res_dfad.final_acc:.2f} % after {res_dfad.steps:,} student steps "
+    f"({res_dfad.steps // res_dfad.method.s_steps} outer steps, {res_dfad.history.seconds:.0f} s)"
+)
 fig = plot.snapshots(res_dfad, rows=6)
 
 # %% [markdown]
@@ -306,16 +435,26 @@ fig = plot.snapshots(res_dfad, rows=6)
 # the teacher, in samples: forward passes, and the passes whose gradient flowed back into the generator.
 
 # %%
-fig = plot.adversarial_curves(res_zskt, res_dfad, title="the two games on Fashion-MNIST, LeNet-5 → LeNet-5-Half")
-games = pd.DataFrame({
-    res.history.name: {"student accuracy (%)": 100 * res.final_acc,
-                       "best accuracy seen (%)": 100 * max(res.history.test_acc),
-                       "student steps": res.steps, "outer steps": res.steps // res.method.s_steps,
-                       "images generated": res.method.synthetic,
-                       "teacher forward (samples)": res.teacher_queries["forward"],
-                       "teacher backward (samples)": res.teacher_queries["backward"],
-                       "seconds": res.history.seconds}
-    for res in (res_zskt, res_dfad)}).T
+fig = plot.adversarial_curves(
+    res_zskt,
+    res_dfad,
+    title="the two games on Fashion-MNIST, LeNet-5 → LeNet-5-Half",
+)
+games = pd.DataFrame(
+    {
+        res.history.name: {
+            "student accuracy (%)": 100 * res.final_acc,
+            "best accuracy seen (%)": 100 * max(res.history.test_acc),
+            "student steps": res.steps,
+            "outer steps": res.steps // res.method.s_steps,
+            "images generated": res.method.synthetic,
+            "teacher forward (samples)": res.teacher_queries["forward"],
+            "teacher backward (samples)": res.teacher_queries["backward"],
+            "seconds": res.history.seconds,
+        }
+        for res in (res_zskt, res_dfad)
+    }
+).T
 games.round(2)
 
 # %% [markdown]
@@ -335,23 +474,46 @@ games.round(2)
 # with ZSKD augmentation; the full-data student gets a short run of chapter 1's recipe.
 
 # %%
-pd.concat({name: recipes.table(name) for name in ("few-shot-kd", "full-kd")}, axis=1).fillna("")
+pd.concat(
+    {name: recipes.table(name) for name in ("few-shot-kd", "full-kd")}, axis=1
+).fillna("")
 
 # %%
 baselines = {}
 r = recipes.get("few-shot-kd")
 shots = train_set.subset(r.extras["per_class"], seed=0, per_class=True)
 config.seed_everything(0)
-baselines["few-shot KD"] = distill(teacher, zoo.student(r.student_arch), r.build(shots), seed=0, progress=False,
-                                   name=f"few-shot KD ({len(shots)} real images)", **r.student.kwargs())
+baselines["few-shot KD"] = distill(
+    teacher,
+    zoo.student(r.student_arch),
+    r.build(shots),
+    seed=0,
+    progress=False,
+    name=f"few-shot KD ({len(shots)} real images)",
+    **r.student.kwargs(),
+)
 r = recipes.get("full-kd")
-real = train_set if r.extras["images"] >= len(train_set) else train_set.subset(r.extras["images"], seed=0)
+real = (
+    train_set
+    if r.extras["images"] >= len(train_set)
+    else train_set.subset(r.extras["images"], seed=0)
+)
 config.seed_everything(0)
-baselines["full-data KD"] = distill(teacher, zoo.student(r.student_arch), r.build(real), eval_set=test, seed=0,
-                                    progress=False, name=f"full-data KD ({len(real):,} real images)",
-                                    **r.student.kwargs())
-students = {"zero-shot (ZSKT)": student_zskt, "zero-shot (DFAD)": student_dfad,
-            **{name: res.student for name, res in baselines.items()}}
+baselines["full-data KD"] = distill(
+    teacher,
+    zoo.student(r.student_arch),
+    r.build(real),
+    eval_set=test,
+    seed=0,
+    progress=False,
+    name=f"full-data KD ({len(real):,} real images)",
+    **r.student.kwargs(),
+)
+students = {
+    "zero-shot (ZSKT)": student_zskt,
+    "zero-shot (DFAD)": student_dfad,
+    **{name: res.student for name, res in baselines.items()},
+}
 for name, s in students.items():
     print(f"{name:20s} {100 * kd.evaluate(s, test):6.2f} %")
 
@@ -372,15 +534,36 @@ for name, s in students.items():
 # %%
 names = ("zero-shot (ZSKT)", "few-shot KD", "full-data KD")
 t_pred = kd.logits(teacher, test.images).argmax(1)
-agree = torch.stack([kd.logits(students[n], test.images).argmax(1) == t_pred for n in names]).all(0)
-shown = {0: (6, 1), 3: (4, 8), 5: (7, 2), 8: (0, 9)}  # a class → a near and a far target class
-shown = {c: js for c, js in shown.items() if (agree & (t_pred == c)).any()}  # (a weak quick-profile student
+agree = torch.stack(
+    [kd.logits(students[n], test.images).argmax(1) == t_pred for n in names]
+).all(0)
+shown = {
+    0: (6, 1),
+    3: (4, 8),
+    5: (7, 2),
+    8: (0, 9),
+}  # a class → a near and a far target class
+shown = {
+    c: js for c, js in shown.items() if (agree & (t_pred == c)).any()
+}  # (a weak quick-profile student
 if not shown:  # may agree with the teacher on none of these classes: then any two images it agrees on)
-    shown = {int(t_pred[i]): tuple(j for j in range(10) if j != t_pred[i])[:2] for i in agree.nonzero()[:2, 0]}
+    shown = {
+        int(t_pred[i]): tuple(j for j in range(10) if j != t_pred[i])[:2]
+        for i in agree.nonzero()[:2, 0]
+    }
 idx = torch.stack([(agree & (t_pred == c)).nonzero()[0, 0] for c in shown])
-walks = {n: boundary.transition_curves(teacher, students[n], test.images[idx], t_pred[idx]) for n in names}
+walks = {
+    n: boundary.transition_curves(
+        teacher, students[n], test.images[idx], t_pred[idx]
+    )
+    for n in names
+}
 targets = walks[names[0]].targets
-pairs = [(i, int((targets[i] == j).nonzero())) for i, c in enumerate(shown) for j in shown[c]]
+pairs = [
+    (i, int((targets[i] == j).nonzero()))
+    for i, c in enumerate(shown)
+    for j in shown[c]
+]
 fig = plot.transition_curves(walks, pairs, classes)
 
 # %% [markdown]
@@ -408,11 +591,25 @@ mte_rows = {}
 for name, s in students.items():
     t0 = time.perf_counter()
     x, y = boundary.agreeing(teacher, s, test.images, mte_recipe["mte"]["n"])
-    tr = boundary.transition_curves(teacher, s, x, y, steps=mte_recipe["mte"]["steps"], lr=mte_recipe["mte"]["lr"])
-    mte_rows[name] = {"test accuracy (%)": 100 * kd.evaluate(s, test), "MTE": tr.mte, "images": len(x),
-                      "walks": tr.targets.numel(), "seconds": time.perf_counter() - t0}
+    tr = boundary.transition_curves(
+        teacher,
+        s,
+        x,
+        y,
+        steps=mte_recipe["mte"]["steps"],
+        lr=mte_recipe["mte"]["lr"],
+    )
+    mte_rows[name] = {
+        "test accuracy (%)": 100 * kd.evaluate(s, test),
+        "MTE": tr.mte,
+        "images": len(x),
+        "walks": tr.targets.numel(),
+        "seconds": time.perf_counter() - t0,
+    }
 mte_table = pd.DataFrame(mte_rows).T
-print(f"{mte_recipe['mte']['n']} images per student here; `bench mte` uses {mte_recipe['bench_n']:,}")
+print(
+    f"{mte_recipe['mte']['n']} images per student here; `bench mte` uses {mte_recipe['bench_n']:,}"
+)
 mte_table.round(3)
 
 # %% [markdown]
@@ -427,13 +624,22 @@ mte_table.round(3)
 zero = mte_rows["zero-shot (ZSKT)"]
 for name in ("few-shot KD", "full-data KD"):
     other = mte_rows[name]
-    print(f"ZSKT vs {name}: MTE {zero['MTE']:.3f} vs {other['MTE']:.3f} "
-          f"({'lower' if zero['MTE'] < other['MTE'] else 'not lower'}), test accuracy "
-          f"{other['test accuracy (%)'] - zero['test accuracy (%)']:+.1f} points for {name}")
+    print(
+        f"ZSKT vs {name}: MTE {zero['MTE']:.3f} vs {other['MTE']:.3f} "
+        f"({'lower' if zero['MTE'] < other['MTE'] else 'not lower'}), test accuracy "
+        f"{other['test accuracy (%)'] - zero['test accuracy (%)']:+.1f} points for {name}"
+    )
 fig, ax = plt.subplots(figsize=(6, 2.6))
-ax.barh(list(mte_rows), [r["MTE"] for r in mte_rows.values()], color=["C1", "C1", "C0", "C0"])
+ax.barh(
+    list(mte_rows),
+    [r["MTE"] for r in mte_rows.values()],
+    color=["C1", "C1", "C0", "C0"],
+)
 ax.invert_yaxis()
-ax.set(xlabel="mean transition error (lower: beliefs closer to the teacher's)", xlim=(0, 1))
+ax.set(
+    xlabel="mean transition error (lower: beliefs closer to the teacher's)",
+    xlim=(0, 1),
+)
 ax.grid(axis="x", alpha=0.3)
 fig.tight_layout()
 
@@ -446,38 +652,84 @@ fig.tight_layout()
 
 # %%
 best_game = max((res_zskt, res_dfad), key=lambda res: res.final_acc)
-table = plot.paper_vs_book([
-    ("Teacher (LeNet-5; paper: DFAD's MNIST LeNet-5)", 98.9, 100 * teacher_acc),
-    (f"best adversarial student ({best_game.history.name}; paper: DFAD on MNIST)", 98.3,
-     100 * best_game.final_acc),
-    ("retention (% of teacher)", 100 * 98.3 / 98.9, 100 * best_game.final_acc / teacher_acc),
-])
+table = plot.paper_vs_book(
+    [
+        (
+            "Teacher (LeNet-5; paper: DFAD's MNIST LeNet-5)",
+            98.9,
+            100 * teacher_acc,
+        ),
+        (
+            f"best adversarial student ({best_game.history.name}; paper: DFAD on MNIST)",
+            98.3,
+            100 * best_game.final_acc,
+        ),
+        (
+            "retention (% of teacher)",
+            100 * 98.3 / 98.9,
+            100 * best_game.final_acc / teacher_acc,
+        ),
+    ]
+)
 table
 
 # %%
 mte_zero = mte_rows["zero-shot (ZSKT)"]["MTE"]
-pd.DataFrame([
-    ("paper (poster), SVHN", 0.09, 0.64, "KD + attention transfer"),
-    ("paper (poster), CIFAR-10", 0.22, 0.68, "KD + attention transfer"),
-    ("this book, Fashion-MNIST", mte_zero, mte_rows["few-shot KD"]["MTE"],
-     f"few-shot KD, {recipes.get('few-shot-kd').extras['per_class']} images per class"),
-    ("this book, Fashion-MNIST", mte_zero, mte_rows["full-data KD"]["MTE"],
-     f"KD on {len(baselines['full-data KD'].pool):,} training images"),
-], columns=["", "MTE, zero-shot student", "MTE, student that saw real data", "that student"]).set_index("").round(3)
+pd.DataFrame(
+    [
+        ("paper (poster), SVHN", 0.09, 0.64, "KD + attention transfer"),
+        ("paper (poster), CIFAR-10", 0.22, 0.68, "KD + attention transfer"),
+        (
+            "this book, Fashion-MNIST",
+            mte_zero,
+            mte_rows["few-shot KD"]["MTE"],
+            f"few-shot KD, {recipes.get('few-shot-kd').extras['per_class']} images per class",
+        ),
+        (
+            "this book, Fashion-MNIST",
+            mte_zero,
+            mte_rows["full-data KD"]["MTE"],
+            f"KD on {len(baselines['full-data KD'].pool):,} training images",
+        ),
+    ],
+    columns=[
+        "",
+        "MTE, zero-shot student",
+        "MTE, student that saw real data",
+        "that student",
+    ],
+).set_index("").round(3)
 
 # %%
 # Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
-assert toy.final_acc > 0.9, toy.final_acc  # the toy student learns the moons without seeing one
-for res, margin in ((res_zskt, 0.4), (res_dfad, 0.15)):  # the student learns (DFAD more slowly, see above)
-    assert all(0 <= x.min() and x.max() <= 1 for _, x in res.method.snapshots), res.history.name
-    assert len(res.history.logs["loss_generator"]) == len(res.history.step), res.history.name
-    assert res.final_acc > untrained_acc + config.pick(quick=0.0, full=margin), (res.history.name, res.final_acc)
+assert toy.final_acc > 0.9, (
+    toy.final_acc
+)  # the toy student learns the moons without seeing one
+for res, margin in (
+    (res_zskt, 0.4),
+    (res_dfad, 0.15),
+):  # the student learns (DFAD more slowly, see above)
+    assert all(
+        0 <= x.min() and x.max() <= 1 for _, x in res.method.snapshots
+    ), res.history.name
+    assert len(res.history.logs["loss_generator"]) == len(res.history.step), (
+        res.history.name
+    )
+    assert res.final_acc > untrained_acc + config.pick(
+        quick=0.0, full=margin
+    ), (res.history.name, res.final_acc)
 for name, row in mte_rows.items():
     assert 0 <= row["MTE"] <= 1, (name, row)
 assert baselines["full-data KD"].final_acc > config.pick(quick=0.5, full=0.8)
-if config.profile() == "full":  # the paper's finding (the quick profile's students are too weak to tell)
-    assert mte_rows["zero-shot (ZSKT)"]["MTE"] < mte_rows["few-shot KD"]["MTE"], mte_rows
-print(f"chapter 4 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})")
+if (
+    config.profile() == "full"
+):  # the paper's finding (the quick profile's students are too weak to tell)
+    assert (
+        mte_rows["zero-shot (ZSKT)"]["MTE"] < mte_rows["few-shot KD"]["MTE"]
+    ), mte_rows
+print(
+    f"chapter 4 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+)
 
 # %% [markdown]
 # ## Where this chapter falls short

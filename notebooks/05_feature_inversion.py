@@ -53,8 +53,17 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 import torch.nn.functional as F
-
-from dfkd_book import config, data, distill, kd, methods, plot, recipes, synthesis, zoo
+from dfkd_book import (
+    config,
+    data,
+    distill,
+    kd,
+    methods,
+    plot,
+    recipes,
+    synthesis,
+    zoo,
+)
 from dfkd_book.methods import arbitrary, inversion
 
 config.describe()
@@ -73,19 +82,34 @@ chapters.show("05_feature_inversion")
 # protocol (`student.*`, a budget in student optimiser steps), the same for all four.
 
 # %%
-inv_recipes = {name: recipes.get(name) for name in ("bn-stats", "deepinversion", "activation-records", "spectral")}
-N, STEPS = inv_recipes["deepinversion"].settings["n"], inv_recipes["deepinversion"].settings["steps"]
-print(f"{N:,} images per method, {STEPS} steps per batch of {inv_recipes['deepinversion'].settings['batch_size']}")
-pd.concat({name: recipes.table(name) for name in inv_recipes}, axis=1).fillna("")
+inv_recipes = {
+    name: recipes.get(name)
+    for name in ("bn-stats", "deepinversion", "activation-records", "spectral")
+}
+N, STEPS = (
+    inv_recipes["deepinversion"].settings["n"],
+    inv_recipes["deepinversion"].settings["steps"],
+)
+print(
+    f"{N:,} images per method, {STEPS} steps per batch of {inv_recipes['deepinversion'].settings['batch_size']}"
+)
+pd.concat({name: recipes.table(name) for name in inv_recipes}, axis=1).fillna(
+    ""
+)
 
 # %%
-train = data.load("fashion-mnist", "train")  # only the teacher's owner uses it: to record metadata
+train = data.load(
+    "fashion-mnist", "train"
+)  # only the teacher's owner uses it: to record metadata
 test = data.load("fashion-mnist", "test")
 classes = test.classes
 shape = (data.channels("fashion-mnist"), 32, 32)
 teacher_bn = zoo.teacher("lenet5bn", "fashion-mnist")
 teacher = zoo.teacher("lenet5", "fashion-mnist")
-acc = {"LeNet-5-BN": kd.evaluate(teacher_bn, test), "LeNet-5": kd.evaluate(teacher, test)}
+acc = {
+    "LeNet-5-BN": kd.evaluate(teacher_bn, test),
+    "LeNet-5": kd.evaluate(teacher, test),
+}
 print({k: f"{100 * v:.2f} %" for k, v in acc.items()})
 
 # %% [markdown]
@@ -98,16 +122,23 @@ print({k: f"{100 * v:.2f} %" for k, v in acc.items()})
 # (the first one ×10, as in DeepInversion):
 
 # %%
-print(f"LeNet-5-BN has {len(inversion.batchnorms(teacher_bn))} BN layers: "
-      + ", ".join(name for name, _ in inversion.batchnorms(teacher_bn)))
+print(
+    f"LeNet-5-BN has {len(inversion.batchnorms(teacher_bn))} BN layers: "
+    + ", ".join(name for name, _ in inversion.batchnorms(teacher_bn))
+)
 probes = {
     "Fashion-MNIST test images": test.images[:1024],
     "uniform noise": torch.rand(1024, *shape),
     "random shapes (chapter 3)": arbitrary.random_shapes(shape, seed=0)(1024),
     "photo patches (chapter 3)": arbitrary.photo_patches(shape, seed=0)(1024),
 }
-bn_table = pd.Series({name: inversion.bn_statistics_loss(teacher_bn, x).item()
-                      for name, x in probes.items()}, name="BN-statistics loss")
+bn_table = pd.Series(
+    {
+        name: inversion.bn_statistics_loss(teacher_bn, x).item()
+        for name, x in probes.items()
+    },
+    name="BN-statistics loss",
+)
 bn_table.round(2)
 
 # %% [markdown]
@@ -140,7 +171,9 @@ bn_table.round(2)
 
 # %%
 w = dict(inv_recipes["deepinversion"].settings)
-w.setdefault("l2_weight", 1e-5)  # the inversions' default L2 weight (inversion.invert)
+w.setdefault(
+    "l2_weight", 1e-5
+)  # the inversions' default L2 weight (inversion.invert)
 x = torch.rand(4, *shape, generator=torch.Generator().manual_seed(0))
 y = torch.tensor([0, 1, 2, 3])
 
@@ -153,31 +186,63 @@ def measure(bn, inputs, output):
     stats.append((bn, a.mean(dims), a.var(dims, unbiased=False)))
 
 
-bns = [m for m in teacher_bn.modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
+bns = [
+    m
+    for m in teacher_bn.modules()
+    if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))
+]
 handles = [bn.register_forward_hook(measure) for bn in bns]
 logits = teacher_bn(x)
 for h in handles:
     h.remove()
-loss_bn = sum((w["first_weight"] if i == 0 else 1.0)
-              * ((mu - bn.running_mean).norm() + (var - bn.running_var).norm())
-              for i, (bn, mu, var) in enumerate(stats))
-diffs = (x[..., :-1, :] - x[..., 1:, :], x[..., :, :-1] - x[..., :, 1:],
-         x[..., 1:, :-1] - x[..., :-1, 1:], x[..., :-1, :-1] - x[..., 1:, 1:])
-scratch = {"BN statistics": loss_bn, "cross-entropy": F.cross_entropy(logits, y),
-           "total variation": sum(d.norm() for d in diffs), "L2": x.flatten().norm()}
-scratch["DeepInversion loss"] = (w["bn_weight"] * scratch["BN statistics"] + w["ce_weight"] * scratch["cross-entropy"]
-                                 + w["tv_weight"] * scratch["total variation"] + w["l2_weight"] * scratch["L2"])
+loss_bn = sum(
+    (w["first_weight"] if i == 0 else 1.0)
+    * ((mu - bn.running_mean).norm() + (var - bn.running_var).norm())
+    for i, (bn, mu, var) in enumerate(stats)
+)
+diffs = (
+    x[..., :-1, :] - x[..., 1:, :],
+    x[..., :, :-1] - x[..., :, 1:],
+    x[..., 1:, :-1] - x[..., :-1, 1:],
+    x[..., :-1, :-1] - x[..., 1:, 1:],
+)
+scratch = {
+    "BN statistics": loss_bn,
+    "cross-entropy": F.cross_entropy(logits, y),
+    "total variation": sum(d.norm() for d in diffs),
+    "L2": x.flatten().norm(),
+}
+scratch["DeepInversion loss"] = (
+    w["bn_weight"] * scratch["BN statistics"]
+    + w["ce_weight"] * scratch["cross-entropy"]
+    + w["tv_weight"] * scratch["total variation"]
+    + w["l2_weight"] * scratch["L2"]
+)
 
-with inversion.BNStatistics(teacher_bn, first_weight=w["first_weight"]) as bn_hooks:
+with inversion.BNStatistics(
+    teacher_bn, first_weight=w["first_weight"]
+) as bn_hooks:
     logits_package = teacher_bn(x)
-    package = {"BN statistics": bn_hooks.loss(), "cross-entropy": F.cross_entropy(logits_package, y),
-               "total variation": synthesis.total_variation(x), "L2": torch.linalg.vector_norm(x)}
-package["DeepInversion loss"] = (w["bn_weight"] * package["BN statistics"] + w["ce_weight"] * package["cross-entropy"]
-                                 + w["tv_weight"] * package["total variation"] + w["l2_weight"] * package["L2"])
+    package = {
+        "BN statistics": bn_hooks.loss(),
+        "cross-entropy": F.cross_entropy(logits_package, y),
+        "total variation": synthesis.total_variation(x),
+        "L2": torch.linalg.vector_norm(x),
+    }
+package["DeepInversion loss"] = (
+    w["bn_weight"] * package["BN statistics"]
+    + w["ce_weight"] * package["cross-entropy"]
+    + w["tv_weight"] * package["total variation"]
+    + w["l2_weight"] * package["L2"]
+)
 for term in scratch:
     assert torch.allclose(scratch[term], package[term], rtol=1e-5), term
-pd.DataFrame({"from scratch": {k: v.item() for k, v in scratch.items()},
-              "package": {k: v.item() for k, v in package.items()}})
+pd.DataFrame(
+    {
+        "from scratch": {k: v.item() for k, v in scratch.items()},
+        "package": {k: v.item() for k, v in package.items()},
+    }
+)
 
 # %% [markdown]
 # The pixel loop `synthesis.optimize_pixels` minimises this objective (with the method's weights) by Adam on the
@@ -195,12 +260,24 @@ pd.DataFrame({"from scratch": {k: v.item() for k, v in scratch.items()},
 # %%
 r = inv_recipes["bn-stats"]
 config.seed_everything(0)
-res_bn = distill(teacher_bn, zoo.student(r.student_arch), r.build(), eval_set=test, seed=0, name="BN statistics",
-                 **r.student.kwargs())
+res_bn = distill(
+    teacher_bn,
+    zoo.student(r.student_arch),
+    r.build(),
+    eval_set=test,
+    seed=0,
+    name="BN statistics",
+    **r.student.kwargs(),
+)
 inv_bn = res_bn.method.inversion
-fig = plot.show_images(inv_bn.images[:20], ncols=10,
-                       titles=[classes[c] for c in kd.logits(teacher_bn, inv_bn.images[:20]).argmax(1)],
-                       suptitle=f"BN statistics alone: {len(inv_bn):,} images, {inv_bn.seconds:.0f} s")
+fig = plot.show_images(
+    inv_bn.images[:20],
+    ncols=10,
+    titles=[
+        classes[c] for c in kd.logits(teacher_bn, inv_bn.images[:20]).argmax(1)
+    ],
+    suptitle=f"BN statistics alone: {len(inv_bn):,} images, {inv_bn.seconds:.0f} s",
+)
 
 
 # %% [markdown]
@@ -215,17 +292,30 @@ fig = plot.show_images(inv_bn.images[:20], ncols=10,
 # %%
 r = inv_recipes["deepinversion"]
 config.seed_everything(0)
-res_di = distill(teacher_bn, zoo.student(r.student_arch), r.build(), eval_set=test, seed=0, name="DeepInversion",
-                 **r.student.kwargs())
+res_di = distill(
+    teacher_bn,
+    zoo.student(r.student_arch),
+    r.build(),
+    eval_set=test,
+    seed=0,
+    name="DeepInversion",
+    **r.student.kwargs(),
+)
 inv_di = res_di.method.inversion
 
 
 def gallery(inv, title, per_class=3):
     """``per_class`` images of every class, one class per column, titled with the class asked for."""
-    idx = torch.stack([(inv.labels == c).nonzero()[:per_class, 0] for c in range(10)], 1).flatten()
-    return plot.show_images(inv.images[idx], ncols=10, titles=[classes[c] for c in inv.labels[idx]],
-                            suptitle=f"{title}: {per_class} images of every class ({inv.seconds:.0f} s for "
-                                     f"{len(inv):,})")
+    idx = torch.stack(
+        [(inv.labels == c).nonzero()[:per_class, 0] for c in range(10)], 1
+    ).flatten()
+    return plot.show_images(
+        inv.images[idx],
+        ncols=10,
+        titles=[classes[c] for c in inv.labels[idx]],
+        suptitle=f"{title}: {per_class} images of every class ({inv.seconds:.0f} s for "
+        f"{len(inv):,})",
+    )
 
 
 fig = gallery(inv_di, "DeepInversion")
@@ -255,16 +345,27 @@ except ValueError as e:
 r = inv_recipes["activation-records"]
 t0 = time.perf_counter()
 records = inversion.record_activations(teacher, train, r.extras["layers"])
-path = records.save(config.cache_dir("metadata") / "lenet5-fashion-mnist-activations.pt")
+path = records.save(
+    config.cache_dir("metadata") / "lenet5-fashion-mnist-activations.pt"
+)
 records = inversion.ActivationRecords.load(path)  # what the reader receives
-print(f"recorded {', '.join(records.layers)} on {int(records.counts.sum()):,} training images in "
-      f"{time.perf_counter() - t0:.1f} s: {records.nbytes() / 1e6:.1f} MB of metadata ({path.stat().st_size / 1e6:.1f} MB "
-      "on disk)")
+print(
+    f"recorded {', '.join(records.layers)} on {int(records.counts.sum()):,} training images in "
+    f"{time.perf_counter() - t0:.1f} s: {records.nbytes() / 1e6:.1f} MB of metadata ({path.stat().st_size / 1e6:.1f} MB "
+    "on disk)"
+)
 
 # %%
 config.seed_everything(0)
-res_act = distill(teacher, zoo.student(r.student_arch), r.build(records), eval_set=test, seed=0,
-                  name="activation records", **r.student.kwargs())
+res_act = distill(
+    teacher,
+    zoo.student(r.student_arch),
+    r.build(records),
+    eval_set=test,
+    seed=0,
+    name="activation records",
+    **r.student.kwargs(),
+)
 inv_act = res_act.method.inversion
 fig = gallery(inv_act, "activation records")
 
@@ -289,15 +390,29 @@ spec_records = inversion.record_spectra(teacher, train, r.extras["layers"])
 print(f"spectral records: {spec_records.nbytes() / 1e3:.0f} kB")
 fig, axes = plt.subplots(1, 5, figsize=(10, 2.2))
 for ax, c in zip(axes, (0, 1, 5, 7, 8)):
-    ax.imshow(torch.fft.fftshift(spec_records.mean["features.relu1"][c, 0].log1p(), dim=0), cmap="magma")
+    ax.imshow(
+        torch.fft.fftshift(
+            spec_records.mean["features.relu1"][c, 0].log1p(), dim=0
+        ),
+        cmap="magma",
+    )
     ax.set(title=classes[c], xticks=[], yticks=[])
-fig.suptitle("log spectrum of conv1's first channel, per class (low frequencies at the left middle)")
+fig.suptitle(
+    "log spectrum of conv1's first channel, per class (low frequencies at the left middle)"
+)
 fig.tight_layout()
 
 # %%
 config.seed_everything(0)
-res_spec = distill(teacher, zoo.student(r.student_arch), r.build(spec_records), eval_set=test, seed=0,
-                   name="spectral records", **r.student.kwargs())
+res_spec = distill(
+    teacher,
+    zoo.student(r.student_arch),
+    r.build(spec_records),
+    eval_set=test,
+    seed=0,
+    name="spectral records",
+    **r.student.kwargs(),
+)
 inv_spec = res_spec.method.inversion
 fig = gallery(inv_spec, "spectral records")
 
@@ -314,36 +429,81 @@ fig = gallery(inv_spec, "spectral records")
 
 # %%
 student_protocol = inv_recipes["deepinversion"].student
-print(f"{student_protocol.steps} student steps at batch {student_protocol.batch_size}: "
-      f"{student_protocol.steps * student_protocol.batch_size / N:.0f} passes over {N:,} images")
+print(
+    f"{student_protocol.steps} student steps at batch {student_protocol.batch_size}: "
+    f"{student_protocol.steps * student_protocol.batch_size / N:.0f} passes over {N:,} images"
+)
 noise = torch.rand(N, *shape, generator=torch.Generator().manual_seed(0))
 config.seed_everything(0)
-res_noise = distill(teacher, zoo.student("lenet5half"), methods.TransferSet(noise, name="uniform noise"),
-                    eval_set=test, seed=0, name="uniform noise", **student_protocol.kwargs())
+res_noise = distill(
+    teacher,
+    zoo.student("lenet5half"),
+    methods.TransferSet(noise, name="uniform noise"),
+    eval_set=test,
+    seed=0,
+    name="uniform noise",
+    **student_protocol.kwargs(),
+)
 config.seed_everything(0)
-res_real = distill(teacher_bn, zoo.student("lenet5half"), methods.RealData(train, n=N), eval_set=test, seed=0,
-                   name=f"{N:,} real images", **student_protocol.kwargs())
-results = {"BN statistics": (teacher_bn, res_bn), "DeepInversion": (teacher_bn, res_di),
-           "activation records": (teacher, res_act), "spectral records": (teacher, res_spec)}
-fig = plot.curves(*(res for _, res in results.values()), res_noise, res_real,
-                  title="students distilled on inverted images")
+res_real = distill(
+    teacher_bn,
+    zoo.student("lenet5half"),
+    methods.RealData(train, n=N),
+    eval_set=test,
+    seed=0,
+    name=f"{N:,} real images",
+    **student_protocol.kwargs(),
+)
+results = {
+    "BN statistics": (teacher_bn, res_bn),
+    "DeepInversion": (teacher_bn, res_di),
+    "activation records": (teacher, res_act),
+    "spectral records": (teacher, res_spec),
+}
+fig = plot.curves(
+    *(res for _, res in results.values()),
+    res_noise,
+    res_real,
+    title="students distilled on inverted images",
+)
 
 # %%
-frame = {"uniform noise (floor)": (teacher, res_noise), f"{N:,} real training images": (teacher_bn, res_real)}
-table = pd.DataFrame({
-    name: {"teacher": "LeNet-5-BN" if t is teacher_bn else "LeNet-5", "student accuracy (%)": 100 * res.final_acc,
-           "retention (% of teacher)": 100 * res.final_acc / acc["LeNet-5-BN" if t is teacher_bn else "LeNet-5"],
-           "synthesis s per 1,000 images": (1000 * res.method.inversion.seconds / N
-                                            if hasattr(res.method, "inversion") else 0.0),
-           "teacher backward passes per image": res.teacher_queries["backward"] / N,
-           "distillation s": res.history.seconds - res.method.seconds}
-    for name, (t, res) in (results | frame).items()}).T
+frame = {
+    "uniform noise (floor)": (teacher, res_noise),
+    f"{N:,} real training images": (teacher_bn, res_real),
+}
+table = pd.DataFrame(
+    {
+        name: {
+            "teacher": "LeNet-5-BN" if t is teacher_bn else "LeNet-5",
+            "student accuracy (%)": 100 * res.final_acc,
+            "retention (% of teacher)": 100
+            * res.final_acc
+            / acc["LeNet-5-BN" if t is teacher_bn else "LeNet-5"],
+            "synthesis s per 1,000 images": (
+                1000 * res.method.inversion.seconds / N
+                if hasattr(res.method, "inversion")
+                else 0.0
+            ),
+            "teacher backward passes per image": res.teacher_queries["backward"]
+            / N,
+            "distillation s": res.history.seconds - res.method.seconds,
+        }
+        for name, (t, res) in (results | frame).items()
+    }
+).T
 table
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3))
-ax.barh(table.index, table["student accuracy (%)"].astype(float), color=["C0", "C0", "C1", "C1", "C7", "C2"])
-ax.axvline(100 * acc["LeNet-5"], color="k", ls="--", lw=1, label="teacher LeNet-5")
+ax.barh(
+    table.index,
+    table["student accuracy (%)"].astype(float),
+    color=["C0", "C0", "C1", "C1", "C7", "C2"],
+)
+ax.axvline(
+    100 * acc["LeNet-5"], color="k", ls="--", lw=1, label="teacher LeNet-5"
+)
 ax.invert_yaxis()
 ax.set(xlabel="student test accuracy (%)", xlim=(0, 100))
 ax.legend(fontsize=8, loc="lower right")
@@ -359,26 +519,60 @@ fig.tight_layout()
 # context.
 
 # %%
-plot.paper_vs_book([
-    ("activation records (Lopes et al., MNIST; here Fashion-MNIST)", 92.47, 100 * res_act.final_acc),
-    ("statistics methods of the Nasyrov et al. library (chance level)", 10.0, 100 * res_bn.final_acc),
-    ("spectral matching (Nasyrov et al. library: chance level)", 10.0, 100 * res_spec.final_acc),
-    ("DeepInversion (no published LeNet-5 number)", None, 100 * res_di.final_acc),
-])
+plot.paper_vs_book(
+    [
+        (
+            "activation records (Lopes et al., MNIST; here Fashion-MNIST)",
+            92.47,
+            100 * res_act.final_acc,
+        ),
+        (
+            "statistics methods of the Nasyrov et al. library (chance level)",
+            10.0,
+            100 * res_bn.final_acc,
+        ),
+        (
+            "spectral matching (Nasyrov et al. library: chance level)",
+            10.0,
+            100 * res_spec.final_acc,
+        ),
+        (
+            "DeepInversion (no published LeNet-5 number)",
+            None,
+            100 * res_di.final_acc,
+        ),
+    ]
+)
 
 # %%
 # Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
 for name, (_, res) in results.items():
     inv = res.method.inversion
-    assert inv.images.shape == (N, *shape) and inv.images.min() >= 0 and inv.images.max() <= 1, name
-    assert inv.curve[-1][1] < inv.curve[0][1], (name, inv.curve)  # the objective went down
-    assert res.teacher_queries["backward"] == N * STEPS, (name, res.teacher_queries)  # one per image per step
+    assert (
+        inv.images.shape == (N, *shape)
+        and inv.images.min() >= 0
+        and inv.images.max() <= 1
+    ), name
+    assert inv.curve[-1][1] < inv.curve[0][1], (
+        name,
+        inv.curve,
+    )  # the objective went down
+    assert res.teacher_queries["backward"] == N * STEPS, (
+        name,
+        res.teacher_queries,
+    )  # one per image per step
 assert bn_table["Fashion-MNIST test images"] < bn_table["uniform noise"]
 di_pred = kd.logits(teacher_bn, inv_di.images).argmax(1)
-assert (di_pred == inv_di.labels).float().mean() > 0.9  # DeepInversion makes the classes it was asked for
+assert (
+    di_pred == inv_di.labels
+).float().mean() > 0.9  # DeepInversion makes the classes it was asked for
 for name, (_, res) in results.items():
-    assert res.final_acc > res_noise.final_acc - config.pick(quick=1.0, full=0.0), (name, res.final_acc)
-print(f"chapter 5 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})")
+    assert res.final_acc > res_noise.final_acc - config.pick(
+        quick=1.0, full=0.0
+    ), (name, res.final_acc)
+print(
+    f"chapter 5 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+)
 
 # %% [markdown]
 # ## Where this chapter falls short

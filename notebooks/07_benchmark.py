@@ -52,12 +52,13 @@ if "google.colab" in sys.modules:
 import json
 
 import pandas as pd
+from dfkd_book import config, leaderboard, plot
 from IPython.display import Markdown, display
 
-from dfkd_book import config, leaderboard, plot
-
 config.describe()
-records = leaderboard.load()  # results/METHOD.json for every method of the leaderboard
+records = (
+    leaderboard.load()
+)  # results/METHOD.json for every method of the leaderboard
 board = leaderboard.rows(records)
 run = json.loads((leaderboard.RESULTS / "bench-all.json").read_text())
 print(leaderboard.provenance(records))
@@ -78,17 +79,34 @@ chapters.show("07_benchmark")
 
 # %% tags=["hide-input"]
 table = leaderboard.frame(board)
-shown = pd.DataFrame({
-    "method": table["name"], "ch.": table["chapter"],
-    "teacher": [f"{t} {a:.2f}" for t, a in zip(table["teacher"], table["teacher_acc"])],
-    "student %": table["student_acc"], "retention %": 100 * table["retention"],
-    "transfer set": [f"{n:,} {k}" for n, k in zip(table["samples"], table["kind"])], "wall s": table["wall_s"],
-    "paper %": table["paper"],
-})
-shown.index = ["ceiling" if not d else str(i) for i, d in enumerate(table["data_free"])]
-shown.style.format({"student %": "{:.2f}", "retention %": "{:.1f}", "wall s": "{:,.0f}",
-                    "paper %": lambda v: "–" if pd.isna(v) else f"{v:.2f}"}).background_gradient(
-    subset=["student %"], cmap="Greens")
+shown = pd.DataFrame(
+    {
+        "method": table["name"],
+        "ch.": table["chapter"],
+        "teacher": [
+            f"{t} {a:.2f}"
+            for t, a in zip(table["teacher"], table["teacher_acc"])
+        ],
+        "student %": table["student_acc"],
+        "retention %": 100 * table["retention"],
+        "transfer set": [
+            f"{n:,} {k}" for n, k in zip(table["samples"], table["kind"])
+        ],
+        "wall s": table["wall_s"],
+        "paper %": table["paper"],
+    }
+)
+shown.index = [
+    "ceiling" if not d else str(i) for i, d in enumerate(table["data_free"])
+]
+shown.style.format(
+    {
+        "student %": "{:.2f}",
+        "retention %": "{:.1f}",
+        "wall s": "{:,.0f}",
+        "paper %": lambda v: "–" if pd.isna(v) else f"{v:.2f}",
+    }
+).background_gradient(subset=["student %"], cmap="Greens")
 
 # %% [markdown]
 # **Paper against this book.** The published numbers and the settings they were measured in. Only ZSKD, the
@@ -96,9 +114,19 @@ shown.style.format({"student %": "{:.2f}", "retention %": "{:.1f}", "wall s": "{
 # others are given for the nearest published setting, or not at all.
 
 # %% tags=["hide-input"]
-pd.DataFrame({"method": table["name"], "paper %": table["paper"], "the paper's setting": table["paper_setting"],
-              "this book %": table["student_acc"]}).set_index("method").style.format(
-    {"paper %": lambda v: "–" if pd.isna(v) else f"{v:.2f}", "this book %": "{:.2f}"})
+pd.DataFrame(
+    {
+        "method": table["name"],
+        "paper %": table["paper"],
+        "the paper's setting": table["paper_setting"],
+        "this book %": table["student_acc"],
+    }
+).set_index("method").style.format(
+    {
+        "paper %": lambda v: "–" if pd.isna(v) else f"{v:.2f}",
+        "this book %": "{:.2f}",
+    }
+)
 
 # %%
 ceiling = next(r for r in board if not r.data_free)
@@ -106,15 +134,25 @@ best = leaderboard.best_data_free(board)
 floor = records["arbitrary-noise"]["student_acc"]
 # sanity: the records are complete, from one run, and tell a coherent story
 assert len(board) == len(leaderboard.METHODS) and run["failed"] == []
-assert all(r.student_acc < ceiling.student_acc for r in board if r.data_free), "a data-free student beat real data"
-assert all(records[m]["history"]["test_acc"][-1] == r.student_acc for m, r in zip(table["method"], board)
-           if "history" in records[m])
-assert best.student_acc > floor, "the best data-free method does not beat balanced noise"
-display(Markdown(
-    f"The best data-free student is **{best.name}** (chapter {best.chapter}) at **{best.student_acc:.2f} %**, "
-    f"{ceiling.student_acc - best.student_acc:.1f} points below KD on the real training set "
-    f"({ceiling.student_acc:.2f} %) and {best.student_acc - floor:.1f} points above balanced uniform noise "
-    f"({floor:.2f} %)."))
+assert all(r.student_acc < ceiling.student_acc for r in board if r.data_free), (
+    "a data-free student beat real data"
+)
+assert all(
+    records[m]["history"]["test_acc"][-1] == r.student_acc
+    for m, r in zip(table["method"], board)
+    if "history" in records[m]
+)
+assert best.student_acc > floor, (
+    "the best data-free method does not beat balanced noise"
+)
+display(
+    Markdown(
+        f"The best data-free student is **{best.name}** (chapter {best.chapter}) at **{best.student_acc:.2f} %**, "
+        f"{ceiling.student_acc - best.student_acc:.1f} points below KD on the real training set "
+        f"({ceiling.student_acc:.2f} %) and {best.student_acc - floor:.1f} points above balanced uniform noise "
+        f"({floor:.2f} %)."
+    )
+)
 
 # %% [markdown]
 # ## Accuracy against compute
@@ -123,8 +161,11 @@ display(Markdown(
 # (log scale) and its student's accuracy; the star is the real-data ceiling. Up and to the left is better.
 
 # %%
-fig = plot.accuracy_vs_compute(board, title=f"Fashion-MNIST, LeNet-5 → LeNet-5-Half "
-                               f"({run['device']}, {run['profile']} profile)")
+fig = plot.accuracy_vs_compute(
+    board,
+    title=f"Fashion-MNIST, LeNet-5 → LeNet-5-Half "
+    f"({run['device']}, {run['profile']} profile)",
+)
 
 # %% [markdown]
 # The training curves say *when* each student learnt what it knows. Each record keeps the test accuracy after
@@ -135,12 +176,22 @@ fig = plot.accuracy_vs_compute(board, title=f"Fashion-MNIST, LeNet-5 → LeNet-5
 # %%
 def made_first(rec):
     """Seconds spent making the transfer set before distillation started (0 when made during training)."""
-    return rec.get("crafting_s") or rec.get("synthesis_s") or rec.get("balancing_s") or 0.0
+    return (
+        rec.get("crafting_s")
+        or rec.get("synthesis_s")
+        or rec.get("balancing_s")
+        or 0.0
+    )
 
 
-curves = {leaderboard.METHODS[m][0]: ([made_first(rec) + w for w in rec["history"]["wall_s"]],
-                                      rec["history"]["test_acc"])
-          for m, rec in records.items() if len(rec["history"]["wall_s"]) > 1}
+curves = {
+    leaderboard.METHODS[m][0]: (
+        [made_first(rec) + w for w in rec["history"]["wall_s"]],
+        rec["history"]["test_acc"],
+    )
+    for m, rec in records.items()
+    if len(rec["history"]["wall_s"]) > 1
+}
 fig = plot.accuracy_over_time(curves)
 
 # %% [markdown]
@@ -152,19 +203,46 @@ fig = plot.accuracy_over_time(curves)
 # interleave the two.
 
 # %%
-needs = {"kd-real": "the training set", "zskd": "the teacher", "arbitrary-noise": "the teacher",
-         "arbitrary-best": "the teacher + any natural images", "adversarial": "the teacher",
-         "bn-stats": "a teacher with BN", "activation-records": "per-class activation statistics (metadata)",
-         "spectral": "spectral statistics (metadata)", "deepinversion": "a teacher with BN",
-         "ssd-kd": "a teacher with BN"}
+needs = {
+    "kd-real": "the training set",
+    "zskd": "the teacher",
+    "arbitrary-noise": "the teacher",
+    "arbitrary-best": "the teacher + any natural images",
+    "adversarial": "the teacher",
+    "bn-stats": "a teacher with BN",
+    "activation-records": "per-class activation statistics (metadata)",
+    "spectral": "spectral statistics (metadata)",
+    "deepinversion": "a teacher with BN",
+    "ssd-kd": "a teacher with BN",
+}
 rows = []
 for m, rec in records.items():
-    make = made_first(rec) or None  # None: the samples are made during training (or are real)
-    rows.append({"method": leaderboard.METHODS[m][0], "needs": needs[m], "samples": rec["transfer_samples"],
-                 "make s": make, "distil s": rec.get("distillation_s"), "wall s": rec["wall_s"],
-                 "s per 1,000 samples made": None if make is None else 1000 * make / rec["transfer_samples"]})
-pd.DataFrame(rows).set_index("method").style.format({"make s": "{:.0f}", "distil s": "{:.0f}", "wall s": "{:.0f}", "samples": "{:,}",
-                                 "s per 1,000 samples made": "{:.1f}"}, na_rep="–")
+    make = (
+        made_first(rec) or None
+    )  # None: the samples are made during training (or are real)
+    rows.append(
+        {
+            "method": leaderboard.METHODS[m][0],
+            "needs": needs[m],
+            "samples": rec["transfer_samples"],
+            "make s": make,
+            "distil s": rec.get("distillation_s"),
+            "wall s": rec["wall_s"],
+            "s per 1,000 samples made": None
+            if make is None
+            else 1000 * make / rec["transfer_samples"],
+        }
+    )
+pd.DataFrame(rows).set_index("method").style.format(
+    {
+        "make s": "{:.0f}",
+        "distil s": "{:.0f}",
+        "wall s": "{:.0f}",
+        "samples": "{:,}",
+        "s per 1,000 samples made": "{:.1f}",
+    },
+    na_rep="–",
+)
 
 # %% [markdown]
 # **When to choose which.** What you have decides more than the leaderboard does:

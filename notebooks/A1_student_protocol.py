@@ -53,16 +53,22 @@ if "google.colab" in sys.modules:
 
 # %%
 import pandas as pd
-from IPython.display import Markdown, display
-
 from dfkd_book import config, plot, protocol, recipes
+from IPython.display import Markdown, display
 
 config.describe()
 rec = protocol.load_record("protocol")
 yard = protocol.load_record("yardstick")
-print(f"{rec['runs']} runs on {', '.join(rec['devices'])}; selection by {rec['selection']}")
-pd.DataFrame({"transfer set": list(rec["sets"].values()), "teacher": [rec["teachers"][s] for s in rec["sets"]]},
-             index=pd.Index(list(rec["sets"]), name="name"))
+print(
+    f"{rec['runs']} runs on {', '.join(rec['devices'])}; selection by {rec['selection']}"
+)
+pd.DataFrame(
+    {
+        "transfer set": list(rec["sets"].values()),
+        "teacher": [rec["teachers"][s] for s in rec["sets"]],
+    },
+    index=pd.Index(list(rec["sets"]), name="name"),
+)
 
 # %%
 from dfkd_book import chapters
@@ -81,9 +87,15 @@ chapters.show("A1_student_protocol")
 # %% tags=["hide-input"]
 aug = pd.DataFrame(rec["stages"]["augment"])
 aug["augmentation"] = aug["protocol"].map(lambda p: p["augment"] or "none")
-table = aug.pivot(index="augmentation", columns="set", values="val_acc")[list(rec["sets"])]
+table = aug.pivot(index="augmentation", columns="set", values="val_acc")[
+    list(rec["sets"])
+]
 table = table.loc[["none", "flip-shift", "affine", "zskd", "curriculum"]]
-display(table.style.format("{:.2f}").highlight_max(axis=0, props="font-weight: bold"))
+display(
+    table.style.format("{:.2f}").highlight_max(
+        axis=0, props="font-weight: bold"
+    )
+)
 
 # %% [markdown]
 # The answer depends on what the images are. Fifty-five thousand real images need no augmentation at all; a
@@ -103,7 +115,9 @@ display(table.style.format("{:.2f}").highlight_max(axis=0, props="font-weight: b
 # %% tags=["hide-input"]
 opt = pd.DataFrame(rec["stages"]["optimise"])
 table = opt.pivot(index="label", columns="set", values="val_acc")
-base = aug.loc[aug.groupby("set")["val_acc"].idxmax()].set_index("set")["val_acc"]
+base = aug.loc[aug.groupby("set")["val_acc"].idxmax()].set_index("set")[
+    "val_acc"
+]
 table.loc["base (stage 1's best)"] = base
 table = table[[s for s in rec["sets"] if s in table.columns]]
 display(table.style.format("{:.2f}", na_rep="–"))
@@ -122,15 +136,30 @@ display(table.style.format("{:.2f}", na_rep="–"))
 # point is a separate run. The synthetic sets ran from three seeds at 10,000 and 20,000 steps (dots: the seeds).
 
 # %% tags=["hide-input"]
-fig = plot.budget_curves(rec["curves"], title="Student test accuracy against the budget, per transfer set")
+fig = plot.budget_curves(
+    rec["curves"],
+    title="Student test accuracy against the budget, per transfer set",
+)
 
 # %% tags=["hide-input"]
 rows = []
 for s, c in rec["curves"].items():
-    for steps, m, sd, k in zip(c["steps"], c["test_acc"], c["test_acc_sd"], c["seeds"]):
-        rows.append({"set": s, "steps": steps, "test %": f"{m:.2f}" + (f" ± {sd:.2f}" if k > 1 else ""),
-                     "seeds": k})
-display(pd.DataFrame(rows).pivot(index="steps", columns="set", values="test %")[list(rec["sets"])])
+    for steps, m, sd, k in zip(
+        c["steps"], c["test_acc"], c["test_acc_sd"], c["seeds"]
+    ):
+        rows.append(
+            {
+                "set": s,
+                "steps": steps,
+                "test %": f"{m:.2f}" + (f" ± {sd:.2f}" if k > 1 else ""),
+                "seeds": k,
+            }
+        )
+display(
+    pd.DataFrame(rows).pivot(index="steps", columns="set", values="test %")[
+        list(rec["sets"])
+    ]
+)
 
 # %% [markdown]
 # The real sets are converged by 5,000–10,000 steps (doubling adds about half a point). The synthetic sets are
@@ -148,9 +177,19 @@ rows = []
 for s, cands in rec["three_seeds"].items():
     for c in cands:
         p = c["protocol"]
-        rows.append({"set": s, "steps": p["steps"], "augmentation": p["augment"] or "none", "lr": p["lr"],
-                     "batch": p["batch_size"], "warm-up": p["warmup"], "τ": p["T"], "test % (mean ± sd)": f"{c['test_acc']:.2f} ± {c['test_acc_sd']:.2f}",
-                     "per seed": ", ".join(f"{a:.2f}" for a in c["per_seed_test"])})
+        rows.append(
+            {
+                "set": s,
+                "steps": p["steps"],
+                "augmentation": p["augment"] or "none",
+                "lr": p["lr"],
+                "batch": p["batch_size"],
+                "warm-up": p["warmup"],
+                "τ": p["T"],
+                "test % (mean ± sd)": f"{c['test_acc']:.2f} ± {c['test_acc_sd']:.2f}",
+                "per seed": ", ".join(f"{a:.2f}" for a in c["per_seed_test"]),
+            }
+        )
 display(pd.DataFrame(rows).set_index(["set", "steps", "augmentation", "lr"]))
 
 # %% [markdown]
@@ -164,19 +203,45 @@ display(pd.DataFrame(rows).set_index(["set", "steps", "augmentation", "lr"]))
 # Adam 10⁻², τ = 20, cosine without warm-up for every static synthetic set, and by kind of set:
 
 # %% tags=["hide-input"]
-pd.DataFrame([{"kind of transfer set": k, "budget (steps)": f"{steps:,}", "augmentation": a, "batch": b}
-              for k, (steps, a, b) in recipes.STUDENT_PROTOCOLS.items()]).set_index("kind of transfer set")
+pd.DataFrame(
+    [
+        {
+            "kind of transfer set": k,
+            "budget (steps)": f"{steps:,}",
+            "augmentation": a,
+            "batch": b,
+        }
+        for k, (steps, a, b) in recipes.STUDENT_PROTOCOLS.items()
+    ]
+).set_index("kind of transfer set")
 
 # %% tags=["hide-input"]
-measured = {s: next(c for c in rec["three_seeds"][s] if c["protocol"]["steps"] == steps
-                    and c["protocol"]["augment"] == a and c["protocol"]["batch_size"] == b
-                    and c["protocol"]["lr"] == 1e-2 and c["protocol"]["warmup"] == 0)
-            for s, (steps, a, b) in (("deepinversion", recipes.STUDENT_PROTOCOLS["inverted"]),
-                                     ("zskd", recipes.STUDENT_PROTOCOLS["impressions"]),
-                                     ("noise", recipes.STUDENT_PROTOCOLS["arbitrary"]))}
-display(Markdown("With it, the book's own transfer sets give (three seeds): " + "; ".join(
-    f"**{s}** {c['test_acc']:.2f} ± {c['test_acc_sd']:.2f} %" for s, c in measured.items())
-    + ". The adversarial games and SSD-KD make their data while the student trains; their budgets are their own."))
+measured = {
+    s: next(
+        c
+        for c in rec["three_seeds"][s]
+        if c["protocol"]["steps"] == steps
+        and c["protocol"]["augment"] == a
+        and c["protocol"]["batch_size"] == b
+        and c["protocol"]["lr"] == 1e-2
+        and c["protocol"]["warmup"] == 0
+    )
+    for s, (steps, a, b) in (
+        ("deepinversion", recipes.STUDENT_PROTOCOLS["inverted"]),
+        ("zskd", recipes.STUDENT_PROTOCOLS["impressions"]),
+        ("noise", recipes.STUDENT_PROTOCOLS["arbitrary"]),
+    )
+}
+display(
+    Markdown(
+        "With it, the book's own transfer sets give (three seeds): "
+        + "; ".join(
+            f"**{s}** {c['test_acc']:.2f} ± {c['test_acc_sd']:.2f} %"
+            for s, c in measured.items()
+        )
+        + ". The adversarial games and SSD-KD make their data while the student trains; their budgets are their own."
+    )
+)
 
 # %% [markdown]
 # ## The yardstick: what a transfer set is worth in real images
@@ -188,30 +253,71 @@ display(Markdown("With it, the book's own transfer sets give (three seeds): " + 
 # real images give a student as good as this one.
 
 # %% tags=["hide-input"]
-marks = {f"{s} ({c['protocol']['steps']:,} steps)": c["test_acc"] for s, c in measured.items()}
+marks = {
+    f"{s} ({c['protocol']['steps']:,} steps)": c["test_acc"]
+    for s, c in measured.items()
+}
 fig = plot.yardstick(yard, marks=marks)
 
 # %% tags=["hide-input"]
 rows = []
 for s, c in measured.items():
     w = protocol.worth_real_images(c["test_acc"], yard)
-    worth = (f"fewer than {yard['points'][0]['n']}" if w["below"] else
-             "more than every subset" if w["above"] else f"≈ {w['n']:,}")
-    band = "" if w["n"] is None else f"{w['low'] or '<' + str(yard['points'][0]['n'])} – {w['high'] or '>'}"
-    rows.append({"transfer set": s, "student %": c["test_acc"], "worth N real images": worth, "band (± sd)": band})
+    worth = (
+        f"fewer than {yard['points'][0]['n']}"
+        if w["below"]
+        else "more than every subset"
+        if w["above"]
+        else f"≈ {w['n']:,}"
+    )
+    band = (
+        ""
+        if w["n"] is None
+        else f"{w['low'] or '<' + str(yard['points'][0]['n'])} – {w['high'] or '>'}"
+    )
+    rows.append(
+        {
+            "transfer set": s,
+            "student %": c["test_acc"],
+            "worth N real images": worth,
+            "band (± sd)": band,
+        }
+    )
 display(pd.DataFrame(rows).set_index("transfer set"))
-display(pd.DataFrame([{"N": p["n"], "test % (mean ± sd)": f"{p['mean']:.2f} ± {p['sd']:.2f}"}
-                      for p in yard["points"]]).set_index("N").T)
+display(
+    pd.DataFrame(
+        [
+            {
+                "N": p["n"],
+                "test % (mean ± sd)": f"{p['mean']:.2f} ± {p['sd']:.2f}",
+            }
+            for p in yard["points"]
+        ]
+    )
+    .set_index("N")
+    .T
+)
 
 # %% tags=["hide-input"]
-worth = {s: protocol.worth_real_images(c["test_acc"], yard) for s, c in measured.items()}
-said = [f"{s} ≈ {w['n']:,}" if w["n"] else f"{s} fewer than {yard['points'][0]['n']}" for s, w in worth.items()]
-display(Markdown(
-    f"Under this yardstick the book's transfer sets, with their students trained to the budget above, are worth "
-    f"{'; '.join(said)} real images — where {yard['points'][-1]['n']:,} real images give "
-    f"{yard['points'][-1]['mean']:.2f} %. A few dozen real images, labelled by the teacher and shown over and "
-    "over with heavy augmentation, teach the student as much as thousands of synthetic ones: that is the gap the "
-    "chapters' methods try to close, and the measure the benchmark chapter ranks them by."))
+worth = {
+    s: protocol.worth_real_images(c["test_acc"], yard)
+    for s, c in measured.items()
+}
+said = [
+    f"{s} ≈ {w['n']:,}"
+    if w["n"]
+    else f"{s} fewer than {yard['points'][0]['n']}"
+    for s, w in worth.items()
+]
+display(
+    Markdown(
+        f"Under this yardstick the book's transfer sets, with their students trained to the budget above, are worth "
+        f"{'; '.join(said)} real images — where {yard['points'][-1]['n']:,} real images give "
+        f"{yard['points'][-1]['mean']:.2f} %. A few dozen real images, labelled by the teacher and shown over and "
+        "over with heavy augmentation, teach the student as much as thousands of synthetic ones: that is the gap the "
+        "chapters' methods try to close, and the measure the benchmark chapter ranks them by."
+    )
+)
 
 # %% [markdown]
 # ## Exercises
