@@ -49,9 +49,9 @@ OPEN_CHOICES = {
     "'Initialize a generative network' (Alg. 1, line 4)": "a fresh generator (and a fresh z) every epoch by default; "
                                                          "reinit_generator=False carries the generator over",
     "KL in eq. 4 and L_KD": "τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) per sample, τ = T (the book's kd_loss)",
-    "max in the normalisation of eq. 5": "the largest IS weight over the whole buffer, (N · min P)^(−β) "
+    "max in the normalisation of eq. 5": "the largest IS weight over the whole buffer, (N · min P)^(−ω) "
                                          "(prioritised experience replay, Schaul et al. 2016)",
-    "w_{i−1} of a sample never drawn": "1 (the paper's w_{−1} = 1) until it is drawn",
+    "wᵢ₋₁ of a sample never drawn": "1 (the paper's w₋₁ = 1) until it is drawn",
 }
 
 
