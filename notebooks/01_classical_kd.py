@@ -36,8 +36,9 @@
 # the real training images), and the student's budget is counted in optimiser **steps**.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
-# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
+# On Colab: install this book's package and nothing else (never PyTorch:
+# Colab's own is kept; none of the tools that build the book), and switch on
+# Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
@@ -86,16 +87,13 @@ chapters.show("01_classical_kd")
 # writes `results/kd-real.json`. The temperature sweep further down is this chapter's own, with a shorter budget.
 
 # %%
-r = recipes.get(
-    "kd-real"
-)  # Student-CE and Student-KD: budget, batch, optimiser, τ
-SWEEP_STEPS = config.pick(
-    quick=80, full=940
-)  # each point of the temperature sweep (≈ 1 and 4 passes over SWEEP_N)
+# Student-CE and Student-KD: budget, batch, optimiser, τ
+r = recipes.get("kd-real")
+# each point of the temperature sweep (≈ 1 and 4 passes over SWEEP_N)
+SWEEP_STEPS = config.pick(quick=80, full=940)
 SWEEP_TS = config.pick(quick=[1.0, 20.0], full=[1.0, 2.0, 4.0, 8.0, 20.0])
-SWEEP_N = config.pick(
-    quick=20_000, full=60_000
-)  # transfer-set size in the sweep
+# transfer-set size in the sweep
+SWEEP_N = config.pick(quick=20_000, full=60_000)
 recipes.table("kd-real")
 
 # %%
@@ -125,12 +123,14 @@ teacher = zoo.teacher("lenet5", "fashion-mnist")
 record = zoo.manifest()["lenet5-fashion-mnist"]
 teacher_acc = kd.evaluate(teacher, test)
 print(
-    f"teacher LeNet-5: {models.count_parameters(teacher):,} parameters (frozen), "
-    f"test accuracy {100 * teacher_acc:.2f} %  [trained in {record['train_seconds']:.0f} s, "
+    f"teacher LeNet-5: {models.count_parameters(teacher):,} parameters "
+    f"(frozen), test accuracy {100 * teacher_acc:.2f} %  "
+    f"[trained in {record['train_seconds']:.0f} s, "
     f"recipe {record['recipe']}]"
 )
 print(
-    f"student LeNet-5-Half: {models.count_parameters(zoo.student('lenet5half')):,} parameters"
+    "student LeNet-5-Half: "
+    f"{models.count_parameters(zoo.student('lenet5half')):,} parameters"
 )
 
 # %% [markdown]
@@ -143,9 +143,8 @@ print(
 
 # %%
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
-config.seed_everything(
-    0
-)  # the same initial weights as Student-KD below (and `bench kd-real`)
+# the same initial weights as Student-KD below (and `bench kd-real`)
+config.seed_everything(0)
 student_ce = zoo.student("lenet5half")
 hist_ce = dfkd_book.train(
     student_ce,
@@ -158,7 +157,8 @@ hist_ce = dfkd_book.train(
     name="Student-CE (labels)",
 )
 print(
-    f"untrained student {100 * untrained_acc:.2f} %  ->  Student-CE {100 * hist_ce.final_acc:.2f} % "
+    f"untrained student {100 * untrained_acc:.2f} %  ->  "
+    f"Student-CE {100 * hist_ce.final_acc:.2f} % "
     f"after {hist_ce.step[-1]:,} steps ({hist_ce.seconds:.0f} s)"
 )
 
@@ -174,9 +174,8 @@ print(
 # Hinton et al. called dark knowledge.
 
 # %%
-examples = [
-    int(torch.nonzero(test.labels == c)[0]) for c in (6, 4, 9)
-]  # a shirt, a coat, an ankle boot
+# a shirt, a coat, an ankle boot
+examples = [int(torch.nonzero(test.labels == c)[0]) for c in (6, 4, 9)]
 z = kd.logits(teacher, test.images[examples])
 fig, axes = plt.subplots(
     len(examples),
@@ -210,7 +209,8 @@ fig.tight_layout()
 
 # %%
 def kd_loss_from_scratch(s, t, tau, y=None, lam=0.0):
-    """τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) per sample, and the batch mean + λ · CE(y, softmax(s))."""
+    """τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) per sample, and the batch mean
+    of it + λ · CE(y, softmax(s))."""
     log_p_t, log_p_s = (
         torch.log_softmax(t / tau, dim=1),
         torch.log_softmax(s / tau, dim=1),
@@ -243,7 +243,8 @@ for tau in (1.0, 4.0, 20.0):
         with_labels - ours, 0.3 * F.cross_entropy(s_logits, y)
     )
     print(
-        f"τ = {tau:>4g}: from scratch {ours:.5f} = kd.kd_loss {kd.kd_loss(s_logits, t_logits, T=tau):.5f}"
+        f"τ = {tau:>4g}: from scratch {ours:.5f} = kd.kd_loss "
+        f"{kd.kd_loss(s_logits, t_logits, T=tau):.5f}"
     )
 
 # %% [markdown]
@@ -268,9 +269,12 @@ result_kd = distill(
     **r.student.kwargs(),
 )
 print(
-    f"Student-KD {100 * result_kd.final_acc:.2f} % after {result_kd.steps:,} steps "
-    f"({result_kd.history.seconds:.0f} s, {result_kd.teacher_queries['forward']:,} teacher forward queries); "
-    f"agreement with the teacher on the test set {100 * kd.agreement(student_kd, teacher, test.images):.2f} %"
+    f"Student-KD {100 * result_kd.final_acc:.2f} % "
+    f"after {result_kd.steps:,} steps "
+    f"({result_kd.history.seconds:.0f} s, "
+    f"{result_kd.teacher_queries['forward']:,} teacher forward queries); "
+    "agreement with the teacher on the test set "
+    f"{100 * kd.agreement(student_kd, teacher, test.images):.2f} %"
 )
 fig = plot.curves(
     hist_ce,
@@ -304,7 +308,8 @@ for T in SWEEP_TS:
     )
     sweep_acc[T] = res.final_acc
     print(
-        f"τ = {T:>4g}: {100 * res.final_acc:.2f} %  ({res.history.seconds:.0f} s)"
+        f"τ = {T:>4g}: {100 * res.final_acc:.2f} %  "
+        f"({res.history.seconds:.0f} s)"
     )
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(list(sweep_acc), [100 * a for a in sweep_acc.values()], marker="o")
@@ -361,7 +366,8 @@ top = torch.topk(off.flatten(), 5).indices
 print(
     "largest dark-knowledge entries:",
     "; ".join(
-        f"{classes[i // len(classes)]} → {classes[i % len(classes)]} {off.flatten()[i]:.3f}"
+        f"{classes[i // len(classes)]} → {classes[i % len(classes)]} "
+        f"{off.flatten()[i]:.3f}"
         for i in top
     ),
 )
@@ -420,7 +426,8 @@ fig = plot.yardstick(
 for acc in (70.0, 80.0, 86.0):
     w = protocol.worth_real_images(acc, yardstick)
     print(
-        f"a student at {acc:.0f} % is worth about {w['n']:,} real images (band {w['low']:,}–{w['high']:,})"
+        f"a student at {acc:.0f} % is worth about {w['n']:,} real images "
+        f"(band {w['low']:,}–{w['high']:,})"
     )
 
 # %% [markdown]
@@ -453,14 +460,17 @@ table = plot.paper_vs_book(
 )
 bench_record = leaderboard.load(methods=("kd-real",))["kd-real"]
 print(
-    f"results/kd-real.json ({bench_record['profile']} profile, {leaderboard.device_of(bench_record)}): "
-    f"Student-KD {bench_record['student_acc']:.2f} % over {bench_record.get('seeds', 1)} seed(s) "
+    f"results/kd-real.json ({bench_record['profile']} profile, "
+    f"{leaderboard.device_of(bench_record)}): "
+    f"Student-KD {bench_record['student_acc']:.2f} % "
+    f"over {bench_record.get('seeds', 1)} seed(s) "
     f"{bench_record.get('per_seed', [bench_record['student_acc']])}"
 )
 table
 
 # %%
-# Sanity checks: a broken teacher, loss or training loop fails here (and CI runs this notebook).
+# Sanity checks: a broken teacher, loss or training loop fails here (and CI
+# runs this notebook).
 assert teacher_acc >= 0.9084, teacher_acc
 assert result_kd.final_acc > untrained_acc + 0.5, (
     result_kd.final_acc,
@@ -472,7 +482,8 @@ assert result_kd.final_acc > config.pick(quick=0.75, full=0.8966), (
 assert hist_ce.final_acc > config.pick(quick=0.75, full=0.88), hist_ce.final_acc
 assert max(sweep_acc.values()) > config.pick(quick=0.65, full=0.85), sweep_acc
 print(
-    f"chapter 1 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+    f"chapter 1 ran in {time.perf_counter() - chapter_start:.0f} s "
+    f"(profile {config.profile()}, {config.device()})"
 )
 
 # %% [markdown]
@@ -500,9 +511,20 @@ print(
 # ```python
 # config.seed_everything(0)
 # student_lam = zoo.student("lenet5half")
-# result_lam = distill(teacher, student_lam, r.build(train), eval_set=test, seed=0, name="Student-KD, λ = 0.3",
-#                      lam=0.3, **r.student.kwargs())
-# print(f"λ = 0: {100 * result_kd.final_acc:.2f} %   λ = 0.3: {100 * result_lam.final_acc:.2f} %")
+# result_lam = distill(
+#     teacher,
+#     student_lam,
+#     r.build(train),
+#     eval_set=test,
+#     seed=0,
+#     name="Student-KD, λ = 0.3",
+#     lam=0.3,
+#     **r.student.kwargs(),
+# )
+# print(
+#     f"λ = 0: {100 * result_kd.final_acc:.2f} %   "
+#     f"λ = 0.3: {100 * result_lam.final_acc:.2f} %"
+# )
 # ```
 #
 # The loss is now ZSKD's eq. 1, $\tau^2\,\mathrm{KL}\big(p^T(\tau)\,\|\,p^S(\tau)\big) + 0.3\,\mathrm{CE}\big(y, p^S(1)\big)$.
@@ -539,8 +561,16 @@ print(
 #     acc = {}
 #     for T in SWEEP_TS:
 #         config.seed_everything(0)
-#         res = distill(teacher, zoo.student("lenet5half"), make_method(), eval_set=test, seed=0, progress=False,
-#                       name=f"τ = {T:g}", **r.student.kwargs(T=T, **overrides))
+#         res = distill(
+#             teacher,
+#             zoo.student("lenet5half"),
+#             make_method(),
+#             eval_set=test,
+#             seed=0,
+#             progress=False,
+#             name=f"τ = {T:g}",
+#             **r.student.kwargs(T=T, **overrides),
+#         )
 #         acc[T] = res.final_acc
 #     return acc
 #
@@ -555,7 +585,10 @@ print(
 # with_t2 = sweep_full(lambda: methods.RealData(train))
 # without_t2 = sweep_full(lambda: NoTauSquared(train))
 # for T in SWEEP_TS:
-#     print(f"τ = {T:>4g}: with τ² {100 * with_t2[T]:.2f} %, without {100 * without_t2[T]:.2f} %")
+#     print(
+#         f"τ = {T:>4g}: with τ² {100 * with_t2[T]:.2f} %, "
+#         f"without {100 * without_t2[T]:.2f} %"
+#     )
 # ```
 #
 # *The ranking.* The short sweep printed above falls steadily from τ = 1 to τ = 20. With the full budget every
@@ -590,9 +623,19 @@ print(
 # ```python
 # few = train.subset(200, per_class=True)  # 2,000 images, 200 of each class
 # config.seed_everything(0)
-# res_few = distill(teacher, zoo.student("lenet5half"), methods.RealData(few), eval_set=test, seed=0,
-#                   name="Student-KD, 200 images per class", **r.student.kwargs())
-# print(f"{len(few):,} images: {100 * res_few.final_acc:.2f} % (ceiling {100 * result_kd.final_acc:.2f} %)")
+# res_few = distill(
+#     teacher,
+#     zoo.student("lenet5half"),
+#     methods.RealData(few),
+#     eval_set=test,
+#     seed=0,
+#     name="Student-KD, 200 images per class",
+#     **r.student.kwargs(),
+# )
+# print(
+#     f"{len(few):,} images: {100 * res_few.final_acc:.2f} % "
+#     f"(ceiling {100 * result_kd.final_acc:.2f} %)"
+# )
 # ```
 #
 # The recipe's 7,050 steps of 256 images make about 900 passes over 2,000 images, and without augmentation the
@@ -622,17 +665,30 @@ print(
 # :class: dropdown
 #
 # ```python
-# W = models.last_linear(teacher).weight.detach().cpu()  # (K, 84): one row per class
+# # (K, 84): one row per class
+# W = models.last_linear(teacher).weight.detach().cpu()
 # Wn = W / W.norm(dim=1, keepdim=True)
 # cos = Wn @ Wn.T
-# fig = plot.heatmap(cos, classes, title="cosine similarity of the final-layer weight rows",
-#                    xlabel="class j", ylabel="class k")
+# fig = plot.heatmap(
+#     cos,
+#     classes,
+#     title="cosine similarity of the final-layer weight rows",
+#     xlabel="class j",
+#     ylabel="class k",
+# )
 # off = ~torch.eye(len(classes), dtype=torch.bool)
 # corr = np.corrcoef(cos[off].numpy(), mean_soft[off].log().numpy())[0, 1]
-# print(f"correlation of the off-diagonal entries with log mean soft targets: {corr:.2f}")
+# print(
+#     "correlation of the off-diagonal entries with log mean soft targets: "
+#     f"{corr:.2f}"
+# )
 # for k in range(len(classes)):
-#     print(f"{classes[k]:>12}: nearest by weights {classes[int(cos[k].masked_fill(~off[k], -2).argmax())]}, "
-#           f"by soft targets {classes[int(mean_soft[k].masked_fill(~off[k], 0).argmax())]}")
+#     print(
+#         f"{classes[k]:>12}: nearest by weights "
+#         f"{classes[int(cos[k].masked_fill(~off[k], -2).argmax())]}, "
+#         "by soft targets "
+#         f"{classes[int(mean_soft[k].masked_fill(~off[k], 0).argmax())]}"
+#     )
 # ```
 #
 # The logit of class $k$ is $w_k^\top h + b_k$, with $h$ the 84 features of the last hidden layer. Two classes whose
@@ -664,8 +720,12 @@ print(
 # 1. Only $q$ depends on $s$, and $\log q_k = s_k/\tau - \log\sum_j e^{s_j/\tau}$, so
 #    $\partial \log q_k/\partial s_i = (\delta_{ki} - q_i)/\tau$. Then
 #
-#    $$\frac{\partial\mathcal{L}}{\partial s_i} = -\tau^2\sum_k p_k\,\frac{\partial \log q_k}{\partial s_i}
-#    = -\tau \sum_k p_k(\delta_{ki} - q_i) = -\tau\,(p_i - q_i) = \tau\,(q_i - p_i),$$
+#    $$\begin{aligned}
+#    \frac{\partial\mathcal{L}}{\partial s_i}
+#    &= -\tau^2\sum_k p_k\,\frac{\partial \log q_k}{\partial s_i}
+#    = -\tau \sum_k p_k(\delta_{ki} - q_i) \\
+#    &= -\tau\,(p_i - q_i) = \tau\,(q_i - p_i),
+#    \end{aligned}$$
 #
 #    using $\sum_k p_k = 1$.
 #

@@ -38,8 +38,9 @@
 # before the first student step, then the student is trained on them for a budget of optimiser steps.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
-# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
+# On Colab: install this book's package and nothing else (never PyTorch:
+# Colab's own is kept; none of the tools that build the book), and switch on
+# Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
@@ -88,16 +89,13 @@ chapters.show("02_data_impressions")
 # %%
 r = recipes.get("zskd")
 N = r.settings["n"]  # data impressions in the main transfer set
-CRAFT = {
-    k: v for k, v in r.settings.items() if k != "n"
-}  # the recipe's crafting settings (eq. 3)
+# the recipe's crafting settings (eq. 3)
+CRAFT = {k: v for k, v in r.settings.items() if k != "n"}
 ABL_N = config.pick(quick=100, full=1_000)  # impressions per ablation pool
-SIZES = config.pick(
-    quick=[100, 1_000], full=[500, 1_000, 2_000, 8_000]
-)  # transfer-set sizes (Fig. 2)
-ABL_STEPS = config.pick(
-    quick=40, full=640
-)  # student steps of every ablation student (no augmentation)
+# transfer-set sizes (Fig. 2)
+SIZES = config.pick(quick=[100, 1_000], full=[500, 1_000, 2_000, 8_000])
+# student steps of every ablation student (no augmentation)
+ABL_STEPS = config.pick(quick=40, full=640)
 recipes.table("zskd")
 
 # %%
@@ -108,7 +106,8 @@ teacher = zoo.teacher("lenet5", "fashion-mnist")
 teacher_acc = kd.evaluate(teacher, test)
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
 print(
-    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
+    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; "
+    f"untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
 )
 
 # %% [markdown]
@@ -129,14 +128,14 @@ low, high = (
     cosine.min(dim=1, keepdim=True).values,
     cosine.max(dim=1, keepdim=True).values,
 )
-similarity_ours = (cosine - low) / (
-    high - low
-)  # every row min-max normalised to [0, 1]
+# every row min-max normalised to [0, 1]
+similarity_ours = (cosine - low) / (high - low)
 
 similarity = zskd.class_similarity(teacher)
 assert torch.allclose(similarity_ours, similarity, atol=1e-6)
 print(
-    f"from scratch = zskd.class_similarity: max difference {(similarity_ours - similarity).abs().max():.1e}"
+    "from scratch = zskd.class_similarity: max difference "
+    f"{(similarity_ours - similarity).abs().max():.1e}"
 )
 
 # %% [markdown]
@@ -198,8 +197,10 @@ widgets.dirichlet_explorer(similarity, classes)
 # Starting from uniform noise, every input $x$ is optimised with Adam until the teacher's softmax at temperature
 # τ matches its sampled target $y$ (ZSKD eq. 3); after every step the pixels are clipped back to [0, 1]:
 #
-# $$\bar x = \arg\min_x \; \mathrm{CE}\big(y,\; \mathrm{softmax}(T(x)/\tau)\big)
-# = \arg\min_x \; -\sum_k y_k \log \mathrm{softmax}\big(T(x)/\tau\big)_k .$$
+# $$\begin{aligned}
+# \bar x &= \arg\min_x \; \mathrm{CE}\big(y,\; \mathrm{softmax}(T(x)/\tau)\big) \\
+# &= \arg\min_x \; -\sum_k y_k \log \mathrm{softmax}\big(T(x)/\tau\big)_k .
+# \end{aligned}$$
 #
 # The loop, from scratch, for four impressions and three Adam steps (PyTorch's default betas, a constant
 # learning rate, the recipe's learning rate, τ and starting noise), against the package's `zskd.craft` from the
@@ -207,7 +208,8 @@ widgets.dirichlet_explorer(similarity, classes)
 
 # %%
 def craft_from_scratch(teacher, targets, steps, lr, tau, init_range, seed):
-    """Eq. 3 by gradient descent on the pixels: Adam, constant lr, clip to [0, 1] after every step."""
+    """Eq. 3 by gradient descent on the pixels: Adam, constant lr, clip to
+    [0, 1] after every step."""
     low, high = init_range
     torch.manual_seed(seed)
     x = (
@@ -215,9 +217,8 @@ def craft_from_scratch(teacher, targets, steps, lr, tau, init_range, seed):
     ).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr)
     for _ in range(steps):
-        loss = -(
-            targets * torch.log_softmax(teacher(x) / tau, dim=1)
-        ).sum()  # summed: each x its own loss
+        # summed: each x its own loss
+        loss = -(targets * torch.log_softmax(teacher(x) / tau, dim=1)).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -249,7 +250,8 @@ package = zskd.craft(
 )
 assert torch.allclose(ours, package.images, atol=1e-5)
 print(
-    f"from scratch = zskd.craft on {len(ours)} impressions × 3 steps: max pixel difference "
+    f"from scratch = zskd.craft on {len(ours)} impressions × 3 steps: "
+    "max pixel difference "
     f"{(ours - package.images).abs().max():.1e}"
 )
 
@@ -273,9 +275,8 @@ print(
 # The impressions stay on the method, `result.method.impressions`.
 
 # %%
-config.seed_everything(
-    0
-)  # the same initial student as `python -m dfkd_book.bench zskd`
+# the same initial student as `python -m dfkd_book.bench zskd`
+config.seed_everything(0)
 student_aug = zoo.student("lenet5half")
 result_aug = distill(
     teacher,
@@ -288,8 +289,10 @@ result_aug = distill(
 )
 dis = result_aug.method.impressions
 print(
-    f"{len(dis):,} data impressions × {dis.steps} steps = {dis.impression_steps / 1e6:.2f} M impression-steps "
-    f"in {dis.seconds:.0f} s ({dis.impression_steps / dis.seconds:,.0f} impression-steps/s)"
+    f"{len(dis):,} data impressions × {dis.steps} steps = "
+    f"{dis.impression_steps / 1e6:.2f} M impression-steps "
+    f"in {dis.seconds:.0f} s "
+    f"({dis.impression_steps / dis.seconds:,.0f} impression-steps/s)"
 )
 print(
     "mean cross-entropy to the targets during crafting:",
@@ -299,7 +302,8 @@ with torch.no_grad():
     p_dis = kd.soft_targets(kd.logits(teacher, dis.images), 1.0)
 agree = (p_dis.argmax(1) == dis.targets.argmax(1)).float().mean().item()
 print(
-    f"the teacher's top class on an impression = its target's top class for {100 * agree:.1f} % of them"
+    "the teacher's top class on an impression = its target's top class "
+    f"for {100 * agree:.1f} % of them"
 )
 
 # %% [markdown]
@@ -323,7 +327,9 @@ fig = plot.show_images(
     captions,
     ncols=10,
     scale=1.45,
-    suptitle="Data impressions of the LeNet-5 teacher (top-2 target confidences)",
+    suptitle=(
+        "Data impressions of the LeNet-5 teacher (top-2 target confidences)"
+    ),
 )
 
 # %% [markdown]
@@ -396,7 +402,8 @@ for tau in (20.0, 1.0):
         .mean()
     )
     print(
-        f"τ = {tau:>2g}: {100 * edge:.0f} % of the impressions on the square's edge; the student, trained on "
+        f"τ = {tau:>2g}: {100 * edge:.0f} % of the impressions on the "
+        "square's edge; the student, trained on "
         f"them alone, {100 * toy.final_acc:.1f} % on the teacher's data"
     )
     frames.append(
@@ -435,7 +442,10 @@ aug = r.student.make_augment()
 fig = plot.show_images(
     torch.cat([dis.images[idx[:8]], aug(dis.images[idx[:8]].to(device)).cpu()]),
     ncols=8,
-    suptitle=f"eight impressions (top) and one augmented draw of each (bottom): {aug}",
+    suptitle=(
+        "eight impressions (top) and one augmented draw of each (bottom): "
+        f"{aug}"
+    ),
 )
 
 # %%
@@ -451,8 +461,10 @@ result_plain = distill(
     **r.student.kwargs(augment=None),
 )
 print(
-    f"with augmentation {100 * result_aug.final_acc:.2f} % ({result_aug.history.seconds:.0f} s, crafting "
-    f"included); without {100 * result_plain.final_acc:.2f} % ({result_plain.history.seconds:.0f} s); "
+    f"with augmentation {100 * result_aug.final_acc:.2f} % "
+    f"({result_aug.history.seconds:.0f} s, crafting included); "
+    f"without {100 * result_plain.final_acc:.2f} % "
+    f"({result_plain.history.seconds:.0f} s); "
     f"{result_aug.steps:,} student steps each"
 )
 fig = plot.curves(
@@ -479,7 +491,8 @@ fig = plot.curves(
 
 # %%
 def ablation_student(method, name):
-    """A fresh student (seed 0) distilled on ``method``'s transfer set without augmentation for ABL_STEPS steps."""
+    """A fresh student (seed 0) distilled on ``method``'s transfer set
+    without augmentation for ABL_STEPS steps."""
     config.seed_everything(0)
     res = distill(
         teacher,
@@ -492,7 +505,8 @@ def ablation_student(method, name):
         **r.student.kwargs(steps=ABL_STEPS, augment=None, eval_every=ABL_STEPS),
     )
     print(
-        f"{name:<46} {100 * res.final_acc:6.2f} %  ({res.history.seconds:.0f} s)"
+        f"{name:<46} {100 * res.final_acc:6.2f} %  "
+        f"({res.history.seconds:.0f} s)"
     )
     return res
 
@@ -648,24 +662,28 @@ compute = dis.impression_steps + sum(
     if not isinstance(m, methods.TransferSet)
 )
 print(
-    f"this run: main transfer set {len(dis):,} DIs × {dis.steps} steps = {dis.impression_steps / 1e6:.2f} M "
-    f"impression-steps, {dis.impression_steps / 72e6:.1%} of the paper's 72 M; with the ablation pools "
-    f"{compute / 1e6:.2f} M in all. Students: {result_aug.steps:,} steps (main), {ABL_STEPS:,} (ablations)."
+    f"this run: main transfer set {len(dis):,} DIs × {dis.steps} steps = "
+    f"{dis.impression_steps / 1e6:.2f} M impression-steps, "
+    f"{dis.impression_steps / 72e6:.1%} of the paper's 72 M; "
+    f"with the ablation pools {compute / 1e6:.2f} M in all. "
+    f"Students: {result_aug.steps:,} steps (main), "
+    f"{ABL_STEPS:,} (ablations)."
 )
 table
 
 # %%
-# Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
-assert agree > config.pick(quick=0.6, full=0.8), (
-    agree
-)  # most impressions reach their target class
+# Sanity checks: a broken method fails here (and CI runs this notebook on
+# the quick profile).
+# most impressions reach their target class
+assert agree > config.pick(quick=0.6, full=0.8), agree
 assert result_aug.final_acc > untrained_acc + config.pick(
     quick=0.15, full=0.3
 ), (result_aug.final_acc, untrained_acc)
 assert all(0 <= a <= 1 for a in ablation.values())
 assert dis.images.min() >= 0 and dis.images.max() <= 1
 print(
-    f"chapter 2 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+    f"chapter 2 ran in {time.perf_counter() - chapter_start:.0f} s "
+    f"(profile {config.profile()}, {config.device()})"
 )
 
 # %% [markdown]
@@ -679,23 +697,31 @@ print(
 record = leaderboard.load(methods=("zskd",))["zskd"]
 per_seed = record.get("per_seed", [record["student_acc"]])
 print(
-    f"results/zskd.json (`python -m dfkd_book.bench zskd`, {record['profile']} profile): student accuracy "
-    f"per seed {per_seed} %, spread {max(per_seed) - min(per_seed):.2f} points over {len(per_seed)} seed(s)"
+    "results/zskd.json (`python -m dfkd_book.bench zskd`, "
+    f"{record['profile']} profile): student accuracy "
+    f"per seed {per_seed} %, "
+    f"spread {max(per_seed) - min(per_seed):.2f} points "
+    f"over {len(per_seed)} seed(s)"
 )
 h = result_aug.history
 best = max(range(len(h.step)), key=lambda i: h.test_acc[i])
 print(
-    f"augmentation: {100 * result_aug.final_acc:.2f} % with vs {100 * result_plain.final_acc:.2f} % without "
-    f"({100 * (result_aug.final_acc - result_plain.final_acc):+.2f} points; the paper: {79.62 - 69.37:+.2f})"
+    f"augmentation: {100 * result_aug.final_acc:.2f} % with "
+    f"vs {100 * result_plain.final_acc:.2f} % without "
+    f"({100 * (result_aug.final_acc - result_plain.final_acc):+.2f} points; "
+    f"the paper: {79.62 - 69.37:+.2f})"
 )
 print(
-    f"the augmented student: best evaluation {100 * h.test_acc[best]:.2f} % at step {h.step[best]:,}, final "
+    "the augmented student: best evaluation "
+    f"{100 * h.test_acc[best]:.2f} % at step {h.step[best]:,}, final "
     f"{100 * h.final_acc:.2f} % at step {h.step[-1]:,}"
 )
 paper_crafting = next(k for k in ablation if k.startswith("paper"))
 print(
-    f"the paper's crafting: {100 * ablation[paper_crafting]:.2f} % vs the recipe's "
-    f"{100 * ablation['data impressions (class-similarity prior)']:.2f} % (chance: {100 / len(classes):.0f} %)"
+    f"the paper's crafting: {100 * ablation[paper_crafting]:.2f} % "
+    "vs the recipe's "
+    f"{100 * ablation['data impressions (class-similarity prior)']:.2f} % "
+    f"(chance: {100 / len(classes):.0f} %)"
 )
 
 # %% [markdown]
@@ -735,13 +761,23 @@ print(
 # :class: dropdown
 #
 # ```python
-# pools = {f"500 DIs × {CRAFT['steps']} steps (recipe)": methods.DataImpressions(500, **CRAFT),
-#          "500 DIs × 1,500 steps (paper)": methods.DataImpressions(500, **{**CRAFT, "steps": 1500})}
+# pools = {
+#     f"500 DIs × {CRAFT['steps']} steps (recipe)": methods.DataImpressions(
+#         500, **CRAFT
+#     ),
+#     "500 DIs × 1,500 steps (paper)": methods.DataImpressions(
+#         500, **{**CRAFT, "steps": 1500}
+#     ),
+# }
 # for name, method in pools.items():
-#     res = ablation_student(method, name)  # crafts the pool inside distill, then ABL_STEPS student steps
+#     # crafts the pool inside distill, then ABL_STEPS student steps
+#     res = ablation_student(method, name)
 #     imp = res.method.impressions
-#     print(f"   {imp.impression_steps / 1e6:.2f} M impression-steps, {imp.seconds:.0f} s; cross-entropy to the "
-#           "targets: " + ", ".join(f"step {s}: {v:.3f}" for s, v in imp.curve))
+#     print(
+#         f"   {imp.impression_steps / 1e6:.2f} M impression-steps, "
+#         f"{imp.seconds:.0f} s; cross-entropy to the targets: "
+#         + ", ".join(f"step {s}: {v:.3f}" for s, v in imp.curve)
+#     )
 # ```
 #
 # On the full profile the paper's pool costs 1,500 / 150 = 10 times the recipe's crafting. The extra steps keep
@@ -765,9 +801,14 @@ print(
 # :class: dropdown
 #
 # ```python
-# beta_pools = {"β ∈ {1, 0.1} (recipe)": r.build(n=ABL_N), "β = 1 only": r.build(n=ABL_N, betas=(1.0,)),
-#               "β = 0.1 only": r.build(n=ABL_N, betas=(0.1,))}
-# beta_acc = {name: ablation_student(m, name).final_acc for name, m in beta_pools.items()}
+# beta_pools = {
+#     "β ∈ {1, 0.1} (recipe)": r.build(n=ABL_N),
+#     "β = 1 only": r.build(n=ABL_N, betas=(1.0,)),
+#     "β = 0.1 only": r.build(n=ABL_N, betas=(0.1,)),
+# }
+# beta_acc = {
+#     name: ablation_student(m, name).final_acc for name, m in beta_pools.items()
+# }
 # ```
 #
 # What to expect follows from {ref}`ex-ch2-dirichlet`: β does not move the mean of the Dirichlet, only its
@@ -791,13 +832,19 @@ print(
 # :class: dropdown
 #
 # ```python
-# runs_T = {T: ablation_student(r.build(n=ABL_N, T=T), f"crafted at τ = {T:g}") for T in (1.0, 20.0)}
+# runs_T = {
+#     T: ablation_student(r.build(n=ABL_N, T=T), f"crafted at τ = {T:g}")
+#     for T in (1.0, 20.0)
+# }
 # for T, res in runs_T.items():
 #     z = kd.logits(teacher, res.method.impressions.images)
 #     spread = (z.max(1).values - z.min(1).values).mean()
 #     soft = kd.soft_targets(z, r.student.T).max(1).values.mean()
-#     print(f"crafted at τ = {T:g}: mean logit range {spread:.1f}; mean top soft target at the student's "
-#           f"τ = {r.student.T:g}: {soft:.3f}")
+#     print(
+#         f"crafted at τ = {T:g}: mean logit range {spread:.1f}; "
+#         "mean top soft target at the student's "
+#         f"τ = {r.student.T:g}: {soft:.3f}"
+#     )
 # ```
 #
 # If crafting reaches its target $y$ at temperature $\tau_c$, then $\mathrm{softmax}(z/\tau_c) = y$, so
@@ -838,13 +885,22 @@ print(
 #
 # conf_student, conf_teacher = confusion_of(student_aug), confusion_of(teacher)
 # fig, axes = plt.subplots(1, 3, figsize=(21, 6))
-# for ax, m, title in zip(axes, (conf_student, conf_teacher, similarity),
-#                         ("ZSKD student: confusion (rows: true)", "teacher: confusion", "class similarity (eq. 2)")):
+# for ax, m, title in zip(
+#     axes,
+#     (conf_student, conf_teacher, similarity),
+#     (
+#         "ZSKD student: confusion (rows: true)",
+#         "teacher: confusion",
+#         "class similarity (eq. 2)",
+#     ),
+# ):
 #     plot.heatmap(m, classes, ax=ax, title=title)
 # off = ~torch.eye(len(classes), dtype=torch.bool)
 # for name, m in (("student", conf_student), ("teacher", conf_teacher)):
-#     print(f"{name}: correlation of off-diagonal confusion with similarity "
-#           f"{torch.corrcoef(torch.stack([m[off], similarity[off]]))[0, 1]:.2f}")
+#     print(
+#         f"{name}: correlation of off-diagonal confusion with similarity "
+#         f"{torch.corrcoef(torch.stack([m[off], similarity[off]]))[0, 1]:.2f}"
+#     )
 # ```
 #
 # Read the off-diagonal blocks. The prior put target mass on look-alike classes — the tops (T-shirt, pullover,
@@ -896,9 +952,12 @@ print(
 #    ```python
 #    alpha = zskd.concentration(similarity, 0.1)[shirt]
 #    y = torch.distributions.Dirichlet(alpha.expand(20_000, -1)).sample()
-#    print(f"top class is Shirt: {(y.argmax(1) == shirt).float().mean():.3f}; "
-#          f"1 / row sum: {1 / similarity[shirt].sum():.3f}; "
-#          f"nearly one-hot (max > 0.9): {(y.max(1).values > 0.9).float().mean():.3f}")
+#    print(
+#        f"top class is Shirt: {(y.argmax(1) == shirt).float().mean():.3f}; "
+#        f"1 / row sum: {1 / similarity[shirt].sum():.3f}; "
+#        "nearly one-hot (max > 0.9): "
+#        f"{(y.max(1).values > 0.9).float().mean():.3f}"
+#    )
 #    ```
 #
 #    This is why the β = 0.1 half of the transfer set labels many impressions "for Shirt" that the teacher reads as

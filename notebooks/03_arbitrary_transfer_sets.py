@@ -39,8 +39,9 @@
 # student step of `distill(teacher, student, method, steps=...)`, the book's one student loop.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
-# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
+# On Colab: install this book's package and nothing else (never PyTorch:
+# Colab's own is kept; none of the tools that build the book), and switch on
+# Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
@@ -89,15 +90,12 @@ chapters.show("03_arbitrary_transfer_sets")
 # %%
 r_noise, r_best = recipes.get("arbitrary-noise"), recipes.get("arbitrary-best")
 N, CAP = r_noise.settings["n"], r_noise.settings["max_candidates"]
-STEPS = config.pick(
-    quick=40, full=r_noise.student.steps
-)  # each Table 1 student (full: the recipe's budget)
-HIST_N = config.pick(
-    quick=3_000, full=20_000
-)  # candidates per source for the histograms
-POOL_N = config.pick(
-    quick=1_000, full=2_000
-)  # candidates per source for the galleries and the explorer
+# each Table 1 student (full: the recipe's budget)
+STEPS = config.pick(quick=40, full=r_noise.student.steps)
+# candidates per source for the histograms
+HIST_N = config.pick(quick=3_000, full=20_000)
+# candidates per source for the galleries and the explorer
+POOL_N = config.pick(quick=1_000, full=2_000)
 pd.concat(
     {
         "arbitrary-noise": recipes.table("arbitrary-noise"),
@@ -114,7 +112,8 @@ teacher = zoo.teacher("lenet5", "fashion-mnist")
 teacher_acc = kd.evaluate(teacher, test)
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
 print(
-    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
+    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; "
+    f"untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
 )
 
 # %% [markdown]
@@ -140,9 +139,8 @@ makers = {
     "sklearn digits": lambda s: arbitrary.digits(shape, s),
     "LFW faces": lambda s: arbitrary.faces(shape, s),
 }
-pools = {
-    name: make(100)(POOL_N) for name, make in makers.items()
-}  # a pool of candidates per source
+# a pool of candidates per source
+pools = {name: make(100)(POOL_N) for name, make in makers.items()}
 fig = plot.show_images(
     torch.cat([x[:10] for x in pools.values()]),
     ncols=10,
@@ -218,8 +216,11 @@ widgets.source_explorer(teacher, pools, classes)
 # Go through the candidates $x$ of the sources in order; the teacher $T$ names each one's class, and the
 # candidate is kept only while that class has room:
 #
-# $$\hat c(x) = \arg\max_k T(x)_k, \qquad \text{keep } x \iff n_{\hat c(x)} < \lfloor N/K \rfloor
-# \quad (\text{then } n_{\hat c(x)} \leftarrow n_{\hat c(x)} + 1),$$
+# $$\begin{aligned}
+# &\hat c(x) = \arg\max_k T(x)_k, \\
+# &\text{keep } x \iff n_{\hat c(x)} < \lfloor N/K \rfloor
+# \quad (\text{then } n_{\hat c(x)} \leftarrow n_{\hat c(x)} + 1),
+# \end{aligned}$$
 #
 # stopping when every class holds $\lfloor N/K \rfloor$ images or the candidates run out. From scratch, one
 # candidate at a time, on a fixed tensor of 300 candidates (random shapes, then photo patches), against the
@@ -227,7 +228,8 @@ widgets.source_explorer(teacher, pools, classes)
 
 # %%
 def balance_from_scratch(teacher, candidates, n):
-    """Algorithm 1, one candidate at a time: keep a candidate while its predicted class has room."""
+    """Algorithm 1, one candidate at a time: keep a candidate while its
+    predicted class has room."""
     num_classes = kd.logits(teacher, candidates[:1]).shape[1]
     quota = n // num_classes
     counts = torch.zeros(num_classes, dtype=torch.long)
@@ -258,8 +260,10 @@ assert torch.equal(kept_ours, b_tiny.images) and torch.equal(
     counts_ours, b_tiny.counts
 )
 print(
-    f"from scratch = arbitrary.balance: {len(kept_ours)} of {len(candidates)} candidates kept, per class "
-    f"{counts_ours.tolist()} (quota {b_tiny.quota}; shortfall {int(b_tiny.shortfall.sum())})"
+    "from scratch = arbitrary.balance: "
+    f"{len(kept_ours)} of {len(candidates)} candidates kept, "
+    f"per class {counts_ours.tolist()} (quota {b_tiny.quota}; "
+    f"shortfall {int(b_tiny.shortfall.sum())})"
 )
 
 # %% [markdown]
@@ -282,8 +286,10 @@ for fam in arbitrary.FAMILIES:
     sets[(fam, "unbalanced")] = unbalanced_source(N)
     sets[(fam, "balanced")] = b.images
     print(
-        f"{fam:>9}: {len(b.images):,} kept of {b.examined:,} candidates examined in {time.perf_counter() - t0:.0f} s; "
-        f"kept per source {b.kept_per_source}; shortfall {int(b.shortfall.sum())}"
+        f"{fam:>9}: {len(b.images):,} kept of {b.examined:,} candidates "
+        f"examined in {time.perf_counter() - t0:.0f} s; "
+        f"kept per source {b.kept_per_source}; "
+        f"shortfall {int(b.shortfall.sum())}"
     )
 counts = pd.DataFrame(
     {f"{fam} (balanced)": b.counts.tolist() for fam, b in balanced.items()},
@@ -327,7 +333,8 @@ for (fam, kind), x in sets.items():
         )
         table1[(fam, kind, with_aug)] = res.final_acc
         print(
-            f"{fam:>9} {kind:>10} {'with' if with_aug else 'w/o':>4} aug.: {100 * res.final_acc:6.2f} %"
+            f"{fam:>9} {kind:>10} {'with' if with_aug else 'w/o':>4} aug.: "
+            f"{100 * res.final_acc:6.2f} %"
             f"  ({res.history.seconds:.0f} s)"
         )
 
@@ -415,8 +422,10 @@ for fam in arbitrary.FAMILIES:
         for i in (0, 1)
     ]
     print(
-        f"{fam:>9}: balancing {gains[0]:+6.2f} points w/o aug., {gains[1]:+6.2f} with (paper {paper[0]:+.2f}, "
-        f"{paper[1]:+.2f}); augmentation {aug_gains[0]:+6.2f} unbalanced, {aug_gains[1]:+6.2f} balanced"
+        f"{fam:>9}: balancing {gains[0]:+6.2f} points w/o aug., "
+        f"{gains[1]:+6.2f} with (paper {paper[0]:+.2f}, {paper[1]:+.2f}); "
+        f"augmentation {aug_gains[0]:+6.2f} unbalanced, "
+        f"{aug_gains[1]:+6.2f} balanced"
     )
 
 # %% [markdown]
@@ -447,8 +456,9 @@ assert torch.equal(
     torch.cat([balanced[fam].images for fam in r_best.settings["sources"]]),
 )
 print(
-    f"best offline combination: {100 * result_best.final_acc:.2f} % ({len(best):,} images, "
-    f"{result_best.steps:,} steps, {result_best.history.seconds:.0f} s with balancing)"
+    f"best offline combination: {100 * result_best.final_acc:.2f} % "
+    f"({len(best):,} images, {result_best.steps:,} steps, "
+    f"{result_best.history.seconds:.0f} s with balancing)"
 )
 fig = plot.curves(
     result_best, title="LeNet-5-Half distilled on arbitrary images only"
@@ -509,32 +519,35 @@ table = plot.paper_vs_book(
     ]
 )
 print(
-    f"this run: {N:,} images per family set, best set {len(best):,} images; candidates examined: "
+    f"this run: {N:,} images per family set, "
+    f"best set {len(best):,} images; candidates examined: "
     + ", ".join(f"{fam} {b.examined:,}" for fam, b in balanced.items())
 )
 table
 
 # %%
-# Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
+# Sanity checks: a broken method fails here (and CI runs this notebook on
+# the quick profile).
 for fam, b in balanced.items():
     assert (b.counts <= b.quota).all() and len(b.images) == int(
         b.counts.sum()
     ) <= N, fam
     assert b.images.min() >= 0 and b.images.max() <= 1, fam
-assert (
-    balanced["synthetic"].counts == balanced["synthetic"].quota
-).all()  # shapes + dead leaves fill every class
+# shapes + dead leaves fill every class
+assert (balanced["synthetic"].counts == balanced["synthetic"].quota).all()
 assert result_best.final_acc > untrained_acc + config.pick(
     quick=0.1, full=0.4
 ), (result_best.final_acc, untrained_acc)
-# the paper's claim, on the full profile (the quick profile's students have had too few steps to tell)
+# the paper's claim, on the full profile (the quick profile's students have
+# had too few steps to tell)
 wins = sum(
     table1[(f, "balanced", True)] > table1[(f, "unbalanced", True)]
     for f in arbitrary.FAMILIES
 )
 assert wins >= config.pick(quick=0, full=2), wins
 print(
-    f"chapter 3 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+    f"chapter 3 ran in {time.perf_counter() - chapter_start:.0f} s "
+    f"(profile {config.profile()}, {config.device()})"
 )
 
 # %% [markdown]
@@ -548,8 +561,9 @@ b_noise = balanced["noise"]
 found = int(b_noise.counts[sandal])
 if found < b_noise.quota:  # Algorithm 1 kept every sandal it met
     print(
-        f"Algorithm 1 met {found} sandals in {b_noise.examined:,} uniform-noise candidates "
-        f"({100 * found / b_noise.examined:.3f} %); filling the quota of {b_noise.quota:,} would take about "
+        f"Algorithm 1 met {found} sandals in {b_noise.examined:,} "
+        f"uniform-noise candidates ({100 * found / b_noise.examined:.3f} %); "
+        f"filling the quota of {b_noise.quota:,} would take about "
         + (
             f"{b_noise.quota * b_noise.examined / found:,.0f} candidates"
             if found
@@ -562,8 +576,11 @@ for name in ("arbitrary-noise", "arbitrary-best"):
     rec = leaderboard.load(methods=(name,))[name]
     per_seed = rec.get("per_seed", [rec["student_acc"]])
     print(
-        f"results/{name}.json (`python -m dfkd_book.bench {name}`, {rec['profile']} profile): student accuracy "
-        f"per seed {per_seed} %, spread {max(per_seed) - min(per_seed):.2f} points over {len(per_seed)} seed(s)"
+        f"results/{name}.json (`python -m dfkd_book.bench {name}`, "
+        f"{rec['profile']} profile): student accuracy "
+        f"per seed {per_seed} %, "
+        f"spread {max(per_seed) - min(per_seed):.2f} points "
+        f"over {len(per_seed)} seed(s)"
     )
 
 # %% [markdown]
@@ -604,15 +621,25 @@ for name in ("arbitrary-noise", "arbitrary-best"):
 # `torchvision.datasets` class works the same way):
 #
 # ```python
-# online = [arbitrary.torchvision_source("SVHN", shape, split="train"),
-#           arbitrary.torchvision_source("CIFAR10", shape, train=True)]
+# online = [
+#     arbitrary.torchvision_source("SVHN", shape, split="train"),
+#     arbitrary.torchvision_source("CIFAR10", shape, train=True),
+# ]
 # config.seed_everything(0)
-# res_online = distill(teacher, zoo.student("lenet5half"),
-#                      methods.ArbitraryBalanced(online, N, max_candidates=CAP), eval_set=test, seed=0,
-#                      name="balanced SVHN + CIFAR-10", **r_best.student.kwargs())
+# res_online = distill(
+#     teacher,
+#     zoo.student("lenet5half"),
+#     methods.ArbitraryBalanced(online, N, max_candidates=CAP),
+#     eval_set=test,
+#     seed=0,
+#     name="balanced SVHN + CIFAR-10",
+#     **r_best.student.kwargs(),
+# )
 # b = res_online.method.balanced["sources"]
-# print(f"{100 * res_online.final_acc:.2f} %; kept per source {b.kept_per_source}; "
-#       f"shortfall {int(b.shortfall.sum())} of {b.quota * len(classes):,}")
+# print(
+#     f"{100 * res_online.final_acc:.2f} %; kept per source {b.kept_per_source}; "
+#     f"shortfall {int(b.shortfall.sum())} of {b.quota * len(classes):,}"
+# )
 # ```
 #
 # Two things to check before comparing with the offline best (73.71 % in this run):
@@ -643,15 +670,35 @@ for name in ("arbitrary-noise", "arbitrary-best"):
 # :class: dropdown
 #
 # ```python
-# orders = {"shapes, then leaves": [arbitrary.random_shapes(shape, seed=1), arbitrary.dead_leaves(shape, seed=2)],
-#           "leaves, then shapes": [arbitrary.dead_leaves(shape, seed=2), arbitrary.random_shapes(shape, seed=1)]}
+# orders = {
+#     "shapes, then leaves": [
+#         arbitrary.random_shapes(shape, seed=1),
+#         arbitrary.dead_leaves(shape, seed=2),
+#     ],
+#     "leaves, then shapes": [
+#         arbitrary.dead_leaves(shape, seed=2),
+#         arbitrary.random_shapes(shape, seed=1),
+#     ],
+# }
 # for name, sources in orders.items():
 #     b = arbitrary.balance(teacher, sources, N, max_candidates=CAP)
 #     config.seed_everything(0)
-#     res = distill(teacher, zoo.student("lenet5half"), methods.TransferSet(b.images, name=name, kind="arbitrary"),
-#                   eval_set=test, seed=0, progress=False, name=name, **r_noise.student.kwargs(steps=STEPS))
-#     print(f"{name}: kept per source {b.kept_per_source}, examined {b.examined:,}, "
-#           f"shortfall {int(b.shortfall.sum())}; student {100 * res.final_acc:.2f} %")
+#     res = distill(
+#         teacher,
+#         zoo.student("lenet5half"),
+#         methods.TransferSet(b.images, name=name, kind="arbitrary"),
+#         eval_set=test,
+#         seed=0,
+#         progress=False,
+#         name=name,
+#         **r_noise.student.kwargs(steps=STEPS),
+#     )
+#     print(
+#         f"{name}: kept per source {b.kept_per_source}, "
+#         f"examined {b.examined:,}, "
+#         f"shortfall {int(b.shortfall.sum())}; "
+#         f"student {100 * res.final_acc:.2f} %"
+#     )
 # ```
 #
 # Algorithm 1 is greedy: the first source fills every class it can, and a later source only gets the slots still
@@ -690,9 +737,19 @@ for name in ("arbitrary-noise", "arbitrary-best"):
 #
 # ```python
 # for mean in (0.1, 0.3, 0.5):
-#     h = arbitrary.class_histogram(teacher, arbitrary.gaussian_noise(shape, mean=mean, std=0.1, seed=0), HIST_N)
-#     print(f"μ = {mean}: " + ", ".join(f"{classes[k]} {100 * h[k] / h.sum():.1f} %" for k in h.argsort(descending=True)[:3])
-#           + f"; rarest {classes[int(h.argmin())]} {100 * h.min() / h.sum():.3f} %")
+#     h = arbitrary.class_histogram(
+#         teacher,
+#         arbitrary.gaussian_noise(shape, mean=mean, std=0.1, seed=0),
+#         HIST_N,
+#     )
+#     print(
+#         f"μ = {mean}: "
+#         + ", ".join(
+#             f"{classes[k]} {100 * h[k] / h.sum():.1f} %"
+#             for k in h.argsort(descending=True)[:3]
+#         )
+#         + f"; rarest {classes[int(h.argmin())]} {100 * h.min() / h.sum():.3f} %"
+#     )
 # ```
 # ````
 
@@ -712,12 +769,25 @@ for name in ("arbitrary-noise", "arbitrary-best"):
 # rows = []
 # for cap in (2_000, 10_000, 50_000, CAP):
 #     config.seed_everything(0)
-#     res = distill(teacher, zoo.student("lenet5half"), methods.ArbitraryBalanced("natural", N, max_candidates=cap),
-#                   eval_set=test, seed=0, progress=False, name=f"natural, max_candidates {cap:,}",
-#                   **r_noise.student.kwargs(steps=STEPS, eval_every=STEPS))
+#     res = distill(
+#         teacher,
+#         zoo.student("lenet5half"),
+#         methods.ArbitraryBalanced("natural", N, max_candidates=cap),
+#         eval_set=test,
+#         seed=0,
+#         progress=False,
+#         name=f"natural, max_candidates {cap:,}",
+#         **r_noise.student.kwargs(steps=STEPS, eval_every=STEPS),
+#     )
 #     b = res.method.balanced["natural"]
-#     rows.append({"max_candidates": cap, "images": len(b.images), "shortfall": int(b.shortfall.sum()),
-#                  "student %": 100 * res.final_acc})
+#     rows.append(
+#         {
+#             "max_candidates": cap,
+#             "images": len(b.images),
+#             "shortfall": int(b.shortfall.sum()),
+#             "student %": 100 * res.final_acc,
+#         }
+#     )
 # short = pd.DataFrame(rows).set_index("max_candidates")
 # fig, ax = plt.subplots(figsize=(5, 3))
 # ax.plot(short["shortfall"], short["student %"], marker="o")

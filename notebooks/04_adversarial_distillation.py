@@ -37,8 +37,9 @@
 # accuracy: the **mean transition error** (MTE), the last part of this chapter.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
-# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
+# On Colab: install this book's package and nothing else (never PyTorch:
+# Colab's own is kept; none of the tools that build the book), and switch on
+# Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
@@ -104,7 +105,8 @@ teacher = zoo.teacher("lenet5", "fashion-mnist")
 teacher_acc = kd.evaluate(teacher, test)
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
 print(
-    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
+    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; "
+    f"untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
 )
 
 # %% [markdown]
@@ -121,10 +123,11 @@ print(
 # code calls it `at_beta`): the spatial attention map of an activation A (C × H × W) is the channel mean of A²,
 # flattened and normalised,
 #
-# $$a(A) = \frac{\operatorname{vec}\big(\tfrac1C\sum_c A_c^2\big)}{\big\|\operatorname{vec}\big(\tfrac1C\sum_c A_c^2\big)\big\|_2},
-# \qquad
-# \mathcal{L}_S = \frac{1}{BK}\sum_{i,k} p^T_{ik}\log\frac{p^T_{ik}}{p^S_{ik}}
-#   + \lambda_{\mathrm{AT}}\sum_{l}\frac{1}{B\,H_lW_l}\sum_{i=1}^{B}\big\|a(A^S_{l,i}) - a(A^T_{l,i})\big\|_2^2 .$$
+# $$\begin{aligned}
+# a(A) &= \frac{\operatorname{vec}\big(\tfrac1C\sum_c A_c^2\big)}{\big\|\operatorname{vec}\big(\tfrac1C\sum_c A_c^2\big)\big\|_2}, \\
+# \mathcal{L}_S &= \frac{1}{BK}\sum_{i,k} p^T_{ik}\log\frac{p^T_{ik}}{p^S_{ik}} \\
+#   &\quad + \lambda_{\mathrm{AT}}\sum_{l}\frac{1}{B\,H_lW_l}\sum_{i=1}^{B}\big\|a(A^S_{l,i}) - a(A^T_{l,i})\big\|_2^2 .
+# \end{aligned}$$
 #
 # DFAD's discrepancy is the mean absolute difference of the logits,
 #
@@ -139,9 +142,8 @@ config.seed_everything(0)
 tiny_generator = models.ZSKTGenerator(shape, nz=8, width=8).eval()
 tiny_student = zoo.student("lenet5half")
 x_tiny = tiny_generator(torch.randn(4, 8))
-layers = game_recipes["zskt"].settings[
-    "attention_layers"
-]  # (student layer, teacher layer) pairs
+# (student layer, teacher layer) pairs
+layers = game_recipes["zskt"].settings["attention_layers"]
 beta = adversarial.DEFAULTS["zskt"]["at_beta"]
 
 acts = {}  # ("s" or "t", layer name) -> its activation, kept by a forward hook
@@ -245,9 +247,9 @@ train(
 )
 
 grid_1d = torch.linspace(-BOX, BOX, 200)
-grid = torch.stack(torch.meshgrid(grid_1d, grid_1d, indexing="xy"), -1).reshape(
-    -1, 2
-)
+grid = torch.stack(
+    torch.meshgrid(grid_1d, grid_1d, indexing="xy"), -1
+).reshape(-1, 2)
 toy_regions = {}  # student step -> the student's predicted class on the grid
 
 
@@ -255,9 +257,8 @@ def record_regions(step, student, generator):
     toy_regions[step] = kd.logits(student, grid).argmax(1).view(200, 200)
 
 
-toy_steps = config.pick(
-    quick=800, full=2_000
-)  # student steps: 10 per outer step of the game
+# student steps: 10 per outer step of the game
+toy_steps = config.pick(quick=800, full=2_000)
 toy_student = models.MLP(2, (16, 16), 2)
 toy_game = methods.ZSKT(
     generator=models.PointGenerator(nz=8, box=BOX),
@@ -289,8 +290,9 @@ fig = plot.decision_regions(
     data=(pts, lab),
 )
 print(
-    f"toy teacher {100 * kd.evaluate(toy_teacher, (pts, lab)):.1f} %, toy student "
-    f"{100 * toy.final_acc:.1f} % on the moons it never saw ({toy.history.seconds:.1f} s)"
+    f"toy teacher {100 * kd.evaluate(toy_teacher, (pts, lab)):.1f} %, "
+    f"toy student {100 * toy.final_acc:.1f} % on the moons it never saw "
+    f"({toy.history.seconds:.1f} s)"
 )
 
 # %% [markdown]
@@ -319,7 +321,8 @@ gens = {
 }
 for g, gen in gens.items():
     print(
-        f"{g.upper()} generator, width {gen.width}: {sum(p.numel() for p in gen.parameters()):,} parameters"
+        f"{g.upper()} generator, width {gen.width}: "
+        f"{sum(p.numel() for p in gen.parameters()):,} parameters"
     )
 timing_batch = config.pick(quick=32, full=128)
 for width in (game_recipes["zskt"].settings["width"], 128):
@@ -327,7 +330,8 @@ for width in (game_recipes["zskt"].settings["width"], 128):
     t0 = time.perf_counter()
     gen(torch.randn(timing_batch, gen.nz)).mean().backward()
     print(
-        f"one ZSKT generator step at width {width}, batch {timing_batch}: {time.perf_counter() - t0:.2f} s"
+        f"one ZSKT generator step at width {width}, batch {timing_batch}: "
+        f"{time.perf_counter() - t0:.2f} s"
     )
 with torch.no_grad():
     fig = plot.show_images(
@@ -343,7 +347,8 @@ with torch.no_grad():
 # student is evaluated on the real test set; the game itself never sees it.
 
 # %%
-# seeded as `python -m dfkd_book.bench adversarial`: the same student, bit for bit
+# seeded as `python -m dfkd_book.bench adversarial`:
+# the same student, bit for bit
 r = game_recipes["zskt"]
 config.seed_everything(0)
 student_zskt = zoo.student(r.student_arch)
@@ -357,8 +362,10 @@ res_zskt = distill(
     **r.student.kwargs(),
 )
 print(
-    f"ZSKT student: {100 * res_zskt.final_acc:.2f} % after {res_zskt.steps:,} student steps "
-    f"({res_zskt.steps // res_zskt.method.s_steps} outer steps, {res_zskt.history.seconds:.0f} s)"
+    f"ZSKT student: {100 * res_zskt.final_acc:.2f} % "
+    f"after {res_zskt.steps:,} student steps "
+    f"({res_zskt.steps // res_zskt.method.s_steps} outer steps, "
+    f"{res_zskt.history.seconds:.0f} s)"
 )
 fig = plot.snapshots(res_zskt, rows=6)
 
@@ -398,7 +405,8 @@ ax.set(
 ax.legend(fontsize=8)
 fig.tight_layout()
 print(
-    f"teacher and student agree on {100 * (t_pred == s_pred).float().mean():.1f} % of them"
+    "teacher and student agree on "
+    f"{100 * (t_pred == s_pred).float().mean():.1f} % of them"
 )
 
 # %% [markdown]
@@ -421,8 +429,10 @@ res_dfad = distill(
     **r.student.kwargs(),
 )
 print(
-    f"DFAD student: {100 * res_dfad.final_acc:.2f} % after {res_dfad.steps:,} student steps "
-    f"({res_dfad.steps // res_dfad.method.s_steps} outer steps, {res_dfad.history.seconds:.0f} s)"
+    f"DFAD student: {100 * res_dfad.final_acc:.2f} % "
+    f"after {res_dfad.steps:,} student steps "
+    f"({res_dfad.steps // res_dfad.method.s_steps} outer steps, "
+    f"{res_dfad.history.seconds:.0f} s)"
 )
 fig = plot.snapshots(res_dfad, rows=6)
 
@@ -537,16 +547,12 @@ t_pred = kd.logits(teacher, test.images).argmax(1)
 agree = torch.stack(
     [kd.logits(students[n], test.images).argmax(1) == t_pred for n in names]
 ).all(0)
-shown = {
-    0: (6, 1),
-    3: (4, 8),
-    5: (7, 2),
-    8: (0, 9),
-}  # a class → a near and a far target class
-shown = {
-    c: js for c, js in shown.items() if (agree & (t_pred == c)).any()
-}  # (a weak quick-profile student
-if not shown:  # may agree with the teacher on none of these classes: then any two images it agrees on)
+# a class → a near and a far target class
+shown = {0: (6, 1), 3: (4, 8), 5: (7, 2), 8: (0, 9)}
+shown = {c: js for c, js in shown.items() if (agree & (t_pred == c)).any()}
+# (a weak quick-profile student may agree with the teacher on none of these
+# classes: then any two images it agrees on)
+if not shown:
     shown = {
         int(t_pred[i]): tuple(j for j in range(10) if j != t_pred[i])[:2]
         for i in agree.nonzero()[:2, 0]
@@ -608,7 +614,8 @@ for name, s in students.items():
     }
 mte_table = pd.DataFrame(mte_rows).T
 print(
-    f"{mte_recipe['mte']['n']} images per student here; `bench mte` uses {mte_recipe['bench_n']:,}"
+    f"{mte_recipe['mte']['n']} images per student here; "
+    f"`bench mte` uses {mte_recipe['bench_n']:,}"
 )
 mte_table.round(3)
 
@@ -626,8 +633,10 @@ for name in ("few-shot KD", "full-data KD"):
     other = mte_rows[name]
     print(
         f"ZSKT vs {name}: MTE {zero['MTE']:.3f} vs {other['MTE']:.3f} "
-        f"({'lower' if zero['MTE'] < other['MTE'] else 'not lower'}), test accuracy "
-        f"{other['test accuracy (%)'] - zero['test accuracy (%)']:+.1f} points for {name}"
+        f"({'lower' if zero['MTE'] < other['MTE'] else 'not lower'}), "
+        "test accuracy "
+        f"{other['test accuracy (%)'] - zero['test accuracy (%)']:+.1f} "
+        f"points for {name}"
     )
 fig, ax = plt.subplots(figsize=(6, 2.6))
 ax.barh(
@@ -660,7 +669,8 @@ table = plot.paper_vs_book(
             100 * teacher_acc,
         ),
         (
-            f"best adversarial student ({best_game.history.name}; paper: DFAD on MNIST)",
+            f"best adversarial student ({best_game.history.name}; "
+            "paper: DFAD on MNIST)",
             98.3,
             100 * best_game.final_acc,
         ),
@@ -683,7 +693,8 @@ pd.DataFrame(
             "this book, Fashion-MNIST",
             mte_zero,
             mte_rows["few-shot KD"]["MTE"],
-            f"few-shot KD, {recipes.get('few-shot-kd').extras['per_class']} images per class",
+            f"few-shot KD, {recipes.get('few-shot-kd').extras['per_class']} "
+            "images per class",
         ),
         (
             "this book, Fashion-MNIST",
@@ -701,14 +712,12 @@ pd.DataFrame(
 ).set_index("").round(3)
 
 # %%
-# Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
-assert toy.final_acc > 0.9, (
-    toy.final_acc
-)  # the toy student learns the moons without seeing one
-for res, margin in (
-    (res_zskt, 0.4),
-    (res_dfad, 0.15),
-):  # the student learns (DFAD more slowly, see above)
+# Sanity checks: a broken method fails here (and CI runs this notebook on
+# the quick profile).
+# the toy student learns the moons without seeing one
+assert toy.final_acc > 0.9, toy.final_acc
+# the student learns (DFAD more slowly, see above)
+for res, margin in ((res_zskt, 0.4), (res_dfad, 0.15)):
     assert all(
         0 <= x.min() and x.max() <= 1 for _, x in res.method.snapshots
     ), res.history.name
@@ -721,14 +730,14 @@ for res, margin in (
 for name, row in mte_rows.items():
     assert 0 <= row["MTE"] <= 1, (name, row)
 assert baselines["full-data KD"].final_acc > config.pick(quick=0.5, full=0.8)
-if (
-    config.profile() == "full"
-):  # the paper's finding (the quick profile's students are too weak to tell)
+# the paper's finding (the quick profile's students are too weak to tell)
+if config.profile() == "full":
     assert (
         mte_rows["zero-shot (ZSKT)"]["MTE"] < mte_rows["few-shot KD"]["MTE"]
     ), mte_rows
 print(
-    f"chapter 4 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+    f"chapter 4 ran in {time.perf_counter() - chapter_start:.0f} s "
+    f"(profile {config.profile()}, {config.device()})"
 )
 
 # %% [markdown]
@@ -776,8 +785,11 @@ print(
 # x = gen(torch.randn(16, gen.nz))
 # loss = adversarial.generator_loss(teacher, teacher, x, "zskt")
 # loss.backward()
-# largest = max(p.grad.abs().max().item() for p in gen.parameters() if p.grad is not None)
-# print(f"loss {loss.item():.2e}, largest gradient entry {largest:.2e}")  # zero up to rounding
+# largest = max(
+#     p.grad.abs().max().item() for p in gen.parameters() if p.grad is not None
+# )
+# # zero up to rounding
+# print(f"loss {loss.item():.2e}, largest gradient entry {largest:.2e}")
 # ```
 #
 # The generator's optimiser then takes (numerically) zero steps: the generator stays at its random initialisation
@@ -799,11 +811,23 @@ print(
 # ```python
 # r = game_recipes["zskt"]
 # config.seed_everything(0)
-# res_no_at = distill(teacher, zoo.student(r.student_arch), r.build(attention_layers=[]), eval_set=test, seed=0,
-#                     name="ZSKT without attention transfer", **r.student.kwargs())
+# res_no_at = distill(
+#     teacher,
+#     zoo.student(r.student_arch),
+#     r.build(attention_layers=[]),
+#     eval_set=test,
+#     seed=0,
+#     name="ZSKT without attention transfer",
+#     **r.student.kwargs(),
+# )
 # for res in (res_zskt, res_no_at):
-#     print(f"{res.history.name}: {100 * res.final_acc:.2f} % ({res.history.seconds:.0f} s)")
-# fig = plot.curves(res_zskt, res_no_at, title="ZSKT with and without attention transfer")
+#     print(
+#         f"{res.history.name}: {100 * res.final_acc:.2f} % "
+#         f"({res.history.seconds:.0f} s)"
+#     )
+# fig = plot.curves(
+#     res_zskt, res_no_at, title="ZSKT with and without attention transfer"
+# )
 # ```
 #
 # With `attention_layers=[]` the student's loss is the KL term alone ($\lambda_{\mathrm{AT}}$ = 250 multiplies an
@@ -830,16 +854,36 @@ print(
 # ```python
 # toy_regions.clear()  # record_regions fills it again, now for the DFAD game
 # config.seed_everything(0)
-# toy_game_dfad = methods.DFAD(generator=models.PointGenerator(nz=8, box=BOX), snapshot_every=10, snapshot_n=64,
-#                              on_snapshot=record_regions)
-# toy_dfad = distill(toy_teacher, models.MLP(2, (16, 16), 2), toy_game_dfad, steps=toy_steps, batch_size=128,
-#                    optimizer="sgd", lr=0.01, weight_decay=5e-4, eval_set=(pts, lab), eval_every=200, seed=0,
-#                    progress=False, name="toy DFAD")
+# toy_game_dfad = methods.DFAD(
+#     generator=models.PointGenerator(nz=8, box=BOX),
+#     snapshot_every=10,
+#     snapshot_n=64,
+#     on_snapshot=record_regions,
+# )
+# toy_dfad = distill(
+#     toy_teacher,
+#     models.MLP(2, (16, 16), 2),
+#     toy_game_dfad,
+#     steps=toy_steps,
+#     batch_size=128,
+#     optimizer="sgd",
+#     lr=0.01,
+#     weight_decay=5e-4,
+#     eval_set=(pts, lab),
+#     eval_every=200,
+#     seed=0,
+#     progress=False,
+#     name="toy DFAD",
+# )
 # snaps = dict(toy_dfad.method.snapshots)
 # at = sorted(snaps)
 # shown = [at[0], at[len(at) // 3], at[2 * len(at) // 3], at[-1]]
-# fig = plot.decision_regions(toy_teacher_regions, [(f"step {s}", toy_regions[s], snaps[s]) for s in shown], BOX,
-#                             data=(pts, lab))
+# fig = plot.decision_regions(
+#     toy_teacher_regions,
+#     [(f"step {s}", toy_regions[s], snaps[s]) for s in shown],
+#     BOX,
+#     data=(pts, lab),
+# )
 # print(f"toy DFAD student {100 * toy_dfad.final_acc:.1f} % on the moons")
 # ```
 #
@@ -870,14 +914,29 @@ print(
 # ```python
 # r = game_recipes["zskt"]
 # config.seed_everything(0)
-# res_wide = distill(teacher, zoo.student(r.student_arch), r.build(width=64), eval_set=test, seed=0,
-#                    name="ZSKT, width 64, half the steps", **r.student.kwargs(steps=r.student.steps // 2))
+# res_wide = distill(
+#     teacher,
+#     zoo.student(r.student_arch),
+#     r.build(width=64),
+#     eval_set=test,
+#     seed=0,
+#     name="ZSKT, width 64, half the steps",
+#     **r.student.kwargs(steps=r.student.steps // 2),
+# )
 # for res in (res_zskt, res_wide):
-#     print(f"{res.history.name}: {100 * res.final_acc:.2f} % in {res.history.seconds:.0f} s, "
-#           f"{res.steps:,} student steps")
+#     print(
+#         f"{res.history.name}: {100 * res.final_acc:.2f} % "
+#         f"in {res.history.seconds:.0f} s, "
+#         f"{res.steps:,} student steps"
+#     )
 # fig, ax = plt.subplots(figsize=(6, 3))
 # for res in (res_zskt, res_wide):
-#     ax.plot(res.history.wall_s, [100 * a for a in res.history.test_acc], marker="o", label=res.history.name)
+#     ax.plot(
+#         res.history.wall_s,
+#         [100 * a for a in res.history.test_acc],
+#         marker="o",
+#         label=res.history.name,
+#     )
 # ax.set(xlabel="wall time (s)", ylabel="student test accuracy (%)")
 # ax.legend(fontsize=8)
 # ```

@@ -35,8 +35,9 @@
 # | DeepInversion {cite}`yin2020deepinversion` | BN running statistics | BN statistics + the class + image priors |
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
-# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
+# On Colab: install this book's package and nothing else (never PyTorch:
+# Colab's own is kept; none of the tools that build the book), and switch on
+# Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
@@ -91,16 +92,16 @@ N, STEPS = (
     inv_recipes["deepinversion"].settings["steps"],
 )
 print(
-    f"{N:,} images per method, {STEPS} steps per batch of {inv_recipes['deepinversion'].settings['batch_size']}"
+    f"{N:,} images per method, {STEPS} steps per batch of "
+    f"{inv_recipes['deepinversion'].settings['batch_size']}"
 )
-pd.concat({name: recipes.table(name) for name in inv_recipes}, axis=1).fillna(
-    ""
-)
+pd.concat(
+    {name: recipes.table(name) for name in inv_recipes}, axis=1
+).fillna("")
 
 # %%
-train = data.load(
-    "fashion-mnist", "train"
-)  # only the teacher's owner uses it: to record metadata
+# only the teacher's owner uses it: to record metadata
+train = data.load("fashion-mnist", "train")
 test = data.load("fashion-mnist", "test")
 classes = test.classes
 shape = (data.channels("fashion-mnist"), 32, 32)
@@ -153,11 +154,13 @@ bn_table.round(2)
 # variance of the **input** of the l-th BN layer, over the batch and the spatial positions, and μ̂_l, σ̂²_l
 # its running statistics. DeepInversion {cite}`yin2020deepinversion` minimises
 #
-# $$\mathcal{L}(x) = \lambda_{\mathrm{BN}}\sum_{l=1}^{L} w_l\Big(\big\|\mu_l(x)-\hat\mu_l\big\|_2
-#   + \big\|\sigma^2_l(x)-\hat\sigma^2_l\big\|_2\Big)
-#   + \lambda_{\mathrm{CE}}\,\mathrm{CE}\big(T(x),\, y\big) + \lambda_{\mathrm{TV}}\,\mathrm{TV}(x)
-#   + \lambda_{2}\,\|x\|_2 ,
-# \qquad w_1 = 10,\; w_{l>1} = 1,$$
+# $$\begin{aligned}
+# \mathcal{L}(x) &= \lambda_{\mathrm{BN}}\sum_{l=1}^{L} w_l\Big(\big\|\mu_l(x)-\hat\mu_l\big\|_2
+#   + \big\|\sigma^2_l(x)-\hat\sigma^2_l\big\|_2\Big) \\
+#   &\quad + \lambda_{\mathrm{CE}}\,\mathrm{CE}\big(T(x),\, y\big) + \lambda_{\mathrm{TV}}\,\mathrm{TV}(x)
+#   + \lambda_{2}\,\|x\|_2 , \\
+# w_1 &= 10,\; w_{l>1} = 1,
+# \end{aligned}$$
 #
 # with the norms not squared, and the total variation summed over the whole batch in four directions (down,
 # right and both diagonals),
@@ -171,13 +174,13 @@ bn_table.round(2)
 
 # %%
 w = dict(inv_recipes["deepinversion"].settings)
-w.setdefault(
-    "l2_weight", 1e-5
-)  # the inversions' default L2 weight (inversion.invert)
+# the inversions' default L2 weight (inversion.invert)
+w.setdefault("l2_weight", 1e-5)
 x = torch.rand(4, *shape, generator=torch.Generator().manual_seed(0))
 y = torch.tensor([0, 1, 2, 3])
 
-stats = []  # (BN layer, batch mean, batch variance of its input), in forward order
+# (BN layer, batch mean, batch variance of its input), in forward order
+stats = []
 
 
 def measure(bn, inputs, output):
@@ -276,7 +279,9 @@ fig = plot.show_images(
     titles=[
         classes[c] for c in kd.logits(teacher_bn, inv_bn.images[:20]).argmax(1)
     ],
-    suptitle=f"BN statistics alone: {len(inv_bn):,} images, {inv_bn.seconds:.0f} s",
+    suptitle=(
+        f"BN statistics alone: {len(inv_bn):,} images, {inv_bn.seconds:.0f} s"
+    ),
 )
 
 
@@ -305,7 +310,8 @@ inv_di = res_di.method.inversion
 
 
 def gallery(inv, title, per_class=3):
-    """``per_class`` images of every class, one class per column, titled with the class asked for."""
+    """``per_class`` images of every class, one class per column, titled
+    with the class asked for."""
     idx = torch.stack(
         [(inv.labels == c).nonzero()[:per_class, 0] for c in range(10)], 1
     ).flatten()
@@ -313,8 +319,10 @@ def gallery(inv, title, per_class=3):
         inv.images[idx],
         ncols=10,
         titles=[classes[c] for c in inv.labels[idx]],
-        suptitle=f"{title}: {per_class} images of every class ({inv.seconds:.0f} s for "
-        f"{len(inv):,})",
+        suptitle=(
+            f"{title}: {per_class} images of every class "
+            f"({inv.seconds:.0f} s for {len(inv):,})"
+        ),
     )
 
 
@@ -331,8 +339,10 @@ fig = gallery(inv_di, "DeepInversion")
 # the covariance itself) — ReLU-ing them where the layer is ReLU-ed, and optimising the image until the
 # teacher's activations match, each layer weighted by 1 / its size:
 #
-# $$\mathcal{L}(x) = \sum_{l}\frac{1}{d_l}\big\|a_l(x) - \tilde a_l\big\|_2^2,
-# \qquad \tilde a_l = \mu_{l,c} + L_{l,c}\,z,\quad L_{l,c}L_{l,c}^\top = \Sigma_{l,c},\quad z\sim\mathcal{N}(0, I).$$
+# $$\begin{aligned}
+# \mathcal{L}(x) &= \sum_{l}\frac{1}{d_l}\big\|a_l(x) - \tilde a_l\big\|_2^2, \\
+# \tilde a_l &= \mu_{l,c} + L_{l,c}\,z,\quad L_{l,c}L_{l,c}^\top = \Sigma_{l,c},\quad z\sim\mathcal{N}(0, I).
+# \end{aligned}$$
 #
 # The records go to `methods.ActivationInversion(records, n, ...)` (here through the recipe's `build(records)`).
 
@@ -350,9 +360,11 @@ path = records.save(
 )
 records = inversion.ActivationRecords.load(path)  # what the reader receives
 print(
-    f"recorded {', '.join(records.layers)} on {int(records.counts.sum()):,} training images in "
-    f"{time.perf_counter() - t0:.1f} s: {records.nbytes() / 1e6:.1f} MB of metadata ({path.stat().st_size / 1e6:.1f} MB "
-    "on disk)"
+    f"recorded {', '.join(records.layers)} "
+    f"on {int(records.counts.sum()):,} training images "
+    f"in {time.perf_counter() - t0:.1f} s: "
+    f"{records.nbytes() / 1e6:.1f} MB of metadata "
+    f"({path.stat().st_size / 1e6:.1f} MB on disk)"
 )
 
 # %%
@@ -380,7 +392,7 @@ fig = gallery(inv_act, "activation records")
 #
 # $$\mathcal{L}(x) = \sum_{l}\frac{1}{|S_l|}\big\|\,|\mathcal{F}(a_l(x))| - S_{l,c}\big\|_F^2 ,$$
 #
-# with 𝓕 the orthonormal 2-D Fourier transform of every channel and S_{l,c} the recorded mean spectrum of class c
+# with 𝓕 the orthonormal 2-D Fourier transform of every channel and $S_{l,c}$ the recorded mean spectrum of class c
 # (`methods.SpectralInversion(records, n, ...)`). (The library's own spectral loss compared a sample with itself,
 # so it was always zero.)
 
@@ -398,7 +410,8 @@ for ax, c in zip(axes, (0, 1, 5, 7, 8)):
     )
     ax.set(title=classes[c], xticks=[], yticks=[])
 fig.suptitle(
-    "log spectrum of conv1's first channel, per class (low frequencies at the left middle)"
+    "log spectrum of conv1's first channel, per class "
+    "(low frequencies at the left middle)"
 )
 fig.tight_layout()
 
@@ -430,8 +443,10 @@ fig = gallery(inv_spec, "spectral records")
 # %%
 student_protocol = inv_recipes["deepinversion"].student
 print(
-    f"{student_protocol.steps} student steps at batch {student_protocol.batch_size}: "
-    f"{student_protocol.steps * student_protocol.batch_size / N:.0f} passes over {N:,} images"
+    f"{student_protocol.steps} student steps "
+    f"at batch {student_protocol.batch_size}: "
+    f"{student_protocol.steps * student_protocol.batch_size / N:.0f} passes "
+    f"over {N:,} images"
 )
 noise = torch.rand(N, *shape, generator=torch.Generator().manual_seed(0))
 config.seed_everything(0)
@@ -545,7 +560,8 @@ plot.paper_vs_book(
 )
 
 # %%
-# Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
+# Sanity checks: a broken method fails here (and CI runs this notebook on
+# the quick profile).
 for name, (_, res) in results.items():
     inv = res.method.inversion
     assert (
@@ -553,25 +569,24 @@ for name, (_, res) in results.items():
         and inv.images.min() >= 0
         and inv.images.max() <= 1
     ), name
-    assert inv.curve[-1][1] < inv.curve[0][1], (
-        name,
-        inv.curve,
-    )  # the objective went down
+    # the objective went down
+    assert inv.curve[-1][1] < inv.curve[0][1], (name, inv.curve)
+    # one per image per step
     assert res.teacher_queries["backward"] == N * STEPS, (
         name,
         res.teacher_queries,
-    )  # one per image per step
+    )
 assert bn_table["Fashion-MNIST test images"] < bn_table["uniform noise"]
 di_pred = kd.logits(teacher_bn, inv_di.images).argmax(1)
-assert (
-    di_pred == inv_di.labels
-).float().mean() > 0.9  # DeepInversion makes the classes it was asked for
+# DeepInversion makes the classes it was asked for
+assert (di_pred == inv_di.labels).float().mean() > 0.9
 for name, (_, res) in results.items():
     assert res.final_acc > res_noise.final_acc - config.pick(
         quick=1.0, full=0.0
     ), (name, res.final_acc)
 print(
-    f"chapter 5 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+    f"chapter 5 ran in {time.perf_counter() - chapter_start:.0f} s "
+    f"(profile {config.profile()}, {config.device()})"
 )
 
 # %% [markdown]
@@ -619,13 +634,28 @@ print(
 # runs_w1 = {}
 # for w1 in (10.0, 1.0, 1e-6):
 #     config.seed_everything(0)
-#     res = distill(teacher_bn, zoo.student(r.student_arch), r.build(first_weight=w1), eval_set=test, seed=0,
-#                   name=f"BN statistics, w1 = {w1:g}", **r.student.kwargs())
+#     res = distill(
+#         teacher_bn,
+#         zoo.student(r.student_arch),
+#         r.build(first_weight=w1),
+#         eval_set=test,
+#         seed=0,
+#         name=f"BN statistics, w1 = {w1:g}",
+#         **r.student.kwargs(),
+#     )
 #     imgs = res.method.inversion.images
 #     runs_w1[w1] = res
-#     print(f"w1 = {w1:g}: student {100 * res.final_acc:.2f} %; BN loss of the images with the usual weights "
-#           f"{inversion.bn_statistics_loss(teacher_bn, imgs[:512]).item():.1f}; mean pixel {imgs.mean():.3f}")
-#     fig = plot.show_images(imgs[:20], ncols=10, suptitle=f"BN statistics with first_weight = {w1:g}")
+#     print(
+#         f"w1 = {w1:g}: student {100 * res.final_acc:.2f} %; "
+#         "BN loss of the images with the usual weights "
+#         f"{inversion.bn_statistics_loss(teacher_bn, imgs[:512]).item():.1f}; "
+#         f"mean pixel {imgs.mean():.3f}"
+#     )
+#     fig = plot.show_images(
+#         imgs[:20],
+#         ncols=10,
+#         suptitle=f"BN statistics with first_weight = {w1:g}",
+#     )
 # print(f"Fashion-MNIST test images: mean pixel {test.images.mean():.3f}")
 # ```
 #
@@ -656,13 +686,26 @@ print(
 # r = inv_recipes["activation-records"]
 # small = inversion.record_activations(teacher, train, ["classifier.fc3"])
 # config.seed_everything(0)
-# res_small = distill(teacher, zoo.student(r.student_arch), r.build(small), eval_set=test, seed=0,
-#                     name="activation records, fc3 only", **r.student.kwargs())
-# for name, res, rec in (("four layers", res_act, records), ("fc3 only", res_small, small)):
+# res_small = distill(
+#     teacher,
+#     zoo.student(r.student_arch),
+#     r.build(small),
+#     eval_set=test,
+#     seed=0,
+#     name="activation records, fc3 only",
+#     **r.student.kwargs(),
+# )
+# for name, res, rec in (
+#     ("four layers", res_act, records),
+#     ("fc3 only", res_small, small),
+# ):
 #     print(f"{name}: {100 * res.final_acc:.2f} % from {rec.nbytes():,} bytes")
 # gain = 100 * (res_act.final_acc - res_small.final_acc)
-# print(f"the larger layers buy {gain:+.2f} points for {(records.nbytes() - small.nbytes()) / 1e6:.2f} MB more; "
-#       f"the uniform-noise floor is {100 * res_noise.final_acc:.2f} %")
+# print(
+#     f"the larger layers buy {gain:+.2f} points "
+#     f"for {(records.nbytes() - small.nbytes()) / 1e6:.2f} MB more; "
+#     f"the uniform-noise floor is {100 * res_noise.final_acc:.2f} %"
+# )
 # ```
 #
 # The size follows from what is recorded: per class a mean of $d$ numbers and a $d \times d$ covariance, in float32.
@@ -691,17 +734,47 @@ print(
 # ```python
 # r = inv_recipes["deepinversion"]
 # config.seed_everything(0)
-# half = distill(teacher_bn, zoo.student(r.student_arch), methods.TransferSet(inv_di.images), eval_set=test, seed=0,
-#                name="half-trained student", **r.student.kwargs(steps=r.student.steps // 2)).student
+# half = distill(
+#     teacher_bn,
+#     zoo.student(r.student_arch),
+#     methods.TransferSet(inv_di.images),
+#     eval_set=test,
+#     seed=0,
+#     name="half-trained student",
+#     **r.student.kwargs(steps=r.student.steps // 2),
+# ).student
 # settings = {k: v for k, v in r.settings.items() if k != "n"}
-# inv_adi = inversion.deep_inversion(teacher_bn, N, shape, student=half, competition_weight=1.0, seed=0, **settings)
-# print(f"the half-trained student agrees with the teacher on {100 * kd.agreement(half, teacher_bn, inv_di.images):.1f} % "
-#       f"of the DeepInversion images and on {100 * kd.agreement(half, teacher_bn, inv_adi.images):.1f} % of the new ones")
+# inv_adi = inversion.deep_inversion(
+#     teacher_bn,
+#     N,
+#     shape,
+#     student=half,
+#     competition_weight=1.0,
+#     seed=0,
+#     **settings,
+# )
+# print(
+#     "the half-trained student agrees with the teacher on "
+#     f"{100 * kd.agreement(half, teacher_bn, inv_di.images):.1f} % "
+#     "of the DeepInversion images and on "
+#     f"{100 * kd.agreement(half, teacher_bn, inv_adi.images):.1f} % "
+#     "of the new ones"
+# )
 # fig = gallery(inv_adi, "Adaptive DeepInversion")
 # config.seed_everything(0)
-# res_adi = distill(teacher_bn, zoo.student(r.student_arch), methods.TransferSet(inv_adi.images), eval_set=test,
-#                   seed=0, name="Adaptive DeepInversion images", **r.student.kwargs())
-# print(f"DeepInversion {100 * res_di.final_acc:.2f} %, Adaptive DeepInversion {100 * res_adi.final_acc:.2f} %")
+# res_adi = distill(
+#     teacher_bn,
+#     zoo.student(r.student_arch),
+#     methods.TransferSet(inv_adi.images),
+#     eval_set=test,
+#     seed=0,
+#     name="Adaptive DeepInversion images",
+#     **r.student.kwargs(),
+# )
+# print(
+#     f"DeepInversion {100 * res_di.final_acc:.2f} %, "
+#     f"Adaptive DeepInversion {100 * res_adi.final_acc:.2f} %"
+# )
 # ```
 #
 # The competition term is $1 - \mathrm{JS}(p_T\,\|\,p_S)$ at temperature 3: minimising it raises the Jensen–Shannon
@@ -728,8 +801,11 @@ print(
 # For an $N \times N$ map $a$ and its circular shift $a'(u) = a(u - u_0)$, the discrete Fourier transform picks up a
 # phase factor only:
 #
-# $$\mathcal{F}(a')(\omega) = \sum_u a(u - u_0)\,e^{-2\pi i\,\omega\cdot u/N}
-# = e^{-2\pi i\,\omega\cdot u_0/N}\,\mathcal{F}(a)(\omega), \qquad |\mathcal{F}(a')(\omega)| = |\mathcal{F}(a)(\omega)|.$$
+# $$\begin{aligned}
+# \mathcal{F}(a')(\omega) &= \sum_u a(u - u_0)\,e^{-2\pi i\,\omega\cdot u/N}
+# = e^{-2\pi i\,\omega\cdot u_0/N}\,\mathcal{F}(a)(\omega), \\
+# |\mathcal{F}(a')(\omega)| &= |\mathcal{F}(a)(\omega)|.
+# \end{aligned}$$
 #
 # For a real map there is a second invariance: $\mathcal{F}\big(a(-u)\big)(\omega) = \overline{\mathcal{F}(a)(\omega)}$,
 # so a map turned by 180° has the same magnitude spectrum too. Convolutional activations with zero padding are not
@@ -761,13 +837,24 @@ print(
 #
 # ```python
 # r = inv_recipes["deepinversion"]
-# steps = 4 * r.student.steps  # more passes are cheap on a GPU; try several budgets
+# # more passes are cheap on a GPU; try several budgets
+# steps = 4 * r.student.steps
 # config.seed_everything(0)
-# res_big = distill(teacher_bn, zoo.student(r.student_arch), r.build(n=10_240), eval_set=test, seed=0,
-#                   name="DeepInversion, 10,240 images", **r.student.kwargs(steps=steps))
+# res_big = distill(
+#     teacher_bn,
+#     zoo.student(r.student_arch),
+#     r.build(n=10_240),
+#     eval_set=test,
+#     seed=0,
+#     name="DeepInversion, 10,240 images",
+#     **r.student.kwargs(steps=steps),
+# )
 # inv_big = res_big.method.inversion
-# print(f"{len(inv_big):,} images in {inv_big.seconds:.0f} s; student {100 * res_big.final_acc:.2f} % "
-#       f"after {steps:,} steps")
+# print(
+#     f"{len(inv_big):,} images in {inv_big.seconds:.0f} s; "
+#     f"student {100 * res_big.final_acc:.2f} % "
+#     f"after {steps:,} steps"
+# )
 # ```
 #
 # The cost first: synthesis takes one teacher forward and backward pass per image per step, so 10,240 images ×

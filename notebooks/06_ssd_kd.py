@@ -36,8 +36,9 @@
 # runs it as a method of the book's one student loop, `distill`.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
-# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
+# On Colab: install this book's package and nothing else (never PyTorch:
+# Colab's own is kept; none of the tools that build the book), and switch on
+# Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
@@ -92,9 +93,12 @@ r = recipes.get("ssd-kd")
 epochs = -(-r.student.steps // r.settings["kd_steps"])
 n_synthetic = epochs * r.settings["synthesis_batch"]
 print(
-    f"{epochs} epochs of Algorithm 1 × {r.settings['kd_steps']} student steps = {r.student.steps:,} student "
-    f"steps; {epochs} × {r.settings['synthesis_batch']} synthetic samples = {n_synthetic:,} "
-    f"({100 * n_synthetic / 60_000:.1f} % of the training set); buffer |B| = {r.settings['capacity']:,}"
+    f"{epochs} epochs of Algorithm 1 × {r.settings['kd_steps']} student steps "
+    f"= {r.student.steps:,} student steps; "
+    f"{epochs} × {r.settings['synthesis_batch']} synthetic samples "
+    f"= {n_synthetic:,} "
+    f"({100 * n_synthetic / 60_000:.1f} % of the training set); "
+    f"buffer |B| = {r.settings['capacity']:,}"
 )
 pd.concat(
     {name: recipes.table(name) for name in ("ssd-kd", "deepinversion")}, axis=1
@@ -140,21 +144,17 @@ print(f"teacher LeNet-5-BN: {100 * teacher_acc:.2f} %")
 gamma, alpha, beta, eps = (
     r.settings[k] for k in ("gamma", "alpha", "beta", "eps")
 )
-tiny_logits = 3 * torch.randn(
-    6, 4, generator=torch.Generator().manual_seed(0)
-)  # the teacher, 6 samples, K = 4
-tiny_buffer = torch.tensor(
-    [0, 0, 0, 1, 2, 0, 1, 3]
-)  # c_T of the samples in the buffer
-delta = torch.tensor(
-    [0.5, 2.0, 0.01, 1.2, 0.3, 0.0]
-)  # the priorities of a buffer of N = 6
+# the teacher, 6 samples, K = 4
+tiny_logits = 3 * torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+# c_T of the samples in the buffer
+tiny_buffer = torch.tensor([0, 0, 0, 1, 2, 0, 1, 3])
+# the priorities of a buffer of N = 6
+delta = torch.tensor([0.5, 2.0, 0.01, 1.2, 0.3, 0.0])
 
 prob = tiny_logits.softmax(1)
 c_T, p_T = prob.argmax(1), prob.max(1).values
-share = (
-    (tiny_buffer[None, :] == c_T[:, None]).float().mean(1)
-)  # the share of x's class in the buffer
+# the share of x's class in the buffer
+share = (tiny_buffer[None, :] == c_T[:, None]).float().mean(1)
 phi = (1 - share) * (1 - p_T) ** gamma  # eq. 3
 P = (delta.abs() + eps) ** alpha / ((delta.abs() + eps) ** alpha).sum()  # eq. 6
 w_is = (len(P) * P) ** -beta / ((len(P) * P) ** -beta).max()  # eq. 5
@@ -168,7 +168,8 @@ assert torch.allclose(P, buffer.probabilities())
 assert torch.allclose(w_is, buffer.importance_weights(torch.arange(6)))
 half, sure = 0.5, 0.95
 print(
-    f"a sample whose class fills {100 * half:.0f} % of the buffer, teacher confidence {100 * sure:.0f} %: "
+    f"a sample whose class fills {100 * half:.0f} % of the buffer, "
+    f"teacher confidence {100 * sure:.0f} %: "
     f"φ = {(1 - half) * (1 - sure) ** gamma:.5f}"
 )
 pd.DataFrame(
@@ -189,9 +190,8 @@ pd.DataFrame(
 # importance weight; the one the student already matches is drawn least and counts fully when it is:
 
 # %%
-p = torch.linspace(
-    0.1, 1.0, 91
-)  # the teacher's probability of class 0, the rest spread evenly
+# the teacher's probability of class 0, the rest spread evenly
+p = torch.linspace(0.1, 1.0, 91)
 logits = (
     torch.cat([p[:, None], ((1 - p) / 9)[:, None].expand(-1, 9)], 1)
     .clamp_min(1e-12)
@@ -237,8 +237,10 @@ res_ssd = distill(
 )
 buf = res_ssd.method.buffer
 print(
-    f"SSD-KD: {100 * res_ssd.final_acc:.2f} % after {res_ssd.history.seconds:.0f} s, {res_ssd.steps:,} student "
-    f"steps, {res_ssd.method.synthetic:,} synthetic samples"
+    f"SSD-KD: {100 * res_ssd.final_acc:.2f} % "
+    f"after {res_ssd.history.seconds:.0f} s, "
+    f"{res_ssd.steps:,} student steps, "
+    f"{res_ssd.method.synthetic:,} synthetic samples"
 )
 idx = torch.stack(
     [
@@ -252,7 +254,9 @@ fig = plot.show_images(
     buf.images[idx].cpu(),
     ncols=len(idx) // 2,
     titles=[classes[c] for c in buf.classes()[idx]],
-    suptitle="the replay buffer at the end: two samples of each predicted class",
+    suptitle=(
+        "the replay buffer at the end: two samples of each predicted class"
+    ),
 )
 
 # %% [markdown]
@@ -279,8 +283,10 @@ res_di = distill(
 inv_di = res_di.method.inversion
 di_wall = res_di.history.seconds  # synthesis and distillation
 print(
-    f"DeepInversion: {len(inv_di):,} images × {inv_di.steps} steps in {inv_di.seconds:.0f} s, student "
-    f"{100 * res_di.final_acc:.2f} % after {di_steps} student steps, {di_wall:.0f} s in all"
+    f"DeepInversion: {len(inv_di):,} images × {inv_di.steps} steps "
+    f"in {inv_di.seconds:.0f} s, "
+    f"student {100 * res_di.final_acc:.2f} % after {di_steps} student steps, "
+    f"{di_wall:.0f} s in all"
 )
 
 # %%
@@ -342,8 +348,10 @@ print(
 # %%
 ab = r.extras["ablation"]
 print(
-    f"{ab['epochs']} epochs × ({ab['g_steps']} inversion + {ab['kd_steps']} student steps): "
-    f"{ab['epochs'] * ab['kd_steps']} student steps, {ab['epochs'] * r.settings['synthesis_batch']} synthetic "
+    f"{ab['epochs']} epochs × ({ab['g_steps']} inversion "
+    f"+ {ab['kd_steps']} student steps): "
+    f"{ab['epochs'] * ab['kd_steps']} student steps, "
+    f"{ab['epochs'] * r.settings['synthesis_batch']} synthetic "
     "samples per row"
 )
 ablation = {}
@@ -468,14 +476,18 @@ pd.DataFrame(
         "this book (Fashion-MNIST, this machine)": {
             "DeepInversion wall time": f"{di_wall:.0f} s",
             "SSD-KD wall time": f"{res_ssd.history.seconds:.0f} s",
-            "DeepInversion / SSD-KD": f"{di_wall / res_ssd.history.seconds:.1f}× (to DeepInversion's accuracy: "
-            + (f"{di_wall / reach:.1f}×)" if reach else "never)"),
+            "DeepInversion / SSD-KD": (
+                f"{di_wall / res_ssd.history.seconds:.1f}× "
+                "(to DeepInversion's accuracy: "
+                + (f"{di_wall / reach:.1f}×)" if reach else "never)")
+            ),
         },
     }
 )
 
 # %%
-# Sanity checks: a broken method fails here (and CI runs this notebook on the quick profile).
+# Sanity checks: a broken method fails here (and CI runs this notebook on
+# the quick profile).
 assert res_ssd.method.synthetic == n_synthetic <= 6_000
 assert (
     len(buf) <= r.settings["capacity"]
@@ -485,7 +497,8 @@ assert (
 assert res_ssd.final_acc > config.pick(quick=0.15, full=0.5), res_ssd.final_acc
 assert all(res.final_acc > 0.1 for res in ablation.values())
 print(
-    f"chapter 6 ran in {time.perf_counter() - chapter_start:.0f} s (profile {config.profile()}, {config.device()})"
+    f"chapter 6 ran in {time.perf_counter() - chapter_start:.0f} s "
+    f"(profile {config.profile()}, {config.device()})"
 )
 
 # %% [markdown]
@@ -532,14 +545,28 @@ print(
 # rows = []
 # for sb in (32, 64, 128, 256, 6_000 // epochs):
 #     config.seed_everything(0)
-#     res = distill(teacher, zoo.student(r.student_arch), r.build(synthesis_batch=sb, capacity=epochs * sb),
-#                   eval_set=test, seed=0, progress=False, name=f"synthesis_batch {sb}",
-#                   **r.student.kwargs(eval_every=r.settings["kd_steps"]))
-#     rows.append({"synthetic samples": res.method.synthetic, "student %": 100 * res.final_acc,
-#                  "wall s": res.history.seconds})
+#     res = distill(
+#         teacher,
+#         zoo.student(r.student_arch),
+#         r.build(synthesis_batch=sb, capacity=epochs * sb),
+#         eval_set=test,
+#         seed=0,
+#         progress=False,
+#         name=f"synthesis_batch {sb}",
+#         **r.student.kwargs(eval_every=r.settings["kd_steps"]),
+#     )
+#     rows.append(
+#         {
+#             "synthetic samples": res.method.synthetic,
+#             "student %": 100 * res.final_acc,
+#             "wall s": res.history.seconds,
+#         }
+#     )
 # scale = pd.DataFrame(rows).set_index("synthetic samples")
 # fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3))
-# scale["student %"].plot(ax=ax1, marker="o", logx=True, ylabel="student test accuracy (%)")
+# scale["student %"].plot(
+#     ax=ax1, marker="o", logx=True, ylabel="student test accuracy (%)"
+# )
 # scale["wall s"].plot(ax=ax2, marker="o", logx=True, ylabel="wall time (s)")
 # scale
 # ```
@@ -570,13 +597,31 @@ print(
 # for reinit in (True, False):
 #     for g in (ab["g_steps"] // 4, ab["g_steps"] // 2, ab["g_steps"]):
 #         config.seed_everything(0)
-#         res = distill(teacher, zoo.student(r.student_arch),
-#                       r.build(g_steps=g, kd_steps=ab["kd_steps"], reinit_generator=reinit), eval_set=test, seed=0,
-#                       progress=False, name=f"reinit {reinit}, g_steps {g}",
-#                       **r.student.kwargs(steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]))
-#         rows.append({"fresh generator every epoch": reinit, "g_steps": g, "student %": 100 * res.final_acc,
-#                      "wall s": res.history.seconds})
-# pd.DataFrame(rows).pivot(index="g_steps", columns="fresh generator every epoch", values="student %")
+#         res = distill(
+#             teacher,
+#             zoo.student(r.student_arch),
+#             r.build(
+#                 g_steps=g, kd_steps=ab["kd_steps"], reinit_generator=reinit
+#             ),
+#             eval_set=test,
+#             seed=0,
+#             progress=False,
+#             name=f"reinit {reinit}, g_steps {g}",
+#             **r.student.kwargs(
+#                 steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]
+#             ),
+#         )
+#         rows.append(
+#             {
+#                 "fresh generator every epoch": reinit,
+#                 "g_steps": g,
+#                 "student %": 100 * res.final_acc,
+#                 "wall s": res.history.seconds,
+#             }
+#         )
+# pd.DataFrame(rows).pivot(
+#     index="g_steps", columns="fresh generator every epoch", values="student %"
+# )
 # ```
 #
 # The reasoning to test: a fresh generator starts every epoch from random weights and must learn the BN statistics
@@ -601,14 +646,28 @@ print(
 # runs_gamma = {}
 # for g in (0.0, r.settings["gamma"], 5.0):
 #     config.seed_everything(0)
-#     runs_gamma[g] = distill(teacher, zoo.student(r.student_arch),
-#                             r.build(g_steps=ab["g_steps"], kd_steps=ab["kd_steps"], gamma=g), eval_set=test, seed=0,
-#                             progress=False, name=f"γ = {g:g}",
-#                             **r.student.kwargs(steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]))
+#     runs_gamma[g] = distill(
+#         teacher,
+#         zoo.student(r.student_arch),
+#         r.build(g_steps=ab["g_steps"], kd_steps=ab["kd_steps"], gamma=g),
+#         eval_set=test,
+#         seed=0,
+#         progress=False,
+#         name=f"γ = {g:g}",
+#         **r.student.kwargs(
+#             steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]
+#         ),
+#     )
 # fig, ax = plt.subplots(figsize=(6, 3))
 # for g, res in runs_gamma.items():
-#     ax.hist(torch.cat(res.method.confidence), bins=20, range=(0, 1), alpha=0.5, density=True,
-#             label=f"γ = {g:g}: student {100 * res.final_acc:.1f} %")
+#     ax.hist(
+#         torch.cat(res.method.confidence),
+#         bins=20,
+#         range=(0, 1),
+#         alpha=0.5,
+#         density=True,
+#         label=f"γ = {g:g}: student {100 * res.final_acc:.1f} %",
+#     )
 # ax.set(xlabel="teacher confidence p_T(x)", ylabel="density")
 # ax.legend(fontsize=8)
 # ```
@@ -644,10 +703,18 @@ print(
 # runs_beta = {}
 # for b in (0.0, r.settings["beta"], 1.0):
 #     config.seed_everything(0)
-#     runs_beta[b] = distill(teacher, zoo.student(r.student_arch),
-#                            r.build(g_steps=ab["g_steps"], kd_steps=ab["kd_steps"], beta=b), eval_set=test, seed=0,
-#                            progress=False, name=f"ω = {b:g}",
-#                            **r.student.kwargs(steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]))
+#     runs_beta[b] = distill(
+#         teacher,
+#         zoo.student(r.student_arch),
+#         r.build(g_steps=ab["g_steps"], kd_steps=ab["kd_steps"], beta=b),
+#         eval_set=test,
+#         seed=0,
+#         progress=False,
+#         name=f"ω = {b:g}",
+#         **r.student.kwargs(
+#             steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]
+#         ),
+#     )
 #     print(f"ω = {b:g}: {100 * runs_beta[b].final_acc:.2f} %")
 # ```
 #
@@ -682,13 +749,28 @@ print(
 # for row, switches in ssd.ABLATION.items():
 #     for s in seeds:
 #         config.seed_everything(s)
-#         res = distill(teacher, zoo.student("lenet5half"), r.build(**switches), eval_set=test, seed=s,
-#                       progress=False, name=f"{row}, seed {s}", **r.student.kwargs())
+#         res = distill(
+#             teacher,
+#             zoo.student("lenet5half"),
+#             r.build(**switches),
+#             eval_set=test,
+#             seed=s,
+#             progress=False,
+#             name=f"{row}, seed {s}",
+#             **r.student.kwargs(),
+#         )
 #         acc[row].append(100 * res.final_acc)
 # a = {row: torch.tensor(v) for row, v in acc.items()}
-# t4_seeds = pd.DataFrame({row: {"mean %": v.mean().item(), "sd": v.std().item(),
-#                                "lift over baseline": (v.mean() - a["baseline"].mean()).item()}
-#                          for row, v in a.items()}).T
+# t4_seeds = pd.DataFrame(
+#     {
+#         row: {
+#             "mean %": v.mean().item(),
+#             "sd": v.std().item(),
+#             "lift over baseline": (v.mean() - a["baseline"].mean()).item(),
+#         }
+#         for row, v in a.items()
+#     }
+# ).T
 # t4_seeds.round(2)
 # ```
 #

@@ -29,7 +29,8 @@
 # The numbers are made by one command,
 #
 # ```bash
-# python -m dfkd_book.bench all      # --only / --skip to choose; a failing method does not stop the others
+# # --only / --skip to choose; a failing method does not stop the others
+# python -m dfkd_book.bench all
 # ```
 #
 # which writes one record per method to `results/` and a summary of the run to `results/bench-all.json`. This
@@ -37,8 +38,9 @@
 # Run the command yourself (a GPU makes it minutes) and re-run this notebook to see your own leaderboard.
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
-# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
+# On Colab: install this book's package and nothing else (never PyTorch:
+# Colab's own is kept; none of the tools that build the book), and switch on
+# Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
@@ -56,9 +58,8 @@ from dfkd_book import config, leaderboard, plot
 from IPython.display import Markdown, display
 
 config.describe()
-records = (
-    leaderboard.load()
-)  # results/METHOD.json for every method of the leaderboard
+# results/METHOD.json for every method of the leaderboard
+records = leaderboard.load()
 board = leaderboard.rows(records)
 run = json.loads((leaderboard.RESULTS / "bench-all.json").read_text())
 print(leaderboard.provenance(records))
@@ -147,10 +148,12 @@ assert best.student_acc > floor, (
 )
 display(
     Markdown(
-        f"The best data-free student is **{best.name}** (chapter {best.chapter}) at **{best.student_acc:.2f} %**, "
-        f"{ceiling.student_acc - best.student_acc:.1f} points below KD on the real training set "
-        f"({ceiling.student_acc:.2f} %) and {best.student_acc - floor:.1f} points above balanced uniform noise "
-        f"({floor:.2f} %)."
+        f"The best data-free student is **{best.name}** "
+        f"(chapter {best.chapter}) at **{best.student_acc:.2f} %**, "
+        f"{ceiling.student_acc - best.student_acc:.1f} points below KD "
+        f"on the real training set ({ceiling.student_acc:.2f} %) "
+        f"and {best.student_acc - floor:.1f} points above balanced "
+        f"uniform noise ({floor:.2f} %)."
     )
 )
 
@@ -175,7 +178,8 @@ fig = plot.accuracy_vs_compute(
 
 # %%
 def made_first(rec):
-    """Seconds spent making the transfer set before distillation started (0 when made during training)."""
+    """Seconds spent making the transfer set before distillation started
+    (0 when made during training)."""
     return (
         rec.get("crafting_s")
         or rec.get("synthesis_s")
@@ -217,9 +221,8 @@ needs = {
 }
 rows = []
 for m, rec in records.items():
-    make = (
-        made_first(rec) or None
-    )  # None: the samples are made during training (or are real)
+    # None: the samples are made during training (or are real)
+    make = made_first(rec) or None
     rows.append(
         {
             "method": leaderboard.METHODS[m][0],
@@ -309,21 +312,42 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 #
 # from dfkd_book import data, distill, methods, protocol, recipes, zoo
 #
-# train, test = data.load("fashion-mnist", "train"), data.load("fashion-mnist", "test")
+# train, test = (
+#     data.load("fashion-mnist", "train"),
+#     data.load("fashion-mnist", "test"),
+# )
 # teacher = zoo.teacher("lenet5", "fashion-mnist")
 # student_protocol = recipes.get("deepinversion").student
 # real_curve = {}
 # for n in (1_000, 6_000, 60_000):
 #     config.seed_everything(0)
-#     res = distill(teacher, zoo.student("lenet5half"), methods.RealData(train, n=n), eval_set=test, seed=0,
-#                   progress=False, name=f"{n:,} real images", **student_protocol.kwargs())
+#     res = distill(
+#         teacher,
+#         zoo.student("lenet5half"),
+#         methods.RealData(train, n=n),
+#         eval_set=test,
+#         seed=0,
+#         progress=False,
+#         name=f"{n:,} real images",
+#         **student_protocol.kwargs(),
+#     )
 #     real_curve[n] = 100 * res.final_acc
 # sizes, accs = np.log(list(real_curve)), list(real_curve.values())
 # for row in board:
 #     if row.data_free:
-#         worth = np.exp(np.interp(row.student_acc, accs, sizes)) if min(accs) <= row.student_acc <= max(accs) else None
-#         print(f"{row.name:<32} {row.student_acc:6.2f} %  worth ≈ "
-#               + (f"{worth:,.0f} real images" if worth else "outside the curve's range"))
+#         worth = (
+#             np.exp(np.interp(row.student_acc, accs, sizes))
+#             if min(accs) <= row.student_acc <= max(accs)
+#             else None
+#         )
+#         print(
+#             f"{row.name:<32} {row.student_acc:6.2f} %  worth ≈ "
+#             + (
+#                 f"{worth:,.0f} real images"
+#                 if worth
+#                 else "outside the curve's range"
+#             )
+#         )
 # ```
 #
 # (`np.interp` needs the accuracies to increase with N, which they should.) `RealData(train, n=N)` takes the first
@@ -336,8 +360,16 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 # yardstick = protocol.load_record("yardstick")
 # for row in board:
 #     w = protocol.worth_real_images(row.student_acc, yardstick)
-#     print(f"{row.name:<32} {row.student_acc:6.2f} %  "
-#           + ("fewer than the smallest N" if w["below"] else "more than all" if w["above"] else f"≈ {w['n']:,}"))
+#     print(
+#         f"{row.name:<32} {row.student_acc:6.2f} %  "
+#         + (
+#             "fewer than the smallest N"
+#             if w["below"]
+#             else "more than all"
+#             if w["above"]
+#             else f"≈ {w['n']:,}"
+#         )
+#     )
 # ```
 #
 # The answer is sobering. Chapter 1 printed that under the yardstick's protocol a 70 % student is worth about 15
@@ -397,10 +429,18 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 # budget = 240.0  # seconds
 # for m, rec in records.items():
 #     times = [made_first(rec) + w for w in rec["history"]["wall_s"]]
-#     reached = [a for t, a in zip(times, rec["history"]["test_acc"]) if t <= budget]
-#     print(f"{leaderboard.METHODS[m][0]:<32} " + (f"{max(reached):6.2f} % by {budget:.0f} s" if reached else
-#                                                  f"nothing yet after {budget:.0f} s (first evaluation at "
-#                                                  f"{times[0]:.0f} s)"))
+#     reached = [
+#         a for t, a in zip(times, rec["history"]["test_acc"]) if t <= budget
+#     ]
+#     print(
+#         f"{leaderboard.METHODS[m][0]:<32} "
+#         + (
+#             f"{max(reached):6.2f} % by {budget:.0f} s"
+#             if reached
+#             else f"nothing yet after {budget:.0f} s (first evaluation at "
+#             f"{times[0]:.0f} s)"
+#         )
+#     )
 # ```
 #
 # This is only a lower bound for each method: a curve cut at 240 s comes from a run planned for a longer budget, so
@@ -431,10 +471,20 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 # rows = []
 # for m, rec in records.items():
 #     p = rec["paper"]
-#     if p.get("published") is not None and p.get("setting", "").startswith("Fashion-MNIST"):
-#         rows.append({"method": leaderboard.METHODS[m][0], "paper's setting": p["setting"],
-#                      "paper retention %": 100 * p["published"] / p["teacher_acc"],
-#                      "book retention %": 100 * rec["student_acc"] / rec["teacher_acc"]})
+#     if (
+#         p.get("published") is not None
+#         and p.get("setting", "").startswith("Fashion-MNIST")
+#     ):
+#         rows.append(
+#             {
+#                 "method": leaderboard.METHODS[m][0],
+#                 "paper's setting": p["setting"],
+#                 "paper retention %": 100 * p["published"] / p["teacher_acc"],
+#                 "book retention %": (
+#                     100 * rec["student_acc"] / rec["teacher_acc"]
+#                 ),
+#             }
+#         )
 # pd.DataFrame(rows).set_index("method").round(1)
 # ```
 #
@@ -468,13 +518,31 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 # teacher_alex = zoo.teacher("alexnet", "fashion-mnist")
 # alex_acc = 100 * kd.evaluate(teacher_alex, test)
 # alex = {}
-# for name in ("kd-real", "zskd", "arbitrary-noise", "arbitrary-best", "deepinversion", "ssd-kd"):
+# for name in (
+#     "kd-real",
+#     "zskd",
+#     "arbitrary-noise",
+#     "arbitrary-best",
+#     "deepinversion",
+#     "ssd-kd",
+# ):
 #     rec = recipes.get(name)
 #     config.seed_everything(0)
-#     res = distill(teacher_alex, zoo.student(rec.student_arch), rec.build(*rec.args(teacher_alex)), eval_set=test,
-#                   seed=0, progress=False, name=name, **rec.student.kwargs())
-#     alex[name] = {"student %": 100 * res.final_acc, "retention %": 100 * res.final_acc / alex_acc,
-#                   "wall s": res.history.seconds}
+#     res = distill(
+#         teacher_alex,
+#         zoo.student(rec.student_arch),
+#         rec.build(*rec.args(teacher_alex)),
+#         eval_set=test,
+#         seed=0,
+#         progress=False,
+#         name=name,
+#         **rec.student.kwargs(),
+#     )
+#     alex[name] = {
+#         "student %": 100 * res.final_acc,
+#         "retention %": 100 * res.final_acc / alex_acc,
+#         "wall s": res.history.seconds,
+#     }
 # pd.DataFrame(alex).T
 # ```
 #
@@ -513,7 +581,11 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 #     if row.student_acc > best_so_far:
 #         front.append(row)
 #         best_so_far = row.student_acc
-# print(" → ".join(f"{r.name} ({r.wall_s:,.0f} s, {r.student_acc:.2f} %)" for r in front))
+# print(
+#     " → ".join(
+#         f"{r.name} ({r.wall_s:,.0f} s, {r.student_acc:.2f} %)" for r in front
+#     )
+# )
 # ```
 #
 # A method on this front is the best choice for *some* compute budget: the one just below it in accuracy is

@@ -32,16 +32,20 @@
 # (`results/protocol.json`, `results/yardstick.json`); the search itself is
 #
 # ```bash
-# python -m dfkd_book.protocol search --out DIR --workers 12    # stages 1-3
-# python -m dfkd_book.protocol final  --out DIR --workers 12    # three seeds of the best, and the yardstick
-# python -m dfkd_book.protocol record --out DIR                 # results/protocol.json, results/yardstick.json
+# # stages 1-3
+# python -m dfkd_book.protocol search --out DIR --workers 12
+# # three seeds of the best, and the yardstick
+# python -m dfkd_book.protocol final --out DIR --workers 12
+# # results/protocol.json, results/yardstick.json
+# python -m dfkd_book.protocol record --out DIR
 # ```
 #
 # about a hundred students of up to 20,000 steps each: it ran on a GPU (where it was run is printed below).
 
 # %% tags=["remove-cell"]
-# On Colab: install this book's package and nothing else (never PyTorch: Colab's own is kept; none of the tools
-# that build the book), and switch on Colab's widget manager so that progress bars and explorers show.
+# On Colab: install this book's package and nothing else (never PyTorch:
+# Colab's own is kept; none of the tools that build the book), and switch on
+# Colab's widget manager so that progress bars and explorers show.
 import sys
 
 if "google.colab" in sys.modules:
@@ -60,7 +64,8 @@ config.describe()
 rec = protocol.load_record("protocol")
 yard = protocol.load_record("yardstick")
 print(
-    f"{rec['runs']} runs on {', '.join(rec['devices'])}; selection by {rec['selection']}"
+    f"{rec['runs']} runs on {', '.join(rec['devices'])}; "
+    f"selection by {rec['selection']}"
 )
 pd.DataFrame(
     {
@@ -186,7 +191,9 @@ for s, cands in rec["three_seeds"].items():
                 "batch": p["batch_size"],
                 "warm-up": p["warmup"],
                 "τ": p["T"],
-                "test % (mean ± sd)": f"{c['test_acc']:.2f} ± {c['test_acc_sd']:.2f}",
+                "test % (mean ± sd)": (
+                    f"{c['test_acc']:.2f} ± {c['test_acc_sd']:.2f}"
+                ),
                 "per seed": ", ".join(f"{a:.2f}" for a in c["per_seed_test"]),
             }
         )
@@ -239,7 +246,8 @@ display(
             f"**{s}** {c['test_acc']:.2f} ± {c['test_acc_sd']:.2f} %"
             for s, c in measured.items()
         )
-        + ". The adversarial games and SSD-KD make their data while the student trains; their budgets are their own."
+        + ". The adversarial games and SSD-KD make their data while the "
+        "student trains; their budgets are their own."
     )
 )
 
@@ -273,7 +281,10 @@ for s, c in measured.items():
     band = (
         ""
         if w["n"] is None
-        else f"{w['low'] or '<' + str(yard['points'][0]['n'])} – {w['high'] or '>'}"
+        else (
+            f"{w['low'] or '<' + str(yard['points'][0]['n'])} "
+            f"– {w['high'] or '>'}"
+        )
     )
     rows.append(
         {
@@ -311,11 +322,15 @@ said = [
 ]
 display(
     Markdown(
-        f"Under this yardstick the book's transfer sets, with their students trained to the budget above, are worth "
-        f"{'; '.join(said)} real images — where {yard['points'][-1]['n']:,} real images give "
-        f"{yard['points'][-1]['mean']:.2f} %. A few dozen real images, labelled by the teacher and shown over and "
-        "over with heavy augmentation, teach the student as much as thousands of synthetic ones: that is the gap the "
-        "chapters' methods try to close, and the measure the benchmark chapter ranks them by."
+        "Under this yardstick the book's transfer sets, with their students "
+        "trained to the budget above, are worth "
+        f"{'; '.join(said)} real images — where "
+        f"{yard['points'][-1]['n']:,} real images give "
+        f"{yard['points'][-1]['mean']:.2f} %. A few dozen real images, "
+        "labelled by the teacher and shown over and over with heavy "
+        "augmentation, teach the student as much as thousands of synthetic "
+        "ones: that is the gap the chapters' methods try to close, and the "
+        "measure the benchmark chapter ranks them by."
     )
 )
 
@@ -379,15 +394,21 @@ display(
 # At $t = 0.9\,T$, $\eta = \tfrac{\eta_0}{2}(1 + \cos 0.9\pi) = \tfrac{\eta_0}{2}(1 - 0.9511) \approx 0.0245\,\eta_0$.
 # The mean over the last tenth is
 #
-# $$\frac{1}{0.1\,T}\int_{0.9T}^{T} \eta(t)\,dt = \frac{\eta_0}{2}\Big(1 + \frac{1}{0.1\,\pi}\big[\sin(\pi u)\big]_{0.9}^{1}\Big)
-# = \frac{\eta_0}{2}\Big(1 - \frac{\sin 0.9\pi}{0.1\,\pi}\Big) \approx 0.0082\,\eta_0 .$$
+# $$\begin{aligned}
+# \frac{1}{0.1\,T}\int_{0.9T}^{T} \eta(t)\,dt
+# &= \frac{\eta_0}{2}\Big(1 + \frac{1}{0.1\,\pi}\big[\sin(\pi u)\big]_{0.9}^{1}\Big) \\
+# &= \frac{\eta_0}{2}\Big(1 - \frac{\sin 0.9\pi}{0.1\,\pi}\Big) \approx 0.0082\,\eta_0 .
+# \end{aligned}$$
 #
 # The package's schedule gives the same numbers:
 #
 # ```python
 # from dfkd_book.loop import schedule_factor
 #
-# print([round(schedule_factor(s, 10_000), 4) for s in (5_000, 9_000, 9_500, 9_999)])  # 0.5, 0.0245, 0.0062, 0.0
+# # 0.5, 0.0245, 0.0062, 0.0
+# print(
+#     [round(schedule_factor(s, 10_000), 4) for s in (5_000, 9_000, 9_500, 9_999)]
+# )
 # ```
 #
 # So the last tenth of every run moves the weights at under 1 % of the peak learning rate on average: the curve
@@ -437,8 +458,13 @@ display(
 # ```python
 # for acc in (50.0, 65.0, 70.0, 80.0, 86.0, 88.0):
 #     w = protocol.worth_real_images(acc, yard)
-#     what = (f"fewer than {yard['points'][0]['n']} images" if w["below"] else
-#             "more than all the real data" if w["above"] else f"≈ {w['n']:,} images (band {w['low']}–{w['high']})")
+#     what = (
+#         f"fewer than {yard['points'][0]['n']} images"
+#         if w["below"]
+#         else "more than all the real data"
+#         if w["above"]
+#         else f"≈ {w['n']:,} images (band {w['low']}–{w['high']})"
+#     )
 #     print(f"{acc:.0f} %: {what}")
 # ```
 #
