@@ -73,6 +73,7 @@ chapters.show("06_ssd_kd")
 # chose:
 
 # %%
+pd.set_option("display.max_colwidth", None)  # whole sentences in tables
 pd.DataFrame.from_dict(
     ssd.OPEN_CHOICES, orient="index", columns=["this book's choice"]
 )

@@ -61,6 +61,7 @@ from dfkd_book import config, plot, protocol, recipes
 from IPython.display import Markdown, display
 
 config.describe()
+pd.set_option("display.max_colwidth", None)  # whole descriptions in tables
 rec = protocol.load_record("protocol")
 yard = protocol.load_record("yardstick")
 print(
