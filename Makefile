@@ -77,9 +77,9 @@ book: setup
 	@for nb in $(NOTEBOOKS); do \
 		echo "== executing $$nb (profile $(PROFILE))"; \
 		DFKD_BOOK_PROFILE=$(PROFILE) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 \
-			--ExecutePreprocessor.store_widget_state=False "$$nb" || exit 1; \
+			--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
 	done
+	$(BIN)/python -m dfkd_book.chapters --strip-widgets $(NOTEBOOKS)
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 	$(MAKE) --no-print-directory site
 

@@ -2,6 +2,7 @@
 
     python -m dfkd_book.chapters            # measure: read the committed runs, execute each chapter (quick)
     python -m dfkd_book.chapters --no-quick # only read the committed full-profile runs
+    python -m dfkd_book.chapters --strip-widgets notebooks/*.ipynb   # what `make book` does after executing
 
 Both write ``results/chapters.json`` and the table of chapter costs in ``intro.md``.
 
@@ -73,6 +74,20 @@ def measure_quick(path: str | os.PathLike, timeout: int = 900) -> float:
             os.environ.pop("DFKD_BOOK_PROFILE", None)
         else:
             os.environ["DFKD_BOOK_PROFILE"] = old
+
+
+def strip_widget_state(path: str | os.PathLike) -> bool:
+    """Remove stored ipywidgets state from a notebook (``metadata.widgets``), in place and atomically; True when
+    there was some. With it the site would load require.js and the widget manager from a CDN and break offline.
+    (``nbconvert``'s ``store_widget_state=False`` crashes on Output widgets, so ``make book`` strips afterwards.)"""
+    text = Path(path).read_text()
+    nb = json.loads(text)
+    if "widgets" not in nb.get("metadata", {}):
+        return False
+    del nb["metadata"]["widgets"]
+    out = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    atomic_write(Path(path), lambda f: f.write(out.encode()))
+    return True
 
 
 def record(quick: bool = True, notebooks: Path = NOTEBOOKS, results_dir: Path = RESULTS) -> dict:
@@ -163,7 +178,14 @@ def write_intro(rec: dict, intro: Path = INTRO) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dfkd_book.chapters", description=__doc__.splitlines()[0])
     parser.add_argument("--no-quick", action="store_true", help="do not execute the chapters (keep recorded quick)")
+    parser.add_argument("--strip-widgets", nargs="+", metavar="NOTEBOOK",
+                        help="only remove stored widget state from these notebooks")
     args = parser.parse_args(argv)
+    if args.strip_widgets:
+        for nb in args.strip_widgets:
+            if strip_widget_state(nb):
+                print(f"{nb}: widget state removed")
+        return 0
     rec = record(quick=not args.no_quick)
     write_intro(rec)
     for name, e in rec.items():

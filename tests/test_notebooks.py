@@ -73,6 +73,6 @@ def test_colab_installs_only_the_package_and_the_chapter_states_its_cost(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_widget_state_is_stored(path):
     """Stored ipywidgets state makes the site load require.js and the widget manager from a CDN (the page breaks
-    offline); `make book` executes with store_widget_state=False and the explorers have static figures."""
+    offline); `make book` strips it after executing, and the explorers have static figures."""
     assert "widgets" not in json.loads(path.read_text())["metadata"], \
-        f"{path.name} stores widget state; execute it with --ExecutePreprocessor.store_widget_state=False"
+        f"{path.name} stores widget state; run `python -m dfkd_book.chapters --strip-widgets {path}`"
