@@ -277,7 +277,7 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 # chapters measured where the accuracy goes:
 #
 # * **Transfer-set size × distillation length.** Chapter 5's inversion methods make under a thousand images;
-#   the ZSKD paper used 48,000 data impressions of 1,500 steps each, fifty times chapter 2's compute; chapter 3's
+#   the ZSKD paper used 48,000 data impressions of 1,500 steps each, about sixty times chapter 2's compute (72 M impression-steps against 1.2 M); chapter 3's
 #   arbitrary transfer sets are cheap to make and so can be ten times larger.
 # * **Steps per image.** An inverted image costs one teacher backward pass per step; on a CPU that is the
 #   budget. A GPU does the same work one to two orders of magnitude faster — run the benchmark there with larger
