@@ -125,8 +125,8 @@ def cost(chapter: str, results_dir: Path = RESULTS) -> str:
                        "run `python -m dfkd_book.chapters`")
     e = rec[chapter]
     full = e["full"]
-    line = f"The outputs shown come from a {full['profile']}-profile run: {_minutes(full['seconds'])} on " \
-           f"{full['device']}."
+    line = f"The book shows this chapter's outputs from a {full['profile']}-profile run: " \
+           f"{_minutes(full['seconds'])} on {full['device']}, {full['finished'][:10]}."
     if "quick" in e:
         line += f" The quick profile takes about {_minutes(e['quick']['seconds'])} on {e['quick']['device']}."
     return line

@@ -42,7 +42,7 @@ def test_cost_reads_the_record_and_names_what_is_known(tmp_path):
                     "quick": {"seconds": 70.0, "device": "cpu (2 threads)", "machine": "x86_64"}}}
     (tmp_path / chapters.RECORD).write_text(json.dumps(rec))
     line = chapters.cost("02_x", tmp_path)
-    assert "10 min on cpu (2 threads)" in line and "about 70 s" in line
+    assert "10 min on cpu (2 threads), t." in line and "about 70 s" in line
     with pytest.raises(KeyError, match="02_x"):
         chapters.cost("03_y", tmp_path)
 
