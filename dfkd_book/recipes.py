@@ -297,8 +297,13 @@ def get(name: str, profile: str | None = None) -> Recipe:
 
 
 def table(name: str):
-    """The recipe ``name`` as a table: one row per setting, its quick and full values (a pandas DataFrame)."""
+    """The recipe ``name`` as a table: one row per setting, its quick and full values (a pandas DataFrame).
+
+    Sets pandas' ``display.max_colwidth`` to None, so that long settings (layer lists, affine views) are shown
+    whole rather than cut with "...". Raises KeyError for an unknown recipe (as :func:`get`)."""
     import pandas as pd
+
+    pd.set_option("display.max_colwidth", None)
 
     def rows(r: Recipe) -> dict:
         return {"method": r.method, "teacher": r.teacher, "student": r.student_arch,
