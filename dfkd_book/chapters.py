@@ -137,9 +137,8 @@ def show(chapter: str, results_dir: Path = RESULTS) -> None:
     from .config import ENV_PROFILE, profile
 
     print(cost(chapter, results_dir))
-    other = "quick" if profile() == "full" else "full"
-    print(f"This is the {profile()} profile. For the {other} profile: `%env {ENV_PROFILE}={other}` in a cell, then "
-          "run the chapter from the top.")
+    print(f"This is the {profile()} profile. To switch, set {ENV_PROFILE} (full or quick) with %env in a cell, "
+          "then run the chapter from the top.")
 
 
 INTRO = REPO_ROOT / "intro.md"
