@@ -33,7 +33,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -233,11 +233,12 @@ def _ensure_sets(out: Path, profile: str = "full") -> None:
 
 
 def run_jobs(jobs: list[dict], out: Path, workers: int = 1, deadline: float | None = None,
-             profile: str = "full") -> list[dict]:
+             profile: str = "full", ensure_sets: Callable[[Path, str], None] | None = None) -> list[dict]:
     """Run ``jobs`` (dicts with ``stage``, ``set``, ``protocol``, ``seed``, ``label``) not yet in
     ``out/runs.jsonl``, in ``workers`` processes, appending each result as it comes; stops handing out jobs after
     ``deadline`` (a ``time.time()``). The transfer sets are made first when a job needs them (``profile``: the
-    recipes' profile for the synthetic ones). Returns every run of ``out``."""
+    recipes' profile for the synthetic ones; ``ensure_sets(out, profile)`` makes ``out/sets.pt`` instead, for
+    other sets — :mod:`dfkd_book.ablation`). Returns every run of ``out``."""
     out = Path(out)
     have = {_job_id(r) for r in done_runs(out)}
     todo = list({_job_id(j): j for j in jobs if _job_id(j) not in have}.values())
@@ -245,7 +246,7 @@ def run_jobs(jobs: list[dict], out: Path, workers: int = 1, deadline: float | No
     if not todo:
         return done_runs(out)
     if any(j["stage"] != "yardstick" for j in todo):
-        _ensure_sets(out, profile)
+        (ensure_sets or _ensure_sets)(out, profile)
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")

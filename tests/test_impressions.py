@@ -207,3 +207,28 @@ def test_data_and_class_impressions_are_methods_of_the_loop(teacher):
     assert torch.equal(m.impressions.targets, torch.eye(10))
     with pytest.raises(ValueError, match="n must be"):
         methods.DataImpressions(0)
+
+
+def test_cap_targets_keeps_the_simplex_and_the_order():
+    t = torch.tensor([[0.99, 0.006, 0.004, 0.0], [1.0, 0.0, 0.0, 0.0], [0.5, 0.3, 0.2, 0.0]])
+    c = imp.cap_targets(t, 0.7)
+    assert torch.allclose(c.sum(1), torch.ones(3))
+    assert torch.allclose(c[:, 0], torch.tensor([0.7, 0.7, 0.5]))
+    assert torch.allclose(c[0, 1:], torch.tensor([0.18, 0.12, 0.0]), atol=1e-6)  # shared in proportion
+    assert torch.allclose(c[1, 1:], torch.full((3,), 0.1))  # a one-hot shares equally
+    assert torch.equal(c[2], t[2])  # under the cap: untouched
+    with pytest.raises(ValueError, match="top must be"):
+        imp.cap_targets(t, 0.2)
+
+
+def test_stop_kl_freezes_impressions_that_are_close_enough(teacher):
+    y, c = imp.sample_targets(imp.class_similarity(teacher), 40, seed=3)
+    kw = dict(lr=0.05, classes=c, progress=False, device=torch.device("cpu"), T=20.0)
+    loose = imp.craft(teacher, y, steps=40, stop_kl=5.0, **kw)
+    free = imp.craft(teacher, y, steps=40, **kw)
+    entropy = -(y * y.clamp_min(1e-12).log()).sum(1)
+    assert (free.loss - entropy).mean() < (loose.loss - entropy).mean()  # stopping early leaves them further away
+    with pytest.raises(ValueError, match="stop_kl"):
+        imp.craft(teacher, y, steps=1, stop_kl=0.0, progress=False)
+    with pytest.raises(ValueError, match="tv_weight"):
+        imp.craft(teacher, y, steps=1, tv_weight=-1.0, progress=False)

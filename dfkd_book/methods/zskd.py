@@ -130,6 +130,28 @@ def sample_targets(similarity: torch.Tensor, n: int, betas: Sequence[float] = (1
     return targets / targets.sum(dim=1, keepdim=True), cls
 
 
+def cap_targets(targets: torch.Tensor, top: float) -> torch.Tensor:
+    """Cap each target's largest entry at ``top`` and share what it loses among the other entries in proportion
+    to them, so the row stays on the simplex and keeps its order (a way to handle ZSKD's near-one-hot β = 0.1
+    targets, which ask eq. 3 for logit gaps of τ·ln(y_max / y_other), far beyond a real image's).
+
+    Args: targets (N, K) rows on the simplex; top in (1/K, 1]. Returns (N, K). Raises ValueError otherwise.
+    """
+    if targets.ndim != 2:
+        raise ValueError(f"targets must be (N, K), got {tuple(targets.shape)}")
+    k = targets.shape[1]
+    if not (isinstance(top, (int, float)) and 1 / k < top <= 1):
+        raise ValueError(f"top must be in (1/K, 1] = ({1 / k:.3g}, 1], got {top!r}")
+    m, i = targets.max(dim=1)
+    excess = (m - top).clamp_min(0)
+    rest = 1 - m
+    out = targets + excess[:, None] * targets / rest.clamp_min(1e-12)[:, None]
+    flat = rest <= 1e-12  # a true one-hot: share the excess equally
+    out[flat] = excess[flat, None] / (k - 1)
+    out[torch.arange(len(out)), i] = torch.minimum(m, torch.tensor(float(top)))
+    return out / out.sum(1, keepdim=True)
+
+
 def one_hot_targets(n: int, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """One-hot targets for **class impressions** (Mopuri et al. 2018; ZSKD Fig. 3): ``n`` rows split evenly over
     the classes. Returns ``(targets (n, K), classes (n,))``. Raises ValueError for n < 1 or K < 2."""
@@ -199,8 +221,8 @@ class Impressions:
 def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] | None = None, *, steps: int = 1500,
           lr: float = 0.05, T: float = 20.0, batch_size: int = 4096, classes: torch.Tensor | None = None,
           init_range: tuple[float, float] = (0.0, 1.0), jitter: int = 0, view_affine: dict | None = None,
-          l2_weight: float = 0.0, device: torch.device | None = None, seed: int | None = 0,
-          progress: bool = True) -> Impressions:
+          l2_weight: float = 0.0, tv_weight: float = 0.0, stop_kl: float | None = None,
+          device: torch.device | None = None, seed: int | None = 0, progress: bool = True) -> Impressions:
     """Craft one impression per target row: x ← argmin CE(y, softmax(teacher(x)/τ)) from uniform noise (ZSKD eq. 3).
 
     All impressions of a chunk of ``batch_size`` are optimised in parallel with Adam (PyTorch's default betas, a
@@ -218,7 +240,11 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] | None
     adversarial pattern. Chapter 2 measures them against the paper's way. The three need images; on a teacher of
     vectors leave them at their defaults. ``l2_weight`` > 0 adds a pixel prior, ``l2_weight`` times each
     impression's mean squared pixel, summed over impressions (not in the paper; a public re-implementation found
-    an L2 prior "very helpful").
+    an L2 prior "very helpful"); ``tv_weight`` > 0 adds a total-variation prior
+    (:func:`dfkd_book.synthesis.total_variation`, as DeepInversion). ``stop_kl`` stops an impression once it is
+    close enough: its term of the loss is dropped (no more gradient) while KL(y ‖ softmax(teacher(x)/τ)) — the
+    cross-entropy of eq. 3 minus the target's entropy, in nats — is below ``stop_kl`` on the current view, so
+    near-one-hot targets are not chased to saturated, extreme-logit patterns.
 
     Args:
         teacher: frozen classifier returning logits (N, K); put in eval mode, never updated.
@@ -247,8 +273,11 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] | None
         raise ValueError(f"temperature T must be > 0, got {T}")
     if not isinstance(jitter, int) or jitter < 0:
         raise ValueError(f"jitter must be an int >= 0 (pixels), got {jitter!r}")
-    if not (isinstance(l2_weight, (int, float)) and l2_weight >= 0):
-        raise ValueError(f"l2_weight must be a number >= 0, got {l2_weight!r}")
+    for what, v in (("l2_weight", l2_weight), ("tv_weight", tv_weight)):
+        if not (isinstance(v, (int, float)) and v >= 0):
+            raise ValueError(f"{what} must be a number >= 0, got {v!r}")
+    if stop_kl is not None and not (isinstance(stop_kl, (int, float)) and stop_kl > 0):
+        raise ValueError(f"stop_kl must be None or a number > 0 (nats), got {stop_kl!r}")
     t = frozen_copy(teacher, device)  # channels-last: about 2x faster input gradients on a CPU
     shape = input_shape(t, shape, device)
     k = num_classes_of(t, torch.zeros(1, *shape, device=device))
@@ -256,15 +285,20 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] | None
         raise ValueError(f"targets have {targets.shape[1]} columns but the teacher has {k} classes")
     y_all = targets.to(device)
 
+    entropy = -(y_all * y_all.clamp_min(1e-12).log()).sum(1)
+
     def objective(view, logits, _labels, lo):
-        loss = impression_loss(logits, y_all[lo:lo + len(view)], T).sum()
+        ce = impression_loss(logits, y_all[lo:lo + len(view)], T)
+        if stop_kl is not None:  # impressions already within stop_kl nats of their target get no gradient
+            ce = ce * ((ce.detach() - entropy[lo:lo + len(view)]) > stop_kl)
+        loss = ce.sum()
         if l2_weight:
             loss = loss + l2_weight * view.square().flatten(1).mean(1).sum()
         return loss
 
     cls = targets.argmax(1) if classes is None else classes
     syn = optimize_pixels(t, len(targets), objective, shape=shape, labels=cls, steps=steps, batch_size=batch_size,
-                          lr=lr, betas=(0.9, 0.999), schedule="constant", tv_weight=0.0, jitter=jitter,
+                          lr=lr, betas=(0.9, 0.999), schedule="constant", tv_weight=tv_weight, jitter=jitter,
                           flip=jitter > 0, view_affine=view_affine, keep_best=False, init_range=init_range,
                           seed=seed, device=device, progress=progress, name="crafting impressions")
     with torch.no_grad():
@@ -276,14 +310,18 @@ def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] | None
 
 def data_impressions(teacher: nn.Module, n: int, shape: Sequence[int] | None = None, *,
                      betas: Sequence[float] = (1.0, 0.1), prior: str = "class-similarity",
-                     weight: torch.Tensor | None = None, seed: int = 0, **craft_kwargs) -> Impressions:
+                     weight: torch.Tensor | None = None, top: float | None = None, seed: int = 0,
+                     **craft_kwargs) -> Impressions:
     """The whole ZSKD recipe: class similarity (eq. 2) → Dirichlet targets → crafted impressions (eq. 3).
 
-    ``prior='uniform'`` gives the Table 7 ablation. Extra keyword arguments go to :func:`craft`
+    ``prior='uniform'`` gives the Table 7 ablation; ``top`` caps every target's largest entry
+    (:func:`cap_targets`; None: the paper's targets). Extra keyword arguments go to :func:`craft`
     (``steps``, ``lr``, ``T``, ``batch_size``, ``device``, ``progress``). Raises as the functions it calls.
     """
     sim = class_similarity(teacher, weight=weight)
     targets, cls = sample_targets(sim, n, betas=betas, prior=prior, seed=seed)
+    if top is not None:
+        targets = cap_targets(targets, top)
     return craft(teacher, targets, shape, classes=cls, seed=seed, **craft_kwargs)
 
 

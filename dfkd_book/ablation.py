@@ -1,0 +1,220 @@
+"""A paper's ablations over seeds: transfer sets made once, each distilled under one student protocol from several
+seeds, summarised as mean ± sd and as "worth N real images".
+
+    python -m dfkd_book.ablation zskd --out DIR [--seeds 3] [--workers 2] [--minutes M]   # the runs (resumable)
+    python -m dfkd_book.ablation zskd --out DIR --record                                  # results/zskd-ablations.json
+
+A chapter cannot afford a paper's ablations at a real student budget from three seeds on a laptop (ZSKD's need
+about 20 students), so they run here, once, and the chapter reads the record. Every row is one transfer set and
+one student protocol; every student is :func:`dfkd_book.protocol.run_one` — the yardstick's protocol
+(:data:`dfkd_book.protocol.YARDSTICK_PROTOCOL`) unless a row changes it — so each row's mean can be read off the
+real-data curve of ``results/yardstick.json`` as a number of real images (:func:`dfkd_book.protocol.worth_real_images`).
+The sets are made once from seed 0 with the recipe's full-profile settings; the seeds vary the student (its
+initial weights, batch order and augmentation draws). Runs go to ``DIR/runs.jsonl`` (a run already there is not
+run again), the sets to ``DIR/sets.pt``.
+
+:data:`ZSKD` holds Nayak et al. (2019)'s ablations on Fashion-MNIST: with and without augmentation (Table 6),
+class-similarity vs uniform prior (Table 7, without augmentation), data vs class impressions (Fig. 3, without
+augmentation) and the transfer-set size (Fig. 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from . import config, protocol, recipes, zoo
+from .loop import distill
+
+
+@dataclass(frozen=True)
+class Row:
+    """One ablation row: a transfer set (a name of the study's sets, optionally its first ``n`` items in equal
+    class shares) distilled with the yardstick protocol changed by ``change`` (fields of
+    :class:`dfkd_book.protocol.Protocol`). ``paper``: the published number for the row (%, None if none)."""
+
+    label: str
+    set: str
+    n: int | None = None
+    change: Mapping = field(default_factory=dict)
+    paper: float | None = None
+    group: str = ""
+
+    def protocol(self) -> protocol.Protocol:
+        return replace(protocol.YARDSTICK_PROTOCOL, **dict(self.change))
+
+    def set_key(self) -> str:
+        return self.set if self.n is None else f"{self.set}[:{self.n}]"
+
+
+@dataclass(frozen=True)
+class Study:
+    """A paper's ablations: ``sets`` (name → the recipe's method settings changed by a dict, and the method's
+    registry name) and ``rows``. ``recipe`` names the recipe whose full-profile settings the sets start from."""
+
+    name: str
+    recipe: str
+    source: str
+    sets: Mapping[str, tuple[str, Mapping]]
+    rows: tuple[Row, ...]
+
+
+_NO_AUG = {"augment": None}
+#: Nayak et al. 2019 on Fashion-MNIST (Tables 6 and 7, Figs. 2 and 3); the paper's numbers are at 48,000 DIs
+ZSKD = Study(
+    name="zskd", recipe="zskd", source="Nayak et al. 2019, Tables 6 and 7, Figs. 2 and 3 (Fashion-MNIST)",
+    sets={"data impressions": ("zskd", {}),
+          "uniform prior": ("zskd", {"prior": "uniform"}),
+          "class impressions": ("class-impressions", {})},
+    rows=(
+        Row("data impressions, with augmentation", "data impressions", paper=79.62, group="augmentation"),
+        Row("data impressions, without augmentation", "data impressions", change=_NO_AUG, paper=69.37,
+            group="augmentation"),
+        Row("uniform prior, without augmentation", "uniform prior", change=_NO_AUG, paper=56.24, group="prior"),
+        Row("class impressions, without augmentation", "class impressions", change=_NO_AUG, group="impressions"),
+        Row("1,000 data impressions, with augmentation", "data impressions", n=1_000, group="size"),
+        Row("2,000 data impressions, with augmentation", "data impressions", n=2_000, group="size"),
+        Row("4,000 data impressions, with augmentation", "data impressions", n=4_000, group="size"),
+    ))
+STUDIES = {"zskd": ZSKD}
+
+
+def make_sets(study: Study, device=None, progress: bool = False) -> dict[str, dict]:
+    """Each of the study's sets made once, seed 0, through a 1-step :func:`dfkd_book.distill` of its method with
+    the recipe's full-profile settings (changed as the study says). Returns name → ``{"images", "classes",
+    "settings", "seconds", "impression_steps"}`` (tensors on the CPU)."""
+    r = recipes.get(study.recipe, "full")
+    teacher = zoo.teacher(r.teacher, protocol.DATASET)
+    out = {}
+    for name, (method, change) in study.sets.items():
+        settings = {**r.settings, **change}
+        if method == "class-impressions":
+            settings.pop("betas", None)
+        from . import methods
+
+        m = methods.get(method, **settings)
+        config.seed_everything(0)
+        t0 = time.perf_counter()
+        distill(teacher, zoo.student(r.student_arch, protocol.DATASET), m, steps=1, seed=0, device=device,
+                progress=progress)
+        imp = m.impressions
+        out[name] = {"images": imp.images, "classes": imp.classes, "settings": settings,
+                     "seconds": round(time.perf_counter() - t0, 1), "impression_steps": imp.impression_steps}
+        print(f"set {name}: {len(imp)} items, {out[name]['seconds']:.0f} s", flush=True)
+    return out
+
+
+def _subset(classes: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices of the first ``n`` items in equal class shares (as :meth:`zskd.Impressions.subset`)."""
+    k = int(classes.max()) + 1
+    rank = torch.zeros_like(classes)
+    for c in range(k):
+        idx = (classes == c).nonzero().squeeze(1)
+        rank[idx] = torch.arange(len(idx))
+    return torch.argsort(rank * k + classes, stable=True)[:n].sort().values
+
+
+def jobs(study: Study, seeds: int = 3) -> list[dict]:
+    """The runs of ``study``: every row from seeds 0..``seeds``−1 (jobs of :func:`dfkd_book.protocol.run_jobs`)."""
+    return [{"stage": f"ablation {study.name}", "set": row.set_key(), "seed": seed, "label": row.label,
+             "protocol": asdict(row.protocol())} for row in study.rows for seed in range(seeds)]
+
+
+def run(study: Study, out: str | Path, seeds: int = 3, workers: int = 1, minutes: float | None = None) -> list[dict]:
+    """Make the study's sets (once, ``out/sets.pt``) and run its jobs not yet in ``out/runs.jsonl``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def ensure_sets(_out: Path, _profile: str = "full") -> None:
+        if (out / "sets.pt").exists():
+            return
+        made = make_sets(study, config.device())
+        config.atomic_write(out / "made.pt", lambda f: torch.save(made, f))
+        tensors = {name: s["images"] for name, s in made.items()}
+        for row in study.rows:
+            if row.n is not None:
+                tensors[row.set_key()] = tensors[row.set][_subset(made[row.set]["classes"], row.n)]
+        config.atomic_write(out / "sets.pt", lambda f: torch.save(tensors, f))
+
+    deadline = None if minutes is None else time.time() + 60 * minutes
+    return protocol.run_jobs(jobs(study, seeds), out, workers=workers, deadline=deadline, ensure_sets=ensure_sets)
+
+
+def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstick: Mapping | None = None) -> dict:
+    """The study's record: per row the test accuracy of the final students (mean ± sd over seeds, per seed), the
+    mean final validation accuracy, the paper's number, and what the mean is worth in real images under the
+    yardstick (``yardstick``: the record ``results/yardstick.json``; rows whose protocol is not the yardstick's
+    get None); per set its size, settings and making time.
+
+    Raises:
+        ValueError: a row with no run in ``runs``.
+    """
+    rows = []
+    for row in study.rows:
+        rs = sorted((r for r in runs if r["label"] == row.label and r["set"] == row.set_key()
+                     and r["protocol"] == asdict(row.protocol())), key=lambda r: r["seed"])
+        if not rs:
+            raise ValueError(f"no runs for the row {row.label!r}: run `python -m dfkd_book.ablation {study.name}`")
+        stats = protocol._stats(rs)
+        worth = None
+        if yardstick is not None and row.protocol() == protocol.YARDSTICK_PROTOCOL:
+            worth = protocol.worth_real_images(stats["test_acc"], yardstick)
+        n = row.n or len(made[row.set]["classes"])
+        rows.append({"label": row.label, "group": row.group, "set": row.set, "n": n,
+                     "protocol": asdict(row.protocol()), "paper": row.paper, **stats,
+                     "worth_real_images": worth,
+                     "device": sorted({r.get("device", "?") for r in rs}),
+                     "wall_s": round(sum(r["wall_s"] for r in rs) / len(rs), 1)})
+    sets = {name: {"n": len(s["classes"]), "settings": s["settings"], "seconds": s["seconds"],
+                   "impression_steps": s["impression_steps"], "seed": 0} for name, s in made.items()}
+    return {"study": study.name, "source": study.source, "dataset": protocol.DATASET,
+            "teacher": recipes.get(study.recipe, "full").teacher, "student": "lenet5half",
+            "yardstick_protocol": asdict(protocol.YARDSTICK_PROTOCOL),
+            "seeds_vary": "the student (initial weights, batch order, augmentation draws); every set is made once, "
+                          "from seed 0",
+            "sets": sets, "rows": rows}
+
+
+def load(name: str = "zskd", results_dir: str | Path = config.RESULTS) -> dict:
+    """The record ``results/<name>-ablations.json``. Raises FileNotFoundError (naming the command) when absent."""
+    path = Path(results_dir) / f"{name}-ablations.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: `python -m dfkd_book.ablation {name} --out DIR`, then "
+                                f"`--record`, writes it")
+    return json.loads(path.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dfkd_book.ablation", description=__doc__.split("\n\n")[0])
+    ap.add_argument("study", choices=sorted(STUDIES))
+    ap.add_argument("--out", required=True, help="the run directory (sets.pt, runs.jsonl)")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--minutes", type=float, default=None, help="stop handing out runs after this long")
+    ap.add_argument("--record", action="store_true", help="write results/<study>-ablations.json from the runs")
+    ap.add_argument("--results", default=str(config.RESULTS), help="where records go")
+    a = ap.parse_args(argv)
+    if a.seeds < 1:
+        ap.error(f"--seeds must be >= 1, got {a.seeds}")
+    study = STUDIES[a.study]
+    out = Path(a.out)
+    if a.record:
+        made = torch.load(out / "made.pt")
+        yard = json.loads((Path(a.results) / "yardstick.json").read_text())
+        rec = record(study, protocol.done_runs(out), made, yard)
+        path = Path(a.results) / f"{study.name}-ablations.json"
+        config.atomic_write(path, lambda f: f.write((json.dumps(rec, indent=1) + "\n").encode()))
+        print(f"wrote {path}")
+        return 0
+    run(study, out, a.seeds, a.workers, a.minutes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+import json
+
+import pytest
+
+from dfkd_book import ablation, protocol
+
+TINY = ablation.Study(
+    name="tiny", recipe="zskd", source="a test",
+    sets={"data impressions": ("zskd", {"n": 40, "steps": 2, "view_affine": None}),
+          "class impressions": ("class-impressions", {"n": 20, "steps": 2, "view_affine": None})},
+    rows=(ablation.Row("with", "data impressions", change={"steps": 6, "batch_size": 16}, paper=79.62),
+          ablation.Row("without", "data impressions", change={"steps": 6, "batch_size": 16, "augment": None}),
+          ablation.Row("half", "data impressions", n=20, change={"steps": 6, "batch_size": 16}),
+          ablation.Row("class", "class impressions", change={"steps": 6, "batch_size": 16, "augment": None})))
+
+
+def test_a_tiny_study_runs_resumes_and_records(tmp_path):
+    runs = ablation.run(TINY, tmp_path, seeds=2)
+    assert len(runs) == 8 and {r["seed"] for r in runs} == {0, 1}
+    assert ablation.run(TINY, tmp_path, seeds=2) == runs  # nothing run again
+    import torch
+
+    made = torch.load(tmp_path / "made.pt")
+    sets = torch.load(tmp_path / "sets.pt")
+    assert sets["data impressions"].shape == (40, 1, 32, 32) and sets["data impressions[:20]"].shape[0] == 20
+    rec = ablation.record(TINY, runs, made, yardstick=json.loads((protocol.RESULTS / "yardstick.json").read_text()))
+    rows = {r["label"]: r for r in rec["rows"]}
+    assert rows["with"]["seeds"] == 2 and len(rows["with"]["per_seed_test"]) == 2
+    assert rows["with"]["paper"] == 79.62 and rows["half"]["n"] == 20 and rows["class"]["n"] == 20
+    assert rows["with"]["worth_real_images"] is None  # not the yardstick's protocol: no conversion
+    assert rec["sets"]["data impressions"]["impression_steps"] == 80
+    with pytest.raises(ValueError, match="no runs for the row"):
+        ablation.record(TINY, [r for r in runs if r["label"] != "class"], made)
+
+
+def test_the_zskd_study_rows_follow_the_paper():
+    labels = [r.label for r in ablation.ZSKD.rows]
+    assert labels[0].endswith("with augmentation") and labels[1].endswith("without augmentation")
+    assert {r.paper for r in ablation.ZSKD.rows} >= {79.62, 69.37, 56.24}
+    assert all(r.set in ablation.ZSKD.sets for r in ablation.ZSKD.rows)
+    with pytest.raises(FileNotFoundError, match="python -m dfkd_book.ablation"):
+        ablation.load("nothing-here")
