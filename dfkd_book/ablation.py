@@ -11,11 +11,13 @@ one student protocol; every student is :func:`dfkd_book.protocol.run_one` — th
 real-data curve of ``results/yardstick.json`` as a number of real images (:func:`dfkd_book.protocol.worth_real_images`).
 The sets are made once from seed 0 with the recipe's full-profile settings; the seeds vary the student (its
 initial weights, batch order and augmentation draws). Runs go to ``DIR/runs.jsonl`` (a run already there is not
-run again), the sets to ``DIR/sets.pt``.
+run again), the sets to ``DIR/sets.pt``; a set saved earlier as ``DIR/<set name>.pt`` (the dict
+:func:`make_sets` returns for it) is used instead of being made again.
 
 :data:`ZSKD` holds Nayak et al. (2019)'s ablations on Fashion-MNIST: with and without augmentation (Table 6),
 class-similarity vs uniform prior (Table 7, without augmentation), data vs class impressions (Fig. 3, without
-augmentation) and the transfer-set size (Fig. 2).
+augmentation) and the transfer-set size (Fig. 2); and one of this book's: the paper's crafting (uniform noise in
+[0, 1], the teacher seeing the impression itself) against the recipe's (dark noise, jittered and turned views).
 """
 
 from __future__ import annotations
@@ -71,13 +73,16 @@ ZSKD = Study(
     name="zskd", recipe="zskd", source="Nayak et al. 2019, Tables 6 and 7, Figs. 2 and 3 (Fashion-MNIST)",
     sets={"data impressions": ("zskd", {}),
           "uniform prior": ("zskd", {"prior": "uniform"}),
-          "class impressions": ("class-impressions", {})},
+          "class impressions": ("class-impressions", {}),
+          "paper's crafting": ("zskd", {"init_range": (0.0, 1.0), "jitter": 0, "view_affine": None})},
     rows=(
         Row("data impressions, with augmentation", "data impressions", paper=79.62, group="augmentation"),
         Row("data impressions, without augmentation", "data impressions", change=_NO_AUG, paper=69.37,
             group="augmentation"),
         Row("uniform prior, without augmentation", "uniform prior", change=_NO_AUG, paper=56.24, group="prior"),
         Row("class impressions, without augmentation", "class impressions", change=_NO_AUG, group="impressions"),
+        Row("paper's crafting (noise in [0, 1], no jitter), with augmentation", "paper's crafting",
+            group="crafting"),
         Row("1,000 data impressions, with augmentation", "data impressions", n=1_000, group="size"),
         Row("2,000 data impressions, with augmentation", "data impressions", n=2_000, group="size"),
         Row("4,000 data impressions, with augmentation", "data impressions", n=4_000, group="size"),
@@ -85,10 +90,16 @@ ZSKD = Study(
 STUDIES = {"zskd": ZSKD}
 
 
-def make_sets(study: Study, device=None, progress: bool = False) -> dict[str, dict]:
+def make_sets(study: Study, device=None, progress: bool = False,
+              given: Mapping[str, Mapping] | None = None) -> dict[str, dict]:
     """Each of the study's sets made once, seed 0, through a 1-step :func:`dfkd_book.distill` of its method with
     the recipe's full-profile settings (changed as the study says). Returns name → ``{"images", "classes",
-    "settings", "seconds", "impression_steps"}`` (tensors on the CPU)."""
+    "settings", "seconds", "impression_steps"}`` (tensors on the CPU). ``given`` sets (the same dicts, made
+    earlier with the same settings) are used as they are.
+
+    Raises:
+        ValueError: a given set whose settings are not the ones the study asks for.
+    """
     r = recipes.get(study.recipe, "full")
     teacher = zoo.teacher(r.teacher, protocol.DATASET)
     out = {}
@@ -96,6 +107,12 @@ def make_sets(study: Study, device=None, progress: bool = False) -> dict[str, di
         settings = {**r.settings, **change}
         if method == "class-impressions":
             settings.pop("betas", None)
+        if given and name in given:
+            if json.dumps(given[name]["settings"], sort_keys=True) != json.dumps(settings, sort_keys=True):
+                raise ValueError(f"the given set {name!r} was made with {given[name]['settings']}, "
+                                 f"the study asks for {settings}")
+            out[name] = dict(given[name])
+            continue
         from . import methods
 
         m = methods.get(method, **settings)
@@ -134,7 +151,8 @@ def run(study: Study, out: str | Path, seeds: int = 3, workers: int = 1, minutes
     def ensure_sets(_out: Path, _profile: str = "full") -> None:
         if (out / "sets.pt").exists():
             return
-        made = make_sets(study, config.device())
+        given = {n: torch.load(out / f"{n}.pt") for n in study.sets if (out / f"{n}.pt").exists()}
+        made = make_sets(study, config.device(), given=given)
         config.atomic_write(out / "made.pt", lambda f: torch.save(made, f))
         tensors = {name: s["images"] for name, s in made.items()}
         for row in study.rows:
@@ -179,6 +197,26 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
             "seeds_vary": "the student (initial weights, batch order, augmentation draws); every set is made once, "
                           "from seed 0",
             "sets": sets, "rows": rows}
+
+
+def table(rec: Mapping):
+    """An ablation record as a pandas DataFrame: per row the paper's number, the mean ± sd (%) over seeds, the
+    seeds, and what the mean is worth in real images (the yardstick)."""
+    import pandas as pd
+
+    def worth(w):
+        if w is None:
+            return "–"
+        if w["below"]:
+            return "fewer than the smallest N"
+        if w["above"]:
+            return "more than all the real data"
+        return f"{w['n']:,}"
+
+    return pd.DataFrame([{"": r["label"], "paper": "–" if r["paper"] is None else f"{r['paper']:.2f}",
+                          "this book": f"{r['test_acc']:.2f} ± {r['test_acc_sd']:.2f}",
+                          "per seed": ", ".join(f"{a:.2f}" for a in r["per_seed_test"]),
+                          "worth real images": worth(r["worth_real_images"])} for r in rec["rows"]]).set_index("")
 
 
 def load(name: str = "zskd", results_dir: str | Path = config.RESULTS) -> dict:

@@ -490,10 +490,12 @@ def _log_x_accuracy(fig, ax, ticks, xlabel: str, title: str, legend: str):
     return fig
 
 
-def yardstick(record: dict, marks: dict | None = None, title: str | None = None):
+def yardstick(record: dict, marks: dict | None = None, title: str | None = None, series: dict | None = None):
     """The real-data yardstick: student test accuracy (%, mean ± sd over seeds) against the number of
     class-balanced real images N (log scale), from ``results/yardstick.json``. ``marks`` (label → accuracy %)
-    draws data-free students as horizontal lines, so where they cross the curve reads "worth N real images"."""
+    draws data-free students as horizontal lines, so where they cross the curve reads "worth N real images";
+    ``series`` (label → ``(sizes, means, sds)``) draws other transfer sets against their own size on the same
+    axes (e.g. data impressions, Nayak et al. 2019 Fig. 2)."""
     pts = record["points"]
     n = [p["n"] for p in pts]
     mean, sd = np.array([p["mean"] for p in pts]), np.array([p["sd"] for p in pts])
@@ -506,7 +508,41 @@ def yardstick(record: dict, marks: dict | None = None, title: str | None = None)
     for i, (label, acc) in enumerate((marks or {}).items()):
         ax.axhline(acc, ls="--", lw=1, color=cmap((i + 1) % 10))
         ax.text(n[-1], acc + 0.4, f"{label} {acc:.1f} %", ha="right", fontsize=8, color=cmap((i + 1) % 10))
-    low = min([float((mean - sd).min()), *(marks or {}).values()])
-    ax.set_ylim(low - 3, float((mean + sd).max()) + 2)
-    return _log_x_accuracy(fig, ax, n, "N real training images, class-balanced (log scale)",
+    lows = [float((mean - sd).min()), *(marks or {}).values()]
+    for i, (label, (ns, ms, ss)) in enumerate((series or {}).items()):
+        ms, ss = np.asarray(ms, float), np.asarray(ss, float)
+        c = cmap((len(marks or {}) + i + 1) % 10)
+        ax.errorbar(ns, ms, yerr=ss, fmt="s-", color=c, capsize=3, label=f"{label} (mean ± sd)")
+        lows.append(float((ms - ss).min()))
+        n = sorted(set(n) | {int(v) for v in ns})
+    ax.set_ylim(min(lows) - 3, float((mean + sd).max()) + 2)
+    return _log_x_accuracy(fig, ax, n, "transfer-set size N, class-balanced (log scale)" if series else
+                           "N real training images, class-balanced (log scale)",
                            title or "What a transfer set is worth in real images", "upper left")
+
+
+def ablation(record: dict, groups: Sequence[str] | None = None, title: str | None = None):
+    """An ablation record (:func:`dfkd_book.ablation.load`) as horizontal bars: per row the mean test accuracy of
+    the final students with ± one sd, every seed as a dot, and the paper's number (where it has one) as a black
+    tick. ``groups`` keeps only those rows' groups, in the record's order."""
+    rows = [r for r in record["rows"] if groups is None or r["group"] in groups]
+    if not rows:
+        raise ValueError(f"no rows of groups {groups!r} in the record (groups: "
+                         f"{sorted({r['group'] for r in record['rows']})})")
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.2))
+    y = np.arange(len(rows))[::-1]
+    ax.barh(y, [r["test_acc"] for r in rows], xerr=[r["test_acc_sd"] for r in rows], color="tab:blue", alpha=0.7,
+            capsize=3, label="mean ± sd over seeds")
+    for yi, r in zip(y, rows):
+        ax.scatter(r["per_seed_test"], [yi] * len(r["per_seed_test"]), s=12, color="k", zorder=3)
+        if r.get("paper") is not None:
+            ax.plot([r["paper"]] * 2, [yi - 0.4, yi + 0.4], color="tab:red", lw=2)
+    ax.plot([], [], color="tab:red", lw=2, label="paper (48,000 impressions)")
+    ax.scatter([], [], s=12, color="k", label="one seed")
+    ax.set_yticks(y, [r["label"] for r in rows], fontsize=8)
+    ax.set_xlabel("student test accuracy (%)")
+    ax.set_title(title or record.get("source", ""), fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -29,6 +29,14 @@ def test_a_tiny_study_runs_resumes_and_records(tmp_path):
     assert rows["with"]["paper"] == 79.62 and rows["half"]["n"] == 20 and rows["class"]["n"] == 20
     assert rows["with"]["worth_real_images"] is None  # not the yardstick's protocol: no conversion
     assert rec["sets"]["data impressions"]["impression_steps"] == 80
+    df = ablation.table(rec)
+    assert list(df.index) == ["with", "without", "half", "class"] and df.loc["with", "paper"] == "79.62"
+    from dfkd_book import plot
+
+    fig = plot.ablation(rec, groups=("",))
+    assert len(fig.axes[0].patches) == 4
+    with pytest.raises(ValueError, match="no rows"):
+        plot.ablation(rec, groups=("nothing",))
     with pytest.raises(ValueError, match="no runs for the row"):
         ablation.record(TINY, [r for r in runs if r["label"] != "class"], made)
 
