@@ -309,3 +309,10 @@ def test_speed_is_a_measurement_bench_all_leaves_out_unless_named():
     assert "speed" in bench.METHODS and "speed" in bench.NOT_IN_ALL
     assert "speed" not in bench.select()
     assert bench.select(["speed"]) == ["speed"]
+
+
+def test_worth_reads_the_yardstick_and_says_whether_the_protocols_match():
+    w = bench._worth(80.0, recipes.get("zskd", "full"))
+    assert set(w) == {"worth_real_images", "yardstick_protocol", "worth_like_for_like"}
+    assert w["worth_real_images"]["n"] is not None
+    assert w["worth_like_for_like"] is False  # the recipe's student: 10,000 steps at batch 512, not the yardstick's
