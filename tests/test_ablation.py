@@ -40,6 +40,17 @@ def test_a_tiny_study_runs_resumes_and_records(tmp_path):
     with pytest.raises(ValueError, match="no runs for the row"):
         ablation.record(TINY, [r for r in runs if r["label"] != "class"], made)
 
+    # a study that grew: only the new set is made, only the new row runs, the old sets are kept as they were
+    grown = ablation.Study(
+        name="tiny", recipe="zskd", source="a test",
+        sets={**TINY.sets, "uniform": ("zskd", {"n": 20, "steps": 2, "view_affine": None, "prior": "uniform"})},
+        rows=TINY.rows + (ablation.Row("uniform", "uniform", change={"steps": 6, "batch_size": 16}),))
+    runs2 = ablation.run(grown, tmp_path, seeds=1)
+    assert len(runs2) == 9 and sum(r["label"] == "uniform" for r in runs2) == 1
+    made2 = torch.load(tmp_path / "made.pt")
+    assert torch.equal(made2["data impressions"]["images"], made["data impressions"]["images"])
+    assert made2["uniform"]["settings"]["prior"] == "uniform"
+
 
 def test_the_zskd_study_rows_follow_the_paper():
     labels = [r.label for r in ablation.ZSKD.rows]
