@@ -170,6 +170,7 @@ def run(study: Study, out: str | Path, seeds: int = 3, workers: int = 1, minutes
                 tensors[row.set_key()] = tensors[row.set][_subset(made[row.set]["classes"], row.n)]
         config.atomic_write(out / "sets.pt", lambda f: torch.save(tensors, f))
 
+    ensure_sets(out)  # also when every run is already there: a set added to the study is still recorded
     deadline = None if minutes is None else time.time() + 60 * minutes
     return protocol.run_jobs(jobs(study, seeds), out, workers=workers, deadline=deadline, ensure_sets=ensure_sets)
 
