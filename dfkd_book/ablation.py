@@ -190,7 +190,7 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
                      and r["protocol"] == asdict(row.protocol())), key=lambda r: r["seed"])
         if not rs:
             raise ValueError(f"no runs for the row {row.label!r}: run `python -m dfkd_book.ablation {study.name}`")
-        stats = protocol._stats(rs)
+        stats = protocol.seed_stats(rs)
         worth = None
         if yardstick is not None and row.protocol() == protocol.YARDSTICK_PROTOCOL:
             worth = protocol.worth_real_images(stats["test_acc"], yardstick)

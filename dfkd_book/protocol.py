@@ -424,7 +424,9 @@ def _by_protocol(runs: list[dict], set_name: str) -> dict[str, list[dict]]:
     return {k: [v[seed] for seed in sorted(v)] for k, v in groups.items()}
 
 
-def _stats(rs: list[dict]) -> dict:
+def seed_stats(rs: list[dict]) -> dict:
+    """Runs of one set and protocol from several seeds → ``seeds``, ``per_seed_test``, ``test_acc`` and
+    ``test_acc_sd`` (mean and sample sd of the final test accuracy, %), ``val_acc`` (mean)."""
     v = [r["test_acc"] for r in rs]
     m = sum(v) / len(v)
     sd = (sum((a - m) ** 2 for a in v) / (len(v) - 1)) ** 0.5 if len(v) > 1 else 0.0
@@ -439,7 +441,7 @@ def _curves(runs: list[dict]) -> dict:
     for s in SETS:
         best = _best(runs, "augment", s)["protocol"]
         groups = _by_protocol(runs, s)
-        points = sorted((json.loads(k)["steps"], _stats(rs)) for k, rs in groups.items()
+        points = sorted((json.loads(k)["steps"], seed_stats(rs)) for k, rs in groups.items()
                         if all(json.loads(k)[f] == v for f, v in best.items() if f != "steps"))
         out[s] = {"protocol": {k: v for k, v in best.items() if k != "steps"}, "steps": [p[0] for p in points],
                   **{key: [p[1][key] for p in points]
@@ -450,7 +452,7 @@ def _curves(runs: list[dict]) -> dict:
 def record(runs: list[dict]) -> dict:
     """``results/protocol.json``: every stage's table, the learning curves of stage 3, every protocol run from
     three seeds or more (mean ± sd), and where the runs ran."""
-    three = {s: sorted(({"protocol": json.loads(k), **_stats(rs)} for k, rs in _by_protocol(runs, s).items()
+    three = {s: sorted(({"protocol": json.loads(k), **seed_stats(rs)} for k, rs in _by_protocol(runs, s).items()
                         if len(rs) >= 3), key=lambda r: (r["protocol"]["steps"], -r["val_acc"]))
              for s in _RECIPE_OF}
     devices = sorted({r.get("device", "NVIDIA H100 80GB HBM3") for r in runs})
