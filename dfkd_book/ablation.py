@@ -36,6 +36,7 @@ import torch
 
 from . import config, protocol, recipes, zoo
 from .loop import distill
+from .methods import zskd
 
 
 @dataclass(frozen=True)
@@ -135,16 +136,6 @@ def make_sets(study: Study, device=None, progress: bool = False, given: Mapping[
     return out
 
 
-def _subset(classes: torch.Tensor, n: int) -> torch.Tensor:
-    """Indices of the first ``n`` items in equal class shares (as :meth:`zskd.Impressions.subset`)."""
-    k = int(classes.max()) + 1
-    rank = torch.zeros_like(classes)
-    for c in range(k):
-        idx = (classes == c).nonzero().squeeze(1)
-        rank[idx] = torch.arange(len(idx))
-    return torch.argsort(rank * k + classes, stable=True)[:n].sort().values
-
-
 def jobs(study: Study, seeds: int = 3) -> list[dict]:
     """The runs of ``study``: every row from seeds 0..``seeds``−1 (jobs of :func:`dfkd_book.protocol.run_jobs`)."""
     return [{"stage": f"ablation {study.name}", "set": row.set_key(), "seed": seed, "label": row.label,
@@ -167,7 +158,7 @@ def run(study: Study, out: str | Path, seeds: int = 3, workers: int = 1, minutes
         tensors = {name: s["images"] for name, s in made.items()}
         for row in study.rows:
             if row.n is not None:
-                tensors[row.set_key()] = tensors[row.set][_subset(made[row.set]["classes"], row.n)]
+                tensors[row.set_key()] = tensors[row.set][zskd.equal_shares(made[row.set]["classes"], row.n)]
         config.atomic_write(out / "sets.pt", lambda f: torch.save(tensors, f))
 
     ensure_sets(out)  # also when every run is already there: a set added to the study is still recorded

@@ -180,6 +180,17 @@ def test_subset_is_balanced_and_nested():
         r.subset(41)
 
 
+def test_equal_shares_takes_classes_in_turn():
+    cls = torch.tensor([2, 0, 0, 1, 0, 2, 1, 0])  # class 0 has four items, 1 and 2 two each
+    assert imp.equal_shares(cls, 3).tolist() == [0, 1, 3]  # the first of each class
+    assert imp.equal_shares(cls, 6).tolist() == [0, 1, 2, 3, 5, 6]  # then the second of each
+    assert imp.equal_shares(cls, 8).tolist() == list(range(8))
+    with pytest.raises(ValueError, match="n must be"):
+        imp.equal_shares(cls, 0)
+    with pytest.raises(ValueError, match="1-D integer"):
+        imp.equal_shares(cls.float(), 2)
+
+
 def test_view_options_validate_and_keep_images_in_range(teacher):
     y, c = imp.sample_targets(imp.class_similarity(teacher), 20)
     r = imp.craft(teacher, y, steps=3, init_range=(0.0, 0.1), jitter=2, progress=False,

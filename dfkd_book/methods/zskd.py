@@ -206,16 +206,33 @@ class Impressions:
     def subset(self, n: int) -> Impressions:
         """The first ``n`` impressions of every class, in equal shares (nested: a smaller subset is contained in
         a larger one). Raises ValueError if ``n`` exceeds the set."""
-        if not 1 <= n <= len(self):
-            raise ValueError(f"n must be in [1, {len(self)}], got {n}")
-        k = int(self.classes.max()) + 1
-        rank = torch.zeros_like(self.classes)
-        for c in range(k):
-            idx = (self.classes == c).nonzero().squeeze(1)
-            rank[idx] = torch.arange(len(idx))
-        idx = torch.argsort(rank * k + self.classes, stable=True)[:n].sort().values
+        idx = equal_shares(self.classes, n)
         return Impressions(self.images[idx], self.targets[idx], self.classes[idx], self.loss[idx], self.steps,
                            self.seconds * n / len(self), [])
+
+
+def equal_shares(classes: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices (sorted, shape ``(n,)``) of the first ``n`` items taken in equal class shares: the first item of
+    every class, then the second of every class, and so on, so a smaller selection is contained in a larger one.
+
+    Args:
+        classes: shape ``(N,)``, integer class of each item.
+        n: how many to take, 1 ≤ n ≤ N.
+
+    Raises:
+        ValueError: if ``classes`` is not a non-empty 1-D integer tensor or ``n`` is outside [1, N].
+    """
+    if classes.ndim != 1 or len(classes) == 0 or classes.is_floating_point():
+        raise ValueError(f"classes must be a non-empty 1-D integer tensor, got shape {tuple(classes.shape)} "
+                         f"and dtype {classes.dtype}")
+    if not 1 <= n <= len(classes):
+        raise ValueError(f"n must be in [1, {len(classes)}], got {n}")
+    k = int(classes.max()) + 1
+    rank = torch.zeros_like(classes)
+    for c in range(k):
+        idx = (classes == c).nonzero().squeeze(1)
+        rank[idx] = torch.arange(len(idx))
+    return torch.argsort(rank * k + classes, stable=True)[:n].sort().values
 
 
 def craft(teacher: nn.Module, targets: torch.Tensor, shape: Sequence[int] | None = None, *, steps: int = 1500,
