@@ -123,15 +123,22 @@ def frame(board: list[Row]):
 
 def provenance(records: dict[str, dict], results_dir: str | os.PathLike = RESULTS) -> str:
     """One sentence on where the numbers come from: the ``bench all`` run when ``bench-all.json`` covers every
-    record (same commit), otherwise the distinct devices, profiles and commits of the records."""
+    record (same commit); that run and, by name, device and commit, each record re-run since (a chapter's
+    multi-seed record); otherwise the distinct devices, profiles and commits of the records."""
     summary_path = Path(results_dir) / "bench-all.json"
     if summary_path.is_file():
         s = json.loads(summary_path.read_text())
         ok = {m for m, r in s["methods"].items() if r["status"] == "ok"}
-        if set(records) <= ok and {r["git_commit"] for r in records.values()} == {s["git_commit"]}:
-            return (f"One `python -m dfkd_book.bench all` run, {s['profile']} profile, on {device_of(s)} "
-                    f"(torch {s['torch']}), commit {s['git_commit'][:7]}, {s['date'][:10]}: "
-                    f"{s['total_wall_s'] / 60:.0f} minutes for {len(s['methods'])} methods.")
+        run = (f"One `python -m dfkd_book.bench all` run, {s['profile']} profile, on {device_of(s)} "
+               f"(torch {s['torch']}), commit {s['git_commit'][:7]}, {s['date'][:10]}: "
+               f"{s['total_wall_s'] / 60:.0f} minutes for {len(s['methods'])} methods")
+        later = {m: r for m, r in records.items() if r["git_commit"] != s["git_commit"]}
+        if set(records) <= ok and not later:
+            return run + "."
+        if set(records) - set(later) <= ok and len(later) < len(records):
+            return run + "; re-run since: " + "; ".join(
+                f"{METHODS[m][0]} (`bench {m} --seeds {r.get('seeds', 1)}`, {device_of(r)}, commit "
+                f"{r['git_commit'][:7]}, {r['date'][:10]})" for m, r in later.items()) + "."
     devices = sorted({device_of(r) for r in records.values()})
     profiles = sorted({r["profile"] for r in records.values()})
     commits = sorted({r["git_commit"][:7] for r in records.values()})
