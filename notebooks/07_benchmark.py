@@ -22,7 +22,8 @@
 #
 # * the same data set (Fashion-MNIST, 32 × 32, inputs in [0, 1]) and the same 10,000 test images;
 # * the same teacher — the shipped LeNet-5, or its BatchNorm twin LeNet-5-BN for the methods that read BN
-#   statistics (both about 91.5 %) — and the same student, a fresh LeNet-5-Half, seed 0;
+#   statistics (both about 91.5 %) — and the same student, a fresh LeNet-5-Half, seed 0 (a record re-run since
+#   with several seeds, named under the leaderboard, shows their mean; its budget is its chapter's recipe);
 # * each method's recipe from `dfkd_book.bench`, sized for a 2-core CPU (the recipes are printed in every record);
 # * the same measure of cost: the wall time of the whole method, synthesis *and* distillation, on one machine.
 #
@@ -133,15 +134,15 @@ pd.DataFrame(
 ceiling = next(r for r in board if not r.data_free)
 best = leaderboard.best_data_free(board)
 floor = records["arbitrary-noise"]["student_acc"]
-# sanity: the records are complete, from one run, and tell a coherent story
+# sanity: the records are complete and tell a coherent story
 assert len(board) == len(leaderboard.METHODS) and run["failed"] == []
 assert all(r.student_acc < ceiling.student_acc for r in board if r.data_free), (
     "a data-free student beat real data"
 )
-assert all(
+assert all(  # a single-seed record's accuracy is its final evaluation
     records[m]["history"]["test_acc"][-1] == r.student_acc
     for m, r in zip(table["method"], board)
-    if "history" in records[m]
+    if "history" in records[m] and records[m].get("seeds", 1) == 1
 )
 assert best.student_acc > floor, (
     "the best data-free method does not beat balanced noise"
@@ -175,6 +176,7 @@ fig = plot.accuracy_vs_compute(
 # every evaluation of its distillation (every few hundred student steps); a method that makes its transfer set first starts its curve
 # when that is done (the seconds it spent are in the cost table below), while the adversarial games and SSD-KD
 # make their samples as they train, so their curves start early and climb slowly.
+
 
 # %%
 def made_first(rec):
