@@ -220,7 +220,8 @@ for c in sorted(
 ):
     print(
         f"impressions, batch 512, {c['protocol']['steps']:,} steps: "
-        f"{c['test_acc']:.2f} ± {c['test_acc_sd']:.2f} % (per seed {c['per_seed_test']})"
+        f"{c['test_acc']:.2f} ± {c['test_acc_sd']:.2f} % "
+        f"(per seed {c['per_seed_test']})"
     )
 
 # %% [markdown]
