@@ -108,19 +108,13 @@ def test_provenance_names_the_bench_all_run(results):
     assert leaderboard.provenance(records, results) == (
         "One `python -m dfkd_book.bench all` run, full profile, on cpu, 2 cores (torch 2.15.0), commit abc1234, "
         "2026-11-22: 40 minutes for 10 methods.")
+    # a record re-run since (a chapter's multi-seed record) is named after the run
+    rerun = {**records, "zskd": {**records["zskd"], "git_commit": "def5678", "seeds": 3,
+                                 "date": "2026-11-26T00:00:00+00:00"}}
+    text = leaderboard.provenance(rerun, results)
+    assert "commit abc1234" in text
+    assert "re-run since: ZSKD data impressions (`bench zskd --seeds 3`, cpu, 2 cores, commit def5678" in text
     summary["methods"]["zskd"]["status"] = "failed"
     (results / "bench-all.json").write_text(json.dumps(summary))
     assert leaderboard.provenance(records, results).startswith("Separate")
 
-
-def test_provenance_names_the_records_rerun_after_the_bench_all_run(results):
-    records = leaderboard.load(results)
-    summary = {"profile": "full", "torch": "2.5", "date": "2026-11-22T00:00:00+00:00", "total_wall_s": 600.0,
-               "device": "cpu", "cpu_count": 2, "git_commit": "abc1234", "failed": [],
-               "methods": {m: {"status": "ok", "student_acc": r["student_acc"]} for m, r in records.items()}}
-    (results / "bench-all.json").write_text(json.dumps(summary))
-    assert leaderboard.provenance(records, results).startswith("One `python -m dfkd_book.bench all` run, full")
-    records["zskd"] = {**records["zskd"], "git_commit": "def5678", "seeds": 3, "date": "2026-11-26T00:00:00+00:00"}
-    text = leaderboard.provenance(records, results)
-    assert "commit abc1234" in text
-    assert "re-run since: ZSKD data impressions (`bench zskd --seeds 3`, cpu, 2 cores, commit def5678" in text
