@@ -43,7 +43,8 @@ from .methods import zskd
 class Row:
     """One ablation row: a transfer set (a name of the study's sets, optionally its first ``n`` items in equal
     class shares) distilled with the yardstick protocol changed by ``change`` (fields of
-    :class:`dfkd_book.protocol.Protocol`). ``paper``: the published number for the row (%, None if none)."""
+    :class:`dfkd_book.protocol.Protocol`). ``paper``: the published number for the row (%, None if none).
+    ``seeds``: at most this many seeds for the row (None: as many as the study runs)."""
 
     label: str
     set: str
@@ -51,6 +52,8 @@ class Row:
     change: Mapping = field(default_factory=dict)
     paper: float | None = None
     group: str = ""
+    seeds: int | None = None
+
 
     def protocol(self) -> protocol.Protocol:
         return replace(protocol.YARDSTICK_PROTOCOL, **dict(self.change))
@@ -101,8 +104,10 @@ def make_sets(study: Study, device=None, progress: bool = False, given: Mapping[
               only: Sequence[str] | None = None) -> dict[str, dict]:
     """Each of the study's sets made once, seed 0, through a 1-step :func:`dfkd_book.distill` of its method with
     the recipe's full-profile settings (changed as the study says). Returns name → ``{"images", "classes",
-    "settings", "seconds", "impression_steps"}`` (tensors on the CPU). ``given`` sets (the same dicts, made
-    earlier with the same settings) are used as they are; ``only`` makes just those sets (a study that grew).
+    "settings", "seconds", "impression_steps"}`` (tensors on the CPU; ``classes`` the class each impression was
+    made for, or the teacher's predicted class of each arbitrary image, whose sets add ``"composition"``).
+    ``given`` sets (the same dicts, made earlier with the same settings) are used as they are; ``only`` makes just
+    those sets (a study that grew).
 
     Raises:
         ValueError: a given set whose settings are not the ones the study asks for.
@@ -129,17 +134,24 @@ def make_sets(study: Study, device=None, progress: bool = False, given: Mapping[
         t0 = time.perf_counter()
         distill(teacher, zoo.student(r.student_arch, protocol.DATASET), m, steps=1, seed=0, device=device,
                 progress=progress)
-        imp = m.impressions
-        out[name] = {"images": imp.images, "classes": imp.classes, "settings": settings,
-                     "seconds": round(time.perf_counter() - t0, 1), "impression_steps": imp.impression_steps}
+        imp = getattr(m, "impressions", None)
+        if imp is not None:
+            images, classes, steps, extra = imp.images, imp.classes, imp.impression_steps, {}
+        else:  # an arbitrary set: the teacher's predicted classes, and how it was composed
+            images, classes, steps, extra = m.pool.detach().cpu(), m.classes, None, {"composition": m.composition()}
+        out[name] = {"images": images, "classes": classes, "settings": settings,
+                     "seconds": round(time.perf_counter() - t0, 1), "impression_steps": steps, **extra}
         print(f"set {name}: {len(imp)} items, {out[name]['seconds']:.0f} s", flush=True)
     return out
 
 
 def jobs(study: Study, seeds: int = 3) -> list[dict]:
-    """The runs of ``study``: every row from seeds 0..``seeds``−1 (jobs of :func:`dfkd_book.protocol.run_jobs`)."""
+    """The runs of ``study``: every row from seeds 0..``seeds``−1 (fewer where the row says so), seed by seed —
+    every row's seed 0 first, so that a run stopped early still has one student per row (jobs of
+    :func:`dfkd_book.protocol.run_jobs`)."""
     return [{"stage": f"ablation {study.name}", "set": row.set_key(), "seed": seed, "label": row.label,
-             "protocol": asdict(row.protocol())} for row in study.rows for seed in range(seeds)]
+             "protocol": asdict(row.protocol())}
+            for seed in range(seeds) for row in study.rows if row.seeds is None or seed < row.seeds]
 
 
 def run(study: Study, out: str | Path, seeds: int = 3, workers: int = 1, minutes: float | None = None) -> list[dict]:
@@ -192,7 +204,8 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
                      "device": sorted({r.get("device", "?") for r in rs}),
                      "wall_s": round(sum(r["wall_s"] for r in rs) / len(rs), 1)})
     sets = {name: {"n": len(s["classes"]), "settings": s["settings"], "seconds": s["seconds"],
-                   "impression_steps": s["impression_steps"], "seed": 0} for name, s in made.items()}
+                   "impression_steps": s["impression_steps"], "seed": 0,
+                   **({"composition": s["composition"]} if "composition" in s else {})} for name, s in made.items()}
     return {"study": study.name, "source": study.source, "dataset": protocol.DATASET,
             "teacher": recipes.get(study.recipe, "full").teacher, "student": "lenet5half",
             "yardstick_protocol": asdict(protocol.YARDSTICK_PROTOCOL),

@@ -172,9 +172,7 @@ def _arbitrary(name: str, published: dict, seeds: int) -> dict:
     test = data.load(DATASET, "test")
     runs, wall = _seeded(name, seeds, test)
     method = runs[0][0].method
-    composition = {fam: {"kept_per_source": b.kept_per_source, "examined_per_source": b.examined_per_source,
-                         "counts": b.counts.tolist(), "shortfall": int(b.shortfall.sum())}
-                   for fam, b in method.balanced.items()}
+    composition = method.composition()
     size = len(method.pool)
     return _record(name, runs, test, wall,
                    transfer_set=f"{size} arbitrary images, balanced: " + " + ".join(method.balanced),

@@ -48,6 +48,7 @@ def const_source(values, name="const"):
 
 
 @pytest.mark.parametrize("make", [arb.uniform_noise, arb.gaussian_noise, arb.spectral_noise, arb.dead_leaves,
+                                  arb.multiscale_noise,
                                   arb.random_shapes])
 @pytest.mark.parametrize("shape", [(1, 32, 32), (3, 32, 32)])
 def test_sources_shape_and_range(make, shape):
@@ -78,7 +79,8 @@ def test_balance_never_exceeds_quota_and_stops_when_full():
     assert (res.counts <= res.quota).all() and len(res.images) == 8
     # it stopped when full: the last candidate needed was the 2nd class-3 image, the 12th candidate
     assert res.examined == 12
-    assert t.seen == res.examined  # the teacher classified exactly the examined candidates
+    # full batches: the teacher classified the 4 candidates of the 3rd batch, Algorithm 1 examined up to the 12th
+    assert t.seen == res.classified == 12 and res.seconds > 0
 
 
 def test_balance_reports_shortfall_when_sources_run_dry_and_uses_sources_in_order():
@@ -100,6 +102,28 @@ def test_balance_examines_no_more_candidates_than_one_at_a_time():
     one = arb.balance(MeanBinTeacher(4), [const_source(means)], n=40, batch_size=1, device=torch.device("cpu"))
     assert big.examined == one.examined
     assert torch.equal(big.counts, one.counts) and torch.equal(big.images, one.images)
+
+
+def test_quota_keep_matches_the_sequential_check():
+    torch.manual_seed(0)
+    for _ in range(20):
+        pred = torch.randint(5, (200,))
+        room = torch.randint(0, 30, (5,))
+        counts, want = torch.zeros(5, dtype=torch.long), []
+        for c in pred.tolist():
+            want.append(bool(counts[c] < room[c]))
+            counts[c] += want[-1]
+        assert arb.quota_keep(pred, room).tolist() == want
+    with pytest.raises(ValueError, match=r"\[0, 5\)"):
+        arb.quota_keep(torch.tensor([0, 5]), torch.ones(5, dtype=torch.long))
+
+
+def test_balance_full_batches_count_only_what_algorithm_1_examined():
+    t = MeanBinTeacher(4)
+    means = [0.1, 0.3, 0.6, 0.9] * 2 + [0.1] * 50
+    res = arb.balance(t, [const_source(means)], n=8, batch_size=64, device=torch.device("cpu"))
+    assert res.full and res.examined == 8 and res.examined_per_source == {"const": 8}
+    assert res.classified == t.seen == 58  # one batch of every candidate, counted apart
 
 
 def test_balance_unlimited_source_is_capped():
@@ -217,8 +241,28 @@ def test_random_shapes_paint_shapes_on_the_background():
         arb.random_shapes(background=2.0)
 
 
+def test_multiscale_noise_has_blobs_on_black():
+    x = arb.multiscale_noise((1, 32, 32), seed=0)(300)
+    assert (x == 0).float().mean() > 0.2  # a black background under the random black level
+    # coarse grids: neighbouring pixels agree far more than in per-pixel noise
+    d = (x[..., 1:] - x[..., :-1]).abs().mean()
+    u = arb.uniform_noise((1, 32, 32))(300)
+    assert d < 0.5 * (u[..., 1:] - u[..., :-1]).abs().mean()
+    with pytest.raises(ValueError, match="scales"):
+        arb.multiscale_noise(scales=())
+    with pytest.raises(ValueError, match="black"):
+        arb.multiscale_noise(black=1.0)
+
+
+def test_first_takes_candidates_in_order_whatever_their_class():
+    x = arb.first([const_source([0.1, 0.9], "a"), const_source([0.3, 0.6, 0.9], "b")], 4)
+    assert x.mean(dim=(1, 2, 3)).tolist() == pytest.approx([0.1, 0.9, 0.3, 0.6])
+    with pytest.raises(ValueError, match="n must be"):
+        arb.first([const_source([0.1])], 0)
+
+
 def test_family_gives_fresh_unbalanced_and_balanced_sources():
-    for name in arb.FAMILIES:
+    for name in arb.FAMILIES + arb.BEYOND_FAMILIES:
         unbalanced, balanced = arb.family(name, (1, 32, 32), seed=0)
         assert isinstance(unbalanced, arb.Source) and balanced and all(isinstance(s, arb.Source) for s in balanced)
         a, b = unbalanced(4), balanced[0](4)
@@ -252,3 +296,21 @@ def test_arbitrary_balanced_is_a_method_of_the_loop():
     assert shapes == [(1, 4, 4)] and torch.equal(m.balanced["sources"].counts, torch.ones(4, dtype=torch.long))
     with pytest.raises(ValueError, match="unknown family"):
         methods.ArbitraryBalanced("clevr")
+    comp = methods.ArbitraryBalanced([const_source(means)], n=8, batch_size=4)
+    with pytest.raises(RuntimeError, match="not made yet"):
+        comp.composition()
+
+
+def test_arbitrary_unbalanced_keeps_the_first_candidates():
+    from dfkd_book import distill, methods
+
+    means = [0.1] * 5 + [0.3] * 3 + [0.6] * 2 + [0.9] * 3
+    student = nn.Sequential(nn.Flatten(), nn.Linear(16, 4))
+    m = methods.ArbitraryBalanced([const_source(means)], n=8, balanced=False)
+    distill(MeanBinTeacher(4), student, m, steps=1, batch_size=4, device=torch.device("cpu"), progress=False)
+    assert m.pool.shape == (8, 1, 4, 4) and m.balanced == {}
+    assert m.classes.tolist() == [0] * 5 + [1] * 3  # the teacher's classes, kept whatever they are
+    assert m.composition() == {"unbalanced": {"counts": [5, 3], "n": 8}}
+    assert m.settings()["balanced"] is False
+    named = methods.ArbitraryBalanced("noise", n=8, balanced=False)
+    assert named.name == "unbalanced noise"

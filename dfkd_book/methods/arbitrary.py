@@ -13,6 +13,7 @@ A **source** is a callable ``source(n) -> (n, C, H, W)`` tensor in [0, 1] in the
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -121,6 +122,39 @@ def spectral_noise(shape: Sequence[int] = (1, 32, 32), alpha: float = 2.0, seed:
         return (x - lo) / (hi - lo).clamp_min(1e-8)
 
     return Source(f"1/f^{alpha:g} spectral noise", draw)
+
+
+def multiscale_noise(shape: Sequence[int] = (1, 32, 32), scales: Sequence[int] = (1, 2, 4, 8, 16, 32),
+                     black: float = 0.7, seed: int = 0) -> Source:
+    """Multi-scale noise: uniform noise drawn on grids of several sizes (``scales`` × ``scales``), each upsampled
+    bilinearly to the image size and added with a random weight per image and scale, then stretched to [0, 1]
+    per image. A random black level ``b ~ U(0, black)`` per image maps ``x → (x − b) / (1 − b)``, clipped, so
+    that the darker part of the image becomes a flat 0 background — blobs and strokes of every size on black,
+    where per-pixel noise is all fine grain at mid-grey. Beyond Nayak et al. 2021: the idea of noise at several
+    resolutions comes from the DIP-KD line of work. Unlimited.
+
+    Raises ValueError for an empty or non-positive ``scales`` or ``black`` outside [0, 1)."""
+    c, h, w = _check_shape(shape)
+    scales = tuple(int(s) for s in scales)
+    if not scales or min(scales) < 1:
+        raise ValueError(f"scales must be grid sizes >= 1, got {scales}")
+    if not 0 <= black < 1:
+        raise ValueError(f"black must be in [0, 1), got {black}")
+    g = torch.Generator().manual_seed(seed)
+
+    def draw(n: int) -> torch.Tensor:
+        x = torch.zeros(n, c, h, w)
+        weight = torch.rand(n, len(scales), generator=g)
+        for i, s in enumerate(scales):
+            grid = 2 * torch.rand(n, c, s, s, generator=g) - 1
+            x += weight[:, i, None, None, None] * F.interpolate(grid, size=(h, w), mode="bilinear",
+                                                                align_corners=False)
+        lo, hi = x.amin((1, 2, 3), keepdim=True), x.amax((1, 2, 3), keepdim=True)
+        x = (x - lo) / (hi - lo).clamp_min(1e-8)
+        b = black * torch.rand(n, 1, 1, 1, generator=g)
+        return ((x - b) / (1 - b)).clamp(0, 1)
+
+    return Source("multi-scale noise", draw)
 
 
 def dead_leaves(shape: Sequence[int] = (1, 32, 32), leaves: int = 40, radius: tuple[float, float] = (0.05, 0.35),
@@ -367,6 +401,8 @@ def tensor_source(images: torch.Tensor, name: str, shape: Sequence[int] = (1, 32
 
 FAMILIES = ("noise", "synthetic", "natural")
 """The paper's three families of arbitrary transfer sets (paper 001, Table 1)."""
+BEYOND_FAMILIES = ("multi-scale noise",)
+"""This book's families beyond the paper's (:func:`multiscale_noise`)."""
 
 
 def family(name: str, shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> tuple[Source, list[Source]]:
@@ -378,10 +414,14 @@ def family(name: str, shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> tupl
     noise        uniform noise                  uniform noise
     synthetic    Clevr → random shapes          Clevr + Mid-Air → random shapes, then dead leaves
     natural      SVHN → photo patches           SVHN + TinyImageNet → photo patches, then sklearn digits, LFW faces
+    multi-scale  (beyond the paper)             multi-scale noise (:func:`multiscale_noise`)
+    noise
     ============ ============================== ================================================================
 
     Each call builds fresh sources (seeded from ``seed``), so the unbalanced and balanced sets never share images.
-    Raises ValueError for an unknown family (the message lists :data:`FAMILIES`)."""
+    Raises ValueError for an unknown family (the message lists :data:`FAMILIES` and :data:`BEYOND_FAMILIES`)."""
+    if name == "multi-scale noise":
+        return multiscale_noise(shape, seed=seed), [multiscale_noise(shape, seed=seed + 1)]
     if name == "noise":
         return uniform_noise(shape, seed), [uniform_noise(shape, seed + 1)]
     if name == "synthetic":
@@ -389,7 +429,7 @@ def family(name: str, shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> tupl
     if name == "natural":
         return photo_patches(shape, seed=seed), [photo_patches(shape, seed=seed + 1), digits(shape, seed),
                                                  faces(shape, seed)]
-    raise ValueError(f"unknown family {name!r}; expected one of {FAMILIES}")
+    raise ValueError(f"unknown family {name!r}; expected one of {FAMILIES + BEYOND_FAMILIES}")
 
 
 @dataclass
@@ -401,9 +441,12 @@ class Balanced:
         labels: (M,) the teacher's predicted class of each (not used for distillation; for inspection).
         counts: (K,) kept per class; each ≤ the quota ``n // K``.
         quota: per-class quota.
-        examined: candidates the teacher classified, in all.
+        examined: candidates Algorithm 1 examined, in all — the one-at-a-time count: candidates after the one that
+            filled the last open slot are not counted, even when the teacher classified them in the same batch.
         examined_per_source: ``{source name: candidates examined}``.
         kept_per_source: ``{source name: candidates kept}``.
+        classified: candidates the teacher actually classified (≥ ``examined``: at most one batch more per source).
+        seconds: wall time of the whole balancing (s).
     """
 
     images: torch.Tensor
@@ -413,6 +456,8 @@ class Balanced:
     examined: int
     examined_per_source: dict = field(default_factory=dict)
     kept_per_source: dict = field(default_factory=dict)
+    classified: int = 0
+    seconds: float = 0.0
 
     @property
     def shortfall(self) -> torch.Tensor:
@@ -422,6 +467,25 @@ class Balanced:
     @property
     def full(self) -> bool:
         return bool((self.shortfall == 0).all())
+
+    @property
+    def candidates_per_s(self) -> float:
+        """Candidates the teacher classified per second of balancing."""
+        return self.classified / self.seconds if self.seconds > 0 else float("nan")
+
+
+def quota_keep(pred: torch.Tensor, room: torch.Tensor) -> torch.Tensor:
+    """Algorithm 1's quota check for a whole batch at once: candidate ``i`` (in order) is kept when fewer than
+    ``room[pred[i]]`` earlier candidates of the batch have the same predicted class — exactly what checking them
+    one at a time against the counts would keep.
+
+    Args: pred (B,) int64 predicted classes in [0, K); room (K,) int64 open slots per class (≥ 0).
+    Returns (B,) bool. Raises ValueError for a class outside [0, K)."""
+    if pred.numel() and (int(pred.min()) < 0 or int(pred.max()) >= len(room)):
+        raise ValueError(f"predicted classes must be in [0, {len(room)}), got [{int(pred.min())}, {int(pred.max())}]")
+    onehot = F.one_hot(pred, len(room))
+    rank = (onehot.cumsum(0) * onehot).sum(1) - 1  # how many earlier candidates of the batch share the class
+    return rank < room[pred]
 
 
 @torch.no_grad()
@@ -434,14 +498,14 @@ def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size
     are exhausted (finite sources) or ``max_candidates`` have been examined (each unlimited source may examine up
     to ``max_candidates``). A shortfall is reported in the result (``.shortfall``), never hidden.
 
-    Batching never examines a candidate that the one-at-a-time algorithm would not: a batch holds at most as many
-    candidates as there are open slots.
+    The teacher classifies full batches and the quota check is vectorised (:func:`quota_keep`); the kept set and
+    the ``examined`` counts are those of the one-at-a-time algorithm on the same stream of candidates.
 
     Args:
         teacher: frozen classifier returning logits (B, K).
         sources: :class:`Source` objects, in order of preference.
         n: target size (≥ K); the quota per class is ``n // K``.
-        batch_size: most candidates per teacher call.
+        batch_size: candidates per teacher call.
         max_candidates: per-source cap on examined candidates (default: 100 × n for unlimited sources).
 
     Returns:
@@ -453,22 +517,22 @@ def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size
     """
     if not sources:
         raise ValueError("balance needs at least one source")
+    t0 = time.perf_counter()
     device = device or config.device()
     teacher = frozen_copy(teacher, device)  # channels-last: about 2× the forward throughput on a CPU
     shape = input_shape(teacher, None, device)
     cap = max_candidates if max_candidates is not None else 100 * n
     counts, quota = None, None
     kept_x, kept_y = [], []
-    examined, per_source, kept_source = 0, {}, {}
+    examined, classified, per_source, kept_source = 0, 0, {}, {}
     for src in sources:
         per_source.setdefault(src.name, 0)
         kept_source.setdefault(src.name, 0)
         seen = 0
         while seen < cap and not src.exhausted:
-            open_slots = n if counts is None else int((quota - counts).sum())
-            if counts is not None and open_slots == 0:
+            if counts is not None and int((quota - counts).sum()) == 0:
                 break
-            x = src(min(batch_size, open_slots, cap - seen))
+            x = src(min(batch_size, cap - seen))
             if len(x) == 0:
                 break
             if tuple(x.shape[1:]) != shape or x.min() < 0 or x.max() > 1:
@@ -477,20 +541,21 @@ def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size
                                  f"[{float(x.min()):.3g}, {float(x.max()):.3g}]")
             z = teacher(x.to(device))
             pred = z.argmax(1).cpu()
+            classified += len(x)
             if counts is None:
                 k = z.shape[1]
                 if n < k:
                     raise ValueError(f"n must be at least the number of classes K = {k}, got {n}")
                 quota = n // k
                 counts = torch.zeros(k, dtype=torch.long)
-            seen += len(x)
-            examined += len(x)
-            per_source[src.name] += len(x)
-            keep = torch.zeros(len(x), dtype=torch.bool)
-            for i, c in enumerate(pred.tolist()):  # sequential quota check, as Algorithm 1
-                if counts[c] < quota:
-                    counts[c] += 1
-                    keep[i] = True
+            keep = quota_keep(pred, quota - counts)
+            counts += torch.bincount(pred[keep], minlength=len(counts))
+            used = len(x)
+            if int((quota - counts).sum()) == 0:  # full: the one-at-a-time algorithm stopped at the last kept
+                used = int(keep.nonzero().max()) + 1
+            seen += used
+            examined += used
+            per_source[src.name] += used
             kept_x.append(x[keep])
             kept_y.append(pred[keep])
             kept_source[src.name] += int(keep.sum())
@@ -500,7 +565,28 @@ def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size
         raise ValueError("the sources gave no candidates at all")
     images = torch.cat(kept_x) if kept_x else torch.empty(0)
     labels = torch.cat(kept_y) if kept_y else torch.empty(0, dtype=torch.long)
-    return Balanced(images, labels, counts, quota, examined, per_source, kept_source)
+    return Balanced(images, labels, counts, quota, examined, per_source, kept_source, classified,
+                    round(time.perf_counter() - t0, 3))
+
+
+def first(sources: Sequence[Source], n: int) -> torch.Tensor:
+    """The first ``n`` candidates of ``sources`` in order, whatever the teacher calls them — the paper's
+    unbalanced transfer sets. Returns (M, C, H, W), M = n unless the sources run dry.
+
+    Raises ValueError for n < 1 or sources that give nothing."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    parts, got = [], 0
+    for src in sources:
+        while got < n and not src.exhausted:
+            x = src(min(4096, n - got))
+            if len(x) == 0:
+                break
+            parts.append(x)
+            got += len(x)
+    if not parts:
+        raise ValueError("the sources gave no candidates at all")
+    return torch.cat(parts)
 
 
 @torch.no_grad()
@@ -540,38 +626,45 @@ class ArbitraryBalanced(StaticSet):
             of :class:`Source`; or a callable ``(input shape, seed) -> list of Source``. For a teacher of
             vectors, ``"noise"`` gives uniform noise of its shape.
         n: target size of each balanced set (≥ K). max_candidates: per-source cap (see :func:`balance`).
+        balanced: False gives the paper's *unbalanced* baseline instead: the first ``n`` candidates of each
+            family's unbalanced source (:func:`family`; of the sources in order, for sources given as a list or
+            a callable), kept whatever the teacher calls them.
 
     After :func:`dfkd_book.distill`, ``.balanced`` maps each family (or ``"sources"``) to its :class:`Balanced`
-    result (counts, shortfall, composition). Raises ValueError for an unknown family or n < 1 (others as
-    :func:`balance`).
+    result (counts, shortfall, composition; empty for an unbalanced set), and ``.classes`` (N,) holds the
+    teacher's predicted class of every image of the set. Raises ValueError for an unknown family or n < 1
+    (others as :func:`balance`).
     """
 
     name = "arbitrary balanced set"
     kind = "arbitrary"
 
     def __init__(self, sources="noise", n: int = 8_000, *, max_candidates: int | None = None,
-                 batch_size: int = 2048):
+                 batch_size: int = 2048, balanced: bool = True):
         super().__init__()
         families = (sources,) if isinstance(sources, str) else sources
         self.families = tuple(families) if isinstance(families, tuple) or isinstance(sources, str) else None
         for fam in self.families or ():
-            if fam not in FAMILIES:
-                raise ValueError(f"unknown family {fam!r}; expected one of {FAMILIES}, a list of sources or a "
-                                 "callable (shape, seed) -> sources")
+            if fam not in FAMILIES + BEYOND_FAMILIES:
+                raise ValueError(f"unknown family {fam!r}; expected one of {FAMILIES + BEYOND_FAMILIES}, a list of "
+                                 "sources or a callable (shape, seed) -> sources")
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be an int >= 1, got {n!r}")
         self.sources, self.n, self.max_candidates, self.batch_size = sources, n, max_candidates, batch_size
+        self.is_balanced = bool(balanced)
         self.balanced: dict[str, Balanced] = {}
+        self.classes: torch.Tensor | None = None
         if self.families:
-            self.name = "balanced " + " + ".join(self.families)
+            self.name = ("balanced " if self.is_balanced else "unbalanced ") + " + ".join(self.families)
 
     def _family(self, fam: str, shape, seed: int) -> list[Source]:
         if len(shape) != 3:
             if fam == "noise":
-                return [uniform_noise(shape, seed + 1)]
+                return [uniform_noise(shape, seed + 1)] if self.is_balanced else [uniform_noise(shape, seed)]
             raise ValueError(f"the {fam!r} family is made of images, but this teacher reads inputs of shape "
                              f"{shape}; use 'noise' or your own sources")
-        return family(fam, shape, seed)[1]
+        unbalanced, balanced = family(fam, shape, seed)
+        return balanced if self.is_balanced else [unbalanced]
 
     def make(self):
         shape, seed = self.ctx.input_shape, 0 if self.ctx.seed is None else self.ctx.seed
@@ -581,11 +674,35 @@ class ArbitraryBalanced(StaticSet):
             groups = {"sources": list(self.sources(shape, seed))}
         else:
             groups = {"sources": list(self.sources)}
+        if not self.is_balanced:
+            self.balanced = {}
+            x = torch.cat([first(srcs, self.n) for srcs in groups.values()])
+            with torch.no_grad():
+                t = frozen_copy(self.ctx.teacher, self.ctx.device)
+                self.classes = torch.cat([t(x[i:i + 4096].to(self.ctx.device)).argmax(1).cpu()
+                                          for i in range(0, len(x), 4096)])
+            return x, None
         self.balanced = {key: balance(self.ctx.teacher, srcs, self.n, batch_size=self.batch_size,
                                       max_candidates=self.max_candidates, device=self.ctx.device)
                          for key, srcs in groups.items()}
+        self.classes = torch.cat([b.labels for b in self.balanced.values()])
         return torch.cat([b.images for b in self.balanced.values()]), None
+
+    def composition(self) -> dict:
+        """How the set was made, per family (or ``"sources"``): kept and examined per source, kept per class and
+        the shortfall; for an unbalanced set, the teacher's classes of the whole set. Raises RuntimeError before
+        the set is made."""
+        if self.classes is None:
+            raise RuntimeError("the set is not made yet: it is made by dfkd_book.distill, before the first step")
+        if not self.is_balanced:
+            k = int(self.classes.max()) + 1
+            return {"unbalanced": {"counts": torch.bincount(self.classes, minlength=k).tolist(),
+                                   "n": len(self.classes)}}
+        return {fam: {"kept_per_source": b.kept_per_source, "examined_per_source": b.examined_per_source,
+                      "classified": b.classified, "seconds": b.seconds, "candidates_per_s": round(
+                          b.candidates_per_s), "counts": b.counts.tolist(), "shortfall": int(b.shortfall.sum())}
+                for fam, b in self.balanced.items()}
 
     def settings(self) -> dict:
         src = list(self.families) if self.families else "custom sources"
-        return {"sources": src, "n": self.n, "max_candidates": self.max_candidates}
+        return {"sources": src, "n": self.n, "max_candidates": self.max_candidates, "balanced": self.is_balanced}
