@@ -59,3 +59,34 @@ def test_the_zskd_study_rows_follow_the_paper():
     assert all(r.set in ablation.ZSKD.sets for r in ablation.ZSKD.rows)
     with pytest.raises(FileNotFoundError, match="python -m dfkd_book.ablation"):
         ablation.load("nothing-here")
+
+
+def test_an_arbitrary_study_records_composition_and_caps_seeds(tmp_path):
+    import torch
+
+    small = {"n": 40, "max_candidates": 400}
+    study = ablation.Study(
+        name="tiny-arbitrary", recipe="arbitrary-noise", source="a test",
+        sets={"noise, unbalanced": ("arbitrary", {**small, "balanced": False}),
+              "noise, balanced": ("arbitrary", small)},
+        rows=(ablation.Row("unbalanced", "noise, unbalanced", change={"steps": 4, "batch_size": 16}, seeds=1),
+              ablation.Row("balanced", "noise, balanced", change={"steps": 4, "batch_size": 16})))
+    jobs = ablation.jobs(study, seeds=2)
+    assert [(j["label"], j["seed"]) for j in jobs] == [("unbalanced", 0), ("balanced", 0), ("balanced", 1)]
+    runs = ablation.run(study, tmp_path, seeds=2)
+    made = torch.load(tmp_path / "made.pt")
+    rec = ablation.record(study, runs, made)
+    comp = rec["sets"]["noise, balanced"]["composition"]["noise"]
+    assert sum(comp["counts"]) == rec["sets"]["noise, balanced"]["n"] <= 40 and max(comp["counts"]) <= 4
+    assert comp["examined_per_source"]["uniform noise"] <= 400
+    assert rec["sets"]["noise, unbalanced"]["composition"]["unbalanced"]["n"] == 40
+    assert [r["seeds"] for r in rec["rows"]] == [1, 2]
+
+
+def test_the_arbitrary_study_follows_table_1():
+    rows = {r.label: r for r in ablation.ARBITRARY.rows}
+    assert rows["noise, balanced, with augmentation"].paper == 74.33
+    assert rows["natural, balanced, with augmentation"].paper == 84.75
+    assert rows["synthetic, unbalanced, without augmentation"].paper == 46.63
+    assert all(r.set in ablation.ARBITRARY.sets for r in ablation.ARBITRARY.rows)
+    assert all(r.seeds == 1 for r in ablation.ARBITRARY.rows if "without" in r.label)
