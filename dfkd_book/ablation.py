@@ -131,6 +131,18 @@ def _arbitrary_study() -> Study:
 #: Nayak et al. 2021, Table 1 on Fashion-MNIST: each family unbalanced / balanced, with / without augmentation
 ARBITRARY = _arbitrary_study()
 STUDIES = {"zskd": ZSKD, "arbitrary": ARBITRARY}
+#: how a study's figure names the paper's numbers
+PAPER_LABELS = {"zskd": "paper (48,000 impressions)", "arbitrary": "paper (Table 1, its own sources)"}
+
+
+def set_settings(study: Study, name: str) -> dict:
+    """The method settings of the study's set ``name``: the recipe's full-profile settings changed as the study
+    says. Raises KeyError for a set the study does not have."""
+    method, change = study.sets[name]
+    settings = {**recipes.get(study.recipe, "full").settings, **change}
+    if method == "class-impressions":
+        settings.pop("betas", None)
+    return settings
 
 
 def make_sets(study: Study, device=None, progress: bool = False, given: Mapping[str, Mapping] | None = None,
@@ -151,9 +163,7 @@ def make_sets(study: Study, device=None, progress: bool = False, given: Mapping[
     for name, (method, change) in study.sets.items():
         if only is not None and name not in only:
             continue
-        settings = {**r.settings, **change}
-        if method == "class-impressions":
-            settings.pop("betas", None)
+        settings = set_settings(study, name)
         if given and name in given:
             if json.dumps(given[name]["settings"], sort_keys=True) != json.dumps(settings, sort_keys=True):
                 raise ValueError(f"the given set {name!r} was made with {given[name]['settings']}, "
@@ -194,6 +204,12 @@ def run(study: Study, out: str | Path, seeds: int = 3, workers: int = 1, minutes
 
     def ensure_sets(_out: Path, _profile: str = "full") -> None:
         made = torch.load(out / "made.pt") if (out / "made.pt").exists() else {}
+        for name in set(made) & set(study.sets):
+            want = set_settings(study, name)
+            if json.dumps(made[name]["settings"], sort_keys=True) != json.dumps(want, sort_keys=True):
+                raise ValueError(f"{out / 'made.pt'} holds the set {name!r} made with {made[name]['settings']}, "
+                                 f"but the study now asks for {want}: its runs would not be the study's. Run "
+                                 "the study in a new directory, or rename the set.")
         missing = [n for n in study.sets if n not in made]
         if not missing and (out / "sets.pt").exists():
             return

@@ -523,8 +523,11 @@ def yardstick(record: dict, marks: dict | None = None, title: str | None = None,
 
 def ablation(record: dict, groups: Sequence[str] | None = None, title: str | None = None):
     """An ablation record (:func:`dfkd_book.ablation.load`) as horizontal bars: per row the mean test accuracy of
-    the final students with ± one sd, every seed as a dot, and the paper's number (where it has one) as a black
-    tick. ``groups`` keeps only those rows' groups, in the record's order."""
+    the final students with ± one sd, every seed as a dot, and the paper's number (where it has one) as a red
+    tick (labelled by :data:`dfkd_book.ablation.PAPER_LABELS`). ``groups`` keeps only those rows' groups, in the
+    record's order. Raises ValueError when no row is left."""
+    from .ablation import PAPER_LABELS
+
     rows = [r for r in record["rows"] if groups is None or r["group"] in groups]
     if not rows:
         raise ValueError(f"no rows of groups {groups!r} in the record (groups: "
@@ -537,7 +540,7 @@ def ablation(record: dict, groups: Sequence[str] | None = None, title: str | Non
         ax.scatter(r["per_seed_test"], [yi] * len(r["per_seed_test"]), s=12, color="k", zorder=3)
         if r.get("paper") is not None:
             ax.plot([r["paper"]] * 2, [yi - 0.4, yi + 0.4], color="tab:red", lw=2)
-    ax.plot([], [], color="tab:red", lw=2, label="paper (48,000 impressions)")
+    ax.plot([], [], color="tab:red", lw=2, label=PAPER_LABELS.get(record.get("study"), "paper"))
     ax.scatter([], [], s=12, color="k", label="one seed")
     ax.set_yticks(y, [r["label"] for r in rows], fontsize=8)
     ax.set_xlabel("student test accuracy (%)")

@@ -81,6 +81,12 @@ def test_an_arbitrary_study_records_composition_and_caps_seeds(tmp_path):
     assert comp["examined_per_source"]["uniform noise"] <= 400
     assert rec["sets"]["noise, unbalanced"]["composition"]["unbalanced"]["n"] == 40
     assert [r["seeds"] for r in rec["rows"]] == [1, 2]
+    # a set whose settings changed since it was made: its runs would not be the study's
+    changed = ablation.Study(name="tiny-arbitrary", recipe="arbitrary-noise", source="a test",
+                             sets={**study.sets, "noise, balanced": ("arbitrary", {**small, "n": 30})},
+                             rows=study.rows)
+    with pytest.raises(ValueError, match="now asks for"):
+        ablation.run(changed, tmp_path, seeds=1)
 
 
 def test_the_arbitrary_study_follows_table_1():
