@@ -160,7 +160,7 @@ def make_sets(study: Study, device=None, progress: bool = False, given: Mapping[
     r = recipes.get(study.recipe, "full")
     teacher = zoo.teacher(r.teacher, protocol.DATASET)
     out = {}
-    for name, (method, change) in study.sets.items():
+    for name, (method, _change) in study.sets.items():
         if only is not None and name not in only:
             continue
         settings = set_settings(study, name)
@@ -281,6 +281,28 @@ def table(rec: Mapping):
                           "this book": f"{r['test_acc']:.2f} ± {r['test_acc_sd']:.2f}",
                           "per seed": ", ".join(f"{a:.2f}" for a in r["per_seed_test"]),
                           "worth real images": worth(r["worth_real_images"])} for r in rec["rows"]]).set_index("")
+
+
+def contrast(rec: Mapping, a: str, b: str, what: str | None = None) -> dict:
+    """Does row ``a`` beat row ``b`` on the seed means? The difference of the means (points), its standard error
+    ``sqrt(sd_a² / n_a + sd_b² / n_b)`` (0 where both rows have one seed: no noise estimate), ``holds`` (a > b) and
+    ``beyond`` (the difference exceeds twice the standard error). With ``what``, prints one line saying so.
+
+    Raises KeyError naming the labels the record has when a label is not one of them."""
+    rows = {r["label"]: r for r in rec["rows"]}
+    for label in (a, b):
+        if label not in rows:
+            raise KeyError(f"no row {label!r} in the record; rows: {list(rows)}")
+    ra, rb = rows[a], rows[b]
+    diff = ra["test_acc"] - rb["test_acc"]
+    se = (ra["test_acc_sd"] ** 2 / ra["seeds"] + rb["test_acc_sd"] ** 2 / rb["seeds"]) ** 0.5
+    out = {"diff": round(diff, 2), "se": round(se, 2), "holds": diff > 0, "beyond": abs(diff) > 2 * se > 0,
+           "seeds": (ra["seeds"], rb["seeds"])}
+    if what is not None:
+        noise = ("no noise estimate: one seed each" if se == 0 else
+                 f"standard error {se:.2f}: {'beyond' if out['beyond'] else 'within'} twice the seeds' noise")
+        print(f"{what}: {'holds' if out['holds'] else 'does not hold'} ({diff:+.2f} points, {noise})")
+    return out
 
 
 def load(name: str = "zskd", results_dir: str | Path = config.RESULTS) -> dict:

@@ -81,6 +81,12 @@ def test_an_arbitrary_study_records_composition_and_caps_seeds(tmp_path):
     assert comp["examined_per_source"]["uniform noise"] <= 400
     assert rec["sets"]["noise, unbalanced"]["composition"]["unbalanced"]["n"] == 40
     assert [r["seeds"] for r in rec["rows"]] == [1, 2]
+    c = ablation.contrast(rec, "balanced", "unbalanced", "balanced > unbalanced")
+    rows = {r["label"]: r for r in rec["rows"]}
+    assert c["diff"] == pytest.approx(rows["balanced"]["test_acc"] - rows["unbalanced"]["test_acc"], abs=0.01)
+    assert c["se"] == pytest.approx(rows["balanced"]["test_acc_sd"] / 2 ** 0.5, abs=0.01) and c["seeds"] == (2, 1)
+    with pytest.raises(KeyError, match="rows:"):
+        ablation.contrast(rec, "balanced", "nope")
     # a set whose settings changed since it was made: its runs would not be the study's
     changed = ablation.Study(name="tiny-arbitrary", recipe="arbitrary-noise", source="a test",
                              sets={**study.sets, "noise, balanced": ("arbitrary", {**small, "n": 30})},
