@@ -263,7 +263,7 @@ RECIPES: dict[str, Callable[[Callable], Recipe]] = {
     "zskd": _zskd,
     "arbitrary-noise": lambda p: _arbitrary(p, "arbitrary-noise", "noise",
                                             p(120, STUDENT_PROTOCOLS["arbitrary"][0])),
-    "arbitrary-best": lambda p: _arbitrary(p, "arbitrary-best", ("synthetic", "natural"),
+    "arbitrary-best": lambda p: _arbitrary(p, "arbitrary-best", "all offline",
                                            p(240, STUDENT_PROTOCOLS["arbitrary"][0])),
     "zskt": _zskt,
     "dfad": _dfad,

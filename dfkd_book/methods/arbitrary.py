@@ -401,8 +401,9 @@ def tensor_source(images: torch.Tensor, name: str, shape: Sequence[int] = (1, 32
 
 FAMILIES = ("noise", "synthetic", "natural")
 """The paper's three families of arbitrary transfer sets (paper 001, Table 1)."""
-BEYOND_FAMILIES = ("multi-scale noise",)
-"""This book's families beyond the paper's (:func:`multiscale_noise`)."""
+BEYOND_FAMILIES = ("multi-scale noise", "all offline")
+"""This book's families beyond the paper's: :func:`multiscale_noise`, and every offline source in one
+Algorithm 1 (the natural family's, then the synthetic family's, then multi-scale noise)."""
 
 
 def family(name: str, shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> tuple[Source, list[Source]]:
@@ -416,12 +417,17 @@ def family(name: str, shape: Sequence[int] = (1, 32, 32), seed: int = 0) -> tupl
     natural      SVHN → photo patches           SVHN + TinyImageNet → photo patches, then sklearn digits, LFW faces
     multi-scale  (beyond the paper)             multi-scale noise (:func:`multiscale_noise`)
     noise
+    all offline  (beyond the paper)             photo patches, sklearn digits, LFW faces, random shapes, dead
+                                                leaves, multi-scale noise, in this order
     ============ ============================== ================================================================
 
     Each call builds fresh sources (seeded from ``seed``), so the unbalanced and balanced sets never share images.
     Raises ValueError for an unknown family (the message lists :data:`FAMILIES` and :data:`BEYOND_FAMILIES`)."""
     if name == "multi-scale noise":
         return multiscale_noise(shape, seed=seed), [multiscale_noise(shape, seed=seed + 1)]
+    if name == "all offline":
+        return photo_patches(shape, seed=seed), (family("natural", shape, seed)[1] + family("synthetic", shape, seed)[1]
+                                                 + family("multi-scale noise", shape, seed)[1])
     if name == "noise":
         return uniform_noise(shape, seed), [uniform_noise(shape, seed + 1)]
     if name == "synthetic":
