@@ -183,11 +183,19 @@ def _job_id(job: dict) -> str:
 
 
 def done_runs(out: Path) -> list[dict]:
-    """Every run recorded in ``out/runs.jsonl``."""
+    """Every run recorded in ``out/runs.jsonl``, each once: a run recorded twice (two runners that shared the
+    directory) counts by its first record."""
     path = Path(out) / "runs.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    runs, seen = [], set()
+    for line in path.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            if _job_id(r) not in seen:
+                seen.add(_job_id(r))
+                runs.append(r)
+    return runs
 
 
 _WORKER: dict = {}

@@ -175,3 +175,11 @@ def test_the_commands_reproduce_the_committed_runs():
     assert not missing, missing[:3]
     assert len({protocol._job_id(r) for r in runs if r["stage"] != "optimise" or r["label"] != "base (adam 1e-2)"}) \
         == len([r for r in runs if r["stage"] != "optimise" or r["label"] != "base (adam 1e-2)"])
+
+
+def test_done_runs_counts_a_run_recorded_twice_once(tmp_path):
+    run = {"stage": "x", "set": "s", "seed": 0, "label": "l", "protocol": {"steps": 5}, "test_acc": 1.0}
+    again = {**run, "stage": "y", "test_acc": 2.0}
+    other = {**run, "seed": 1}
+    (tmp_path / "runs.jsonl").write_text("\n".join(json.dumps(r) for r in (run, again, other)) + "\n")
+    assert protocol.done_runs(tmp_path) == [run, other]
