@@ -628,12 +628,10 @@ class ArbitraryBalanced(StaticSet):
     Args:
         sources: the arbitrary sources in order of preference — a family name of :data:`FAMILIES` (its balanced
             sources, :func:`family`, built for the teacher's input shape); a tuple of family names (each family
-            balanced to ``n / len(families)`` on its own, the sets concatenated: each is balanced, so the union
-            is too, and it has ``n`` images at most); a list
+            balanced to ``n`` on its own, the sets concatenated: each is balanced, so the union is too); a list
             of :class:`Source`; or a callable ``(input shape, seed) -> list of Source``. For a teacher of
             vectors, ``"noise"`` gives uniform noise of its shape.
-        n: target size of the transfer set (≥ K per family). max_candidates: per-source cap (see
-            :func:`balance`).
+        n: target size of each family's set (≥ K). max_candidates: per-source cap (see :func:`balance`).
         balanced: False gives the paper's *unbalanced* baseline instead: the first ``n`` candidates of each
             family's unbalanced source (:func:`family`; of the sources in order, for sources given as a list or
             a callable), kept whatever the teacher calls them.
@@ -682,16 +680,15 @@ class ArbitraryBalanced(StaticSet):
             groups = {"sources": list(self.sources(shape, seed))}
         else:
             groups = {"sources": list(self.sources)}
-        per_group = self.n // len(groups)
         if not self.is_balanced:
             self.balanced = {}
-            x = torch.cat([first(srcs, per_group) for srcs in groups.values()])
+            x = torch.cat([first(srcs, self.n) for srcs in groups.values()])
             with torch.no_grad():
                 t = frozen_copy(self.ctx.teacher, self.ctx.device)
                 self.classes = torch.cat([t(x[i:i + 4096].to(self.ctx.device)).argmax(1).cpu()
                                           for i in range(0, len(x), 4096)])
             return x, None
-        self.balanced = {key: balance(self.ctx.teacher, srcs, per_group, batch_size=self.batch_size,
+        self.balanced = {key: balance(self.ctx.teacher, srcs, self.n, batch_size=self.batch_size,
                                       max_candidates=self.max_candidates, device=self.ctx.device)
                          for key, srcs in groups.items()}
         self.classes = torch.cat([b.labels for b in self.balanced.values()])
