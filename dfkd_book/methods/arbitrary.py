@@ -24,6 +24,7 @@ from torch import nn
 
 from .. import config
 from ..hooks import frozen_copy, input_shape
+from ..kd import logits
 from .base import StaticSet
 
 
@@ -684,9 +685,7 @@ class ArbitraryBalanced(StaticSet):
             self.balanced = {}
             x = torch.cat([first(srcs, self.n) for srcs in groups.values()])
             with torch.no_grad():
-                t = frozen_copy(self.ctx.teacher, self.ctx.device)
-                self.classes = torch.cat([t(x[i:i + 4096].to(self.ctx.device)).argmax(1).cpu()
-                                          for i in range(0, len(x), 4096)])
+                self.classes = logits(self.ctx.teacher, x, device=self.ctx.device).argmax(1)
             return x, None
         self.balanced = {key: balance(self.ctx.teacher, srcs, self.n, batch_size=self.batch_size,
                                       max_candidates=self.max_candidates, device=self.ctx.device)
