@@ -684,8 +684,7 @@ class ArbitraryBalanced(StaticSet):
         if not self.is_balanced:
             self.balanced = {}
             x = torch.cat([first(srcs, self.n) for srcs in groups.values()])
-            with torch.no_grad():
-                self.classes = logits(self.ctx.teacher, x, device=self.ctx.device).argmax(1)
+            self.classes = logits(self.ctx.teacher, x, device=self.ctx.device).argmax(1)  # no_grad inside
             return x, None
         self.balanced = {key: balance(self.ctx.teacher, srcs, self.n, batch_size=self.batch_size,
                                       max_candidates=self.max_candidates, device=self.ctx.device)
