@@ -65,6 +65,15 @@ def load_record(name: str, results_dir: str | os.PathLike = RESULTS) -> dict:
     return json.loads(path.read_text())
 
 
+def load_runs(name: str, results_dir: str | os.PathLike = RESULTS) -> list[dict]:
+    """The runs of ``results/NAME.jsonl`` (one JSON object per line: ``"protocol-runs"``, ``"zskd-levers"``), in
+    file order. Raises FileNotFoundError naming the path."""
+    path = Path(results_dir) / f"{name}.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: the runs of results/ are committed with the book")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 @dataclass(frozen=True)
 class Protocol:
     """One student protocol: what :func:`dfkd_book.distill` gets besides the method (see
@@ -182,9 +191,10 @@ def _job_id(job: dict) -> str:
                       sort_keys=True)
 
 
-def done_runs(out: Path) -> list[dict]:
+def done_runs(out: Path, per_stage: bool = False) -> list[dict]:
     """Every run recorded in ``out/runs.jsonl``, each once: a run recorded twice (two runners that shared the
-    directory) counts by its first record."""
+    directory) counts by its first record. ``per_stage``: once per stage instead — a run that two stages asked
+    for (stage 2's base protocol is a stage-1 run) stays in both stages' tables, as the records need."""
     path = Path(out) / "runs.jsonl"
     if not path.exists():
         return []
@@ -192,8 +202,9 @@ def done_runs(out: Path) -> list[dict]:
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            if _job_id(r) not in seen:
-                seen.add(_job_id(r))
+            key = (r["stage"] if per_stage else None, _job_id(r))
+            if key not in seen:
+                seen.add(key)
                 runs.append(r)
     return runs
 
@@ -516,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     deadline = time.time() + 60 * a.minutes if a.minutes else None
     if a.stage == "record":  # results/protocol.json and results/yardstick.json from out/runs.jsonl
-        runs = done_runs(out)
+        runs = done_runs(out, per_stage=True)
         results = RESULTS
         for name, rec in (("protocol", record(runs)), ("yardstick", yardstick_record(runs))):
             text = json.dumps(rec, indent=1, ensure_ascii=False) + "\n"

@@ -183,3 +183,17 @@ def test_done_runs_counts_a_run_recorded_twice_once(tmp_path):
     other = {**run, "seed": 1}
     (tmp_path / "runs.jsonl").write_text("\n".join(json.dumps(r) for r in (run, again, other)) + "\n")
     assert protocol.done_runs(tmp_path) == [run, other]
+    twice = {**run, "test_acc": 3.0}  # the same stage's run written by two runners
+    (tmp_path / "runs.jsonl").write_text("\n".join(json.dumps(r) for r in (run, again, twice, other)) + "\n")
+    assert protocol.done_runs(tmp_path, per_stage=True) == [run, again, other]
+
+
+def test_record_cli_rebuilds_the_committed_records(tmp_path, monkeypatch):
+    """`python -m dfkd_book.protocol record` on the committed runs writes the committed records (a run two stages
+    share stays in both stages' tables)."""
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "runs.jsonl").write_text((RESULTS / "protocol-runs.jsonl").read_text())
+    monkeypatch.setattr(protocol, "RESULTS", tmp_path)
+    assert protocol.main(["record", "--out", str(tmp_path / "runs")]) == 0
+    for name in ("protocol", "yardstick"):
+        assert json.loads((tmp_path / f"{name}.json").read_text()) == json.loads((RESULTS / f"{name}.json").read_text())
