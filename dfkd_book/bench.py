@@ -33,7 +33,11 @@ REPO_ROOT = config.REPO_ROOT
 
 
 def git_commit() -> str:
-    """The repository's HEAD commit (``+dirty`` when the tree has uncommitted changes), or ``"unknown"``."""
+    """The repository's HEAD commit (``+dirty`` when the tree has uncommitted changes), or ``"unknown"``. A run
+    on a copy of the tree without its ``.git`` (a lent GPU machine) names its commit in the environment variable
+    ``DFKD_BOOK_COMMIT``, which then wins."""
+    if os.environ.get("DFKD_BOOK_COMMIT"):
+        return os.environ["DFKD_BOOK_COMMIT"]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
                               check=True, timeout=10).stdout.strip()

@@ -322,3 +322,10 @@ def test_worth_reads_the_yardstick_and_says_whether_the_protocols_match():
     assert set(w) == {"worth_real_images", "yardstick_protocol", "worth_like_for_like"}
     assert w["worth_real_images"]["n"] is not None
     assert w["worth_like_for_like"] is False  # the recipe's student: 10,000 steps at batch 512, not the yardstick's
+
+
+def test_git_commit_named_by_the_environment(monkeypatch):
+    monkeypatch.setenv("DFKD_BOOK_COMMIT", "0123abc")
+    assert bench.git_commit() == "0123abc"
+    monkeypatch.delenv("DFKD_BOOK_COMMIT")
+    assert bench.git_commit() != "0123abc"
