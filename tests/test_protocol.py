@@ -61,7 +61,7 @@ def test_committed_yardstick_reads_a_number():
 
 # ------------------------------------------------------------------------------------------------- the records
 def _runs():
-    return [json.loads(line) for line in (RESULTS / "protocol-runs.jsonl").read_text().splitlines() if line]
+    return protocol.load_runs("protocol-runs", RESULTS)
 
 
 def test_committed_records_are_what_the_runs_give():
