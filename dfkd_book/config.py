@@ -71,6 +71,21 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+#: inputs per forward pass of inference on a CPU: small enough for a LeNet's activations to stay in cache (the
+#: LeNet-5 teacher on 2,048 noise candidates, one thread of a 2-core machine: 11,500 candidates/s against 6,000
+#: in chunks of 4,096)
+CPU_INFERENCE_BATCH = 512
+#: inputs per forward pass of inference on a GPU
+GPU_INFERENCE_BATCH = 4096
+
+
+def inference_batch(dev: torch.device | str | None = None) -> int:
+    """Inputs per forward pass when a model only infers (:func:`dfkd_book.kd.logits`): :data:`CPU_INFERENCE_BATCH`
+    on a CPU, :data:`GPU_INFERENCE_BATCH` elsewhere. ``dev``: the device (default :func:`device`)."""
+    dev = torch.device(dev) if dev is not None else device()
+    return CPU_INFERENCE_BATCH if dev.type == "cpu" else GPU_INFERENCE_BATCH
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and PyTorch (CPU and CUDA) and return a ``torch.Generator`` seeded with ``seed``.
 

@@ -81,10 +81,12 @@ def soft_targets(logits: torch.Tensor, T: float = 1.0) -> torch.Tensor:
 
 # ------------------------------------------------------------------------------------------------------ inference
 @torch.no_grad()
-def logits(model: nn.Module, x: torch.Tensor, batch_size: int = 4096, device: torch.device | None = None
+def logits(model: nn.Module, x: torch.Tensor, batch_size: int | None = None, device: torch.device | None = None
            ) -> torch.Tensor:
-    """Model outputs for a tensor of inputs, in eval mode, in chunks. Input (N, ...) → logits (N, K) on the CPU."""
+    """Model outputs for a tensor of inputs, in eval mode, in chunks of ``batch_size`` (default
+    :func:`dfkd_book.config.inference_batch` for the device). Input (N, ...) → logits (N, K) on the CPU."""
     device = device or config.device()
+    batch_size = batch_size or config.inference_batch(device)
     was_training = model.training
     model.eval()
     try:
@@ -107,7 +109,7 @@ def images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
-def evaluate(model: nn.Module, data, batch_size: int = 4096, device: torch.device | None = None) -> float:
+def evaluate(model: nn.Module, data, batch_size: int | None = None, device: torch.device | None = None) -> float:
     """Top-1 accuracy of ``model`` on ``data``, a number in [0, 1].
 
     Args:
@@ -123,7 +125,7 @@ def evaluate(model: nn.Module, data, batch_size: int = 4096, device: torch.devic
     return (pred == y.cpu()).float().mean().item()
 
 
-def agreement(model_a: nn.Module, model_b: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> float:
+def agreement(model_a: nn.Module, model_b: nn.Module, x: torch.Tensor, batch_size: int | None = None) -> float:
     """Fraction of inputs ``x`` (N, ...) on which the two models predict the same class, in [0, 1]."""
     return (logits(model_a, x, batch_size).argmax(1) == logits(model_b, x, batch_size).argmax(1)).float().mean().item()
 

@@ -61,3 +61,8 @@ def test_atomic_write_leaves_nothing_half_written(tmp_path):
         config.atomic_write(target, boom)
     assert target.read_bytes() == b"old"
     assert [p.name for p in target.parent.iterdir()] == ["record.json"]
+
+
+def test_inference_batch_by_device():
+    assert config.inference_batch("cpu") == config.CPU_INFERENCE_BATCH
+    assert config.inference_batch(torch.device("cuda")) == config.GPU_INFERENCE_BATCH

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dfkd_book import kd, models
+from dfkd_book import config, kd, models
 
 
 def test_kd_loss_hand_computed():
@@ -78,3 +78,18 @@ def test_soft_targets_images_labels_evaluate_and_agreement(fmnist_test):
         kd.evaluate(model, fmnist_test.images)
     with pytest.raises(ValueError, match="empty"):
         kd.evaluate(model, (x[:0], y[:0]))
+
+
+def test_logits_in_chunks_match_one_pass():
+    """kd.logits chunks by config.inference_batch on the CPU: the same logits as one forward pass, and the model's
+    training mode is given back."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 5), torch.nn.Dropout(0.5))
+    x = torch.randn(2 * config.CPU_INFERENCE_BATCH + 7, 3, 4)
+    model.train()
+    z = kd.logits(model, x, device=torch.device("cpu"))
+    assert model.training
+    model.eval()
+    with torch.no_grad():
+        assert torch.allclose(z, model(x), atol=1e-6)
+    assert kd.logits(model, x[:0], device=torch.device("cpu")).numel() == 0

@@ -546,8 +546,8 @@ def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size
                 raise ValueError(f"source {src.name!r} must give inputs (B, *{shape}) in [0, 1] (the teacher's "
                                  f"input shape); got shape {tuple(x.shape)}, range "
                                  f"[{float(x.min()):.3g}, {float(x.max()):.3g}]")
-            z = teacher(x.to(device))
-            pred = z.argmax(1).cpu()
+            z = logits(teacher, x, device=device)
+            pred = z.argmax(1)
             classified += len(x)
             if counts is None:
                 k = z.shape[1]
@@ -612,8 +612,8 @@ def class_histogram(teacher: nn.Module, source: Source, n: int = 10_000, batch_s
         x = source(min(batch_size, n - done))
         if len(x) == 0:
             break
-        z = teacher(x.to(device))
-        h = torch.bincount(z.argmax(1).cpu(), minlength=z.shape[1])
+        z = logits(teacher, x, device=device)
+        h = torch.bincount(z.argmax(1), minlength=z.shape[1])
         hist = h if hist is None else hist + h
         done += len(x)
     if hist is None:
