@@ -230,19 +230,25 @@ def run(study: Study, out: str | Path, seeds: int = 3, workers: int = 1, minutes
     return protocol.run_jobs(jobs(study, seeds), out, workers=workers, deadline=deadline, ensure_sets=ensure_sets)
 
 
-def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstick: Mapping | None = None) -> dict:
+def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstick: Mapping | None = None,
+           seeds: int = 3, partial: bool = False) -> dict:
     """The study's record: per row the test accuracy of the final students (mean ± sd over seeds, per seed), the
-    mean final validation accuracy, the paper's number, and what the mean is worth in real images under the
-    yardstick (``yardstick``: the record ``results/yardstick.json``; rows whose protocol is not the yardstick's
-    get None); per set its size, settings and making time.
+    seeds planned for it (``seeds``, fewer where the row says so), the mean final validation accuracy, the paper's
+    number, and what the mean is worth in real images under the yardstick (``yardstick``: the record
+    ``results/yardstick.json``; rows whose protocol is not the yardstick's get None); per set its size, settings
+    and making time. ``complete`` says whether every row has all its planned seeds; with ``partial``, a row with
+    no run yet is left out and named in ``pending`` (a study recorded while it still runs).
 
     Raises:
-        ValueError: a row with no run in ``runs``.
+        ValueError: a row with no run in ``runs`` (unless ``partial``).
     """
-    rows = []
+    rows, pending = [], []
     for row in study.rows:
         rs = sorted((r for r in runs if r["label"] == row.label and r["set"] == row.set_key()
                      and r["protocol"] == asdict(row.protocol())), key=lambda r: r["seed"])
+        if not rs and partial:
+            pending.append(row.label)
+            continue
         if not rs:
             raise ValueError(f"no runs for the row {row.label!r}: run `python -m dfkd_book.ablation {study.name}`")
         stats = protocol.seed_stats(rs)
@@ -252,6 +258,7 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
         n = row.n or len(made[row.set]["classes"])
         rows.append({"label": row.label, "group": row.group, "set": row.set, "n": n,
                      "protocol": asdict(row.protocol()), "paper": row.paper, **stats,
+                     "planned_seeds": min(seeds, row.seeds or seeds), "seed_ids": [r["seed"] for r in rs],
                      "worth_real_images": worth,
                      "device": sorted({r.get("device", "?") for r in rs}),
                      "wall_s": round(sum(r["wall_s"] for r in rs) / len(rs), 1)})
@@ -263,12 +270,14 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
             "yardstick_protocol": asdict(protocol.YARDSTICK_PROTOCOL),
             "seeds_vary": "the student (initial weights, batch order, augmentation draws); every set is made once, "
                           "from seed 0",
-            "sets": sets, "rows": rows}
+            "sets": sets, "rows": rows, "pending": pending,
+            "complete": not pending and all(r["seeds"] >= r["planned_seeds"] for r in rows)}
 
 
 def table(rec: Mapping):
-    """An ablation record as a pandas DataFrame: per row the paper's number, the mean ± sd (%) over seeds, the
-    seeds, and what the mean is worth in real images (the yardstick)."""
+    """An ablation record as a pandas DataFrame: per row the paper's number, the mean ± sd (%) over seeds, how many
+    seeds ("1 of 3" while a study still runs), every seed's number, and what the mean is worth in real images (the
+    yardstick)."""
     import pandas as pd
 
     def worth(w):
@@ -280,9 +289,13 @@ def table(rec: Mapping):
             return "more than all the real data"
         return f"{w['n']:,}"
 
+    def seeds(r):
+        planned = r.get("planned_seeds", r["seeds"])
+        return f"{r['seeds']}" if r["seeds"] >= planned else f"{r['seeds']} of {planned}"
+
     return pd.DataFrame([{"": r["label"], "paper": "–" if r["paper"] is None else f"{r['paper']:.2f}",
                           "this book": f"{r['test_acc']:.2f} ± {r['test_acc_sd']:.2f}",
-                          "per seed": ", ".join(f"{a:.2f}" for a in r["per_seed_test"]),
+                          "seeds": seeds(r), "per seed": ", ".join(f"{a:.2f}" for a in r["per_seed_test"]),
                           "worth real images": worth(r["worth_real_images"])} for r in rec["rows"]]).set_index("")
 
 
@@ -325,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--minutes", type=float, default=None, help="stop handing out runs after this long")
     ap.add_argument("--record", action="store_true", help="write results/<study>-ablations.json from the runs")
+    ap.add_argument("--partial", action="store_true",
+                    help="with --record: record the rows run so far (the others are named in 'pending')")
     ap.add_argument("--results", default=str(config.RESULTS), help="where records go")
     a = ap.parse_args(argv)
     if a.seeds < 1:
@@ -334,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.record:
         made = torch.load(out / "made.pt")
         yard = json.loads((Path(a.results) / "yardstick.json").read_text())
-        rec = record(study, protocol.done_runs(out), made, yard)
+        rec = record(study, protocol.done_runs(out), made, yard, seeds=a.seeds, partial=a.partial)
         path = Path(a.results) / f"{study.name}-ablations.json"
         config.atomic_write(path, lambda f: f.write((json.dumps(rec, indent=1) + "\n").encode()))
         print(f"wrote {path}")

@@ -195,7 +195,8 @@ def arbitrary_noise(seeds: int = 1) -> dict:
 
 
 def arbitrary_best(seeds: int = 1) -> dict:
-    """The best offline combination of chapter 3 (balanced synthetic + natural sources), + augmentation."""
+    """The best offline combination of chapter 3 (every offline source in one Algorithm 1: natural, then synthetic,
+    then multi-scale noise), + augmentation."""
     return _arbitrary("arbitrary-best", {"published": 84.75,
                                          "setting": "Fashion-MNIST, SVHN + TinyImageNet (balanced) + augmentation"},
                       seeds)

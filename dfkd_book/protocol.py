@@ -50,6 +50,9 @@ SETS = ("real-55k", "real-1k", "zskd", "deepinversion", "noise")
 TEACHERS = {"real-55k": "lenet5", "real-1k": "lenet5", "zskd": "lenet5", "deepinversion": "lenet5bn",
             "noise": "lenet5"}
 _RECIPE_OF = {"zskd": "zskd", "deepinversion": "deepinversion", "noise": "arbitrary-noise"}
+#: the search's sets as they were made when it ran: its noise set is the arbitrary-noise recipe's of then
+#: (8,000 images at most, 200,000 candidates), before the recipe grew to the paper's size
+_SET_SETTINGS = {"noise": {"n": 8_000, "max_candidates": 200_000}}
 VALIDATION = 5_000
 YARDSTICK_SIZES = (10, 30, 100, 300, 1_000, 3_000, 10_000, 60_000)
 RESULTS = config.RESULTS
@@ -157,7 +160,8 @@ def make_sets(device=None, progress: bool = False, profile: str = "full",
         r = recipes.get(recipe, profile)
         teacher = zoo.teacher(r.teacher, DATASET)
         config.seed_everything(0)
-        res = distill(teacher, zoo.student(r.student_arch, DATASET), r.build(*r.args(teacher)), steps=1,
+        method = r.build(*r.args(teacher), **(_SET_SETTINGS.get(name, {}) if profile == "full" else {}))
+        res = distill(teacher, zoo.student(r.student_arch, DATASET), method, steps=1,
                       seed=0, device=device, progress=progress)
         out[name] = res.pool.detach().float().cpu()
     return out

@@ -39,6 +39,15 @@ def test_a_tiny_study_runs_resumes_and_records(tmp_path):
         plot.ablation(rec, groups=("nothing",))
     with pytest.raises(ValueError, match="no runs for the row"):
         ablation.record(TINY, [r for r in runs if r["label"] != "class"], made)
+    assert rec["complete"] is False and rec["pending"] == []  # two seeds of the three planned
+    assert ablation.record(TINY, runs, made, seeds=2)["complete"] is True
+    assert df.loc["with", "seeds"] == "2 of 3"
+    # a study recorded while it runs: the rows run so far, the others named
+    part = ablation.record(TINY, [r for r in runs if r["label"] != "class" and r["seed"] == 0], made, seeds=2,
+                           partial=True)
+    assert part["pending"] == ["class"] and not part["complete"]
+    assert [r["label"] for r in part["rows"]] == ["with", "without", "half"]
+    assert part["rows"][0]["seed_ids"] == [0] and ablation.table(part).loc["with", "seeds"] == "1 of 2"
 
     # a study that grew: only the new set is made, only the new row runs, the old sets are kept as they were
     grown = ablation.Study(
