@@ -111,3 +111,27 @@ def test_the_arbitrary_study_follows_table_1():
     assert rows["synthetic, unbalanced, without augmentation"].paper == 46.63
     assert all(r.set in ablation.ARBITRARY.sets for r in ablation.ARBITRARY.rows)
     assert all(r.seeds == 1 for r in ablation.ARBITRARY.rows if "without" in r.label)
+
+
+def _row(label, per_seed, seed_ids=None):
+    stats = protocol.seed_stats([{"test_acc": a, "val_acc": a} for a in per_seed])
+    return {"label": label, **stats, **({} if seed_ids is None else {"seed_ids": seed_ids})}
+
+
+def test_contrast_is_paired_over_shared_seeds_and_a_t_test():
+    # common random numbers: the per-seed differences are steady (2.0, 2.1, 1.9) though the seeds spread widely
+    rec = {"rows": [_row("a", [60.0, 72.1, 80.9], [0, 1, 2]), _row("b", [58.0, 70.0, 79.0], [0, 1, 2])]}
+    c = ablation.contrast(rec, "a", "b")
+    assert c["paired"] and c["df"] == 2 and c["t_crit"] == pytest.approx(4.30, abs=0.01)
+    assert c["diff"] == pytest.approx(2.0) and c["se"] == pytest.approx(0.1 / 3 ** 0.5, abs=0.01)
+    assert c["holds"] and c["beyond"]
+    # the same numbers without seed ids: Welch's unpaired test sees only the spread of each row
+    for r in rec["rows"]:
+        del r["seed_ids"]
+    w = ablation.contrast(rec, "a", "b")
+    assert not w["paired"] and w["holds"] and not w["beyond"]
+    assert w["df"] == pytest.approx(4.0, abs=0.1)  # about equal sds, n = 3: Welch's df is near 2 (n − 1)
+    # one seed: no noise estimate, never "beyond"
+    one = {"rows": [_row("a", [70.0], [0]), _row("b", [60.0], [0])]}
+    assert ablation.contrast(one, "a", "b") == {"diff": 10.0, "se": 0.0, "df": 0.0, "t_crit": float("inf"),
+                                                 "holds": True, "beyond": False, "paired": False, "seeds": (1, 1)}
