@@ -235,8 +235,9 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
     seeds planned for it (``seeds``, fewer where the row says so), the mean final validation accuracy, the paper's
     number, and what the mean is worth in real images under the yardstick (``yardstick``: the record
     ``results/yardstick.json``; rows whose protocol is not the yardstick's get None); per set its size, settings
-    and making time. ``complete`` says whether every row has all its planned seeds; with ``partial``, a row with
-    no run yet is left out and named in ``pending`` (a study recorded while it still runs).
+    and making time; per row also every seed's validation curve (``curves``: ``{"step", "val_acc"}`` each, in
+    the order of ``seed_ids``). ``complete`` says whether every row has all its planned seeds; with ``partial``,
+    a row with no run yet is left out and named in ``pending`` (a study recorded while it still runs).
 
     Raises:
         ValueError: a row with no run in ``runs`` (unless ``partial``).
@@ -258,6 +259,7 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
         rows.append({"label": row.label, "group": row.group, "set": row.set, "n": n,
                      "protocol": asdict(row.protocol()), "paper": row.paper, **stats,
                      "planned_seeds": min(seeds, row.seeds or seeds), "seed_ids": [r["seed"] for r in rs],
+                     "curves": [r["curve"] for r in rs if "curve" in r],
                      "worth_real_images": worth,
                      "device": sorted({r.get("device", "?") for r in rs}),
                      "wall_s": round(sum(r["wall_s"] for r in rs) / len(rs), 1)})

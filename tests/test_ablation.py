@@ -26,6 +26,7 @@ def test_a_tiny_study_runs_resumes_and_records(tmp_path):
     rec = ablation.record(TINY, runs, made, yardstick=json.loads((protocol.RESULTS / "yardstick.json").read_text()))
     rows = {r["label"]: r for r in rec["rows"]}
     assert rows["with"]["seeds"] == 2 and len(rows["with"]["per_seed_test"]) == 2
+    assert len(rows["with"]["curves"]) == 2 and rows["with"]["curves"][0]["step"][-1] == 6
     assert rows["with"]["paper"] == 79.62 and rows["half"]["n"] == 20 and rows["class"]["n"] == 20
     assert rows["with"]["worth_real_images"] is None  # not the yardstick's protocol: no conversion
     assert rec["sets"]["data impressions"]["impression_steps"] == 80
