@@ -2,6 +2,7 @@
 
     python -m dfkd_book.chapters            # measure: read the committed runs, execute each chapter (quick)
     python -m dfkd_book.chapters --no-quick # only read the committed full-profile runs
+    python -m dfkd_book.chapters --only 03_arbitrary_transfer_sets   # measure one chapter's quick profile
     python -m dfkd_book.chapters --strip-widgets notebooks/*.ipynb   # what `make book` does after executing
 
 Both write ``results/chapters.json`` and the table of chapter costs in ``intro.md``.
@@ -90,17 +91,24 @@ def strip_widget_state(path: str | os.PathLike) -> bool:
     return True
 
 
-def record(quick: bool = True, notebooks: Path = NOTEBOOKS, results_dir: Path = RESULTS) -> dict:
-    """Write ``results/chapters.json``: every chapter's committed run and (``quick``) its measured quick cost."""
+def record(quick: bool = True, notebooks: Path = NOTEBOOKS, results_dir: Path = RESULTS,
+           only: list[str] | None = None) -> dict:
+    """Write ``results/chapters.json``: every chapter's committed run and (``quick``) its measured quick cost;
+    ``only`` (notebook names without ``.ipynb``) measures the quick cost of those alone, keeping the others'.
+    Raises ValueError for a name in ``only`` that is no chapter."""
     out = {}
     old = json.loads((Path(results_dir) / RECORD).read_text()) if (Path(results_dir) / RECORD).exists() else {}
     import torch
 
     here = f"cpu ({torch.get_num_threads()} threads)" if not torch.cuda.is_available() else \
         torch.cuda.get_device_name(0)
-    for nb in sorted(Path(notebooks).glob("*.ipynb")):
+    names = sorted(Path(notebooks).glob("*.ipynb"))
+    unknown = sorted(set(only or ()) - {nb.stem for nb in names})
+    if unknown:
+        raise ValueError(f"no chapter {unknown} in {notebooks}; chapters: {[nb.stem for nb in names]}")
+    for nb in names:
         entry = {"full": committed_run(nb)}
-        if quick:
+        if quick and (only is None or nb.stem in only):
             print(f"{nb.name}: executing (quick)", flush=True)
             entry["quick"] = {"seconds": measure_quick(nb), "device": here, "machine": platform.machine()}
         elif "quick" in old.get(nb.stem, {}):
@@ -177,6 +185,8 @@ def write_intro(rec: dict, intro: Path = INTRO) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dfkd_book.chapters", description=__doc__.splitlines()[0])
     parser.add_argument("--no-quick", action="store_true", help="do not execute the chapters (keep recorded quick)")
+    parser.add_argument("--only", nargs="+", metavar="CHAPTER",
+                        help="measure the quick profile of these chapters alone (e.g. 03_arbitrary_transfer_sets)")
     parser.add_argument("--strip-widgets", nargs="+", metavar="NOTEBOOK",
                         help="only remove stored widget state from these notebooks")
     args = parser.parse_args(argv)
@@ -185,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             if strip_widget_state(nb):
                 print(f"{nb}: widget state removed")
         return 0
-    rec = record(quick=not args.no_quick)
+    rec = record(quick=not args.no_quick, only=args.only)
     write_intro(rec)
     for name, e in rec.items():
         print(f"{name:28s} full {e['full']['seconds']:7.0f} s ({e['full']['device']})"

@@ -77,3 +77,8 @@ def test_write_intro_needs_the_markers(tmp_path):
     (tmp_path / "intro.md").write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         chapters.write_intro({}, tmp_path / "intro.md")
+
+
+def test_record_only_names_chapters(tmp_path):
+    with pytest.raises(ValueError, match="no chapter"):
+        chapters.record(only=["99_nothing"], results_dir=tmp_path)
