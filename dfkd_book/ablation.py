@@ -190,6 +190,14 @@ def make_sets(study: Study, device=None, progress: bool = False, given: Mapping[
     return out
 
 
+def set_digest(images: torch.Tensor) -> str:
+    """SHA-256 of a set's images (as contiguous float32 bytes): a set remade in another session, on another
+    machine or after a code change is the same set exactly when its digest matches the record's."""
+    import hashlib
+
+    return hashlib.sha256(images.detach().to(torch.float32).contiguous().cpu().numpy().tobytes()).hexdigest()
+
+
 def jobs(study: Study, seeds: int = 3) -> list[dict]:
     """The runs of ``study``: every row from seeds 0..``seeds``−1 (fewer where the row says so), seed by seed —
     every row's seed 0 first, so that a run stopped early still has one student per row (jobs of
@@ -235,9 +243,10 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
     seeds planned for it (``seeds``, fewer where the row says so), the mean final validation accuracy, the paper's
     number, and what the mean is worth in real images under the yardstick (``yardstick``: the record
     ``results/yardstick.json``; rows whose protocol is not the yardstick's get None); per set its size, settings
-    and making time; per row also every seed's validation curve (``curves``: ``{"step", "val_acc"}`` each, in
-    the order of ``seed_ids``). ``complete`` says whether every row has all its planned seeds; with ``partial``,
-    a row with no run yet is left out and named in ``pending`` (a study recorded while it still runs).
+    and making time and its :func:`set_digest`; per row also every seed's validation curve (``curves``:
+    ``{"step", "val_acc"}`` each, in the order of ``seed_ids``). ``complete`` says whether every row has all its
+    planned seeds; with ``partial``, a row with no run yet is left out and named in ``pending`` (a study recorded
+    while it still runs).
 
     Raises:
         ValueError: a row with no run in ``runs`` (unless ``partial``).
@@ -264,6 +273,7 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
                      "device": sorted({r.get("device", "?") for r in rs}),
                      "wall_s": round(sum(r["wall_s"] for r in rs) / len(rs), 1)})
     sets = {name: {"n": len(s["classes"]), "settings": s["settings"], "seconds": s["seconds"],
+                   "sha256": set_digest(s["images"]),
                    "impression_steps": s["impression_steps"], "seed": 0,
                    **({"composition": s["composition"]} if "composition" in s else {})} for name, s in made.items()}
     return {"study": study.name, "source": study.source, "dataset": protocol.DATASET,

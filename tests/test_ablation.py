@@ -30,6 +30,8 @@ def test_a_tiny_study_runs_resumes_and_records(tmp_path):
     assert rows["with"]["paper"] == 79.62 and rows["half"]["n"] == 20 and rows["class"]["n"] == 20
     assert rows["with"]["worth_real_images"] is None  # not the yardstick's protocol: no conversion
     assert rec["sets"]["data impressions"]["impression_steps"] == 80
+    assert rec["sets"]["data impressions"]["sha256"] == ablation.set_digest(made["data impressions"]["images"])
+    assert ablation.set_digest(made["data impressions"]["images"][:-1]) != rec["sets"]["data impressions"]["sha256"]
     df = ablation.table(rec)
     assert list(df.index) == ["with", "without", "half", "class"] and df.loc["with", "paper"] == "79.62"
     from dfkd_book import plot
