@@ -200,11 +200,13 @@ def set_digest(images: torch.Tensor) -> str:
 
 def jobs(study: Study, seeds: int = 3) -> list[dict]:
     """The runs of ``study``: every row from seeds 0..``seeds``−1 (fewer where the row says so), seed by seed —
-    every row's seed 0 first, so that a run stopped early still has one student per row (jobs of
-    :func:`dfkd_book.protocol.run_jobs`)."""
+    every row's seed 0 first, so that a run stopped early still has one student per row, and within a seed the
+    rows run from every seed before the rows capped to fewer (the ones the study ranks come first). Jobs of
+    :func:`dfkd_book.protocol.run_jobs`."""
+    rows = sorted(study.rows, key=lambda r: r.seeds is not None)  # stable: the study's order otherwise
     return [{"stage": f"ablation {study.name}", "set": row.set_key(), "seed": seed, "label": row.label,
              "protocol": asdict(row.protocol())}
-            for seed in range(seeds) for row in study.rows if row.seeds is None or seed < row.seeds]
+            for seed in range(seeds) for row in rows if row.seeds is None or seed < row.seeds]
 
 
 def run(study: Study, out: str | Path, seeds: int = 3, workers: int = 1, minutes: float | None = None) -> list[dict]:

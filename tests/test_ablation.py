@@ -84,7 +84,8 @@ def test_an_arbitrary_study_records_composition_and_caps_seeds(tmp_path):
         rows=(ablation.Row("unbalanced", "noise, unbalanced", change={"steps": 4, "batch_size": 16}, seeds=1),
               ablation.Row("balanced", "noise, balanced", change={"steps": 4, "batch_size": 16})))
     jobs = ablation.jobs(study, seeds=2)
-    assert [(j["label"], j["seed"]) for j in jobs] == [("unbalanced", 0), ("balanced", 0), ("balanced", 1)]
+    # seed by seed; within a seed the rows of every seed before the row capped to one
+    assert [(j["label"], j["seed"]) for j in jobs] == [("balanced", 0), ("unbalanced", 0), ("balanced", 1)]
     runs = ablation.run(study, tmp_path, seeds=2)
     made = torch.load(tmp_path / "made.pt")
     rec = ablation.record(study, runs, made)
