@@ -504,11 +504,12 @@ t1 = pd.DataFrame(
 t1
 
 # %% [markdown]
-# ## Why noise students start at chance
+# ## Why noise students stall
 #
 # Without augmentation, the students distilled on noise end far below the others in Table 1. The record keeps
-# every student's validation curve; here are the noise rows next to the natural patches' (one line per seed; the
-# dashed line is chance, one class for every image):
+# every student's validation curve (evaluated every tenth of the budget); here are the noise rows next to the
+# natural patches' (one line per seed; the dashed line is chance, one class for every image). Look at how far each
+# gets, and how early it stops improving:
 
 # %%
 CURVE_ROWS = [
@@ -540,12 +541,12 @@ ax.legend(fontsize=7)
 fig.tight_layout()
 
 # %% [markdown]
-# The reason is in the teacher's answers. Split the teacher's logits $z_i \in \mathbb{R}^K$ on a set into a part
-# every image shares, the mean $\bar z$, and what varies from image to image. When the shared part dominates, the
-# cheapest way for a student to lower the distillation loss is to output $\bar z$ for every input: a constant
-# student, whose test accuracy is that of one class, 10 %. It has to find the small image-to-image part before it
-# learns anything about the classes. The cell measures both parts (the mean over classes of $\bar z_k^2$ and of
-# the variance of $z_{ik}$ over images) on each set:
+# Part of the reason is in the teacher's answers. Split the teacher's logits $z_i \in \mathbb{R}^K$ on a set into
+# a part every image shares, the mean $\bar z$, and what varies from image to image. When the shared part
+# dominates, a student lowers the distillation loss a long way by answering every input alike (a constant student
+# scores 10 %), and all it can learn about telling classes apart is in the small part that varies. The cell
+# measures both parts (the mean over classes of $\bar z_k^2$ and of the variance of $z_{ik}$ over images) on each
+# set:
 
 # %%
 def logit_parts(x):
@@ -577,10 +578,10 @@ logit_table["varying / shared"] = (
 logit_table
 
 # %% [markdown]
-# Compare the last column across the rows: the smaller it is, the more a student can gain by answering every image
-# alike. Balancing changes which images are in a set, not how alike the teacher finds them. Augmentation changes
-# the inputs themselves: the teacher re-labels every shifted, scaled and flipped batch, and the students with
-# augmentation leave chance sooner (the curves above).
+# Compare the last column across the rows: the smaller it is, the less of the teacher's answers is about the
+# image at all. Balancing changes which images are in a set, not how alike the teacher finds them. Augmentation
+# changes the inputs themselves: the teacher re-labels every shifted, scaled and flipped batch, and the noise
+# students with augmentation go much further (the curves above).
 
 # %% [markdown]
 # ## The best offline combination
@@ -761,7 +762,7 @@ if widest is not None:
 # %% [markdown]
 # * **Balanced noise is far below the paper** (the tables above). The teacher calls so few noise images a
 #   *Sandal* that filling the quota would take the number of candidates printed above, so the balanced noise set
-#   is not even balanced. What the book measured about why its students fall short is in the section on chance:
+#   is not even balanced. What the book measured about why its students fall short is in the section on why noise students stall:
 #   on noise, the teacher's answers hardly vary from image to image. The paper does not say enough about its
 #   teacher, its noise and its student's training to tell which of them differs.
 # * **Offline photos are not SVHN + TinyImageNet.** Twenty-one bundled photographs cut into patches vary far
