@@ -762,9 +762,9 @@ if widest is not None:
 # %% [markdown]
 # * **Balanced noise is far below the paper** (the tables above). The teacher calls so few noise images a
 #   *Sandal* that filling the quota would take the number of candidates printed above, so the balanced noise set
-#   is not even balanced. What the book measured about why its students fall short is in the section on why noise students stall:
-#   on noise, the teacher's answers hardly vary from image to image. The paper does not say enough about its
-#   teacher, its noise and its student's training to tell which of them differs.
+#   is not even balanced. What the book measured about why its students fall short is in the section on why noise
+#   students stall: on noise, the teacher's answers hardly vary from image to image. The paper does not say
+#   enough about its teacher, its noise and its student's training to tell which of them differs.
 # * **Offline photos are not SVHN + TinyImageNet.** Twenty-one bundled photographs cut into patches vary far
 #   less than 100,000 TinyImageNet images. Every offline source together comes closest to the paper's best.
 # * **Seeds can land far apart.** The same set, distilled into students with different initial weights, batch
