@@ -404,11 +404,12 @@ made
 # ## Table 1: unbalanced vs balanced, with and without augmentation
 #
 # The paper's Table 1 (Fashion-MNIST column) has twelve cells; with multi-scale noise and the book's best set
-# below, this book's has fifteen rows, and every row is a student of 20,000 steps from three seeds where the
-# paper's claim is ranked. That is hours of CPU time, so it ran once, outside the chapter: `python -m
-# dfkd_book.ablation arbitrary` makes every set once from seed 0, at the recipes' full size, with the sources and
-# `balance` of the cell above, and distils each from several seeds (the seed varies the student's initial
-# weights, its batch order and its augmentation draws). The chapter reads the record:
+# below, this book's has fifteen rows, each a student of the recipe's 20,000 steps: the rows that carry the paper's
+# claim (with augmentation) and the best set from three seeds, the others from one (the table says how many). That
+# is many hours of CPU time, so it ran
+# outside the chapter: `python -m dfkd_book.ablation arbitrary` distils each set of the record above from several
+# seeds (the seed varies the student's initial weights, its batch order and its augmentation draws; the sets stay
+# the same). The chapter reads the record:
 
 # %%
 print(
