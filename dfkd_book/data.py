@@ -129,9 +129,11 @@ def _roots() -> list[Path]:
 
 
 def _has_raw(root: Path, spec: _Spec) -> bool:
+    """``root`` holds the files torchvision reads (IDX files: decompressed; only gzipped ones count when
+    :func:`_decompress` has made them readable)."""
     if spec.raw_files:
         raw = root / spec.folder / "raw"
-        return all((raw / f).exists() or (raw / (f + ".gz")).exists() for f in spec.raw_files)
+        return all((raw / f).exists() for f in spec.raw_files)
     return (root / spec.folder).is_dir()
 
 
@@ -139,7 +141,15 @@ def _from_debian(spec: _Spec, root: Path) -> bool:
     """Decompress the Debian package's IDX files into ``root`` (atomically, file by file)."""
     if spec.debian_dir is None or not spec.debian_dir.is_dir():
         return False
-    sources = [spec.debian_dir / (f + ".gz") for f in spec.raw_files]
+    return _decompress(spec, spec.debian_dir, root)
+
+
+def _decompress(spec: _Spec, src_dir: Path, root: Path) -> bool:
+    """Decompress the gzipped IDX files in ``src_dir`` into ``root``'s raw folder (atomically, file by file);
+    False when ``src_dir`` lacks any of them."""
+    if not spec.raw_files:
+        return False
+    sources = [src_dir / (f + ".gz") for f in spec.raw_files]
     if not all(s.exists() for s in sources):
         return False
     raw = root / spec.folder / "raw"
@@ -220,8 +230,8 @@ def load(name: str, split: str = "train") -> ImageSet:
     roots = _roots()
     ds = None
     for root in roots:
-        if _has_raw(root, spec):
-            ds = _torchvision(spec, root, train, download=False)
+        if _has_raw(root, spec) or _decompress(spec, root / spec.folder / "raw", roots[-1]):
+            ds = _torchvision(spec, root if _has_raw(root, spec) else roots[-1], train, download=False)
             break
     if ds is None and _from_debian(spec, roots[-1]):
         ds = _torchvision(spec, roots[-1], train, download=False)

@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 import torch
 
@@ -84,3 +86,22 @@ def test_imageset_validates():
         data.ImageSet(torch.zeros(3, 32, 32), torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="labels"):
         data.ImageSet(torch.zeros(3, 1, 32, 32), torch.zeros(2, dtype=torch.long))
+
+
+@pytest.mark.skipif(not data.DATASETS["fashion-mnist"].debian_dir.is_dir(),
+                    reason="Debian package dataset-fashion-mnist not installed")
+def test_data_root_with_gzipped_files_only(monkeypatch, tmp_path):
+    """$DFKD_BOOK_DATA holding only the gzipped IDX files (as a carried copy would) loads: they are decompressed
+    into the cache, not handed to torchvision as they are (which fails with 'Dataset not found')."""
+    _offline(monkeypatch, tmp_path)
+    gz = tmp_path / "carried" / "FashionMNIST" / "raw"
+    gz.mkdir(parents=True)
+    for f in data.DATASETS["fashion-mnist"].debian_dir.glob("t10k-*.gz"):
+        shutil.copy(f, gz / f.name)
+    for f in data.DATASETS["fashion-mnist"].debian_dir.glob("train-*.gz"):
+        (gz / f.name).symlink_to(f)
+    monkeypatch.setenv("DFKD_BOOK_DATA", str(tmp_path / "carried"))
+    monkeypatch.setattr(data, "_from_debian", lambda spec, root: False)  # the carried copy alone
+    ds = data.load("fashion-mnist", "test")
+    assert len(ds) == 10_000
+    assert (tmp_path / "cache" / "data" / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
