@@ -246,7 +246,8 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
     number, and what the mean is worth in real images under the yardstick (``yardstick``: the record
     ``results/yardstick.json``; rows whose protocol is not the yardstick's get None); per set its size, settings
     and making time and its :func:`set_digest`; per row also every seed's validation curve (``curves``:
-    ``{"step", "val_acc"}`` each, in the order of ``seed_ids``). ``complete`` says whether every row has all its
+    ``{"step", "val_acc"}`` each, in the order of ``seed_ids``) and the device that ran it (``per_seed_device``:
+    a CPU and a GPU draw different random numbers, so the same seed on each is not the same student). ``complete`` says whether every row has all its
     planned seeds; with ``partial``, a row with no run yet is left out and named in ``pending`` (a study recorded
     while it still runs).
 
@@ -273,6 +274,7 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
                      "curves": [r["curve"] for r in rs if "curve" in r],
                      "worth_real_images": worth,
                      "device": sorted({r.get("device", "?") for r in rs}),
+                     "per_seed_device": [r.get("device", "?") for r in rs],
                      "wall_s": round(sum(r["wall_s"] for r in rs) / len(rs), 1)})
     sets = {name: {"n": len(s["classes"]), "settings": s["settings"], "seconds": s["seconds"],
                    "sha256": set_digest(s["images"]),
