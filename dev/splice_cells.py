@@ -41,6 +41,13 @@ def main() -> int:
     for (i, _, is_target), done in zip(picked, run.cells):
         if is_target:
             nb.cells[i].outputs = done.outputs
+    # number the code cells as one run in order would (a new cell has none, and nbval rejects a cell with
+    # outputs but no execution count)
+    for n, (_, c) in enumerate(code, 1):
+        c.execution_count = n
+        for o in c.outputs:
+            if "execution_count" in o:
+                o["execution_count"] = n
     tmp = a.notebook + ".tmp"
     nbformat.write(nb, tmp)
     os.replace(tmp, a.notebook)
