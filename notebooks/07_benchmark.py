@@ -494,8 +494,8 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 # such number.) Four rows have one: KD on real data, ZSKD, balanced noise and the best arbitrary set, all against
 # the same published LeNet-5 teacher of 90.84 %. In the committed records only KD on real data reproduces its
 # paper's retention (98.70 % published, and chapter 1's paper-vs-book table agrees to a tenth of a point); every
-# data-free row stays well below its paper's — chapter 3's table shows the best arbitrary set at 80.62 % against
-# 93.30 %. Retention removes the difference between the teachers; what is left is the difference in transfer sets
+# data-free row stays below its paper's (chapter 3's paper-vs-book table gives the best arbitrary set's retention
+# beside the paper's). Retention removes the difference between the teachers; what is left is the difference in transfer sets
 # and in budgets, which the chapters' "Where this chapter falls short" sections discuss.
 # ````
 
