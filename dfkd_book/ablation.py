@@ -247,9 +247,9 @@ def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstic
     ``results/yardstick.json``; rows whose protocol is not the yardstick's get None); per set its size, settings
     and making time and its :func:`set_digest`; per row also every seed's validation curve (``curves``:
     ``{"step", "val_acc"}`` each, in the order of ``seed_ids``) and the device that ran it (``per_seed_device``:
-    a CPU and a GPU draw different random numbers, so the same seed on each is not the same student). ``complete`` says whether every row has all its
-    planned seeds; with ``partial``, a row with no run yet is left out and named in ``pending`` (a study recorded
-    while it still runs).
+    a CPU and a GPU draw different random numbers, so the same seed on each is not the same student).
+    ``complete`` says whether every row has all its planned seeds; with ``partial``, a row with no run yet is left
+    out and named in ``pending`` (a study recorded while it still runs).
 
     Raises:
         ValueError: a row with no run in ``runs`` (unless ``partial``).
