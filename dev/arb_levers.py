@@ -28,6 +28,7 @@ LEVERS = {
     "noise, balanced, batch 512": (NOISE, replace(NOISE.protocol(), batch_size=512)),
     # no change: the study's own student again, on another device (is a seed's deficit its initial weights?)
     "best set, as the study": (BEST, BEST.protocol()),
+    "noise, balanced, as the study": (NOISE, NOISE.protocol()),
 }
 
 
