@@ -129,8 +129,8 @@ def _roots() -> list[Path]:
 
 
 def _has_raw(root: Path, spec: _Spec) -> bool:
-    """``root`` holds the files torchvision reads (IDX files: decompressed; only gzipped ones count when
-    :func:`_decompress` has made them readable)."""
+    """``root`` holds the files torchvision reads (IDX files decompressed: torchvision takes a folder of gzipped
+    ones for missing)."""
     if spec.raw_files:
         raw = root / spec.folder / "raw"
         return all((raw / f).exists() for f in spec.raw_files)
@@ -230,8 +230,10 @@ def load(name: str, split: str = "train") -> ImageSet:
     roots = _roots()
     ds = None
     for root in roots:
-        if _has_raw(root, spec) or _decompress(spec, root / spec.folder / "raw", roots[-1]):
-            ds = _torchvision(spec, root if _has_raw(root, spec) else roots[-1], train, download=False)
+        if not _has_raw(root, spec) and _decompress(spec, root / spec.folder / "raw", roots[-1]):
+            root = roots[-1]  # a root of gzipped IDX files only (a carried copy): decompressed into the cache
+        if _has_raw(root, spec):
+            ds = _torchvision(spec, root, train, download=False)
             break
     if ds is None and _from_debian(spec, roots[-1]):
         ds = _torchvision(spec, roots[-1], train, download=False)

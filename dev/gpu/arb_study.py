@@ -28,8 +28,12 @@ from dfkd_book import ablation, config, protocol
 from dfkd_book.methods.zskd import equal_shares
 
 STUDY = ablation.ARBITRARY
-_SETS: dict[str, torch.Tensor] = {}
 _DIR: list[Path] = []
+
+
+def _row(set_key: str):
+    """The study's row whose students train on ``set_key`` (a set's name, or a capped row's key)."""
+    return next(r for r in STUDY.rows if r.set_key() == set_key)
 
 
 def _make(args) -> tuple[str, str, float]:
@@ -51,7 +55,7 @@ def _init_student(sets_dir: str) -> None:
 def _student(job: dict) -> dict:
     name = job["set"]
     if name not in protocol._WORKER["sets"]:
-        row = next(r for r in STUDY.rows if r.set_key() == name)
+        row = _row(name)
         s = torch.load(_DIR[0] / f"{row.set}.pt")
         images = s["images"]
         if row.n is not None:
@@ -82,8 +86,10 @@ def main() -> None:
     todo = [j for j in ablation.jobs(STUDY, 3) if protocol._job_id(j) not in have]
     if a.steps:
         todo = [{**j, "protocol": {**j["protocol"], "steps": a.steps}} for j in todo]
-    need = sorted({next(r.set for r in STUDY.rows if r.set_key() == j["set"]) for j in todo})
+    need = sorted({_row(j["set"]).set for j in todo})
     print(f"{len(todo)} runs to do, on {len(need)} sets", flush=True)
+    if not todo:
+        return
     record = json.loads((config.RESULTS / "arbitrary-ablations.json").read_text())
     want = {k: v.get("sha256") for k, v in record["sets"].items()}
 
@@ -118,7 +124,7 @@ def main() -> None:
                 f"{os.environ.get('DFKD_BOOK_COMMIT', '?')}; its "
                 f"SHA-256 {digest[:12]}… {'matches' if match else 'differs from'} the record's")
         for j in todo:  # run even where the digest differs: the run says so, and the record decides
-            if next(r.set for r in STUDY.rows if r.set_key() == j["set"]) == name:
+            if _row(j["set"]).set == name:
                 with lock:
                     pending[0] += 1
                 students.apply_async(_student, ({**j, "set_made": made, "set_sha256": digest},), callback=done,
