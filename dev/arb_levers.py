@@ -56,7 +56,8 @@ def jobs(only, seeds, made: dict | None = None) -> list[dict]:
                 f"{m['composition']}; {m['seconds']} s")
 
     return [{"stage": "lever arbitrary", "set": set_of(label), "label": label, "seed": seed,
-             "protocol": asdict(proto), "set_made": how(label)}
+             "protocol": asdict(proto), "set_made": how(label),
+             **({"set_record": (made or {})[set_of(label)]} if label in SET_LEVERS else {})}
             for seed in seeds for label in only for _row, proto in [LEVERS[label]]]
 
 

@@ -194,17 +194,17 @@ def optimize_pixels(teacher: nn.Module, n: int, objective: Objective, *, shape: 
                     loss = loss + l2_weight * torch.linalg.vector_norm(view)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if keep_best or s in curve:  # steps - 1 is always in the curve
+                    value = loss.item()
+                    if s in curve:
+                        curve[s] += value * len(y) / n
+                    if keep_best and value < best:  # the inputs this loss was measured on: before the step
+                        best, best_x = value, x.detach().clone()
                 opt.step()
                 if sched is not None:
                     sched.step()
                 with torch.no_grad():
                     x.clamp_(0, 1)
-                if keep_best or s in curve:  # steps - 1 is always in the curve
-                    value = loss.item()
-                    if s in curve:
-                        curve[s] += value * len(y) / n
-                    if keep_best and value < best:
-                        best, best_x = value, x.detach().clone()
                 bar.update(len(y))
             if not keep_best:
                 best, best_x = value, x.detach()

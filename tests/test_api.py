@@ -470,6 +470,22 @@ def test_optimize_pixels_on_vectors():
     assert tuple(syn.images.shape) == (4, 6) and 0 <= syn.images.min() and syn.images.max() <= 1
 
 
+def test_optimize_pixels_keep_best_keeps_the_inputs_its_loss_was_measured_on():
+    """With keep_best, each chunk's recorded loss is the objective of the inputs returned (no jitter, no priors:
+    the teacher sees the inputs themselves). A large constant lr makes the loss jump, so the best is not the last."""
+    teacher = mlp().eval()
+    target = torch.rand(6)
+
+    def objective(view, logits, labels, lo):
+        return (view - target).pow(2).sum()
+
+    syn = synthesis.optimize_pixels(teacher, 8, objective, steps=12, batch_size=4, lr=0.7, schedule="constant",
+                                    keep_best=True, progress=False, device=torch.device("cpu"))
+    for lo in (0, 4):
+        again = objective(syn.images[lo:lo + 4], None, None, lo).item()
+        assert again == pytest.approx(syn.losses[lo].item(), rel=1e-5), (lo, again, syn.losses[lo].item())
+
+
 # --------------------------------------------------------------------------------------------- method constructors
 def test_transfer_set_bad_input():
     from dfkd_book import methods
