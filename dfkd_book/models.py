@@ -10,6 +10,7 @@ Source: Nayak et al., *Zero-Shot Knowledge Distillation in Deep Networks*, ICML 
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 import torch
@@ -229,14 +230,19 @@ class ZSKTGenerator(nn.Module):
     space); this book's teachers take [0, 1] inputs, so a sigmoid maps the output there.
 
     Args: shape (C, H, W), H and W multiples of 4; nz, the size of z; width, the channels after the projection
-    (official 128; the second stage has width / 2). Call: z (B, nz) → images (B, C, H, W) in [0, 1].
-    Raises ValueError for a bad shape or width, and for a z that is not (B, nz).
+    (official 128; the second stage has width / 2); init_mean, the pixel value the untrained generator's images
+    centre on (default ``None``: 0.5, mid-grey, as officially; Fashion-MNIST's mean pixel is about 0.29): the last
+    BN's shift starts at logit(init_mean). Call: z (B, nz) → images (B, C, H, W) in [0, 1].
+    Raises ValueError for a bad shape, width or init_mean, and for a z that is not (B, nz).
     """
 
-    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128):
+    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None):
         super().__init__()
         self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
         self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=True)
+        if _check_init_mean(init_mean) is not None:
+            with torch.no_grad():
+                self.body[-1].bias.fill_(math.log(init_mean / (1 - init_mean)))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(_generate(self, z))
@@ -248,16 +254,27 @@ class DFADGenerator(nn.Module):
     BN → LeakyReLU(0.2) → conv3×3 C → Tanh → BN(affine=False). The official code feeds that to a teacher of
     normalised inputs; here (tanh + 1) / 2 of the output, clipped, puts it in [0, 1] instead, without the last BN.
 
-    Args and call as :class:`ZSKTGenerator`.
+    Args and call as :class:`ZSKTGenerator`; ``init_mean`` sets the last convolution's bias to
+    atanh(2 · init_mean − 1) instead, so that the first images are dark like Fashion-MNIST's rather than the
+    official mid-grey.
     """
 
-    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128):
+    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None):
         super().__init__()
         self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
         self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=False)
+        if _check_init_mean(init_mean) is not None:
+            with torch.no_grad():
+                self.body[-1].bias.fill_(math.atanh(2 * init_mean - 1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return (torch.tanh(_generate(self, z)) + 1) / 2
+
+
+def _check_init_mean(init_mean: float | None) -> float | None:
+    if init_mean is not None and not (isinstance(init_mean, (int, float)) and 0 < init_mean < 1):
+        raise ValueError(f"init_mean must be a pixel value in (0, 1) or None, got {init_mean!r}")
+    return init_mean
 
 
 def _check_width(width: int) -> int:

@@ -158,3 +158,24 @@ def test_the_students_images_come_from_the_generator_in_train_mode(name):
     # train mode, with (the generator's steps) or without (the student's images) gradient
     assert sum(not training for training, _ in modes) == 3
     assert any(training and not grad for training, grad in modes)
+
+
+@pytest.mark.parametrize("cls", [models.ZSKTGenerator, models.DFADGenerator])
+def test_init_mean_starts_the_generator_dark_instead_of_grey(cls):
+    """The untrained generator's images centre on ``init_mean`` (the official start is mid-grey, 0.5)."""
+    torch.manual_seed(0)
+    z = torch.randn(64, 8)
+    grey = cls((1, 32, 32), nz=8, width=8)(z).mean().item()
+    torch.manual_seed(0)
+    dark = cls((1, 32, 32), nz=8, width=8, init_mean=0.2)(z).mean().item()
+    assert abs(grey - 0.5) < 0.1 and abs(dark - 0.2) < 0.05, (grey, dark)
+    with pytest.raises(ValueError, match=r"init_mean must be a pixel value in \(0, 1\) or None, got 1.5"):
+        cls((1, 32, 32), nz=8, width=8, init_mean=1.5)
+
+
+def test_init_mean_reaches_the_games_default_generator_and_its_settings():
+    teacher, student = lenets()
+    game_ = methods.DFAD(init_mean=0.25, width=8, nz=8)
+    distill(teacher, student, game_, steps=2, batch_size=4, eval_every=2, seed=0, device=CPU, progress=False)
+    assert game_.settings()["init_mean"] == 0.25
+    assert "init_mean" not in methods.DFAD(width=8).settings()  # the records of the official start are unchanged

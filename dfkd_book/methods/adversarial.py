@@ -125,7 +125,8 @@ class AdversarialGame(Method):
     Args:
         game: ``"zskt"`` or ``"dfad"``. generator: a module z (B, nz) → inputs (B, *input shape) with an ``nz``
             attribute, or a callable ``input shape -> module`` (default: the game's conv generator of
-            :mod:`dfkd_book.models`, ``width`` and ``nz`` wide — images only; pass a generator for vectors).
+            :mod:`dfkd_book.models`, ``width`` and ``nz`` wide, its images starting near ``init_mean`` (default:
+            mid-grey, as officially) — images only; pass a generator for vectors).
         s_steps, g_steps, lr_g, clip: student steps per outer step, generator steps per outer step, Adam's
             learning rate for the generator (cosine over the game), its gradient clipping (0: none).
         attention_layers, at_beta: ``(student layer, teacher layer)`` pairs and weight β of attention transfer
@@ -144,8 +145,9 @@ class AdversarialGame(Method):
     def __init__(self, game: str, generator: nn.Module | Callable[[tuple], nn.Module] | None = None, *,
                  s_steps: int | None = None, g_steps: int | None = None, lr_g: float | None = None,
                  clip: float | None = None, attention_layers: Sequence[tuple[str, str]] = (),
-                 at_beta: float | None = None, width: int = 128, nz: int = 100, snapshot_every: int | None = None,
-                 snapshot_n: int = 16, on_snapshot: Callable[[int, nn.Module, nn.Module], None] | None = None):
+                 at_beta: float | None = None, width: int = 128, nz: int = 100, init_mean: float | None = None,
+                 snapshot_every: int | None = None, snapshot_n: int = 16,
+                 on_snapshot: Callable[[int, nn.Module, nn.Module], None] | None = None):
         super().__init__()
         d = DEFAULTS[_check_game(game)]
         self.game, self.name = game, game.upper()
@@ -160,7 +162,7 @@ class AdversarialGame(Method):
         if snapshot_every is not None and (not isinstance(snapshot_every, int) or snapshot_every < 1):
             raise ValueError(f"snapshot_every must be a positive int, got {snapshot_every!r}")
         self.attention_layers = [tuple(p) for p in attention_layers]
-        self._generator, self.width, self.nz = generator, width, nz
+        self._generator, self.width, self.nz, self.init_mean = generator, width, nz, init_mean
         self.snapshot_every, self.snapshot_n, self.on_snapshot = snapshot_every, snapshot_n, on_snapshot
         self.snapshots: list[tuple[int, torch.Tensor]] = []
         self.generator: nn.Module | None = None
@@ -174,7 +176,7 @@ class AdversarialGame(Method):
         self._student = student
         if self._generator is None:
             shape = require_images(ctx.input_shape, f"the default {self.name} generator (a convolutional one)")
-            g = GENERATORS[self.game](shape, nz=self.nz, width=self.width)
+            g = GENERATORS[self.game](shape, nz=self.nz, width=self.width, init_mean=self.init_mean)
         elif isinstance(self._generator, nn.Module):
             g = self._generator
         else:
@@ -300,7 +302,7 @@ class AdversarialGame(Method):
         return {"game": self.game, "s_steps": self.s_steps, "g_steps": self.g_steps, "lr_g": self.lr_g,
                 "clip": self.clip, "at_beta": self.at_beta, "attention_layers": [list(p) for p in
                                                                                  self.attention_layers],
-                "width": self.width, "nz": self.nz}
+                "width": self.width, "nz": self.nz, **({} if self.init_mean is None else {"init_mean": self.init_mean})}
 
 
 class ZSKT(AdversarialGame):
