@@ -138,7 +138,8 @@ class Recipe:
     def args(self, teacher, train=None) -> tuple:
         """What the method needs first, besides its settings: the owner's real data (``kd-real``: ``train``, by
         default the Fashion-MNIST training set), or the records the owner makes on it (``activation-records``,
-        ``spectral-records``: of ``extras["layers"]``); ``()`` for the rest. Pass it to :meth:`build`."""
+        ``spectral-records``: of ``extras["layers"]``; activation records jointly over the layers when
+        ``extras["joint"]``); ``()`` for the rest. Pass it to :meth:`build`."""
         from . import data
         from .methods import inversion
 
@@ -148,7 +149,8 @@ class Recipe:
         if self.method == "kd-real":
             return (real(),)
         if self.method == "activation-records":
-            return (inversion.record_activations(teacher, real(), self.extras["layers"]),)
+            return (inversion.record_activations(teacher, real(), self.extras["layers"],
+                                                 joint=self.extras.get("joint", False)),)
         if self.method == "spectral-records":
             return (inversion.record_spectra(teacher, real(), self.extras["layers"]),)
         return ()

@@ -89,6 +89,35 @@ def test_sampled_activations_reproduce_the_recorded_mean_and_covariance():
     assert torch.allclose(torch.cov(a.T), cov, atol=0.05 * scale ** 2)
 
 
+def test_joint_records_keep_the_layers_correlations_and_contain_the_per_layer_ones(tmp_path):
+    """Drawn jointly, an image's targets at two layers co-vary as the teacher's activations did; drawn layer by
+    layer (Lopes et al. 2017), they are independent."""
+    layers = ("classifier.fc2", "classifier.fc3")  # fc3 is a function of fc2: strongly correlated, no ReLU
+    torch.manual_seed(0)
+    m = models.LeNet5(num_classes=4)
+    r = inv.record_activations(m, small_set(), list(layers), device=CPU)
+    rj = inv.record_activations(m, small_set(), list(layers), device=CPU, joint=True)
+    d2 = r.mean["classifier.fc2"].shape[1]
+    assert rj.joint["cov"].shape == (4, d2 + 4, d2 + 4)
+    for layer in layers:  # the per-layer statistics are the same either way, and the joint ones contain them
+        assert torch.equal(rj.mean[layer], r.mean[layer]) and torch.equal(rj.cov[layer], r.cov[layer])
+    assert torch.allclose(rj.joint["cov"][:, :d2, :d2], r.cov["classifier.fc2"], atol=1e-5)
+    assert torch.allclose(rj.joint["mean"][:, d2:], r.mean["classifier.fc3"], atol=1e-5)
+    labels = torch.full((20_000,), 1)
+    cross = rj.joint["cov"][1, :d2, d2:]
+    scale = cross.abs().max()
+    for sample, want in ((rj.sample(labels, torch.Generator().manual_seed(0)), cross),
+                         (rj.sample(labels, torch.Generator().manual_seed(0), joint=False), torch.zeros_like(cross))):
+        a, b = sample["classifier.fc2"], sample["classifier.fc3"]
+        got = (a - a.mean(0)).T @ (b - b.mean(0)) / len(a)
+        assert (got - want).abs().max() < 0.1 * scale, (got - want).abs().max() / scale
+    back = inv.ActivationRecords.load(rj.save(tmp_path / "joint.pt"))
+    assert torch.equal(back.joint["cov"], rj.joint["cov"]) and back.nbytes() > r.nbytes()
+    with pytest.raises(ValueError, match=r"no joint statistics: record them with "
+                                         r"record_activations\(\.\.\., joint=True\)"):
+        r.sample(labels[:2], joint=True)
+
+
 def test_sampled_activations_of_relu_layers_are_relued():
     torch.manual_seed(0)
     r = records_of(models.LeNet5(num_classes=4), layers=("classifier.relu3",))

@@ -197,6 +197,9 @@ class ActivationRecords:
         nonnegative: layer → whether every recorded activation was ≥ 0 (a ReLU-ed layer): sampled targets are
             then ReLU-ed too.
         counts: (K,) samples per class. signature: the architecture (see :meth:`check`).
+        joint: ``None``, or (``record_activations(..., joint=True)``) ``{"mean": (K, D), "cov": (K, D, D)}``, the
+            per-class mean and covariance of every layer's flattened activations concatenated in ``layers`` order
+            (D = Σ d_l): what :meth:`sample` needs to draw targets that agree with each other across layers.
     """
 
     layers: list[str]
@@ -206,6 +209,7 @@ class ActivationRecords:
     nonnegative: dict[str, bool]
     counts: torch.Tensor
     signature: dict
+    joint: dict[str, torch.Tensor] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -213,7 +217,8 @@ class ActivationRecords:
 
     def nbytes(self) -> int:
         """The size of the statistics in bytes (float32)."""
-        return sum(4 * (m.numel() + c.numel()) for m, c in zip(self.mean.values(), self.cov.values()))
+        joint = 0 if self.joint is None else sum(4 * t.numel() for t in self.joint.values())
+        return joint + sum(4 * (m.numel() + c.numel()) for m, c in zip(self.mean.values(), self.cov.values()))
 
     def check(self, model: nn.Module) -> None:
         """Raise ValueError unless ``model`` has the recorded architecture and layers."""
@@ -225,27 +230,34 @@ class ActivationRecords:
                              f"sizes); first differences: {diff[:4]}")
         named_layers(model, self.layers)
 
-    def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None, jitter: float = 1e-4
-               ) -> dict[str, torch.Tensor]:
+    def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None, jitter: float = 1e-4,
+               joint: bool | None = None) -> dict[str, torch.Tensor]:
         """Target activations for the given classes: μ_c + L_c z with L_c the Cholesky factor of Σ_c + εI and z
         standard normal (not Σ_c z: the public code's bug), ReLU-ed for non-negative layers.
-        Returns layer → (n, d)."""
+
+        Lopes et al. 2017 (and this book's default before joint records) draw each layer on its own, so that an
+        image's targets at two layers need not agree with each other although one layer is a function of the
+        other. With ``joint`` (default: whenever the records have :attr:`joint`), all layers come from one draw of
+        the concatenated Gaussian, which keeps their recorded correlations.
+
+        Returns layer → (n, d). Raises ValueError for ``joint=True`` on records made without ``joint=True``."""
         labels = torch.as_tensor(labels).long()
-        out = {}
-        for layer in self.layers:
-            mu, cov = self.mean[layer], self.cov[layer]
-            eye = torch.eye(cov.shape[-1])
-            L = torch.linalg.cholesky(cov + jitter * eye * cov.diagonal(dim1=1, dim2=2).mean(1)[:, None, None]
-                                      + 1e-8 * eye)
-            z = torch.randn(len(labels), cov.shape[-1], generator=generator)
-            a = mu[labels] + torch.einsum("nij,nj->ni", L[labels], z)
-            out[layer] = a.clamp_min(0) if self.nonnegative[layer] else a
-        return out
+        joint = self.joint is not None if joint is None else joint
+        if joint and self.joint is None:
+            raise ValueError("these records hold no joint statistics: record them with "
+                             "record_activations(..., joint=True), or sample with joint=False")
+        if joint:
+            a = _gaussian(self.joint["mean"], self.joint["cov"], labels, generator, jitter)
+            parts = dict(zip(self.layers, a.split([self.mean[layer].shape[1] for layer in self.layers], dim=1)))
+        else:
+            parts = {layer: _gaussian(self.mean[layer], self.cov[layer], labels, generator, jitter)
+                     for layer in self.layers}
+        return {layer: a.clamp_min(0) if self.nonnegative[layer] else a for layer, a in parts.items()}
 
     def save(self, path: str | Path) -> Path:
         """Write the records atomically (a torch file of plain tensors and lists)."""
         blob = {k: getattr(self, k) for k in ("layers", "mean", "cov", "shapes", "nonnegative", "counts",
-                                              "signature")}
+                                              "signature", "joint") if getattr(self, k) is not None}
         return config.atomic_write(path, lambda f: torch.save(blob, f))
 
     @classmethod
@@ -253,9 +265,21 @@ class ActivationRecords:
         """Read records written by :meth:`save`. Raises ValueError for a file that is not one."""
         blob = torch.load(path, map_location="cpu", weights_only=True)
         need = {"layers", "mean", "cov", "shapes", "nonnegative", "counts", "signature"}
-        if not isinstance(blob, dict) or set(blob) != need:
-            raise ValueError(f"{path} is not an activation-records file (expected keys {sorted(need)})")
+        if not isinstance(blob, dict) or not need <= set(blob) <= need | {"joint"}:
+            raise ValueError(f"{path} is not an activation-records file (expected keys {sorted(need)}, "
+                             "and optionally 'joint')")
         return cls(**blob)
+
+
+def _gaussian(mu: torch.Tensor, cov: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None,
+              jitter: float) -> torch.Tensor:
+    """Draws μ_c + L_c z, (n, d), for per-class means (K, d) and covariances (K, d, d); L_c is the Cholesky factor
+    of Σ_c plus ``jitter`` × its mean variance on the diagonal."""
+    eye = torch.eye(cov.shape[-1])
+    L = torch.linalg.cholesky(cov + jitter * eye * cov.diagonal(dim1=1, dim2=2).mean(1)[:, None, None]
+                              + 1e-8 * eye)
+    z = torch.randn(len(labels), cov.shape[-1], generator=generator)
+    return mu[labels] + torch.einsum("nij,nj->ni", L[labels], z)
 
 
 def _owner_pass(teacher: nn.Module, data, layers: Sequence[str], batch_size: int, device):
@@ -275,11 +299,15 @@ def _owner_pass(teacher: nn.Module, data, layers: Sequence[str], batch_size: int
         taps.remove()
 
 
+_JOINT = "\0joint"  # the key of the concatenated layers in record_activations' sums
+
+
 @torch.no_grad()
 def record_activations(teacher: nn.Module, data, layers: Sequence[str], batch_size: int = 1024,
-                       device: torch.device | None = None) -> ActivationRecords:
+                       device: torch.device | None = None, joint: bool = False) -> ActivationRecords:
     """What the teacher's owner records on its own data: per-class mean and covariance of the flattened
-    activations at ``layers`` (Lopes et al. 2017), class = the true label.
+    activations at ``layers`` (Lopes et al. 2017), class = the true label; with ``joint``, also those of all the
+    layers concatenated (:attr:`ActivationRecords.joint`: D × D per class instead of Σ d_l², D = Σ d_l).
 
     Args: data, an ImageSet or (images (N, C, H, W), labels (N,)). Raises ValueError for missing layers."""
     device = device or config.device()
@@ -290,25 +318,28 @@ def record_activations(teacher: nn.Module, data, layers: Sequence[str], batch_si
     shapes, nonneg = {}, {}
     counts = torch.bincount(y, minlength=k).double()
     for out, yb, onehot in _owner_pass(teacher, data, layers, batch_size, device):
-        for layer in layers:
-            a = out[layer].flatten(1).double()
+        flat = {layer: out[layer].flatten(1).double() for layer in layers}
+        if joint:
+            flat[_JOINT] = torch.cat([flat[layer] for layer in layers], dim=1)
+        for layer, a in flat.items():
             if layer not in s1:
-                shapes[layer] = list(out[layer].shape[1:])
                 s1[layer] = torch.zeros(k, a.shape[1], dtype=torch.float64, device=device)
                 s2[layer] = torch.zeros(k, a.shape[1], a.shape[1], dtype=torch.float64, device=device)
-                nonneg[layer] = True
-            nonneg[layer] &= bool((a >= 0).all())
+            if layer != _JOINT:
+                shapes.setdefault(layer, list(out[layer].shape[1:]))
+                nonneg[layer] = nonneg.get(layer, True) and bool((a >= 0).all())
             s1[layer] += onehot.T @ a
             for c in yb.unique().tolist():
                 ac = a[yb == c]
                 s2[layer][c] += ac.T @ ac
     mean, cov = {}, {}
-    for layer in layers:
-        n = counts.to(device)[:, None]
+    n = counts.to(device)[:, None]
+    for layer in s1:
         mu = s1[layer] / n
         mean[layer] = mu.float().cpu()
         cov[layer] = (s2[layer] / n[..., None] - mu[:, :, None] * mu[:, None, :]).float().cpu()
-    return ActivationRecords(list(layers), mean, cov, shapes, nonneg, counts.long(), _signature(teacher))
+    both = {"mean": mean.pop(_JOINT), "cov": cov.pop(_JOINT)} if joint else None
+    return ActivationRecords(list(layers), mean, cov, shapes, nonneg, counts.long(), _signature(teacher), both)
 
 
 class _RecordsObjective:
