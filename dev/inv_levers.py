@@ -1,0 +1,79 @@
+"""Chapter 5's levers (issue 22): a recipe of ``dfkd_book.recipes`` run from several seeds with one thing changed.
+
+    python dev/inv_levers.py OUT_JSONL --only LEVER [LEVER ...] [--seeds 0 1 2] [--workers 2]
+
+Each lever is a recipe with changed settings and/or extras (``LEVERS``); ``"<recipe>, as the recipe"`` is the
+recipe itself, the pair of every lever on the same seeds. A run is a fresh synthesis and a fresh student from its
+seed (the recipe's student protocol, the final student on the Fashion-MNIST test set), in its own process of one
+thread; each finished run is appended to ``OUT_JSONL`` at once (stage ``"lever inversion"``; runs already there
+are skipped). Append the lines to ``results/inversion-levers.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+#: lever label → (recipe, its settings changed, its extras changed)
+LEVERS = {
+    "activation records, as the recipe": ("activation-records", {}, {}),
+    # one draw of every layer's targets from the concatenated Gaussian, not one draw per layer
+    "activation records, joint draws": ("activation-records", {}, {"joint": True}),
+    # only the top layer's targets: nothing left to contradict
+    "activation records, top layer only": ("activation-records", {}, {"layers": ["classifier.fc3"]}),
+}
+
+
+def _one(job: dict) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from dfkd_book import config, data, distill, kd, recipes, zoo
+
+    name, settings, extras = LEVERS[job["label"]]
+    r = recipes.get(name)
+    r = replace(r, settings={**r.settings, **settings}, extras={**r.extras, **extras})
+    t0 = time.perf_counter()
+    teacher = zoo.teacher(r.teacher, "fashion-mnist")
+    args = r.args(teacher)
+    config.seed_everything(job["seed"])
+    res = distill(teacher, zoo.student(r.student_arch, "fashion-mnist"), r.build(*args), seed=job["seed"],
+                  progress=False, name=job["label"], **r.student.kwargs())
+    test = data.load("fashion-mnist", "test")
+    records = getattr(res.method, "records", None)
+    return {**job, "recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, test), 2),
+            "synthetic_images": len(res.method.inversion), "synthesis_s": round(res.method.seconds, 1),
+            "distillation_s": round(res.history.seconds, 1), "steps": res.steps,
+            "metadata_bytes": None if records is None else records.nbytes(),
+            "wall_s": round(time.perf_counter() - t0, 1), "device": f"{config.device()} (1 thread)",
+            "commit": os.environ.get("DFKD_BOOK_COMMIT", "?"), "profile": config.profile()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--only", nargs="+", choices=sorted(LEVERS), required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--workers", type=int, default=1)
+    a = ap.parse_args()
+    out = Path(a.out)
+    done = set()
+    if out.exists():
+        done = {(r["label"], r["seed"]) for r in map(json.loads, out.read_text().splitlines()) if r}
+    jobs = [{"stage": "lever inversion", "label": label, "seed": seed} for seed in a.seeds for label in a.only
+            if (label, seed) not in done]
+    print(f"{len(jobs)} runs to do", flush=True)
+    with mp.get_context("spawn").Pool(a.workers) as pool, open(out, "a") as f:
+        for r in pool.imap_unordered(_one, jobs):
+            f.write(json.dumps(r) + "\n")
+            f.flush()
+            print(f"{r['label']:40s} seed {r['seed']}: test {r['test_acc']:.2f} ({r['wall_s']:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
