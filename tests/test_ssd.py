@@ -151,8 +151,40 @@ def test_ssd_kd_runs_algorithm_1_on_a_tiny_budget():
     assert all(math.isfinite(v) for v in h.loss + h.logs["loss_generator"])
     assert any(not torch.equal(a, b) for a, b in zip(before, s.parameters()))
     assert 0 <= m.buffer.images.min() and m.buffer.images.max() <= 1
-    # the drawn samples got their priority δ = w · KL back (eq. 4): IS weights below 1 were stored
+    # the drawn samples got their priority δ = w_{i−1} · KL back (eq. 4) and this draw's IS weights (some < 1)
     assert (m.buffer.weights < 1).any()
+
+
+def test_the_buffer_gets_the_batch_the_generator_was_optimised_to_make():
+    """The batch joining the replay buffer comes from the generator in train mode (BN on batch statistics), the
+    mode its g_steps optimised, not from its running statistics."""
+    t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
+    modes = []
+
+    def gen(shape):
+        g = _gen(shape)
+        g.register_forward_hook(lambda module, inputs, output: modes.append((module.training,
+                                                                             torch.is_grad_enabled())))
+        return g
+
+    distill(t, s, methods.SSDKD(gen, g_steps=2, kd_steps=2, synthesis_batch=20, capacity=50), steps=4,
+            batch_size=8, eval_every=4, device=CPU, progress=False)
+    made = [training for training, grad in modes if not grad]  # the probe, then one batch per epoch
+    assert len(made) >= 2 and all(made[-2:]), modes
+
+
+def test_priority_uses_the_is_weight_of_the_previous_draw():
+    """Eq. 4: δ = w_{i−1} · KL; this draw's w_i is stored for the next priority."""
+    from dfkd_book.methods.base import Batch
+
+    m = methods.SSDKD(_gen)
+    m.buffer = _filled([1.0, 1.0, 1.0])
+    m.buffer.update(torch.tensor([1, 2]), torch.tensor([1.0, 1.0]), torch.tensor([0.5, 0.25]))
+    idx = torch.tensor([0, 1, 2])
+    m.feedback(Batch(x=torch.zeros(3, 1, 4, 4), weights=torch.tensor([0.9, 0.8, 0.7]), index=idx),
+               torch.tensor([2.0, 2.0, 2.0]))
+    assert m.buffer.priorities.tolist() == pytest.approx([2.0, 1.0, 0.5])  # w_{i−1}: 1 (never drawn), 0.5, 0.25
+    assert m.buffer.weights.tolist() == pytest.approx([0.9, 0.8, 0.7])
 
 
 def test_ablation_rows_switch_the_modules_of_table_4():

@@ -14,7 +14,8 @@ the paper leaves open (:data:`OPEN_CHOICES`). The objective (eq. 2) is
 * **Distillation with priority sampling** (Sec. 3.4): the batch joins a fixed-size **replay buffer** (the oldest
   samples drop out); T_kd student steps follow on mini-batches drawn with probability P ∝ (|δ| + ε)^α (eq. 6),
   weighted by importance-sampling weights w = (N·P)^(−β) normalised by their maximum (eq. 5), and each drawn
-  sample's **priority** becomes δ = w · KL(T(x) ‖ S(x)) (eq. 4): :class:`ReplayBuffer`.
+  sample's **priority** becomes δ = w_{i−1} · KL(T(x) ‖ S(x)) (eq. 4; w_{i−1}: its IS weight from its previous
+  draw, 1 before its first): :class:`ReplayBuffer`.
 
 Switches reproduce the ablation of the paper's Table 4: ``priority`` (priority sampling vs uniform sampling),
 ``difficulty`` and ``diversity`` (the two factors of φ; with both off φ ≡ 1).
@@ -51,6 +52,9 @@ OPEN_CHOICES = {
     "KL in eq. 4 and L_KD": "τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) per sample, τ = T (the book's kd_loss)",
     "max in the normalisation of eq. 5": "the largest IS weight over the whole buffer, (N · min P)^(−ω) "
                                          "(prioritised experience replay, Schaul et al. 2016)",
+    "which w multiplies the KL in eq. 4": "wᵢ₋₁, the sample's IS weight from its previous draw, as eq. 4 writes "
+                                          "it (Alg. 1, lines 19–20, can also be read as this draw's wᵢ, which "
+                                          "weights the loss)",
     "wᵢ₋₁ of a sample never drawn": "1 (the paper's w₋₁ = 1) until it is drawn",
 }
 
@@ -114,7 +118,7 @@ class ReplayBuffer:
         P(x) = (|δ(x)| + ε)^α / Σ_{x'∈B} (|δ(x')| + ε)^α
 
     (α = 0: uniform) and returns importance-sampling weights (eq. 5) w(x) = (N · P(x))^(−β) divided by the largest
-    weight in the buffer; :meth:`update` stores the new priorities δ = w · KL (eq. 4) of the drawn samples.
+    weight in the buffer; :meth:`update` stores the new priorities δ = w_{i−1} · KL (eq. 4) of the drawn samples.
 
     Args:
         capacity: |B|, the number of samples kept (≥ 1). alpha: α ≥ 0. beta: β ≥ 0. eps: ε > 0.
@@ -184,7 +188,8 @@ class ReplayBuffer:
         return idx, self.importance_weights(idx, probs)
 
     def update(self, idx: torch.Tensor, priorities: torch.Tensor, weights: torch.Tensor) -> None:
-        """Store new priorities δ_{i+1} and IS weights w_i of the samples ``idx`` (Alg. 1, line 21)."""
+        """Store new priorities δ (eq. 4) and this draw's IS weights w_i of the samples ``idx`` (Alg. 1, line 21);
+        the stored w_i is the w_{i−1} of the sample's next priority."""
         self.priorities[idx] = priorities.detach().float().to(self.priorities.device)
         self.weights[idx] = weights.detach().float().to(self.weights.device)
 
@@ -199,8 +204,9 @@ class SSDKD(Method):
     ``bn_weight``·L_BN − ``adv_weight``·L_KD + ``task_weight``·mean(φ·CE) (eq. 2; φ of eq. 3 from the buffer);
     the batch joins the replay buffer with priority δ = KL(T‖S) (eq. 4, w_{−1} = 1). (2) The student's batches
     are drawn from the buffer by priority (eq. 6; uniform without ``priority``) with IS weights w (eq. 5; 1
-    without ``priority``) — the loop's loss is mean(w · KL) — and the drawn samples get δ = w · KL (eq. 4) back
-    through :meth:`feedback`. With augmentation the loop re-labels the mini-batch with the teacher.
+    without ``priority``) — the loop's loss is mean(w · KL) — and the drawn samples get δ = w_{i−1} · KL (eq. 4;
+    the IS weight of their previous draw) back through :meth:`feedback`. With augmentation the loop re-labels
+    the mini-batch with the teacher.
 
     Args:
         generator: a callable ``input shape -> generator`` with an ``nz`` attribute (default: the DFAD generator,
@@ -315,9 +321,9 @@ class SSDKD(Method):
                 loss.backward()
                 opt_g.step()
                 lg += float(loss.detach())
-        with torch.no_grad():
-            g.eval()
+        with torch.no_grad():  # the batch as the generator was optimised to make it: BN on batch statistics
             x = g(z).detach()
+            g.eval()
             t_logits = t(x)
             prob = F.softmax(t_logits, 1)
             delta = per_sample_kl(student(x), t_logits, T)  # eq. 4 with w_{−1} = 1
@@ -336,7 +342,10 @@ class SSDKD(Method):
         return Batch(x=self.buffer.images[idx], teacher_logits=self.buffer.logits[idx], weights=w, index=idx)
 
     def feedback(self, batch, losses):
-        self.buffer.update(batch.index, batch.weights * losses, batch.weights)
+        # eq. 4: δ = w_{i−1} · KL, the IS weight of the sample's previous draw (1 before its first); this draw's
+        # w_i weighted the loss and is stored for the next
+        previous = self.buffer.weights[batch.index]
+        self.buffer.update(batch.index, previous * losses, batch.weights)
 
     def log(self):
         out = {"loss_generator": sum(self._lg) / len(self._lg) if self._lg else float("nan")}
