@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import time
 
 import torch
+from _procs import run_timed
 
 
 def _one(args) -> None:
@@ -71,19 +71,7 @@ def main() -> None:
     ap.add_argument("--runs", nargs="+", required=True)
     ap.add_argument("--seconds", type=float, default=170)
     a = ap.parse_args()
-    t0 = time.time()
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_one, args=((spec, a.out),)) for spec in a.runs]
-    for p in procs:
-        p.start()
-    while time.time() - t0 < a.seconds and any(p.is_alive() for p in procs):
-        time.sleep(1)
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    print(f"{sum(p.exitcode == 0 for p in procs)} of {len(procs)} runs finished in {time.time() - t0:.0f} s",
-          flush=True)
-
+    run_timed(_one, [(spec, a.out) for spec in a.runs], a.seconds, "runs")
 
 if __name__ == "__main__":
     main()

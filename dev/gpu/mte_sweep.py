@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import time
 from pathlib import Path
 
 import torch
+from _procs import run_timed
 
 STUDENTS = ("zero-shot (ZSKT)", "few-shot KD", "full-data KD")
 
@@ -92,19 +92,7 @@ def main() -> None:
     a = ap.parse_args()
     sweep = [(float(s.split(":")[0]), int(s.split(":")[1])) for s in a.sweep]
     Path(a.students).mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_one, args=((seed, a.out, sweep, a.n, a.students),)) for seed in a.seeds]
-    for p in procs:
-        p.start()
-    while time.time() - t0 < a.seconds and any(p.is_alive() for p in procs):
-        time.sleep(1)
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    print(f"{sum(p.exitcode == 0 for p in procs)} of {len(procs)} seeds finished in {time.time() - t0:.0f} s",
-          flush=True)
-
+    run_timed(_one, [(seed, a.out, sweep, a.n, a.students) for seed in a.seeds], a.seconds, "seeds")
 
 if __name__ == "__main__":
     main()
