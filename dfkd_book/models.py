@@ -232,20 +232,30 @@ class ZSKTGenerator(nn.Module):
     Args: shape (C, H, W), H and W multiples of 4; nz, the size of z; width, the channels after the projection
     (official 128; the second stage has width / 2); init_mean, the pixel value the untrained generator's images
     centre on (default ``None``: 0.5, mid-grey, as officially; Fashion-MNIST's mean pixel is about 0.29): the last
-    BN's shift starts at logit(init_mean). Call: z (B, nz) → images (B, C, H, W) in [0, 1].
-    Raises ValueError for a bad shape, width or init_mean, and for a z that is not (B, nz).
+    BN's shift starts at logit(init_mean); pixel_stats, ``(mean, sd)`` of the teacher's input normalisation
+    (Fashion-MNIST's are 0.2860, 0.3530): given, the output is the official one, unsquashed, carried from the
+    normalised space to the teacher's, ``mean + sd · BN(·)`` — the last BN's affine starts at (sd, mean) — so
+    its images may leave [0, 1] as the official generator's leave the data's range (exclusive with init_mean).
+    Call: z (B, nz) → images (B, C, H, W), in [0, 1] unless pixel_stats is given.
+    Raises ValueError for a bad shape, width, init_mean or pixel_stats, and for a z that is not (B, nz).
     """
 
-    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None):
+    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None,
+                 pixel_stats: tuple[float, float] | None = None):
         super().__init__()
         self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
+        self.pixel_stats = _check_pixel_stats(pixel_stats, init_mean)
         self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=True)
-        if _check_init_mean(init_mean) is not None:
-            with torch.no_grad():
+        with torch.no_grad():
+            if _check_init_mean(init_mean) is not None:
                 self.body[-1].bias.fill_(math.log(init_mean / (1 - init_mean)))
+            if self.pixel_stats is not None:
+                self.body[-1].weight.fill_(self.pixel_stats[1])
+                self.body[-1].bias.fill_(self.pixel_stats[0])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(_generate(self, z))
+        y = _generate(self, z)
+        return y if self.pixel_stats is not None else torch.sigmoid(y)
 
 
 class DFADGenerator(nn.Module):
@@ -256,19 +266,40 @@ class DFADGenerator(nn.Module):
 
     Args and call as :class:`ZSKTGenerator`; ``init_mean`` sets the last convolution's bias to
     atanh(2 · init_mean − 1) instead, so that the first images are dark like Fashion-MNIST's rather than the
-    official mid-grey.
+    official mid-grey; with ``pixel_stats = (mean, sd)`` the output is the official one, Tanh → BN(affine=False),
+    carried to the teacher's space as ``mean + sd · BN(tanh(·))`` (not bounded to [0, 1]).
     """
 
-    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None):
+    def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None,
+                 pixel_stats: tuple[float, float] | None = None):
         super().__init__()
         self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
+        self.pixel_stats = _check_pixel_stats(pixel_stats, init_mean)
         self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=False)
+        if self.pixel_stats is not None:
+            self.out_bn = nn.BatchNorm2d(self.shape[0], affine=False)
         if _check_init_mean(init_mean) is not None:
             with torch.no_grad():
                 self.body[-1].bias.fill_(math.atanh(2 * init_mean - 1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return (torch.tanh(_generate(self, z)) + 1) / 2
+        y = torch.tanh(_generate(self, z))
+        if self.pixel_stats is None:
+            return (y + 1) / 2
+        mean, sd = self.pixel_stats
+        return mean + sd * self.out_bn(y)
+
+
+def _check_pixel_stats(pixel_stats, init_mean) -> tuple[float, float] | None:
+    if pixel_stats is None:
+        return None
+    ok = (isinstance(pixel_stats, (tuple, list)) and len(pixel_stats) == 2
+          and all(isinstance(v, (int, float)) for v in pixel_stats) and pixel_stats[1] > 0)
+    if not ok:
+        raise ValueError(f"pixel_stats must be (mean, sd) with sd > 0, got {pixel_stats!r}")
+    if init_mean is not None:
+        raise ValueError("give init_mean or pixel_stats, not both: pixel_stats sets the images' mean itself")
+    return float(pixel_stats[0]), float(pixel_stats[1])
 
 
 def _check_init_mean(init_mean: float | None) -> float | None:

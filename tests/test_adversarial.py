@@ -179,3 +179,43 @@ def test_init_mean_reaches_the_games_default_generator_and_its_settings():
     distill(teacher, student, game_, steps=2, batch_size=4, eval_every=2, seed=0, device=CPU, progress=False)
     assert game_.settings()["init_mean"] == 0.25
     assert "init_mean" not in methods.DFAD(width=8).settings()  # the records of the official start are unchanged
+
+
+@pytest.mark.parametrize("cls", [models.ZSKTGenerator, models.DFADGenerator])
+def test_pixel_stats_give_the_official_unsquashed_output_in_the_teachers_space(cls):
+    """With the teacher's normalisation (mean, sd), a fresh generator's batch has that mean and sd (its last BN
+    standardises, as officially) and is not squashed into [0, 1]."""
+    torch.manual_seed(0)
+    g = cls((1, 32, 32), nz=8, width=8, pixel_stats=(0.3, 0.4))
+    x = g(torch.randn(256, 8))  # train mode: BN on the batch's statistics
+    assert x.mean().item() == pytest.approx(0.3, abs=1e-3) and x.std().item() == pytest.approx(0.4, abs=1e-2)
+    assert x.min().item() < 0 or x.max().item() > 1
+    with pytest.raises(ValueError, match="pixel_stats must be"):
+        cls((1, 32, 32), nz=8, width=8, pixel_stats=(0.3, -1.0))
+    with pytest.raises(ValueError, match="not both"):
+        cls((1, 32, 32), nz=8, width=8, pixel_stats=(0.3, 0.4), init_mean=0.2)
+
+
+def test_class_imbalance_is_zero_when_balanced_and_log_k_when_collapsed():
+    k = 10
+    spread = torch.eye(k) * 50  # every class once, confidently
+    collapsed = torch.zeros(k, k)
+    collapsed[:, 3] = 50.0  # every sample the same class
+    assert adv.class_imbalance(spread).item() == pytest.approx(0.0, abs=1e-6)
+    assert adv.class_imbalance(collapsed).item() == pytest.approx(torch.log(torch.tensor(k * 1.0)).item(), abs=1e-5)
+
+
+def test_balance_adds_the_weighted_class_imbalance_to_the_generators_loss():
+    teacher, student = lenets()
+    x = torch.rand(8, 1, 32, 32)
+    plain = adv.generator_loss(teacher, student, x, "dfad")
+    with torch.no_grad():
+        imb = adv.class_imbalance(teacher(x))
+    assert imb.item() > 0
+    assert adv.generator_loss(teacher, student, x, "dfad", balance=2.0).item() == pytest.approx(
+        plain.item() + 2.0 * imb.item(), rel=1e-5)
+    game_ = methods.DFAD(balance=5.0, width=8, nz=8)
+    distill(teacher, student, game_, steps=2, batch_size=4, eval_every=2, seed=0, device=CPU, progress=False)
+    assert game_.settings()["balance"] == 5.0 and "balance" not in methods.DFAD(width=8).settings()
+    with pytest.raises(ValueError, match="balance must be a weight >= 0"):
+        methods.DFAD(balance=-1.0)

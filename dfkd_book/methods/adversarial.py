@@ -26,6 +26,7 @@ the student.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -73,11 +74,26 @@ def discrepancy(teacher_logits: torch.Tensor, student_logits: torch.Tensor, game
     return per if per_sample else per.mean()
 
 
-def generator_loss(teacher: nn.Module, student: nn.Module, x: torch.Tensor, game: str) -> torch.Tensor:
+def generator_loss(teacher: nn.Module, student: nn.Module, x: torch.Tensor, game: str, balance: float = 0.0
+                   ) -> torch.Tensor:
     """The generator's loss on images x = G(z): **minus** the teacher–student discrepancy, so that minimising it
     maximises their disagreement. Gradients flow into x (and so into G), not into the frozen teacher's weights.
-    The student must be the student: with the teacher in its place the loss is 0 (the Fast-Datafree bug)."""
-    return -discrepancy(teacher(x), student(x), game)
+    The student must be the student: with the teacher in its place the loss is 0 (the Fast-Datafree bug).
+
+    With ``balance`` = λ > 0, plus λ · :func:`class_imbalance` of the teacher's predictions on the batch (the
+    information-entropy term of Chen et al. 2019, DAFL, eq. 5): the generator is pushed to make every class the
+    teacher knows, not the one class where the two disagree most (the games' mode collapse)."""
+    t = teacher(x)
+    loss = -discrepancy(t, student(x), game)
+    return loss + balance * class_imbalance(t) if balance else loss
+
+
+def class_imbalance(teacher_logits: torch.Tensor) -> torch.Tensor:
+    """log K − H(p̄), p̄ = the batch mean of the teacher's softmax (B, K) → a scalar in [0, log K]: 0 when the
+    batch is spread evenly over the K classes, log K when it is all one class (DAFL's information entropy,
+    Chen et al. 2019, eq. 5, shifted to be ≥ 0)."""
+    p = F.softmax(teacher_logits, 1).mean(0)
+    return math.log(p.numel()) + (p * p.clamp_min(1e-12).log()).sum()
 
 
 # --------------------------------------------------------------------------------------------- attention transfer
@@ -126,9 +142,13 @@ class AdversarialGame(Method):
         game: ``"zskt"`` or ``"dfad"``. generator: a module z (B, nz) → inputs (B, *input shape) with an ``nz``
             attribute, or a callable ``input shape -> module`` (default: the game's conv generator of
             :mod:`dfkd_book.models`, ``width`` and ``nz`` wide, its images starting near ``init_mean`` (default:
-            mid-grey, as officially) — images only; pass a generator for vectors).
+            mid-grey, as officially), or with ``pixel_stats = (mean, sd)`` of the teacher's input normalisation
+            the official unsquashed output carried to the teacher's space — images only; pass a generator for
+            vectors).
         s_steps, g_steps, lr_g, clip: student steps per outer step, generator steps per outer step, Adam's
             learning rate for the generator (cosine over the game), its gradient clipping (0: none).
+        balance: weight λ of the class-balance term in the generator's loss (:func:`generator_loss`; 0: none,
+            as both official games).
         attention_layers, at_beta: ``(student layer, teacher layer)`` pairs and weight β of attention transfer
             (ZSKT; images only).
         snapshot_every, snapshot_n, on_snapshot: keep ``snapshot_n`` outputs of a fixed z every this many outer
@@ -146,7 +166,9 @@ class AdversarialGame(Method):
                  s_steps: int | None = None, g_steps: int | None = None, lr_g: float | None = None,
                  clip: float | None = None, attention_layers: Sequence[tuple[str, str]] = (),
                  at_beta: float | None = None, width: int = 128, nz: int = 100, init_mean: float | None = None,
-                 snapshot_every: int | None = None, snapshot_n: int = 16,
+                 pixel_stats: tuple[float, float] | None = None, balance: float = 0.0,
+                 snapshot_every: int | None = None,
+                 snapshot_n: int = 16,
                  on_snapshot: Callable[[int, nn.Module, nn.Module], None] | None = None):
         super().__init__()
         d = DEFAULTS[_check_game(game)]
@@ -163,6 +185,10 @@ class AdversarialGame(Method):
             raise ValueError(f"snapshot_every must be a positive int, got {snapshot_every!r}")
         self.attention_layers = [tuple(p) for p in attention_layers]
         self._generator, self.width, self.nz, self.init_mean = generator, width, nz, init_mean
+        self.pixel_stats = None if pixel_stats is None else [float(v) for v in pixel_stats]
+        if not (isinstance(balance, (int, float)) and balance >= 0):
+            raise ValueError(f"balance must be a weight >= 0, got {balance!r}")
+        self.balance = float(balance)
         self.snapshot_every, self.snapshot_n, self.on_snapshot = snapshot_every, snapshot_n, on_snapshot
         self.snapshots: list[tuple[int, torch.Tensor]] = []
         self.generator: nn.Module | None = None
@@ -176,7 +202,8 @@ class AdversarialGame(Method):
         self._student = student
         if self._generator is None:
             shape = require_images(ctx.input_shape, f"the default {self.name} generator (a convolutional one)")
-            g = GENERATORS[self.game](shape, nz=self.nz, width=self.width, init_mean=self.init_mean)
+            g = GENERATORS[self.game](shape, nz=self.nz, width=self.width, init_mean=self.init_mean,
+                                      pixel_stats=self.pixel_stats)
         elif isinstance(self._generator, nn.Module):
             g = self._generator
         else:
@@ -220,7 +247,7 @@ class AdversarialGame(Method):
         was = student.training
         student.eval()
         x = g(self._z(self.ctx.batch_size) if self.game == "dfad" else self._zb)
-        loss = generator_loss(t, student, x, self.game)
+        loss = generator_loss(t, student, x, self.game, self.balance)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         if self.clip:
@@ -302,7 +329,9 @@ class AdversarialGame(Method):
         return {"game": self.game, "s_steps": self.s_steps, "g_steps": self.g_steps, "lr_g": self.lr_g,
                 "clip": self.clip, "at_beta": self.at_beta, "attention_layers": [list(p) for p in
                                                                                  self.attention_layers],
-                "width": self.width, "nz": self.nz, **({} if self.init_mean is None else {"init_mean": self.init_mean})}
+                "width": self.width, "nz": self.nz, **({} if self.init_mean is None else {"init_mean": self.init_mean}),
+                **({} if self.pixel_stats is None else {"pixel_stats": self.pixel_stats}),
+                **({"balance": self.balance} if self.balance else {})}
 
 
 class ZSKT(AdversarialGame):
