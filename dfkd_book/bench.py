@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -98,6 +99,42 @@ def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args:
     result = distill(teacher, student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress,
                      name=name, **r.student.kwargs())
     return result, teacher, r
+
+
+def _code_digest() -> str:
+    """SHA-256 (first 16 hex digits) of the package's source files: a kept student is reused only by the code
+    that trained it."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.rglob("*.py")):
+        h.update(f.relative_to(Path(__file__).parent).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _kept_path(name: str, seed: int) -> Path:
+    r = recipes.get(name)
+    key = json.dumps({"recipe": r.as_dict(), "seed": seed, "code": _code_digest(), "torch": torch.__version__,
+                      "device": config.device().type}, sort_keys=True, default=str)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return config.cache_dir("students") / f"{name}-{config.profile()}-seed{seed}-{digest}.pt"
+
+
+def keep_student(name: str, seed: int, student: torch.nn.Module) -> Path:
+    """Keep a benchmark's final student of recipe ``name`` from ``seed`` (atomic write, in the cache's
+    ``students/``), under a key of the recipe, the seed, the package's source, torch and the device type, so that
+    another record (``bench mte``) reuses it instead of training it again. Returns the path."""
+    path = _kept_path(name, seed)
+    config.atomic_write(path, lambda f: torch.save({k: v.cpu() for k, v in student.state_dict().items()}, f))
+    return path
+
+
+def kept_student(name: str, seed: int) -> torch.nn.Module | None:
+    """The student :func:`keep_student` kept for recipe ``name`` and ``seed`` under the present code, or None."""
+    path = _kept_path(name, seed)
+    if not path.exists():
+        return None
+    student = zoo.student(recipes.get(name).student_arch, DATASET)
+    student.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return student.eval()
 
 
 def _record(name: str, runs: list, test, wall: float, **fields) -> dict:
@@ -211,6 +248,8 @@ def adversarial(seeds: int = 1) -> dict:
     """ZSKT and DFAD with the same teacher; the record keeps the game whose mean student is better."""
     test = data.load(DATASET, "test")
     games = {g: _seeded(g, seeds, test) for g in ("zskt", "dfad")}
+    for seed, (res, _, _) in enumerate(games["zskt"][0]):
+        keep_student("zskt", seed, res.student)  # the zero-shot students of bench mte
     recs = {g: _record(g, runs, test, wall, transfer_samples=runs[0][0].method.synthetic) for g, (runs, wall)
             in games.items()}
     best = max(recs, key=lambda g: recs[g]["student_acc"])
@@ -235,19 +274,21 @@ def mte(seeds: int = 1) -> dict:
     t0 = time.perf_counter()
     shots = train.subset(few.extras["per_class"], seed=0, per_class=True)
     real = train if full.extras["images"] >= len(train) else train.subset(full.extras["images"], seed=0)
-    students = {"zero-shot (ZSKT)": run_recipe("zskt", 0, test),
-                "few-shot KD": run_recipe("few-shot-kd", 0, None, args=(shots,)),
-                "full-data KD": run_recipe("full-kd", 0, test, args=(real,))}
-    teacher = students["zero-shot (ZSKT)"][1]
+    kept = kept_student("zskt", 0)  # kept by bench adversarial under the same code
+    students = {"zero-shot (ZSKT)": kept if kept is not None else run_recipe("zskt", 0, test)[0].student,
+                "few-shot KD": run_recipe("few-shot-kd", 0, None, args=(shots,))[0].student,
+                "full-data KD": run_recipe("full-kd", 0, test, args=(real,))[0].student}
+    teacher = zoo.teacher(full.teacher, DATASET)
     rows = {}
-    for name, (res, _, _) in students.items():
-        x, y = boundary.agreeing(teacher, res.student, test.images, full.extras["bench_n"])
+    for name, student in students.items():
+        x, y = boundary.agreeing(teacher, student, test.images, full.extras["bench_n"])
         t1 = time.perf_counter()
-        tr = boundary.transition_curves(teacher, res.student, x, y, steps=full.extras["mte"]["steps"],
+        tr = boundary.transition_curves(teacher, student, x, y, steps=full.extras["mte"]["steps"],
                                         lr=full.extras["mte"]["lr"])
-        rows[name] = {"student_acc": round(100 * evaluate(res.student, test), 2), "mte": round(tr.mte, 4),
+        rows[name] = {"student_acc": round(100 * evaluate(student, test), 2), "mte": round(tr.mte, 4),
                       "images": len(x), "walks": int(tr.targets.numel()),
                       "mte_seconds": round(time.perf_counter() - t1, 1)}
+    rows["zero-shot (ZSKT)"]["kept"] = kept is not None
     zero = rows["zero-shot (ZSKT)"]
     return {"dataset": DATASET, "teacher": "lenet5", "student": "lenet5half",
             "teacher_acc": round(100 * evaluate(teacher, test), 2),

@@ -329,3 +329,20 @@ def test_git_commit_named_by_the_environment(monkeypatch):
     assert bench.git_commit() == "0123abc"
     monkeypatch.delenv("DFKD_BOOK_COMMIT")
     assert bench.git_commit() != "0123abc"
+
+
+def test_a_kept_student_comes_back_for_its_recipe_and_seed_only(tmp_path, monkeypatch):
+    """bench mte reuses the zero-shot student bench adversarial kept; another seed or recipe finds nothing."""
+    import torch
+
+    from dfkd_book import zoo
+
+    monkeypatch.setenv("DFKD_BOOK_CACHE", str(tmp_path))
+    torch.manual_seed(0)
+    student = zoo.student(recipes.get("zskt").student_arch, "fashion-mnist")
+    assert bench.kept_student("zskt", 0) is None
+    path = bench.keep_student("zskt", 0, student)
+    assert path.exists() and path.parent == tmp_path / "students"
+    back = bench.kept_student("zskt", 0)
+    assert all(torch.equal(a, b) for a, b in zip(student.state_dict().values(), back.state_dict().values()))
+    assert bench.kept_student("zskt", 1) is None and bench.kept_student("dfad", 0) is None
