@@ -43,6 +43,20 @@ def test_run_writes_a_complete_record(monkeypatch, tmp_path):
     assert not list(tmp_path.glob(".fake.json.tmp-*"))
 
 
+def test_a_method_that_runs_others_recipes_writes_their_records_beside_its_own(monkeypatch, tmp_path):
+    """bench adversarial writes zskt.json and dfad.json too: each game's record with its own wall time."""
+    part = dict(FAKE, student_acc=0.25, wall_s=7.0)
+    monkeypatch.setitem(bench.METHODS, "fake", lambda: dict(FAKE, _parts={"fake-part": part}))
+    rec = bench.run("fake", tmp_path)
+    assert "_parts" not in rec and json.loads((tmp_path / "fake.json").read_text()) == rec
+    written = json.loads((tmp_path / "fake-part.json").read_text())
+    assert written["method"] == "fake-part" and written["written_by"] == "fake"
+    assert written["student_acc"] == 0.25 and written["wall_s"] == 7.0
+    for k in REQUIRED:
+        assert k in written, k
+    assert {"zskt", "dfad"} <= set(bench.METHODS) and not {"zskt", "dfad"} & set(bench.select())
+
+
 def test_run_passes_the_seeds_to_the_method_and_records_what_it_returned(monkeypatch, tmp_path, capsys):
     calls = []
 
