@@ -220,6 +220,93 @@ pd.DataFrame(
 )
 
 # %% [markdown]
+# ### One round of each game
+#
+# A **ZSKT round**: one generator step that raises the KL divergence on a batch G(z), then ten student steps that
+# lower $\mathcal{L}_S$ on the same z through the updated generator. A **DFAD round**: five student steps, each on
+# a fresh z, that lower $D_{\mathrm{DFAD}}$, then one generator step that raises it. Written out with plain torch
+# on the tiny generator, a few rounds each; the package's games (`methods.ZSKT`, `methods.DFAD`) play the same
+# rounds with cosine schedules and, for ZSKT, gradient clipping:
+
+# %%
+def zskt_round(gen, student, opt_g, opt_s, z):
+    x = gen(z)
+    loss_g = -kl_elementwise(teacher(x), student(x))  # the generator: raise KL
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    with torch.no_grad():  # the same z through the updated generator, once
+        x = gen(z)
+        t = teacher(x)
+        a_t = {lt: acts["t", lt] for _, lt in layers}
+    for _ in range(10):  # the student: lower KL + λ_AT · AT on that batch
+        s = student(x)
+        at = sum(
+            (attention(acts["s", ls]) - attention(a_t[lt])).pow(2).mean()
+            for ls, lt in layers
+        )
+        loss_s = kl_elementwise(t, s) + beta * at
+        opt_s.zero_grad()  # (also clears what the generator's loss left)
+        loss_s.backward()
+        opt_s.step()
+    return -loss_g.item(), loss_s.item()
+
+
+def dfad_round(gen, student, opt_g, opt_s, batch):
+    for _ in range(5):  # the student: lower L1 on fresh images
+        with torch.no_grad():
+            x = gen(torch.randn(batch, gen.nz))
+            t = teacher(x)
+        loss_s = (student(x) - t).abs().mean()
+        opt_s.zero_grad()
+        loss_s.backward()
+        opt_s.step()
+    x = gen(torch.randn(batch, gen.nz))
+    loss_g = -(student(x) - teacher(x)).abs().mean()  # the generator: raise L1
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return -loss_g.item(), loss_s.item()
+
+
+columns = ("discrepancy the generator stepped on", "student's loss, last step")
+config.seed_everything(0)
+gen, student = (
+    models.ZSKTGenerator(shape, nz=8, width=8),
+    zoo.student("lenet5half"),
+)
+handles = [
+    dict(student.named_modules())[ls].register_forward_hook(keep(("s", ls)))
+    for ls, _ in layers
+] + [
+    dict(teacher.named_modules())[lt].register_forward_hook(keep(("t", lt)))
+    for _, lt in layers
+]
+opt_g = torch.optim.Adam(gen.parameters(), 1e-3)
+opt_s = torch.optim.Adam(student.parameters(), 2e-3)
+z = torch.randn(32, gen.nz)
+rounds = {
+    f"ZSKT round {i + 1}": dict(
+        zip(columns, zskt_round(gen, student, opt_g, opt_s, z))
+    )
+    for i in range(3)
+}
+for h in handles:
+    h.remove()
+config.seed_everything(0)
+gen, student = (
+    models.DFADGenerator(shape, nz=8, width=8),
+    zoo.student("lenet5half"),
+)
+opt_g = torch.optim.Adam(gen.parameters(), 1e-3)
+opt_s = torch.optim.SGD(student.parameters(), 0.01, momentum=0.9)
+for i in range(3):
+    rounds[f"DFAD round {i + 1}"] = dict(
+        zip(columns, dfad_round(gen, student, opt_g, opt_s, 32))
+    )
+pd.DataFrame(rounds).T.round(4)
+
+# %% [markdown]
 # ## The game in two dimensions
 #
 # The poster of the ZSKT paper shows the game on a 2-D toy problem; here is one. The teacher is an MLP trained
