@@ -958,23 +958,22 @@ devices = {
     for r in probe
     if "device" in r
 }
-CHANGES = {
-    "balance": "class-balance term, λ = {}",
-    "mean": "dark start, pixel mean {}",
-    "stats": "the official unsquashed output, mean/sd {}",
-}
 
 
 def change(r):
+    """What a run changed from the published game (its settings, or spec)."""
+    settings = r.get("settings", {})
     opts = dict(kv.split("=", 1) for kv in r.get("spec", "").split(":")[4:])
-    said = [
-        CHANGES[k].format(v)
-        for k, v in opts.items()
-        if k in CHANGES and v != "0"
-    ]
-    if said:
-        return "; ".join(said)
-    return "as published" if r["game"] == "dfad" else "the recipe"
+    said = []
+    balance = settings.get("balance") or float(opts.get("balance", 0))
+    if balance:
+        said.append(f"class-balance term, λ = {balance:g}")
+    mean = settings.get("init_mean", opts.get("mean"))
+    if mean is not None and float(mean) != 0.5:  # 0.5: the published grey start
+        said.append(f"dark start, pixel mean {float(mean):g}")
+    if "pixel_stats" in settings or "stats" in opts:
+        said.append("the published unsquashed output")
+    return "; ".join(said) or "as published"
 
 
 finals = pd.DataFrame(
