@@ -89,7 +89,9 @@ chapters.show("04_adversarial_distillation")
 # `dfad` of `dfkd_book.recipes`, shared with `python -m dfkd_book.bench adversarial` and `mte`. The budget
 # `student.steps` counts **student optimiser steps**; a ZSKT outer step holds ten of them, a DFAD outer step
 # five. Each game keeps its paper's optimisers and step ratio (`adversarial.DEFAULTS`). Two things are smaller
-# than in the papers: the number of steps, and the generator's width (the generators section measures why).
+# than in the papers: the number of steps, and the generator's width (the generators section measures why). Two
+# are added, each measured in "What else was tried": ZSKT's generator starts dark (`init_mean`) instead of
+# mid-grey, and DFAD's generator loss has a class-balance term (`balance`, the DFAD section shows why).
 
 # %%
 game_recipes = {name: recipes.get(name) for name in ("zskt", "dfad")}
@@ -400,11 +402,16 @@ print(
 # ZSKT ends with a BatchNorm, DFAD with tanh and a BatchNorm. This book's teachers read images in [0, 1], so
 # ZSKT's output goes through a sigmoid and DFAD's through (tanh + 1) / 2. The official generators start from
 # 128 channels; the cell times one generator step (forward and backward) at both widths, which is why this book
-# uses 32. An untrained generator makes smooth grey blobs:
+# uses 32. An untrained generator makes smooth blobs, mid-grey in the papers; the ZSKT recipe's `init_mean` shifts
+# the last BatchNorm so that its first images are dark, like Fashion-MNIST's black backgrounds:
 
 # %%
 gens = {
-    g: models.GENERATORS[g](shape, width=game_recipes[g].settings["width"])
+    g: models.GENERATORS[g](
+        shape,
+        width=game_recipes[g].settings["width"],
+        init_mean=game_recipes[g].settings.get("init_mean"),
+    )
     for g in ("zskt", "dfad")
 }
 for g, gen in gens.items():
@@ -424,7 +431,7 @@ for width in (game_recipes["zskt"].settings["width"], 128):
 with torch.no_grad():
     fig = plot.show_images(
         gens["zskt"].eval()(torch.randn(10, 100)),
-        suptitle="an untrained ZSKT generator",
+        suptitle="an untrained ZSKT generator, the recipe's dark start",
     )
 
 # %% [markdown]
@@ -1072,7 +1079,7 @@ levers.round(2)
 # ```
 #
 # The generator's optimiser then takes (numerically) zero steps: the generator stays at its random initialisation
-# and keeps producing the smooth grey blobs shown in "The generators", and the "adversarial" game degenerates into
+# and keeps producing the smooth blobs shown in "The generators", and the "adversarial" game degenerates into
 # distillation on the images of a fixed random generator, which nothing steers towards the teacher's boundaries.
 # That is why `generator_loss` takes the student explicitly and a test checks that it changes with the student.
 # ````
