@@ -197,6 +197,14 @@ def test_committed_adversarial_and_mte_results_are_full_profile_and_complete():
         assert k in adv, k
     assert adv["profile"] == "full" and adv["game"] in adversarial.GAMES
     assert adv["student_acc"] == pytest.approx(max(g["student_acc"] for g in adv["games"].values()), abs=0.01)
+    for game in adversarial.GAMES:  # each game's own record, written by the same run (issue 21)
+        rec = committed(game)
+        for k in REQUIRED + ("game", "game_settings", "per_seed", "seeds", "distillation_s"):
+            assert k in rec, (game, k)
+        assert rec["method"] == game and rec["written_by"] == "adversarial" and rec["profile"] == "full"
+        assert rec["seeds"] >= 3 and len(rec["per_seed"]) == rec["seeds"]
+        assert rec["student_acc"] == pytest.approx(adv["games"][game]["student_acc"], abs=0.01)
+        assert rec["git_commit"] == adv["git_commit"]
     mte = committed("mte")
     for k in REQUIRED + ("students", "mte"):
         assert k in mte, k
