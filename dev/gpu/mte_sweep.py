@@ -1,7 +1,7 @@
 """Chapter 4's mean transition error over seeds and step sizes (issue 21): does zero-shot < few-shot hold?
 
     python dev/gpu/mte_sweep.py OUT_JSONL --seeds 0 1 2 [--sweep 0.01:1000 0.1:300 1:100] [--n 1000]
-                                [--students DIR] [--seconds 540]
+                                [--students DIR] [--seconds 540] [--threads 2]
 
 Each seed, in its own process, trains the three students of ``bench mte`` with that seed (the ``zskt`` game, and
 the ``few-shot-kd`` / ``full-kd`` students on real images drawn with that seed; the recipes of
@@ -37,8 +37,8 @@ def _crossing(p: torch.Tensor) -> tuple[float, float | None]:
 
 
 def _one(args) -> None:
-    seed, out, sweep, n, students_dir = args
-    torch.set_num_threads(2)
+    seed, out, sweep, n, students_dir, threads = args
+    torch.set_num_threads(threads)
     from dfkd_book import boundary, config, data, kd, recipes, zoo
     from dfkd_book.bench import run_recipe
 
@@ -89,10 +89,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000)
     ap.add_argument("--students", default="students", help="where the students' weights are kept")
     ap.add_argument("--seconds", type=float, default=540)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads per seed's process")
     a = ap.parse_args()
     sweep = [(float(s.split(":")[0]), int(s.split(":")[1])) for s in a.sweep]
     Path(a.students).mkdir(parents=True, exist_ok=True)
-    run_timed(_one, [(seed, a.out, sweep, a.n, a.students) for seed in a.seeds], a.seconds, "seeds")
+    run_timed(_one, [(seed, a.out, sweep, a.n, a.students, a.threads) for seed in a.seeds], a.seconds, "seeds")
 
 if __name__ == "__main__":
     main()
