@@ -251,11 +251,10 @@ _GAME_PAPERS = {
 
 
 def _game(game: str, seeds: int, test) -> dict:
-    """One game's record (``bench zskt`` / ``bench dfad``); the ZSKT students are kept for ``bench mte``."""
+    """One game's record (``bench zskt`` / ``bench dfad``); its students are kept (``bench mte`` reuses ZSKT's)."""
     runs, wall = _seeded(game, seeds, test)
-    if game == "zskt":
-        for seed, (res, _, _) in enumerate(runs):
-            keep_student("zskt", seed, res.student)  # the zero-shot students of bench mte
+    for seed, (res, _, _) in enumerate(runs):
+        keep_student(game, seed, res.student)
     return _record(game, runs, test, wall, transfer_set=f"images of a generator, {game.upper()} game", game=game,
                    transfer_samples=runs[0][0].method.synthetic, transfer_kind="generated",
                    game_settings=runs[0][0].method.settings(), paper=_GAME_PAPERS[game])

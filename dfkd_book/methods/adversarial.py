@@ -167,8 +167,7 @@ class AdversarialGame(Method):
                  clip: float | None = None, attention_layers: Sequence[tuple[str, str]] = (),
                  at_beta: float | None = None, width: int = 128, nz: int = 100, init_mean: float | None = None,
                  pixel_stats: tuple[float, float] | None = None, balance: float = 0.0,
-                 snapshot_every: int | None = None,
-                 snapshot_n: int = 16,
+                 snapshot_every: int | None = None, snapshot_n: int = 16,
                  on_snapshot: Callable[[int, nn.Module, nn.Module], None] | None = None):
         super().__init__()
         d = DEFAULTS[_check_game(game)]
