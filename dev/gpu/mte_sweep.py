@@ -9,7 +9,8 @@ the ``few-shot-kd`` / ``full-kd`` students on real images drawn with that seed; 
 present), then walks each student's first ``--n`` test images it agrees with the teacher on, at every step size
 of the sweep (``LR:STEPS``). A line per (seed, student, step size) goes to ``OUT_JSONL`` as it comes: the MTE,
 and how far the walks got: the share of walks whose target probability under the student (and under the teacher)
-reached 0.5 by the last step, and the median step at which the student's did. A walk that crosses at its first
+reached 0.5 by the last step, and the median step at which the student's did; ``mte_first`` holds the MTE of
+the walk's first 1, 3, 10, 30, 100, 300 steps (shorter walks at the same step size). A walk that crosses at its first
 step measures mostly the plateau after the crossing.
 """
 
@@ -71,7 +72,10 @@ def _one(args) -> None:
             s_share, s_median = _crossing(tr.p_student)
             t_share, _ = _crossing(tr.p_teacher)
             line = {"student": name, "recipe": recipe, "seed": seed, "student_acc": acc, "lr": lr, "steps": steps,
-                    "mte": round(tr.mte, 4), "images": len(x), "walks": int(tr.targets.numel()),
+                    "mte": round(tr.mte, 4), "images": len(x),
+                    # the MTE of the walk's first s steps: a shorter walk at the same step size, for free
+                    "mte_first": {str(s): round((tr.p_teacher[..., :s] - tr.p_student[..., :s]).abs().mean().item(), 4)
+                                  for s in (1, 3, 10, 30, 100, 300) if s < steps}, "walks": int(tr.targets.numel()),
                     "student_crossed": s_share, "student_median_crossing_step": s_median,
                     "teacher_crossed": t_share, "walk_s": round(time.perf_counter() - t1, 1),
                     "train_s": trained_s, "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
