@@ -143,6 +143,26 @@ def test_dfad_draws_a_fresh_batch_for_every_student_step():
     assert r.teacher_queries == {"forward": 6 * 4 + 4, "backward": 4}
 
 
+def test_dfad_with_reuse_trains_on_one_batch_per_outer_step():
+    """reuse=True: DFAD's s_steps student steps share one generated batch and the teacher's logits on it."""
+    teacher, student = lenets()
+    gen = models.DFADGenerator((1, 32, 32), nz=8, width=8)
+    game_ = methods.DFAD(gen, s_steps=3, reuse=True)
+    seen = []
+    orig = game_.batch
+    game_.batch = lambda b: seen.append(orig(b)) or seen[-1]
+    r = distill(teacher, student, game_, steps=6, batch_size=4, eval_every=6, seed=0, device=CPU, progress=False)
+    # two student batches labelled by the teacher (one per outer step), and one generator step
+    assert r.teacher_queries == {"forward": 2 * 4 + 4, "backward": 4}
+    assert [b.x is seen[0].x for b in seen] == [True] * 3 + [False] * 3
+    assert seen[3].x is seen[5].x and seen[0].teacher_logits is not None
+    assert game_.settings()["reuse"] is True and "reuse" not in methods.DFAD(gen).settings()
+    with pytest.raises(ValueError, match="dfad"):
+        methods.ZSKT(reuse=True)
+    with pytest.raises(ValueError, match="True or False"):
+        methods.DFAD(reuse=1)
+
+
 @pytest.mark.parametrize("name", ["zskt", "dfad"])
 def test_the_students_images_come_from_the_generator_in_train_mode(name):
     """As in the official codes: the student trains on G's images with G's BatchNorm on batch statistics (the

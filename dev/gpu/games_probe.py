@@ -3,15 +3,16 @@
     python dev/gpu/games_probe.py OUT_JSONL --runs zskt:32:0:20000 dfad:128:1:10000 dfad:32:0:10000:mean=0.2:batch=512
                                   [--seconds 170] [--threads 1]
 
-Each run ``GAME:WIDTH:SEED:STEPS[:KEY=VALUE ...]`` is the recipe of :mod:`dfkd_book.recipes` (the full profile)
-with the generator's width and the student's budget replaced, and, when given: ``mean=`` the generator's starting
-pixel mean (``init_mean`` of :mod:`dfkd_book.models`), ``stats=MEAN/SD`` the official unsquashed output carried
-to the teacher's space (``pixel_stats``), ``batch=`` the student's batch, ``lr_s=`` / ``lr_g=`` the student's and
-the generator's learning rates, ``s_steps=`` / ``g_steps=`` the steps per outer step, ``balance=`` the weight
-of the class-balance term. Each run is in its own process; every snapshot
-of the game (every ``STEPS / 20`` student steps) evaluates the student on the Fashion-MNIST test set and appends a
-line to ``OUT_JSONL`` at once, so a run cut short by ``--seconds`` still leaves its curve. The student's cosine
-schedule spans ``STEPS``: a point of the curve is not the final student of a shorter budget.
+Each run ``GAME:WIDTH:SEED:STEPS[:KEY=VALUE ...]`` is the recipe of :mod:`dfkd_book.recipes` (the full profile) with
+the generator's width and the student's budget replaced, and, when given: ``mean=`` the generator's starting pixel
+mean (``init_mean`` of :mod:`dfkd_book.models`), ``stats=MEAN/SD`` the official unsquashed output carried to the
+teacher's space (``pixel_stats``), ``batch=`` the student's batch, ``lr_s=`` / ``lr_g=`` the student's and the
+generator's learning rates, ``s_steps=`` / ``g_steps=`` the steps per outer step, ``balance=`` the weight of the
+class-balance term, ``reuse=1`` (DFAD) one generated batch for all the student steps of an outer step. Each run is
+in its own process; every snapshot of the game (every ``STEPS / 20`` student steps) evaluates the student on the
+Fashion-MNIST test set and appends a line to ``OUT_JSONL`` at once, so a run cut short by ``--seconds`` still leaves
+its curve. The student's cosine schedule spans ``STEPS``: a point of the curve is not the final student of a shorter
+budget.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _one(args) -> None:
     game, width, seed, steps, *more = spec.split(":")
     width, seed, steps = int(width), int(seed), int(steps)
     opts = dict(kv.split("=", 1) for kv in more)
-    unknown = set(opts) - {"mean", "stats", "batch", "lr_s", "lr_g", "s_steps", "g_steps", "balance"}
+    unknown = set(opts) - {"mean", "stats", "batch", "lr_s", "lr_g", "s_steps", "g_steps", "balance", "reuse"}
     if unknown:
         raise SystemExit(f"unknown options {sorted(unknown)} in {spec!r}")
     init_mean = float(opts["mean"]) if "mean" in opts else None
@@ -39,6 +40,8 @@ def _one(args) -> None:
     game_kw.update({k: float(opts[k]) for k in ("lr_g", "balance") if k in opts})
     if init_mean is not None:
         game_kw["init_mean"] = init_mean
+    if "reuse" in opts:
+        game_kw["reuse"] = opts["reuse"] not in ("0", "false", "False")
     if "stats" in opts:
         game_kw["pixel_stats"] = tuple(float(v) for v in opts["stats"].split("/"))
     torch.set_num_threads(threads)

@@ -133,7 +133,8 @@ class AdversarialGame(Method):
       the updated generator gives the images of the next ``s_steps`` student steps (images and the teacher's
       logits and activations computed once: neither changes while the student trains);
     * ``"dfad"``: after the first outer step, ``g_steps`` generator steps, each on a fresh z; every student step
-      draws a fresh z.
+      draws a fresh z — or, with ``reuse=True``, one fresh z per outer step whose images (and the teacher's logits)
+      serve all ``s_steps`` student steps, as ZSKT does: a fifth of the teacher's forward passes at ``s_steps=5``.
 
     The student's images come from the generator in train mode (BatchNorm on batch statistics), as in both
     official codes and as the generator is optimised; only the snapshots use eval mode.
@@ -147,6 +148,8 @@ class AdversarialGame(Method):
             vectors).
         s_steps, g_steps, lr_g, clip: student steps per outer step, generator steps per outer step, Adam's
             learning rate for the generator (cosine over the game), its gradient clipping (0: none).
+        reuse: DFAD only: the student's ``s_steps`` steps of an outer step share one generated batch (default
+            False, as officially; ZSKT always reuses its batch).
         balance: weight λ of the class-balance term in the generator's loss (:func:`generator_loss`; 0: none,
             as both official games).
         attention_layers, at_beta: ``(student layer, teacher layer)`` pairs and weight β of attention transfer
@@ -166,7 +169,7 @@ class AdversarialGame(Method):
                  s_steps: int | None = None, g_steps: int | None = None, lr_g: float | None = None,
                  clip: float | None = None, attention_layers: Sequence[tuple[str, str]] = (),
                  at_beta: float | None = None, width: int = 128, nz: int = 100, init_mean: float | None = None,
-                 pixel_stats: tuple[float, float] | None = None, balance: float = 0.0,
+                 pixel_stats: tuple[float, float] | None = None, balance: float = 0.0, reuse: bool = False,
                  snapshot_every: int | None = None, snapshot_n: int = 16,
                  on_snapshot: Callable[[int, nn.Module, nn.Module], None] | None = None):
         super().__init__()
@@ -188,6 +191,11 @@ class AdversarialGame(Method):
         if not (isinstance(balance, (int, float)) and balance >= 0):
             raise ValueError(f"balance must be a weight >= 0, got {balance!r}")
         self.balance = float(balance)
+        if not isinstance(reuse, bool):
+            raise ValueError(f"reuse must be True or False, got {reuse!r}")
+        if reuse and game != "dfad":
+            raise ValueError(f"reuse is an option of the dfad game (zskt always reuses its batch), got game={game!r}")
+        self.reuse = reuse
         self.snapshot_every, self.snapshot_n, self.on_snapshot = snapshot_every, snapshot_n, on_snapshot
         self.snapshots: list[tuple[int, torch.Tensor]] = []
         self.generator: nn.Module | None = None
@@ -288,13 +296,23 @@ class AdversarialGame(Method):
                 self._t = self.ctx.teacher(self._x)
                 self._t_acts = dict(self._rec_t.out) if self._rec_t is not None else None
             self.synthetic += len(self._x)
-        elif step > 0:
-            for _ in range(self.g_steps):
-                self._generator_step(student)
+        else:
+            if step > 0:
+                for _ in range(self.g_steps):
+                    self._generator_step(student)
+            if self.reuse:  # one batch, and the teacher's logits on it, for the outer step's student steps
+                g = self.generator
+                g.train()
+                with torch.no_grad():
+                    self._x = g(self._z(self.ctx.batch_size))
+                    self._t = self.ctx.teacher(self._x)
+                self.synthetic += len(self._x)
 
     def batch(self, batch_size):
         if self.game == "zskt":
             return Batch(x=self._x, teacher_logits=self._t, extra={"t_acts": self._t_acts})
+        if self.reuse:
+            return Batch(x=self._x, teacher_logits=self._t)
         g = self.generator
         g.train()  # train-mode BN, as in the generator's own steps (see synthesize)
         with torch.no_grad():
@@ -330,7 +348,7 @@ class AdversarialGame(Method):
                                                                                  self.attention_layers],
                 "width": self.width, "nz": self.nz, **({} if self.init_mean is None else {"init_mean": self.init_mean}),
                 **({} if self.pixel_stats is None else {"pixel_stats": self.pixel_stats}),
-                **({"balance": self.balance} if self.balance else {})}
+                **({"balance": self.balance} if self.balance else {}), **({"reuse": True} if self.reuse else {})}
 
 
 class ZSKT(AdversarialGame):
