@@ -273,26 +273,30 @@ def teacher_views(probs_by_source: dict, images_by_source: dict, classes: Sequen
 
 # ---------------------------------------------------------------------------------------------- chapter 4 figures
 def adversarial_curves(*histories, title: str | None = None):
-    """Test accuracy against wall seconds, and both players' losses against student steps, for one or more
-    game histories (:class:`~dfkd_book.loop.History` with a ``loss_generator`` log, or the
-    :class:`~dfkd_book.loop.Result` of a game; accuracy in %)."""
+    """Test accuracy against the teacher's forward queries (samples) and against wall seconds, and both players'
+    losses against student steps, for one or more game histories (:class:`~dfkd_book.loop.History` with a
+    ``loss_generator`` log, or the :class:`~dfkd_book.loop.Result` of a game; accuracy in %). Raises ValueError
+    without a history, or for a history that is not a game's."""
     if not histories:
         raise ValueError("pass at least one History of a game")
     histories = tuple(getattr(h, "history", h) for h in histories)
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, (ax_q, ax_acc, ax_loss) = plt.subplots(1, 3, figsize=(14, 3.6))
     for h in histories:
-        if any(a is not None for a in h.test_acc):
-            ax_acc.plot(h.wall_s, [np.nan if a is None else 100 * a for a in h.test_acc], marker="o", ms=3,
-                        label=h.name)
         if "loss_generator" not in h.logs:
             raise ValueError(f"{h.name!r} is not the history of a game: it has no loss_generator log")
         line, = ax_loss.plot(h.step, h.loss, marker="o", ms=3, label=f"{h.name}: student")
         ax_loss.plot(h.step, [-v for v in h.logs["loss_generator"]], ls="--", color=line.get_color(),
                      label=f"{h.name}: −generator")
-    ax_acc.set(xlabel="wall seconds (game only)", ylabel="test accuracy (%)", title="student accuracy")
+        if any(a is not None for a in h.test_acc):
+            acc = [np.nan if a is None else 100 * a for a in h.test_acc]
+            ax_q.plot(h.teacher_forward, acc, marker="o", ms=3, color=line.get_color(), label=h.name)
+            ax_acc.plot(h.wall_s, acc, marker="o", ms=3, color=line.get_color(), label=h.name)
+    ax_q.set(xlabel="teacher forward queries (samples)", ylabel="test accuracy (%)",
+             title="student accuracy per teacher query")
+    ax_acc.set(xlabel="wall seconds (game only)", ylabel="test accuracy (%)", title="student accuracy per second")
     ax_loss.set(xlabel="student step", ylabel="discrepancy", yscale="log",
-                title="discrepancy: the student lowers it, the generator raises it")
-    for ax in (ax_acc, ax_loss):
+                title="the student lowers it, the generator raises it")
+    for ax in (ax_q, ax_acc, ax_loss):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:

@@ -78,12 +78,14 @@ def test_chapter4_figures():
     from dfkd_book import boundary
 
     h = History(name="g", step=[1, 2], test_acc=[0.1, 0.2], loss=[0.5, 0.4], wall_s=[1.0, 2.0],
-                logs={"loss_generator": [-0.5, -0.4]})
+                teacher_forward=[30, 60], logs={"loss_generator": [-0.5, -0.4]})
     game = methods.ZSKT()
     game.snapshots = [(0, torch.rand(4, 1, 8, 8)), (2, torch.rand(4, 1, 8, 8))]
     r = Result(student=torch.nn.Linear(2, 2), history=h, method=game, steps=2, teacher_queries={})
     fig = plot.adversarial_curves(h, r)
-    assert list(fig.axes[1].lines[1].get_ydata()) == [0.5, 0.4]  # minus the generator's loss, against steps
+    assert list(fig.axes[2].lines[1].get_ydata()) == [0.5, 0.4]  # minus the generator's loss, against steps
+    assert list(fig.axes[0].lines[0].get_xdata()) == [30, 60]  # accuracy against the teacher's queries
+    assert list(fig.axes[0].lines[0].get_ydata()) == [10.0, 20.0]
     with pytest.raises(ValueError, match="loss_generator"):
         plot.adversarial_curves(History(name="kd", step=[1], test_acc=[0.5], loss=[1.0], wall_s=[1.0]))
     fig = plot.snapshots(game, per_row=3)
