@@ -271,12 +271,12 @@ def test_arbitrary_recipes_respect_the_paper_size_limit(profile):
 @pytest.mark.parametrize("profile", PROFILES)
 def test_adversarial_recipes_keep_each_games_official_settings(profile):
     """Issue 5: both games are played with the papers' settings; only budgets and width are the book's, and the
-    two measured additions of issue 21 (ZSKT's dark start, DFAD's class-balance term)."""
+    measured additions of issue 21 (ZSKT's dark start; DFAD's class-balance term and one batch per outer step)."""
     for game in adversarial.GAMES:
         r = recipes.get(game, profile)
         assert r.method == game
         assert not set(r.settings) & set(adversarial.DEFAULTS[game])  # no official setting overridden
-        added = {"zskt": {"init_mean"}, "dfad": {"balance"}}[game]
+        added = {"zskt": {"init_mean"}, "dfad": {"balance", "reuse"}}[game]
         assert set(r.settings) - {"attention_layers"} == {"width"} | added
         method = r.build()
         for k in ("s_steps", "g_steps", "lr_g", "clip", "at_beta"):
