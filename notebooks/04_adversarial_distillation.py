@@ -573,8 +573,9 @@ print(
 # %% [markdown]
 # The recipe's game, with the class-balance term, at the chapter's full budget. One more change from the paper
 # is in the recipe (`reuse`): the five student steps of an outer step share one generated batch, as ZSKT's ten
-# do, where the paper draws a fresh z for each. Over three seeds it was as accurate as fresh batches ("What else
-# was tried" below), for a third of the teacher's forward passes and about half the wall time.
+# do, where the paper draws a fresh z for each. In two sets of three seeds it was as accurate as fresh batches,
+# within the seed-to-seed spread ("What else was tried" and "Paper vs this book" below), for a third of the
+# teacher's forward passes and about half the wall time.
 
 # %%
 config.seed_everything(0)
