@@ -927,10 +927,10 @@ runs.round(3)
 # walks in which the target class reached probability ½ under the student (and under the teacher), and the
 # median step at which the student's did.
 #
-# * **Early in a walk** the zero-shot student has already crossed and the teacher has not. Its own gradient
-#   carries the ZSKT student over a boundary within the first steps even at η = 0.1, where the students that saw
-#   real images need many more: the zero-shot student's boundaries lie much closer to the test images than theirs,
-#   and its MTE over a short walk is the larger.
+# * **Early in a walk** the zero-shot student's curve has already jumped and the teacher's has not. At η = 0.1
+#   its own gradient carries the ZSKT student over a boundary sooner than either student that saw real images
+#   (the median crossing step): along its own gradient, its boundaries lie closer to the test images than
+#   theirs, and over the shortest walks its MTE is the largest of the three.
 # * **Late in a walk** every student has crossed, and the question is whether the teacher followed. It did in
 #   far more of the zero-shot student's walks than of the others': the directions in which the zero-shot student
 #   changes its mind are more often directions in which the teacher changes its mind too. That is the effect the
