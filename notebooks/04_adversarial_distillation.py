@@ -927,7 +927,8 @@ runs.round(3)
 # shortest ones (the printout lists them). The second table says why (seed means; 1,000 images, 9,000 walks per
 # student and step size, 300 steps at η = 0.1 and 100 at η = 1): the share of walks in which the target class
 # reached probability ½ under the student (and under the teacher), and the median step at which the student's
-# did.
+# did. Its seconds are one CPU thread's with other jobs beside it; `python -m dfkd_book.bench mte` times the
+# η = 1 walk alone, on two cores (`results/mte.json`, `mte_seconds`).
 #
 # * **Early in a walk** the zero-shot student's curve has already jumped and the teacher's has not. At η = 0.1
 #   its own gradient carries the ZSKT student over a boundary sooner than either student that saw real images
