@@ -134,7 +134,8 @@ class AdversarialGame(Method):
       logits and activations computed once: neither changes while the student trains);
     * ``"dfad"``: after the first outer step, ``g_steps`` generator steps, each on a fresh z; every student step
       draws a fresh z — or, with ``reuse=True``, one fresh z per outer step whose images (and the teacher's logits)
-      serve all ``s_steps`` student steps, as ZSKT does: a fifth of the teacher's forward passes at ``s_steps=5``.
+      serve all ``s_steps`` student steps, as ZSKT does: at ``s_steps=5`` a fifth of the teacher's forward passes
+      for the student's batches, a third in all with the generator's steps.
 
     The student's images come from the generator in train mode (BatchNorm on batch statistics), as in both
     official codes and as the generator is optimised; only the snapshots use eval mode.
@@ -289,30 +290,28 @@ class AdversarialGame(Method):
             self._zb = self._z(self.ctx.batch_size)
             for _ in range(self.g_steps):
                 self._generator_step(student)
-            g = self.generator
-            g.train()  # as the official code (and Fang et al.'s): the student's images come from G in train mode,
-            with torch.no_grad():  # its BN on batch statistics, like the images G was just optimised on
-                self._x = g(self._zb)
-                self._t = self.ctx.teacher(self._x)
-                self._t_acts = dict(self._rec_t.out) if self._rec_t is not None else None
-            self.synthetic += len(self._x)
+            self._outer_batch(self._zb)
         else:
             if step > 0:
                 for _ in range(self.g_steps):
                     self._generator_step(student)
-            if self.reuse:  # one batch, and the teacher's logits on it, for the outer step's student steps
-                g = self.generator
-                g.train()
-                with torch.no_grad():
-                    self._x = g(self._z(self.ctx.batch_size))
-                    self._t = self.ctx.teacher(self._x)
-                self.synthetic += len(self._x)
+            if self.reuse:
+                self._outer_batch(self._z(self.ctx.batch_size))
+
+    def _outer_batch(self, z: torch.Tensor) -> None:
+        """The images of G(z), the teacher's logits (and attention activations) on them, for all the student steps
+        of an outer step (ZSKT; DFAD with ``reuse``): neither changes while the student trains."""
+        g = self.generator
+        g.train()  # as the official code (and Fang et al.'s): the student's images come from G in train mode,
+        with torch.no_grad():  # its BN on batch statistics, like the images G was just optimised on
+            self._x = g(z)
+            self._t = self.ctx.teacher(self._x)
+            self._t_acts = dict(self._rec_t.out) if self._rec_t is not None else None
+        self.synthetic += len(self._x)
 
     def batch(self, batch_size):
-        if self.game == "zskt":
+        if self.game == "zskt" or self.reuse:
             return Batch(x=self._x, teacher_logits=self._t, extra={"t_acts": self._t_acts})
-        if self.reuse:
-            return Batch(x=self._x, teacher_logits=self._t)
         g = self.generator
         g.train()  # train-mode BN, as in the generator's own steps (see synthesize)
         with torch.no_grad():
