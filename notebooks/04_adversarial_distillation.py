@@ -1106,6 +1106,10 @@ def change(r):
         said.append("the published unsquashed output")
     if settings.get("reuse") or opts.get("reuse") == "1":
         said.append("one generated batch per outer step")
+    if "batch" in opts:
+        said.append(f"batch {opts['batch']}")
+    if "s_steps" in opts:
+        said.append(f"{opts['s_steps']} student steps per generator step")
     return "; ".join(said) or "as published"
 
 
