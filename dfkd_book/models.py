@@ -229,23 +229,27 @@ class ZSKTGenerator(nn.Module):
     LeakyReLU(0.2) → conv3×3 C → BN. The official code stops at that BN (images in the teacher's normalised
     space); this book's teachers take [0, 1] inputs, so a sigmoid maps the output there.
 
-    Args: shape (C, H, W), H and W multiples of 4; nz, the size of z; width, the channels after the projection
-    (official 128; the second stage has width / 2); init_mean, the pixel value the untrained generator's images
+    Args: shape (C, H, W), H and W multiples of 4 (of 2**depth when depth > 2); nz, the size of z; width, the
+    channels after the projection (official 128; the last stage has width / 2); depth, the number of (upsample,
+    conv) stages (official 2; 1 projects z to H/2 × W/2 and keeps only the width → width / 2 stage, the cheaper
+    generator of chapter 4's levers); init_mean, the pixel value the untrained generator's images
     centre on (default ``None``: 0.5, mid-grey, as officially; Fashion-MNIST's mean pixel is about 0.29): the last
     BN's shift starts at logit(init_mean); pixel_stats, ``(mean, sd)`` of the teacher's input normalisation
     (Fashion-MNIST's are 0.2860, 0.3530): given, the output is the official one, unsquashed, carried from the
     normalised space to the teacher's, ``mean + sd · BN(·)`` — the last BN's affine starts at (sd, mean) — so
     its images may leave [0, 1] as the official generator's leave the data's range (exclusive with init_mean).
     Call: z (B, nz) → images (B, C, H, W), in [0, 1] unless pixel_stats is given.
-    Raises ValueError for a bad shape, width, init_mean or pixel_stats, and for a z that is not (B, nz).
+    Raises ValueError for a bad shape, width, depth, init_mean or pixel_stats, and for a z that is not (B, nz).
     """
 
     def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None,
-                 pixel_stats: tuple[float, float] | None = None):
+                 pixel_stats: tuple[float, float] | None = None, depth: int = 2):
         super().__init__()
         self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
+        self.depth = _check_depth(depth, self.shape)
         self.pixel_stats = _check_pixel_stats(pixel_stats, init_mean)
-        self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=True)
+        self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=True,
+                                                        depth=self.depth)
         with torch.no_grad():
             if _check_init_mean(init_mean) is not None:
                 self.body[-1].bias.fill_(math.log(init_mean / (1 - init_mean)))
@@ -271,11 +275,13 @@ class DFADGenerator(nn.Module):
     """
 
     def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None,
-                 pixel_stats: tuple[float, float] | None = None):
+                 pixel_stats: tuple[float, float] | None = None, depth: int = 2):
         super().__init__()
         self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
+        self.depth = _check_depth(depth, self.shape)
         self.pixel_stats = _check_pixel_stats(pixel_stats, init_mean)
-        self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=False)
+        self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=False,
+                                                        depth=self.depth)
         if self.pixel_stats is not None:
             self.out_bn = nn.BatchNorm2d(self.shape[0], affine=False)
         if _check_init_mean(init_mean) is not None:
@@ -314,28 +320,37 @@ def _check_width(width: int) -> int:
     return width
 
 
-def _upsampling_generator(shape: tuple[int, int, int], nz: int, width: int, last_bn: bool
+def _check_depth(depth: int, shape: tuple[int, int, int]) -> int:
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
+        raise ValueError(f"depth must be a positive int (the number of upsampling stages), got {depth!r}")
+    if shape[1] % 2**depth or shape[2] % 2**depth:
+        raise ValueError(f"depth {depth} halves H and W {depth} times: they must be multiples of {2**depth}, "
+                         f"got {shape[1:]}")
+    return depth
+
+
+def _upsampling_generator(shape: tuple[int, int, int], nz: int, width: int, last_bn: bool, depth: int = 2
                           ) -> tuple[nn.Linear, nn.Sequential]:
-    """The body shared by the ZSKT and DFAD generators: z → width × H/4 × W/4 → two (upsample, conv, BN, LeakyReLU)
-    stages of width and width / 2 channels → conv to C channels (→ BN when ``last_bn``). The official width is
-    128; a narrower one trades fidelity for speed on a CPU (the cost grows with width²)."""
+    """The body shared by the ZSKT and DFAD generators: z → width × H/2^depth × W/2^depth → ``depth`` (upsample,
+    conv, BN, LeakyReLU) stages, of width channels but the last, of width / 2 → conv to C channels (→ BN when
+    ``last_bn``). Officially depth 2 and width 128; a narrower or shallower one trades fidelity for speed on a
+    CPU (a stage's cost grows with width² and with its resolution)."""
     c, h, w = shape
-    project = nn.Linear(nz, width * (h // 4) * (w // 4))
-    body = nn.Sequential(
-        nn.BatchNorm2d(width), nn.Upsample(scale_factor=2),
-        nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.LeakyReLU(0.2),
-        nn.Upsample(scale_factor=2),
-        nn.Conv2d(width, width // 2, 3, padding=1), nn.BatchNorm2d(width // 2), nn.LeakyReLU(0.2),
-        nn.Conv2d(width // 2, c, 3, padding=1), *([nn.BatchNorm2d(c)] if last_bn else []),
-    )
-    return project, body
+    project = nn.Linear(nz, width * (h >> depth) * (w >> depth))
+    layers: list[nn.Module] = [nn.BatchNorm2d(width)]
+    for i in range(depth):
+        out = width // 2 if i == depth - 1 else width
+        layers += [nn.Upsample(scale_factor=2), nn.Conv2d(width, out, 3, padding=1), nn.BatchNorm2d(out),
+                   nn.LeakyReLU(0.2)]
+    layers += [nn.Conv2d(width // 2, c, 3, padding=1), *([nn.BatchNorm2d(c)] if last_bn else [])]
+    return project, nn.Sequential(*layers)
 
 
 def _generate(gen: nn.Module, z: torch.Tensor) -> torch.Tensor:
     """The generator's pre-activation output (B, C, H, W) for z (B, nz)."""
     _check_z(z, gen.nz)
     c, h, w = gen.shape
-    return gen.body(gen.project(z).view(len(z), gen.width, h // 4, w // 4))
+    return gen.body(gen.project(z).view(len(z), gen.width, h >> gen.depth, w >> gen.depth))
 
 
 def _check_z(z: torch.Tensor, nz: int) -> None:

@@ -201,6 +201,16 @@ def test_init_mean_reaches_the_games_default_generator_and_its_settings():
     assert "init_mean" not in methods.DFAD(width=8).settings()  # the records of the official start are unchanged
 
 
+def test_depth_reaches_the_games_default_generator_and_its_settings():
+    teacher, student = lenets()
+    game_ = methods.ZSKT(depth=1, width=8, nz=8)
+    distill(teacher, student, game_, steps=2, batch_size=4, eval_every=2, seed=0, device=CPU, progress=False)
+    assert game_.generator.depth == 1 and game_.settings()["depth"] == 1
+    assert "depth" not in methods.ZSKT(width=8).settings()  # the records of the official depth are unchanged
+    with pytest.raises(ValueError, match="depth must be a positive int"):
+        methods.DFAD(depth=1.5)
+
+
 @pytest.mark.parametrize("cls", [models.ZSKTGenerator, models.DFADGenerator])
 def test_pixel_stats_give_the_official_unsquashed_output_in_the_teachers_space(cls):
     """With the teacher's normalisation (mean, sd), a fresh generator's batch has that mean and sd (its last BN

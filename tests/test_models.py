@@ -75,6 +75,25 @@ def test_generator_width():
         models.ZSKTGenerator(width=3)
 
 
+@pytest.mark.parametrize("cls", [models.ZSKTGenerator, models.DFADGenerator])
+def test_generator_depth(cls):
+    """depth 2 is the official architecture (its layers and their initial weights unchanged); depth 1 keeps one
+    (upsample, conv) stage of width → width / 2 after a projection to H/2 × W/2."""
+    torch.manual_seed(0)
+    default = cls((1, 32, 32), nz=8, width=8)
+    torch.manual_seed(0)
+    two = cls((1, 32, 32), nz=8, width=8, depth=2)
+    assert all(torch.equal(a, b) for a, b in zip(default.state_dict().values(), two.state_dict().values()))
+    one = cls((1, 32, 32), nz=8, width=8, depth=1)
+    convs = [m.out_channels for m in one.body if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [4, 1] and one.project.out_features == 8 * 16 * 16
+    assert one(torch.randn(3, 8)).shape == (3, 1, 32, 32)
+    with pytest.raises(ValueError, match="multiples of 8"):
+        cls((1, 28, 28), depth=3)
+    with pytest.raises(ValueError, match="depth must be a positive int"):
+        cls(depth=0)
+
+
 def test_toy_models_shapes_range_and_errors():
     mlp = models.MLP(2, (8, 8), 3)
     assert mlp(torch.randn(5, 2)).shape == (5, 3)

@@ -8,11 +8,11 @@ the generator's width and the student's budget replaced, and, when given: ``mean
 mean (``init_mean`` of :mod:`dfkd_book.models`), ``stats=MEAN/SD`` the official unsquashed output carried to the
 teacher's space (``pixel_stats``), ``batch=`` the student's batch, ``lr_s=`` / ``lr_g=`` the student's and the
 generator's learning rates, ``s_steps=`` / ``g_steps=`` the steps per outer step, ``balance=`` the weight of the
-class-balance term, ``reuse=1`` (DFAD) one generated batch for all the student steps of an outer step. Each run is
-in its own process; every snapshot of the game (every ``STEPS / 20`` student steps) evaluates the student on the
-Fashion-MNIST test set and appends a line to ``OUT_JSONL`` at once, so a run cut short by ``--seconds`` still leaves
-its curve. The student's cosine schedule spans ``STEPS``: a point of the curve is not the final student of a shorter
-budget.
+class-balance term, ``depth=`` the generator's upsampling stages (official 2), ``reuse=1`` (DFAD) one generated
+batch for all the student steps of an outer step. Each run is in its own process; every snapshot of the game (every
+``STEPS / 20`` student steps) evaluates the student on the Fashion-MNIST test set and appends a line to
+``OUT_JSONL`` at once, so a run cut short by ``--seconds`` still leaves its curve. The student's cosine schedule
+spans ``STEPS``: a point of the curve is not the final student of a shorter budget.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ def _one(args) -> None:
     game, width, seed, steps, *more = spec.split(":")
     width, seed, steps = int(width), int(seed), int(steps)
     opts = dict(kv.split("=", 1) for kv in more)
-    unknown = set(opts) - {"mean", "stats", "batch", "lr_s", "lr_g", "s_steps", "g_steps", "balance", "reuse"}
+    unknown = set(opts) - {"mean", "stats", "batch", "lr_s", "lr_g", "s_steps", "g_steps", "balance", "reuse", "depth"}
     if unknown:
         raise SystemExit(f"unknown options {sorted(unknown)} in {spec!r}")
     init_mean = float(opts["mean"]) if "mean" in opts else None
     batch = int(opts["batch"]) if "batch" in opts else None
-    game_kw = {k: int(opts[k]) for k in ("s_steps", "g_steps") if k in opts}
+    game_kw = {k: int(opts[k]) for k in ("s_steps", "g_steps", "depth") if k in opts}
     game_kw.update({k: float(opts[k]) for k in ("lr_g", "balance") if k in opts})
     if init_mean is not None:
         game_kw["init_mean"] = init_mean

@@ -143,7 +143,8 @@ class AdversarialGame(Method):
     Args:
         game: ``"zskt"`` or ``"dfad"``. generator: a module z (B, nz) → inputs (B, *input shape) with an ``nz``
             attribute, or a callable ``input shape -> module`` (default: the game's conv generator of
-            :mod:`dfkd_book.models`, ``width`` and ``nz`` wide, its images starting near ``init_mean`` (default:
+            :mod:`dfkd_book.models`, ``width`` and ``nz`` wide with ``depth`` upsampling stages (official 2),
+            its images starting near ``init_mean`` (default:
             mid-grey, as officially), or with ``pixel_stats = (mean, sd)`` of the teacher's input normalisation
             the official unsquashed output carried to the teacher's space — images only; pass a generator for
             vectors).
@@ -170,7 +171,8 @@ class AdversarialGame(Method):
                  s_steps: int | None = None, g_steps: int | None = None, lr_g: float | None = None,
                  clip: float | None = None, attention_layers: Sequence[tuple[str, str]] = (),
                  at_beta: float | None = None, width: int = 128, nz: int = 100, init_mean: float | None = None,
-                 pixel_stats: tuple[float, float] | None = None, balance: float = 0.0, reuse: bool = False,
+                 pixel_stats: tuple[float, float] | None = None, depth: int = 2, balance: float = 0.0,
+                 reuse: bool = False,
                  snapshot_every: int | None = None, snapshot_n: int = 16,
                  on_snapshot: Callable[[int, nn.Module, nn.Module], None] | None = None):
         super().__init__()
@@ -188,6 +190,9 @@ class AdversarialGame(Method):
             raise ValueError(f"snapshot_every must be a positive int, got {snapshot_every!r}")
         self.attention_layers = [tuple(p) for p in attention_layers]
         self._generator, self.width, self.nz, self.init_mean = generator, width, nz, init_mean
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
+            raise ValueError(f"depth must be a positive int (the generator's upsampling stages), got {depth!r}")
+        self.depth = depth
         self.pixel_stats = None if pixel_stats is None else [float(v) for v in pixel_stats]
         if not (isinstance(balance, (int, float)) and balance >= 0):
             raise ValueError(f"balance must be a weight >= 0, got {balance!r}")
@@ -211,7 +216,7 @@ class AdversarialGame(Method):
         if self._generator is None:
             shape = require_images(ctx.input_shape, f"the default {self.name} generator (a convolutional one)")
             g = GENERATORS[self.game](shape, nz=self.nz, width=self.width, init_mean=self.init_mean,
-                                      pixel_stats=self.pixel_stats)
+                                      pixel_stats=self.pixel_stats, depth=self.depth)
         elif isinstance(self._generator, nn.Module):
             g = self._generator
         else:
@@ -347,7 +352,8 @@ class AdversarialGame(Method):
                                                                                  self.attention_layers],
                 "width": self.width, "nz": self.nz, **({} if self.init_mean is None else {"init_mean": self.init_mean}),
                 **({} if self.pixel_stats is None else {"pixel_stats": self.pixel_stats}),
-                **({"balance": self.balance} if self.balance else {}), **({"reuse": True} if self.reuse else {})}
+                **({"balance": self.balance} if self.balance else {}), **({"reuse": True} if self.reuse else {}),
+                **({} if self.depth == 2 else {"depth": self.depth})}
 
 
 class ZSKT(AdversarialGame):
