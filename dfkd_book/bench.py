@@ -34,16 +34,19 @@ REPO_ROOT = config.REPO_ROOT
 
 
 def git_commit() -> str:
-    """The repository's HEAD commit (``+dirty`` when the tree has uncommitted changes), or ``"unknown"``. A run
-    on a copy of the tree without its ``.git`` (a lent GPU machine) names its commit in the environment variable
-    ``DFKD_BOOK_COMMIT``, which then wins."""
+    """The repository's HEAD commit (``+dirty`` when the tree has uncommitted changes outside ``results/``), or
+    ``"unknown"``. A run on a copy of the tree without its ``.git`` (a lent GPU machine) names its commit in the
+    environment variable ``DFKD_BOOK_COMMIT``, which then wins."""
     if os.environ.get("DFKD_BOOK_COMMIT"):
         return os.environ["DFKD_BOOK_COMMIT"]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
                               check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        # results/ holds the records themselves: another bench writing its record does not make this run's
+        # code uncommitted
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results"], cwd=REPO_ROOT, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"

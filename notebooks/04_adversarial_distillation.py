@@ -1071,8 +1071,9 @@ print(
 # %% [markdown]
 # ## What else was tried
 #
-# Longer games, wider generators, a dark start and the class-balance term, each changed alone from the recipe
-# of its time and run to the end of its budget; every final student is on the real test set. The runs are in
+# Longer games, wider and shallower generators, the official batch, another ratio of student to generator steps,
+# a dark start and the class-balance term, each changed alone from the recipe of its time and run to the end of
+# its budget; every final student is on the real test set. The runs are in
 # `results/adversarial-probe-runs.jsonl` (the GPU runs with the full curves; `dev/gpu/games_probe.py` made them
 # all; the one-seed "screens" at small budgets came first, to choose what to run on three seeds).
 
@@ -1110,6 +1111,8 @@ def change(r):
         said.append(f"batch {opts['batch']}")
     if "s_steps" in opts:
         said.append(f"{opts['s_steps']} student steps per generator step")
+    if "depth" in opts:
+        said.append(f"generator depth {opts['depth']} (official 2)")
     return "; ".join(said) or "as published"
 
 

@@ -113,6 +113,29 @@ def test_all_isolates_a_failing_method_and_reports_it(monkeypatch, tmp_path, cap
     assert commits == {summary["git_commit"]}
 
 
+def test_git_commit_is_dirty_for_code_changes_not_for_records(monkeypatch, tmp_path):
+    """Benches run side by side write their records into results/ while the others still run: a record is not
+    uncommitted code."""
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "a.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "init")
+    monkeypatch.delenv("DFKD_BOOK_COMMIT", raising=False)
+    monkeypatch.setattr(bench, "REPO_ROOT", tmp_path)
+    (tmp_path / "results" / "a.json").write_text('{"student_acc": 1}')
+    assert not bench.git_commit().endswith("+dirty")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert bench.git_commit().endswith("+dirty")
+
+
 def test_all_only_and_skip_select_in_order_and_write_no_summary(monkeypatch, tmp_path):
     _fake_methods(monkeypatch)
     assert bench.select(None, ["bad"]) == ["good", "other"]
