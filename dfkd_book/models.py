@@ -246,7 +246,7 @@ class ZSKTGenerator(nn.Module):
                  pixel_stats: tuple[float, float] | None = None, depth: int = 2):
         super().__init__()
         self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
-        self.depth = _check_depth(depth, self.shape)
+        self.depth = check_depth(depth, self.shape)
         self.pixel_stats = _check_pixel_stats(pixel_stats, init_mean)
         self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=True,
                                                         depth=self.depth)
@@ -278,7 +278,7 @@ class DFADGenerator(nn.Module):
                  pixel_stats: tuple[float, float] | None = None, depth: int = 2):
         super().__init__()
         self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
-        self.depth = _check_depth(depth, self.shape)
+        self.depth = check_depth(depth, self.shape)
         self.pixel_stats = _check_pixel_stats(pixel_stats, init_mean)
         self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=False,
                                                         depth=self.depth)
@@ -320,10 +320,12 @@ def _check_width(width: int) -> int:
     return width
 
 
-def _check_depth(depth: int, shape: tuple[int, int, int]) -> int:
+def check_depth(depth: int, shape: tuple[int, int, int] | None = None) -> int:
+    """``depth``, a generator's number of upsampling stages, checked (against an image ``shape`` when given).
+    Raises ValueError for a depth that is not a positive int, or that does not divide H and W by 2**depth."""
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
         raise ValueError(f"depth must be a positive int (the number of upsampling stages), got {depth!r}")
-    if shape[1] % 2**depth or shape[2] % 2**depth:
+    if shape is not None and (shape[1] % 2**depth or shape[2] % 2**depth):
         raise ValueError(f"depth {depth} halves H and W {depth} times: they must be multiples of {2**depth}, "
                          f"got {shape[1:]}")
     return depth

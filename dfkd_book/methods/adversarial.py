@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import LayerOutputs, require_images
-from ..models import GENERATORS
+from ..models import GENERATORS, check_depth
 from .base import Batch, Method
 
 GAMES = ("zskt", "dfad")
@@ -144,10 +144,9 @@ class AdversarialGame(Method):
         game: ``"zskt"`` or ``"dfad"``. generator: a module z (B, nz) → inputs (B, *input shape) with an ``nz``
             attribute, or a callable ``input shape -> module`` (default: the game's conv generator of
             :mod:`dfkd_book.models`, ``width`` and ``nz`` wide with ``depth`` upsampling stages (official 2),
-            its images starting near ``init_mean`` (default:
-            mid-grey, as officially), or with ``pixel_stats = (mean, sd)`` of the teacher's input normalisation
-            the official unsquashed output carried to the teacher's space — images only; pass a generator for
-            vectors).
+            its images starting near ``init_mean`` (default: mid-grey, as officially), or with
+            ``pixel_stats = (mean, sd)`` of the teacher's input normalisation the official unsquashed output
+            carried to the teacher's space — images only; pass a generator for vectors).
         s_steps, g_steps, lr_g, clip: student steps per outer step, generator steps per outer step, Adam's
             learning rate for the generator (cosine over the game), its gradient clipping (0: none).
         reuse: DFAD only: the student's ``s_steps`` steps of an outer step share one generated batch (default
@@ -190,9 +189,7 @@ class AdversarialGame(Method):
             raise ValueError(f"snapshot_every must be a positive int, got {snapshot_every!r}")
         self.attention_layers = [tuple(p) for p in attention_layers]
         self._generator, self.width, self.nz, self.init_mean = generator, width, nz, init_mean
-        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
-            raise ValueError(f"depth must be a positive int (the generator's upsampling stages), got {depth!r}")
-        self.depth = depth
+        self.depth = check_depth(depth)
         self.pixel_stats = None if pixel_stats is None else [float(v) for v in pixel_stats]
         if not (isinstance(balance, (int, float)) and balance >= 0):
             raise ValueError(f"balance must be a weight >= 0, got {balance!r}")
