@@ -62,6 +62,7 @@ from dfkd_book import (
     kd,
     methods,
     plot,
+    protocol,
     recipes,
     synthesis,
     zoo,
@@ -81,7 +82,9 @@ chapters.show("05_feature_inversion")
 # The settings, per profile, are the recipes `bn-stats`, `deepinversion`, `activation-records` and `spectral`
 # of `dfkd_book.recipes`, shared with `python -m dfkd_book.bench`: `method.n` images per method, `method.steps`
 # Adam steps on the pixels of every batch of `method.batch_size`, each method's own weights, and the student's
-# protocol (`student.*`, a budget in student optimiser steps), the same for all four.
+# protocol (`student.*`, a budget in student optimiser steps), the same for all four. This chapter's own students
+# get half the recipes' budget (`CHAPTER_STEPS`), so that the chapter runs in about twenty minutes on two CPU
+# cores; "Paper vs this book" gives the recipes' students, at their full budget and from three seeds.
 
 # %%
 inv_recipes = {
@@ -92,9 +95,12 @@ N, STEPS = (
     inv_recipes["deepinversion"].settings["n"],
     inv_recipes["deepinversion"].settings["steps"],
 )
+# the chapter's students: half the recipes' budget in optimiser steps
+CHAPTER_STEPS = inv_recipes["deepinversion"].student.steps // 2
 print(
     f"{N:,} images per method, {STEPS} steps per batch of "
-    f"{inv_recipes['deepinversion'].settings['batch_size']}"
+    f"{inv_recipes['deepinversion'].settings['batch_size']}; "
+    f"the chapter's students: {CHAPTER_STEPS:,} optimiser steps"
 )
 pd.concat({name: recipes.table(name) for name in inv_recipes}, axis=1).fillna(
     ""
@@ -271,7 +277,7 @@ res_bn = distill(
     eval_set=test,
     seed=0,
     name="BN statistics",
-    **r.student.kwargs(),
+    **r.student.kwargs(steps=CHAPTER_STEPS),
 )
 inv_bn = res_bn.method.inversion
 fig = plot.show_images(
@@ -305,7 +311,7 @@ res_di = distill(
     eval_set=test,
     seed=0,
     name="DeepInversion",
-    **r.student.kwargs(),
+    **r.student.kwargs(steps=CHAPTER_STEPS),
 )
 inv_di = res_di.method.inversion
 
@@ -377,7 +383,7 @@ res_act = distill(
     eval_set=test,
     seed=0,
     name="activation records",
-    **r.student.kwargs(),
+    **r.student.kwargs(steps=CHAPTER_STEPS),
 )
 inv_act = res_act.method.inversion
 fig = gallery(inv_act, "activation records")
@@ -464,7 +470,7 @@ res_spec = distill(
     eval_set=test,
     seed=0,
     name="spectral records",
-    **r.student.kwargs(),
+    **r.student.kwargs(steps=CHAPTER_STEPS),
 )
 inv_spec = res_spec.method.inversion
 fig = gallery(inv_spec, "spectral records")
@@ -472,20 +478,21 @@ fig = gallery(inv_spec, "spectral records")
 # %% [markdown]
 # ## Distillation from each
 #
-# Every set was distilled, inside its `distill` call, into a fresh LeNet-5-Half with chapter 3's student protocol
-# (τ = 20, ZSKD augmentation, the teacher re-labelling every augmented batch) — by the teacher that made it. The
-# sets are small, so the student makes many passes over each in its `student.steps` optimiser steps (printed
-# below). Two more students, with the same protocol and budget, frame them: one distilled from the LeNet-5 on a
-# set of plain uniform noise of the same size (`methods.TransferSet(noise)`), the floor; and one distilled from
-# the LeNet-5-BN on the first N *real* training images (`methods.RealData(train, n=N)`), what a set of this size
-# can teach at best.
+# Every set was distilled, inside its `distill` call, into a fresh LeNet-5-Half with the recipes' student protocol
+# for inverted images (τ = 20, a mild random affine map and flips, the teacher re-labelling every augmented batch)
+# — by the teacher that made it. The sets are small, so the student makes many passes over each in its
+# `CHAPTER_STEPS` optimiser steps (printed below). Two more students, with the same protocol and budget, frame
+# them: one distilled from the LeNet-5 on a set of plain uniform noise of the same size
+# (`methods.TransferSet(noise)`), the floor; and one distilled from the LeNet-5-BN on the first N *real* training
+# images (`methods.RealData(train, n=N)`), what a set of this size can teach at best. The two **metadata
+# methods** are marked: their images need records computed on the owner's training data (more on this below).
 
 # %%
 student_protocol = inv_recipes["deepinversion"].student
 print(
-    f"{student_protocol.steps} student steps "
+    f"{CHAPTER_STEPS:,} student steps "
     f"at batch {student_protocol.batch_size}: "
-    f"{student_protocol.steps * student_protocol.batch_size / N:.0f} passes "
+    f"{CHAPTER_STEPS * student_protocol.batch_size / N:.0f} passes "
     f"over {N:,} images"
 )
 noise = torch.rand(N, *shape, generator=torch.Generator().manual_seed(0))
@@ -497,7 +504,7 @@ res_noise = distill(
     eval_set=test,
     seed=0,
     name="uniform noise",
-    **student_protocol.kwargs(),
+    **student_protocol.kwargs(steps=CHAPTER_STEPS),
 )
 config.seed_everything(0)
 res_real = distill(
@@ -507,13 +514,13 @@ res_real = distill(
     eval_set=test,
     seed=0,
     name=f"{N:,} real images",
-    **student_protocol.kwargs(),
+    **student_protocol.kwargs(steps=CHAPTER_STEPS),
 )
 results = {
     "BN statistics": (teacher_bn, res_bn),
     "DeepInversion": (teacher_bn, res_di),
-    "activation records": (teacher, res_act),
-    "spectral records": (teacher, res_spec),
+    "activation records (metadata)": (teacher, res_act),
+    "spectral records (metadata)": (teacher, res_spec),
 }
 fig = plot.curves(
     *(res for _, res in results.values()),
@@ -527,7 +534,7 @@ frame = {
     "uniform noise (floor)": (teacher, res_noise),
     f"{N:,} real training images": (teacher_bn, res_real),
 }
-table = pd.DataFrame(
+table = pd.DataFrame.from_dict(
     {
         name: {
             "teacher": "LeNet-5-BN" if t is teacher_bn else "LeNet-5",
@@ -545,9 +552,18 @@ table = pd.DataFrame(
             "distillation s": res.history.seconds - res.method.seconds,
         }
         for name, (t, res) in (results | frame).items()
+    },
+    orient="index",
+)
+table.round(
+    {
+        "student accuracy (%)": 2,
+        "retention (% of teacher)": 1,
+        "synthesis s per 1,000 images": 0,
+        "teacher backward passes per image": 0,
+        "distillation s": 0,
     }
-).T
-table
+)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3))
@@ -681,6 +697,117 @@ print(
 )
 
 # %% [markdown]
+# ## What else was tried
+#
+# Before settling on the recipes, we changed one thing at a time in DeepInversion's recipe — the objective's
+# weights, the learning rate and the start of the pixels, the batch over which BN statistics are matched, more
+# images, more steps per batch — and in the student's learning rate for all four methods, and measured each change
+# by the final student at the recipes' full budget on the test set. Each run is a fresh synthesis and a fresh
+# student from its seed; `dev/inv_levers.py` made them, and `results/inversion-levers.jsonl` keeps them all, with
+# their recipe and device. Most ran on a GPU, fourteen at a time, from two seeds: enough to screen, not to rank
+# changes of a point or two. The last column pairs each run with the recipe's run of the same method, device and
+# seed.
+
+# %%
+runs = pd.DataFrame(protocol.load_runs("inversion-levers"))
+runs[["method", "change"]] = runs["label"].str.split(", ", n=1, expand=True)
+runs["device"] = (
+    runs["device"].str.split(",").str[0].replace({"cpu (1 thread)": "CPU"})
+)
+runs["synthesis passes per image"] = runs["recipe"].map(
+    lambda r: r["settings"]["steps"]
+)
+runs["images"] = runs["recipe"].map(lambda r: r["settings"]["n"])
+paired = ["method", "device", "seed"]
+baseline = runs[runs["change"] == "as the recipe"].set_index(paired)["test_acc"]
+runs["vs the recipe"] = (
+    runs["test_acc"]
+    - baseline.reindex(pd.MultiIndex.from_frame(runs[paired])).to_numpy()
+)
+levers = (
+    runs.assign(lever=runs["change"] != "as the recipe")  # the recipe first
+    .sort_values(["method", "device", "lever"], kind="stable")
+    .groupby(["method", "device", "change"], sort=False)
+    .agg(
+        accuracy=("test_acc", "mean"),
+        sd=("test_acc", "std"),
+        seeds=("seed", "count"),
+        per_seed=("test_acc", lambda v: ", ".join(f"{a:.1f}" for a in v)),
+        vs_the_recipe=("vs the recipe", "mean"),
+    )
+)
+levers.round(2)
+
+# %%
+di_gpu = (
+    levers.reset_index()
+    .query("method == 'deepinversion' and device == 'NVIDIA H200'")
+    .set_index("change")
+)
+gain = di_gpu["vs_the_recipe"].drop("as the recipe")
+print(
+    "DeepInversion on the GPU: the recipe "
+    f"{di_gpu.loc['as the recipe', 'accuracy']:.2f} %; "
+    f"the best change, {gain.idxmax()!r}, {gain.max():+.2f} points; "
+    f"the worst, {gain.idxmin()!r}, {gain.min():+.2f} points"
+)
+
+# %%
+# accuracy against synthesis compute: one teacher forward and backward pass per
+# image per step, so a set costs images × steps per batch passes; the recipes
+# and the two changes that only buy more synthesis
+cost = runs[
+    (runs["device"] == "NVIDIA H200")
+    & runs["change"].isin(
+        ["as the recipe", "2,000 steps per batch", "6,144 images"]
+    )
+].assign(passes=lambda d: d["images"] * d["synthesis passes per image"])
+fig, ax = plt.subplots(figsize=(6.5, 3.5))
+for i, (method, d) in enumerate(cost.groupby("method")):
+    pts = d.groupby("change")[["passes", "test_acc"]].agg(["mean", "std"])
+    pts = pts.sort_values(("passes", "mean"))
+    ax.errorbar(
+        pts[("passes", "mean")],
+        pts[("test_acc", "mean")],
+        yerr=pts[("test_acc", "std")].fillna(0),
+        fmt="o",
+        capsize=3,
+        color=f"C{i}",
+        label=method,
+    )
+    for change, row in pts.iterrows():
+        if change != "as the recipe":
+            ax.annotate(
+                change,
+                (row[("passes", "mean")], row[("test_acc", "mean")]),
+                textcoords="offset points",
+                xytext=(-10, 8),
+                fontsize=7,
+                ha="right",
+            )
+ax.set(
+    xscale="log",
+    xlabel="synthesis cost (teacher forward + backward passes)",
+    ylabel="student test accuracy (%)",
+    title="what more synthesis buys (GPU, mean ± sd over seeds)",
+)
+ax.legend(fontsize=7, loc="lower right")
+ax.grid(alpha=0.3)
+fig.tight_layout()
+
+# %% [markdown]
+# **Reading the levers.** The start of the pixels matters most: DeepInversion from uniform noise in [0, 1] instead
+# of a dark image loses more than any other change, because the first BN layer pins down the mean and contrast of
+# the images only loosely, and a bright start leaves bright images that no Fashion-MNIST garment resembles. Making
+# BN matching ten times stronger against the class term, or raising the pixels' learning rate to the public
+# DeepInversion value, also hurt. What helped was what costs compute: eight times more images, or five times more
+# steps per batch, each added a point or two, far from the gap to the real images of the same count — and the
+# student's learning rate moved the students by about as much as any change to the images. Not measured yet: the
+# TV and L2 weights, Adaptive DeepInversion's competition term against a student in training, and a generator that
+# amortises inversion over batches kept in a pool, the road of Fang et al. {cite}`fang2022fast` that chapter 6
+# takes.
+
+# %% [markdown]
 # ## Where this chapter falls short
 #
 # The students above are far below their teachers, for two reasons. The first is **compute**. Synthesis costs
@@ -691,10 +818,11 @@ print(
 # data. The second is **quality**: the gap between that row and DeepInversion's, at the same count and budget,
 # is what the inverted images lack.
 #
-# Runs made while building this chapter pointed the same way: more Adam steps per batch, more student steps over
-# the set, and more images each helped, and at a fixed synthesis cost, fewer images with more steps each did
-# about as well as more images with fewer steps. All three are what a GPU buys, where a teacher pass over a batch
-# costs far less ({ref}`ex-ch5-scale`). Chapter 6 attacks the cost itself: SSD-KD keeps a *small* replay buffer of
+# The levers of "What else was tried" separate the two. More compute helps — more images, more Adam steps per
+# batch, the recipes' full student budget against this chapter's half — but on a GPU, where a teacher pass over a
+# batch costs far less ({ref}`ex-ch5-scale`), eight times the images bought a point or two, nowhere near the real
+# images of the same count. No change to DeepInversion's objective closed that gap: the images' quality, not their
+# number, holds these students back. Chapter 6 attacks the cost itself: SSD-KD keeps a *small* replay buffer of
 # synthetic images, steers new ones towards rare classes and hard cases, and replays most often the images on
 # which the student still disagrees with the teacher.
 
@@ -732,7 +860,7 @@ print(
 #         eval_set=test,
 #         seed=0,
 #         name=f"BN statistics, w1 = {w1:g}",
-#         **r.student.kwargs(),
+#         **r.student.kwargs(steps=CHAPTER_STEPS),
 #     )
 #     imgs = res.method.inversion.images
 #     runs_w1[w1] = res
@@ -784,7 +912,7 @@ print(
 #     eval_set=test,
 #     seed=0,
 #     name="activation records, fc3 only",
-#     **r.student.kwargs(),
+#     **r.student.kwargs(steps=CHAPTER_STEPS),
 # )
 # for name, res, rec in (
 #     ("four layers", res_act, records),
@@ -819,7 +947,7 @@ print(
 # ````{solution} ex-ch5-competition
 # :class: dropdown
 #
-# A half-trained student: the DeepInversion student of the chapter, stopped at half its budget. Then Adaptive
+# A half-trained student: the DeepInversion student of the chapter, stopped at half the chapter's budget. Then Adaptive
 # DeepInversion's images, against that student, with the recipe's other settings:
 #
 # ```python
@@ -832,7 +960,7 @@ print(
 #     eval_set=test,
 #     seed=0,
 #     name="half-trained student",
-#     **r.student.kwargs(steps=r.student.steps // 2),
+#     **r.student.kwargs(steps=CHAPTER_STEPS // 2),
 # ).student
 # settings = {k: v for k, v in r.settings.items() if k != "n"}
 # inv_adi = inversion.deep_inversion(
@@ -860,7 +988,7 @@ print(
 #     eval_set=test,
 #     seed=0,
 #     name="Adaptive DeepInversion images",
-#     **r.student.kwargs(),
+#     **r.student.kwargs(steps=CHAPTER_STEPS),
 # )
 # print(
 #     f"DeepInversion {100 * res_di.final_acc:.2f} %, "
@@ -950,9 +1078,9 @@ print(
 #
 # The cost first: synthesis takes one teacher forward and backward pass per image per step, so 10,240 images ×
 # 400 steps is 4.1 million of them, $10{,}240/768 \approx 13.3$ times the chapter's set. At the rate this chapter
-# measured on its CPU (about 207 s per 1,000 DeepInversion images, in the table above) that would be about 35
-# minutes of synthesis; on a GPU it is a small fraction of that. Then read the student against two references:
-# chapter 1's Student-KD on all 60,000 real images (90.21 % there), and the real-data yardstick (chapter 1 and
+# measured on its CPU (the "synthesis s per 1,000 images" column of the table above), multiply by 10.24; on a GPU
+# it is a small fraction of that. Then read the student against two references: chapter 1's Student-KD on all
+# 60,000 real images (its table's "Student-KD" row), and the real-data yardstick (chapter 1 and
 # Appendix A), which says how many real images a student of your accuracy is worth
 # (`protocol.worth_real_images(100 * res_big.final_acc, protocol.load_record("yardstick"))`). The chapter's runs
 # found that more images, more steps per batch and more student steps all helped; how much of the gap to the
