@@ -1,0 +1,76 @@
+"""SSD-KD's Table 4 (issue 23) from several seeds: every row of ``ssd.ABLATION`` × every seed, one process each.
+
+    python3 dev/gpu/ssd_table4.py OUT_JSONL [--seeds 0 1 2 3 4] [--epochs 24] [--g-steps 80] [--kd-steps 100]
+                                             [--workers 15]
+
+A run is the ``ssd-kd`` recipe with the row's switches and this budget (``epochs`` × ``synthesis_batch`` samples,
+``epochs`` × ``kd_steps`` student steps), a fresh student from its seed (as ``bench.run_recipe``), the final
+student on the Fashion-MNIST test set; each finished run is appended to ``OUT_JSONL`` at once (runs already there
+are skipped). Append the lines to ``results/ssd-table4-runs.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import time
+from pathlib import Path
+
+
+def _one(job: dict) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from dfkd_book import config, data, distill, kd, recipes, zoo
+    from dfkd_book.methods import ssd
+
+    r = recipes.get("ssd-kd")
+    b = job["budget"]
+    t0 = time.perf_counter()
+    teacher = zoo.teacher(r.teacher, "fashion-mnist")
+    config.seed_everything(job["seed"])
+    student = zoo.student(r.student_arch, "fashion-mnist")
+    method = r.build(g_steps=b["g_steps"], kd_steps=b["kd_steps"], capacity=b["epochs"] * r.settings["synthesis_batch"],
+                     **ssd.ABLATION[job["row"]])
+    res = distill(teacher, student, method, seed=job["seed"], progress=False, name=job["row"],
+                  **r.student.kwargs(steps=b["epochs"] * b["kd_steps"]))
+    d = config.device()
+    return {**job, "recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load("fashion-mnist",
+                                                                                                      "test")), 2),
+            "synthetic_samples": res.method.synthetic, "steps": res.steps, "distill_s": round(res.history.seconds, 1),
+            "wall_s": round(time.perf_counter() - t0, 1),
+            "device": f"{torch.cuda.get_device_name(d)}, shared by the runs in parallel" if d.type == "cuda"
+            else f"{d} (1 thread)", "commit": os.environ.get("DFKD_BOOK_COMMIT", "?"), "profile": config.profile()}
+
+
+def main() -> None:
+    from dfkd_book.methods import ssd
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--epochs", type=int, default=24)
+    ap.add_argument("--g-steps", type=int, default=80)
+    ap.add_argument("--kd-steps", type=int, default=100)
+    ap.add_argument("--workers", type=int, default=1)
+    a = ap.parse_args()
+    budget = {"epochs": a.epochs, "g_steps": a.g_steps, "kd_steps": a.kd_steps}
+    out = Path(a.out)
+    done = set()
+    if out.exists():
+        done = {(r["row"], r["seed"], json.dumps(r["budget"], sort_keys=True))
+                for r in map(json.loads, out.read_text().splitlines()) if r}
+    jobs = [{"stage": "table 4", "row": row, "seed": seed, "budget": budget} for seed in a.seeds
+            for row in ssd.ABLATION if (row, seed, json.dumps(budget, sort_keys=True)) not in done]
+    print(f"{len(jobs)} runs to do", flush=True)
+    with mp.get_context("spawn").Pool(a.workers) as pool, open(out, "a") as f:
+        for r in pool.imap_unordered(_one, jobs):
+            f.write(json.dumps(r) + "\n")
+            f.flush()
+            print(f"{r['row']:36s} seed {r['seed']}: test {r['test_acc']:.2f} ({r['wall_s']:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
