@@ -90,6 +90,21 @@ def load(results_dir: str | os.PathLike = RESULTS, methods=tuple(METHODS)) -> di
     return records
 
 
+def stale(records: dict[str, dict]) -> list[str]:
+    """The methods of ``records`` (as :func:`load` returns them) whose record was made with another recipe than
+    today's full-profile one (:func:`dfkd_book.recipes.get`): their numbers no longer describe what the recipe
+    runs. Records without a recipe, or of a method without one, are not judged."""
+    from . import recipes
+
+    out = []
+    for m, rec in records.items():
+        if "recipe" not in rec or m not in recipes.RECIPES:
+            continue
+        if rec["recipe"] != json.loads(json.dumps(recipes.get(m, "full").as_dict())):
+            out.append(m)
+    return out
+
+
 def rows(records: dict[str, dict]) -> list[Row]:
     """Leaderboard rows: the real-data ceiling first, then the data-free methods by student accuracy, best first."""
     out = []

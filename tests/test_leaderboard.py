@@ -118,3 +118,15 @@ def test_provenance_names_the_bench_all_run(results):
     (results / "bench-all.json").write_text(json.dumps(summary))
     assert leaderboard.provenance(records, results).startswith("Separate")
 
+
+
+def test_stale_names_the_records_of_another_recipe(results):
+    from dfkd_book import recipes
+
+    today = recipes.get("ssd-kd", "full").as_dict()
+    for m, recipe in (("ssd-kd", today), ("deepinversion", {**recipes.get("deepinversion", "full").as_dict(),
+                                                             "settings": {"n": 1}})):
+        rec = json.loads((results / f"{m}.json").read_text())
+        (results / f"{m}.json").write_text(json.dumps({**rec, "recipe": json.loads(json.dumps(recipe))}))
+    records = leaderboard.load(results, methods=("ssd-kd", "deepinversion", "zskd"))
+    assert leaderboard.stale(records) == ["deepinversion"]  # zskd's record has no recipe: not judged
