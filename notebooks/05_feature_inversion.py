@@ -48,7 +48,6 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %%
-import json
 import time
 
 import matplotlib.pyplot as plt
@@ -60,6 +59,7 @@ from dfkd_book import (
     data,
     distill,
     kd,
+    leaderboard,
     methods,
     plot,
     protocol,
@@ -605,15 +605,10 @@ benched = {
     "activation records (metadata)": "activation-records",
     "spectral records (metadata)": "spectral",
 }
-bench_records = {
-    name: json.loads((config.RESULTS / f"{key}.json").read_text())
-    for name, key in benched.items()
-}
-for name, rec in bench_records.items():
-    if rec["recipe"] != json.loads(
-        json.dumps(recipes.get(benched[name], "full").as_dict())
-    ):
-        print(f"note: the record of {name} was made with another recipe")
+records_of = leaderboard.load(methods=benched.values())
+bench_records = {name: records_of[key] for name, key in benched.items()}
+for key in leaderboard.stale(records_of):
+    print(f"note: the record of {key} was made with another recipe")
 noise_floor = bench_records["spectral records (metadata)"][
     "uniform_noise_student_acc"
 ]
