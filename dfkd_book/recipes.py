@@ -232,14 +232,14 @@ def _inversion(p, name: str, method: str, teacher: str, settings: dict, extras: 
 
 def _ssd(p) -> Recipe:
     epochs = p(4, 100)
-    kd_steps = p(20, STUDENT_PROTOCOLS["inverted"][0] // 100)
+    kd_steps = p(40, STUDENT_PROTOCOLS["inverted"][0] // 100)
     return Recipe("ssd-kd", "ssd-kd", "lenet5bn", "lenet5half",
                   dict(g_steps=p(10, 100), kd_steps=kd_steps, synthesis_batch=60, capacity=epochs * 60,
                        lr_g=1e-2, lr_z=1e-2, bn_weight=1.0, first_weight=10.0, adv_weight=1.0, task_weight=1.0,
                        gamma=2.0, alpha=0.6, beta=0.4, eps=1e-6, reinit_generator=True, nz=100, width=32),
                   Student(steps=epochs * kd_steps, batch_size=p(60, STUDENT_PROTOCOLS["inverted"][2]), lr=1e-2,
                           T=20.0, augment=STUDENT_PROTOCOLS["inverted"][1]),
-                  extras=dict(ablation=dict(epochs=p(2, 24), g_steps=p(5, 80), kd_steps=p(10, 100))),
+                  extras=dict(ablation=dict(epochs=p(2, 24), g_steps=p(5, 80), kd_steps=p(40, 100))),
                   notes="100 epochs (quick 4) of 60 samples: 6,000 synthetic samples, 10 % of the training set (the "
                         "paper's scale); the student by the measured protocol for inverted images (10,000 steps "
                         "at batch 256, a mild affine map and flips, re-labelled); γ, α, β as focal loss and "

@@ -625,8 +625,8 @@ print(
 #
 # * **Scale.** The paper's claim is about synthetic sets of about 10 % of the training set, and the recipe makes
 #   exactly that many samples; the chapter's own runs make half as many, to afford DeepInversion beside SSD-KD on
-#   two CPU cores. At both scales the student stays well below its teacher, and below what the same number of
-#   *real* training images teaches with the same student protocol (chapter 5's real-image row; chapter 7's
+#   two CPU cores. At both scales the student stays well below its teacher, and below what far fewer *real*
+#   training images teach with the same student protocol (chapter 5's row of 768 real images; chapter 7's
 #   {ref}`ex-ch7-real-curve` draws the whole curve). The gap is the samples' quality: chapter 5 measured how
 #   little more inversion steps or more images buy there.
 # * **Table 4's direction.** In the paper every module lifts the baseline. Here the lifts are read against their
