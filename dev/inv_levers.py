@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "gpu"))
+from _procs import device_name, run_pool  # noqa: E402
 
 #: lever label → (recipe, its settings changed, its extras changed[, its student protocol changed])
 LEVERS = {
@@ -67,17 +70,8 @@ def _one(job: dict) -> dict:
             "synthetic_images": len(res.method.inversion), "synthesis_s": round(res.method.seconds, 1),
             "distillation_s": round(res.history.seconds, 1), "steps": res.steps,
             "metadata_bytes": None if records is None else records.nbytes(),
-            "wall_s": round(time.perf_counter() - t0, 1), "device": _device(),
+            "wall_s": round(time.perf_counter() - t0, 1), "device": device_name(),
             "commit": os.environ.get("DFKD_BOOK_COMMIT", "?"), "profile": config.profile()}
-
-
-def _device() -> str:
-    import torch
-
-    from dfkd_book import config
-
-    d = config.device()
-    return f"{torch.cuda.get_device_name(d)}, shared by the runs in parallel" if d.type == "cuda" else f"{d} (1 thread)"
 
 
 def main() -> None:
@@ -94,12 +88,7 @@ def main() -> None:
     jobs = [{"stage": "lever inversion", "label": label, "seed": seed} for seed in a.seeds for label in a.only
             if (label, seed) not in done]
     print(f"{len(jobs)} runs to do", flush=True)
-    with mp.get_context("spawn").Pool(a.workers) as pool, open(out, "a") as f:
-        for r in pool.imap_unordered(_one, jobs):
-            f.write(json.dumps(r) + "\n")
-            f.flush()
-            print(f"{r['label']:40s} seed {r['seed']}: test {r['test_acc']:.2f} ({r['wall_s']:.0f} s)", flush=True)
-
+    run_pool(_one, jobs, out, a.workers, "label")
 
 if __name__ == "__main__":
     main()

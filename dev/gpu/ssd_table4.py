@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import time
 from pathlib import Path
+
+from _procs import device_name, run_pool
 
 
 def _one(job: dict) -> dict:
@@ -36,13 +37,11 @@ def _one(job: dict) -> dict:
                      **ssd.ABLATION[job["row"]])
     res = distill(teacher, student, method, seed=job["seed"], progress=False, name=job["row"],
                   **r.student.kwargs(steps=b["epochs"] * b["kd_steps"]))
-    d = config.device()
     return {**job, "recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load("fashion-mnist",
                                                                                                       "test")), 2),
             "synthetic_samples": res.method.synthetic, "steps": res.steps, "distill_s": round(res.history.seconds, 1),
             "wall_s": round(time.perf_counter() - t0, 1),
-            "device": f"{torch.cuda.get_device_name(d)}, shared by the runs in parallel" if d.type == "cuda"
-            else f"{d} (1 thread)", "commit": os.environ.get("DFKD_BOOK_COMMIT", "?"), "profile": config.profile()}
+            "device": device_name(), "commit": os.environ.get("DFKD_BOOK_COMMIT", "?"), "profile": config.profile()}
 
 
 def main() -> None:
@@ -65,12 +64,7 @@ def main() -> None:
     jobs = [{"stage": "table 4", "row": row, "seed": seed, "budget": budget} for seed in a.seeds
             for row in ssd.ABLATION if (row, seed, json.dumps(budget, sort_keys=True)) not in done]
     print(f"{len(jobs)} runs to do", flush=True)
-    with mp.get_context("spawn").Pool(a.workers) as pool, open(out, "a") as f:
-        for r in pool.imap_unordered(_one, jobs):
-            f.write(json.dumps(r) + "\n")
-            f.flush()
-            print(f"{r['row']:36s} seed {r['seed']}: test {r['test_acc']:.2f} ({r['wall_s']:.0f} s)", flush=True)
-
+    run_pool(_one, jobs, out, a.workers, "row")
 
 if __name__ == "__main__":
     main()
