@@ -378,6 +378,15 @@ print(
 )
 
 # %% [markdown]
+# **Reading the race.** The paper's claim is that SSD-KD reaches DeepInversion's accuracy in a fraction of its
+# time. Here both students take the same number of steps over the same number of samples, so the three panels
+# separate the costs: per sample, SSD-KD's generator queries the teacher `g_steps` times where DeepInversion's
+# pixels do `method.steps` times (the right panel), but each of those generator steps also runs the generator and
+# the student, and on a CPU that costs more wall time than a batch of pixels. The line printed under the figure
+# says whether SSD-KD reached DeepInversion's final accuracy in this run, and how much sooner; in the committed
+# run it did not, and the paper's speed claim does not reproduce at this scale ("Where this chapter falls short").
+
+# %% [markdown]
 # ## Table 4 from several seeds
 #
 # The paper's ablation switches the three modules — priority sampling (PS), the difficulty term, the diversity
@@ -634,6 +643,10 @@ print(
 #   between seeds is of the same size as the paper's lifts, so most rows cannot be told apart from the baseline,
 #   and the paper's order does not reproduce as a measured fact. A budget at which the spread is clearly smaller
 #   than the effects would need more seeds or longer runs than this book has run.
+# * **The speed claim.** At equal samples and equal student steps, the committed run's SSD-KD student did not
+#   reach DeepInversion's (the race above). The paper measures on CIFAR with a ResNet teacher, where a teacher pass
+#   dominates the cost and SSD-KD's fewer passes per sample pay off; with a LeNet teacher on a CPU the generator
+#   and the student in the inversion loop cost as much as the teacher passes they save.
 # * **The generator.** The paper builds on Fast's meta-learned generator; this chapter uses the small DFAD
 #   generator of chapter 4, freshly initialised every epoch as Algorithm 1 says.
 
