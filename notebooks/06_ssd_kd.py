@@ -644,9 +644,10 @@ print(
 #   and the paper's order does not reproduce as a measured fact. A budget at which the spread is clearly smaller
 #   than the effects would need more seeds or longer runs than this book has run.
 # * **The speed claim.** At equal samples and equal student steps, the committed run's SSD-KD student did not
-#   reach DeepInversion's (the race above). The paper measures on CIFAR with a ResNet teacher, where a teacher pass
-#   dominates the cost and SSD-KD's fewer passes per sample pay off; with a LeNet teacher on a CPU the generator
-#   and the student in the inversion loop cost as much as the teacher passes they save.
+#   reach DeepInversion's (the race above). A likely reason, not separated here: the paper measures on CIFAR with
+#   a ResNet teacher, where a teacher pass dominates the cost and SSD-KD's fewer passes per sample pay off; with a
+#   LeNet teacher on a CPU, the generator and the student inside the inversion loop cost about as much wall time
+#   as the teacher passes they save.
 # * **The generator.** The paper builds on Fast's meta-learned generator; this chapter uses the small DFAD
 #   generator of chapter 4, freshly initialised every epoch as Algorithm 1 says.
 
