@@ -102,9 +102,11 @@ print(
     f"{inv_recipes['deepinversion'].settings['batch_size']}; "
     f"the chapter's students: {CHAPTER_STEPS:,} optimiser steps"
 )
-pd.concat({name: recipes.table(name) for name in inv_recipes}, axis=1).fillna(
-    ""
-)
+# this profile's settings, one column per recipe
+pd.concat(
+    {name: recipes.table(name)[config.profile()] for name in inv_recipes},
+    axis=1,
+).fillna("")
 
 # %%
 # only the teacher's owner uses it: to record metadata

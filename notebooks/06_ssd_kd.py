@@ -246,8 +246,8 @@ fig.tight_layout()
 # maximisation of the paper's objective (eq. 2), a min–max game over the student S and the generator G, with
 # x = g(z) a synthetic sample:
 #
-# $$\min_S \max_G \; \mathbb{E}_{z}\Big[\,-\lambda_{BN}\,\mathcal{L}_{BN}(x) + \lambda_{adv}\,\mathrm{KL}\big(T(x)\,\|\,S(x)\big)
-#   - \lambda_{task}\,\varphi(x)\,\mathrm{CE}\big(T(x), y\big)\Big],$$
+# $$\begin{aligned}\min_S \max_G \; \mathbb{E}_{z}\Big[\, & \lambda_{adv}\,\mathrm{KL}\big(T(x)\,\|\,S(x)\big) \\
+#   & - \lambda_{BN}\,\mathcal{L}_{BN}(x) - \lambda_{task}\,\varphi(x)\,\mathrm{CE}\big(T(x), y\big)\Big],\end{aligned}$$
 #
 # so the generator makes samples that match the teacher's BN statistics, that the teacher assigns to the class y
 # each is made for (weighted by φ), and on which the student still disagrees with the teacher (the λ are the
