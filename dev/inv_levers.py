@@ -52,18 +52,16 @@ def _one(job: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from dfkd_book import config, data, distill, kd, recipes, zoo
+    from dfkd_book import config, data, kd, recipes, zoo
+    from dfkd_book.bench import run_recipe
 
     name, settings, extras, *student = LEVERS[job["label"]]
     r = recipes.get(name)
     r = replace(r, settings={**r.settings, **settings}, extras={**r.extras, **extras},
                 student=replace(r.student, **(student[0] if student else {})))
     t0 = time.perf_counter()
-    teacher = zoo.teacher(r.teacher, "fashion-mnist")
-    args = r.args(teacher)  # the extras change what the owner records
-    config.seed_everything(job["seed"])  # as bench.run_recipe: the student's initialisation from the seed
-    res = distill(teacher, zoo.student(r.student_arch, "fashion-mnist"), r.build(*args), seed=job["seed"],
-                  progress=False, name=name, **r.student.kwargs())
+    args = r.args(zoo.teacher(r.teacher, "fashion-mnist"))  # the extras change what the owner records
+    res, _, _ = run_recipe(name, job["seed"], progress=False, args=args, recipe=r)
     test = data.load("fashion-mnist", "test")
     records = getattr(res.method, "records", None)
     return {**job, "recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, test), 2),

@@ -91,10 +91,11 @@ def method_args(recipe: recipes.Recipe, teacher, train=None) -> tuple:
 
 
 def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args: tuple | None = None,
-               **overrides):
+               recipe: recipes.Recipe | None = None, **overrides):
     """One seeded run of recipe ``name`` through :func:`dfkd_book.distill`: a fresh student, the method built by
-    the recipe (``overrides`` replace its settings). Returns ``(result, teacher, recipe)``."""
-    r = recipes.get(name)
+    the recipe (``overrides`` replace its settings). ``recipe``: a changed copy of the recipe to run instead (a
+    lever: other settings, extras or student protocol). Returns ``(result, teacher, recipe)``."""
+    r = recipes.get(name) if recipe is None else recipe
     teacher = zoo.teacher(r.teacher, DATASET)
     args = method_args(r, teacher) if args is None else args
     config.seed_everything(seed)

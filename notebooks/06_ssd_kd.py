@@ -383,8 +383,9 @@ print(
 # separate the costs: per sample, SSD-KD's generator queries the teacher `g_steps` times where DeepInversion's
 # pixels do `method.steps` times (the right panel), but each of those generator steps also runs the generator and
 # the student, and on a CPU that costs more wall time than a batch of pixels. The line printed under the figure
-# says whether SSD-KD reached DeepInversion's final accuracy in this run, and how much sooner; in the committed
-# run it did not, and the paper's speed claim does not reproduce at this scale ("Where this chapter falls short").
+# says whether SSD-KD reached DeepInversion's final accuracy in this run, and how much sooner. In the committed
+# run it did not. That is one seed of each, so it says the claim is not borne out here, not that it is refuted:
+# a race over three or more seeds is still to be run ("Where this chapter falls short").
 
 # %% [markdown]
 # ## Table 4 from several seeds
@@ -644,7 +645,7 @@ print(
 #   and the paper's order does not reproduce as a measured fact. A budget at which the spread is clearly smaller
 #   than the effects would need more seeds or longer runs than this book has run.
 # * **The speed claim.** At equal samples and equal student steps, the committed run's SSD-KD student did not
-#   reach DeepInversion's (the race above). A likely reason, not separated here: the paper measures on CIFAR with
+#   reach DeepInversion's (the race above: one seed each; the race over several seeds is not run yet). A likely reason, not separated here: the paper measures on CIFAR with
 #   a ResNet teacher, where a teacher pass dominates the cost and SSD-KD's fewer passes per sample pay off; with a
 #   LeNet teacher on a CPU, the generator and the student inside the inversion loop cost about as much wall time
 #   as the teacher passes they save.

@@ -1,12 +1,13 @@
 """SSD-KD's Table 4 (issue 23) from several seeds: every row of ``ssd.ABLATION`` × every seed, one process each.
 
-    python3 dev/gpu/ssd_table4.py OUT_JSONL [--seeds 0 1 2 3 4] [--epochs 24] [--g-steps 80] [--kd-steps 100]
+    python3 dev/gpu/ssd_table4.py OUT_JSONL [--seeds 0 1 2 3 4] [--epochs E] [--g-steps G] [--kd-steps K]
                                              [--workers 15]
 
-A run is the ``ssd-kd`` recipe with the row's switches and this budget (``epochs`` × ``synthesis_batch`` samples,
-``epochs`` × ``kd_steps`` student steps), a fresh student from its seed (as ``bench.run_recipe``), the final
-student on the Fashion-MNIST test set; each finished run is appended to ``OUT_JSONL`` at once (runs already there
-are skipped). Append the lines to ``results/ssd-table4-runs.jsonl``.
+A run is the ``ssd-kd`` recipe (``bench.run_recipe``: a fresh student from its seed) with the row's switches and
+this budget (default: the recipe's ``extras["ablation"]``, the one chapter 6 reads): ``epochs`` ×
+``synthesis_batch`` samples, ``epochs`` × ``kd_steps`` student steps; the final student on the Fashion-MNIST test
+set. Each finished run is appended to ``OUT_JSONL`` at once (runs already there are skipped). Append the lines to
+``results/ssd-table4-runs.jsonl``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from _procs import device_name, run_pool
@@ -24,19 +26,17 @@ def _one(job: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from dfkd_book import config, data, distill, kd, recipes, zoo
+    from dfkd_book import config, data, kd, recipes
+    from dfkd_book.bench import run_recipe
     from dfkd_book.methods import ssd
 
     r = recipes.get("ssd-kd")
     b = job["budget"]
+    r = replace(r, student=replace(r.student, steps=b["epochs"] * b["kd_steps"]))
     t0 = time.perf_counter()
-    teacher = zoo.teacher(r.teacher, "fashion-mnist")
-    config.seed_everything(job["seed"])
-    student = zoo.student(r.student_arch, "fashion-mnist")
-    method = r.build(g_steps=b["g_steps"], kd_steps=b["kd_steps"], capacity=b["epochs"] * r.settings["synthesis_batch"],
-                     **ssd.ABLATION[job["row"]])
-    res = distill(teacher, student, method, seed=job["seed"], progress=False, name=job["row"],
-                  **r.student.kwargs(steps=b["epochs"] * b["kd_steps"]))
+    res, _, _ = run_recipe("ssd-kd", job["seed"], progress=False, recipe=r, g_steps=b["g_steps"],
+                           kd_steps=b["kd_steps"], capacity=b["epochs"] * r.settings["synthesis_batch"],
+                           **ssd.ABLATION[job["row"]])
     return {**job, "recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load("fashion-mnist",
                                                                                                       "test")), 2),
             "synthetic_samples": res.method.synthetic, "steps": res.steps, "distill_s": round(res.history.seconds, 1),
@@ -45,14 +45,16 @@ def _one(job: dict) -> dict:
 
 
 def main() -> None:
+    from dfkd_book import recipes
     from dfkd_book.methods import ssd
 
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--epochs", type=int, default=24)
-    ap.add_argument("--g-steps", type=int, default=80)
-    ap.add_argument("--kd-steps", type=int, default=100)
+    ab = recipes.get("ssd-kd").extras["ablation"]  # the recipe's Table 4 budget, the one chapter 6 reads
+    ap.add_argument("--epochs", type=int, default=ab["epochs"])
+    ap.add_argument("--g-steps", type=int, default=ab["g_steps"])
+    ap.add_argument("--kd-steps", type=int, default=ab["kd_steps"])
     ap.add_argument("--workers", type=int, default=1)
     a = ap.parse_args()
     budget = {"epochs": a.epochs, "g_steps": a.g_steps, "kd_steps": a.kd_steps}
