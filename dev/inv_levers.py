@@ -41,6 +41,11 @@ LEVERS = {
     "deepinversion, synthesis batch 64": ("deepinversion", {"batch_size": 64}, {}),
     "deepinversion, student lr 3e-3": ("deepinversion", {}, {}, {"lr": 3e-3}),
     "deepinversion, student lr 1e-3": ("deepinversion", {}, {}, {"lr": 1e-3}),
+    # the image priors and the class term (session 22, on the CPU): the recipe has TV 1e-3, L2 1e-5, CE 1
+    "deepinversion, TV weight 1e-2": ("deepinversion", {"tv_weight": 1e-2}, {}),
+    "deepinversion, L2 weight 1e-3": ("deepinversion", {"l2_weight": 1e-3}, {}),
+    "deepinversion, CE weight 0.1": ("deepinversion", {"ce_weight": 0.1}, {}),
+    "deepinversion, CE weight 10": ("deepinversion", {"ce_weight": 10.0}, {}),
     "bn-stats, as the recipe": ("bn-stats", {}, {}),
     "bn-stats, student lr 3e-3": ("bn-stats", {}, {}, {"lr": 3e-3}),
     "spectral, as the recipe": ("spectral", {}, {}),
