@@ -187,6 +187,62 @@ def test_priority_uses_the_is_weight_of_the_previous_draw():
     assert m.buffer.weights.tolist() == pytest.approx([0.9, 0.8, 0.7])
 
 
+def test_the_earlier_readings_stay_measurable_behind_switches():
+    """priority_weight="current": δ = w_i · KL; buffer_batch="eval": the batch from the generator in eval mode."""
+    from dfkd_book.methods.base import Batch
+
+    assert ssd.READINGS["both earlier readings"] == dict(priority_weight="current", buffer_batch="eval")
+    m = methods.SSDKD(_gen, priority_weight="current")
+    m.buffer = _filled([1.0, 1.0, 1.0])
+    m.buffer.update(torch.tensor([1, 2]), torch.tensor([1.0, 1.0]), torch.tensor([0.5, 0.25]))
+    m.feedback(Batch(x=torch.zeros(3, 1, 4, 4), weights=torch.tensor([0.9, 0.8, 0.7]), index=torch.tensor([0, 1, 2])),
+               torch.tensor([2.0, 2.0, 2.0]))
+    assert m.buffer.priorities.tolist() == pytest.approx([1.8, 1.6, 1.4])  # this draw's w_i
+    t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
+    modes = []
+
+    def gen(shape):
+        g = _gen(shape)
+        g.register_forward_hook(lambda module, inputs, output: modes.append((module.training,
+                                                                             torch.is_grad_enabled())))
+        return g
+
+    distill(t, s, methods.SSDKD(gen, g_steps=2, kd_steps=2, synthesis_batch=20, capacity=50, buffer_batch="eval"),
+            steps=4, batch_size=8, eval_every=4, device=CPU, progress=False)
+    made = [training for training, grad in modes if not grad]
+    assert len(made) >= 2 and not any(made[-2:]), modes
+    with pytest.raises(ValueError, match="priority_weight must be 'previous'.*got 'next'"):
+        methods.SSDKD(_gen, priority_weight="next")
+    with pytest.raises(ValueError, match="buffer_batch must be 'train'.*got 'test'"):
+        methods.SSDKD(_gen, buffer_batch="test")
+
+
+def test_fast_meta_generator_follows_each_epochs_copy():
+    """meta=True (Fast, Reptile): the generator carried over moves towards the copy its epoch optimised."""
+    with pytest.raises(ValueError, match="reinit_generator=False"):
+        methods.SSDKD(_gen, meta=True)
+    t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
+    m = methods.SSDKD(_gen, g_steps=2, kd_steps=2, synthesis_batch=20, capacity=60, reinit_generator=False,
+                      meta=True)
+    seen = []
+    orig = m._reptile
+
+    def spy(fast):
+        before = [p.detach().clone() for p in m.generator.parameters()]
+        orig(fast)
+        seen.append([(b, p.detach().clone(), q.detach().clone())
+                     for b, p, q in zip(before, m.generator.parameters(), fast.parameters())])
+
+    m._reptile = spy
+    r = distill(t, s, m, steps=6, batch_size=8, eval_every=6, device=CPU, progress=False)
+    assert len(seen) == 3 and r.history.synthetic[-1] == 60
+    assert m.settings()["meta"] is True
+    for b, p, q in seen[0]:  # every coordinate the copy changed moved the same way (Adam's first step: ± η)
+        moved = (q - b).abs() > 1e-6
+        assert torch.equal(torch.sign(p - b)[moved], torch.sign(q - b)[moved])
+    assert any(not torch.equal(b, p) for b, p, _ in seen[0])
+
+
 def test_ablation_rows_switch_the_modules_of_table_4():
     assert set(ssd.ABLATION) >= {"baseline", "SSD-KD (all)"} and len(ssd.ABLATION) == 6
     assert ssd.ABLATION["baseline"] == dict(priority=False, difficulty=False, diversity=False)

@@ -1,13 +1,17 @@
 """SSD-KD's Table 4 (issue 23) from several seeds: every row of ``ssd.ABLATION`` × every seed, one process each.
 
     python3 dev/gpu/ssd_table4.py OUT_JSONL [--seeds 0 1 2 3 4] [--epochs E] [--g-steps G] [--kd-steps K]
-                                             [--workers 15]
+                                             [--workers 15] [--rows ROW ...]
 
 A run is the ``ssd-kd`` recipe (``bench.run_recipe``: a fresh student from its seed) with the row's switches and
 this budget (default: the recipe's ``extras["ablation"]``, the one chapter 6 reads): ``epochs`` ×
 ``synthesis_batch`` samples, ``epochs`` × ``kd_steps`` student steps; the final student on the Fashion-MNIST test
 set. Each finished run is appended to ``OUT_JSONL`` at once (runs already there are skipped). Append the lines to
 ``results/ssd-table4-runs.jsonl``.
+
+``--rows`` picks rows, of Table 4 or of ``LEVERS`` (a Table 4 row with more settings changed: the book's earlier
+readings of Algorithm 1, ``ssd.READINGS``, and Fast's generator); a lever's runs have stage ``"lever"`` and go to
+``results/ssd-levers.jsonl``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,24 @@ from pathlib import Path
 
 from _procs import device_name, run_pool
 
+#: lever row → (the Table 4 row it changes, the SSDKD settings it changes)
+LEVERS = {
+    "SSD-KD (all), δ = wᵢ · KL": ("SSD-KD (all)", dict(priority_weight="current")),
+    "SSD-KD (all), buffer batch in eval mode": ("SSD-KD (all)", dict(buffer_batch="eval")),
+    "SSD-KD (all), both earlier readings": ("SSD-KD (all)", dict(priority_weight="current", buffer_batch="eval")),
+    # Fast (Fang et al. 2022): one generator over the run instead of a fresh one per epoch, and its meta-learned
+    # version (Reptile) with a tenth of the generator steps
+    "baseline, generator carried over": ("baseline", dict(reinit_generator=False)),
+    "baseline, Fast meta-generator, 8 g-steps": ("baseline", dict(reinit_generator=False, meta=True, g_steps=8)),
+}
+
+
+def _switches(row: str) -> dict:
+    from dfkd_book.methods import ssd
+
+    base, more = LEVERS.get(row, (row, {}))
+    return {**ssd.ABLATION[base], **more}
+
 
 def _one(job: dict) -> dict:
     import torch
@@ -28,18 +50,15 @@ def _one(job: dict) -> dict:
     torch.set_num_threads(1)
     from dfkd_book import config, data, kd, recipes
     from dfkd_book.bench import run_recipe
-    from dfkd_book.methods import ssd
-
     r = recipes.get("ssd-kd")
     b = job["budget"]
     r = replace(r, student=replace(r.student, steps=b["epochs"] * b["kd_steps"]))
     t0 = time.perf_counter()
-    res, _, _ = run_recipe("ssd-kd", job["seed"], progress=False, recipe=r, g_steps=b["g_steps"],
-                           kd_steps=b["kd_steps"], capacity=b["epochs"] * r.settings["synthesis_batch"],
-                           **ssd.ABLATION[job["row"]])
+    settings = dict(g_steps=b["g_steps"], kd_steps=b["kd_steps"], capacity=b["epochs"] * r.settings["synthesis_batch"])
+    res, _, _ = run_recipe("ssd-kd", job["seed"], progress=False, recipe=r, **{**settings, **_switches(job["row"])})
     return {**job, "recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load("fashion-mnist",
                                                                                                       "test")), 2),
-            "synthetic_samples": res.method.synthetic, "steps": res.steps, "distill_s": round(res.history.seconds, 1),
+            "settings": res.method.settings(), "synthetic_samples": res.method.synthetic, "steps": res.steps, "distill_s": round(res.history.seconds, 1),
             "wall_s": round(time.perf_counter() - t0, 1),
             "device": device_name(), "commit": os.environ.get("DFKD_BOOK_COMMIT", "?"), "profile": config.profile()}
 
@@ -56,6 +75,7 @@ def main() -> None:
     ap.add_argument("--g-steps", type=int, default=ab["g_steps"])
     ap.add_argument("--kd-steps", type=int, default=ab["kd_steps"])
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--rows", nargs="+", choices=[*ssd.ABLATION, *LEVERS], default=list(ssd.ABLATION))
     a = ap.parse_args()
     budget = {"epochs": a.epochs, "g_steps": a.g_steps, "kd_steps": a.kd_steps}
     out = Path(a.out)
@@ -63,8 +83,8 @@ def main() -> None:
     if out.exists():
         done = {(r["row"], r["seed"], json.dumps(r["budget"], sort_keys=True))
                 for r in map(json.loads, out.read_text().splitlines()) if r}
-    jobs = [{"stage": "table 4", "row": row, "seed": seed, "budget": budget} for seed in a.seeds
-            for row in ssd.ABLATION if (row, seed, json.dumps(budget, sort_keys=True)) not in done]
+    jobs = [{"stage": "lever" if row in LEVERS else "table 4", "row": row, "seed": seed, "budget": budget}
+            for seed in a.seeds for row in a.rows if (row, seed, json.dumps(budget, sort_keys=True)) not in done]
     print(f"{len(jobs)} runs to do", flush=True)
     run_pool(_one, jobs, out, a.workers, "row")
 

@@ -18,11 +18,14 @@ the paper leaves open (:data:`OPEN_CHOICES`). The objective (eq. 2) is
   draw, 1 before its first): :class:`ReplayBuffer`.
 
 Switches reproduce the ablation of the paper's Table 4: ``priority`` (priority sampling vs uniform sampling),
-``difficulty`` and ``diversity`` (the two factors of φ; with both off φ ≡ 1).
+``difficulty`` and ``diversity`` (the two factors of φ; with both off φ ≡ 1). Two more keep the book's earlier
+readings of Algorithm 1 measurable (:data:`READINGS`): ``priority_weight="current"`` (δ = w_i · KL, this draw's IS
+weight) and ``buffer_batch="eval"`` (the batch regenerated with the generator's running BN statistics).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
@@ -56,6 +59,16 @@ OPEN_CHOICES = {
                                           "it (Alg. 1, lines 19–20, can also be read as this draw's wᵢ, which "
                                           "weights the loss)",
     "wᵢ₋₁ of a sample never drawn": "1 (the paper's w₋₁ = 1) until it is drawn",
+}
+
+
+#: two readings of Algorithm 1 this book used before (session 21 fixed them), kept as switches so that their
+#: effect can be measured: the keyword arguments of :class:`SSDKD` for each
+READINGS = {
+    "as eq. 4 and Alg. 1 (the book's)": dict(priority_weight="previous", buffer_batch="train"),
+    "δ = wᵢ · KL (this draw's IS weight)": dict(priority_weight="current", buffer_batch="train"),
+    "buffer batch from the generator in eval mode": dict(priority_weight="previous", buffer_batch="eval"),
+    "both earlier readings": dict(priority_weight="current", buffer_batch="eval"),
 }
 
 
@@ -215,6 +228,13 @@ class SSDKD(Method):
             and z. T: τ of L_KD in the generator's loss (default: the loop's τ). bn_weight, first_weight,
             adv_weight, task_weight: the terms of eq. 2. gamma: γ (eq. 3). alpha, beta, eps: eqs. 5–6.
         priority, diversity, difficulty: the modules of Table 4 (all off = the baseline).
+        priority_weight: ``"previous"`` (eq. 4's w_{i−1}) or ``"current"`` (this draw's w_i, the book's earlier
+            reading). buffer_batch: ``"train"`` (the batch the generator's steps optimised: BN on batch
+            statistics) or ``"eval"`` (regenerated with the generator's running BN statistics, the book's earlier
+            reading). See :data:`READINGS`.
+        meta: Fast's meta-generator (Fang et al. 2022, Reptile; needs ``reinit_generator=False``): every epoch's
+            g_steps run on a copy of the generator, and the generator then takes one Adam step (learning rate
+            lr_g · g_steps) towards the copy, θ ← θ − η·(θ − θ'): a start from which a few steps make a good batch.
 
     After :func:`dfkd_book.distill`: ``.buffer`` (:class:`ReplayBuffer`), ``.classes`` and ``.confidence`` (per
     epoch, the teacher's predicted class and confidence on the new batch: the paper's Fig. 2), ``.pool`` (the
@@ -223,7 +243,8 @@ class SSDKD(Method):
     Raises:
         ValueError: bad budgets, capacity < the student's batch, γ < 0, α < 0, β < 0, a teacher without BatchNorm
             (SSD-KD inverts BN statistics), a generator that does not fit the teacher, the default generator on a
-            teacher of vectors.
+            teacher of vectors, an unknown ``priority_weight`` or ``buffer_batch``, ``meta`` with
+            ``reinit_generator``.
     """
 
     name = "SSD-KD"
@@ -234,8 +255,20 @@ class SSDKD(Method):
                  lr_z: float = 1e-2, T: float | None = None, bn_weight: float = 1.0, first_weight: float = 10.0,
                  adv_weight: float = 1.0, task_weight: float = 1.0, gamma: float = 2.0, alpha: float = 0.6,
                  beta: float = 0.4, eps: float = 1e-6, priority: bool = True, diversity: bool = True,
-                 difficulty: bool = True, reinit_generator: bool = True, nz: int = 100, width: int = 32):
+                 difficulty: bool = True, reinit_generator: bool = True, nz: int = 100, width: int = 32,
+                 priority_weight: str = "previous", buffer_batch: str = "train", meta: bool = False):
         super().__init__()
+        if meta and reinit_generator:
+            raise ValueError("meta=True (Fast's meta-generator) carries the generator over epochs: it needs "
+                             "reinit_generator=False")
+        self.meta = meta
+        if priority_weight not in ("previous", "current"):
+            raise ValueError(f"priority_weight must be 'previous' (eq. 4's w_(i-1)) or 'current' (this draw's "
+                             f"w_i), got {priority_weight!r}")
+        if buffer_batch not in ("train", "eval"):
+            raise ValueError(f"buffer_batch must be 'train' (the batch the generator was optimised to make) or "
+                             f"'eval' (regenerated with its running BN statistics), got {buffer_batch!r}")
+        self.priority_weight, self.buffer_batch = priority_weight, buffer_batch
         for what, v in (("g_steps", g_steps), ("kd_steps", kd_steps), ("synthesis_batch", synthesis_batch)):
             if not isinstance(v, int) or v < 1:
                 raise ValueError(f"{what} must be a positive int, got {v!r}")
@@ -280,6 +313,7 @@ class SSDKD(Method):
         self.buffer = ReplayBuffer(capacity, self.alpha if self.priority else 0.0,
                                    self.beta if self.priority else 0.0, self.eps)
         self.generator = self._new_generator()
+        self._meta_opt = None
         with torch.no_grad():
             self.generator.eval()
             probe = self.generator(torch.randn(2, self.generator.nz, device=ctx.device))
@@ -298,7 +332,10 @@ class SSDKD(Method):
         T = self.T or ctx.T
         if self.reinit_generator and step > 0:
             self.generator = self._new_generator()
-        g = self.generator
+        if self.meta:  # Fast: this epoch's steps run on a copy; the meta-generator follows it below (Reptile)
+            g = copy.deepcopy(self.generator)
+        else:
+            g = self.generator
         g.train()
         was = student.training
         student.eval()
@@ -322,6 +359,8 @@ class SSDKD(Method):
                 opt_g.step()
                 lg += float(loss.detach())
         with torch.no_grad():  # the batch as the generator was optimised to make it: BN on batch statistics
+            if self.buffer_batch == "eval":
+                g.eval()
             x = g(z).detach()
             g.eval()
             t_logits = t(x)
@@ -329,12 +368,27 @@ class SSDKD(Method):
             delta = per_sample_kl(student(x), t_logits, T)  # eq. 4 with w_{−1} = 1
         student.train(was)
         student.zero_grad(set_to_none=True)
+        if self.meta:
+            self._reptile(g)
         self.buffer.add(x, t_logits, delta)
         self.classes.append(prob.argmax(1).cpu())
         self.confidence.append(prob.max(1).values.cpu())
         self.synthetic = self.buffer.added
         self.pool = self.buffer.images
         self._lg.append(lg / self.g_steps)
+
+    def _reptile(self, fast: nn.Module) -> None:
+        """One Reptile step of the meta-generator towards ``fast`` (its copy after this epoch's g_steps): the
+        gradient θ − θ' to Adam (Fast, Fang et al. 2022)."""
+        if self._meta_opt is None:
+            self._meta_opt = torch.optim.Adam(self.generator.parameters(), lr=self.lr_g * self.g_steps,
+                                              betas=(0.5, 0.999))
+        for p, q in zip(self.generator.parameters(), fast.parameters()):
+            p.grad = (p.detach() - q.detach()).clone()
+        self._meta_opt.step()
+        self._meta_opt.zero_grad(set_to_none=True)
+        self.generator.load_state_dict({k: v for k, v in fast.state_dict().items() if "running" in k or
+                                        "num_batches" in k}, strict=False)
 
     # ------------------------------------------------------------------ (2) distillation with priority sampling
     def batch(self, batch_size):
@@ -344,8 +398,8 @@ class SSDKD(Method):
     def feedback(self, batch, losses):
         # eq. 4: δ = w_{i−1} · KL, the IS weight of the sample's previous draw (1 before its first); this draw's
         # w_i weighted the loss and is stored for the next
-        previous = self.buffer.weights[batch.index]
-        self.buffer.update(batch.index, previous * losses, batch.weights)
+        w = self.buffer.weights[batch.index] if self.priority_weight == "previous" else batch.weights
+        self.buffer.update(batch.index, w * losses, batch.weights)
 
     def log(self):
         out = {"loss_generator": sum(self._lg) / len(self._lg) if self._lg else float("nan")}
@@ -355,5 +409,5 @@ class SSDKD(Method):
     def settings(self) -> dict:
         keys = ("g_steps", "kd_steps", "synthesis_batch", "capacity", "lr_g", "lr_z", "T", "bn_weight",
                 "first_weight", "adv_weight", "task_weight", "gamma", "alpha", "beta", "eps", "priority",
-                "diversity", "difficulty", "reinit_generator", "nz", "width")
+                "diversity", "difficulty", "reinit_generator", "nz", "width", "priority_weight", "buffer_batch", "meta")
         return {k: getattr(self, k) for k in keys}
