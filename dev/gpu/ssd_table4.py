@@ -58,7 +58,9 @@ def _one(job: dict) -> dict:
     res, _, _ = run_recipe("ssd-kd", job["seed"], progress=False, recipe=r, **{**settings, **_switches(job["row"])})
     return {**job, "recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load("fashion-mnist",
                                                                                                       "test")), 2),
-            "settings": res.method.settings(), "synthetic_samples": res.method.synthetic, "steps": res.steps, "distill_s": round(res.history.seconds, 1),
+            "settings": res.method.settings(), "synthetic_samples": res.method.synthetic,
+            "changes": {"of": LEVERS[job["row"]][0], **LEVERS[job["row"]][1]} if job["row"] in LEVERS else None,
+            "steps": res.steps, "distill_s": round(res.history.seconds, 1),
             "wall_s": round(time.perf_counter() - t0, 1),
             "device": device_name(), "commit": os.environ.get("DFKD_BOOK_COMMIT", "?"), "profile": config.profile()}
 
