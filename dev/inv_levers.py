@@ -46,6 +46,9 @@ LEVERS = {
     "deepinversion, L2 weight 1e-3": ("deepinversion", {"l2_weight": 1e-3}, {}),
     "deepinversion, CE weight 0.1": ("deepinversion", {"ce_weight": 0.1}, {}),
     "deepinversion, CE weight 10": ("deepinversion", {"ce_weight": 10.0}, {}),
+    # Adaptive DeepInversion: the 768 images in 4 rounds, each against the student in training (competition term
+    # 1 − JS at τ = 3, weight 1)
+    "deepinversion, competition in 4 rounds": ("deepinversion", {"competition_weight": 1.0, "rounds": 4}, {}),
     "bn-stats, as the recipe": ("bn-stats", {}, {}),
     "bn-stats, student lr 3e-3": ("bn-stats", {}, {}, {"lr": 3e-3}),
     "spectral, as the recipe": ("spectral", {}, {}),

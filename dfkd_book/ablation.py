@@ -314,6 +314,30 @@ def table(rec: Mapping):
                           "worth real images": worth(r["worth_real_images"])} for r in rec["rows"]]).set_index("")
 
 
+def _paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, int]:
+    d = [x - y for x, y in zip(a, b)]
+    n = len(d)
+    diff = sum(d) / n
+    return diff, (sum((x - diff) ** 2 for x in d) / (n - 1) / n) ** 0.5, n - 1
+
+
+def paired_test(a: Sequence[float], b: Sequence[float]) -> dict:
+    """Is ``a`` above ``b`` beyond the seeds' noise, seed by seed? The paired two-sided t-test of :func:`contrast`
+    on two equal-length per-seed accuracies (%) whose i-th entries share a seed.
+
+    Returns ``{"diff" (mean of a − b, points), "se" (its standard error), "df", "t_crit", "beyond" (|diff| >
+    t_crit · se), "seeds"}``. Raises ValueError for lists of different lengths or fewer than 2 seeds."""
+    from scipy import stats
+
+    a, b = [float(x) for x in a], [float(x) for x in b]
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"a paired test needs two lists of the same >= 2 seeds, got {len(a)} and {len(b)} values")
+    diff, se, df = _paired(a, b)
+    t_crit = float(stats.t.ppf(0.975, df))
+    return {"diff": round(diff, 2), "se": round(se, 2), "df": df, "t_crit": round(t_crit, 2),
+            "beyond": se > 0 and abs(diff) > t_crit * se, "seeds": len(a)}
+
+
 def contrast(rec: Mapping, a: str, b: str, what: str | None = None) -> dict:
     """Does row ``a`` beat row ``b`` on the seed means, beyond the seeds' noise?
 
@@ -338,11 +362,7 @@ def contrast(rec: Mapping, a: str, b: str, what: str | None = None) -> dict:
     ids_a, ids_b = ra.get("seed_ids"), rb.get("seed_ids")
     paired = ids_a is not None and ids_a == ids_b and len(ids_a) >= 2
     if paired:
-        d = [x - y for x, y in zip(ra["per_seed_test"], rb["per_seed_test"])]
-        n = len(d)
-        diff = sum(d) / n
-        se = (sum((x - diff) ** 2 for x in d) / (n - 1) / n) ** 0.5
-        df = n - 1
+        diff, se, df = _paired(ra["per_seed_test"], rb["per_seed_test"])
     else:
         diff = ra["test_acc"] - rb["test_acc"]
         va, vb = ra["test_acc_sd"] ** 2 / ra["seeds"], rb["test_acc_sd"] ** 2 / rb["seeds"]

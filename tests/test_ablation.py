@@ -139,3 +139,13 @@ def test_contrast_is_paired_over_shared_seeds_and_a_t_test():
     one = {"rows": [_row("a", [70.0], [0]), _row("b", [60.0], [0])]}
     assert ablation.contrast(one, "a", "b") == {"diff": 10.0, "se": 0.0, "df": 0.0, "t_crit": float("inf"),
                                                  "holds": True, "beyond": False, "paired": False, "seeds": (1, 1)}
+
+
+def test_paired_test_on_hand_worked_seeds():
+    # differences 1, 1, 0.5: mean 0.833, sd 0.289, se 0.167; t(0.975, 2) = 4.30 → 0.72 < 0.833: beyond
+    t = ablation.paired_test([1.0, 2.0, 3.0], [0.0, 1.0, 2.5])
+    assert t["diff"] == pytest.approx(0.83) and t["se"] == pytest.approx(0.17) and t["df"] == 2
+    assert t["t_crit"] == pytest.approx(4.30) and t["beyond"] and t["seeds"] == 3
+    assert not ablation.paired_test([1.0, 2.0, 3.0], [0.0, 2.5, 2.0])["beyond"]  # differences 1, −0.5, 1
+    with pytest.raises(ValueError, match="same >= 2 seeds, got 3 and 2"):
+        ablation.paired_test([1.0, 2.0, 3.0], [1.0, 2.0])

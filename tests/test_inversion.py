@@ -180,3 +180,34 @@ def test_invert_rejects_bad_input():
         inv.invert(t, 2, (1, 32, 32), obj, lr=0, device=CPU)
     with pytest.raises(ValueError, match="labels must be"):
         inv.invert(t, 2, (1, 32, 32), obj, labels=torch.tensor([0, 7]), device=CPU)
+
+
+def test_adaptive_deepinversion_in_rounds_competes_with_the_student_in_training(monkeypatch):
+    """rounds=3 over 6 student steps: 10 images made 4 + 3 + 3 at steps 0, 2, 4, each round against a frozen copy
+    of the student of that moment; the transfer set grows and the student trains on it."""
+    torch.manual_seed(0)
+    teacher = models.LeNet5BN(num_classes=4)
+    teacher.train()
+    with torch.no_grad():
+        teacher(small_set(64)[0])
+    teacher.eval()
+    made = []
+    real = inv.deep_inversion
+
+    def spy(t, n, shape=None, **kw):
+        made.append((n, kw["seed"], [p.detach().clone() for p in kw["student"].parameters()]))
+        return real(t, n, shape, **kw)
+
+    monkeypatch.setattr(inv, "deep_inversion", spy)
+    m = methods.DeepInversion(10, steps=2, competition_weight=1.0, rounds=3)
+    sizes = []
+    orig = m.batch
+    m.batch = lambda b: (sizes.append(len(m.pool)), orig(b))[1]
+    r = distill(teacher, models.LeNet5Half(num_classes=4), m, steps=6, batch_size=4, device=CPU, progress=False,
+                seed=5)
+    assert [(n, seed) for n, seed, _ in made] == [(4, 5), (3, 6), (3, 7)]
+    assert sizes == [4, 4, 7, 7, 10, 10] and len(r.method.inversion) == 10 and r.method.synthetic == 10
+    assert not all(torch.equal(a, b) for a, b in zip(made[0][2], made[2][2]))  # the competitor trained between
+    assert m.settings()["rounds"] == 3 and m.seconds > 0
+    with pytest.raises(ValueError, match=r"rounds must be an int in \[1, n=4\], got 5"):
+        methods.DeepInversion(4, rounds=5)

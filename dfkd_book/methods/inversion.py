@@ -506,22 +506,61 @@ class BNInversion(_InversionSet):
 
 
 class DeepInversion(_InversionSet):
-    """DeepInversion (:func:`deep_inversion`) as a method of :func:`dfkd_book.distill`. With
-    ``competition_weight`` > 0 the student at synthesis time (step 0) is the competitor (Adaptive DeepInversion).
-    Keyword arguments go to :func:`deep_inversion`. Raises ValueError at preparation for a teacher without BN."""
+    """DeepInversion (:func:`deep_inversion`) as a method of :func:`dfkd_book.distill`. Keyword arguments go to
+    :func:`deep_inversion`.
+
+    **Adaptive DeepInversion** (Yin et al. 2020, Sec. 3.3): with ``competition_weight`` > 0 the student is the
+    competitor — at step 0 only (``rounds=1``), or, with ``rounds`` = R > 1, the student *in training*: the ``n``
+    images are made in R rounds of about n/R, at student steps 0, S/R, 2S/R, ... (S the loop's steps), each round
+    against a frozen copy of the student of that moment and added to the transfer set (round r seeded seed + r).
+
+    Raises:
+        ValueError: ``rounds`` not an int in [1, n]; at preparation, a teacher without BN.
+    """
 
     name = "DeepInversion"
+
+    def __init__(self, n: int, *, rounds: int = 1, **kwargs):
+        super().__init__(n, **kwargs)
+        if not isinstance(rounds, int) or not 1 <= rounds <= n:
+            raise ValueError(f"rounds must be an int in [1, n={n}], got {rounds!r}")
+        self.rounds = rounds
+        self._parts: list[Synthesis] = []
 
     def prepare(self, ctx, student):
         super().prepare(ctx, student)
         BNStatistics(ctx.teacher).remove()
         self.student = student
 
-    def _invert(self):
+    def _invert(self, n: int | None = None, seed_offset: int = 0):
         kw = self._common()
+        kw["seed"] += seed_offset
         if kw.get("competition_weight"):
             kw.setdefault("student", self.student)
-        return deep_inversion(self.ctx.teacher, self.n, self.ctx.input_shape, **kw)
+        return deep_inversion(self.ctx.teacher, self.n if n is None else n, self.ctx.input_shape, **kw)
+
+    def synthesize(self, step, student):
+        if self.rounds > 1:
+            every = -(-self.ctx.steps // self.rounds)
+            r = len(self._parts)
+            if r < self.rounds and step >= r * every:  # this round's images, against the student of now
+                self._parts.append(self._invert(self.n // self.rounds + (r < self.n % self.rounds), r))
+                self.pool = self.sampler = None  # the set grows: StaticSet.synthesize takes it up below
+        super().synthesize(step, student)
+        if self.rounds > 1:
+            self.seconds = self.inversion.seconds
+
+    def make(self):
+        if self.rounds == 1:
+            return super().make()
+        parts = self._parts
+        self.inversion = Synthesis(torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]),
+                                   torch.cat([p.losses for p in parts]), parts[0].steps,
+                                   sum(p.seconds for p in parts), parts[0].name, parts[-1].curve)
+        return self.inversion.images, None
+
+    def settings(self) -> dict:
+        return {**super().settings(), "rounds": self.rounds}
 
 
 class _FromRecords(_InversionSet):
