@@ -736,18 +736,17 @@ levers = (
 levers.round(2)
 
 # %%
-di_gpu = (
-    levers.reset_index()
-    .query("method == 'deepinversion' and device == 'NVIDIA H200'")
-    .set_index("change")
-)
-gain = di_gpu["vs_the_recipe"].drop("as the recipe")
-print(
-    "DeepInversion on the GPU: the recipe "
-    f"{di_gpu.loc['as the recipe', 'accuracy']:.2f} %; "
-    f"the best change, {gain.idxmax()!r}, {gain.max():+.2f} points; "
-    f"the worst, {gain.idxmin()!r}, {gain.min():+.2f} points"
-)
+for device, di in (
+    levers.reset_index().query("method == 'deepinversion'").groupby("device")
+):
+    di = di.set_index("change")
+    gain = di["vs_the_recipe"].drop("as the recipe")
+    print(
+        f"DeepInversion on the {device}: the recipe "
+        f"{di.loc['as the recipe', 'accuracy']:.2f} %; "
+        f"the best change, {gain.idxmax()!r}, {gain.max():+.2f} points; "
+        f"the worst, {gain.idxmin()!r}, {gain.min():+.2f} points"
+    )
 
 # %%
 # accuracy against synthesis compute: one teacher forward and backward pass per

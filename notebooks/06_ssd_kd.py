@@ -512,14 +512,13 @@ for row, d in lev.groupby("row", sort=False):
     lever_rows.append(
         {
             "change": row,
-            "of the row": base,
-            "generator steps per epoch": d["synthesis steps per epoch"].iloc[0],
-            "student accuracy (%)": pair["lever"].mean(),
-            "the row, same seeds (%)": pair["of"].mean(),
+            "generator steps / epoch": d["synthesis steps per epoch"].iloc[0],
+            "student (%)": pair["lever"].mean(),
+            "the row it changes (%)": pair["of"].mean(),
             "paired difference": t["diff"],
             "standard error": t["se"],
             "seeds": t["seeds"],
-            "beyond the seeds' noise": "yes" if t["beyond"] else "no",
+            "beyond the noise": "yes" if t["beyond"] else "no",
         }
     )
 pd.DataFrame(lever_rows).set_index("change").round(2)

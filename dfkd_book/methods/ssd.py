@@ -51,7 +51,8 @@ OPEN_CHOICES = {
     "weights of the terms of eq. 2": "bn_weight, adv_weight, task_weight (eq. 2 writes them as 1)",
     "the class a sample is made for (L_Task)": "classes cycle 0, 1, ..., K−1 over the generator's batch",
     "'Initialize a generative network' (Alg. 1, line 4)": "a fresh generator (and a fresh z) every epoch by default; "
-                                                         "reinit_generator=False carries the generator over",
+                                                         "reinit_generator=False carries the generator over, and "
+                                                         "meta=True meta-learns it as Fast does (Reptile)",
     "KL in eq. 4 and L_KD": "τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) per sample, τ = T (the book's kd_loss)",
     "max in the normalisation of eq. 5": "the largest IS weight over the whole buffer, (N · min P)^(−ω) "
                                          "(prioritised experience replay, Schaul et al. 2016)",
