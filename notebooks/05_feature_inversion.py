@@ -701,9 +701,10 @@ print(
 # images, more steps per batch — and in the student's learning rate for all four methods, and measured each change
 # by the final student at the recipes' full budget on the test set. Each run is a fresh synthesis and a fresh
 # student from its seed; `dev/inv_levers.py` made them, and `results/inversion-levers.jsonl` keeps them all, with
-# their recipe and device. Most ran on a GPU, fourteen at a time, from two seeds: enough to screen, not to rank
-# changes of a point or two. The last column pairs each run with the recipe's run of the same method, device and
-# seed.
+# their recipe and device. The first screen ran on a GPU, fourteen at a time; the image priors (TV and L2), the
+# class term and Adaptive DeepInversion ran later on the CPU, beside the recipe's own runs there. All from two
+# seeds: enough to screen, not to rank changes of a point or two. The last column pairs each run with the
+# recipe's run of the same method, device and seed.
 
 # %%
 runs = pd.DataFrame(protocol.load_runs("inversion-levers"))
