@@ -53,6 +53,7 @@ LEVERS = {
     "deepinversion, competition in 4 rounds": ("deepinversion", {"competition_weight": 1.0, "rounds": 4}, {}),
     "bn-stats, as the recipe": ("bn-stats", {}, {}),
     "bn-stats, student lr 3e-3": ("bn-stats", {}, {}, {"lr": 3e-3}),
+    "bn-stats, student warm-up 500 steps": ("bn-stats", {}, {}, {"warmup": 500}),
     "spectral, as the recipe": ("spectral", {}, {}),
     "spectral, student lr 3e-3": ("spectral", {}, {}, {"lr": 3e-3}),
 }
