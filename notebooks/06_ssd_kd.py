@@ -65,6 +65,7 @@ from dfkd_book import (
     recipes,
     zoo,
 )
+from dfkd_book.ablation import paired_test
 from dfkd_book.methods import ssd
 
 config.describe()
@@ -478,6 +479,52 @@ for row in list(ssd.ABLATION)[1:]:
         f"{row:36s} lift {d.mean():+.2f} ± {se:.2f} (standard error, "
         f"{len(d)} paired seeds): {verdict}; paper {paper_lift:+.2f}"
     )
+
+# %% [markdown]
+# ## Two earlier readings, and Fast's generator
+#
+# Two places where this book first read Algorithm 1 otherwise, now kept behind switches (`ssd.READINGS`) so that
+# their effect can be measured: the priority of eq. 4 multiplied by *this* draw's importance-sampling weight wᵢ
+# (the one that weights the loss) rather than the previous draw's wᵢ₋₁ as eq. 4 writes it
+# (`priority_weight="current"`), and the batch that joins the replay buffer generated again with the generator
+# in eval mode — its running BN statistics — rather than the batch its inversion steps optimised
+# (`buffer_batch="eval"`). Then the generator: SSD-KD builds on Fast (Fang et al., 2022), whose generator is not
+# re-initialised every epoch but carried over and meta-learned — every epoch's steps run on a copy, and the
+# generator takes a Reptile step towards it (`meta=True`) — so that a few steps make a new batch. Each row changes
+# one Table 4 row at the same budget, ran on the CPU from the seeds of that row's CPU runs
+# (`dev/gpu/ssd_table4.py --rows`, kept in `results/ssd-levers.jsonl`), and is compared with it seed by seed by
+# a paired t-test at the 5 % level.
+
+# %%
+lev = pd.DataFrame(protocol.load_runs("ssd-levers"))
+lev = lev[lev["budget"].map(lambda b: b == ab_t4)].copy()
+lev["device"] = lev["device"].str.split(",").str[0]
+lev["of"] = lev["changes"].map(lambda c: c["of"])
+lev["synthesis steps per epoch"] = lev["settings"].map(lambda st: st["g_steps"])
+lever_rows = []
+for row, d in lev.groupby("row", sort=False):
+    base = d["of"].iloc[0]  # the Table 4 row it changes, paired seed by seed
+    pair = pd.concat(
+        {"lever": d.set_index(["device", "seed"])["test_acc"], "of": per_seed[base]},
+        axis=1,
+    ).dropna()
+    t = paired_test(pair["lever"], pair["of"])
+    wall = t4_runs.set_index(["row", "device", "seed"])["wall_s"]
+    base_wall = wall.reindex([(base, *i) for i in pair.index]).mean()
+    lever_rows.append(
+        {
+            "change": row,
+            "generator steps / epoch": d["synthesis steps per epoch"].iloc[0],
+            "student (%)": pair["lever"].mean(),
+            "the row it changes (%)": pair["of"].mean(),
+            "paired difference": t["diff"],
+            "standard error": t["se"],
+            "seeds": t["seeds"],
+            "beyond the noise": "yes" if t["beyond"] else "no",
+            "wall s (the row's)": f"{d['wall_s'].mean():.0f} ({base_wall:.0f})",
+        }
+    )
+pd.DataFrame(lever_rows).set_index("change").round(2)
 
 # %% [markdown]
 # ## Fig. 2: what φ does to the synthetic samples
