@@ -505,7 +505,10 @@ lever_rows = []
 for row, d in lev.groupby("row", sort=False):
     base = d["of"].iloc[0]  # the Table 4 row it changes, paired seed by seed
     pair = pd.concat(
-        {"lever": d.set_index(["device", "seed"])["test_acc"], "of": per_seed[base]},
+        {
+            "lever": d.set_index(["device", "seed"])["test_acc"],
+            "of": per_seed[base],
+        },
         axis=1,
     ).dropna()
     t = paired_test(pair["lever"], pair["of"])
