@@ -255,9 +255,10 @@ pd.DataFrame(rows).set_index("method").style.format(
 # * **Only the teacher's weights, nothing else.** Balanced arbitrary images (chapter 3) are the cheapest strong
 #   baseline: a teacher's forward passes sort a pile of natural images — any you may use — into a class-balanced
 #   transfer set. Try them first; keep balanced *noise* as the floor every other method must beat.
-# * **A teacher with BatchNorm.** Its running statistics are a free description of the training data. SSD-KD
-#   (chapter 6) uses them with the fewest samples: it spends synthesis where the student is still wrong.
-#   DeepInversion and BN matching (chapter 5) make a reusable image set, slowly.
+# * **A teacher with BatchNorm.** Its running statistics are a free description of the training data.
+#   DeepInversion (chapter 5) turns them into a small, reusable image set, and with a student that warms up it
+#   gave the best and steadiest BN-based students here; SSD-KD (chapter 6) spends its synthesis where the student
+#   is still wrong, over many more samples, and did not beat it on this teacher.
 # * **The data owner will share statistics, not data.** Activation or spectral records (chapter 5) — a few kB
 #   to MB of metadata; spectral records were the better of the two here.
 # * **No BN, no metadata, no natural images.** ZSKD's data impressions (chapter 2) or an adversarial game
