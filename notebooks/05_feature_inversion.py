@@ -651,14 +651,17 @@ pd.DataFrame(
 ).set_index("MNIST, context only (Lopes et al. 2017)")
 
 # %% [markdown]
-# **Reading the tables.** The spectral records give the best and the steadiest students of the four, well above
-# the uniform-noise floor; the two BN methods lost one seed each — the same seed — to a far weaker student (the
-# "per seed" column). Three differences between the families may explain it, and this chapter has not separated
-# them. The records are *per class*: an image of class c is pushed towards class c's own spectra, while the BN
-# statistics are pooled over all classes, and BN matching alone asks for no class at all. The records read the
-# owner's training data, ten classes' worth, where the BN statistics are one summary the teacher kept for its own
-# use. And the families invert different teachers, LeNet-5 and LeNet-5-BN, each student learning from the
-# teacher that made its images.
+# **Reading the tables.** With their students warming up, the two BN methods give the steadiest students of the
+# four, DeepInversion the best mean: its class term lifts BN matching by a couple of points, more than either
+# method's seeds spread. The spectral records lie between the two on average, with a wider spread over the seeds,
+# and the activation records trail; all are well above the uniform-noise floor. Before the warm-up (see "What else
+# was tried"), the two BN methods each lost their second seed to a far weaker student, and the spectral records
+# looked best: that ranking was the student's optimiser, not the images. What does separate the families, and
+# this chapter has not measured apart: the records are *per class* — an image of class c is pushed towards class
+# c's own spectra, while the BN statistics are pooled over all classes, and BN matching alone asks for no class
+# at all; the records read the owner's training data, ten classes' worth, where the BN statistics are one
+# summary the teacher kept for its own use; and the families invert different teachers, LeNet-5 and LeNet-5-BN,
+# each student learning from the teacher that made its images.
 #
 # **What the metadata costs.** The activation records' covariances take many times the teacher's own weights
 # (the "metadata (MB)" column against the line printed above the table); the spectra take less than the

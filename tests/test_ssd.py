@@ -158,6 +158,13 @@ def test_ssd_kd_runs_algorithm_1_on_a_tiny_budget():
 def test_the_buffer_gets_the_batch_the_generator_was_optimised_to_make():
     """The batch joining the replay buffer comes from the generator in train mode (BN on batch statistics), the
     mode its g_steps optimised, not from its running statistics."""
+    made = _modes_of_the_batches_made()  # the probe, then one batch per epoch
+    assert len(made) >= 2 and all(made[-2:]), made
+
+
+def _modes_of_the_batches_made(**kw) -> list[bool]:
+    """The generator's train/eval mode at each of its forward passes without gradient (the probe, then the batch
+    of every epoch that joins the buffer) in a 2-epoch SSD-KD run."""
     t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
     modes = []
 
@@ -167,10 +174,9 @@ def test_the_buffer_gets_the_batch_the_generator_was_optimised_to_make():
                                                                              torch.is_grad_enabled())))
         return g
 
-    distill(t, s, methods.SSDKD(gen, g_steps=2, kd_steps=2, synthesis_batch=20, capacity=50), steps=4,
+    distill(t, s, methods.SSDKD(gen, g_steps=2, kd_steps=2, synthesis_batch=20, capacity=50, **kw), steps=4,
             batch_size=8, eval_every=4, device=CPU, progress=False)
-    made = [training for training, grad in modes if not grad]  # the probe, then one batch per epoch
-    assert len(made) >= 2 and all(made[-2:]), modes
+    return [training for training, grad in modes if not grad]
 
 
 def test_priority_uses_the_is_weight_of_the_previous_draw():
@@ -198,19 +204,8 @@ def test_the_earlier_readings_stay_measurable_behind_switches():
     m.feedback(Batch(x=torch.zeros(3, 1, 4, 4), weights=torch.tensor([0.9, 0.8, 0.7]), index=torch.tensor([0, 1, 2])),
                torch.tensor([2.0, 2.0, 2.0]))
     assert m.buffer.priorities.tolist() == pytest.approx([1.8, 1.6, 1.4])  # this draw's w_i
-    t, s = _toy_teacher(), models.LeNet5Half(num_classes=10, in_channels=1)
-    modes = []
-
-    def gen(shape):
-        g = _gen(shape)
-        g.register_forward_hook(lambda module, inputs, output: modes.append((module.training,
-                                                                             torch.is_grad_enabled())))
-        return g
-
-    distill(t, s, methods.SSDKD(gen, g_steps=2, kd_steps=2, synthesis_batch=20, capacity=50, buffer_batch="eval"),
-            steps=4, batch_size=8, eval_every=4, device=CPU, progress=False)
-    made = [training for training, grad in modes if not grad]
-    assert len(made) >= 2 and not any(made[-2:]), modes
+    made = _modes_of_the_batches_made(buffer_batch="eval")
+    assert len(made) >= 2 and not any(made[-2:]), made
     with pytest.raises(ValueError, match="priority_weight must be 'previous'.*got 'next'"):
         methods.SSDKD(_gen, priority_weight="next")
     with pytest.raises(ValueError, match="buffer_batch must be 'train'.*got 'test'"):
