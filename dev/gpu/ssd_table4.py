@@ -25,11 +25,12 @@ from pathlib import Path
 
 from _procs import device_name, run_pool
 
+from dfkd_book.methods.ssd import READINGS as _READINGS  # the script runs with the repository on PYTHONPATH
+
 #: lever row → (the Table 4 row it changes, the SSDKD settings it changes)
 LEVERS = {
-    "SSD-KD (all), δ = wᵢ · KL": ("SSD-KD (all)", dict(priority_weight="current")),
-    "SSD-KD (all), buffer batch in eval mode": ("SSD-KD (all)", dict(buffer_batch="eval")),
-    "SSD-KD (all), both earlier readings": ("SSD-KD (all)", dict(priority_weight="current", buffer_batch="eval")),
+    # the book's earlier readings of Algorithm 1 (ssd.READINGS; its first entry is the book's own, the row itself)
+    **{f"SSD-KD (all), {name}": ("SSD-KD (all)", switches) for name, switches in list(_READINGS.items())[1:]},
     # Fast (Fang et al. 2022): one generator over the run instead of a fresh one per epoch, and its meta-learned
     # version (Reptile) with a tenth of the generator steps
     "baseline, generator carried over": ("baseline", dict(reinit_generator=False)),
