@@ -56,6 +56,9 @@ LEVERS = {
     "bn-stats, student warm-up 500 steps": ("bn-stats", {}, {}, {"warmup": 500}),
     "spectral, as the recipe": ("spectral", {}, {}),
     "spectral, student lr 3e-3": ("spectral", {}, {}, {"lr": 3e-3}),
+    # the BN-teacher students' warm-up (session 22) for the two record-based methods too
+    "activation records, student warm-up 500 steps": ("activation-records", {}, {}, {"warmup": 500}),
+    "spectral, student warm-up 500 steps": ("spectral", {}, {}, {"warmup": 500}),
 }
 
 

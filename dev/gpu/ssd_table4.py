@@ -27,7 +27,7 @@ from _procs import device_name, run_pool
 
 from dfkd_book.methods.ssd import READINGS as _READINGS  # the script runs with the repository on PYTHONPATH
 
-#: lever row → (the Table 4 row it changes, the SSDKD settings it changes)
+#: lever row → (the Table 4 row it changes, the SSDKD settings it changes[, the student protocol's fields changed])
 LEVERS = {
     # the book's earlier readings of Algorithm 1 (ssd.READINGS; its first entry is the book's own, the row itself)
     **{f"SSD-KD (all), {name}": ("SSD-KD (all)", switches) for name, switches in list(_READINGS.items())[1:]},
@@ -35,13 +35,19 @@ LEVERS = {
     # version (Reptile) with a tenth of the generator steps
     "baseline, generator carried over": ("baseline", dict(reinit_generator=False)),
     "baseline, Fast meta-generator, 8 g-steps": ("baseline", dict(reinit_generator=False, meta=True, g_steps=8)),
+    "SSD-KD (all), Fast meta-generator, 8 g-steps": ("SSD-KD (all)", dict(reinit_generator=False, meta=True,
+                                                                          g_steps=8)),
+    # the student's start, as chapter 5's BN-teacher students (Adam at 1e-2 from step 0 loses an occasional seed)
+    "SSD-KD (all), Fast meta-generator, 8 g-steps, student warm-up 500": (
+        "SSD-KD (all)", dict(reinit_generator=False, meta=True, g_steps=8), dict(warmup=500)),
+    "SSD-KD (all), student warm-up 500": ("SSD-KD (all)", {}, dict(warmup=500)),
 }
 
 
 def _switches(row: str) -> dict:
     from dfkd_book.methods import ssd
 
-    base, more = LEVERS.get(row, (row, {}))
+    base, more, *_ = LEVERS.get(row, (row, {}))
     return {**ssd.ABLATION[base], **more}
 
 
@@ -53,14 +59,16 @@ def _one(job: dict) -> dict:
     from dfkd_book.bench import run_recipe
     r = recipes.get("ssd-kd")
     b = job["budget"]
-    r = replace(r, student=replace(r.student, steps=b["epochs"] * b["kd_steps"]))
+    student = LEVERS[job["row"]][2] if len(LEVERS.get(job["row"], ())) > 2 else {}
+    r = replace(r, student=replace(r.student, steps=b["epochs"] * b["kd_steps"], **student))
     t0 = time.perf_counter()
     settings = dict(g_steps=b["g_steps"], kd_steps=b["kd_steps"], capacity=b["epochs"] * r.settings["synthesis_batch"])
     res, _, _ = run_recipe("ssd-kd", job["seed"], progress=False, recipe=r, **{**settings, **_switches(job["row"])})
     return {**job, "recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load("fashion-mnist",
                                                                                                       "test")), 2),
             "settings": res.method.settings(), "synthetic_samples": res.method.synthetic,
-            "changes": {"of": LEVERS[job["row"]][0], **LEVERS[job["row"]][1]} if job["row"] in LEVERS else None,
+            "changes": {"of": LEVERS[job["row"]][0], **LEVERS[job["row"]][1], **student} if job["row"] in LEVERS
+            else None,
             "steps": res.steps, "distill_s": round(res.history.seconds, 1),
             "wall_s": round(time.perf_counter() - t0, 1),
             "device": device_name(), "commit": os.environ.get("DFKD_BOOK_COMMIT", "?"), "profile": config.profile()}
