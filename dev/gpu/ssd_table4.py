@@ -25,7 +25,7 @@ from pathlib import Path
 
 from _procs import device_name, run_pool
 
-from dfkd_book.methods.ssd import READINGS as _READINGS  # the script runs with the repository on PYTHONPATH
+from dfkd_book.methods.ssd import ABLATION as _ABLATION, READINGS as _READINGS  # the script runs with the repository on PYTHONPATH
 
 #: lever row → (the Table 4 row it changes, the SSDKD settings it changes[, the student protocol's fields changed])
 LEVERS = {
@@ -37,9 +37,12 @@ LEVERS = {
     "baseline, Fast meta-generator, 8 g-steps": ("baseline", dict(reinit_generator=False, meta=True, g_steps=8)),
     "SSD-KD (all), Fast meta-generator, 8 g-steps": ("SSD-KD (all)", dict(reinit_generator=False, meta=True,
                                                                           g_steps=8)),
-    # the student's start, as chapter 5's BN-teacher students (Adam at 1e-2 from step 0 loses an occasional seed)
-    "SSD-KD (all), Fast meta-generator, 8 g-steps, student warm-up 500": (
-        "SSD-KD (all)", dict(reinit_generator=False, meta=True, g_steps=8), dict(warmup=500)),
+    # the student's start, as chapter 5's BN-teacher students (Adam at 1e-2 from step 0 loses an occasional seed),
+    # with Fast's meta-generator: every Table 4 row
+    **{f"{row}, Fast meta-generator, 8 g-steps, student warm-up 500": (
+        row, dict(reinit_generator=False, meta=True, g_steps=8), dict(warmup=500)) for row in _ABLATION},
+    "SSD-KD (all), Fast meta-generator, 20 g-steps, student warm-up 500": (
+        "SSD-KD (all)", dict(reinit_generator=False, meta=True, g_steps=20), dict(warmup=500)),
     "SSD-KD (all), student warm-up 500": ("SSD-KD (all)", {}, dict(warmup=500)),
 }
 
