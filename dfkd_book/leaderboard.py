@@ -31,6 +31,7 @@ METHODS: dict[str, tuple[str, int]] = {
     "spectral": ("spectral records", 5),
     "deepinversion": ("DeepInversion", 5),
     "ssd-kd": ("SSD-KD", 6),
+    "ssd-kd-fast": ("SSD-KD, Fast's meta-generator", 6),
 }
 
 #: the fields a record must have to be on the leaderboard

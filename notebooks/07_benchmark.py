@@ -220,6 +220,7 @@ needs = {
     "spectral": "spectral statistics (metadata)",
     "deepinversion": "a teacher with BN",
     "ssd-kd": "a teacher with BN",
+    "ssd-kd-fast": "a teacher with BN",
 }
 rows = []
 for m, rec in records.items():
