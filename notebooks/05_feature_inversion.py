@@ -878,9 +878,11 @@ print(
 # batch, the recipes' full student budget against this chapter's half — but on a GPU, where a teacher pass over a
 # batch costs far less ({ref}`ex-ch5-scale`), eight times the images bought a point or two, nowhere near the real
 # images of the same count. No change to DeepInversion's objective closed that gap: the images' quality, not their
-# number, holds these students back. Chapter 6 attacks the cost itself: SSD-KD keeps a *small* replay buffer of
-# synthetic images, steers new ones towards rare classes and hard cases, and replays most often the images on
-# which the student still disagrees with the teacher.
+# number, holds these students back. What did better was a different way to make them — a meta-learned generator
+# and a pool, the last lever above — and even its students stay below what 768 real images teach. Chapter 6
+# attacks the cost itself: SSD-KD keeps a *small* replay buffer of synthetic images, steers new ones towards rare
+# classes and hard cases, and replays most often the images on which the student still disagrees with the
+# teacher.
 
 # %% [markdown]
 # ## Exercises
