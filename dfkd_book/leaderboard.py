@@ -139,8 +139,9 @@ def frame(board: list[Row]):
 
 def provenance(records: dict[str, dict], results_dir: str | os.PathLike = RESULTS) -> str:
     """One sentence on where the numbers come from: the ``bench all`` run when ``bench-all.json`` covers every
-    record (same commit); that run and, by name, device and commit, each record re-run since (a chapter's
-    multi-seed record); otherwise the distinct devices, profiles and commits of the records."""
+    record (same commit); that run and, by name, device and commit, each record run since (a chapter's
+    multi-seed record, a method added after it); otherwise the distinct devices, profiles and commits of the
+    records."""
     summary_path = Path(results_dir) / "bench-all.json"
     if summary_path.is_file():
         s = json.loads(summary_path.read_text())
@@ -152,7 +153,7 @@ def provenance(records: dict[str, dict], results_dir: str | os.PathLike = RESULT
         if set(records) <= ok and not later:
             return run + "."
         if set(records) - set(later) <= ok and len(later) < len(records):
-            return run + "; re-run since: " + "; ".join(
+            return run + "; run since: " + "; ".join(
                 f"{METHODS[m][0]} (`bench {m} --seeds {r.get('seeds', 1)}`, {device_of(r)}, commit "
                 f"{r['git_commit'][:7]}, {r['date'][:10]})" for m, r in later.items()) + "."
     devices = sorted({device_of(r) for r in records.values()})

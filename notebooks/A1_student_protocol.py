@@ -231,11 +231,12 @@ for c in sorted(
 # ## The protocol the recipes use
 #
 # Adam 10⁻², τ = 20, cosine without warm-up for every static synthetic set, and by kind of set the budget,
-# augmentation and batch below. One exception came later: the students of the images inverted from a BN teacher
-# (DeepInversion, BN statistics) warm up for 500 steps. On a CPU, without it, one seed in three of each diverged
-# early and ended far below the others, and no change to the images rescued it; chapter 5's "What else was
-# tried" has the runs. This study did not see it: it screened the warm-up on the real images only, and chose on
-# the mean over seeds.
+# augmentation and batch below. One exception came later: the students of inverted images (DeepInversion, BN
+# statistics, activation and spectral records, and SSD-KD with Fast's generator in chapter 6) warm up for 500
+# steps. On a CPU, without it, one seed in three of each BN method diverged early and ended far below the others,
+# and no change to the images rescued it; on a GPU, it lifted the two metadata methods' students too. Chapter 5's
+# "What else was tried" has the runs. This study did not see it: it screened the warm-up on the real images only,
+# and chose on the mean over seeds.
 
 # %% tags=["hide-input"]
 pd.DataFrame(

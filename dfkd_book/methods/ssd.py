@@ -52,7 +52,8 @@ OPEN_CHOICES = {
     "the class a sample is made for (L_Task)": "classes cycle 0, 1, ..., K−1 over the generator's batch",
     "'Initialize a generative network' (Alg. 1, line 4)": "a fresh generator (and a fresh z) every epoch by default; "
                                                          "reinit_generator=False carries the generator over, and "
-                                                         "meta=True meta-learns it as Fast does (Reptile)",
+                                                         "meta=True meta-learns it as Fast does (Reptile; "
+                                                         "the ssd-kd-fast recipe, 8 steps per batch)",
     "KL in eq. 4 and L_KD": "τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) per sample, τ = T (the book's kd_loss)",
     "max in the normalisation of eq. 5": "the largest IS weight over the whole buffer, (N · min P)^(−ω) "
                                          "(prioritised experience replay, Schaul et al. 2016)",
