@@ -257,11 +257,14 @@ pd.DataFrame(rows).set_index("method").style.format(
 #   baseline: a teacher's forward passes sort a pile of natural images — any you may use — into a class-balanced
 #   transfer set. Try them first; keep balanced *noise* as the floor every other method must beat.
 # * **A teacher with BatchNorm.** Its running statistics are a free description of the training data.
-#   DeepInversion (chapter 5) turns them into a small, reusable image set, and with a student that warms up it
-#   gave the best and steadiest BN-based students here; SSD-KD (chapter 6) spends its synthesis where the student
-#   is still wrong, over many more samples, and did not beat it on this teacher.
+#   SSD-KD with Fast's meta-generator (chapter 6) gave the best BN-based students here: a small generator,
+#   carried over and meta-learned, makes a few thousand samples while the student trains, a few generator steps
+#   per batch. DeepInversion (chapter 5) turns the statistics into a small, reusable image set, a few points
+#   behind; SSD-KD as its Algorithm 1 prints it, with a fresh generator every epoch, did not beat DeepInversion
+#   on this teacher.
 # * **The data owner will share statistics, not data.** Activation or spectral records (chapter 5) — a few kB
-#   to MB of metadata; spectral records were the better of the two here.
+#   to MB of metadata; with students that warm up, the two came within a couple of points of each other here,
+#   the activation records ahead.
 # * **No BN, no metadata, no natural images.** ZSKD's data impressions (chapter 2) or an adversarial game
 #   (chapter 4). The game needs no stored images at all, but it is the least predictable to train.
 #
