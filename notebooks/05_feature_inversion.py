@@ -651,13 +651,13 @@ pd.DataFrame(
 ).set_index("MNIST, context only (Lopes et al. 2017)")
 
 # %% [markdown]
-# **Reading the tables.** With their students warming up, the two BN methods give the steadiest students of the
-# four, DeepInversion the best mean: its class term lifts BN matching by a couple of points, more than either
-# method's seeds spread. The spectral records lie between the two on average, with a wider spread over the seeds,
-# and the activation records trail; all are well above the uniform-noise floor. Before the warm-up (see "What else
-# was tried"), the two BN methods each lost their second seed to a far weaker student, and the spectral records
-# looked best: that ranking was the student's optimiser, not the images. What does separate the families, and
-# this chapter has not measured apart: the records are *per class* — an image of class c is pushed towards class
+# **Reading the tables.** With all four students warming up, the two metadata methods give the best means — the
+# activation records first, the spectral records with a wider spread over the seeds — and the two BN methods
+# the steadiest students, DeepInversion's class term lifting BN matching by a couple of points, more than either
+# method's seeds spread. All are well above the uniform-noise floor. Before the warm-up (see "What else was
+# tried"), the two BN methods each lost their second seed to a far weaker student and the activation records
+# trailed the other three: that ranking was the student's optimiser, not the images. What does separate the
+# families, and this chapter has not measured apart: the records are *per class* — an image of class c is pushed towards class
 # c's own spectra, while the BN statistics are pooled over all classes, and BN matching alone asks for no class
 # at all; the records read the owner's training data, ten classes' worth, where the BN statistics are one
 # summary the teacher kept for its own use; and the families invert different teachers, LeNet-5 and LeNet-5-BN,
