@@ -235,7 +235,7 @@ def _inversion(p, name: str, method: str, teacher: str, settings: dict, extras: 
 def _ssd(p, fast: bool = False) -> Recipe:
     epochs = p(4, 100)
     kd_steps = p(40, STUDENT_PROTOCOLS["inverted"][0] // 100)
-    generator = (dict(g_steps=p(4, 8), reinit_generator=False, meta=True) if fast
+    generator = (dict(g_steps=p(10, 8), reinit_generator=False, meta=True) if fast
                  else dict(g_steps=p(10, 100), reinit_generator=True))
     return Recipe("ssd-kd-fast" if fast else "ssd-kd", "ssd-kd", "lenet5bn", "lenet5half",
                   dict(kd_steps=kd_steps, synthesis_batch=60, capacity=epochs * 60,

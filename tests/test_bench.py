@@ -326,16 +326,21 @@ def test_inversion_recipes_fit_the_chapter_budget():
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_ssd_recipe_is_small_scale(profile):
+@pytest.mark.parametrize("name", ["ssd-kd", "ssd-kd-fast"])
+def test_ssd_recipe_is_small_scale(profile, name):
     """Issue 7: SSD-KD uses at most 10 % of the training set's size (≤ 6,000 synthetic samples), and the buffer
-    holds at least one of the student's mini-batches."""
-    r = recipes.get("ssd-kd", profile)
+    holds at least one of the student's mini-batches — with Algorithm 1's generator and with Fast's."""
+    r = recipes.get(name, profile)
     s = r.settings
     assert r.student.steps % s["kd_steps"] == 0
     samples = r.student.steps // s["kd_steps"] * s["synthesis_batch"]
     assert samples <= 6_000
     assert s["capacity"] >= r.student.batch_size
-    assert r.teacher == "lenet5bn" and "ssd-kd" in bench.METHODS
+    assert r.teacher == "lenet5bn" and name in bench.METHODS
+    if name == "ssd-kd-fast":  # Fast's meta-generator, carried over the run
+        assert r.settings["meta"] and not r.settings["reinit_generator"] and r.student.warmup > 0
+    else:  # Algorithm 1: a fresh generator every epoch
+        assert r.settings["reinit_generator"] and not r.settings.get("meta", False)
 
 
 def test_ssd_ablation_rows():
