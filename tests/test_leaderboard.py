@@ -14,7 +14,8 @@ def test_readme_leaderboard_matches_results():
 
 def test_committed_records_are_full_profile_and_their_provenance_is_stated():
     """Every record is a full-profile run; a record of the committed `bench all` run (same commit) has the numbers
-    of its summary; records run since (a chapter's multi-seed record, a method added later) are named by commit in the provenance."""
+    of its summary; records run since (a chapter's multi-seed record, a method added later) are named by commit in
+    the provenance."""
     records = leaderboard.load()
     assert {r["profile"] for r in records.values()} == {"full"}
     summary = json.loads((leaderboard.RESULTS / "bench-all.json").read_text())
