@@ -633,14 +633,13 @@ full_rows = []
 
 def paired(a, b):
     """The paired t-test of ``a`` against ``b`` (two per-seed Series) on the
-    seeds both have."""
+    seeds both have, and those seeds' pairs (columns a, b)."""
     both = pd.concat([a, b], axis=1).dropna()
-    return paired_test(both.iloc[:, 0], both.iloc[:, 1])
+    return paired_test(both.iloc[:, 0], both.iloc[:, 1]), both
 
 
 for change, of, to in steps_of:
-    t = paired(full_seed[to], full_seed[of])
-    both = full_seed[[of, to]].dropna()
+    t, both = paired(full_seed[to], full_seed[of])
     full_rows.append(
         {
             "change": change,
@@ -669,11 +668,11 @@ doubled = lev_all[
 at_recipe = pd.Series(
     leaderboard.load(methods=["ssd-kd-fast"])["ssd-kd-fast"]["per_seed"]
 )
-t = paired(doubled, at_recipe)
+t, both = paired(doubled, at_recipe)
 print(
     f"{2 * r_full.student.steps:,} student steps: {doubled.mean():.2f} % "
     f"({', '.join(f'{a:.2f}' for a in doubled)}); "
-    f"{r_full.student.steps:,}: {at_recipe[doubled.index].mean():.2f} % "
+    f"{r_full.student.steps:,}: {both.iloc[:, 1].mean():.2f} % "
     f"on the same seeds; doubling adds {t['diff']:+.2f} ± {t['se']:.2f} "
     f"points ({t['seeds']} seeds)"
 )
@@ -696,7 +695,7 @@ pd.DataFrame(
 
 # %%
 for row in list(ssd.ABLATION)[1:]:
-    t = paired(t4_full[row], t4_full["baseline"])
+    t, _ = paired(t4_full[row], t4_full["baseline"])
     print(
         f"{row:36s} lift {t['diff']:+.2f} ± {t['se']:.2f} (standard error, "
         f"{t['seeds']} paired seeds): "

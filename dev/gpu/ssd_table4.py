@@ -27,6 +27,9 @@ from _procs import device_name, run_pool
 
 from dfkd_book.methods.ssd import ABLATION as _ABLATION, READINGS as _READINGS  # the script runs with the repository on PYTHONPATH
 
+#: Fast's generator (Fang et al. 2022), as the ssd-kd-fast recipe has it: one meta-learned generator over the run
+_FAST = dict(reinit_generator=False, meta=True, g_steps=8)
+
 #: lever row → (the Table 4 row it changes, the SSDKD settings it changes[, the student protocol's fields changed])
 LEVERS = {
     # the book's earlier readings of Algorithm 1 (ssd.READINGS; its first entry is the book's own, the row itself)
@@ -34,24 +37,28 @@ LEVERS = {
     # Fast (Fang et al. 2022): one generator over the run instead of a fresh one per epoch, and its meta-learned
     # version (Reptile) with a tenth of the generator steps
     "baseline, generator carried over": ("baseline", dict(reinit_generator=False)),
-    "baseline, Fast meta-generator, 8 g-steps": ("baseline", dict(reinit_generator=False, meta=True, g_steps=8)),
-    "SSD-KD (all), Fast meta-generator, 8 g-steps": ("SSD-KD (all)", dict(reinit_generator=False, meta=True,
-                                                                          g_steps=8)),
+    "baseline, Fast meta-generator, 8 g-steps": ("baseline", _FAST),
+    "SSD-KD (all), Fast meta-generator, 8 g-steps": ("SSD-KD (all)", _FAST),
     # the student's start, as chapter 5's BN-teacher students (Adam at 1e-2 from step 0 loses an occasional seed),
     # with Fast's meta-generator: every Table 4 row
-    **{f"{row}, Fast meta-generator, 8 g-steps, student warm-up 500": (
-        row, dict(reinit_generator=False, meta=True, g_steps=8), dict(warmup=500)) for row in _ABLATION},
+    **{f"{row}, Fast meta-generator, 8 g-steps, student warm-up 500": (row, _FAST, dict(warmup=500))
+       for row in _ABLATION},
     "SSD-KD (all), Fast meta-generator, 20 g-steps, student warm-up 500": (
-        "SSD-KD (all)", dict(reinit_generator=False, meta=True, g_steps=20), dict(warmup=500)),
+        "SSD-KD (all)", {**_FAST, "g_steps": 20}, dict(warmup=500)),
     "SSD-KD (all), student warm-up 500": ("SSD-KD (all)", {}, dict(warmup=500)),
 }
 
 
 def _switches(row: str) -> dict:
-    from dfkd_book.methods import ssd
-
+    """The SSDKD keyword arguments of a Table 4 row or a lever."""
     base, more, *_ = LEVERS.get(row, (row, {}))
-    return {**ssd.ABLATION[base], **more}
+    return {**_ABLATION[base], **more}
+
+
+def _student(row: str) -> dict:
+    """The student-protocol fields a lever changes ({} for a Table 4 row)."""
+    _, _, *student = LEVERS.get(row, (row, {}))
+    return student[0] if student else {}
 
 
 def _one(job: dict) -> dict:
@@ -62,7 +69,7 @@ def _one(job: dict) -> dict:
     from dfkd_book.bench import run_recipe
     r = recipes.get("ssd-kd")
     b = job["budget"]
-    student = LEVERS[job["row"]][2] if len(LEVERS.get(job["row"], ())) > 2 else {}
+    student = _student(job["row"])
     r = replace(r, student=replace(r.student, steps=b["epochs"] * b["kd_steps"], **student))
     t0 = time.perf_counter()
     settings = dict(g_steps=b["g_steps"], kd_steps=b["kd_steps"], capacity=b["epochs"] * r.settings["synthesis_batch"])
