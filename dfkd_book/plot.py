@@ -400,17 +400,23 @@ def transition_curves(walks: dict, pairs: Sequence[tuple[int, int]], classes: Se
     return fig
 
 
-def accuracy_vs_compute(board, target: float | None = None, title: str | None = None):
-    """Student accuracy (%) against the method's wall time (s, log scale) for :func:`dfkd_book.leaderboard.rows`
-    rows: one labelled point per method, coloured by chapter (a star for the real-data ceiling), the teacher's
-    accuracy dashed and ``target`` (e.g. the book's 87 %) dotted."""
+#: the marker of each leaderboard group (:data:`dfkd_book.leaderboard.GROUPS`)
+_GROUP_MARKER = {"data-free": "o", "metadata": "s", "real data": "*"}
+
+
+def accuracy_vs_compute(board, title: str | None = None):
+    """Student accuracy (%, mean ± sd over seeds as an error bar) against the method's wall time per seed (s, log
+    scale) for :func:`dfkd_book.leaderboard.rows` rows: one labelled point per method, coloured by chapter, shaped
+    by group (circle data-free, square metadata, star the real-data ceiling), the teacher's accuracy dashed."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fig, ax = plt.subplots(figsize=(9, 5.5))
     cmap = plt.get_cmap("tab10")
     for r in board:
-        ax.scatter(r.wall_s, r.student_acc, s=70 if r.data_free else 220, color=cmap(r.chapter % 10),
-                   marker="o" if r.data_free else "*", zorder=3, edgecolor="black", linewidth=0.5,
+        ax.errorbar(r.wall_s, r.student_acc, yerr=r.sd or None, color=cmap(r.chapter % 10), lw=1, capsize=3,
+                    zorder=2)
+        ax.scatter(r.wall_s, r.student_acc, s=220 if r.group == "real data" else 70, color=cmap(r.chapter % 10),
+                   marker=_GROUP_MARKER.get(r.group, "o"), zorder=3, edgecolor="black", linewidth=0.5,
                    label=f"chapter {r.chapter}")
         # a label above its point, or below when a neighbour close in time and accuracy sits above it
         crowded = any(o is not r and abs(np.log10(o.wall_s / r.wall_s)) < 0.15 and 0 < o.student_acc - r.student_acc
@@ -424,19 +430,55 @@ def accuracy_vs_compute(board, target: float | None = None, title: str | None = 
     best_teacher = max(r.teacher_acc for r in board)
     ax.axhline(best_teacher, ls="--", color="grey", lw=1)
     ax.text(0.01, best_teacher + 0.5, f"teacher {best_teacher:.2f} %", transform=trans, fontsize=8, color="grey")
-    if target is not None:
-        ax.axhline(target, ls=":", color="tab:red", lw=1)
-        ax.text(0.01, target - 2.2, f"target {target:g} %", transform=trans, fontsize=8, color="tab:red")
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     lo, hi = min(r.wall_s for r in board), max(r.wall_s for r in board)
     ax.set_xlim(lo / 1.3, hi * 1.9)  # room for the labels on the right
-    ax.set_xlabel("wall time of the whole method (s, log scale): making the transfer set + distillation")
+    ax.set_xlabel("wall time of the whole method per seed (s, log scale): making the transfer set + distillation")
     ax.set_ylabel("student test accuracy (%)")
     ax.set_title(title or "Accuracy against compute")
     ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_queries(curves: dict, finals: dict | None = None, budgets=(1e5, 1e6, 1e7),
+                        title: str | None = None):
+    """The equal-compute frontier: student test accuracy (%) against teacher queries (log scale), one line per
+    method.
+
+    Args:
+        curves: name → ``(cumulative teacher queries, test accuracy in %)`` per evaluation, e.g.
+            :func:`dfkd_book.leaderboard.curves` (the first seed's history).
+        finals: name → ``(queries, mean %, sd %)``: the final students over all seeds, drawn as an error bar at
+            the end of the name's line.
+        budgets: query budgets marked by dotted vertical lines.
+
+    Raises:
+        ValueError: no curve, or a curve whose two lists differ in length.
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass name → (queries, accuracies)")
+    fig, ax = plt.subplots(figsize=(9.5, 5.2))
+    cmap = plt.get_cmap("tab10")
+    for i, (name, (xs, accs)) in enumerate(curves.items()):
+        if len(xs) != len(accs):
+            raise ValueError(f"{name}: {len(xs)} query counts but {len(accs)} accuracies")
+        color = cmap(i % 10)
+        ax.plot(xs, accs, marker=".", ms=4, lw=1.4, color=color, label=name)
+        if finals and name in finals:
+            q, mean, sd = finals[name]
+            ax.errorbar(q, mean, yerr=sd, fmt="o", color=color, capsize=3, ms=5, markeredgecolor="black", mew=0.5)
+    for b in budgets:
+        ax.axvline(b, ls=":", color="grey", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("teacher queries (images forward + images backward through the teacher, log scale)")
+    ax.set_ylabel("student test accuracy (%)")
+    ax.set_title(title or "Accuracy against teacher queries")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, ncol=2, loc="lower right")
     fig.tight_layout()
     return fig
 

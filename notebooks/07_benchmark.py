@@ -22,21 +22,26 @@
 #
 # * the same data set (Fashion-MNIST, 32 × 32, inputs in [0, 1]) and the same 10,000 test images;
 # * the same teacher — the shipped LeNet-5, or its BatchNorm twin LeNet-5-BN for the methods that read BN
-#   statistics (both about 91.5 %) — and the same student, a fresh LeNet-5-Half, seed 0 (a record re-run since
-#   with several seeds, named under the leaderboard, shows their mean; its budget is its chapter's recipe);
-# * each method's recipe from `dfkd_book.bench`, sized for a 2-core CPU (the recipes are printed in every record);
-# * the same measure of cost: the wall time of the whole method, synthesis *and* distillation, on one machine.
+#   statistics (both about 91.5 %) — and the same student, a fresh LeNet-5-Half;
+# * each method's recipe from `dfkd_book.recipes` (its chapter's final recipe; every record prints it), run from
+#   **three seeds** of the student and of every random choice of the method: a number below is a mean ± the
+#   standard deviation over the seeds, never one seed's, and always the *final* student, never one picked on the
+#   test set;
+# * three measures of cost: the student's optimiser steps, the **teacher queries** (images passed through the
+#   teacher, forward or backward — the cost that does not depend on the machine), and the wall time of the whole
+#   method, making the transfer set *and* distilling, on the machine named beside it.
 #
-# The numbers are made by one command,
+# The numbers are made by one command per method, or by one for them all,
 #
 # ```bash
-# # --only / --skip to choose; a failing method does not stop the others
-# python -m dfkd_book.bench all
+# python -m dfkd_book.bench all --seeds 3        # --only / --skip to choose; a failing method does not stop the others
+# python -m dfkd_book.bench ssd-kd-fast --seeds 3  # one method
 # ```
 #
-# which writes one record per method to `results/` and a summary of the run to `results/bench-all.json`. This
-# notebook only **reads** those records: it runs in seconds, and what it shows is what that run measured.
-# Run the command yourself (a GPU makes it minutes) and re-run this notebook to see your own leaderboard.
+# which write one record per method to `results/` (shipped with the package, so this chapter also runs from a
+# `pip install`). This notebook only **reads** those records: it runs in seconds, and what it shows is what those
+# runs measured. Run the command yourself (a GPU makes it minutes) and re-run this notebook to see your own
+# leaderboard.
 
 # %% tags=["remove-cell"]
 # On Colab: install this book's package and nothing else (never PyTorch:
@@ -59,10 +64,11 @@ from dfkd_book import config, leaderboard, plot
 from IPython.display import Markdown, display
 
 config.describe()
-# results/METHOD.json for every method of the leaderboard
+# results/METHOD.json for every method of the leaderboard: the records
+# shipped with the package, or the repository's results/ when present
 records = leaderboard.load()
 board = leaderboard.rows(records)
-run = json.loads((leaderboard.RESULTS / "bench-all.json").read_text())
+print(f"records read from {leaderboard.RESULTS}")
 print(leaderboard.provenance(records))
 
 # %%
@@ -73,132 +79,203 @@ chapters.show("07_benchmark")
 # %% [markdown]
 # ## The leaderboard
 #
-# *Retention* is the student's accuracy divided by its teacher's — the fair comparison across papers whose
-# teachers differ. *Transfer set* is how many images the student learnt from, and of what kind: real, synthetic
-# (optimised from noise or made by a generator and kept), arbitrary (natural or random images the teacher
-# labels), or generated on the fly (the adversarial games never keep an image). The paper column is the
-# published student accuracy in the setting named beside it; most papers give no Fashion-MNIST number.
+# The methods fall into three groups by what they need besides the teacher. **Data-free** methods have the
+# teacher alone — its weights, the BatchNorm statistics it carries where it has BN layers, or natural images that
+# are not the data owner's. **Metadata** methods read statistics that the data owner recorded on the training set
+# and shared (Lopes et al. 2017's activation records, the spectral records of chapter 5): no image of the training
+# set, but something made from all of them, so they are ranked apart. **Real data** is knowledge distillation on
+# the training set itself, the ceiling.
+#
+# Within a group, the **rank** is shared while the seed bands overlap: walking down the means, a method keeps the
+# rank of the method that opened it while its band (mean ± sd) meets that method's band, and a shared rank is
+# written `=k`. With three seeds a band is a rough measure of spread, not a confidence interval, so the table also
+# gives Welch's t-test of each method's three students against those of its group's most accurate method
+# (*p vs best*; small means the difference is unlikely to be seed noise). *Worth real images* reads the student's
+# mean accuracy off the yardstick of chapter 1 and Appendix A: how many class-balanced real training images give a
+# student as good under the yardstick's protocol. The paper column holds a published number **only where it is on
+# Fashion-MNIST**; the numbers published on other data sets are in the context table below it.
 
 # %% tags=["hide-input"]
 table = leaderboard.frame(board)
 shown = pd.DataFrame(
     {
+        "group": table["group"],
+        "rank": table["rank"].replace("", "–"),
         "method": table["name"],
         "ch.": table["chapter"],
-        "teacher": [
-            f"{t} {a:.2f}"
-            for t, a in zip(table["teacher"], table["teacher_acc"])
+        "student %": [
+            f"{m:.2f} ± {s:.2f}"
+            for m, s in zip(table["student_acc"], table["sd"])
         ],
-        "student %": table["student_acc"],
-        "retention %": 100 * table["retention"],
+        "p vs best": table["p_vs_best"],
+        "worth real images": [
+            leaderboard.worth_text(w) for w in table["worth"]
+        ],
+        "student steps": table["steps"],
         "transfer set": [
             f"{n:,} {k}" for n, k in zip(table["samples"], table["kind"])
         ],
-        "wall s": table["wall_s"],
-        "paper %": table["paper"],
+        "teacher queries": [
+            leaderboard.queries_text(q) for q in table["queries"]
+        ],
+        "wall s / seed": table["wall_s"],
+        "device": table["device"],
+        "paper % (Fashion-MNIST)": table["paper"],
     }
-)
-shown.index = [
-    "ceiling" if not d else str(i) for i, d in enumerate(table["data_free"])
-]
+).set_index(["group", "rank"])
 shown.style.format(
     {
-        "student %": "{:.2f}",
-        "retention %": "{:.1f}",
-        "wall s": "{:,.0f}",
-        "paper %": lambda v: "–" if pd.isna(v) else f"{v:.2f}",
+        "p vs best": lambda v: "–" if pd.isna(v) else f"{v:.3f}",
+        "student steps": lambda v: "–" if pd.isna(v) else f"{v:,.0f}",
+        "wall s / seed": "{:,.0f}",
+        "paper % (Fashion-MNIST)": lambda v: "–" if pd.isna(v) else f"{v:.2f}",
     }
-).background_gradient(subset=["student %"], cmap="Greens")
+)
 
 # %% [markdown]
-# **Paper against this book.** The published numbers and the settings they were measured in. Only ZSKD, the
-# arbitrary transfer sets and KD on real data have a published Fashion-MNIST LeNet-5 → LeNet-5-Half number; the
-# others are given for the nearest published setting, or not at all.
+# **Context: the papers' numbers on other data.** Most of these papers publish no Fashion-MNIST number. What they
+# do publish is for another data set, teacher and student — MNIST, CIFAR-10 — and is not comparable with the
+# leaderboard; it is listed here so that a reader who knows the paper finds it, and kept out of the table above.
 
 # %% tags=["hide-input"]
-pd.DataFrame(
-    {
-        "method": table["name"],
-        "paper %": table["paper"],
-        "the paper's setting": table["paper_setting"],
-        "this book %": table["student_acc"],
-    }
-).set_index("method").style.format(
-    {
-        "paper %": lambda v: "–" if pd.isna(v) else f"{v:.2f}",
-        "this book %": "{:.2f}",
-    }
+pd.DataFrame(leaderboard.context(records)).set_index("method").style.format(
+    {"published %": lambda v: "–" if pd.isna(v) else f"{v:.2f}"}
 )
 
 # %%
-ceiling = next(r for r in board if not r.data_free)
+ceiling = next(r for r in board if r.group == "real data")
 best = leaderboard.best_data_free(board)
-floor = records["arbitrary-noise"]["student_acc"]
-# sanity: the records are complete and tell a coherent story
-assert len(board) == len(leaderboard.METHODS) and run["failed"] == []
+floor = next(r for r in board if r.method == "arbitrary-noise")
+published = {  # the published data-free numbers on Fashion-MNIST
+    r.name: r.paper for r in board if r.group == "data-free" and r.paper
+}
+best_paper = max(published, key=published.get)
+paper_source = next(
+    records[r.method]["paper"]["source"] for r in board if r.name == best_paper
+)
+# sanity: every record is complete, multi-seed and coherent
+assert len(board) == len(leaderboard.METHODS)
+assert all(r.seeds >= 3 for r in board), [
+    r.method for r in board if r.seeds < 3
+]
 assert all(r.student_acc < ceiling.student_acc for r in board if r.data_free), (
     "a data-free student beat real data"
 )
-assert all(  # a single-seed record's accuracy is its final evaluation
-    records[m]["history"]["test_acc"][-1] == r.student_acc
-    for m, r in zip(table["method"], board)
-    if "history" in records[m] and records[m].get("seeds", 1) == 1
+assert all(r.queries for r in board), (
+    "a record does not count its teacher queries"
 )
-assert best.student_acc > floor, (
+assert best.student_acc > floor.student_acc, (
     "the best data-free method does not beat balanced noise"
 )
+shared = [
+    f"{r.name} ({r.student_acc:.2f} ± {r.sd:.2f} %, p = {r.p_vs_best:.2f})"
+    for r in board
+    if r.group == "data-free" and r.rank == best.rank and r is not best
+] or ["no other method"]
+below_ceiling = ceiling.student_acc - best.student_acc
+above_floor = best.student_acc - floor.student_acc
+below_paper = published[best_paper] - best.student_acc
 display(
     Markdown(
-        f"The best data-free student is **{best.name}** "
-        f"(chapter {best.chapter}) at **{best.student_acc:.2f} %**, "
-        f"{ceiling.student_acc - best.student_acc:.1f} points below KD "
-        f"on the real training set ({ceiling.student_acc:.2f} %) "
-        f"and {best.student_acc - floor:.1f} points above balanced "
-        f"uniform noise ({floor:.2f} %)."
+        f"The most accurate data-free student is **{best.name}** (chapter "
+        f"{best.chapter}) at **{best.student_acc:.2f} ± {best.sd:.2f} %** "
+        f"over {best.seeds} seeds, {below_ceiling:.1f} points below KD on "
+        f"the real training set ({ceiling.student_acc:.2f} ± "
+        f"{ceiling.sd:.2f} %) and {above_floor:.1f} points above balanced "
+        f"uniform noise ({floor.student_acc:.2f} %). It shares rank "
+        f"{best.rank.lstrip('=')} with {', '.join(shared)}."
+        " The highest published data-free number on Fashion-MNIST is "
+        f"{published[best_paper]:.2f} % ({best_paper}, {paper_source}), "
+        f"{below_paper:.1f} points above this book's best. Under the "
+        "yardstick's protocol the best student is worth "
+        f"{leaderboard.worth_text(best.worth)} real images."
     )
 )
 
 # %% [markdown]
-# ## Accuracy against compute
+# ## The equal-compute frontier: accuracy against teacher queries
 #
-# A method that wins by spending ten times the compute has not won. The scatter puts each method at its wall time
-# (log scale) and its student's accuracy; the star is the real-data ceiling. Up and to the left is better.
+# Wall time depends on the machine, and the records above were made on one or two threads of a small CPU. What
+# every method pays on any machine is **teacher queries**: each image passed forward through the teacher (to
+# label it, to score it, to distil on it) and each image whose gradient is taken back through the teacher (to
+# optimise an image or a generator). Every record keeps its first seed's learning curve with the queries spent
+# by each evaluation — making the transfer set included — so the curves can be laid side by side on one axis.
+# The dot at the end of a line is the final student over all seeds (mean ± sd).
+
+# %%
+by_queries = leaderboard.curves(records, "queries")
+finals = {
+    r.name: (r.queries, r.student_acc, r.sd)
+    for r in board
+    if r.name in by_queries
+}
+fig = plot.accuracy_vs_queries(
+    by_queries,
+    finals,
+    title="Fashion-MNIST, LeNet-5 → LeNet-5-Half: the equal-compute frontier",
+)
+
+# %% [markdown]
+# Read the figure at a budget: where each curve stands at 10⁵, 10⁶ and 10⁷ queries. A curve cut before its end
+# comes from a run planned for a longer budget, its learning-rate schedule unfinished, so its number at the cut is
+# a lower bound on what a run *planned* for that budget would reach; "–" means the method had not yet evaluated a
+# student by then (it was still making its transfer set).
+
+# %% tags=["hide-input"]
+budgets = (1e5, 1e6, 1e7)
+frontier = pd.DataFrame(
+    {f"{b:.0e} queries": leaderboard.at_budget(by_queries, b) for b in budgets}
+)
+winners = {
+    col: frontier[col].idxmax()
+    for col in frontier
+    if frontier[col].notna().any()
+}
+frontier.style.format(
+    lambda v: "–" if pd.isna(v) else f"{v:.2f}"
+).highlight_max(axis=0, color="#cdeccd")
+
+# %%
+assert set(winners) == {f"{b:.0e} queries" for b in budgets}, winners
+cheapest = min((r for r in board if r.data_free), key=lambda r: r.queries)
+display(
+    Markdown(
+        "**Who wins at which budget.** "
+        + "; ".join(
+            f"at {col}: {name} ({frontier.loc[name, col]:.2f} %)"
+            for col, name in winners.items()
+        )
+        + f". The cheapest method in queries, {cheapest.name}, finishes with "
+        f"{leaderboard.queries_text(cheapest.queries)} queries at "
+        f"{cheapest.student_acc:.2f} ± {cheapest.sd:.2f} %; the most accurate "
+        f"data-free method spends {leaderboard.queries_text(best.queries)}, "
+        "and the real-data ceiling "
+        f"{leaderboard.queries_text(ceiling.queries)}."
+    )
+)
+
+# %% [markdown]
+# ## Accuracy against wall time
+#
+# The same comparison in seconds: each method at its wall time per seed (log scale) and its mean accuracy, the
+# bar ± one sd over seeds; the star is the real-data ceiling, squares the metadata methods. Up and to the left is
+# better. Mind the device column of the leaderboard: some records ran on one thread (two runs side by side on the
+# two cores), others on two, so a factor of up to two in time is the machine's, not the method's — the query axis
+# above has no such factor.
 
 # %%
 fig = plot.accuracy_vs_compute(
-    board,
-    title=f"Fashion-MNIST, LeNet-5 → LeNet-5-Half "
-    f"({run['device']}, {run['profile']} profile)",
+    board, title="Fashion-MNIST, LeNet-5 → LeNet-5-Half (CPU, full profile)"
 )
 
 # %% [markdown]
-# The training curves say *when* each student learnt what it knows. Each record keeps the test accuracy after
-# every evaluation of its distillation (every few hundred student steps); a method that makes its transfer set first starts its curve
-# when that is done (the seconds it spent are in the cost table below), while the adversarial games and SSD-KD
-# make their samples as they train, so their curves start early and climb slowly.
-
+# The training curves say *when* each student learnt what it knows (the first seed of each record). A method
+# that makes its transfer set first starts its curve when that is done (the seconds it spent are in the cost
+# table below), while the adversarial games and SSD-KD make their samples as they train, so their curves start
+# early and climb slowly.
 
 # %%
-def made_first(rec):
-    """Seconds spent making the transfer set before distillation started
-    (0 when made during training)."""
-    return (
-        rec.get("crafting_s")
-        or rec.get("synthesis_s")
-        or rec.get("balancing_s")
-        or 0.0
-    )
-
-
-curves = {
-    leaderboard.METHODS[m][0]: (
-        [made_first(rec) + w for w in rec["history"]["wall_s"]],
-        rec["history"]["test_acc"],
-    )
-    for m, rec in records.items()
-    if len(rec["history"]["wall_s"]) > 1
-}
-fig = plot.accuracy_over_time(curves)
+fig = plot.accuracy_over_time(leaderboard.curves(records, "wall_s"))
 
 # %% [markdown]
 # ## What each method costs
@@ -225,12 +302,15 @@ needs = {
 rows = []
 for m, rec in records.items():
     # None: the samples are made during training (or are real)
-    make = made_first(rec) or None
+    make = leaderboard.made_first(rec) or None
+    q = rec.get("teacher_queries") or {}
     rows.append(
         {
             "method": leaderboard.METHODS[m][0],
             "needs": needs[m],
             "samples": rec["transfer_samples"],
+            "forward": q.get("forward"),
+            "backward": q.get("backward"),
             "make s": make,
             "distil s": rec.get("distillation_s"),
             "wall s": rec["wall_s"],
@@ -245,29 +325,55 @@ pd.DataFrame(rows).set_index("method").style.format(
         "distil s": "{:.0f}",
         "wall s": "{:.0f}",
         "samples": "{:,}",
+        "forward": "{:,.0f}",
+        "backward": "{:,.0f}",
         "s per 1,000 samples made": "{:.1f}",
     },
     na_rep="–",
 )
 
 # %% [markdown]
-# **When to choose which.** What you have decides more than the leaderboard does:
+# ## When to choose which
 #
-# * **Only the teacher's weights, nothing else.** Balanced arbitrary images (chapter 3) are the cheapest strong
-#   baseline: a teacher's forward passes sort a pile of natural images — any you may use — into a class-balanced
-#   transfer set. Try them first; keep balanced *noise* as the floor every other method must beat.
-# * **A teacher with BatchNorm.** Its running statistics are a free description of the training data.
-#   SSD-KD with Fast's meta-generator (chapter 6) gave the best BN-based students here: a small generator,
-#   carried over and meta-learned, makes a few thousand samples while the student trains, a few generator steps
-#   per batch. DeepInversion (chapter 5) turns the statistics into a small, reusable image set, a few points
-#   behind; SSD-KD as its Algorithm 1 prints it, with a fresh generator every epoch, did not beat DeepInversion
-#   on this teacher.
-# * **The data owner will share statistics, not data.** Activation or spectral records (chapter 5) — a few kB
-#   to MB of metadata; with students that warm up, the two came within a couple of points of each other here,
-#   the activation records ahead.
-# * **No BN, no metadata, no natural images.** ZSKD's data impressions (chapter 2) or an adversarial game
-#   (chapter 4). The game needs no stored images at all, but it is the least predictable to train.
-#
+# What you have decides more than the leaderboard does; within what you have, the numbers decide. The guide
+# below is written from the records above (each number is read from them).
+
+# %%
+by = {r.method: r for r in board}
+
+
+def cite(m):
+    r = by[m]
+    return (
+        f"{r.name} {r.student_acc:.1f} ± {r.sd:.1f} % "
+        f"({leaderboard.queries_text(r.queries)} queries)"
+    )
+
+
+guide = [
+    "* **Only the teacher's weights, and any natural images you may use.** "
+    "A class-balanced arbitrary transfer set (chapter 3) is the strong "
+    f"cheap baseline: {cite('arbitrary-best')}, against "
+    f"{cite('arbitrary-noise')} for balanced noise, the floor every method "
+    "must beat. It costs forward passes only, most of them sorting "
+    "candidates into classes.",
+    "* **A teacher with BatchNorm.** Its running statistics describe the "
+    "training data for free. SSD-KD with Fast's meta-generator (chapter 6): "
+    f"{cite('ssd-kd-fast')}; DeepInversion (chapter 5), a reusable set of "
+    f"{by['deepinversion'].samples:,} images: {cite('deepinversion')}; "
+    f"SSD-KD as its Algorithm 1 prints it: {cite('ssd-kd')}; plain BN "
+    f"statistics: {cite('bn-stats')}.",
+    "* **The data owner will share statistics, not data.** "
+    f"{cite('activation-records')}; {cite('spectral')}. A few kB to MB of "
+    "metadata, ranked apart because they are made from the training set.",
+    "* **No BN, no metadata, no natural images.** ZSKD's data impressions "
+    f"(chapter 2): {cite('zskd')}; an adversarial game (chapter 4): "
+    f"{cite('adversarial')}, by far the fewest queries and no stored image "
+    "at all, but the least accurate and the least predictable to train.",
+]
+display(Markdown("\n".join(guide)))
+
+# %% [markdown]
 # ## The mean transition error: how close is the boundary?
 #
 # Accuracy is not the whole story of a student. Chapter 4's mean transition error asks how closely a student
@@ -278,20 +384,74 @@ mte = json.loads((leaderboard.RESULTS / "mte.json").read_text())
 pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 
 # %% [markdown]
-# ## Why no data-free student reaches the ceiling here, and what would close the gap
+# ## How far from the ceiling, and what would close the gap
 #
-# Every data-free recipe above was sized to run on a 2-core CPU inside a chapter's 15 minutes, and the
-# chapters measured where the accuracy goes:
+# Every data-free recipe above was sized to run its three seeds on a 2-core CPU, and the chapters check a
+# student's budget by doubling it. The frontier gives the same check for the whole method: how many points did
+# each method's first seed gain over the last doubling of its teacher queries, from half of them to all of them?
+# A method still climbing there would gain from a larger budget of the same kind; one that has flattened needs
+# something else.
+
+# %%
+def last_doubling(xs, accs):
+    """Points gained from half the queries to all of them (None when the
+    curve has no evaluation by half its queries)."""
+    half = leaderboard.at_budget({"c": (xs, accs)}, xs[-1] / 2)["c"]
+    return None if half is None else accs[-1] - half
+
+
+gains = pd.Series(
+    {name: last_doubling(*c) for name, c in by_queries.items()},
+    name="points gained over the last doubling of queries",
+)
+climbing = [n for n, g in gains.items() if g is not None and g >= 1.0]
+display(
+    gains.to_frame().style.format(lambda v: "–" if pd.isna(v) else f"{v:+.2f}")
+)
+display(
+    Markdown(
+        "Still gaining a point or more over the last doubling: "
+        + (", ".join(climbing) if climbing else "none")
+        + "; every other curve had flattened."
+    )
+)
+
+# %% [markdown]
+# What the curves cannot buy with more of the same queries, the chapters point at:
 #
-# * **Transfer-set size × distillation length.** Chapter 5's inversion methods make under a thousand images;
-#   the ZSKD paper used 48,000 data impressions of 1,500 steps each, about sixty times chapter 2's compute (72 M impression-steps against 1.2 M); chapter 3's
-#   arbitrary transfer sets are cheap to make and so can be ten times larger.
-# * **Steps per image.** An inverted image costs one teacher backward pass per step; on a CPU that is the
-#   budget. A GPU does the same work one to two orders of magnitude faster — run the benchmark there with larger
-#   recipes (every recipe in `dfkd_book.recipes` is a frozen dataclass: `r.build(n=...)` and
-#   `r.student.kwargs(steps=...)` override its method's settings and the student's budget).
-# * **The student recipe.** Even real images are not enough at this scale: distilled from a thousand real
-#   training images with the same recipe, the student stays well short of the ceiling ({ref}`ex-ch7-real-curve`).
+# * **Samples, not steps.** A method that makes a fixed set first spends its later queries re-labelling the same
+#   images as the student trains; a method that keeps making samples (SSD-KD, the adversarial games) can turn each
+#   query into a new one. Chapter 5's inversion methods make a few hundred images; the ZSKD paper used 48,000 data
+#   impressions of 1,500 steps each, about sixty times chapter 2's compute; chapter 3's arbitrary sets are cheap to
+#   make and so can be far larger.
+# * **Better samples.** Chapter 5 measured that more DeepInversion images at fewer steps did not help, and chapter
+#   6 that SSD-KD's gain came from the generator and the student's start, not from its sample selection.
+# * **A GPU.** An inverted image costs one teacher backward pass per step; on a CPU that is the budget. A GPU does
+#   the same work one to two orders of magnitude faster — run the benchmark there with larger recipes (every
+#   recipe in `dfkd_book.recipes` is a frozen dataclass: `r.build(n=...)` and `r.student.kwargs(steps=...)`
+#   override its method's settings and the student's budget).
+
+# %% [markdown]
+# ## Where the numbers come from
+#
+# Every record names the command, commit, date and machine that made it; a record is re-made whenever its
+# chapter's recipe changes.
+
+# %% tags=["hide-input"]
+pd.DataFrame(
+    [
+        {
+            "method": leaderboard.METHODS[m][0],
+            "command": f"bench {m} --seeds {rec.get('seeds', 1)}",
+            "seeds": rec.get("per_seed"),
+            "commit": rec["git_commit"][:7],
+            "date": rec["date"][:10],
+            "device": leaderboard.where(rec),
+            "torch": rec.get("torch"),
+        }
+        for m, rec in records.items()
+    ]
+).set_index("method")
 
 # %% [markdown]
 # ## Exercises
@@ -430,22 +590,19 @@ pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 # :class: dropdown
 #
 # A first answer needs no training: every record keeps its learning curve against wall time, so read each curve
-# at the budget:
+# at the budget, as the frontier above does with teacher queries:
 #
 # ```python
 # budget = 240.0  # seconds
-# for m, rec in records.items():
-#     times = [made_first(rec) + w for w in rec["history"]["wall_s"]]
-#     reached = [
-#         a for t, a in zip(times, rec["history"]["test_acc"]) if t <= budget
-#     ]
+# by_time = leaderboard.curves(records, "wall_s")
+# for name, acc in leaderboard.at_budget(by_time, budget).items():
+#     first = by_time[name][0][0]
 #     print(
-#         f"{leaderboard.METHODS[m][0]:<32} "
+#         f"{name:<32} "
 #         + (
-#             f"{max(reached):6.2f} % by {budget:.0f} s"
-#             if reached
-#             else f"nothing yet after {budget:.0f} s (first evaluation at "
-#             f"{times[0]:.0f} s)"
+#             f"{acc:6.2f} % by {budget:.0f} s"
+#             if acc is not None
+#             else f"nothing yet (first evaluation at {first:.0f} s)"
 #         )
 #     )
 # ```

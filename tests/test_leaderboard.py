@@ -24,7 +24,6 @@ def test_committed_records_are_full_profile_and_their_provenance_is_stated():
     added = set(leaderboard.METHODS) - set(summary["methods"])
     assert all(records[m]["git_commit"] != summary["git_commit"] for m in added), added
     from_run = {m for m, r in records.items() if r["git_commit"] == summary["git_commit"]}
-    assert from_run, "no record is left from the committed `bench all` run"
     for m in from_run:
         assert summary["methods"][m]["student_acc"] == records[m]["student_acc"]
     text = leaderboard.provenance(records)
@@ -49,21 +48,88 @@ def results(tmp_path):
             "bn-stats": 50.0, "activation-records": 40.0, "spectral": 66.0, "deepinversion": 55.0, "ssd-kd": 72.0,
             "ssd-kd-fast": 45.0}
     for m, a in accs.items():
-        rec = _record(m, a, "real" if m == "kd-real" else "synthetic", published=79.62, setting="FMNIST")
+        rec = _record(m, a, "real" if m == "kd-real" else "synthetic", published=79.62, setting="Fashion-MNIST, test")
         (d / f"{m}.json").write_text(json.dumps(rec))
+    yardstick = {"points": [{"n": 10, "mean": 50.0, "sd": 1.0}, {"n": 100, "mean": 70.0, "sd": 1.0},
+                            {"n": 1000, "mean": 80.0, "sd": 1.0}]}
+    (d / "yardstick.json").write_text(json.dumps(yardstick))
     return d
 
 
-def test_rows_put_the_ceiling_first_then_rank_by_accuracy(results):
-    board = leaderboard.rows(leaderboard.load(results))
-    assert [r.method for r in board][:3] == ["kd-real", "ssd-kd", "arbitrary-best"]
-    assert not board[0].data_free and all(r.data_free for r in board[1:])
-    assert [r.student_acc for r in board[1:]] == sorted((r.student_acc for r in board[1:]), reverse=True)
-    assert board[1].retention == pytest.approx(0.8)
-    assert leaderboard.best_data_free(board).method == "ssd-kd"
+def test_rows_group_the_methods_and_rank_by_accuracy(results):
+    board = leaderboard.rows(leaderboard.load(results), results)
+    assert [r.group for r in board] == ["data-free"] * 8 + ["metadata"] * 2 + ["real data"]
+    assert [r.method for r in board][:2] == ["ssd-kd", "arbitrary-best"]
+    assert [r.method for r in board][8:] == ["spectral", "activation-records", "kd-real"]
+    free = [r.student_acc for r in board[:8]]
+    assert free == sorted(free, reverse=True)
+    assert board[0].retention == pytest.approx(0.8) and board[0].rank == "1" and board[-1].rank == ""
+    assert leaderboard.best_data_free(board).method == "ssd-kd"  # not a metadata method, not the ceiling
     table = leaderboard.markdown(board)
-    assert "| – | KD on real data (the ceiling) | 1 |" in table
-    assert "| 1 | SSD-KD | 6 | LeNet-5 90.00 | **72.00** | 80.0 % | 1,000 synthetic | 12 | 79.62 | FMNIST |" in table
+    assert "| real data | – | KD on real data (the ceiling) | 1 | **90.00** ± 0.00 | 1 | > 1,000 |" in table
+    assert "| data-free | 8 | balanced uniform noise | 3 | **30.00** ± 0.00 | 1 | < 10 |" in table
+    assert all(r.worth is None for r in leaderboard.rows(leaderboard.load(results), results / "none"))
+    assert ("| data-free | 1 | SSD-KD | 6 | **72.00** ± 0.00 | 1 | ≈ 158 | – | 1,000 synthetic | – | 12 | cpu, 2 cores "
+            "| 79.62 |") in table
+
+
+def test_only_fashion_mnist_numbers_are_in_the_paper_column(results):
+    adv = json.loads((results / "adversarial.json").read_text())
+    adv["paper"] = {"source": "Fang et al. 2019", "published": 98.3, "setting": "MNIST (DFAD)"}
+    (results / "adversarial.json").write_text(json.dumps(adv))
+    records = leaderboard.load(results)
+    row = next(r for r in leaderboard.rows(records) if r.method == "adversarial")
+    assert row.paper is None and row.paper_setting == ""
+    assert leaderboard.context(records) == [{"method": "adversarial (ZSKT / DFAD)", "paper": "Fang et al. 2019",
+                                             "setting": "MNIST (DFAD)", "published %": 98.3}]
+
+
+def test_ranks_share_a_rank_while_the_seed_bands_overlap():
+    means = {"a": (80.0, 1.0), "b": (78.5, 1.0), "c": (76.0, 0.5), "d": (75.0, 1.0), "e": (60.0, 0.0)}
+    # b's band [77.5, 79.5] meets a's [79, 81]; c's [75.5, 76.5] is below a's: it opens rank 3, and d joins it
+    assert leaderboard.ranks(means) == {"a": "=1", "b": "=1", "c": "=3", "d": "=3", "e": "5"}
+    assert leaderboard.ranks({"x": (70.0, 0.0), "y": (70.0, 0.0)}) == {"x": "=1", "y": "=1"}
+    assert leaderboard.ranks({}) == {}
+
+
+def test_welch_p_separates_distinct_seed_samples_and_needs_two_seeds():
+    assert leaderboard.welch_p([81.0, 82.0, 81.5], [70.0, 71.0, 70.5]) < 0.001
+    assert leaderboard.welch_p([81.0, 82.0, 81.5], [81.2, 81.8, 81.4]) > 0.5
+    assert leaderboard.welch_p([81.0], [70.0, 71.0]) is None
+    assert leaderboard.welch_p([1.0, 1.0], [1.0, 1.0]) is None
+
+
+def test_multi_seed_rows_carry_their_spread_and_p_value(results):
+    for m, seeds in (("ssd-kd", [71.0, 72.0, 73.0]), ("arbitrary-best", [60.0, 70.0, 80.0])):
+        rec = json.loads((results / f"{m}.json").read_text())
+        rec.update(per_seed=seeds, student_acc=sum(seeds) / 3, student_acc_sd=1.0 if m == "ssd-kd" else 10.0,
+                   seeds=3, steps=10_000, teacher_queries={"forward": 2_000_000, "backward": 500_000})
+        (results / f"{m}.json").write_text(json.dumps(rec))
+    board = leaderboard.rows(leaderboard.load(results))
+    top, second = board[0], board[1]
+    assert (top.method, top.seeds, top.sd, top.rank, top.p_vs_best) == ("ssd-kd", 3, 1.0, "=1", None)
+    assert second.rank == "=1" and 0.5 < second.p_vs_best <= 1.0  # wide band: no evidence of a difference
+    assert top.queries == 2_500_000 and top.steps == 10_000
+    assert "| **72.00** ± 1.00 | 3 |" in leaderboard.markdown(board) and "| 2.50 M |" in leaderboard.markdown(board)
+
+
+def test_curves_read_the_histories_against_queries_or_time(results):
+    rec = json.loads((results / "zskd.json").read_text())
+    rec.update(synthesis_s=100.0, history={"step": [1, 2, 3], "test_acc": [50.0, 60.0, 65.0],
+                                           "wall_s": [1.0, 2.0, 3.0], "teacher_forward": [1_000, 10_000, 100_000],
+                                           "teacher_backward": [500, 500, 500]})
+    (results / "zskd.json").write_text(json.dumps(rec))
+    records = leaderboard.load(results)
+    by_queries = leaderboard.curves(records)
+    assert by_queries == {"ZSKD data impressions": ([1_500, 10_500, 100_500], [50.0, 60.0, 65.0])}
+    assert leaderboard.curves(records, "wall_s") == {"ZSKD data impressions": ([101.0, 102.0, 103.0],
+                                                                               [50.0, 60.0, 65.0])}
+    # the last evaluation within the budget, not the best one; None before the first
+    assert leaderboard.at_budget(by_queries, 1e4) == {"ZSKD data impressions": 50.0}
+    assert leaderboard.at_budget(by_queries, 1e6) == {"ZSKD data impressions": 65.0}
+    assert leaderboard.at_budget(by_queries, 1e3) == {"ZSKD data impressions": None}
+    with pytest.raises(ValueError, match="x must be 'queries' or 'wall_s'"):
+        leaderboard.curves(records, "steps")
 
 
 def test_missing_and_malformed_records_are_named(results):
@@ -118,6 +184,11 @@ def test_provenance_names_the_bench_all_run(results):
     text = leaderboard.provenance(rerun, results)
     assert "commit abc1234" in text
     assert "run since: ZSKD data impressions (`bench zskd --seeds 3`, cpu, 2 cores, commit def5678" in text
+    # every record re-made since: each is named with its own run
+    every = {m: {**r, "git_commit": "fed9876", "seeds": 3} for m, r in records.items()}
+    text = leaderboard.provenance(every, results)
+    assert text.startswith("Each method from its own `python -m dfkd_book.bench METHOD --seeds N` run: ")
+    assert text.count("commit fed9876") == len(records) and "bench all` run" not in text
     summary["methods"]["zskd"]["status"] = "failed"
     (results / "bench-all.json").write_text(json.dumps(summary))
     assert leaderboard.provenance(records, results).startswith("Separate")

@@ -107,3 +107,18 @@ def test_chapter4_figures():
     with pytest.raises(ValueError, match="at least one"):
         plot.transition_curves({}, [(0, 0)], list("abc"))
     plt.close("all")
+
+
+def test_accuracy_vs_queries_draws_each_curve_its_final_band_and_the_budgets():
+    curves = {"a": ([1e4, 1e5, 1e6], [40.0, 60.0, 70.0]), "b": ([2e6, 5e6], [75.0, 80.0])}
+    fig = plot.accuracy_vs_queries(curves, finals={"b": (5e6, 79.0, 1.5)}, budgets=(1e5, 1e6))
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    lines = [ln for ln in ax.get_lines() if ln.get_label() in curves]
+    assert [list(ln.get_xdata()) for ln in lines] == [curves["a"][0], curves["b"][0]]
+    assert sum(1 for ln in ax.get_lines() if list(ln.get_xdata()) in ([1e5, 1e5], [1e6, 1e6])) == 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match="curves is empty"):
+        plot.accuracy_vs_queries({})
+    with pytest.raises(ValueError, match="a: 2 query counts but 1 accuracies"):
+        plot.accuracy_vs_queries({"a": ([1, 2], [3.0])})
