@@ -452,9 +452,12 @@ for seed, runs in race_runs.groupby("seed"):
     di_run = runs[runs["method"] == "deepinversion"].iloc[-1]
     fast_run = runs[runs["method"] == "ssd-kd-fast"].iloc[-1]
     h_di, h = di_run["history"], fast_run["history"]
-    queries = [f + b for f, b in zip(h["teacher_forward"], h["teacher_backward"])]
+    queries = [
+        f + b for f, b in zip(h["teacher_forward"], h["teacher_backward"])
+    ]
     first = next(
-        (i for i, a in enumerate(h["test_acc"]) if a >= di_run["test_acc"]), None
+        (i for i, a in enumerate(h["test_acc"]) if a >= di_run["test_acc"]),
+        None,
     )
     di_queries = h_di["teacher_forward"][-1] + h_di["teacher_backward"][-1]
     race_rows.append(
