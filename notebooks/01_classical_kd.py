@@ -458,6 +458,10 @@ table = plot.paper_vs_book(
         ),
     ]
 )
+table
+
+# %%
+# the multi-seed record of `python -m dfkd_book.bench kd-real`
 bench_record = leaderboard.load(methods=("kd-real",))["kd-real"]
 print(
     f"results/kd-real.json ({bench_record['profile']} profile, "
@@ -466,7 +470,6 @@ print(
     f"over {bench_record.get('seeds', 1)} seed(s) "
     f"{bench_record.get('per_seed', [bench_record['student_acc']])}"
 )
-table
 
 # %%
 # Sanity checks: a broken teacher, loss or training loop fails here (and CI
