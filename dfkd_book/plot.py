@@ -462,12 +462,16 @@ def accuracy_vs_queries(curves: dict, finals: dict | None = None, budgets=(1e5, 
     if not curves:
         raise ValueError("curves is empty: pass name → (queries, accuracies)")
     fig, ax = plt.subplots(figsize=(9.5, 5.2))
-    cmap = plt.get_cmap("tab10")
+    cmap = plt.get_cmap("tab20")  # the ten dark colours first, then their light twins: no colour twice
     for i, (name, (xs, accs)) in enumerate(curves.items()):
         if len(xs) != len(accs):
             raise ValueError(f"{name}: {len(xs)} query counts but {len(accs)} accuracies")
-        color = cmap(i % 10)
-        ax.plot(xs, accs, marker=".", ms=4, lw=1.4, color=color, label=name)
+        color = cmap((2 * i) % 20 + (2 * i) // 20)
+        if len(set(xs)) == 1:  # every evaluation at the same count (a teacher labelling a fixed set once): a star
+            ax.scatter(xs[-1:], accs[-1:], marker="*", s=160, color=color, edgecolor="black", lw=0.5, zorder=3,
+                       label=name)
+        else:
+            ax.plot(xs, accs, marker=".", ms=4, lw=1.4, color=color, label=name)
         if finals and name in finals:
             q, mean, sd = finals[name]
             ax.errorbar(q, mean, yerr=sd, fmt="o", color=color, capsize=3, ms=5, markeredgecolor="black", mew=0.5)

@@ -349,7 +349,7 @@ by = {r.method: r for r in board}
 def cite(m):
     r = by[m]
     return (
-        f"{r.name} {r.student_acc:.1f} ± {r.sd:.1f} % "
+        f"{r.student_acc:.1f} ± {r.sd:.1f} % "
         f"({leaderboard.queries_text(r.queries)} queries)"
     )
 
@@ -367,13 +367,14 @@ guide = [
     f"{by['deepinversion'].samples:,} images: {cite('deepinversion')}; "
     f"SSD-KD as its Algorithm 1 prints it: {cite('ssd-kd')}; plain BN "
     f"statistics: {cite('bn-stats')}.",
-    "* **The data owner will share statistics, not data.** "
-    f"{cite('activation-records')}; {cite('spectral')}. A few kB to MB of "
-    "metadata, ranked apart because they are made from the training set.",
+    "* **The data owner will share statistics, not data.** Activation "
+    f"records: {cite('activation-records')}; spectral records: "
+    f"{cite('spectral')}. A few kB to MB of metadata, ranked apart because "
+    "they are made from the training set.",
     "* **No BN, no metadata, no natural images.** ZSKD's data impressions "
     f"(chapter 2): {cite('zskd')}; an adversarial game (chapter 4): "
     f"{cite('adversarial')}, by far the fewest queries and no stored image "
-    "at all, but the least accurate and the least predictable to train.",
+    "at all, but the least accurate student here after balanced noise.",
 ]
 display(Markdown("\n".join(guide)))
 
