@@ -443,7 +443,8 @@ for label, when in (
 # and 2 one after another on the same machine, nothing beside it (`dev/ssd_race.py`, kept in
 # `results/ssd-race-runs.jsonl`). For each seed: when did the SSD-KD student first reach *that seed's*
 # DeepInversion student's final accuracy — in wall time, in student steps, in teacher queries — and how much
-# sooner is that than DeepInversion's whole run?
+# sooner is that than DeepInversion's whole run? The three seeds ran in another session than the chapter's own
+# race above, on a machine about half as fast: compare the ratios, not the seconds.
 
 # %%
 race_runs = pd.DataFrame(protocol.load_runs("ssd-race-runs"))
