@@ -8,7 +8,8 @@ One road from teacher to student::
                      eval_set=test)
     evaluate(result.student, test)
 
-``distill`` is the one student loop (:mod:`dfkd_book.loop`); ``methods`` holds every method behind one contract
+``distill`` is the one student loop (:mod:`dfkd_book.loop`) and ``transfer_set`` makes a static method's transfer
+set without training a student; ``methods`` holds every method behind one contract
 (:mod:`dfkd_book.methods`); ``recipes`` their settings (:mod:`dfkd_book.recipes`); ``teacher`` / ``student`` come
 from the zoo (:mod:`dfkd_book.zoo`); ``evaluate`` is top-1 accuracy (:mod:`dfkd_book.kd`).
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from . import methods, recipes
 from .kd import evaluate
-from .loop import History, Result, distill, train
+from .loop import History, Result, distill, train, transfer_set
 from .zoo import student, teacher
 
-__all__ = ["distill", "train", "methods", "recipes", "teacher", "student", "evaluate", "History", "Result"]
+__all__ = ["distill", "train", "transfer_set", "methods", "recipes", "teacher", "student", "evaluate", "History", "Result"]

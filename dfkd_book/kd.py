@@ -109,20 +109,53 @@ def images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
-def evaluate(model: nn.Module, data, batch_size: int | None = None, device: torch.device | None = None) -> float:
+def check_labelled(data, num_classes: int, what: str = "the labelled set") -> tuple[torch.Tensor, torch.Tensor]:
+    """Check a labelled set once, before it is used: ``(inputs (N, ...), labels (N,))`` with N > 0, finite inputs
+    and integer labels in [0, ``num_classes``). Returns ``(inputs, labels)``.
+
+    Raises:
+        TypeError: ``data`` is neither an ImageSet nor a tuple, or the labels are not integers.
+        ValueError: an empty set, a label count other than the input count, NaN / infinite inputs, or labels
+            outside [0, K) (the message gives what came).
+    """
+    x, y = images_labels(data)
+    y = torch.as_tensor(y)
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"{what}: labels must be integer classes, got {y.dtype}")
+    if len(x) == 0 or y.shape != (len(x),):
+        raise ValueError(f"{what} must hold N > 0 inputs and N labels, got {len(x)} inputs and labels of shape "
+                         f"{tuple(y.shape)}")
+    if torch.is_tensor(x) and x.is_floating_point():
+        bad = int((~torch.isfinite(x)).sum())
+        if bad:
+            raise ValueError(f"{what} holds {bad} NaN or infinite input values (of {x.numel()})")
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or hi >= num_classes:
+        raise ValueError(f"{what}: labels must be classes in [0, {num_classes}) (the model has K = {num_classes}), "
+                         f"got labels in [{lo}, {hi}]")
+    return x, y
+
+
+def evaluate(model: nn.Module, data, batch_size: int | None = None, device: torch.device | None = None,
+             check: bool = True) -> float:
     """Top-1 accuracy of ``model`` on ``data``, a number in [0, 1].
 
     Args:
         data: an :class:`~dfkd_book.data.ImageSet` or a tuple ``(images (N, C, H, W), labels (N,))``.
+        check: check the set (:func:`check_labelled`: finite inputs, labels in [0, K)); the student loop checks
+            its evaluation set once up front and passes False.
 
     Raises:
-        TypeError: ``data`` is neither.
+        TypeError: ``data`` is neither. ValueError: an empty set; with ``check``, NaN / infinite inputs or labels
+            outside [0, K).
     """
     x, y = images_labels(data)
     if len(x) == 0:
         raise ValueError("cannot evaluate on an empty set")
-    pred = logits(model, x, batch_size, device).argmax(1)
-    return (pred == y.cpu()).float().mean().item()
+    z = logits(model, x, batch_size, device)
+    if check:
+        check_labelled((x, y), z.shape[1], "the evaluation set")
+    return (z.argmax(1) == torch.as_tensor(y).cpu()).float().mean().item()
 
 
 def agreement(model_a: nn.Module, model_b: nn.Module, x: torch.Tensor, batch_size: int | None = None) -> float:

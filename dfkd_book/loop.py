@@ -32,8 +32,8 @@ from tqdm.auto import tqdm
 from . import config
 from .hooks import TeacherQueries, frozen_copy, is_image_shape, num_classes_of
 from .hooks import input_shape as read_input_shape
-from .kd import evaluate, images_labels
-from .methods.base import Batch, Context, EpochSampler, Method, TransferSet
+from .kd import check_labelled, evaluate, images_labels
+from .methods.base import Batch, Context, EpochSampler, Method, StaticSet, TransferSet
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 OPTIMIZERS = ("adam", "sgd")
@@ -91,6 +91,7 @@ class Result:
         student: the trained student (eval mode, on the device). history: its :class:`History`.
         method: the method object (its synthetic pool, records, buffer, snapshots ... stay readable on it).
         steps: student optimiser steps taken. teacher_queries: ``{"forward", "backward"}`` in samples.
+        warnings (property): the method's warnings.
     """
 
     student: nn.Module
@@ -107,6 +108,12 @@ class Result:
     @property
     def final_acc(self) -> float | None:
         return self.history.final_acc
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the method warned about while it ran (e.g. an arbitrary set short of its size), also issued as
+        ``UserWarning``; empty when all went as asked."""
+        return list(getattr(self.method, "warnings", []))
 
 
 def schedule_factor(step: int, steps: int, warmup: int = 0, schedule: str = "cosine") -> float:
@@ -159,9 +166,8 @@ def _run(model: nn.Module, step_loss: Callable[[int], torch.Tensor], *, steps: i
     hist = History(name=name)
     elapsed, loss_sum, count = 0.0, torch.zeros((), device=device), 0
     bar = tqdm(total=steps, desc=name, disable=not progress, leave=False, mininterval=1.0)
-    # Channels-last weights: on a 2-core CPU the LeNet student's forward + backward runs about twice as fast
-    # (convolution backward 9.1 → 2.1 ms per call at batch 256); the caller's layout is restored at the end.
-    model.to(memory_format=torch.channels_last)
+    # The student trains in the caller's memory format (contiguous by default): channels-last was measured slower
+    # for the LeNet-5-Half student step on a CPU (11.5 vs 10.3 ms at batch 256, one thread), and unmeasured on GPUs.
     t0 = time.perf_counter()
     try:
         for step in range(steps):
@@ -182,7 +188,7 @@ def _run(model: nn.Module, step_loss: Callable[[int], torch.Tensor], *, steps: i
                 mean_loss = float(loss_sum) / count
                 if not math.isfinite(mean_loss):
                     raise FloatingPointError(f"{name} diverged: mean loss {mean_loss} before step {step + 1}")
-                acc = evaluate(model, eval_set, device=device) if eval_set is not None else None
+                acc = evaluate(model, eval_set, device=device, check=False) if eval_set is not None else None
                 model.train()
                 hist.step.append(step + 1)
                 hist.test_acc.append(acc)
@@ -200,9 +206,19 @@ def _run(model: nn.Module, step_loss: Callable[[int], torch.Tensor], *, steps: i
                 t0 = time.perf_counter()
     finally:
         bar.close()
-        model.to(memory_format=torch.contiguous_format)
     model.eval()
     return hist
+
+
+def _setup(teacher: nn.Module, seed: int | None, device, input_shape):
+    """What :func:`distill` and :func:`transfer_set` do first, in this order (so that a set made by either is the
+    same): seed, frozen teacher, its input shape and K. Returns ``(device, generator, teacher, shape, probe, K)``."""
+    device = device or config.device()
+    g = config.seed_everything(seed) if seed is not None else torch.Generator().manual_seed(torch.seed() % 2**63)
+    t = frozen_copy(teacher, device)
+    shape = read_input_shape(t, input_shape, device)
+    probe = torch.zeros(2, *shape, device=device)
+    return device, g, t, shape, probe, num_classes_of(t, probe)
 
 
 def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: int, batch_size: int = 256,
@@ -240,10 +256,13 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
         :class:`Result` (student in eval mode, :class:`History`, the method with its pool, teacher queries).
 
     Raises:
-        TypeError: teacher or student not an ``nn.Module``; method not a Method.
+        TypeError: teacher or student not an ``nn.Module``; method not a Method; a student whose parameters are
+            not float32; a transfer set of neither floats nor uint8.
         ValueError: bad budgets or settings; a teacher that does not accept ``input_shape``; a student that does
             not read the teacher's inputs or gives another K; augmentation on a teacher of vectors; ``lam > 0``
-            without labels; whatever the method cannot serve (e.g. BN inversion of a teacher without BN).
+            without labels; an ``eval_set`` with NaN / infinite inputs or labels outside [0, K); a static transfer
+            set with NaN / infinite inputs or images outside [0, 1] (:func:`~dfkd_book.methods.base.as_inputs`);
+            whatever the method cannot serve (e.g. BN inversion of a teacher without BN).
         FloatingPointError: the loss diverged.
     """
     for what, m in (("teacher", teacher), ("student", student)):
@@ -262,12 +281,13 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
         raise ValueError(f"lam (weight of the hard-label term) must be >= 0, got {lam!r}")
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be a callable batch -> batch, got {type(augment).__name__}")
-    device = device or config.device()
-    g = config.seed_everything(seed) if seed is not None else torch.Generator().manual_seed(torch.seed() % 2**63)
-    t = frozen_copy(teacher, device)
-    shape = read_input_shape(t, input_shape, device)
-    probe = torch.zeros(2, *shape, device=device)
-    k = num_classes_of(t, probe)
+    device, g, t, shape, probe, k = _setup(teacher, seed, device, input_shape)
+    if eval_set is not None:
+        check_labelled(eval_set, k, "eval_set")
+    if any(p.is_floating_point() and p.dtype != torch.float32 for p in student.parameters()):
+        raise TypeError(f"the student must have float32 parameters (the book's inputs are float32), got "
+                        f"{next(p.dtype for p in student.parameters() if p.dtype != torch.float32)}; pass "
+                        "student.float()")
     student.to(device)
     try:
         k_s = num_classes_of(student, probe)
@@ -334,7 +354,8 @@ def train(model: nn.Module, trainset, *, steps: int, batch_size: int = 256, lr: 
         :class:`History`; the model is left in eval mode on ``device``.
 
     Raises:
-        TypeError: ``trainset`` is neither an ImageSet nor a tuple. ValueError: bad budgets or an empty set.
+        TypeError: ``trainset`` is neither an ImageSet nor a tuple. ValueError: bad budgets or an empty set; an
+            ``eval_set`` with NaN / infinite inputs or labels outside [0, K).
     """
     device = device or config.device()
     x_all, y_all = images_labels(trainset)
@@ -342,6 +363,8 @@ def train(model: nn.Module, trainset, *, steps: int, batch_size: int = 256, lr: 
         raise ValueError(f"trainset must hold N > 0 inputs and N labels, got {len(x_all)} and {len(y_all)}")
     g = config.seed_everything(seed) if seed is not None else torch.Generator().manual_seed(torch.seed() % 2**63)
     model.to(device)
+    if eval_set is not None:
+        check_labelled(eval_set, num_classes_of(model, x_all[:2].to(device)), "eval_set")
     sampler = EpochSampler(len(x_all), g)
 
     def step_loss(step: int) -> torch.Tensor:
@@ -355,3 +378,56 @@ def train(model: nn.Module, trainset, *, steps: int, batch_size: int = 256, lr: 
     return _run(model, step_loss, steps=steps, lr=lr, optimizer=optimizer, weight_decay=weight_decay,
                 warmup=warmup, schedule=schedule, clip=0.0, eval_every=eval_every, eval_set=eval_set,
                 device=device, progress=progress, name=name)
+
+
+def transfer_set(teacher: nn.Module, method: StaticSet, *, seed: int | None = 0, device: torch.device | None = None,
+                 input_shape: tuple[int, ...] | None = None, student: nn.Module | None = None, batch_size: int = 256,
+                 progress: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Make a static method's transfer set without training a student: the context is prepared exactly as
+    :func:`distill` prepares it (the same seeding, the same frozen, query-counted teacher, its input shape and K),
+    so the set is the one ``distill(teacher, student, method, seed=seed, ...)`` would make, bit for bit.
+
+    The method keeps the set: a later :func:`distill` with it distils on that set (it only asks the new teacher
+    for its logits). ``method.queries`` holds the teacher queries the set cost (``{"forward", "backward"}``).
+
+    Args:
+        teacher: a classifier returning logits (N, K) (a frozen copy is used).
+        method: a :class:`~dfkd_book.methods.base.StaticSet` (data impressions, arbitrary sets, inversions,
+            real data, a given tensor).
+        seed, device, input_shape, progress: as :func:`distill`.
+        student: the student, for a method that makes its set against one (Adaptive DeepInversion's
+            competition term); others ignore it.
+        batch_size: the student batch size the context announces (no method's set depends on it).
+
+    Returns:
+        ``(inputs (N, *input shape) on ``device``, hard labels (N,) or None)``.
+
+    Raises:
+        TypeError: teacher not an ``nn.Module``; method not a StaticSet (a game or SSD-KD makes its data while
+            the student trains: use :func:`distill`).
+        ValueError: a method that needs a student and got none, or makes its set in rounds while the student
+            trains; whatever the method or :func:`distill` raise at preparation.
+    """
+    if not isinstance(teacher, nn.Module):
+        raise TypeError(f"teacher must be a torch.nn.Module, got {type(teacher).__name__}")
+    if not isinstance(method, StaticSet):
+        raise TypeError(f"transfer_set needs a static method (its set made once, before training), got "
+                        f"{type(method).__name__}; a game or SSD-KD makes data while the student trains: use distill")
+    if student is None and method.needs_student:
+        raise ValueError(f"{method.name} makes its set against the student (competition_weight > 0): pass student=")
+    if not method.made_at_once:
+        raise ValueError(f"{method.name} makes its set in rounds while the student trains (rounds > 1): use distill")
+    device, g, t, shape, _, k = _setup(teacher, seed, device, input_shape)
+    if student is not None:
+        student.to(device)
+    queries = TeacherQueries(t)
+    ctx = Context(teacher=t, input_shape=shape, num_classes=k, device=device, steps=1, batch_size=batch_size, T=1.0,
+                  seed=seed, generator=g, progress=progress, relabels=True)
+    try:
+        method.prepare(ctx, student)
+        method.synthesize(0, student)
+    finally:
+        method.close()
+        queries.remove()
+    method.queries = queries.as_dict()
+    return method.pool, method.labels

@@ -245,11 +245,7 @@ class ZSKTGenerator(nn.Module):
     def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None,
                  pixel_stats: tuple[float, float] | None = None, depth: int = 2):
         super().__init__()
-        self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
-        self.depth = check_depth(depth, self.shape)
-        self.pixel_stats = _check_pixel_stats(pixel_stats, init_mean)
-        self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=True,
-                                                        depth=self.depth)
+        _build_generator(self, shape, nz, width, init_mean, pixel_stats, depth, last_bn=True)
         with torch.no_grad():
             if _check_init_mean(init_mean) is not None:
                 self.body[-1].bias.fill_(math.log(init_mean / (1 - init_mean)))
@@ -277,11 +273,7 @@ class DFADGenerator(nn.Module):
     def __init__(self, shape=(1, 32, 32), nz: int = 100, width: int = 128, init_mean: float | None = None,
                  pixel_stats: tuple[float, float] | None = None, depth: int = 2):
         super().__init__()
-        self.shape, self.nz, self.width = _check_image_shape(shape), int(nz), _check_width(width)
-        self.depth = check_depth(depth, self.shape)
-        self.pixel_stats = _check_pixel_stats(pixel_stats, init_mean)
-        self.project, self.body = _upsampling_generator(self.shape, self.nz, self.width, last_bn=False,
-                                                        depth=self.depth)
+        _build_generator(self, shape, nz, width, init_mean, pixel_stats, depth, last_bn=False)
         if self.pixel_stats is not None:
             self.out_bn = nn.BatchNorm2d(self.shape[0], affine=False)
         if _check_init_mean(init_mean) is not None:
@@ -294,6 +286,14 @@ class DFADGenerator(nn.Module):
             return (y + 1) / 2
         mean, sd = self.pixel_stats
         return mean + sd * self.out_bn(y)
+
+
+def _build_generator(g: nn.Module, shape, nz, width, init_mean, pixel_stats, depth, last_bn: bool) -> None:
+    """The checked settings and the layers both upsampling generators share, set on ``g``."""
+    g.shape, g.nz, g.width = _check_image_shape(shape), int(nz), _check_width(width)
+    g.depth = check_depth(depth, g.shape)
+    g.pixel_stats = _check_pixel_stats(pixel_stats, init_mean)
+    g.project, g.body = _upsampling_generator(g.shape, g.nz, g.width, last_bn=last_bn, depth=g.depth)
 
 
 def _check_pixel_stats(pixel_stats, init_mean) -> tuple[float, float] | None:

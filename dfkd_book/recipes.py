@@ -1,5 +1,5 @@
-"""Every method's settings, with their quick and full values, as frozen dataclasses — read by the chapters and by
-the command line (``python -m dfkd_book.bench``), and shown in the chapters as tables (:func:`table`).
+"""The one method table: every method's settings, with their quick and full values, as frozen dataclasses, and
+what the book says of it (:data:`METHODS`) — read by the chapters and the lab, shown as tables (:func:`table`).
 
     r = recipes.get("zskd")                 # the active profile ($DFKD_BOOK_PROFILE)
     result = distill(zoo.teacher(r.teacher), zoo.student(r.student_arch), r.build(), **r.student.kwargs(),
@@ -11,30 +11,11 @@ budget in **optimiser steps**, batch, optimiser, learning rate, warm-up, τ, aug
 neither (the layers an owner records, a chapter's ablation budget). ``quick`` keeps a chapter under two minutes
 on a 2-core CPU; ``full`` is what the published book shows.
 
-**How the students of static transfer sets are trained** (:data:`STUDENT_PROTOCOLS`) was chosen by measurement
-(:mod:`dfkd_book.protocol`, ``results/protocol.json``): a staged search on five transfer sets — 55,000 and 1,000
-real images, the 8,000 ZSKD impressions, the 768 DeepInversion images, the 6,128 balanced noise images —
-selecting on 5,000 held-out training images, with learning curves at 1k–20k steps and three seeds for the best.
-What it found, and why the values are these:
-
-- **Adam 1e-2, τ = 20, batch 256, cosine, no warm-up** stays (the impressions' batch aside, below): Adam 3e-3
-  lost on four sets and won on the noise set by 2.0 points with a 5-point seed spread (three seeds at 10k
-  steps); τ = 4 lost 4–9 validation points on every synthetic set (it won on real data, where the teacher's top
-  class is usually right: the real-data recipe keeps τ = 4); batch 128 or 512 and a 5 % warm-up, screened on
-  the 55,000 real images, did not beat the base; SGD at τ = 20 diverged (the τ²-scaled loss needs an SGD rate
-  / τ²). The impressions, whose three seeds spread by 10+ points, were screened further from three seeds:
-  batch 512 gave the best validation mean (test 74.8 ± 4.6 against 71.7 ± 6.8 at batch 256; a 5 % warm-up
-  72.2 ± 6.9) — within the seed spread, and the ZSKD paper's batch.
-- **The augmentation depends on what the images are**: images inverted from the teacher (DeepInversion, BN
-  statistics, activation and spectral records) train best with a *mild* affine map and flips (75.5 % validation
-  at 10k steps, against 71.2 % for ZSKD's heavy set, 59.5 % for flips + shifts, 53.5 % for none); data
-  impressions, noise and a few real images need ZSKD's heavy set (impressions 75.6 against 66.0 for the next; noise
-  53.8 against 49.2); 55,000 real images need none.
-- **The budget**: 10,000 steps for inverted images (doubling it to 20,000 adds +1.1 points on three seeds: still
-  rising, but a 2-core CPU pays about six more minutes per student, and a chapter trains several); 20,000 for
-  impressions, whose students at batch 512 gained most from the doubling (74.8 ± 4.6 → 78.0 ± 0.8 %, three seeds;
-  the 20,000-step runs on a GPU) and for arbitrary (noise) sets, whose curve is the steepest (+7.0 points from
-  10k to 20k); the real-data recipes are converged (5k → 10k adds half a point).
+**How the students of static transfer sets are trained** (:data:`STUDENT_PROTOCOLS`) was chosen by a measured
+search (:mod:`dfkd_book.experiments.search`, ``results/runs/protocol.json``; Appendix A tells it), selecting on
+5,000 held-out training images, never on test accuracy: Adam 1e-2, τ = 20, cosine; a mild affine map and flips for
+images inverted from the teacher, ZSKD's heavy augmentation for impressions, noise and a few real images; 10,000
+steps for inverted images, 20,000 (batch 512) for impressions and 20,000 for arbitrary sets.
 
 The adversarial games (ZSKT, DFAD) and SSD-KD synthesise while the student trains; their budgets are their own.
 """
@@ -141,7 +122,7 @@ class Recipe:
         ``spectral-records``: of ``extras["layers"]``; activation records jointly over the layers when
         ``extras["joint"]``); ``()`` for the rest. Pass it to :meth:`build`."""
         from . import data
-        from .methods import inversion
+        from .methods import metadata
 
         def real():
             return train if train is not None else data.load("fashion-mnist", "train")
@@ -149,15 +130,20 @@ class Recipe:
         if self.method == "kd-real":
             return (real(),)
         if self.method == "activation-records":
-            return (inversion.record_activations(teacher, real(), self.extras["layers"],
-                                                 joint=self.extras.get("joint", False)),)
+            return (metadata.record_activations(teacher, real(), self.extras["layers"],
+                                                joint=self.extras.get("joint", False)),)
         if self.method == "spectral-records":
-            return (inversion.record_spectra(teacher, real(), self.extras["layers"]),)
+            return (metadata.record_spectra(teacher, real(), self.extras["layers"]),)
         return ()
 
     def as_dict(self) -> dict:
         """JSON-friendly, for records."""
         return asdict(self)
+
+    @property
+    def about(self) -> About:
+        """What the book says of this recipe's method (:data:`METHODS`): label, group, chapter, published numbers."""
+        return about(self.name)
 
 
 def _pick(profile: str) -> Callable:
@@ -306,6 +292,130 @@ RECIPES: dict[str, Callable[[Callable], Recipe]] = {
 }
 
 
+#: the groups: *data-free* (the teacher, its BN statistics, or natural images not the owner's), *metadata*
+#: (statistics the owner recorded on the training data), *real data* (the training set itself, the ceiling)
+GROUPS = ("data-free", "metadata", "real data")
+
+
+@dataclass(frozen=True)
+class Published:
+    """One number a paper published, as this book compares with it.
+
+    ``key``: what it is within its method (``"student"``: the headline student accuracy; ``"teacher"``; a row of
+    a table). ``value`` in ``unit`` (``"%"`` accuracy, ``"h"`` hours, ``"MTE"``). ``source``: authors and year;
+    ``table``: where in the paper; ``dataset``: ``"fashion-mnist"``, ``"mnist"``, ``"cifar10"`` or ``"svhn"`` —
+    only a Fashion-MNIST number is compared with this book's like with like; ``setting``: what was run."""
+
+    key: str
+    value: float
+    source: str
+    table: str
+    dataset: str
+    setting: str
+    unit: str = "%"
+
+
+@dataclass(frozen=True)
+class About:
+    """A method of the book: its ``label`` (how tables and figures name it), its ``group`` (:data:`GROUPS`), the
+    ``chapter`` that teaches it, whether it is a row of the ``leaderboard``, its ``published`` numbers, and the
+    recipes it runs (``runs``: itself, or the recipes a composite method picks from)."""
+
+    label: str
+    group: str
+    chapter: int
+    leaderboard: bool = True
+    published: tuple[Published, ...] = ()
+    runs: tuple[str, ...] = ()
+
+
+_N19, _N21 = "Nayak et al. 2019", "Nayak et al. 2021"
+_FM = "fashion-mnist"
+
+
+def _table1(family: str, *values: float) -> tuple[Published, ...]:
+    """Nayak et al. 2021, Table 1 (Fashion-MNIST): a source family (un)balanced, without / with augmentation."""
+    cells = [(bal, aug) for bal in ("unbalanced", "balanced") for aug in ("without", "with")]
+    return tuple(Published(f"{family}, {b}, {a} augmentation", v, _N21, "Table 1", _FM, f"{family}, {b}, {a}")
+                 for (b, a), v in zip(cells, values))
+
+
+_TEACHER_N19 = Published("teacher", 90.84, _N19, "Table 2", _FM, "LeNet-5 teacher")
+_SSD_T4 = "Liu et al. 2024"
+#: every method of the book: recipe name (or a composite's name) → what it is and what its papers published. The
+#: only place a published number is written (a test checks): bench, leaderboard, studies and chapters read it here.
+METHODS: dict[str, About] = {
+    "kd-real": About("KD on real data (the ceiling)", "real data", 1, published=(
+        _TEACHER_N19,
+        Published("student", 89.66, _N19, "Table 2", _FM, "Student-KD on the real training set"),
+        Published("student, cross-entropy", 89.43, _N19, "Table 2", _FM, "the student trained on labels alone"))),
+    "zskd": About("ZSKD data impressions", "data-free", 2, published=(
+        _TEACHER_N19,
+        Published("student", 79.62, _N19, "Table 2", _FM, "48,000 data impressions, with augmentation"),
+        Published("without augmentation", 69.37, _N19, "Table 6", _FM, "48,000 data impressions"),
+        Published("uniform prior", 56.24, _N19, "Table 7", _FM, "a uniform class prior, without augmentation"),
+        Published("impressions", 48_000, _N19, "Section 4", _FM, "data impressions crafted", unit="images"),
+        Published("steps per impression", 1_500, _N19, "Section 4", _FM, "optimiser steps", unit="steps"))),
+    "arbitrary-noise": About("balanced uniform noise", "data-free", 3, published=(
+        Published("student", 74.33, _N21, "Table 1", _FM, "balanced uniform noise, with augmentation"),)),
+    "arbitrary-best": About("best arbitrary transfer set", "data-free", 3, published=(
+        Published("student", 84.75, _N21, "Table 1", _FM, "SVHN + TinyImageNet (balanced), with augmentation"),
+        *_table1("noise", 33.49, 38.37, 70.15, 74.33), *_table1("synthetic", 46.63, 72.68, 66.44, 83.38),
+        *_table1("natural", 80.93, 83.85, 81.56, 84.75))),
+    "adversarial": About("adversarial (ZSKT / DFAD)", "data-free", 4, runs=("zskt", "dfad"), published=(
+        Published("dfad student", 98.3, "Fang et al. 2019", "Table 1", "mnist", "DFAD, LeNet-5 → LeNet-5-Half"),)),
+    "zskt": About("ZSKT", "data-free", 4, leaderboard=False, published=tuple(
+        Published(f"mte, {who}", v, "Micaelli & Storkey 2019", "poster", ds, f"MTE of the {who} student", unit="MTE")
+        for ds, who, v in (("svhn", "zero-shot", 0.09), ("svhn", "KD + AT", 0.64), ("cifar10", "zero-shot", 0.22),
+                           ("cifar10", "KD + AT", 0.68)))),
+    "dfad": About("DFAD", "data-free", 4, leaderboard=False, published=(
+        Published("student", 98.3, "Fang et al. 2019", "Table 1", "mnist", "LeNet-5 → LeNet-5-Half"),
+        Published("teacher", 98.9, "Fang et al. 2019", "Table 1", "mnist", "LeNet-5 teacher"))),
+    "bn-stats": About("BN statistics", "data-free", 5),
+    "activation-records": About("activation records", "metadata", 5, published=tuple(
+        Published(k, v, "Lopes et al. 2017", "Table 1", "mnist", f"{k} activation statistics")
+        for k, v in (("top layer", 77.30), ("all layers", 85.61)))),
+    "spectral": About("spectral records", "metadata", 5, published=(
+        Published("spectral layer pairs", 92.47, "Lopes et al. 2017", "Table 1", "mnist",
+                  "spectral layer-pair records (graph spectra)"),)),
+    "deepinversion": About("DeepInversion", "data-free", 5, published=(
+        Published("wall time", 25.62, _SSD_T4, "Table 2", "cifar10", "DeepInversion, V100 hours", unit="h"),
+        Published("student", 93.26, _SSD_T4, "Table 2", "cifar10", "DeepInversion, ResNet-34 → ResNet-18"))),
+    "ssd-kd": About("SSD-KD", "data-free", 6, published=(
+        Published("student", 92.92, _SSD_T4, "Table 1", "cifar10", "ResNet-34 → ResNet-18, 10 % of the data"),
+        Published("teacher", 95.70, _SSD_T4, "Table 1", "cifar10", "ResNet-34 teacher"),
+        Published("wall time", 4.20, _SSD_T4, "Table 2", "cifar10", "SSD-KD, V100 hours", unit="h"),
+        *(Published(f"table 4: {row}", v, _SSD_T4, "Table 4", "cifar10", f"ablation, {row}")
+          for row, v in (("baseline", 87.35), ("baseline + PS", 90.28), ("baseline + difficulty", 88.57),
+                         ("baseline + diversity", 89.12), ("baseline + difficulty + diversity", 89.95),
+                         ("SSD-KD (all)", 92.92))))),
+    "ssd-kd-fast": About("SSD-KD, Fast's meta-generator", "data-free", 6),
+    "few-shot-kd": About("few-shot KD (10 images a class)", "real data", 4, leaderboard=False),
+    "full-kd": About("KD on real data, 705 steps", "real data", 4, leaderboard=False),
+}
+
+
+def about(name: str) -> About:
+    """What the book says of method ``name`` (:data:`METHODS`). Raises ValueError listing the known names."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+def leaderboard() -> tuple[str, ...]:
+    """The leaderboard's methods, in the table's order."""
+    return tuple(m for m, a in METHODS.items() if a.leaderboard)
+
+
+def published(name: str, key: str = "student", dataset: str | None = None) -> Published | None:
+    """The number method ``name``'s paper published under ``key`` (on ``dataset`` when given; the first one
+    otherwise), or None when it published none. Raises ValueError for an unknown method."""
+    for p in about(name).published:
+        if p.key == key and (dataset is None or p.dataset == dataset):
+            return p
+    return None
+
+
 def get(name: str, profile: str | None = None) -> Recipe:
     """The recipe ``name`` at ``profile`` (default: the active one, :func:`dfkd_book.config.profile`).
 
@@ -321,10 +431,8 @@ def get(name: str, profile: str | None = None) -> Recipe:
 
 
 def table(name: str):
-    """The recipe ``name`` as a table: one row per setting, its quick and full values (a pandas DataFrame).
-
-    Sets pandas' ``display.max_colwidth`` to None, so that long settings (layer lists, affine views) are shown
-    whole rather than cut with "...". Raises KeyError for an unknown recipe (as :func:`get`)."""
+    """The recipe ``name`` as a DataFrame: one row per setting, its quick and full values, shown whole (pandas'
+    ``display.max_colwidth`` None). Raises ValueError for an unknown recipe (as :func:`get`)."""
     import pandas as pd
 
     pd.set_option("display.max_colwidth", None)
@@ -335,12 +443,8 @@ def table(name: str):
                 **{f"student.{k}": v for k, v in asdict(r.student).items()},
                 **{f"extra.{k}": v for k, v in r.extras.items()}}
 
-    rows_q, rows_f = rows(get(name, "quick")), rows(get(name, "full"))
-    keys = list(dict.fromkeys([*rows_q, *rows_f]))
-
-    def show(rows: dict, k: str) -> str:
-        v = rows.get(k, "")
-        return "–" if v is None else str(v)
-
-    return pd.DataFrame({"quick": [show(rows_q, k) for k in keys], "full": [show(rows_f, k) for k in keys]},
+    cols = {p: rows(get(name, p)) for p in ("quick", "full")}
+    keys = list(dict.fromkeys([*cols["quick"], *cols["full"]]))
+    show = {p: ["–" if c.get(k, "") is None else str(c.get(k, "")) for k in keys] for p, c in cols.items()}
+    return pd.DataFrame(show,
                         index=pd.Index(keys, name="setting"))

@@ -27,7 +27,15 @@ from tqdm.auto import tqdm
 
 from . import config
 from .augment import jittered_view
-from .hooks import frozen_copy, input_shape, is_image_shape, num_classes_of, require_images
+from .hooks import (
+    Hooks,
+    frozen_copy,
+    input_shape,
+    is_image_shape,
+    num_classes_of,
+    require_images,
+    teacher_memory_format,
+)
 
 #: objective(view (B, *shape), teacher logits (B, K), labels (B,), first index of the chunk) -> scalar loss
 Objective = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
@@ -168,7 +176,7 @@ def optimize_pixels(teacher: nn.Module, n: int, objective: Objective, *, shape: 
         raise ValueError(f"labels must be ({n},) classes in [0, {k}), got shape {tuple(labels.shape)}")
     if seed is not None:
         torch.manual_seed(seed)
-    memory = torch.channels_last if image else torch.contiguous_format
+    memory = teacher_memory_format(device) if image else torch.contiguous_format
     hooks = attach(t) if attach is not None else None
     images, losses = torch.empty(n, *shape), torch.empty(n)
     curve_at = sorted({0, *(int(steps * f) for f in (0.1, 0.25, 0.5, 0.75)), steps - 1})
@@ -215,3 +223,64 @@ def optimize_pixels(teacher: nn.Module, n: int, objective: Objective, *, shape: 
         if hooks is not None and hasattr(hooks, "remove"):
             hooks.remove()
     return Synthesis(images, labels, losses, steps, time.perf_counter() - start, name, sorted(curve.items()))
+
+
+# ----------------------------------------------------------------------------------------------- BN statistics
+def batchnorms(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The model's BatchNorm layers (1-D, 2-D, 3-D) in forward order of registration, as (name, module)."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+class BNStatistics(Hooks):
+    """Forward hooks on every BatchNorm of ``model`` that measure how far the batch statistics of each BN's input
+    are from its running statistics (DeepInversion; SSD-KD eq. 1).
+
+    After a forward pass, :meth:`loss` is Σ_l w_l (‖μ_l(x) − running_mean_l‖₂ + ‖σ²_l(x) − running_var_l‖₂),
+    with μ, σ² over all axes but the channel axis (biased variance, as BN normalises with), w_1 = ``first_weight``
+    and w_l = 1 for the others. Use as a context manager, or call :meth:`remove`.
+
+    Raises:
+        ValueError: the model has no BatchNorm layer (then its training left no running statistics — record
+            activations on the owner's data instead: :func:`dfkd_book.methods.metadata.record_activations`).
+    """
+
+    def __init__(self, model: nn.Module, first_weight: float = 10.0):
+        bns = batchnorms(model)
+        if not bns:
+            raise ValueError(f"{type(model).__name__} has no BatchNorm layer, so there are no running statistics "
+                             "to match; for a teacher without BN, record activation statistics on the owner's data "
+                             "with dfkd_book.methods.metadata.record_activations() and use activation records "
+                             "instead")
+        if not first_weight > 0:
+            raise ValueError(f"first_weight must be > 0, got {first_weight}")
+        self.names = [n for n, _ in bns]
+        self.weights = [first_weight] + [1.0] * (len(bns) - 1)
+        self.terms: list[torch.Tensor | None] = [None] * len(bns)
+        self.handles = [m.register_forward_hook(self._hook(i)) for i, (_, m) in enumerate(bns)]
+
+    def _hook(self, i: int):
+        def hook(module, inputs, _output):
+            x = inputs[0]
+            dims = [0] + list(range(2, x.ndim))
+            mean, var = x.mean(dims), x.var(dims, unbiased=False)
+            self.terms[i] = (torch.linalg.vector_norm(mean - module.running_mean)
+                             + torch.linalg.vector_norm(var - module.running_var))
+        return hook
+
+    def loss(self) -> torch.Tensor:
+        """The weighted sum over BN layers for the last forward pass (a scalar). Raises RuntimeError before one."""
+        if any(t is None for t in self.terms):
+            raise RuntimeError("run a forward pass of the model before asking for the BN-statistics loss")
+        return sum(w * t for w, t in zip(self.weights, self.terms))
+
+    def per_layer(self) -> dict[str, float]:
+        """Each BN layer's unweighted term for the last forward pass."""
+        return {n: float(t.detach()) for n, t in zip(self.names, self.terms) if t is not None}
+
+
+
+def bn_statistics_loss(model: nn.Module, x: torch.Tensor, first_weight: float = 10.0) -> torch.Tensor:
+    """The BN-statistics loss of ``model`` (in eval mode) on a batch x (N, C, H, W): see :class:`BNStatistics`."""
+    with BNStatistics(model, first_weight) as bn:
+        model(x)
+        return bn.loss()

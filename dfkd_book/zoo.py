@@ -5,8 +5,9 @@
 * shipped weights (inside the package, ``dfkd_book/weights/``) for ``lenet5`` and ``lenet5bn`` on
   ``fashion-mnist``: loaded with ``torch.load(..., weights_only=True)`` after checking the sha256 recorded in
   ``weights/manifest.json``;
-* any other (arch, dataset): trained once by the zoo's recipe and cached in ``~/.cache/dfkd_book/weights``
-  (atomic write, sha256 recorded beside it).
+* any other (arch, dataset): never trained silently — :func:`teacher` raises :class:`WeightsMissingError` naming
+  ``python -m dfkd_book.zoo train ARCH DATASET``; with ``train_if_missing=True`` it is trained once by the zoo's
+  recipe and cached in ``~/.cache/dfkd_book/weights`` (atomic write, sha256 recorded beside it).
 
 The shipped files are reproduced by ``python -m dfkd_book.zoo train lenet5 fashion-mnist`` (the recipe is in
 :data:`RECIPES`; the command rewrites the file and its manifest entry, including its test accuracy and wall time).
@@ -49,6 +50,11 @@ AUGMENTS = {None: lambda: None, "flip": lambda: augment.FlipShift(0, flip=True),
 
 class WeightsIntegrityError(ValueError):
     """A weights file's sha256 does not match the recorded one (corrupted, truncated or replaced)."""
+
+
+class WeightsMissingError(FileNotFoundError):
+    """No shipped or cached weights for an (architecture, dataset) pair; the message names the command that
+    trains them. :func:`teacher` never trains one silently."""
 
 
 def _arch(arch: str) -> str:
@@ -152,17 +158,20 @@ def train_teacher(arch: str, dataset: str, path: str | os.PathLike, progress: bo
     }
 
 
-def teacher(arch: str = "lenet5", dataset: str = "fashion-mnist", train_if_missing: bool = True,
+def teacher(arch: str = "lenet5", dataset: str = "fashion-mnist", train_if_missing: bool = False,
             progress: bool = True) -> nn.Module:
     """A pretrained, frozen, eval-mode teacher on :func:`config.device`.
 
-    Shipped weights are sha256-checked and loaded with ``weights_only=True``; other pairs are trained once by
-    :data:`RECIPES` and cached (atomic write) in ``~/.cache/dfkd_book/weights``.
+    Shipped weights are sha256-checked and loaded with ``weights_only=True``; so are weights cached in
+    ``~/.cache/dfkd_book/weights`` (or ``$DFKD_BOOK_CACHE/weights``). A teacher is never trained silently: for a
+    pair with neither, the error names the command that trains it (``python -m dfkd_book.zoo train ARCH DATASET``,
+    which ships the file in ``dfkd_book/weights/``); with ``train_if_missing=True`` it is trained here by
+    :data:`RECIPES` and cached (atomic write) — minutes to hours on a CPU.
 
     Raises:
         ValueError: unknown ``arch`` or ``dataset``.
         WeightsIntegrityError: a shipped or cached file's sha256 does not match its record.
-        FileNotFoundError: not shipped, not cached, and ``train_if_missing=False``.
+        WeightsMissingError (a FileNotFoundError): not shipped, not cached, and ``train_if_missing`` is False.
     """
     key = _key(arch, dataset)
     name = data.check_name(dataset)
@@ -175,10 +184,15 @@ def teacher(arch: str = "lenet5", dataset: str = "fashion-mnist", train_if_missi
     path, record_path = cache / f"{key}.pt", cache / f"{key}.json"
     record = _read_json(record_path)
     if not (path.exists() and record.get("sha256")):
+        recipe = RECIPES[_arch(arch)]
         if not train_if_missing:
-            raise FileNotFoundError(f"no shipped or cached weights for {key}; call teacher(..., train_if_missing=True)")
-        print(f"No weights for {key} yet: training it once by the zoo recipe {RECIPES[_arch(arch)]} "
-              f"(cached in {cache}).")
+            raise WeightsMissingError(
+                f"no shipped or cached weights for {key} (looked in {WEIGHTS_DIR} and {cache}). Train the teacher "
+                f"once with `python -m dfkd_book.zoo train {_arch(arch)} {name}` ({recipe['epochs']} epochs by "
+                f"the zoo recipe; it ships the file in {WEIGHTS_DIR}), or call "
+                f"teacher({arch!r}, {dataset!r}, train_if_missing=True) to train and cache it here.")
+        print(f"No weights for {key} yet: training it once by the zoo recipe {recipe} (cached in {cache}), as "
+              "asked by train_if_missing=True.")
         record = train_teacher(arch, name, path, progress=progress)
         _write_json(record_path, record)
     load_weights(model, path, record["sha256"])

@@ -2,6 +2,7 @@ import pytest
 import torch
 from torch import nn
 
+from dfkd_book import sources
 from dfkd_book.methods import arbitrary as arb
 
 
@@ -44,12 +45,11 @@ class MeanBinTeacher(nn.Module):
 def const_source(values, name="const"):
     """A finite source of constant images with the given mean intensities."""
     imgs = torch.tensor(values, dtype=torch.float32)[:, None, None, None].expand(-1, 1, 4, 4).clone()
-    return arb.tensor_source(imgs, name, shape=(1, 4, 4), shuffle=False)
+    return sources.tensor_source(imgs, name, shape=(1, 4, 4), shuffle=False)
 
 
-@pytest.mark.parametrize("make", [arb.uniform_noise, arb.gaussian_noise, arb.spectral_noise, arb.dead_leaves,
-                                  arb.multiscale_noise,
-                                  arb.random_shapes])
+@pytest.mark.parametrize("make", [sources.uniform_noise, sources.gaussian_noise, sources.spectral_noise,
+                                  sources.dead_leaves, sources.multiscale_noise, sources.random_shapes])
 @pytest.mark.parametrize("shape", [(1, 32, 32), (3, 32, 32)])
 def test_sources_shape_and_range(make, shape):
     x = make(shape)(17)
@@ -60,13 +60,13 @@ def test_sources_shape_and_range(make, shape):
 
 def test_tensor_source_adapts_channels_and_size_and_runs_dry():
     imgs = torch.rand(10, 3, 28, 28)
-    src = arb.tensor_source(imgs, "rgb28", shape=(1, 32, 32))
+    src = sources.tensor_source(imgs, "rgb28", shape=(1, 32, 32))
     a = src(6)
     b = src(6)
     assert a.shape == (6, 1, 32, 32) and b.shape == (4, 1, 32, 32) and src.exhausted
     assert len(src(3)) == 0
     with pytest.raises(ValueError, match="channels"):
-        arb.adapt(torch.rand(2, 2, 8, 8), (3, 8, 8))
+        sources.adapt(torch.rand(2, 2, 8, 8), (3, 8, 8))
 
 
 def test_balance_never_exceeds_quota_and_stops_when_full():
@@ -128,7 +128,7 @@ def test_balance_full_batches_count_only_what_algorithm_1_examined():
 
 def test_balance_unlimited_source_is_capped():
     t = MeanBinTeacher(4)
-    dark = arb.Source("always dark", lambda n: torch.full((n, 1, 4, 4), 0.1))
+    dark = sources.Source("always dark", lambda n: torch.full((n, 1, 4, 4), 0.1))
     res = arb.balance(t, [dark], n=8, max_candidates=50, device=torch.device("cpu"))
     assert res.examined == 50 and torch.equal(res.counts, torch.tensor([2, 0, 0, 0]))
 
@@ -138,8 +138,8 @@ def test_balance_bad_input():
     with pytest.raises(ValueError, match="at least one source"):
         arb.balance(t, [], n=8)
     with pytest.raises(ValueError, match="number of classes"):
-        arb.balance(t, [arb.uniform_noise((1, 4, 4))], n=3, device=torch.device("cpu"))
-    bad = arb.Source("out of range", lambda n: torch.full((n, 1, 4, 4), 2.0))
+        arb.balance(t, [sources.uniform_noise((1, 4, 4))], n=3, device=torch.device("cpu"))
+    bad = sources.Source("out of range", lambda n: torch.full((n, 1, 4, 4), 2.0))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         arb.balance(t, [bad], n=8, device=torch.device("cpu"))
 
@@ -154,25 +154,25 @@ def test_class_histogram_counts_every_candidate():
 def test_offline_natural_sources_shape_and_range(shape):
     photos = [("gradient", torch.linspace(0, 1, 200 * 300).view(1, 200, 300)),
               ("rgb", torch.rand(3, 90, 120))]
-    for src in (arb.photo_patches(shape, photos=photos), arb.digits(shape), arb.faces(shape)):
+    for src in (sources.photo_patches(shape, photos=photos), sources.digits(shape), sources.faces(shape)):
         x = src(23)
         assert x.shape == (23, *shape) and x.dtype == torch.float32, src.name
         assert x.min() >= 0 and x.max() <= 1 and x.std() > 0.01, src.name
-    assert arb.digits(shape).limit == 1797 and arb.faces(shape).limit == 100
+    assert sources.digits(shape).limit == 1797 and sources.faces(shape).limit == 100
 
 
 def test_photo_patches_crop_the_photo_they_are_given():
     # a photo that is 0.25 on its left half and 0.75 on its right half: every patch lies inside it, so its mean
     # is between the two, and small patches are mostly one side or the other
     photo = torch.cat([torch.full((1, 256, 256), 0.25), torch.full((1, 256, 256), 0.75)], dim=2)
-    x = arb.photo_patches((1, 16, 16), photos=[("halves", photo)], scale=(0.05, 0.1))(400)
+    x = sources.photo_patches((1, 16, 16), photos=[("halves", photo)], scale=(0.05, 0.1))(400)
     means = x.mean(dim=(1, 2, 3))
     assert means.min() >= 0.25 - 1e-4 and means.max() <= 0.75 + 1e-4
     assert ((means - 0.25).abs() < 0.02).float().mean() > 0.3 and ((means - 0.75).abs() < 0.02).float().mean() > 0.3
 
 
 def test_bundled_photos_are_there_offline():
-    photos = arb.bundled_photos()
+    photos = sources.bundled_photos()
     assert len(photos) >= 15
     for name, p in photos:
         assert p.ndim == 3 and p.shape[0] in (1, 3) and min(p.shape[1:]) >= 100, name
@@ -181,15 +181,15 @@ def test_bundled_photos_are_there_offline():
 
 def test_natural_source_bad_input():
     with pytest.raises(ValueError, match="at least one photo"):
-        arb.photo_patches(photos=[])
+        sources.photo_patches(photos=[])
     with pytest.raises(ValueError, match=r"\(C, H, W\) tensor in \[0, 1\]"):
-        arb.photo_patches(photos=[("4-D", torch.rand(1, 1, 64, 64))])
+        sources.photo_patches(photos=[("4-D", torch.rand(1, 1, 64, 64))])
     with pytest.raises(ValueError, match="scale"):
-        arb.photo_patches(photos=[("ok", torch.rand(1, 64, 64))], scale=(0.5, 1.5))
+        sources.photo_patches(photos=[("ok", torch.rand(1, 64, 64))], scale=(0.5, 1.5))
     with pytest.raises(ValueError, match="leaves"):
-        arb.dead_leaves(leaves=0)
+        sources.dead_leaves(leaves=0)
     with pytest.raises(ValueError, match="not a dataset class"):
-        arb.torchvision_source("NoSuchDataset")
+        sources.torchvision_source("NoSuchDataset")
 
 
 def test_torchvision_source_offline_is_a_clear_error(tmp_path, monkeypatch):
@@ -203,7 +203,7 @@ def test_torchvision_source_offline_is_a_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torchvision.datasets, "SVHN", Offline)
     with pytest.raises(DataUnavailableError, match="SVHN.*could not be downloaded"):
-        arb.torchvision_source("SVHN", root=str(tmp_path), split="train")
+        sources.torchvision_source("SVHN", root=str(tmp_path), split="train")
 
 
 def test_torchvision_source_adapts_a_dataset(tmp_path, monkeypatch):
@@ -222,7 +222,7 @@ def test_torchvision_source_adapts_a_dataset(tmp_path, monkeypatch):
             return self.images[i], 0
 
     monkeypatch.setattr(torchvision.datasets, "SVHN", Fake)
-    src = arb.torchvision_source("SVHN", shape=(1, 32, 32), root=str(tmp_path), split="train")
+    src = sources.torchvision_source("SVHN", shape=(1, 32, 32), root=str(tmp_path), split="train")
     x = src(3)
     assert x.shape == (3, 1, 32, 32) and src.limit == 5
     assert len(src(10)) == 2 and src.exhausted
@@ -231,27 +231,27 @@ def test_torchvision_source_adapts_a_dataset(tmp_path, monkeypatch):
 
 
 def test_random_shapes_paint_shapes_on_the_background():
-    x = arb.random_shapes((1, 32, 32), count=(1, 1), size=(0.3, 0.5), background=0.0)(200)
+    x = sources.random_shapes((1, 32, 32), count=(1, 1), size=(0.3, 0.5), background=0.0)(200)
     covered = (x > 0).float().mean(dim=(1, 2, 3))  # shapes have grey levels >= 0.2, the background is 0
     assert covered.min() > 0.0 and covered.max() < 0.5  # one shape of at most half the side each
     assert x[x > 0].min() >= 0.2
     with pytest.raises(ValueError, match="count"):
-        arb.random_shapes(count=(0, 2))
+        sources.random_shapes(count=(0, 2))
     with pytest.raises(ValueError, match="background"):
-        arb.random_shapes(background=2.0)
+        sources.random_shapes(background=2.0)
 
 
 def test_multiscale_noise_has_blobs_on_black():
-    x = arb.multiscale_noise((1, 32, 32), seed=0)(300)
+    x = sources.multiscale_noise((1, 32, 32), seed=0)(300)
     assert (x == 0).float().mean() > 0.2  # a black background under the random black level
     # coarse grids: neighbouring pixels agree far more than in per-pixel noise
     d = (x[..., 1:] - x[..., :-1]).abs().mean()
-    u = arb.uniform_noise((1, 32, 32))(300)
+    u = sources.uniform_noise((1, 32, 32))(300)
     assert d < 0.5 * (u[..., 1:] - u[..., :-1]).abs().mean()
     with pytest.raises(ValueError, match="scales"):
-        arb.multiscale_noise(scales=())
+        sources.multiscale_noise(scales=())
     with pytest.raises(ValueError, match="black"):
-        arb.multiscale_noise(black=1.0)
+        sources.multiscale_noise(black=1.0)
 
 
 def test_first_takes_candidates_in_order_whatever_their_class():
@@ -262,14 +262,15 @@ def test_first_takes_candidates_in_order_whatever_their_class():
 
 
 def test_family_gives_fresh_unbalanced_and_balanced_sources():
-    for name in arb.FAMILIES + arb.BEYOND_FAMILIES:
-        unbalanced, balanced = arb.family(name, (1, 32, 32), seed=0)
-        assert isinstance(unbalanced, arb.Source) and balanced and all(isinstance(s, arb.Source) for s in balanced)
+    for name in sources.FAMILIES + sources.BEYOND_FAMILIES:
+        unbalanced, balanced = sources.family(name, (1, 32, 32), seed=0)
+        assert isinstance(unbalanced, sources.Source) and balanced
+        assert all(isinstance(s, sources.Source) for s in balanced)
         a, b = unbalanced(4), balanced[0](4)
         assert a.shape == b.shape == (4, 1, 32, 32)
         assert not torch.equal(a, b)  # different seeds: the two sets never share images
     with pytest.raises(ValueError, match="noise"):
-        arb.family("clevr")
+        sources.family("clevr")
 
 
 def test_arbitrary_balanced_is_a_method_of_the_loop():

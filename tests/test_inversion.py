@@ -3,6 +3,7 @@ import torch
 
 from dfkd_book import distill, methods, models, zoo
 from dfkd_book.methods import inversion as inv
+from dfkd_book.methods import metadata as meta
 
 CPU = torch.device("cpu")
 
@@ -49,15 +50,15 @@ def test_bn_hooks_weight_the_first_layer_and_are_removed():
 def test_spectral_loss_is_zero_for_identical_activations_and_grows_with_a_perturbation():
     torch.manual_seed(0)
     a = torch.rand(4, 6, 14, 14)
-    target = {"l": inv.spectrum(a)}
+    target = {"l": meta.spectrum(a)}
     assert inv.spectral_loss({"l": a}, target).item() == pytest.approx(0.0, abs=1e-10)
     losses = [inv.spectral_loss({"l": a + eps * torch.randn_like(a)}, target).item() for eps in (0.01, 0.1, 1.0)]
     assert 0 < losses[0] < losses[1] < losses[2]
-    assert inv.spectrum(torch.roll(a, 3, dims=3)).allclose(inv.spectrum(a), atol=1e-5)  # shift-invariant magnitudes
+    assert meta.spectrum(torch.roll(a, 3, dims=3)).allclose(meta.spectrum(a), atol=1e-5)  # shift-invariant magnitudes
 
 
 def records_of(model, layers=("features.pool2", "classifier.relu3", "classifier.fc3")):
-    return inv.record_activations(model, small_set(), list(layers), device=CPU)
+    return meta.record_activations(model, small_set(), list(layers), device=CPU)
 
 
 def test_activation_records_survive_a_save_load_round_trip(tmp_path):
@@ -65,7 +66,7 @@ def test_activation_records_survive_a_save_load_round_trip(tmp_path):
     m = models.LeNet5(num_classes=4)
     r = records_of(m)
     path = r.save(tmp_path / "records.pt")
-    back = inv.ActivationRecords.load(path)
+    back = meta.ActivationRecords.load(path)
     assert back.layers == r.layers and back.shapes == r.shapes and back.nonnegative == r.nonnegative
     for layer in r.layers:
         assert torch.equal(back.mean[layer], r.mean[layer]) and torch.equal(back.cov[layer], r.cov[layer])
@@ -74,7 +75,7 @@ def test_activation_records_survive_a_save_load_round_trip(tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))
     torch.save({"what": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not an activation-records file"):
-        inv.ActivationRecords.load(tmp_path / "other.pt")
+        meta.ActivationRecords.load(tmp_path / "other.pt")
 
 
 def test_sampled_activations_reproduce_the_recorded_mean_and_covariance():
@@ -95,8 +96,8 @@ def test_joint_records_keep_the_layers_correlations_and_contain_the_per_layer_on
     layers = ("classifier.fc2", "classifier.fc3")  # fc3 is a function of fc2: strongly correlated, no ReLU
     torch.manual_seed(0)
     m = models.LeNet5(num_classes=4)
-    r = inv.record_activations(m, small_set(), list(layers), device=CPU)
-    rj = inv.record_activations(m, small_set(), list(layers), device=CPU, joint=True)
+    r = meta.record_activations(m, small_set(), list(layers), device=CPU)
+    rj = meta.record_activations(m, small_set(), list(layers), device=CPU, joint=True)
     d2 = r.mean["classifier.fc2"].shape[1]
     assert rj.joint["cov"].shape == (4, d2 + 4, d2 + 4)
     for layer in layers:  # the per-layer statistics are the same either way, and the joint ones contain them
@@ -111,7 +112,7 @@ def test_joint_records_keep_the_layers_correlations_and_contain_the_per_layer_on
         a, b = sample["classifier.fc2"], sample["classifier.fc3"]
         got = (a - a.mean(0)).T @ (b - b.mean(0)) / len(a)
         assert (got - want).abs().max() < 0.1 * scale, (got - want).abs().max() / scale
-    back = inv.ActivationRecords.load(rj.save(tmp_path / "joint.pt"))
+    back = meta.ActivationRecords.load(rj.save(tmp_path / "joint.pt"))
     assert torch.equal(back.joint["cov"], rj.joint["cov"]) and back.nbytes() > r.nbytes()
     with pytest.raises(ValueError, match=r"no joint statistics: record them with "
                                          r"record_activations\(\.\.\., joint=True\)"):
@@ -134,7 +135,7 @@ def test_records_check_layers_and_architecture():
         inv.activation_inversion(models.LeNet5Half(num_classes=4), r, 4, steps=1, device=CPU, progress=False)
     with pytest.raises(ValueError, match="made for a LeNet5"):
         r.check(models.LeNet5(num_classes=10))
-    s = inv.record_spectra(models.LeNet5(num_classes=4), small_set(), ["features.relu1"], device=CPU)
+    s = meta.record_spectra(models.LeNet5(num_classes=4), small_set(), ["features.relu1"], device=CPU)
     with pytest.raises(ValueError, match="not this LeNet5Half"):
         inv.spectral_inversion(models.LeNet5Half(num_classes=4), s, 4, steps=1, device=CPU, progress=False)
     # the methods check their records against the loop's teacher, and their type
@@ -164,7 +165,7 @@ def test_every_method_lowers_its_objective_and_stays_in_range(method):
         out = inv.activation_inversion(t, records_of(t), 12, lr=0.05, **kw)
     else:
         t = models.LeNet5(num_classes=4)
-        out = inv.spectral_inversion(t, inv.record_spectra(t, small_set(), ["features.relu1", "features.relu2"],
+        out = inv.spectral_inversion(t, meta.record_spectra(t, small_set(), ["features.relu1", "features.relu2"],
                                                            device=CPU), 12, **kw)
     assert out.images.shape == (12, 1, 32, 32) and out.images.min() >= 0 and out.images.max() <= 1
     assert out.curve[-1][1] < out.curve[0][1], out.curve

@@ -214,3 +214,36 @@ def test_distill_trains_channels_last_and_gives_the_layout_back():
     x = torch.rand(64, 1, 32, 32, generator=torch.Generator().manual_seed(0))
     distill(teacher, student, methods.TransferSet(x), steps=3, batch_size=32, progress=False, device=CPU)
     assert all(p.is_contiguous() for p in student.parameters())
+
+
+# ------------------------------------------------------------------------------------- transfer_set
+@pytest.mark.parametrize("make", [
+    lambda: methods.DataImpressions(n=12, steps=3, batch_size=6),
+    lambda: methods.ArbitraryBalanced("synthetic", n=20, max_candidates=200, batch_size=64),
+], ids=["zskd", "arbitrary"])
+def test_transfer_set_is_the_set_distill_makes(make):
+    torch.manual_seed(0)
+    teacher = models.LeNet5(num_classes=10, in_channels=1)
+    student = models.LeNet5Half(num_classes=10, in_channels=1)
+    for seed in (0, 3):
+        via_distill = distill(teacher, student, make(), steps=1, batch_size=8, seed=seed, device=CPU,
+                              progress=False).pool
+        m = make()
+        x, y = loop.transfer_set(teacher, m, seed=seed, device=CPU, progress=False)
+        assert y is None and x.dtype == torch.float32 and torch.equal(x, via_distill)
+        assert m.queries["forward"] >= len(x)
+    # the method keeps its set: a later distill trains on it without making it again
+    r = distill(teacher, student, m, steps=2, batch_size=8, seed=seed, device=CPU, progress=False)
+    assert r.pool is not None and torch.equal(r.pool, x)
+
+
+def test_transfer_set_refuses_games_and_student_dependent_sets():
+    teacher = models.LeNet5BN(num_classes=10, in_channels=1)
+    with pytest.raises(TypeError, match="static method"):
+        loop.transfer_set(teacher, methods.DFAD(), device=CPU)
+    with pytest.raises(ValueError, match="pass student="):
+        loop.transfer_set(teacher, methods.DeepInversion(n=4, competition_weight=1.0), device=CPU)
+    with pytest.raises(ValueError, match="in rounds"):
+        loop.transfer_set(teacher, methods.DeepInversion(n=4, rounds=2), device=CPU)
+    x, y = loop.transfer_set(teacher, methods.RealData((torch.rand(6, 1, 32, 32), torch.arange(6))), device=CPU)
+    assert x.shape == (6, 1, 32, 32) and torch.equal(y, torch.arange(6))

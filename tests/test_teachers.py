@@ -12,8 +12,8 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from dfkd_book import distill, hooks, methods, recipes, train
-from dfkd_book.methods import arbitrary, inversion
+from dfkd_book import distill, hooks, methods, recipes, sources, train
+from dfkd_book.methods import metadata
 
 DEVICE = torch.device("cpu")
 STEPS, BATCH, N = 4, 16, 32
@@ -176,7 +176,7 @@ def test_rgb_arbitrary_balanced(rgb, sources):
 
 def test_rgb_arbitrary_custom_sources(rgb):
     teacher, _, test = rgb
-    m = methods.ArbitraryBalanced(lambda shape, seed: [arbitrary.dead_leaves(shape, leaves=5, seed=seed)], n=10,
+    m = methods.ArbitraryBalanced(lambda shape, seed: [sources.dead_leaves(shape, leaves=5, seed=seed)], n=10,
                                   max_candidates=100)
     r = run(teacher, rgb_student(), m, test)
     check(r, RGB_SHAPE, RGB_K, pool=len(r.pool), synthesises=False, eval_set=test)
@@ -217,7 +217,7 @@ def test_rgb_adaptive_deepinversion(rgb):
 
 def test_rgb_activation_records(rgb):
     teacher, owner, test = rgb
-    rec = inversion.record_activations(teacher, owner, ["7", "11"], device=DEVICE)
+    rec = metadata.record_activations(teacher, owner, ["7", "11"], device=DEVICE)
     assert rec.num_classes == RGB_K and rec.shapes["7"] == [16, 4, 4]
     r = check(run(teacher, rgb_student(), methods.ActivationInversion(rec, N, steps=3), test), RGB_SHAPE, RGB_K,
               pool=N, synthesises=True, eval_set=test)
@@ -226,7 +226,7 @@ def test_rgb_activation_records(rgb):
 
 def test_rgb_spectral_records(rgb):
     teacher, owner, test = rgb
-    rec = inversion.record_spectra(teacher, owner, ["2"], device=DEVICE)
+    rec = metadata.record_spectra(teacher, owner, ["2"], device=DEVICE)
     assert tuple(rec.mean["2"].shape) == (RGB_K, 8, 16, 16 // 2 + 1)
     check(run(teacher, rgb_student(), methods.SpectralInversion(rec, N, steps=3), test), RGB_SHAPE, RGB_K, pool=N,
           synthesises=True, eval_set=test)
@@ -302,7 +302,7 @@ def test_vec_bn_inversion(digits, cls):
 
 def test_vec_activation_records(digits):
     teacher, owner, test = digits
-    rec = inversion.record_activations(teacher, owner, ["2", "5"], device=DEVICE)
+    rec = metadata.record_activations(teacher, owner, ["2", "5"], device=DEVICE)
     assert rec.num_classes == VEC_K and rec.nonnegative["2"] and rec.shapes["5"] == [32]
     check(run(teacher, vec_student(), methods.ActivationInversion(rec, N, steps=3), test), VEC_SHAPE, VEC_K,
           pool=N, synthesises=True, eval_set=test)
@@ -359,10 +359,10 @@ def test_vec_methods_that_need_images(digits, method, message):
 def test_vec_no_spectra_of_a_linear_layer(digits):
     teacher, owner, test = digits
     with pytest.raises(ValueError, match=r"spectra need \(N, C, H, W\) activation maps, got \(\d+, 32\)"):
-        inversion.record_spectra(teacher, owner, ["2"], device=DEVICE)
+        metadata.record_spectra(teacher, owner, ["2"], device=DEVICE)
     # records made by hand for that layer (what record_spectra refuses to make) fail at synthesis, as clearly
-    sig = inversion.record_activations(teacher, owner, ["2"], device=DEVICE).signature
-    rec = inversion.SpectralRecords(["2"], {"2": torch.zeros(VEC_K, 32)}, torch.ones(VEC_K, dtype=torch.long), sig)
+    sig = metadata.record_activations(teacher, owner, ["2"], device=DEVICE).signature
+    rec = metadata.SpectralRecords(["2"], {"2": torch.zeros(VEC_K, 32)}, torch.ones(VEC_K, dtype=torch.long), sig)
     with pytest.raises(ValueError, match=r"spectra need \(N, C, H, W\) activation maps"):
         run(teacher, vec_student(), methods.SpectralInversion(rec, N, steps=1), test)
 
@@ -370,6 +370,6 @@ def test_vec_no_spectra_of_a_linear_layer(digits):
 def test_rgb_records_do_not_fit_the_mlp(rgb, digits):
     rgb_t, owner, _ = rgb
     teacher, _, test = digits
-    rec = inversion.record_activations(rgb_t, owner, ["11"], device=DEVICE)
+    rec = metadata.record_activations(rgb_t, owner, ["11"], device=DEVICE)
     with pytest.raises(ValueError, match="these records were made for a Sequential"):
         run(teacher, vec_student(), methods.ActivationInversion(rec, N, steps=1), test)

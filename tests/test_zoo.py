@@ -50,7 +50,7 @@ def test_unshipped_pair_is_trained_once_and_cached(monkeypatch, tmp_path):
         2048 if split == "train" else 1000, seed=0))
     with pytest.raises(FileNotFoundError, match="train_if_missing"):
         zoo.teacher("lenet5half", "fashion-mnist", train_if_missing=False)
-    t1 = zoo.teacher("lenet5half", "fashion-mnist", progress=False)
+    t1 = zoo.teacher("lenet5half", "fashion-mnist", train_if_missing=True, progress=False)
     cached = tmp_path / "weights" / "lenet5half-fashion-mnist.pt"
     assert cached.exists() and (tmp_path / "weights" / "lenet5half-fashion-mnist.json").exists()
     monkeypatch.setattr(zoo, "train_teacher", lambda *a, **k: pytest.fail("trained twice"))
@@ -65,3 +65,15 @@ def test_student_is_fresh_and_sized_by_dataset():
     assert models.num_classes(zoo.student("lenet5half", "cifar10")) == 10
     with pytest.raises(ValueError, match="known"):
         zoo.student("vgg", "fashion-mnist")
+
+
+def test_a_missing_teacher_is_never_trained_silently(monkeypatch, tmp_path):
+    """No shipped and no cached weights: the default raises, naming the command that trains the teacher."""
+    (tmp_path / "shipped").mkdir()
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path / "shipped")
+    monkeypatch.setenv("DFKD_BOOK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(zoo, "train_teacher", lambda *a, **k: pytest.fail("trained silently"))
+    with pytest.raises(zoo.WeightsMissingError, match=r"python -m dfkd_book\.zoo train lenet5 fashion-mnist"):
+        zoo.teacher("lenet5", "fashion-mnist")
+    with pytest.raises(FileNotFoundError, match="train_if_missing=True"):
+        zoo.teacher("LeNet-5", "fashion-mnist")

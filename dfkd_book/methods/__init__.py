@@ -20,11 +20,15 @@ name                         class                     family (module)
 ``spectral-records``         :class:`SpectralInversion` feature inversion (``inversion``)
 ``ssd-kd``                   :class:`SSDKD`            SSD-KD (``ssd``)
 ============================ ========================= ===============================================
+
+The arbitrary image sources are in :mod:`dfkd_book.sources`; the owner-side records that activation and spectral
+records invert (:func:`~dfkd_book.methods.metadata.record_activations`, ...) in :mod:`dfkd_book.methods.metadata`.
+A static method's transfer set can be made without training a student: :func:`dfkd_book.loop.transfer_set`.
 """
 
 from __future__ import annotations
 
-from . import adversarial, arbitrary, base, inversion, real, ssd, zskd
+from . import adversarial, arbitrary, base, inversion, metadata, real, ssd, zskd
 from .adversarial import DFAD, ZSKT, AdversarialGame
 from .arbitrary import ArbitraryBalanced
 from .base import Batch, Context, Method, StaticSet, TransferSet
@@ -64,4 +68,4 @@ def get(name: str, *args, **kwargs) -> Method:
 __all__ = ["REGISTRY", "get", "Method", "Batch", "Context", "StaticSet", "TransferSet", "RealData",
            "DataImpressions", "ClassImpressions", "ArbitraryBalanced", "AdversarialGame", "ZSKT", "DFAD",
            "BNInversion", "DeepInversion", "ActivationInversion", "SpectralInversion", "SSDKD",
-           "adversarial", "arbitrary", "base", "inversion", "real", "ssd", "zskd"]
+           "adversarial", "arbitrary", "base", "inversion", "metadata", "real", "ssd", "zskd"]

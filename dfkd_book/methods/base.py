@@ -23,6 +23,7 @@ made; ``seconds`` its synthesis wall time.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -94,6 +95,13 @@ class Method:
         self.pool: torch.Tensor | None = None
         self.synthetic = 0
         self.seconds = 0.0
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        """Record ``message`` in :attr:`warnings` (the :class:`~dfkd_book.loop.Result` shows them) and issue it as
+        a ``UserWarning``."""
+        self.warnings.append(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
 
     # ------------------------------------------------------------------ the contract
     def prepare(self, ctx: Context, student: nn.Module) -> None:
@@ -126,11 +134,42 @@ class Method:
         """The method's settings, for records (JSON-friendly)."""
         return {k: v for k, v in vars(self).items()
                 if not k.startswith("_") and isinstance(v, (int, float, str, bool, tuple, list, type(None)))
-                and k not in ("synthetic", "seconds")}
+                and k not in ("synthetic", "seconds", "warnings")}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
         return f"{type(self).__name__}({args})"
+
+
+def as_inputs(x: torch.Tensor, what: str = "the transfer set") -> torch.Tensor:
+    """Inputs as the book's teachers read them: float32, finite, images in [0, 1].
+
+    uint8 images (0..255) are divided by 255; float64, float16 and bfloat16 inputs become float32. Images
+    (N, C, H, W) must lie in [0, 1]; values a little outside (down to −0.5, up to 1.5: interpolation overshoot)
+    pass, anything further is refused (e.g. floats in 0..255, or normalised images — per-dataset normalisation
+    is the model's first layer). Inputs of other shapes (vectors) are only checked to be finite.
+
+    Returns the input itself when it already is float32, else a converted copy.
+    Raises TypeError for a non-tensor or an integer / bool / complex dtype other than uint8; ValueError for NaN
+    or infinite values, or images outside [0, 1] (the message gives the range found)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} must be a tensor (N, *input shape), got {type(x).__name__}")
+    if x.dtype == torch.uint8:
+        x = x.float() / 255
+    elif x.is_floating_point():
+        x = x.float()
+    else:
+        raise TypeError(f"{what} must hold float inputs in [0, 1] (or uint8 images in 0..255), got {x.dtype}")
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(f"{what} holds {bad} NaN or infinite values (of {x.numel()}); inputs must be finite, "
+                         "in [0, 1]")
+    if x.ndim == 4 and len(x):
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -0.5 or hi > 1.5:
+            hint = " (images in 0..255? divide them by 255)" if hi > 2 else ""
+            raise ValueError(f"{what}: inputs are images in [0, 1], got values in [{lo:.4g}, {hi:.4g}]{hint}")
+    return x
 
 
 class EpochSampler:
@@ -155,10 +194,16 @@ class StaticSet(Method):
     :meth:`make`, returning ``(inputs (N, *shape) in [0, 1], hard labels (N,) or None)``.
 
     Batches walk through the set in shuffled passes. Without augmentation the teacher's logits on the set are
-    computed once (N teacher queries) and reused.
+    computed once (N teacher queries) and reused. The set is checked once, when the loop first takes it up
+    (:func:`as_inputs`: float32, finite, images in [0, 1]; hard labels in [0, K)); :func:`dfkd_book.loop.transfer_set`
+    makes it without a student.
     """
 
     labels: torch.Tensor | None = None
+    #: whether the set is made against the student (then :func:`dfkd_book.loop.transfer_set` needs one)
+    needs_student = False
+    #: whether the whole set is made at step 0 (False: it grows while the student trains)
+    made_at_once = True
 
     def make(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         raise NotImplementedError
@@ -186,9 +231,14 @@ class StaticSet(Method):
         if tuple(x.shape[1:]) != tuple(ctx.input_shape):
             raise ValueError(f"{self.name}: the transfer set holds inputs of shape {tuple(x.shape[1:])}, but the "
                              f"teacher reads {tuple(ctx.input_shape)}")
-        if self.labels is not None and len(self.labels) != len(x):
-            raise ValueError(f"{self.name}: {len(self.labels)} labels for {len(x)} inputs")
-        self.pool = x.to(ctx.device)
+        if self.labels is not None:
+            y = self.labels
+            if len(y) != len(x):
+                raise ValueError(f"{self.name}: {len(y)} labels for {len(x)} inputs")
+            if y.is_floating_point() or (len(y) and (int(y.min()) < 0 or int(y.max()) >= ctx.num_classes)):
+                raise ValueError(f"{self.name}: hard labels must be classes in [0, {ctx.num_classes}), got "
+                                 f"{y.dtype} in [{y.min().item():.4g}, {y.max().item():.4g}]")
+        self.pool = as_inputs(x, f"{self.name}'s transfer set").to(ctx.device)
         if self.labels is not None:
             self.labels = self.labels.to(ctx.device)
         if not ctx.relabels:
@@ -207,8 +257,11 @@ class TransferSet(StaticSet):
     only by the loop's λ · cross-entropy term). Use it to distil on inputs made beforehand (e.g. an
     :class:`~dfkd_book.synthesis.Synthesis`'s images) or on any set of your own.
 
+    Inputs are converted and checked by :func:`as_inputs` (uint8 → /255, other floats → float32).
+
     Raises:
-        TypeError: ``inputs`` is not a tensor. ValueError: an empty set or labels of the wrong length.
+        TypeError: ``inputs`` is not a tensor, or of an integer dtype other than uint8. ValueError: an empty set,
+            labels of the wrong length, NaN / infinite inputs, images outside [0, 1].
     """
 
     name = "transfer set"
@@ -222,7 +275,7 @@ class TransferSet(StaticSet):
             raise ValueError(f"inputs must be a non-empty (N, *input shape) tensor, got {tuple(inputs.shape)}")
         if labels is not None and len(labels) != len(inputs):
             raise ValueError(f"labels must have {len(inputs)} entries, got {len(labels)}")
-        self.inputs, self.given_labels = inputs, labels
+        self.inputs, self.given_labels = as_inputs(inputs, f"the {name or self.name}"), labels
         self.name, self.kind = name or self.name, kind
 
     def make(self):

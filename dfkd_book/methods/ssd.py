@@ -7,7 +7,7 @@ the paper leaves open (:data:`OPEN_CHOICES`). The objective (eq. 2) is
 
 * **Data inversion with distribution balancing** (Sec. 3.3): every epoch a generator g is (re-)initialised and
   trained for T_g steps, together with its input z, on L_BN (BN-statistics matching, eq. 1; see
-  :class:`dfkd_book.inversion.BNStatistics`) − L_KD (the generator *maximises* the teacher–student KL) +
+  :class:`dfkd_book.synthesis.BNStatistics`) − L_KD (the generator *maximises* the teacher–student KL) +
   φ(x)·L_Task (cross-entropy of the teacher to the class each sample is made for), where the **modulating
   function** φ (eq. 3) weighs each sample by how rare its teacher-predicted class is in the replay buffer
   (diversity) and by how unsure the teacher is about it (difficulty): :func:`modulating_function`.
@@ -35,9 +35,8 @@ from torch import nn
 from ..hooks import require_images
 from ..kd import per_sample_kl
 from ..models import DFADGenerator
-from ..synthesis import balanced_labels
+from ..synthesis import BNStatistics, balanced_labels
 from .base import Batch, Method
-from .inversion import BNStatistics
 
 #: what the paper leaves open, and what this implementation chose (printed by chapter 6)
 OPEN_CHOICES = {
@@ -309,7 +308,7 @@ class SSDKD(Method):
         BNStatistics(ctx.teacher, self.first_weight).remove()  # raises for a teacher without BN
         epochs = -(-ctx.steps // self.kd_steps)
         capacity = self.capacity or max(epochs * self.synthesis_batch, ctx.batch_size)
-        if capacity < min(ctx.batch_size, self.synthesis_batch):
+        if capacity < ctx.batch_size:
             raise ValueError(f"the replay buffer's capacity ({capacity}) must be >= the distillation batch size "
                              f"({ctx.batch_size})")
         self.buffer = ReplayBuffer(capacity, self.alpha if self.priority else 0.0,

@@ -1,0 +1,289 @@
+"""Lever studies: a recipe of :mod:`dfkd_book.recipes` run from several seeds with one thing changed, each run a
+fresh synthesis and a fresh student (the final student on the Fashion-MNIST test set), on the lab's runner.
+
+    python -m dfkd_book.experiments.levers inversion-levers --out OUT.jsonl --labels LEVER ... [--seeds 0 1 2]
+    python -m dfkd_book.experiments.levers ssd-table4 --out OUT.jsonl [--labels ROW ...] [--seeds 0 1 2 3 4]
+    python -m dfkd_book.experiments.levers ssd-race --out OUT.jsonl --seeds 0 1 2 --workers 0
+    python -m dfkd_book.experiments.levers games-probe --out OUT.jsonl --labels zskt:32:0:20000 dfad:32:0:10000
+    python -m dfkd_book.experiments.levers mte-sweep --out OUT.jsonl --seeds 0 1 2
+
+``--workers N`` runs N at once (one thread each; ``0``: in this process with all its threads — a race is timed,
+nothing may run beside it); ``--minutes M`` stops handing out runs after M minutes; a run already in ``OUT`` is
+not run again. Append ``OUT``'s lines to ``results/runs/<study>.jsonl``; the reproduction appendix reads them.
+
+:data:`STUDIES` names each study's levers: ``inversion-levers`` (chapter 5: a recipe's settings, extras or
+student changed), ``ssd-table4`` (chapter 6: the rows of SSD-KD's Table 4 and the levers that change a row),
+``ssd-race`` (chapter 6: DeepInversion against SSD-KD with Fast's generator at chapter 6's scale),
+``games-probe`` (chapter 4: the games run long, ``GAME:WIDTH:SEED:STEPS[:KEY=VALUE ...]``), ``mte-sweep``
+(chapter 4: the mean transition error of three students over walk step sizes). The arbitrary sets' levers run
+with their study (:mod:`dfkd_book.experiments.ablation`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from .. import boundary, config, data, kd, recipes, zoo
+from ..loop import distill
+from ..methods.ssd import ABLATION, READINGS
+from . import bench, runner
+
+DATASET = "fashion-mnist"
+
+# --- chapter 5: the inversions ----------------------------------------------------------------------------------
+
+#: lever label → (recipe, its settings changed, its extras changed[, its student protocol changed])
+INVERSION = {
+    "activation records, as the recipe": ("activation-records", {}, {}),
+    "activation records, joint draws": ("activation-records", {}, {"joint": True}),
+    "activation records, top layer only": ("activation-records", {}, {"layers": ["classifier.fc3"]}),
+    "activation records, student lr 3e-3": ("activation-records", {}, {}, {"lr": 3e-3}),
+    "activation records, student warm-up 500 steps": ("activation-records", {}, {}, {"warmup": 500}),
+    "deepinversion, as the recipe": ("deepinversion", {}, {}),
+    "deepinversion, 2,000 steps per batch": ("deepinversion", {"steps": 2000}, {}),
+    "deepinversion, lr 0.1": ("deepinversion", {"lr": 0.1}, {}),
+    "deepinversion, 6,144 images": ("deepinversion", {"n": 6144}, {}),
+    "deepinversion, BN weight 10": ("deepinversion", {"bn_weight": 10.0}, {}),
+    "deepinversion, first BN weight 1": ("deepinversion", {"first_weight": 1.0}, {}),
+    "deepinversion, uniform init": ("deepinversion", {"init_range": (0.0, 1.0)}, {}),
+    "deepinversion, synthesis batch 64": ("deepinversion", {"batch_size": 64}, {}),
+    "deepinversion, student lr 3e-3": ("deepinversion", {}, {}, {"lr": 3e-3}),
+    "deepinversion, student lr 1e-3": ("deepinversion", {}, {}, {"lr": 1e-3}),
+    "deepinversion, student warm-up 500 steps": ("deepinversion", {}, {}, {"warmup": 500}),
+    "deepinversion, TV weight 1e-2": ("deepinversion", {"tv_weight": 1e-2}, {}),
+    "deepinversion, L2 weight 1e-3": ("deepinversion", {"l2_weight": 1e-3}, {}),
+    "deepinversion, CE weight 0.1": ("deepinversion", {"ce_weight": 0.1}, {}),
+    "deepinversion, CE weight 10": ("deepinversion", {"ce_weight": 10.0}, {}),
+    "deepinversion, competition in 4 rounds": ("deepinversion", {"competition_weight": 1.0, "rounds": 4}, {}),
+    "bn-stats, as the recipe": ("bn-stats", {}, {}),
+    "bn-stats, student lr 3e-3": ("bn-stats", {}, {}, {"lr": 3e-3}),
+    "bn-stats, student warm-up 500 steps": ("bn-stats", {}, {}, {"warmup": 500}),
+    "spectral, as the recipe": ("spectral", {}, {}),
+    "spectral, student lr 3e-3": ("spectral", {}, {}, {"lr": 3e-3}),
+    "spectral, student warm-up 500 steps": ("spectral", {}, {}, {"warmup": 500}),
+}
+
+
+def changed(name: str, settings: dict | None = None, extras: dict | None = None,
+            student: dict | None = None) -> recipes.Recipe:
+    """Recipe ``name`` (the active profile) with its settings, extras and student protocol changed."""
+    r = recipes.get(name)
+    return replace(r, settings={**r.settings, **(settings or {})}, extras={**r.extras, **(extras or {})},
+                   student=replace(r.student, **(student or {})))
+
+
+def inversion(job: dict) -> dict:
+    """One run of a chapter-5 lever (:data:`INVERSION`)."""
+    name, settings, extras, *student = INVERSION[job["label"]]
+    r = changed(name, settings, extras, student[0] if student else None)
+    args = r.args(zoo.teacher(r.teacher, DATASET))  # the extras change what the owner records
+    res, _, _ = bench.run_recipe(name, job["seed"], progress=False, args=args, recipe=r)
+    rec = getattr(res.method, "records", None)
+    return {"recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load(DATASET, "test")), 2),
+            "synthetic_images": len(res.method.inversion), "synthesis_s": round(res.method.seconds, 1),
+            "distillation_s": round(res.history.seconds, 1), "steps": res.steps,
+            "metadata_bytes": None if rec is None else rec.nbytes()}
+
+
+# --- chapter 6: SSD-KD's Table 4, its levers, the race ------------------------------------------------------
+
+#: Fast's generator (Fang et al. 2022), as the ssd-kd-fast recipe has it: one meta-learned generator over the run
+FAST = dict(reinit_generator=False, meta=True, g_steps=8)
+#: lever row → (the Table 4 row it changes, the SSDKD settings it changes[, the student protocol's fields changed])
+SSD = {
+    **{f"SSD-KD (all), {name}": ("SSD-KD (all)", switches) for name, switches in list(READINGS.items())[1:]},
+    "baseline, generator carried over": ("baseline", dict(reinit_generator=False)),
+    "baseline, Fast meta-generator, 8 g-steps": ("baseline", FAST),
+    "SSD-KD (all), Fast meta-generator, 8 g-steps": ("SSD-KD (all)", FAST),
+    **{f"{row}, Fast meta-generator, 8 g-steps, student warm-up 500": (row, FAST, dict(warmup=500))
+       for row in ABLATION},
+    "SSD-KD (all), Fast meta-generator, 20 g-steps, student warm-up 500": (
+        "SSD-KD (all)", {**FAST, "g_steps": 20}, dict(warmup=500)),
+    "SSD-KD (all), student warm-up 500": ("SSD-KD (all)", {}, dict(warmup=500)),
+}
+
+
+def ssd_budget() -> dict:
+    """Table 4's budget as the recipe has it (``extras["ablation"]``: epochs, generator and student steps)."""
+    return dict(recipes.get("ssd-kd").extras["ablation"])
+
+
+def ssd_row(job: dict) -> dict:
+    """One run of a Table 4 row or an SSD-KD lever (:data:`SSD`) at ``job["budget"]``."""
+    row, b = job["label"], job["budget"]
+    base, more, *student = SSD.get(row, (row, {}))
+    student = student[0] if student else {}
+    r = recipes.get("ssd-kd")
+    r = replace(r, student=replace(r.student, steps=b["epochs"] * b["kd_steps"], **student))
+    settings = dict(g_steps=b["g_steps"], kd_steps=b["kd_steps"], capacity=b["epochs"] * r.settings["synthesis_batch"])
+    res, _, _ = bench.run_recipe("ssd-kd", job["seed"], progress=False, recipe=r,
+                                 **{**settings, **ABLATION[base], **more})
+    return {"recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load(DATASET, "test")), 2),
+            "settings": res.method.settings(), "synthetic_samples": res.method.synthetic,
+            "changes": {"of": base, **more, **student} if row in SSD else None, "steps": res.steps,
+            "distill_s": round(res.history.seconds, 1)}
+
+
+RACERS = ("deepinversion", "ssd-kd-fast")
+
+
+def race_scale() -> tuple[int, int, int]:
+    """Chapter 6's scale, half the SSD-KD recipe's epochs: (student steps, synthetic samples, evaluation cadence)."""
+    r = recipes.get("ssd-kd")
+    epochs = max(-(-r.student.steps // r.settings["kd_steps"]) // 2, 1)
+    return epochs * r.settings["kd_steps"], epochs * r.settings["synthesis_batch"], r.settings["kd_steps"]
+
+
+def race(job: dict) -> dict:
+    """One racer of chapter 6's race: its learning curve against wall time, student steps and teacher queries."""
+    steps, n, every = race_scale()
+    name = job["label"]
+    r = recipes.get(name)
+    teacher = zoo.teacher(r.teacher, DATASET)
+    config.seed_everything(job["seed"])
+    method = r.build(n=n) if name == "deepinversion" else r.build()
+    res = distill(teacher, zoo.student(r.student_arch), method, eval_set=data.load(DATASET, "test"), seed=job["seed"],
+                  progress=False, name=name, **r.student.kwargs(steps=steps, eval_every=every))
+    return {"method": name, "test_acc": round(100 * res.final_acc, 2), "wall_s": round(res.history.seconds, 1),
+            "synthetic_samples": n, "steps": res.steps, "synthesis_s": round(res.method.seconds, 1),
+            "history": bench.history(res.history)}
+
+
+# --- chapter 4: the games run long, and the MTE sweep -------------------------------------------------------------
+
+_GAME_OPTS = {"mean": ("init_mean", float), "batch": (None, int), "lr_s": (None, float), "lr_g": ("lr_g", float),
+              "s_steps": ("s_steps", int), "g_steps": ("g_steps", int), "balance": ("balance", float),
+              "depth": ("depth", int), "reuse": ("reuse", lambda v: v not in ("0", "false", "False")),
+              "stats": ("pixel_stats", lambda v: tuple(float(x) for x in v.split("/")))}
+
+
+def game_spec(spec: str) -> tuple[str, int, int, int, dict]:
+    """``GAME:WIDTH:SEED:STEPS[:KEY=VALUE ...]`` → (game, width, seed, steps, options). Raises ValueError on an
+    unknown option (the message lists the known ones)."""
+    game, width, seed, steps, *more = spec.split(":")
+    opts = dict(kv.split("=", 1) for kv in more)
+    unknown = set(opts) - set(_GAME_OPTS)
+    if unknown:
+        raise ValueError(f"unknown options {sorted(unknown)} in {spec!r}; known: {sorted(_GAME_OPTS)}")
+    return game, int(width), int(seed), int(steps), opts
+
+
+def games(job: dict) -> list[dict]:
+    """A game of chapter 4 run long (the recipe with the spec's width, budget and options): its snapshots — every
+    ``STEPS / 20`` student steps the student on the test set — and the final student, one line each."""
+    game, width, seed, steps, opts = game_spec(job["label"])
+    kw = {key: conv(opts[o]) for o, (key, conv) in _GAME_OPTS.items() if key and o in opts}
+    r = recipes.get(game, "full")
+    teacher, test = zoo.teacher(r.teacher, DATASET), data.load(DATASET, "test")
+    skw = r.student.kwargs(steps=steps, eval_every=steps, **({"batch_size": int(opts["batch"])} if "batch" in opts
+                                                            else {}), **({"lr": float(opts["lr_s"])} if "lr_s" in opts
+                                                                         else {}))
+    s_steps = r.build(**kw).s_steps
+    lines, t0 = [], time.perf_counter()
+
+    def on_snapshot(step, student, _generator):
+        lines.append({"game": game, "width": width, "steps": steps, "step": step, "s_steps": s_steps,
+                      "batch_size": skw["batch_size"], "test_acc": round(100 * kd.evaluate(student, test), 2),
+                      "wall_s": round(time.perf_counter() - t0, 1)})
+
+    config.seed_everything(seed)
+    m = r.build(width=width, snapshot_every=max(steps // s_steps // 20, 1), on_snapshot=on_snapshot, **kw)
+    res = distill(teacher, zoo.student(r.student_arch, DATASET), m, seed=seed, progress=False, **skw)
+    return lines + [{"game": game, "width": width, "steps": steps, "final": True, "settings": m.settings(),
+                     "batch_size": skw["batch_size"], "teacher_queries": res.teacher_queries,
+                     "test_acc": round(100 * kd.evaluate(res.student, test), 2)}]
+
+
+MTE_STUDENTS = {"zero-shot (ZSKT)": "zskt", "few-shot KD": "few-shot-kd", "full-data KD": "full-kd"}
+MTE_SWEEP = ((0.01, 1000), (0.1, 300), (1.0, 100))
+
+
+def _crossing(p: torch.Tensor) -> tuple[float, float | None]:
+    """(share of walks whose probability reached 0.5, median first step it did among those; 1-based)."""
+    hit = p >= 0.5
+    reached = hit.any(-1)
+    first = hit.float().argmax(-1) + 1
+    return round(reached.float().mean().item(), 4), (float(first[reached].float().median()) if reached.any() else None)
+
+
+def mte(job: dict) -> list[dict]:
+    """One student of chapter 4's MTE (``job["label"]``, a key of :data:`MTE_STUDENTS`) trained from the seed,
+    then its walks at every step size of :data:`MTE_SWEEP`: the MTE, and how far the walks got."""
+    train, test = data.load(DATASET, "train"), data.load(DATASET, "test")
+    recipe, seed = MTE_STUDENTS[job["label"]], job["seed"]
+    full, few = recipes.get("full-kd"), recipes.get("few-shot-kd")
+    args = {"few-shot-kd": (train.subset(few.extras["per_class"], seed=seed, per_class=True),),
+            "full-kd": (train if full.extras["images"] >= len(train) else train.subset(full.extras["images"],
+                                                                                         seed=seed),)}.get(recipe)
+    t0 = time.perf_counter()
+    res, teacher, _ = bench.run_recipe(recipe, seed, None, progress=False, args=args)
+    trained_s = round(time.perf_counter() - t0, 1)
+    acc = round(100 * kd.evaluate(res.student, test), 2)
+    x, y = boundary.agreeing(teacher, res.student, test.images, job.get("n", 1_000))
+    lines = []
+    for lr, steps in MTE_SWEEP:
+        t1 = time.perf_counter()
+        tr = boundary.transition_curves(teacher, res.student, x, y, steps=steps, lr=lr, batch_size=9_000)
+        s_share, s_median = _crossing(tr.p_student)
+        lines.append({"student": job["label"], "recipe": recipe, "student_acc": acc, "lr": lr, "steps": steps,
+                      "mte": round(tr.mte, 4), "images": len(x), "walks": int(tr.targets.numel()),
+                      "mte_first": {str(s): round((tr.p_teacher[..., :s] - tr.p_student[..., :s]).abs().mean().item(),
+                                                  4) for s in (1, 3, 10, 30, 100, 300) if s < steps},
+                      "student_crossed": s_share, "student_median_crossing_step": s_median,
+                      "teacher_crossed": _crossing(tr.p_teacher)[0], "walk_s": round(time.perf_counter() - t1, 1),
+                      "train_s": trained_s})
+    return lines
+
+
+#: study → (its work, its labels, the seeds it runs by default)
+STUDIES = {
+    "inversion-levers": (inversion, tuple(INVERSION), (0, 1, 2)),
+    "ssd-table4": (ssd_row, tuple(ABLATION), (0, 1, 2, 3, 4)),
+    "ssd-levers": (ssd_row, tuple(SSD), (0, 1, 2)),
+    "ssd-race": (race, RACERS, (0, 1, 2)),
+    "games-probe": (games, (), (0,)),
+    "mte-sweep": (mte, tuple(MTE_STUDENTS), (0, 1, 2)),
+}
+
+
+def jobs(study: str, labels=None, seeds=None) -> list[dict]:
+    """The jobs of ``study`` for ``labels`` (default: all its levers) and ``seeds`` (a games-probe spec carries
+    its own seed). Raises ValueError for an unknown study or label (the message lists the known ones)."""
+    if study not in STUDIES:
+        raise ValueError(f"unknown study {study!r}; known: {', '.join(STUDIES)}")
+    _, known, default = STUDIES[study]
+    labels = list(labels or known)
+    if study == "games-probe":
+        return [{"study": study, "label": spec, "seed": game_spec(spec)[2]} for spec in labels]
+    bad = [lab for lab in labels if lab not in known]
+    if bad:
+        raise ValueError(f"unknown labels {bad} for {study}; known: {list(known)}")
+    extra = {"budget": ssd_budget()} if study in ("ssd-table4", "ssd-levers") else {}
+    return [{"study": study, "label": lab, "seed": s, **extra} for s in (seeds or default) for lab in labels]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dfkd_book.experiments.levers", description=__doc__.split("\n\n")[0])
+    ap.add_argument("study", choices=sorted(STUDIES))
+    ap.add_argument("--out", required=True, help="the JSON-lines file the runs go to (resumed)")
+    ap.add_argument("--labels", nargs="+", default=None, help="the levers (default: all of the study's)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None)
+    ap.add_argument("--workers", type=int, default=1, help="0: in this process, with all its threads")
+    ap.add_argument("--minutes", type=float, default=None)
+    a = ap.parse_args(argv)
+    try:
+        todo = jobs(a.study, a.labels, a.seeds)
+    except ValueError as e:
+        ap.error(str(e))
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    runner.run(todo, STUDIES[a.study][0], a.out, a.workers, minutes=a.minutes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
