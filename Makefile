@@ -7,7 +7,7 @@
 #                              (site, book and test first fetch MathJax once from npm into _vendor/: the site
 #                              serves it itself and renders its equations offline)
 #   make site-check            serve the built site on loopback, screenshot it in headless Chromium, check it
-#   make bench                 python -m dfkd_book.bench all (every method, full profile) + the README leaderboard
+#   make bench                 python -m dfkd_book.experiments.bench all --seeds 3 + the README leaderboard
 #   make lab                   JupyterLab on the notebooks
 
 PROFILE ?= full
@@ -94,8 +94,8 @@ site-check: $(STAMP) browser
 	@echo "Screenshots: $(abspath _build/screenshots)"
 
 bench: setup
-	DFKD_BOOK_PROFILE=$(PROFILE) $(BIN)/python -m dfkd_book.bench all
-	$(BIN)/python -m dfkd_book.leaderboard --write
+	DFKD_BOOK_PROFILE=$(PROFILE) $(BIN)/python -m dfkd_book.experiments.bench all --seeds 3
+	$(BIN)/python -m dfkd_book.experiments.leaderboard --write
 
 lint: $(STAMP)
 	$(BIN)/ruff check dfkd_book tests notebooks

@@ -21,4 +21,5 @@ from .kd import evaluate
 from .loop import History, Result, distill, train, transfer_set
 from .zoo import student, teacher
 
-__all__ = ["distill", "train", "transfer_set", "methods", "recipes", "teacher", "student", "evaluate", "History", "Result"]
+__all__ = ["distill", "train", "transfer_set", "methods", "recipes", "teacher", "student", "evaluate", "History",
+           "Result"]

@@ -57,22 +57,22 @@ def _check_name(name: str, what: str) -> None:
         raise ValueError(f"{what} must be a plain file stem such as 'zskd', got {name!r}")
 
 
+def _check(obj, keys: tuple[str, ...], kind: str, where: str) -> None:
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"{where}: a {kind} is a dict, got {type(obj).__name__}")
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise ValueError(f"{where} lacks {missing} (a {kind} needs {list(keys)})")
+
+
 def check_record(rec: Mapping, where: str = "record") -> None:
     """Raise ValueError naming the missing keys when ``rec`` is not a method record of the schema."""
-    if not isinstance(rec, Mapping):
-        raise ValueError(f"{where}: a record is a dict, got {type(rec).__name__}")
-    missing = [k for k in RECORD_KEYS if k not in rec]
-    if missing:
-        raise ValueError(f"{where} lacks {missing} (a record needs {list(RECORD_KEYS)})")
+    _check(rec, RECORD_KEYS, "record", where)
 
 
 def check_run(run: Mapping, where: str = "run") -> None:
     """Raise ValueError naming the missing keys when ``run`` is not a study run of the schema."""
-    if not isinstance(run, Mapping):
-        raise ValueError(f"{where}: a run is a dict, got {type(run).__name__}")
-    missing = [k for k in RUN_KEYS if k not in run]
-    if missing:
-        raise ValueError(f"{where} lacks {missing} (a run needs {list(RUN_KEYS)})")
+    _check(run, RUN_KEYS, "run", where)
 
 
 def _write_json(path: Path, obj) -> Path:

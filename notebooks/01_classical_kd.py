@@ -493,9 +493,9 @@ assert result_kd.final_acc > untrained_acc + 0.5, (
     result_kd.final_acc,
     untrained_acc,
 )
-assert result_kd.final_acc > config.pick(quick=0.75, full=paper["student"] / 100), (
-    result_kd.final_acc
-)
+assert result_kd.final_acc > config.pick(
+    quick=0.75, full=paper["student"] / 100
+), result_kd.final_acc
 assert hist_ce.final_acc > config.pick(quick=0.75, full=0.88), hist_ce.final_acc
 assert max(sweep_acc.values()) > config.pick(quick=0.65, full=0.85), sweep_acc
 print(

@@ -4,10 +4,7 @@ registry (``methods``), one place for settings (``recipes``), module boundaries 
 
 from __future__ import annotations
 
-import ast
-import importlib
 import inspect
-import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,7 @@ from torch import nn
 
 import dfkd_book
 from dfkd_book import hooks, models, synthesis
-from dfkd_book.methods import inversion
+from dfkd_book.methods import metadata
 
 REPO = Path(dfkd_book.__file__).resolve().parent.parent
 
@@ -57,12 +54,12 @@ def quick(**kw) -> dict:
 
 # --------------------------------------------------------------------------------------------- the entry point
 def test_public_names():
-    from dfkd_book import distill, evaluate, methods, recipes, student, teacher, train
+    from dfkd_book import distill, evaluate, methods, recipes, student, teacher, train, transfer_set
 
-    for f in (distill, train, teacher, student, evaluate):
+    for f in (distill, train, transfer_set, teacher, student, evaluate):
         assert callable(f)
     assert inspect.ismodule(methods) and inspect.ismodule(recipes)
-    for name in ("distill", "train", "methods", "recipes", "teacher", "student", "evaluate"):
+    for name in ("distill", "train", "transfer_set", "methods", "recipes", "teacher", "student", "evaluate"):
         assert name in dfkd_book.__all__
 
 
@@ -72,179 +69,6 @@ def test_student_kwargs_are_distill_arguments():
     for name in dfkd_book.recipes.RECIPES:
         kwargs = dfkd_book.recipes.get(name, "quick").student.kwargs()
         assert set(kwargs) <= set(params), (name, set(kwargs) - set(params))
-
-
-# --------------------------------------------------------------------------------------------- module boundaries
-def _modules(repo: Path = REPO) -> list[Path]:
-    return sorted(p for p in (repo / "dfkd_book").rglob("*.py") if "__pycache__" not in p.parts)
-
-
-def _module_name(path: Path, repo: Path = REPO) -> str:
-    parts = list(path.relative_to(repo).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _is_module(dotted: str, repo: Path = REPO) -> bool:
-    base = repo.joinpath(*dotted.split("."))
-    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
-
-
-def _private(name: str) -> bool:
-    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
-
-
-def _imports(path: Path, repo: Path = REPO):
-    """Every import of ``path`` as ``(line, target module, imported names, binds)``: ``target`` is absolute
-    (relative imports resolved); ``binds`` maps the local names to what they are (dotted)."""
-    mod = _module_name(path, repo)
-    package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            names = [a.name for a in node.names]
-            binds = {a.asname or a.name: f"{target}.{a.name}" for a in node.names}
-            yield node.lineno, target, names, binds
-        elif isinstance(node, ast.Import):
-            for a in node.names:
-                binds = {a.asname: a.name} if a.asname else {a.name.split(".")[0]: a.name.split(".")[0]}
-                yield node.lineno, a.name, [], binds
-
-
-def _dotted(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        inner = _dotted(node.value)
-        return None if inner is None else f"{inner}.{node.attr}"
-    return None
-
-
-def bench_imports(repo: Path = REPO) -> list[str]:
-    """Where a module of ``repo/dfkd_book`` other than bench.py imports ``dfkd_book.bench`` (in any form)."""
-    bad = []
-    for path in _modules(repo):
-        if path == repo / "dfkd_book" / "bench.py":
-            continue
-        for line, target, names, _ in _imports(path, repo):
-            if not target.startswith("dfkd_book"):
-                continue
-            pulled = [target] + [f"{target}.{n}" for n in names]
-            if any(p == "dfkd_book.bench" or p.startswith("dfkd_book.bench.") for p in pulled):
-                bad.append(f"{path.relative_to(repo)}:{line} imports {target} {names}")
-    return bad
-
-
-def private_uses(repo: Path = REPO) -> list[str]:
-    """Where a module of ``repo/dfkd_book`` imports another module's private name (``from .x import _y``) or reads
-    a private attribute of another dfkd_book module it imported (``x._y``)."""
-    bad = []
-    for path in _modules(repo):
-        me = _module_name(path, repo)
-        aliases: dict[str, str] = {}
-        for line, target, names, binds in _imports(path, repo):
-            if not target.startswith("dfkd_book"):
-                continue
-            for n in names:
-                if _private(n):
-                    bad.append(f"{path.relative_to(repo)}:{line} imports the private {target}.{n}")
-            for local, what in binds.items():
-                if what.startswith("dfkd_book") and _is_module(what, repo):
-                    aliases[local] = what
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not (isinstance(node, ast.Attribute) and _private(node.attr)):
-                continue
-            owner = _dotted(node.value)
-            if owner is None:
-                continue
-            head, _, rest = owner.partition(".")
-            if head not in aliases:
-                continue
-            resolved = aliases[head] + (f".{rest}" if rest else "")
-            if _is_module(resolved, repo) and resolved != me:
-                bad.append(f"{path.relative_to(repo)}:{node.lineno} reads {resolved}.{node.attr}")
-    return bad
-
-
-def test_nothing_in_the_package_imports_bench():
-    bad = bench_imports()
-    assert not bad, "only the command line (dfkd_book/bench.py) may know bench:\n" + "\n".join(bad)
-
-
-def test_no_module_imports_or_reads_another_modules_private_names():
-    bad = private_uses()
-    assert not bad, "private names stay in their module:\n" + "\n".join(bad)
-
-
-def test_the_scans_catch_what_they_look_for(tmp_path):
-    """The two scans above, on a made-up package that breaks every rule once (and keeps it once)."""
-    pkg = tmp_path / "dfkd_book"
-    (pkg / "methods").mkdir(parents=True)
-    files = {
-        "__init__.py": "",
-        "bench.py": "from .hooks import _first_layer\n",  # bench may import bench-ish things; still private
-        "hooks.py": "def _first_layer(m):\n    return m\n\ndef f(m):\n    return _first_layer(m)\n",
-        "a.py": "from . import bench\n",
-        "b.py": "from .bench import run\n",
-        "c.py": "import dfkd_book.bench\n",
-        "d.py": "from dfkd_book import bench as b\n",
-        "e.py": "from .hooks import _first_layer\n",
-        "f.py": "from . import hooks\nx = hooks._first_layer\ny = hooks.f\n",
-        "g.py": "import dfkd_book.hooks\nx = dfkd_book.hooks._first_layer\n",
-        "ok.py": "from . import hooks\nfrom .hooks import f\n_mine = 1\nx = hooks.f\nclass A:\n    _p = 1\n"
-                 "a = A()\ny = a._p\n",
-        "methods/__init__.py": "",
-        "methods/m.py": "from .. import bench\nfrom ..hooks import _first_layer\nfrom .. import hooks as h\n"
-                        "z = h._first_layer\n",
-    }
-    for name, text in files.items():
-        (pkg / name).write_text(text)
-    bench = {s.split(":")[0] for s in bench_imports(tmp_path)}
-    assert bench == {f"dfkd_book/{n}" for n in ("a.py", "b.py", "c.py", "d.py", "methods/m.py")}
-    private = [s.split(" ")[0] for s in private_uses(tmp_path)]
-    assert sorted(private) == sorted(["dfkd_book/bench.py:1", "dfkd_book/e.py:1", "dfkd_book/f.py:2",
-                                      "dfkd_book/g.py:2", "dfkd_book/methods/m.py:2", "dfkd_book/methods/m.py:4"])
-
-
-def test_every_relative_import_resolves():
-    """A moved module leaves no import pointing at its old place (e.g. ``from . import data`` inside methods/)."""
-    bad = []
-    for path in _modules():
-        for line, target, names, _ in _imports(path):
-            if not target.startswith("dfkd_book"):
-                continue
-            if not _is_module(target):
-                bad.append(f"{path.relative_to(REPO)}:{line}: no module {target}")
-                continue
-            module = importlib.import_module(target)
-            for n in names:
-                if n != "*" and not (_is_module(f"{target}.{n}") or hasattr(module, n)):
-                    bad.append(f"{path.relative_to(REPO)}:{line}: {target} has no {n}")
-    assert not bad, "\n".join(bad)
-
-
-def test_no_notebook_uses_bench():
-    hits = [f"{p.name}:{i}: {line.strip()}" for p in sorted((REPO / "notebooks").glob("*.py"))
-            for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\bbench\.", line)]
-    assert not hits, "the chapters call the package, never the command line (bench.):\n" + "\n".join(hits)
-
-
-def test_no_test_but_test_bench_imports_bench():
-    bad = []
-    for path in sorted((REPO / "tests").glob("*.py")):
-        if path.name == "test_bench.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dfkd_book"):
-                if node.module == "dfkd_book.bench" or any(a.name == "bench" for a in node.names):
-                    bad.append(f"{path.name}:{node.lineno}")
-            elif isinstance(node, ast.Import) and any(a.name == "dfkd_book.bench" for a in node.names):
-                bad.append(f"{path.name}:{node.lineno}")
-    assert not bad, "only tests/test_bench.py tests the command line:\n" + "\n".join(bad)
 
 
 # --------------------------------------------------------------------------------------------- the registry
@@ -299,10 +123,10 @@ def test_record_recipes_fit_their_teacher():
     teacher = models.build("lenet5", 1, 10)
     data = (torch.rand(20, 1, 32, 32), torch.arange(20) % 10)
     act = recipes.get("activation-records", "quick")
-    rec = inversion.record_activations(teacher, data, act.extras["layers"], device=torch.device("cpu"))
+    rec = metadata.record_activations(teacher, data, act.extras["layers"], device=torch.device("cpu"))
     assert isinstance(act.build(rec), methods.ActivationInversion)
     spec = recipes.get("spectral", "quick")
-    srec = inversion.record_spectra(teacher, data, spec.extras["layers"], device=torch.device("cpu"))
+    srec = metadata.record_spectra(teacher, data, spec.extras["layers"], device=torch.device("cpu"))
     assert isinstance(spec.build(srec), methods.SpectralInversion)
 
 
@@ -553,7 +377,7 @@ def test_records_of_another_teacher_are_refused():
     from dfkd_book import distill, methods
 
     data = (images(), torch.arange(8) % 4)
-    rec = inversion.record_activations(conv_teacher(), data, ["2"], device=torch.device("cpu"))
+    rec = metadata.record_activations(conv_teacher(), data, ["2"], device=torch.device("cpu"))
     other = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(6 * 4 * 4, 4))
     with pytest.raises(ValueError, match="these records were made for a Sequential"):

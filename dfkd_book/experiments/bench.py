@@ -282,7 +282,7 @@ def _speed_before(steps: int, n: int, evaluate: bool) -> dict:
 
 
 def _speed_after(steps: int, n: int, evaluate: bool) -> dict:
-    from .methods import TransferSet
+    from ..methods import TransferSet
 
     test = data.load(DATASET, "test")
     teacher = zoo.teacher("lenet5", DATASET)

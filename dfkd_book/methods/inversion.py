@@ -47,8 +47,8 @@ from .base import StaticSet
 from .metadata import ActivationRecords, SpectralRecords, spectrum
 
 __all__ = ["Inversion", "BNStatistics", "batchnorms", "bn_statistics_loss", "total_variation", "competition",
-           "balanced_labels", "bn_inversion", "deep_inversion", "activation_inversion", "spectral_loss", "spectral_inversion",
-           "BNInversion", "DeepInversion", "ActivationInversion", "SpectralInversion"]
+           "balanced_labels", "bn_inversion", "deep_inversion", "activation_inversion", "spectral_loss",
+           "spectral_inversion", "BNInversion", "DeepInversion", "ActivationInversion", "SpectralInversion"]
 
 
 #: what every inversion returns (images, labels, losses, steps, seconds, curve)
