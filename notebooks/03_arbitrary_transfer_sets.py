@@ -34,12 +34,12 @@
 #
 # The paper's sources (SVHN, TinyImageNet, Clevr, Mid-Air, CelebA) need downloads. This chapter runs offline on
 # stand-ins that ship with the libraries it already uses or are generated, and accepts any `torchvision` dataset
-# when you are online (`arbitrary.torchvision_source("SVHN", split="train")`). Beyond the paper, it adds one cheap
+# when you are online (`sources.torchvision_source("SVHN", split="train")`). Beyond the paper, it adds one cheap
 # procedural source, **multi-scale noise**: uniform noise drawn on grids of several sizes, upsampled and summed
 # with random weights, over a random black level, so that blobs and strokes of every size sit on black. Later work
 # on distilling with noise relabelled by the teacher (the DIP-KD line of work) found noise at several resolutions
 # to transfer far better than noise drawn pixel by pixel. The
-# sources and Algorithm 1 live in `dfkd_book.methods.arbitrary`; the method `methods.ArbitraryBalanced` balances
+# sources live in `dfkd_book.sources` and Algorithm 1 in `dfkd_book.methods.arbitrary`; the method `methods.ArbitraryBalanced` balances
 # its sources before the first student step of `distill(teacher, student, method, steps=...)`, the book's one
 # student loop.
 
@@ -63,19 +63,20 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from dfkd_book import (
-    ablation,
     config,
     data,
     distill,
     kd,
-    leaderboard,
     methods,
     plot,
-    protocol,
     recipes,
+    records,
+    sources,
+    stats,
     widgets,
     zoo,
 )
+from dfkd_book.experiments import leaderboard
 from dfkd_book.methods import arbitrary
 
 # %%
@@ -89,7 +90,7 @@ from dfkd_book import chapters
 chapters.show("03_arbitrary_transfer_sets")
 
 # %% [markdown]
-# The settings come from two recipes of `dfkd_book.recipes`, run as they are by `python -m dfkd_book.bench
+# The settings come from two recipes of `dfkd_book.recipes`, run as they are by `python -m dfkd_book.experiments.bench
 # arbitrary-noise` and `arbitrary-best`: `method.n` images per balanced set (on the full profile the paper's size,
 # 60,000, the size of the teacher's training set), `method.max_candidates` examined at most per unlimited source,
 # and the student of chapter 2 (τ = 20, Adam, ZSKD augmentation with the teacher re-labelling every augmented
@@ -129,7 +130,7 @@ print(
 # ## The sources
 #
 # Every source is a callable that returns the next `n` candidates in the teacher's input space (1 × 32 × 32,
-# values in [0, 1]); images of another size or colour are adapted on the way (`arbitrary.adapt`).
+# values in [0, 1]); images of another size or colour are adapted on the way (`sources.adapt`).
 #
 # | family | paper | this book, offline |
 # |---|---|---|
@@ -139,15 +140,15 @@ print(
 
 # %%
 makers = {
-    "uniform noise": lambda s: arbitrary.uniform_noise(shape, s),
-    "Gaussian noise": lambda s: arbitrary.gaussian_noise(shape, seed=s),
-    "multi-scale noise": lambda s: arbitrary.multiscale_noise(shape, seed=s),
-    "1/f² spectral": lambda s: arbitrary.spectral_noise(shape, seed=s),
-    "dead leaves": lambda s: arbitrary.dead_leaves(shape, seed=s),
-    "random shapes": lambda s: arbitrary.random_shapes(shape, seed=s),
-    "photo patches": lambda s: arbitrary.photo_patches(shape, seed=s),
-    "sklearn digits": lambda s: arbitrary.digits(shape, s),
-    "LFW faces": lambda s: arbitrary.faces(shape, s),
+    "uniform noise": lambda s: sources.uniform_noise(shape, s),
+    "Gaussian noise": lambda s: sources.gaussian_noise(shape, seed=s),
+    "multi-scale noise": lambda s: sources.multiscale_noise(shape, seed=s),
+    "1/f² spectral": lambda s: sources.spectral_noise(shape, seed=s),
+    "dead leaves": lambda s: sources.dead_leaves(shape, seed=s),
+    "random shapes": lambda s: sources.random_shapes(shape, seed=s),
+    "photo patches": lambda s: sources.photo_patches(shape, seed=s),
+    "sklearn digits": lambda s: sources.digits(shape, s),
+    "LFW faces": lambda s: sources.faces(shape, s),
 }
 # a pool of candidates per source
 pools = {name: make(100)(POOL_N) for name, make in makers.items()}
@@ -171,10 +172,10 @@ hists = {
     if name not in ("sklearn digits", "LFW faces")
 }
 hists["sklearn digits"] = arbitrary.class_histogram(
-    teacher, arbitrary.digits(shape), 1_797
+    teacher, sources.digits(shape), 1_797
 )
 hists["LFW faces"] = arbitrary.class_histogram(
-    teacher, arbitrary.faces(shape), 100
+    teacher, sources.faces(shape), 100
 )
 fig = plot.class_histograms(
     hists, classes, title="the teacher's predicted class on each source"
@@ -258,14 +259,14 @@ def balance_from_scratch(teacher, candidates, n):
 
 candidates = torch.cat(
     [
-        arbitrary.random_shapes(shape, seed=7)(150),
-        arbitrary.photo_patches(shape, seed=7)(150),
+        sources.random_shapes(shape, seed=7)(150),
+        sources.photo_patches(shape, seed=7)(150),
     ]
 )
 kept_ours, counts_ours = balance_from_scratch(teacher, candidates, 100)
 b_tiny = arbitrary.balance(
     teacher,
-    [arbitrary.tensor_source(candidates, "300 candidates", shuffle=False)],
+    [sources.tensor_source(candidates, "300 candidates", shuffle=False)],
     100,
 )
 assert torch.equal(kept_ours, b_tiny.images) and torch.equal(
@@ -317,16 +318,16 @@ print(f"one at a time: {scratch_rate:,.0f} candidates/s")
 #
 # The three families of the paper's Table 1, and this book's multi-scale noise, each as an **unbalanced** set
 # (the first `n` candidates of one source, whatever the teacher calls them) and a **balanced** one (Algorithm 1
-# over that family's sources, in order — `arbitrary.family`). Unlimited generators are cut off after
+# over that family's sources, in order — `sources.family`). Unlimited generators are cut off after
 # `max_candidates` candidates each; a class still short then is reported in `shortfall`, not hidden. The quota is
 # `n // K` per class: a set never has more than `n` images. Here they are built small, `N_SHOW` images from at
 # most `CAP_SHOW` candidates per source, to look at; Table 1's sets below have the recipes' size.
 
 # %%
-FAMILIES = arbitrary.FAMILIES + ("multi-scale noise",)
+FAMILIES = sources.FAMILIES + ("multi-scale noise",)
 balanced, unbalanced = {}, {}
 for fam in FAMILIES:
-    unbalanced_source, balanced_sources = arbitrary.family(fam, shape, seed=0)
+    unbalanced_source, balanced_sources = sources.family(fam, shape, seed=0)
     b = arbitrary.balance(
         teacher, balanced_sources, N_SHOW, max_candidates=CAP_SHOW
     )
@@ -377,11 +378,11 @@ fig = plot.show_images(
 
 # %% [markdown]
 # Table 1's sets were made once at the recipes' size — `N` images, at most `CAP` candidates per source — by the
-# same `arbitrary.family` sources and `arbitrary.balance`, from seed 0. Their record says how each balanced set
+# same `sources.family` sources and `arbitrary.balance`, from seed 0. Their record says how each balanced set
 # came out (its SHA-256 digest, also recorded, identifies the exact images):
 
 # %%
-abl = ablation.load("arbitrary")
+abl = records.load_summary("arbitrary-ablations")
 made = pd.DataFrame(
     {
         name: {
@@ -408,7 +409,7 @@ made
 # below, this book's has fifteen rows, each a student of the recipe's 20,000 steps: the rows that carry the paper's
 # claim (with augmentation) and the best set from three seeds, the others from one (the table says how many). That
 # is hours of computing, so it ran
-# outside the chapter: `python -m dfkd_book.ablation arbitrary` distils each set of the record above from several
+# outside the chapter: `python -m dfkd_book.experiments.ablation arbitrary` distils each set of the record above from several
 # seeds (the seed varies the student's initial weights, its batch order and its augmentation draws; the sets stay
 # the same, and a set made again on another machine is checked against the record's SHA-256 digest before its
 # students count). Seed 0 of every row ran on a CPU, the other seeds on a GPU (the record keeps the device of
@@ -425,7 +426,7 @@ print(
         "rows short of their planned seeds say so ('1 of 3')"
     )
 )
-ablation.table(abl)
+records.study_table(abl)
 
 # %%
 fig = plot.ablation(
@@ -435,9 +436,9 @@ fig = plot.ablation(
 # %% [markdown]
 # The paper's claim, family by family: does the balanced set beat the unbalanced one (with augmentation), and
 # does augmentation help? Two rows run from the same seed share the student's initial weights, its batch order and
-# its augmentation draws, so `ablation.contrast` compares them seed by seed (a *paired* test: the mean of the
+# its augmentation draws, so `stats.contrast` compares them seed by seed (a *paired* test: the mean of the
 # per-seed differences and its standard error), and calls a difference beyond the seeds' noise only when a
-# t-test at the 5 % level says so. With three seeds that takes a difference of more than four standard errors;
+# t-test at the 5 % level says so (the book's one rule, printed with n and p). With three seeds that takes a difference of more than four standard errors;
 # one seed alone gives no noise estimate at all.
 
 # %%
@@ -445,9 +446,9 @@ abl_rows = {r["label"]: r for r in abl["rows"]}
 
 
 def compare(a, b, what):
-    """ablation.contrast when both rows are in the record."""
+    """stats.contrast when both rows are in the record."""
     if a in abl_rows and b in abl_rows:
-        return ablation.contrast(abl, a, b, what)
+        return stats.contrast(abl, a, b, what)
     print(f"{what}: not run yet")
     return None
 
@@ -459,7 +460,7 @@ for fam in FAMILIES:
         f"{fam}, unbalanced, with augmentation",
         f"{fam:>17}: balanced > unbalanced",
     )
-for fam in arbitrary.FAMILIES:
+for fam in sources.FAMILIES:
     for kind in ("unbalanced", "balanced"):
         compare(
             f"{fam}, {kind}, with augmentation",
@@ -468,8 +469,8 @@ for fam in arbitrary.FAMILIES:
         )
 
 # %%
-held = [f for f, v in verdicts.items() if v is not None and v["holds"]]
-beyond = [f for f, v in verdicts.items() if v is not None and v["beyond"]]
+held = [f for f, v in verdicts.items() if v is not None and v.diff > 0]
+beyond = [f for f, v in verdicts.items() if v is not None and v.significant]
 print(
     f"balanced > unbalanced on the seed means: {', '.join(held) or 'none'}; "
     f"beyond the seeds' noise: {', '.join(beyond) or 'none'}"
@@ -479,8 +480,9 @@ print(
 # So the record bears the paper's claim out only in direction, and not for uniform noise, whose balanced set gave
 # students no better than the unbalanced one although it holds far more of every rare class (the record's counts
 # above; it still falls short of its quota for the footwear classes). Augmentation is the larger lever: it lifts
-# the noise and natural-patch students beyond the seeds' noise; the balanced shapes are the exception, their one
-# student without it above the mean of the three with it.
+# the noise and natural-patch students by many times the spread of their seeds (untested by the one rule: the rows
+# without augmentation ran one seed); the balanced shapes are the exception, their one student without it above
+# the mean of the three with it.
 # Each row's spread over seeds is several points, as wide as the gaps the paper's claim is about. The paired
 # comparisons are sharper than those spreads suggest, because much of a seed's luck is shared by every set it
 # distils: the table below lays each row's students out by seed (the last line is the mean of each seed over these
@@ -522,8 +524,8 @@ PAPER_NAMES = {
 }
 
 
-# the paper's numbers, as the study defines its rows
-PAPER = {row.label: row.paper for row in ablation.ARBITRARY.rows}
+# the paper's numbers, as the study's summary gives them with its rows
+PAPER = {row["label"]: row["paper"] for row in abl["rows"]}
 
 
 def book(label):
@@ -543,7 +545,7 @@ t1 = (
                 "paper w/ aug.": PAPER[f"{fam}, {kind}, with augmentation"],
                 "book w/ aug.": book(f"{fam}, {kind}, with augmentation"),
             }
-            for fam in arbitrary.FAMILIES
+            for fam in sources.FAMILIES
             for kind in ("unbalanced", "balanced")
         ]
     )
@@ -637,10 +639,10 @@ logit_table
 #
 # Each source family fills some classes cheaply and others hardly at all. Algorithm 1 can take every offline
 # source in one pass, in order of preference: the natural sources first, then the synthetic ones, then
-# multi-scale noise for whatever is still short (`arbitrary.family("all offline")`). That is the recipe
+# multi-scale noise for whatever is still short (`sources.family("all offline")`). That is the recipe
 # `arbitrary-best`: the method below (what `r_best.build()` returns), balanced before the first student step, then
 # distilled with augmentation for the recipe's budget. `python -m
-# dfkd_book.bench arbitrary-best --seeds 3` runs the same from three seeds.
+# dfkd_book.experiments.bench arbitrary-best --seeds 3` runs the same from three seeds.
 
 # %%
 assert r_best.settings == dict(sources="all offline", n=N, max_candidates=CAP)
@@ -699,8 +701,8 @@ fig.tight_layout()
 # %% [markdown]
 # ## Paper vs this book
 #
-# The paper's Table 2 compares its best arbitrary set (SVHN + TinyImageNet, 84.75 %) with ZSKD (79.62 %) and
-# DeGAN (83.79 %). This book's rows are seed means of the Table 1 record (the number of seeds and their standard
+# The paper's Table 2 compares its best arbitrary set (SVHN + TinyImageNet) with ZSKD and DeGAN (83.79 %; the
+# other two numbers are in the table below). This book's rows are seed means of the Table 1 record (the number of seeds and their standard
 # deviation beside each; this chapter's own student of the best set, above, is a single seed) and chapter 2's
 # benchmark record. Retention is accuracy as a fraction of the teacher's.
 
@@ -714,38 +716,41 @@ def seeds_of(label):
 
 noise_bal = "noise, balanced, with augmentation"
 noise_unb = "noise, unbalanced, with augmentation"
-best_row = ablation.ARBITRARY.rows[-1].label
+best_row = next(r["label"] for r in abl["rows"] if r["group"] == "best")
 assert abl_rows.get(best_row, {"group": "best"})["group"] == "best", best_row
 zskd_rec = leaderboard.load(methods=("zskd",))["zskd"]
+# the paper's numbers, from the method table of dfkd_book.recipes
+paper_teacher = recipes.published("zskd", "teacher").value
+paper_best = recipes.published("arbitrary-best").value
 table = plot.paper_vs_book(
     [
-        ("Teacher (LeNet-5)", 90.84, 100 * teacher_acc),
+        ("Teacher (LeNet-5)", paper_teacher, 100 * teacher_acc),
         (
             f"balanced random noise + aug. (Table 1; {seeds_of(noise_bal)})",
-            74.33,
+            PAPER[noise_bal],
             book(noise_bal),
         ),
         (
             f"unbalanced random noise + aug. (Table 1; {seeds_of(noise_unb)})",
-            38.37,
+            PAPER[noise_unb],
             book(noise_unb),
         ),
         (
             "best arbitrary set + aug. (Table 2; paper: SVHN + TinyImageNet; "
             "book: every offline source, Table 1 record; "
             f"{seeds_of(best_row)})",
-            84.75,
+            paper_best,
             book(best_row),
         ),
         (
             "best arbitrary set, retention (% of teacher)",
-            100 * 84.75 / 90.84,
+            100 * paper_best / paper_teacher,
             None if book(best_row) is None else book(best_row) / teacher_acc,
         ),
         (
             "ZSKD (Table 2; this book: chapter 2's benchmark, "
             f"{len(zskd_rec.get('per_seed', [0]))} seed(s))",
-            79.62,
+            recipes.published("zskd").value,
             zskd_rec["student_acc"],
         ),
     ]
@@ -767,7 +772,10 @@ assert result_best.final_acc > untrained_acc + config.pick(
     quick=0.1, full=0.4
 ), (result_best.final_acc, untrained_acc)
 # the record is the paper's Table 1: its published numbers, every family
-assert abl_rows.get(noise_bal, {"paper": 74.33})["paper"] == 74.33
+paper_noise_bal = recipes.published("arbitrary-noise").value
+assert abl_rows.get(noise_bal, {"paper": paper_noise_bal})["paper"] == (
+    paper_noise_bal
+)
 assert {r["group"] for r in abl["rows"]} <= set(FAMILIES) | {"best"}
 print(
     f"chapter 3 ran in {time.perf_counter() - chapter_start:.0f} s "
@@ -842,11 +850,11 @@ else:
 # from that row's seeds, so that each lever's student is paired with the row's student of the same seed: twice
 # the student's budget (40,000 steps), a balanced noise set run on until every class holds its quota (the
 # record's stops at 2 million candidates), and the same seed run again on the other device (seed 1's students in
-# the record ran on a GPU). The runs are in `results/arbitrary-levers.jsonl`; each row below is a lever, with the
+# the record ran on a GPU). The runs are in `results/runs/arbitrary-levers.jsonl`; each row below is a lever, with the
 # Table 1 row it changes on the same seeds beside it.
 
 # %% tags=["hide-input"]
-lever_runs = protocol.load_runs("arbitrary-levers")
+lever_runs = records.load_runs("arbitrary-levers")
 # the Table 1 row each lever changes: the row whose set it starts from
 CHANGES = {
     "noise, balanced": noise_bal,
@@ -868,6 +876,12 @@ def lever_table(runs):
         on = dict(zip(base["seed_ids"], base["per_seed_device"]))
         rs = sorted(rs, key=lambda r: r["seed"])
         diffs = [r["test_acc"] - at[r["seed"]] for r in rs]
+        # the one rule: a paired t-test over the seeds both sides ran
+        c = stats.compare(
+            [r["test_acc"] for r in rs],
+            [at[r["seed"]] for r in rs],
+            paired=True,
+        )
         m = sum(diffs) / len(diffs)
         sd = (
             (sum((d - m) ** 2 for d in diffs) / (len(diffs) - 1)) ** 0.5
@@ -890,6 +904,11 @@ def lever_table(runs):
                 ),
                 "difference, mean ± sd": f"{m:+.2f}"
                 + (f" ± {sd:.2f}" if len(diffs) > 1 else " (one seed)"),
+                "paired t": (
+                    "untested"
+                    if c.p is None
+                    else f"n = {c.n[0]}, p = {c.p:.3f} ({c.verdict})"
+                ),
             }
         )
     return (
@@ -934,7 +953,7 @@ levers
 # :label: ex-ch3-online
 #
 # With internet access, rebuild the natural family with the paper's sources:
-# `arbitrary.torchvision_source("SVHN", split="train")` first, then a second dataset to fill the classes SVHN
+# `sources.torchvision_source("SVHN", split="train")` first, then a second dataset to fill the classes SVHN
 # leaves short. Does the set beat the offline best?
 # ```
 #
@@ -947,8 +966,8 @@ levers
 # ```python
 # STEPS = r_best.student.steps
 # online = [
-#     arbitrary.torchvision_source("SVHN", shape, split="train"),
-#     arbitrary.torchvision_source("CIFAR10", shape, train=True),
+#     sources.torchvision_source("SVHN", shape, split="train"),
+#     sources.torchvision_source("CIFAR10", shape, train=True),
 # ]
 # config.seed_everything(0)
 # res_online = distill(
@@ -974,7 +993,7 @@ levers
 # * **Balance.** `kept_per_source` and the shortfall say whether CIFAR-10 filled what SVHN left. SVHN's digits are
 #   strokes in the middle of the frame, and the teacher's classes will not be filled evenly by them either.
 #
-# The paper's numbers (SVHN alone 80.93 % without augmentation, far above this book's unbalanced photo patches in
+# The paper's numbers (SVHN alone without augmentation, in the Table 1 layout above, far above this book's unbalanced photo patches in
 # the Table 1 record) suggest real photographs of objects are far better candidates than patches cut from 21
 # photographs. Whether your set beats the offline one is the measurement.
 # ````
@@ -994,16 +1013,16 @@ levers
 # STEPS = r_noise.student.steps
 # orders = {
 #     "shapes, then leaves": [
-#         arbitrary.random_shapes(shape, seed=1),
-#         arbitrary.dead_leaves(shape, seed=2),
+#         sources.random_shapes(shape, seed=1),
+#         sources.dead_leaves(shape, seed=2),
 #     ],
 #     "leaves, then shapes": [
-#         arbitrary.dead_leaves(shape, seed=2),
-#         arbitrary.random_shapes(shape, seed=1),
+#         sources.dead_leaves(shape, seed=2),
+#         sources.random_shapes(shape, seed=1),
 #     ],
 # }
-# for name, sources in orders.items():
-#     b = arbitrary.balance(teacher, sources, N_SHOW, max_candidates=CAP_SHOW)
+# for name, order in orders.items():
+#     b = arbitrary.balance(teacher, order, N_SHOW, max_candidates=CAP_SHOW)
 #     config.seed_everything(0)
 #     res = distill(
 #         teacher,
@@ -1060,7 +1079,7 @@ levers
 # for mean in (0.1, 0.3, 0.5):
 #     h = arbitrary.class_histogram(
 #         teacher,
-#         arbitrary.gaussian_noise(shape, mean=mean, std=0.1, seed=0),
+#         sources.gaussian_noise(shape, mean=mean, std=0.1, seed=0),
 #         HIST_N,
 #     )
 #     print(

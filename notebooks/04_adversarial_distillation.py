@@ -66,6 +66,7 @@ from dfkd_book import (
     models,
     plot,
     recipes,
+    records,
     train,
     zoo,
 )
@@ -86,7 +87,7 @@ chapters.show("04_adversarial_distillation")
 # Both games run on the book's one student loop, `distill(teacher, student, method, steps=...)`: the method
 # (`methods.ZSKT`, `methods.DFAD`) plays the generator between the student's optimiser steps, and the loop takes
 # the student's steps with the game's own optimiser. The settings, per profile, are the recipes `zskt` and
-# `dfad` of `dfkd_book.recipes`, shared with `python -m dfkd_book.bench adversarial` and `mte`. The budget
+# `dfad` of `dfkd_book.recipes`, shared with `python -m dfkd_book.experiments.bench adversarial` and `mte`. The budget
 # `student.steps` counts **student optimiser steps**; a ZSKT outer step holds ten of them, a DFAD outer step
 # five. Each game keeps its paper's optimisers and step ratio (`adversarial.DEFAULTS`). Two things are smaller
 # than in the papers: the number of steps, and the generator's width (the generators section measures why). Two
@@ -442,7 +443,7 @@ with torch.no_grad():
 # student is evaluated on the real test set; the game itself never sees it.
 
 # %%
-# seeded as `python -m dfkd_book.bench adversarial`:
+# seeded as `python -m dfkd_book.experiments.bench adversarial`:
 # the same student, bit for bit
 r = game_recipes["zskt"]
 config.seed_everything(0)
@@ -644,7 +645,7 @@ games.round(2)
 # The two games differ in more than their losses. ZSKT's student takes ten Adam steps on every generated batch
 # and copies the teacher's attention maps too; DFAD's takes five SGD steps, at lr 0.01, on each batch (the paper:
 # one on each fresh batch), on the distance between logits. The table gives each game's student at this budget
-# and what it cost; the records of `python -m dfkd_book.bench adversarial` give the same recipes from three
+# and what it cost; the records of `python -m dfkd_book.experiments.bench adversarial` give the same recipes from three
 # seeds, in the "Paper vs this book" section.
 
 # %% [markdown]
@@ -830,22 +831,14 @@ fig.tight_layout()
 #
 # One run's MTE on a few hundred images is one draw, and at η = 1 most of the students' walks cross within two
 # steps, so the MTE above mostly measures how far apart the two curves sit *after* the crossing. The runs below
-# ask whether the ordering survives other seeds and smaller steps: `dev/gpu/mte_sweep.py` trained each student
-# from three seeds (the ZSKT students are those `python -m dfkd_book.bench zskt` kept), and walked 1,000 test
+# ask whether the ordering survives other seeds and smaller steps: `python -m dfkd_book.experiments.levers mte-sweep` trained each student
+# from three seeds (the ZSKT students are those `python -m dfkd_book.experiments.bench zskt` kept), and walked 1,000 test
 # images per student at two step sizes. The first m steps of a walk are a shorter walk at the same η, so each
-# run also gives the MTE of shorter walks. The records are in `results/mte-sweep-runs.jsonl`.
+# run also gives the MTE of shorter walks. The records are in `results/runs/mte-sweep.jsonl`.
 
 # %%
 swept = ("zero-shot (ZSKT)", "few-shot KD", "full-data KD")
-sweep = pd.DataFrame(
-    [
-        json.loads(line)
-        for line in (config.RESULTS / "mte-sweep-runs.jsonl")
-        .read_text()
-        .splitlines()
-        if line
-    ]
-)
+sweep = pd.DataFrame(records.load_runs("mte-sweep"))
 # every (student, seed, η) run → one row per walk length m
 walk_mte = pd.DataFrame(
     [
@@ -927,8 +920,8 @@ runs.round(3)
 # shortest ones (the printout lists them). The second table says why (seed means; 1,000 images, 9,000 walks per
 # student and step size, 300 steps at η = 0.1 and 100 at η = 1): the share of walks in which the target class
 # reached probability ½ under the student (and under the teacher), and the median step at which the student's
-# did. Its seconds are one CPU thread's with other jobs beside it; `python -m dfkd_book.bench mte` times the
-# η = 1 walk alone, on two cores (`results/mte.json`, `mte_seconds`).
+# did. Its seconds are one CPU thread's with other jobs beside it; `python -m dfkd_book.experiments.bench mte` times the
+# η = 1 walk alone, on two cores (`results/runs/mte.json`, `mte_seconds`).
 #
 # * **Early in a walk** the zero-shot student's curve has already jumped and the teacher's has not. At η = 0.1
 #   its own gradient carries the ZSKT student over a boundary sooner than either student that saw real images
@@ -947,22 +940,19 @@ runs.round(3)
 # Neither paper reports Fashion-MNIST, so this chapter's students are compared, on Fashion-MNIST, with the best
 # published data-free Fashion-MNIST students: black-box methods that query the teacher for hard labels and train
 # on 50,000 synthetic images for 100 epochs (IDEAL, DFHL-RS and DIP-KD, all about 84 %). The ZSKT and DFAD rows
-# are the recipes' students from three seeds, as `python -m dfkd_book.bench adversarial` recorded them
-# (mean ± sd), next to this chapter's own run. DFAD's MNIST student (98.3 %, teacher 98.9 %) is the closest
-# number the games' papers give; it belongs to another dataset and stands apart, as context.
+# are the recipes' students from three seeds, as `python -m dfkd_book.experiments.bench adversarial` recorded them
+# (mean ± sd), next to this chapter's own run. DFAD's MNIST student (and its teacher, in the second table) is
+# the closest number the games' papers give; it belongs to another dataset and stands apart, as context.
 
 # %%
-# written by `python -m dfkd_book.bench adversarial --seeds 3`
-records = {
-    g: json.loads((config.RESULTS / f"{g}.json").read_text())
-    for g in ("zskt", "dfad")
-}
-for g, rec in records.items():
+# written by `python -m dfkd_book.experiments.bench adversarial --seeds 3`
+game_records = {g: records.load(g) for g in ("zskt", "dfad")}
+for g, rec in game_records.items():
     if rec["recipe"] != json.loads(
         json.dumps(recipes.get(g, "full").as_dict())
     ):
         print(
-            f"note: results/{g}.json was recorded with another recipe "
+            f"note: results/records/{g}.json was recorded with another recipe "
             f"than {g}'s"
         )
 best_published = {"IDEAL": 83.92, "DFHL-RS": 83.89, "DIP-KD": 83.98}
@@ -978,8 +968,8 @@ pd.DataFrame(
                 rec["seeds"],
             )
             for g, rec, res in (
-                ("zskt", records["zskt"], res_zskt),
-                ("dfad", records["dfad"], res_dfad),
+                ("zskt", game_records["zskt"], res_zskt),
+                ("dfad", game_records["dfad"], res_dfad),
             )
         ],
         *[
@@ -996,8 +986,15 @@ pd.DataFrame(
 ).set_index("Fashion-MNIST, LeNet-5 → LeNet-5-Half").round(2)
 
 # %%
+# the paper's numbers, from the method table of dfkd_book.recipes
 pd.DataFrame(
-    [("teacher LeNet-5", 98.9), ("DFAD student LeNet-5-Half", 98.3)],
+    [
+        ("teacher LeNet-5", recipes.published("dfad", "teacher").value),
+        (
+            "DFAD student LeNet-5-Half",
+            recipes.published("dfad", "student").value,
+        ),
+    ],
     columns=["MNIST, context only (Fang et al. 2019)", "accuracy (%)"],
 ).set_index("MNIST, context only (Fang et al. 2019)")
 
@@ -1011,10 +1008,22 @@ def mte_cell(student):
     return f"{row['mean']:.3f} ± {row['std']:.3f}"
 
 
+def poster(who, dataset):
+    """The poster's MTE, from the method table of dfkd_book.recipes."""
+    return f"{recipes.published('zskt', f'mte, {who}', dataset).value:.2f}"
+
+
 pd.DataFrame(
     [
-        ("paper (poster), SVHN", "0.09", "0.64", "KD + attention transfer"),
-        ("paper (poster), CIFAR-10", "0.22", "0.68", "KD + attention transfer"),
+        *[
+            (
+                f"paper (poster), {name}",
+                poster("zero-shot", dataset),
+                poster("KD + AT", dataset),
+                "KD + attention transfer",
+            )
+            for name, dataset in (("SVHN", "svhn"), ("CIFAR-10", "cifar10"))
+        ],
         (
             "this book, Fashion-MNIST (3 seeds)",
             mte_cell("zero-shot (ZSKT)"),
@@ -1074,21 +1083,24 @@ print(
 # Longer games, wider and shallower generators, the official batch, another ratio of student to generator steps,
 # a dark start and the class-balance term, each changed alone from the recipe of its time and run to the end of
 # its budget; every final student is on the real test set. The runs are in
-# `results/adversarial-probe-runs.jsonl` (the GPU runs with the full curves; `dev/gpu/games_probe.py` made them
+# `results/runs/games-probe.jsonl` (the GPU runs with the full curves; `python -m dfkd_book.experiments.levers
+# games-probe` made them
 # all; the one-seed "screens" at small budgets came first, to choose what to run on three seeds).
 
 # %%
-probe = [
-    json.loads(line)
-    for line in (config.RESULTS / "adversarial-probe-runs.jsonl")
-    .read_text()
-    .splitlines()
-    if line
-]
+probe = records.load_runs("games-probe")
+
+
+def known(r):
+    """A run's device; None where the run did not record it ("unknown"):
+    such a run takes the device of another line of the same run."""
+    return None if r["device"] == "unknown" else r["device"]
+
+
 devices = {
-    (r["game"], r["width"], r["seed"], r["steps"], r.get("spec")): r["device"]
+    (r["game"], r["width"], r["seed"], r["steps"], r.get("spec")): known(r)
     for r in probe
-    if "device" in r
+    if known(r)
 }
 
 
@@ -1123,7 +1135,7 @@ finals = pd.DataFrame(
             "change": change(r),
             "generator width": r["width"],
             "student steps": r["steps"],
-            "device": r.get("device")
+            "device": known(r)
             or devices.get(
                 (r["game"], r["width"], r["seed"], r["steps"], r.get("spec"))
             ),
@@ -1183,7 +1195,7 @@ levers.round(2)
 # * **The MTE is slow.** The paper's protocol, 1,000 images × 9 target classes × 100 steps, means 900,000
 #   student forward and backward passes plus 900,000 teacher forward passes per student; the MTE table gives the
 #   seconds this machine took for its smaller number of images. The chapter uses `extras["mte"]["n"]` images per
-#   student; `python -m dfkd_book.bench mte` uses `extras["bench_n"]`. The sweep covers two step sizes; a
+#   student; `python -m dfkd_book.experiments.bench mte` uses `extras["bench_n"]`. The sweep covers two step sizes; a
 #   smaller one (η = 0.01, 1,000 steps) would cost ten times the η = 1 walk per student, a GPU's job.
 # * **The poster's MTE baselines used KD + attention transfer**, on CIFAR-10 and SVHN. This chapter's baselines
 #   use plain KD, on Fashion-MNIST.

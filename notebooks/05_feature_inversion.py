@@ -59,15 +59,16 @@ from dfkd_book import (
     data,
     distill,
     kd,
-    leaderboard,
     methods,
     plot,
-    protocol,
     recipes,
+    records,
+    sources,
     synthesis,
     zoo,
 )
-from dfkd_book.methods import arbitrary, inversion
+from dfkd_book.experiments import leaderboard
+from dfkd_book.methods import inversion, metadata
 
 config.describe()
 config.seed_everything(0)
@@ -80,7 +81,7 @@ chapters.show("05_feature_inversion")
 
 # %% [markdown]
 # The settings, per profile, are the recipes `bn-stats`, `deepinversion`, `activation-records` and `spectral`
-# of `dfkd_book.recipes`, shared with `python -m dfkd_book.bench`: `method.n` images per method, `method.steps`
+# of `dfkd_book.recipes`, shared with `python -m dfkd_book.experiments.bench`: `method.n` images per method, `method.steps`
 # Adam steps on the pixels of every batch of `method.batch_size`, each method's own weights, and the student's
 # protocol (`student.*`, a budget in student optimiser steps), the same for all four, with a warm-up of
 # `student.warmup` steps before the cosine schedule (why: "What else was tried", at the end of the chapter). This
@@ -141,8 +142,8 @@ print(
 probes = {
     "Fashion-MNIST test images": test.images[:1024],
     "uniform noise": torch.rand(1024, *shape),
-    "random shapes (chapter 3)": arbitrary.random_shapes(shape, seed=0)(1024),
-    "photo patches (chapter 3)": arbitrary.photo_patches(shape, seed=0)(1024),
+    "random shapes (chapter 3)": sources.random_shapes(shape, seed=0)(1024),
+    "photo patches (chapter 3)": sources.photo_patches(shape, seed=0)(1024),
 }
 bn_table = pd.Series(
     {
@@ -365,16 +366,17 @@ except ValueError as e:
 
 r = inv_recipes["activation-records"]
 t0 = time.perf_counter()
-records = inversion.record_activations(teacher, train, r.extras["layers"])
-path = records.save(
+act_records = metadata.record_activations(teacher, train, r.extras["layers"])
+path = act_records.save(
     config.cache_dir("metadata") / "lenet5-fashion-mnist-activations.pt"
 )
-records = inversion.ActivationRecords.load(path)  # what the reader receives
+# what the reader receives
+act_records = metadata.ActivationRecords.load(path)
 print(
-    f"recorded {', '.join(records.layers)} "
-    f"on {int(records.counts.sum()):,} training images "
+    f"recorded {', '.join(act_records.layers)} "
+    f"on {int(act_records.counts.sum()):,} training images "
     f"in {time.perf_counter() - t0:.1f} s: "
-    f"{records.nbytes() / 1e6:.1f} MB of metadata "
+    f"{act_records.nbytes() / 1e6:.1f} MB of metadata "
     f"({path.stat().st_size / 1e6:.1f} MB on disk)"
 )
 
@@ -383,7 +385,7 @@ config.seed_everything(0)
 res_act = distill(
     teacher,
     zoo.student(r.student_arch),
-    r.build(records),
+    r.build(act_records),
     eval_set=test,
     seed=0,
     name="activation records",
@@ -409,7 +411,7 @@ fig = gallery(inv_act, "activation records")
 
 # %%
 r = inv_recipes["spectral"]
-spec_records = inversion.record_spectra(teacher, train, r.extras["layers"])
+spec_records = metadata.record_spectra(teacher, train, r.extras["layers"])
 print(f"spectral records: {spec_records.nbytes() / 1e3:.0f} kB")
 fig, axes = plt.subplots(1, 5, figsize=(10, 2.2))
 for ax, c in zip(axes, (0, 1, 5, 7, 8)):
@@ -590,20 +592,20 @@ fig.tight_layout()
 # ## Paper vs this book
 #
 # No paper reports these methods on Fashion-MNIST, so the first table has no published column. It gives the four
-# recipes' students from three seeds, as `python -m dfkd_book.bench bn-stats / deepinversion / activation-records
+# recipes' students from three seeds, as `python -m dfkd_book.experiments.bench bn-stats / deepinversion / activation-records
 # / spectral --seeds 3` recorded them (mean ± sd), with the size of the metadata each method needs besides the
 # teacher: the two **metadata methods** read records that the teacher's owner computed on the training data;
 # the BN methods read only the running statistics that every BN network carries. The uniform-noise student of
 # the same budget is the floor.
 #
 # Lopes et al. {cite}`lopes2017datafree` report MNIST only, and their numbers stand apart in the second table,
-# as context. Their best, 92.47 % — the figure Nayak et al. {cite}`nayak2019zskd` cite for them — comes from
+# as context. Their best (the last row there) — the figure Nayak et al. {cite}`nayak2019zskd` cite for them — comes from
 # *spectral layer-pair* records, built on the spectrum of a graph over the activations of two adjacent layers:
 # a different method from this chapter's Fourier spectra, which follow the library of Nasyrov et al.
 # {cite}`nasyrov2024dfdistill`. That library publishes no accuracy.
 
 # %%
-# written by `python -m dfkd_book.bench NAME --seeds 3`
+# written by `python -m dfkd_book.experiments.bench NAME --seeds 3`
 benched = {
     "BN statistics": "bn-stats",
     "DeepInversion": "deepinversion",
@@ -641,11 +643,23 @@ pd.DataFrame(
 ).set_index("Fashion-MNIST → LeNet-5-Half").round(2)
 
 # %%
+# the paper's numbers, from the method table of dfkd_book.recipes
 pd.DataFrame(
     [
-        ("top-layer activation statistics", 77.30),
-        ("all-layer activation statistics", 85.61),
-        ("spectral layer-pair records (graph spectra)", 92.47),
+        (
+            f"{name} activation statistics",
+            recipes.published("activation-records", key).value,
+        )
+        for name, key in (
+            ("top-layer", "top layer"),
+            ("all-layer", "all layers"),
+        )
+    ]
+    + [
+        (
+            "spectral layer-pair records (graph spectra)",
+            recipes.published("spectral", "spectral layer pairs").value,
+        )
     ],
     columns=["MNIST, context only (Lopes et al. 2017)", "student (%)"],
 ).set_index("MNIST, context only (Lopes et al. 2017)")
@@ -706,7 +720,8 @@ print(
 # weights, the learning rate and the start of the pixels, the batch over which BN statistics are matched, more
 # images, more steps per batch — and in the student's learning rate for all four methods, and measured each change
 # by the final student at the recipes' full budget on the test set. Each run is a fresh synthesis and a fresh
-# student from its seed; `dev/inv_levers.py` made them, and `results/inversion-levers.jsonl` keeps them all, with
+# student from its seed; `python -m dfkd_book.experiments.levers inversion-levers` made them, and
+# `results/runs/inversion-levers.jsonl` keeps them all, with
 # their recipe and device. The first screen ran on a GPU, fourteen at a time; the image priors (TV and L2), the
 # class term and Adaptive DeepInversion ran later on the CPU, beside the recipe's own runs there. All from two
 # seeds: enough to screen, not to rank changes of a point or two. The last column pairs each run with the
@@ -714,7 +729,7 @@ print(
 # warm-up (the changes named so in the table): there, "as the recipe" is the recipe without it.
 
 # %%
-runs = pd.DataFrame(protocol.load_runs("inversion-levers"))
+runs = pd.DataFrame(records.load_runs("inversion-levers"))
 runs[["method", "change"]] = runs["label"].str.split(", ", n=1, expand=True)
 runs["device"] = (
     runs["device"].str.split(",").str[0].replace({"cpu (1 thread)": "CPU"})
@@ -828,11 +843,11 @@ fig.tight_layout()
 # meta-learned, a few steps per new batch, with BN statistics, the class term and an adversarial term against
 # the student in training, every batch kept in a pool that the student learns from. Chapter 6 builds it as
 # SSD-KD's baseline, and ran it at SSD-KD's recipe budget — 6,000 samples, the same student protocol with the
-# warm-up — on the GPU: the line below reads those runs from `results/ssd-levers.jsonl` beside DeepInversion's
+# warm-up — on the GPU: the line below reads those runs from `results/runs/ssd-levers.jsonl` beside DeepInversion's
 # recipe and its synthesis cost, one teacher forward and backward pass per sample per generator step.
 
 # %%
-fast = pd.DataFrame(protocol.load_runs("ssd-levers"))
+fast = pd.DataFrame(records.load_runs("ssd-levers"))
 fast = fast[
     fast["row"]
     == "baseline, Fast meta-generator, 8 g-steps, student warm-up 500"
@@ -888,7 +903,7 @@ print(
 # ## Exercises
 #
 # Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
-# objects (`teacher`, `teacher_bn`, `train`, `test`, `shape`, `N`, `inv_recipes`, `records`, `res_di`, `inv_di`,
+# objects (`teacher`, `teacher_bn`, `train`, `test`, `shape`, `N`, `inv_recipes`, `act_records`, `res_di`, `inv_di`,
 # `gallery`, ...): run the chapter first. An inversion of the recipe's size and its student take several minutes on
 # a CPU; {ref}`ex-ch5-scale` is GPU work.
 
@@ -961,7 +976,7 @@ print(
 #
 # ```python
 # r = inv_recipes["activation-records"]
-# small = inversion.record_activations(teacher, train, ["classifier.fc3"])
+# small = metadata.record_activations(teacher, train, ["classifier.fc3"])
 # config.seed_everything(0)
 # res_small = distill(
 #     teacher,
@@ -973,14 +988,14 @@ print(
 #     **r.student.kwargs(steps=CHAPTER_STEPS),
 # )
 # for name, res, rec in (
-#     ("four layers", res_act, records),
+#     ("four layers", res_act, act_records),
 #     ("fc3 only", res_small, small),
 # ):
 #     print(f"{name}: {100 * res.final_acc:.2f} % from {rec.nbytes():,} bytes")
 # gain = 100 * (res_act.final_acc - res_small.final_acc)
 # print(
 #     f"the larger layers buy {gain:+.2f} points "
-#     f"for {(records.nbytes() - small.nbytes()) / 1e6:.2f} MB more; "
+#     f"for {(act_records.nbytes() - small.nbytes()) / 1e6:.2f} MB more; "
 #     f"the uniform-noise floor is {100 * res_noise.final_acc:.2f} %"
 # )
 # ```
@@ -1140,7 +1155,7 @@ print(
 # it is a small fraction of that. Then read the student against two references: chapter 1's Student-KD on all
 # 60,000 real images (its table's "Student-KD" row), and the real-data yardstick (chapter 1 and
 # Appendix A), which says how many real images a student of your accuracy is worth
-# (`protocol.worth_real_images(100 * res_big.final_acc, protocol.load_record("yardstick"))`). The chapter's runs
+# (`dfkd_book.stats.worth_real_images(100 * res_big.final_acc, records.yardstick())`). The chapter's runs
 # found that more images, more steps per batch and more student steps all helped; how much of the gap to the
 # ceiling they close at this scale is the measurement. Run it from two seeds if the answer is close.
 # ````

@@ -59,13 +59,13 @@ from dfkd_book import (
     data,
     distill,
     kd,
-    leaderboard,
     plot,
-    protocol,
     recipes,
+    records,
+    stats,
     zoo,
 )
-from dfkd_book.ablation import paired_test
+from dfkd_book.experiments import leaderboard
 from dfkd_book.methods import ssd
 from IPython.display import display
 
@@ -93,7 +93,7 @@ pd.DataFrame.from_dict(
 # %% [markdown]
 # ## The recipe
 #
-# One recipe, `ssd-kd` of `dfkd_book.recipes`, shared with `python -m dfkd_book.bench ssd-kd`: the shipped
+# One recipe, `ssd-kd` of `dfkd_book.recipes`, shared with `python -m dfkd_book.experiments.bench ssd-kd`: the shipped
 # LeNet-5-BN teacher (BN statistics are what the generator inverts), a LeNet-5-Half student, and a total
 # synthetic budget far below the 60,000 images of the Fashion-MNIST training set. The student's budget
 # `student.steps` counts optimiser steps; Algorithm 1 runs one epoch — a new synthetic batch of
@@ -440,14 +440,14 @@ for label, when in (
 # ### The race from three seeds
 #
 # The same race, DeepInversion against SSD-KD with Fast's generator at this chapter's scale, ran from seeds 0, 1
-# and 2 one after another on the same machine, nothing beside it (`dev/ssd_race.py`, kept in
-# `results/ssd-race-runs.jsonl`). For each seed: when did the SSD-KD student first reach *that seed's*
+# and 2 one after another on the same machine, nothing beside it (`python -m
+# dfkd_book.experiments.levers ssd-race`, kept in `results/runs/ssd-race.jsonl`). For each seed: when did the SSD-KD student first reach *that seed's*
 # DeepInversion student's final accuracy — in wall time, in student steps, in teacher queries — and how much
 # sooner is that than DeepInversion's whole run? The three seeds ran in another session than the chapter's own
 # race above, on a machine about half as fast: compare the ratios, not the seconds.
 
 # %%
-race_runs = pd.DataFrame(protocol.load_runs("ssd-race-runs"))
+race_runs = pd.DataFrame(records.load_runs("ssd-race"))
 race_rows = []
 for seed, runs in race_runs.groupby("seed"):
     di_run = runs[runs["method"] == "deepinversion"].iloc[-1]
@@ -502,8 +502,9 @@ print(
 # term — on one group at a time (`ssd.ABLATION`: the switches `priority`, `difficulty`, `diversity` of
 # `methods.SSDKD`). Each row is a full SSD-KD run with the recipe's `extra.ablation` budget — fewer epochs of
 # Algorithm 1 than the recipe, and fewer inversion steps per epoch — from several seeds, each seed a fresh
-# student and fresh samples. Eighteen rows were too many for this chapter's half hour: `dev/gpu/ssd_table4.py`
-# ran them, most on a GPU fifteen at a time, and `results/ssd-table4-runs.jsonl` keeps every run. Beside each
+# student and fresh samples. Eighteen rows were too many for this chapter's half hour: `python -m
+# dfkd_book.experiments.levers ssd-table4` ran them, most on a GPU fifteen at a time, and
+# `results/runs/ssd-table4.jsonl` keeps every run. Beside each
 # row's mean: its lift over the baseline *of the same seed* (paired: the seed fixes the student's initialisation
 # and the order of the draws, so pairing removes part of the spread), with the standard deviation of those lifts.
 
@@ -517,7 +518,7 @@ print(
     f"{ab_t4['epochs'] * r.settings['synthesis_batch']:,} synthetic "
     "samples per row"
 )
-t4_runs = pd.DataFrame(protocol.load_runs("ssd-table4-runs"))
+t4_runs = pd.DataFrame(records.load_runs("ssd-table4"))
 # the runs of the recipe's Table 4 budget only
 t4_runs = t4_runs[t4_runs["budget"].map(lambda b: b == ab_t4)].copy()
 t4_runs["device"] = t4_runs["device"].str.split(",").str[0]
@@ -525,13 +526,10 @@ per_seed = t4_runs.pivot_table(
     index=["device", "seed"], columns="row", values="test_acc"
 )[list(ssd.ABLATION)]
 lift = per_seed.sub(per_seed["baseline"], axis=0)
+# the paper's Table 4, from the method table of dfkd_book.recipes
 paper_t4 = {
-    "baseline": 87.35,
-    "baseline + PS": 90.28,
-    "baseline + difficulty": 88.57,
-    "baseline + diversity": 89.12,
-    "baseline + difficulty + diversity": 89.95,
-    "SSD-KD (all)": 92.92,
+    row: recipes.published("ssd-kd", f"table 4: {row}").value
+    for row in ssd.ABLATION
 }
 t4 = pd.DataFrame(
     {
@@ -567,25 +565,23 @@ fig.tight_layout()
 
 # %% [markdown]
 # **Reading Table 4.** The paper's order — every module above the baseline, all three together best — is the
-# claim to test. Read the lifts against their own spread: a lift smaller than its standard deviation over the
-# seeds is not a measured effect. The printed check below says which rows clear that bar here.
+# claim to test. Read the lifts against their own spread: the printed check below applies the book's one rule,
+# a paired t-test at the 5 % level over the seeds each row shares with the baseline, and says which rows clear it
+# here.
 
 # %%
 for row in list(ssd.ABLATION)[1:]:
-    d = lift[row].dropna()
-    se = d.std() / len(d) ** 0.5
+    both = per_seed[[row, "baseline"]].dropna()
+    c = stats.compare(both[row], both["baseline"], paired=True)
     verdict = (
-        "above the baseline"
-        if d.mean() > 2 * se
+        "not separable from the baseline"
+        if not c.significant
+        else "above the baseline"
+        if c.diff > 0
         else "below the baseline"
-        if d.mean() < -2 * se
-        else "not separable from the baseline"
     )
     paper_lift = paper_t4[row] - paper_t4["baseline"]
-    print(
-        f"{row:36s} lift {d.mean():+.2f} ± {se:.2f} (standard error, "
-        f"{len(d)} paired seeds): {verdict}; paper {paper_lift:+.2f}"
-    )
+    print(f"{row:36s} {verdict}; paper {paper_lift:+.2f}\n    lift {c}")
 
 # %% [markdown]
 # ## Two earlier readings, and Fast's generator
@@ -599,11 +595,11 @@ for row in list(ssd.ABLATION)[1:]:
 # re-initialised every epoch but carried over and meta-learned — every epoch's steps run on a copy, and the
 # generator takes a Reptile step towards it (`meta=True`) — so that a few steps make a new batch. Each row changes
 # one Table 4 row at the same budget, ran on the CPU from the seeds of that row's CPU runs
-# (`dev/gpu/ssd_table4.py --rows`, kept in `results/ssd-levers.jsonl`), and is compared with it seed by seed by
-# a paired t-test at the 5 % level.
+# (`python -m dfkd_book.experiments.levers ssd-table4 --labels`, kept in `results/runs/ssd-levers.jsonl`), and is
+# compared with it seed by seed by a paired t-test at the 5 % level.
 
 # %%
-lev = pd.DataFrame(protocol.load_runs("ssd-levers"))
+lev = pd.DataFrame(records.load_runs("ssd-levers"))
 lev = lev[lev["budget"].map(lambda b: b == ab_t4)].copy()
 lev["device"] = lev["device"].str.split(",").str[0]
 lev["of"] = lev["changes"].map(lambda c: c["of"])
@@ -618,7 +614,7 @@ for row, d in lev.groupby("row", sort=False):
         },
         axis=1,
     ).dropna()
-    t = paired_test(pair["lever"], pair["of"])
+    c = stats.compare(pair["lever"], pair["of"], paired=True)
     wall = t4_runs.set_index(["row", "device", "seed"])["wall_s"]
     base_wall = wall.reindex([(base, *i) for i in pair.index]).mean()
     lever_rows.append(
@@ -627,10 +623,11 @@ for row, d in lev.groupby("row", sort=False):
             "generator steps / epoch": d["synthesis steps per epoch"].iloc[0],
             "student (%)": pair["lever"].mean(),
             "the row it changes (%)": pair["of"].mean(),
-            "paired difference": t["diff"],
-            "standard error": t["se"],
-            "seeds": t["seeds"],
-            "beyond the noise": "yes" if t["beyond"] else "no",
+            "paired difference": c.diff,
+            "standard error": c.se,
+            "seeds": c.n[0],
+            "p": c.p,
+            "beyond the noise": "yes" if c.significant else "no",
             "wall s (the row's)": f"{d['wall_s'].mean():.0f} ({base_wall:.0f})",
         }
     )
@@ -651,7 +648,8 @@ pd.DataFrame(lever_rows).set_index("change").round(2)
 # ## SSD-KD with Fast's generator, at the recipe's budget
 #
 # So the meta-generator went to the recipe's full budget — 100 epochs, 6,000 synthetic samples, 10,000 student
-# steps — on a GPU, fifteen to twenty runs at a time (`dev/gpu/ssd_table4.py`, kept in `results/ssd-levers.jsonl`),
+# steps — on a GPU, fifteen to twenty runs at a time (`python -m dfkd_book.experiments.levers ssd-table4`, kept in
+# `results/runs/ssd-levers.jsonl`),
 # with two more changes measured there: the student's warm-up of chapter 5, and the generator's steps per
 # batch. The first table pairs each change with the row it changes, seed by seed. Then every Table 4 row again,
 # with Fast's generator and the warm-up, at the recipe's budget: the printed line under it compares the seeds'
@@ -666,7 +664,7 @@ full_budget = {
     "g_steps": r_full.settings["g_steps"],
     "kd_steps": r_full.settings["kd_steps"],
 }
-lev_all = pd.DataFrame(protocol.load_runs("ssd-levers"))
+lev_all = pd.DataFrame(records.load_runs("ssd-levers"))
 lev_full = lev_all[lev_all["budget"].map(lambda b: b == full_budget)].copy()
 # a run is paired with runs of the same seed on the same device only
 full_seed = lev_full.pivot_table(
@@ -695,23 +693,25 @@ full_rows = []
 
 
 def paired(a, b):
-    """The paired t-test of ``a`` against ``b`` (two per-seed Series) on the
-    seeds both have, and those seeds' pairs (columns a, b)."""
+    """The book's one rule, a paired t-test (stats.compare), of ``a`` against
+    ``b`` (two per-seed Series) on the seeds both have, and those seeds' pairs
+    (columns a, b)."""
     both = pd.concat([a, b], axis=1).dropna()
-    return paired_test(both.iloc[:, 0], both.iloc[:, 1]), both
+    return stats.compare(both.iloc[:, 0], both.iloc[:, 1], paired=True), both
 
 
 for change, of, to in steps_of:
-    t, both = paired(full_seed[to], full_seed[of])
+    c, both = paired(full_seed[to], full_seed[of])
     full_rows.append(
         {
             "change": change,
             "from (%)": both[of].mean(),
             "to (%)": both[to].mean(),
-            "paired difference": t["diff"],
-            "standard error": t["se"],
-            "seeds": t["seeds"],
-            "beyond the noise": "yes" if t["beyond"] else "no",
+            "paired difference": c.diff,
+            "standard error": c.se,
+            "seeds": c.n[0],
+            "p": c.p,
+            "beyond the noise": "yes" if c.significant else "no",
         }
     )
 pd.DataFrame(full_rows).set_index("change").round(2)
@@ -731,13 +731,12 @@ doubled = lev_all[
 at_recipe = pd.Series(
     leaderboard.load(methods=["ssd-kd-fast"])["ssd-kd-fast"]["per_seed"]
 )
-t, both = paired(doubled, at_recipe)
+c, both = paired(doubled, at_recipe)
 print(
     f"{2 * r_full.student.steps:,} student steps: {doubled.mean():.2f} % "
     f"({', '.join(f'{a:.2f}' for a in doubled)}); "
     f"{r_full.student.steps:,}: {both.iloc[:, 1].mean():.2f} % "
-    f"on the same seeds; doubling adds {t['diff']:+.2f} ± {t['se']:.2f} "
-    f"points ({t['seeds']} seeds)"
+    f"on the same seeds; doubling adds {c}"
 )
 
 # %%
@@ -758,15 +757,11 @@ pd.DataFrame(
 
 # %%
 for row in list(ssd.ABLATION)[1:]:
-    t, _ = paired(t4_full[row], t4_full["baseline"])
+    c, _ = paired(t4_full[row], t4_full["baseline"])
     print(
-        f"{row:36s} lift {t['diff']:+.2f} ± {t['se']:.2f} (standard error, "
-        f"{t['seeds']} paired seeds): "
-        + (
-            "beyond the noise"
-            if t["beyond"]
-            else "not separable from the baseline"
-        )
+        f"{row:36s} "
+        + ("beyond the noise" if c.significant else "not separable")
+        + f"\n    lift {c}"
     )
 print(
     "seeds' sd at this budget:",
@@ -788,8 +783,8 @@ print(
 # baseline by more than the seeds' noise, and the mean lifts are all within about a point of zero (the printed
 # lines). On Fashion-MNIST with a LeNet teacher, what makes SSD-KD's students good is the generator and the
 # student's protocol, not φ or priority sampling. (At Table 4's small budget, with Algorithm 1's fresh generator,
-# two rows did clear the bar above — the diversity term, and difficulty with diversity — while all three modules
-# together did not.) Every row has five seeds, each paired with the baseline of the same seed on the same device
+# one row did clear the one rule's bar above — the diversity term; difficulty with diversity fell just short of
+# it — while all three modules together did not.) Every row has five seeds, each paired with the baseline of the same seed on the same device
 # (seeds 0–2 on a GPU, 3–4 on the CPU; SSD-KD (all) also has GPU seeds 3–4, counted in its mean but not in its
 # lift). The paper measured on CIFAR with ResNets: this says the paper's order does not reproduce here, not that
 # it cannot elsewhere.
@@ -864,13 +859,13 @@ fig.tight_layout()
 
 # %% [markdown]
 # The first table gives the recipes' own students — the full SSD-KD recipe, SSD-KD with Fast's generator
-# (`ssd-kd-fast`) and chapter 5's DeepInversion recipe — from three seeds each, as `python -m dfkd_book.bench
+# (`ssd-kd-fast`) and chapter 5's DeepInversion recipe — from three seeds each, as `python -m dfkd_book.experiments.bench
 # ssd-kd / ssd-kd-fast / deepinversion --seeds 3` recorded them on the same CPU (mean; the seeds are printed above
 # the table). The paper reports CIFAR-10 only, so its column is context for the
 # direction and the retention, not a number to match.
 
 # %%
-# written by `python -m dfkd_book.bench NAME --seeds 3`
+# written by `python -m dfkd_book.experiments.bench NAME --seeds 3`
 benched = leaderboard.load(methods=("ssd-kd", "ssd-kd-fast", "deepinversion"))
 for m in leaderboard.stale(benched):
     print(f"note: the record of {m} was made with another recipe")
@@ -888,26 +883,31 @@ for m, rec in benched.items():
         f"{rec['steps']:,} student steps, "
         f"{rec['wall_s']:.0f} s per seed"
     )
+# the paper's numbers, from the method table of dfkd_book.recipes
+paper = {
+    key: recipes.published("ssd-kd", key).value
+    for key in ("student", "teacher")
+}
 plot.paper_vs_book(
     [
         (
             "SSD-KD student (paper: CIFAR-10, ResNet-34 → ResNet-18, Table 1)",
-            92.92,
+            paper["student"],
             ssd_rec["student_acc"],
         ),
         (
             "SSD-KD with Fast's generator (paper: SSD-KD, Table 1)",
-            92.92,
+            paper["student"],
             fast_rec["student_acc"],
         ),
         (
             "DeepInversion student (paper: same pair, Table 2)",
-            93.26,
+            recipes.published("deepinversion").value,
             di_rec["student_acc"],
         ),
         (
-            "SSD-KD retention, % of the teacher (paper: 92.92 / 95.70)",
-            100 * 92.92 / 95.70,
+            "SSD-KD retention, % of the teacher (paper: student / teacher)",
+            100 * paper["student"] / paper["teacher"],
             100 * ssd_rec["student_acc"] / ssd_rec["teacher_acc"],
         ),
     ]
@@ -915,16 +915,23 @@ plot.paper_vs_book(
 
 # %% [markdown]
 # The paper's wall times are GPU-hours on CIFAR; the ratio is what carries over. Its Table 2 gives
-# DeepInversion 25.62 h against SSD-KD's 4.20 h at a relaxed synthetic scale (ResNet-34 → ResNet-18), and its
+# DeepInversion's and SSD-KD's (the table below) at a relaxed synthetic scale (ResNet-34 → ResNet-18), and its
 # Table 1 SSD-KD 1.11 h at 10 % scale.
 
 # %%
+# the paper's wall times, from the method table of dfkd_book.recipes
+paper_h = {
+    m: recipes.published(m, "wall time").value
+    for m in ("deepinversion", "ssd-kd")
+}
 pd.DataFrame(
     {
         "paper (CIFAR-10, V100)": {
-            "DeepInversion wall time": "25.62 h",
-            "SSD-KD wall time": "4.20 h (Table 2)",
-            "DeepInversion / SSD-KD": f"{25.62 / 4.20:.1f}×",
+            "DeepInversion wall time": f"{paper_h['deepinversion']:.2f} h",
+            "SSD-KD wall time": f"{paper_h['ssd-kd']:.2f} h (Table 2)",
+            "DeepInversion / SSD-KD": (
+                f"{paper_h['deepinversion'] / paper_h['ssd-kd']:.1f}×"
+            ),
         },
         "this book (Fashion-MNIST, this machine, the chapter's runs)": {
             "DeepInversion wall time": f"{di_wall:.0f} s",

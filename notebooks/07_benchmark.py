@@ -35,11 +35,11 @@
 #
 # ```bash
 # # every method; --only / --skip to choose; a failure does not stop the rest
-# python -m dfkd_book.bench all --seeds 3
-# python -m dfkd_book.bench ssd-kd-fast --seeds 3  # one method
+# python -m dfkd_book.experiments.bench all --seeds 3
+# python -m dfkd_book.experiments.bench ssd-kd-fast --seeds 3  # one method
 # ```
 #
-# which write one record per method to `results/` (shipped with the package, so this chapter also runs from a
+# which write one record per method to `results/records/` (shipped with the package, so this chapter also runs from a
 # `pip install`). This notebook only **reads** those records: it runs in seconds, and what it shows is what those
 # runs measured. Run the command yourself (a GPU makes it minutes) and re-run this notebook to see your own
 # leaderboard.
@@ -58,18 +58,17 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %%
-import json
-
+import dfkd_book.records
 import pandas as pd
-from dfkd_book import config, leaderboard, plot
+from dfkd_book import config, plot, recipes
+from dfkd_book.experiments import leaderboard
 from IPython.display import Markdown, display
 
 config.describe()
-# results/METHOD.json for every method of the leaderboard: the records
-# shipped with the package, or the repository's results/ when present
+# results/records/METHOD.json for every method of the leaderboard: the
+# records shipped with the package, or the repository's results/ when present
 records = leaderboard.load()
 board = leaderboard.rows(records)
-print(f"records read from {leaderboard.RESULTS}")
 print(leaderboard.provenance(records))
 
 # %%
@@ -87,11 +86,11 @@ chapters.show("07_benchmark")
 # set, but something made from all of them, so they are ranked apart. **Real data** is knowledge distillation on
 # the training set itself, the ceiling.
 #
-# Within a group, the **rank** is shared while the seed bands overlap: walking down the means, a method keeps the
-# rank of the method that opened it while its band (mean ± sd) meets that method's band, and a shared rank is
-# written `=k`. With three seeds a band is a rough measure of spread, not a confidence interval, so the table also
-# gives Welch's t-test of each method's three students against those of its group's most accurate method
-# (*p vs best*; small means the difference is unlikely to be seed noise). *Worth real images* reads the student's
+# Within a group, the **rank** is shared until the book's one significance rule separates two methods: walking down
+# the means, a method keeps the rank of the method that opened it unless Welch's two-sided t-test at the 5 % level
+# puts it below that method, and a shared rank is written `=k`. The table also gives the same test of each
+# method's three students against those of its group's most accurate method (*p vs best*; small means the
+# difference is unlikely to be seed noise). *Worth real images* reads the student's
 # mean accuracy off the yardstick of chapter 1 and Appendix A: how many class-balanced real training images give a
 # student as good under the yardstick's protocol. The paper column holds a published number **only where it is on
 # Fashion-MNIST**; the numbers published on other data sets are in the context table below it.
@@ -151,7 +150,7 @@ pd.DataFrame(
 
 # %% tags=["hide-input"]
 pd.DataFrame(leaderboard.context(records)).set_index("method").style.format(
-    {"published %": lambda v: "–" if pd.isna(v) else f"{v:.2f}"}
+    {"published": lambda v: "–" if pd.isna(v) else f"{v:.2f}"}
 )
 
 # %%
@@ -166,7 +165,7 @@ paper_source = next(
     records[r.method]["paper"]["source"] for r in board if r.name == best_paper
 )
 # sanity: every record is complete, multi-seed and coherent
-assert len(board) == len(leaderboard.METHODS)
+assert len(board) == len(recipes.leaderboard())
 assert all(r.seeds >= 3 for r in board), [
     r.method for r in board if r.seeds < 3
 ]
@@ -322,7 +321,7 @@ for m, rec in records.items():
     q = rec.get("teacher_queries") or {}
     rows.append(
         {
-            "method": leaderboard.METHODS[m][0],
+            "method": recipes.about(m).label,
             "needs": needs[m],
             "samples": rec["transfer_samples"],
             "forward": q.get("forward"),
@@ -397,7 +396,7 @@ display(Markdown("\n".join(guide)))
 # follows the teacher's decision boundary when an image is pushed towards another class (lower is closer).
 
 # %%
-mte = json.loads((leaderboard.RESULTS / "mte.json").read_text())
+mte = dfkd_book.records.load_summary("mte")
 pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 
 # %% [markdown]
@@ -460,10 +459,10 @@ display(
 pd.DataFrame(
     [
         {
-            "method": leaderboard.METHODS[m][0],
+            "method": recipes.about(m).label,
             "command": f"bench {m} --seeds {rec.get('seeds', 1)}",
             "seeds": rec.get("per_seed"),
-            "commit": rec["git_commit"][:7],
+            "commit": rec["commit"][:7],
             "date": rec["date"][:10],
             "device": leaderboard.where(rec),
             "torch": rec.get("torch"),
@@ -496,7 +495,7 @@ pd.DataFrame(
 # ```python
 # import numpy as np
 #
-# from dfkd_book import data, distill, methods, protocol, recipes, zoo
+# from dfkd_book import data, distill, methods, recipes, stats, zoo
 #
 # train, test = (
 #     data.load("fashion-mnist", "train"),
@@ -540,12 +539,12 @@ pd.DataFrame(
 # N images, not a class-balanced subset; with 1,000 or more images every class is well represented anyway.
 #
 # The yardstick of chapter 1 and Appendix A already answers the question with another protocol — N class-balanced
-# images, three seeds each, from N = 10 — and `protocol.worth_real_images` reads it backwards:
+# images, three seeds each, from N = 10 — and `stats.worth_real_images` reads it backwards:
 #
 # ```python
-# yardstick = protocol.load_record("yardstick")
+# yardstick = dfkd_book.records.yardstick()
 # for row in board:
-#     w = protocol.worth_real_images(row.student_acc, yardstick)
+#     w = stats.worth_real_images(row.student_acc, yardstick)
 #     print(
 #         f"{row.name:<32} {row.student_acc:6.2f} %  "
 #         + (
@@ -569,7 +568,7 @@ pd.DataFrame(
 # ```{exercise} Your own machine
 # :label: ex-ch7-gpu
 #
-# Run the benchmark command (`python -m dfkd_book.bench all --skip mte`) on a GPU and re-run this notebook. Which
+# Run the benchmark command (`python -m dfkd_book.experiments.bench all --skip mte`) on a GPU and re-run this notebook. Which
 # methods gain most from the accelerator, and does the ranking change?
 # ```
 #
@@ -577,7 +576,7 @@ pd.DataFrame(
 # :class: dropdown
 #
 # ```bash
-# python -m dfkd_book.bench all --skip mte --out results-gpu
+# python -m dfkd_book.experiments.bench all --skip mte --out results-gpu
 # ```
 #
 # and point the notebook at the new directory (`leaderboard.load("results-gpu")`), or keep the default `results/`
@@ -660,7 +659,7 @@ pd.DataFrame(
 #     ):
 #         rows.append(
 #             {
-#                 "method": leaderboard.METHODS[m][0],
+#                 "method": recipes.about(m).label,
 #                 "paper's setting": p["setting"],
 #                 "paper retention %": 100 * p["published"] / p["teacher_acc"],
 #                 "book retention %": (
@@ -673,7 +672,7 @@ pd.DataFrame(
 #
 # (The test is `startswith`: the adversarial record's setting *mentions* Fashion-MNIST only to say there is no
 # such number.) Four rows have one: KD on real data, ZSKD, balanced noise and the best arbitrary set, all against
-# the same published LeNet-5 teacher of 90.84 %. In the committed records only KD on real data reproduces its
+# the same published LeNet-5 teacher. In the committed records only KD on real data reproduces its
 # paper's retention (98.70 % published, and chapter 1's paper-vs-book table agrees to a tenth of a point); every
 # data-free row stays below its paper's (chapter 3's paper-vs-book table gives the best arbitrary set's retention
 # beside the paper's). Retention removes the difference between the teachers; what is left is the difference in transfer sets
@@ -684,21 +683,22 @@ pd.DataFrame(
 # ```{exercise} A second teacher
 # :label: ex-ch7-teacher
 #
-# Train an AlexNet teacher (`zoo.teacher("alexnet", "fashion-mnist")`) and run the leaderboard again. Do the
+# Train an AlexNet teacher (`zoo.teacher("alexnet", "fashion-mnist", train_if_missing=True)`) and run the leaderboard again. Do the
 # conclusions depend on the teacher?
 # ```
 #
 # ````{solution} ex-ch7-teacher
 # :class: dropdown
 #
-# The AlexNet weights are not shipped: the first call trains the teacher with the zoo's recipe (60 epochs) and
-# caches it. `bench` runs the LeNet-5 recipes, so loop over the recipes yourself, with the same student:
+# The AlexNet weights are not shipped: with `train_if_missing=True` the first call trains the teacher with the
+# zoo's recipe (60 epochs) and caches it (without it, `zoo.teacher` raises and names the command that trains it,
+# `python -m dfkd_book.zoo train alexnet fashion-mnist`). `bench` runs the LeNet-5 recipes, so loop over the recipes yourself, with the same student:
 #
 # ```python
 # from dfkd_book import data, distill, kd, recipes, zoo
 #
 # test = data.load("fashion-mnist", "test")
-# teacher_alex = zoo.teacher("alexnet", "fashion-mnist")
+# teacher_alex = zoo.teacher("alexnet", "fashion-mnist", train_if_missing=True)
 # alex_acc = 100 * kd.evaluate(teacher_alex, test)
 # alex = {}
 # for name in (

@@ -29,15 +29,15 @@
 # This appendix shows how the student protocol of `dfkd_book.recipes` was chosen instead: a staged search on
 # five transfer sets, selected on **5,000 held-out training images** (never on the test set), with learning
 # curves over the budget and three seeds for the best candidates. It only reads the records the search wrote
-# (`results/protocol.json`, `results/yardstick.json`); the search itself is
+# (`results/runs/protocol.json`, `results/runs/yardstick.json`); the search itself is
 #
 # ```bash
 # # stages 1-3
-# python -m dfkd_book.protocol search --out DIR --workers 12
+# python -m dfkd_book.experiments.search search --out DIR --workers 12
 # # three seeds of the best, and the yardstick
-# python -m dfkd_book.protocol final --out DIR --workers 12
-# # results/protocol.json, results/yardstick.json
-# python -m dfkd_book.protocol record --out DIR
+# python -m dfkd_book.experiments.search final --out DIR --workers 12
+# # results/runs/protocol.json, results/runs/yardstick.json
+# python -m dfkd_book.experiments.search record --out DIR
 # ```
 #
 # about a hundred students of up to 20,000 steps each: it ran on a GPU (where it was run is printed below).
@@ -57,13 +57,13 @@ if "google.colab" in sys.modules:
 
 # %%
 import pandas as pd
-from dfkd_book import config, plot, protocol, recipes
+from dfkd_book import config, plot, recipes, records, stats
 from IPython.display import Markdown, display
 
 config.describe()
 pd.set_option("display.max_colwidth", None)  # whole descriptions in tables
-rec = protocol.load_record("protocol")
-yard = protocol.load_record("yardstick")
+rec = records.load_summary("protocol")
+yard = records.yardstick()
 print(
     f"{rec['runs']} runs on {', '.join(rec['devices'])}; "
     f"selection by {rec['selection']}"
@@ -171,7 +171,7 @@ display(
 # The real sets are converged by 5,000–10,000 steps (doubling adds about half a point). The synthetic sets are
 # not: from 10,000 to 20,000 steps the DeepInversion images and the impressions still gain a little, and the
 # noise set a lot. Where the curve still rises the reason to stop is cost: on a 2-core CPU every doubling adds
-# minutes per student (`results/speed.json` records the step rate), and a chapter trains several.
+# minutes per student (`results/runs/speed.json` records the step rate), and a chapter trains several.
 
 # %% [markdown]
 # ## The candidates, from three seeds
@@ -286,7 +286,7 @@ display(
 # A single number — "the student reaches 75 %" — says little until it is set against what real data gives. The
 # yardstick distils the same teacher into the same student, with one protocol (ZSKD's augmentation, Adam 10⁻²,
 # τ = 20, 5,000 steps; batches are the whole set when it has fewer than 256 images), on N class-balanced real
-# training images, three seeds each. `protocol.worth_real_images(acc, yardstick)` reads it backwards: how many
+# training images, three seeds each. `stats.worth_real_images(acc, yardstick)` reads it backwards: how many
 # real images give a student as good as this one.
 
 # %% tags=["hide-input"]
@@ -299,7 +299,7 @@ fig = plot.yardstick(yard, marks=marks)
 # %% tags=["hide-input"]
 rows = []
 for s, c in measured.items():
-    w = protocol.worth_real_images(c["test_acc"], yard)
+    w = stats.worth_real_images(c["test_acc"], yard)
     worth = (
         f"fewer than {yard['points'][0]['n']}"
         if w["below"]
@@ -340,8 +340,7 @@ display(
 
 # %% tags=["hide-input"]
 worth = {
-    s: protocol.worth_real_images(c["test_acc"], yard)
-    for s, c in measured.items()
+    s: stats.worth_real_images(c["test_acc"], yard) for s, c in measured.items()
 }
 said = [
     f"{s} ≈ {w['n']:,}"
@@ -477,7 +476,7 @@ display(
 # ```{exercise} Reading the yardstick
 # :label: ex-a1-yardstick
 #
-# Use `protocol.worth_real_images` to read students of 50, 65, 70, 80, 86 and 88 % off the yardstick. Why does it
+# Use `stats.worth_real_images` to read students of 50, 65, 70, 80, 86 and 88 % off the yardstick. Why does it
 # interpolate in log N, and what do `below`, `above` and the band mean?
 # ```
 #
@@ -486,7 +485,7 @@ display(
 #
 # ```python
 # for acc in (50.0, 65.0, 70.0, 80.0, 86.0, 88.0):
-#     w = protocol.worth_real_images(acc, yard)
+#     w = stats.worth_real_images(acc, yard)
 #     what = (
 #         f"fewer than {yard['points'][0]['n']} images"
 #         if w["below"]

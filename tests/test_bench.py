@@ -1,60 +1,91 @@
-"""The command line and its records (dfkd_book.bench), the committed records in results/, and the recipes'
-budgets (dfkd_book.recipes)."""
+"""The benchmark's command line and its records (dfkd_book.experiments.bench), the committed records in
+results/records/ (read through dfkd_book.records), and the recipes' budgets (dfkd_book.recipes)."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from dfkd_book import bench, recipes
-from dfkd_book.methods import adversarial, arbitrary, ssd
+from dfkd_book import records, recipes, sources
+from dfkd_book.experiments import bench, leaderboard, runner
+from dfkd_book.methods import adversarial, ssd
 
-REQUIRED = ("method", "dataset", "teacher", "student", "teacher_acc", "student_acc", "wall_s", "device",
-            "profile", "torch", "git_commit", "date")
+#: what every method record has: the schema's keys and the teacher's accuracy
+REQUIRED = records.RECORD_KEYS + ("teacher_acc",)
 PROFILES = ("quick", "full")
 
 
-def committed(method: str) -> dict:
-    return json.loads((bench.REPO_ROOT / "results" / f"{method}.json").read_text())
-
-
 def first_seed_acc(rec: dict) -> float:
-    """The student accuracy of the run whose history the record keeps (the first seed; the only one in a record
-    without ``per_seed``)."""
-    return rec.get("per_seed", [rec["student_acc"]])[0]
+    """The student accuracy of the run whose history the record keeps (the first seed)."""
+    return rec["per_seed"][0]
+
+
+def _json(obj):
+    return json.loads(json.dumps(obj))
 
 
 # ---------------------------------------------------------------------------------------------------- the runner
 def test_unknown_method():
-    with pytest.raises(ValueError, match="kd-real"):
+    with pytest.raises(ValueError, match="unknown method 'no-such-method'; known: kd-real"):
         bench.run("no-such-method")
 
 
+#: what a method returns: the record but its method and where it ran (bench.run adds those)
 FAKE = dict(dataset="fashion-mnist", teacher="lenet5", student="lenet5half", teacher_acc=1.0, student_acc=0.5,
-            wall_s=0.1)
+            student_acc_sd=0.0, seeds=1, per_seed=[0.5], wall_s=0.1)
 
 
-def test_run_writes_a_complete_record(monkeypatch, tmp_path):
-    monkeypatch.setitem(bench.METHODS, "fake", lambda: dict(FAKE))
+def test_run_writes_a_complete_record_through_records(monkeypatch, tmp_path):
+    monkeypatch.setitem(bench.METHODS, "fake", lambda seeds=1: dict(FAKE))
     rec = bench.run("fake", tmp_path)
-    on_disk = json.loads((tmp_path / "fake.json").read_text())
-    assert on_disk == rec
+    assert records.load("fake", tmp_path) == rec
+    on_disk = json.loads((tmp_path / "records" / "fake.json").read_text())
+    assert on_disk == rec and rec["method"] == "fake"
     for k in REQUIRED:
         assert k in on_disk, k
-    assert not list(tmp_path.glob(".fake.json.tmp-*"))
+    assert "git_commit" not in rec and rec["device"] == runner.device_name()
+    assert [p.name for p in (tmp_path / "records").iterdir()] == ["fake.json"]  # no temp file left
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_record_outside_the_schema_is_refused_and_nothing_is_written(monkeypatch, tmp_path):
+    lacking = {k: v for k, v in FAKE.items() if k != "per_seed"}
+    monkeypatch.setitem(bench.METHODS, "fake", lambda seeds=1: dict(lacking))
+    with pytest.raises(ValueError, match=r"lacks \['per_seed'\]"):
+        bench.run("fake", tmp_path)
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_the_environment_bench_all_took_is_the_one_recorded(monkeypatch, tmp_path):
+    monkeypatch.setitem(bench.METHODS, "fake", lambda seeds=1: dict(FAKE))
+    env = {"device": "NVIDIA H100 80GB HBM3", "threads": 4, "profile": "full", "torch": "2.x", "commit": "c0ffee",
+           "date": "2026-01-01T00:00:00+00:00"}
+    rec = bench.run("fake", tmp_path, env=env)
+    assert {k: rec[k] for k in env} == env and records.load("fake", tmp_path)["commit"] == "c0ffee"
 
 
 def test_a_method_that_runs_others_recipes_writes_their_records_beside_its_own(monkeypatch, tmp_path):
     """bench adversarial writes zskt.json and dfad.json too: each game's record with its own wall time."""
     part = dict(FAKE, student_acc=0.25, wall_s=7.0)
-    monkeypatch.setitem(bench.METHODS, "fake", lambda: dict(FAKE, _parts={"fake-part": part}))
+    monkeypatch.setitem(bench.METHODS, "fake", lambda seeds=1: dict(FAKE, _parts={"fake-part": part}))
     rec = bench.run("fake", tmp_path)
-    assert "_parts" not in rec and json.loads((tmp_path / "fake.json").read_text()) == rec
-    written = json.loads((tmp_path / "fake-part.json").read_text())
+    assert "_parts" not in rec and records.load("fake", tmp_path) == rec
+    written = records.load("fake-part", tmp_path)
     assert written["method"] == "fake-part" and written["written_by"] == "fake"
     assert written["student_acc"] == 0.25 and written["wall_s"] == 7.0
+    assert written["commit"] == rec["commit"]
     for k in REQUIRED:
         assert k in written, k
     assert {"zskt", "dfad"} <= set(bench.METHODS) and not {"zskt", "dfad"} & set(bench.select())
+
+
+def test_a_measurement_is_written_as_a_summary_not_a_record(monkeypatch, tmp_path):
+    """mte and speed measure something other than one method's student: results/runs/NAME.json."""
+    assert set(bench.SUMMARIES) == {"mte", "speed"}
+    monkeypatch.setitem(bench.METHODS, "mte", lambda seeds=1: {"mte": 0.3, "students": {}})
+    rec = bench.run("mte", tmp_path)
+    assert records.load_summary("mte", tmp_path) == rec and rec["method"] == "mte" and "commit" in rec
+    assert not (tmp_path / "records").exists()
 
 
 def test_run_passes_the_seeds_to_the_method_and_records_what_it_returned(monkeypatch, tmp_path, capsys):
@@ -69,29 +100,85 @@ def test_run_passes_the_seeds_to_the_method_and_records_what_it_returned(monkeyp
     rec = bench.run("fake", tmp_path, seeds=3)
     assert calls == [3]
     assert rec["per_seed"] == [50.0, 51.0, 52.0] and rec["student_acc"] == 51.0 and rec["seeds"] == 3
-    assert json.loads((tmp_path / "fake.json").read_text()) == rec
+    assert records.load("fake", tmp_path) == rec
     assert bench.main(["fake", "--seeds", "2", "--out", str(tmp_path)]) == 0
     assert calls == [3, 2]
-    assert json.loads((tmp_path / "fake.json").read_text())["per_seed"] == [50.0, 51.0]
+    assert records.load("fake", tmp_path)["per_seed"] == [50.0, 51.0]
     assert json.loads(capsys.readouterr().out.split("\nwrote")[0])["per_seed"] == [50.0, 51.0]
 
 
 def test_seeds_must_be_positive(monkeypatch, tmp_path):
     monkeypatch.setitem(bench.METHODS, "fake", lambda seeds=1: dict(FAKE))
-    with pytest.raises(ValueError, match="seeds must be a positive int"):
-        bench.run("fake", tmp_path, seeds=0)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="seeds must be a positive int"):
+            bench.run("fake", tmp_path, seeds=bad)
     for argv in (["fake", "--seeds", "0"], ["all", "--seeds", "0"], ["fake", "--seeds", "-2"]):
         with pytest.raises(SystemExit):
             bench.main([*argv, "--out", str(tmp_path)])
     assert not list(tmp_path.iterdir())  # nothing ran, nothing written
 
 
+def test_method_runs_a_recipe_end_to_end_into_a_schema_valid_record(monkeypatch, tmp_path):
+    """bench.method on the real kd-real recipe, its student cut to 3 steps: every field the leaderboard and the
+    chapters read, from two seeds, written through records."""
+    get = recipes.get
+
+    def tiny(name, profile=None):
+        r = get(name, "quick")
+        return replace(r, student=replace(r.student, steps=3, batch_size=32, eval_every=3))
+
+    monkeypatch.setattr(recipes, "get", tiny)
+    monkeypatch.setenv("DFKD_BOOK_COMMIT", "0123abc")
+    rec = bench.run("kd-real", tmp_path, seeds=2)
+    assert records.load("kd-real", tmp_path) == _json(rec)
+    for k in REQUIRED + leaderboard.REQUIRED:
+        assert k in rec, k
+    assert rec["method"] == "kd-real" and rec["commit"] == "0123abc" and rec["seeds"] == 2
+    assert len(rec["per_seed"]) == 2 and all(0 <= a <= 100 for a in rec["per_seed"])
+    assert rec["student_acc"] == pytest.approx(sum(rec["per_seed"]) / 2, abs=0.01)
+    assert 0 < rec["teacher_acc"] <= 100 and rec["steps"] == 3 and rec["batch_size"] == 32
+    assert rec["transfer_kind"] == "real" and rec["transfer_samples"] == 60_000
+    assert rec["teacher_queries"]["forward"] > 0 and rec["teacher_queries"]["backward"] == 0
+    assert len(rec["synthesis_s_per_seed"]) == len(rec["distillation_s_per_seed"]) == 2
+    assert rec["recipe"] == _json(tiny("kd-real").as_dict())
+    assert rec["history"]["step"][-1] == 3
+    assert rec["history"]["test_acc"][-1] == pytest.approx(first_seed_acc(rec), abs=0.01)
+    assert rec["paper"] == _json(bench.paper("kd-real"))
+    assert rec["paper"]["published"] == recipes.published("kd-real", "student", "fashion-mnist").value
+    assert rec["worth_like_for_like"] is False and "worth_real_images" in rec  # read off the yardstick
+    # what the leaderboard makes of it
+    board = leaderboard.rows(leaderboard.load(tmp_path, methods=("kd-real",)), tmp_path)
+    assert board[0].student_acc == rec["student_acc"] and board[0].commit == "0123abc"
+
+
+def test_paper_reads_the_method_table():
+    kd = bench.paper("kd-real")
+    head = recipes.published("kd-real", "student", "fashion-mnist")
+    assert kd["published"] == head.value and kd["setting"] == head.setting and kd["source"] == head.source
+    assert {c["key"] for c in kd["context"]} == {p.key for p in recipes.about("kd-real").published}
+    ssd_kd = bench.paper("ssd-kd")  # published on CIFAR-10 only: no number on the leaderboard's data
+    assert ssd_kd["published"] is None and ssd_kd["setting"] == "no published Fashion-MNIST number"
+    assert {c["dataset"] for c in ssd_kd["context"]} == {"cifar10"}
+    assert bench.paper("bn-stats") == {"published": None, "source": None,
+                                       "setting": "no published Fashion-MNIST number", "context": []}
+    with pytest.raises(ValueError, match="unknown method"):
+        bench.paper("nope")
+
+
+def test_history_is_in_percent_and_keeps_the_queries():
+    from dfkd_book.loop import History
+
+    h = History("x", step=[1, 2], test_acc=[0.5, 0.7504], loss=[1.0, 0.5], wall_s=[1.04, 2.0],
+                teacher_forward=[10, 20], teacher_backward=[0, 5])
+    assert bench.history(h) == {"step": [1, 2], "test_acc": [50.0, 75.04], "wall_s": [1.0, 2.0],
+                                "teacher_forward": [10, 20], "teacher_backward": [0, 5]}
+
+
 def _fake_methods(monkeypatch):
     def bad(seeds=1):
         raise RuntimeError("synthesis diverged")
 
-    fake = dict(dataset="fashion-mnist", teacher="lenet5", student="lenet5half", teacher_acc=90.0,
-                student_acc=60.0, wall_s=0.1)
+    fake = dict(FAKE, teacher_acc=90.0, student_acc=60.0, per_seed=[60.0])
     monkeypatch.setattr(bench, "METHODS", {"good": lambda seeds=1: dict(fake), "bad": bad,
                                            "other": lambda seeds=1: dict(fake)})
 
@@ -99,9 +186,9 @@ def _fake_methods(monkeypatch):
 def test_all_isolates_a_failing_method_and_reports_it(monkeypatch, tmp_path, capsys):
     _fake_methods(monkeypatch)
     assert bench.main(["all", "--out", str(tmp_path)]) == 1
-    assert (tmp_path / "good.json").is_file() and (tmp_path / "other.json").is_file()
-    assert not (tmp_path / "bad.json").exists()
-    summary = json.loads((tmp_path / "bench-all.json").read_text())
+    assert records.methods(tmp_path) == ["good", "other"]
+    summary = records.load_summary("bench-all", tmp_path)
+    assert (tmp_path / "runs" / "bench-all.json").is_file()
     assert summary["failed"] == ["bad"]
     assert summary["methods"]["bad"]["error"] == "RuntimeError: synthesis diverged"
     assert summary["methods"]["good"] == {"status": "ok", "student_acc": 60.0,
@@ -109,31 +196,8 @@ def test_all_isolates_a_failing_method_and_reports_it(monkeypatch, tmp_path, cap
     out = capsys.readouterr()
     assert "FAILED: bad" in out.out and "synthesis diverged" in out.err
     # one run, one commit: the records written along the way do not turn later records into "+dirty" ones
-    commits = {json.loads((tmp_path / f"{m}.json").read_text())["git_commit"] for m in ("good", "other")}
-    assert commits == {summary["git_commit"]}
-
-
-def test_git_commit_is_dirty_for_code_changes_not_for_records(monkeypatch, tmp_path):
-    """Benches run side by side write their records into results/ while the others still run: a record is not
-    uncommitted code."""
-    import subprocess
-
-    def git(*args):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
-                       capture_output=True)
-
-    (tmp_path / "results").mkdir()
-    (tmp_path / "results" / "a.json").write_text("{}")
-    (tmp_path / "code.py").write_text("x = 1\n")
-    git("init", "-q")
-    git("add", "-A")
-    git("commit", "-qm", "init")
-    monkeypatch.delenv("DFKD_BOOK_COMMIT", raising=False)
-    monkeypatch.setattr(bench, "REPO_ROOT", tmp_path)
-    (tmp_path / "results" / "a.json").write_text('{"student_acc": 1}')
-    assert not bench.git_commit().endswith("+dirty")
-    (tmp_path / "code.py").write_text("x = 2\n")
-    assert bench.git_commit().endswith("+dirty")
+    commits = {records.load(m, tmp_path)["commit"] for m in ("good", "other")}
+    assert commits == {summary["commit"]}
 
 
 def test_all_only_and_skip_select_in_order_and_write_no_summary(monkeypatch, tmp_path):
@@ -141,9 +205,9 @@ def test_all_only_and_skip_select_in_order_and_write_no_summary(monkeypatch, tmp
     assert bench.select(None, ["bad"]) == ["good", "other"]
     assert bench.select(["other", "good"], None) == ["good", "other"]
     assert bench.main(["all", "--skip", "bad", "--out", str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.json", "other.json"]
+    assert records.methods(tmp_path) == ["good", "other"] and not (tmp_path / "runs").exists()
     assert bench.main(["all", "--only", "other", "--seeds", "2", "--out", str(tmp_path / "only")]) == 0
-    assert sorted(p.name for p in (tmp_path / "only").iterdir()) == ["other.json"]
+    assert records.methods(tmp_path / "only") == ["other"] and not (tmp_path / "only" / "runs").exists()
 
 
 def test_all_rejects_unknown_or_empty_selections(monkeypatch):
@@ -156,15 +220,17 @@ def test_all_rejects_unknown_or_empty_selections(monkeypatch):
         bench.main(["good", "--only", "good"])  # --only belongs to 'all'
 
 
-def test_all_runs_every_method_of_the_leaderboard():
-    from dfkd_book import leaderboard
-
-    assert set(leaderboard.METHODS) <= set(bench.select())
+def test_the_methods_are_the_method_tables():
+    """bench runs every leaderboard method of recipes.METHODS that is a recipe, the games adversarial picks from,
+    adversarial itself and the two measurements — and nothing else."""
+    table = [m for m in recipes.leaderboard() if m in recipes.RECIPES]
+    assert list(bench.METHODS) == [*table, *recipes.about("adversarial").runs, "adversarial", "mte", "speed"]
+    assert set(recipes.leaderboard()) <= set(bench.select())
 
 
 def test_every_bench_method_has_its_recipes():
     """Each method of the command line runs recipes that exist, in both profiles."""
-    uses = {"adversarial": ("zskt", "dfad"), "mte": ("zskt", "few-shot-kd", "full-kd")}
+    uses = {"adversarial": recipes.about("adversarial").runs, "mte": ("zskt", "few-shot-kd", "full-kd")}
     for method in bench.select():  # the measurements of NOT_IN_ALL run no recipe
         for name in uses.get(method, (method,)):
             for profile in PROFILES:
@@ -174,23 +240,25 @@ def test_every_bench_method_has_its_recipes():
 
 # ------------------------------------------------------------------------------------------- the committed records
 def test_committed_kd_real_result_is_full_profile_and_meets_the_paper():
-    """results/kd-real.json comes from a real full-profile run (written by `python -m dfkd_book.bench kd-real`)."""
-    rec = committed("kd-real")
+    """results/records/kd-real.json comes from a real full-profile run of `bench kd-real`."""
+    rec = records.load("kd-real")
     for k in REQUIRED:
         assert k in rec, k
     assert rec["profile"] == "full"
-    assert rec["student_acc"] >= 89.66 and rec["teacher_acc"] >= 90.84
+    assert rec["student_acc"] >= recipes.published("kd-real", "student", "fashion-mnist").value
+    assert rec["teacher_acc"] >= recipes.published("kd-real", "teacher", "fashion-mnist").value
     assert rec["history"]["test_acc"][-1] == pytest.approx(first_seed_acc(rec), abs=0.01)
 
 
 def test_committed_zskd_result_is_full_profile_and_complete():
-    """results/zskd.json comes from a real full-profile run of `python -m dfkd_book.bench zskd`."""
-    rec = committed("zskd")
+    """results/records/zskd.json comes from a real full-profile run of `bench zskd --seeds 3`."""
+    rec = records.load("zskd")
     for k in REQUIRED + ("impressions", "steps_per_impression", "impression_steps", "crafting_s",
                          "distillation_s"):
         assert k in rec, k
     assert rec["profile"] == "full"
-    assert rec["impression_steps"] == rec["impressions"] * rec["steps_per_impression"] <= 7_200_000
+    paper = recipes.published("zskd", "impressions").value * recipes.published("zskd", "steps per impression").value
+    assert rec["impression_steps"] == rec["impressions"] * rec["steps_per_impression"] <= paper / 10
     assert rec["history"]["test_acc"][-1] == pytest.approx(first_seed_acc(rec), abs=0.01)
     # the chapter's multi-seed record (issue: ZSKD at the paper's number, ranked over seeds)
     assert rec["seeds"] >= 3 and len(rec["per_seed"]) == rec["seeds"]
@@ -202,38 +270,41 @@ def test_committed_zskd_result_is_full_profile_and_complete():
 
 @pytest.mark.parametrize("method", ["arbitrary-noise", "arbitrary-best"])
 def test_committed_arbitrary_results_are_full_profile_and_complete(method):
-    """results/arbitrary-*.json come from real full-profile runs of `python -m dfkd_book.bench METHOD`."""
-    rec = committed(method)
+    """results/records/arbitrary-*.json come from real full-profile runs of `bench METHOD`."""
+    rec = records.load(method)
     for k in REQUIRED + ("transfer_size", "composition", "examined", "balancing_s", "distillation_s"):
         assert k in rec, k
     assert rec["profile"] == "full" and rec["method"] == method
     assert rec["transfer_size"] <= 60_000  # no larger than the teacher's training set, as in the paper
     kept = sum(sum(c["kept_per_source"].values()) for c in rec["composition"].values())
-    assert kept == rec["transfer_size"]
+    assert kept == rec["transfer_size"] == rec["transfer_samples"]
     assert rec["history"]["test_acc"][-1] == pytest.approx(first_seed_acc(rec), abs=0.01)
 
 
 def test_committed_adversarial_and_mte_results_are_full_profile_and_complete():
-    """results/adversarial.json and results/mte.json come from real full-profile runs of the bench."""
-    adv = committed("adversarial")
+    """results/records/adversarial.json (and each game's) and results/runs/mte.json come from real full-profile
+    runs of the bench."""
+    adv = records.load("adversarial")
     for k in REQUIRED + ("game", "games"):
         assert k in adv, k
+    assert tuple(recipes.about("adversarial").runs) == tuple(adversarial.GAMES)
     assert adv["profile"] == "full" and adv["game"] in adversarial.GAMES
     assert adv["student_acc"] == pytest.approx(max(g["student_acc"] for g in adv["games"].values()), abs=0.01)
     for game in adversarial.GAMES:  # each game's own record, written by the same run (issue 21)
-        rec = committed(game)
+        rec = records.load(game)
         for k in REQUIRED + ("game", "game_settings", "per_seed", "seeds", "distillation_s"):
             assert k in rec, (game, k)
         assert rec["method"] == game and rec["written_by"] == "adversarial" and rec["profile"] == "full"
         assert rec["seeds"] >= 3 and len(rec["per_seed"]) == rec["seeds"]
         assert rec["student_acc"] == pytest.approx(adv["games"][game]["student_acc"], abs=0.01)
-        assert rec["git_commit"] == adv["git_commit"]
-    mte = committed("mte")
-    for k in REQUIRED + ("students", "mte"):
+        assert rec["commit"] == adv["commit"]
+    mte = records.load_summary("mte")
+    for k in ("method", "teacher_acc", "student_acc", "students", "mte", "profile", "commit", "device", "date"):
         assert k in mte, k
-    assert mte["profile"] == "full"
+    assert mte["profile"] == "full" and mte["method"] == "mte"
+    full = recipes.get("full-kd", "full")
     for row in mte["students"].values():
-        assert row["images"] == 1_000 and row["walks"] == 9_000 and 0 <= row["mte"] <= 1
+        assert row["images"] == full.extras["bench_n"] and row["walks"] == 9 * row["images"] and 0 <= row["mte"] <= 1
     # the same seeded ZSKT game (seed 0) as bench adversarial: the same student
     assert mte["students"]["zero-shot (ZSKT)"]["student_acc"] == pytest.approx(
         first_seed_acc(adv["games"]["zskt"]), abs=0.01)
@@ -241,11 +312,11 @@ def test_committed_adversarial_and_mte_results_are_full_profile_and_complete():
 
 @pytest.mark.parametrize("method", ["bn-stats", "activation-records", "spectral", "deepinversion"])
 def test_committed_inversion_results_are_full_profile_and_complete(method):
-    """results/<method>.json come from real full-profile runs of chapter 5's recipe."""
-    rec = committed(method)
-    for k in REQUIRED + ("synthetic_images", "synthesis_s", "seconds_per_1000_images"):
+    """results/records/<method>.json come from real full-profile runs of chapter 5's recipe."""
+    rec = records.load(method)
+    for k in REQUIRED + ("transfer_samples", "synthesis_s", "seconds_per_1000_images"):
         assert k in rec, k
-    assert rec["profile"] == "full" and rec["synthetic_images"] <= 1_024
+    assert rec["profile"] == "full" and rec["transfer_samples"] <= 1_024
     assert 10 < rec["student_acc"] < rec["teacher_acc"]
     if method == "spectral":  # the issue's comparison, from the same run
         assert "uniform_noise_student_acc" in rec
@@ -253,8 +324,8 @@ def test_committed_inversion_results_are_full_profile_and_complete(method):
 
 @pytest.mark.parametrize("name", ["ssd-kd", "ssd-kd-fast"])
 def test_committed_ssd_kd_result_is_full_profile_and_small_scale(name):
-    """results/ssd-kd.json and ssd-kd-fast.json come from real full-profile runs of chapter 6's recipes."""
-    rec = committed(name)
+    """results/records/ssd-kd.json and ssd-kd-fast.json come from real full-profile runs of chapter 6's recipes."""
+    rec = records.load(name)
     for k in REQUIRED + ("synthetic_samples", "buffer_capacity", "history"):
         assert k in rec, k
     assert rec["profile"] == "full" and rec["teacher"] == "lenet5bn"
@@ -263,24 +334,26 @@ def test_committed_ssd_kd_result_is_full_profile_and_small_scale(name):
 
 
 def test_committed_bench_all_run_covered_every_method():
-    """The committed `bench all` run covered every method `bench all` selected then; a method added after it
-    (SSD-KD with Fast's generator) has a full-profile record of its own, from a later commit."""
-    summary = json.loads((bench.REPO_ROOT / "results" / "bench-all.json").read_text())
-    assert summary["failed"] == [] and summary["profile"] == "full"
-    covered = list(summary["methods"])
-    assert [m for m in bench.select() if m in covered] == covered, "the committed run did not cover every method"
-    for m in set(bench.select()) - set(covered):
-        rec = committed(m)
-        assert rec["profile"] == "full" and rec["git_commit"] != summary["git_commit"], m
+    """The committed `bench all` run (results/runs/bench-all.json) covered methods `bench all` still selects; a
+    method added after it (SSD-KD with Fast's generator) has a full-profile record of its own, from a later
+    commit."""
+    summary = records.load_summary("bench-all")
+    assert summary["failed"] == [] and summary["profile"] == "full" and "commit" in summary
+    covered = set(summary["methods"])
+    assert covered <= set(bench.select()), "the committed run ran a method bench all no longer has"
+    for m in set(bench.select()) - covered:
+        rec = records.load(m)
+        assert rec["profile"] == "full" and rec["commit"] != summary["commit"], m
 
 
 # ---------------------------------------------------------------------------------------------------- the recipes
 @pytest.mark.parametrize("profile", PROFILES)
 def test_zskd_recipe_is_within_the_compute_budget(profile):
-    """Issue 3: at most a tenth of the paper's 48,000 × 1,500 = 72 M impression-steps, in every profile."""
+    """Issue 3: at most a tenth of the paper's impression-steps (48,000 × 1,500), in every profile."""
+    paper = recipes.published("zskd", "impressions").value * recipes.published("zskd", "steps per impression").value
     r = recipes.get("zskd", profile)
     assert r.method == "zskd" and r.profile == profile
-    assert r.settings["n"] * r.settings["steps"] <= 7_200_000
+    assert r.settings["n"] * r.settings["steps"] <= paper / 10
     assert r.settings["T"] == 20.0 and tuple(r.settings["betas"]) == (1.0, 0.1)
     assert r.student.T == 20.0 and r.student.augment == "zskd"
 
@@ -290,10 +363,10 @@ def test_arbitrary_recipes_respect_the_paper_size_limit(profile):
     """Issue 4: a transfer set no larger than the teacher's training set (60,000), in every profile."""
     for name in ("arbitrary-noise", "arbitrary-best"):
         r = recipes.get(name, profile)
-        sources = r.settings["sources"]
-        families = (sources,) if isinstance(sources, str) else tuple(sources)
+        srcs = r.settings["sources"]
+        families = (srcs,) if isinstance(srcs, str) else tuple(srcs)
         assert r.settings["n"] * len(families) <= 60_000
-        assert set(families) <= set(arbitrary.FAMILIES + arbitrary.BEYOND_FAMILIES)
+        assert set(families) <= set(sources.FAMILIES + sources.BEYOND_FAMILIES)
         assert r.student.T == 20.0
     assert recipes.get("arbitrary-noise", profile).settings["sources"] == "noise"
 
@@ -359,6 +432,9 @@ def test_ssd_ablation_rows():
     assert len({tuple(sorted(v.items())) for v in rows.values()}) == len(rows)  # six different rows
     for switches in rows.values():
         assert all(getattr(ssd.SSDKD(**switches), k) == v for k, v in switches.items())
+    # every row of the paper's Table 4 has its published number in the method table
+    for row in rows:
+        assert recipes.published("ssd-kd", f"table 4: {row}") is not None, row
 
 
 def test_recipe_tables_and_errors():
@@ -376,18 +452,13 @@ def test_speed_is_a_measurement_bench_all_leaves_out_unless_named():
     assert bench.select(["speed"]) == ["speed"]
 
 
-def test_worth_reads_the_yardstick_and_says_whether_the_protocols_match():
+def test_worth_reads_the_yardstick_and_says_whether_the_protocols_match(monkeypatch, tmp_path):
     w = bench._worth(80.0, recipes.get("zskd", "full"))
     assert set(w) == {"worth_real_images", "yardstick_protocol", "worth_like_for_like"}
     assert w["worth_real_images"]["n"] is not None
-    assert w["worth_like_for_like"] is False  # the recipe's student: 10,000 steps at batch 512, not the yardstick's
-
-
-def test_git_commit_named_by_the_environment(monkeypatch):
-    monkeypatch.setenv("DFKD_BOOK_COMMIT", "0123abc")
-    assert bench.git_commit() == "0123abc"
-    monkeypatch.delenv("DFKD_BOOK_COMMIT")
-    assert bench.git_commit() != "0123abc"
+    assert w["worth_like_for_like"] is False  # the recipe's student: 20,000 steps at batch 512, not the yardstick's
+    monkeypatch.setattr(records, "RESULTS", tmp_path)  # no yardstick: nothing to read off
+    assert bench._worth(80.0, recipes.get("zskd", "full")) == {}
 
 
 def test_a_kept_student_comes_back_for_its_recipe_and_seed_only(tmp_path, monkeypatch):

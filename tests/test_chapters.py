@@ -1,4 +1,6 @@
-"""What a chapter costs: read from the committed notebooks, recorded in results/chapters.json, printed first."""
+"""What a chapter costs: measured from the committed notebooks (dfkd_book.experiments.costs), recorded in
+results/runs/chapters.json, printed first by every chapter (dfkd_book.chapters); and the build step that strips
+stored widget state."""
 
 from __future__ import annotations
 
@@ -6,55 +8,92 @@ import json
 
 import pytest
 
-from dfkd_book import chapters, config
+from dfkd_book import chapters, config, records
+from dfkd_book.experiments import costs
 
 
 def _notebook(path, stamps, text="profile: full  device: cpu  threads: 2  torch: x"):
-    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# t"}]
+    cells = [{"cell_type": "markdown", "id": "md", "metadata": {}, "source": "# t"}]
     for i, (a, b) in enumerate(stamps):
         outputs = [{"output_type": "stream", "name": "stdout", "text": text}] if i == 0 else []
-        cells.append({"cell_type": "code", "metadata": {"execution": {"iopub.execute_input": a,
+        cells.append({"cell_type": "code", "id": f"c{i}", "metadata": {"execution": {"iopub.execute_input": a,
                                                                       "shell.execute_reply": b}},
-                      "source": "", "outputs": outputs, "execution_count": i + 1})
+                      "source": f"x = {i}", "outputs": outputs, "execution_count": i + 1})
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     return path
 
 
+# ----------------------------------------------------------------------------------------- measuring the cost
 def test_committed_run_is_the_span_of_the_cells(tmp_path):
     nb = _notebook(tmp_path / "a.ipynb", [("2026-01-01T10:00:00.000Z", "2026-01-01T10:00:05.000Z"),
                                           ("2026-01-01T10:00:05.500Z", "2026-01-01T10:02:00.000Z")])
-    run = chapters.committed_run(nb)
+    run = costs.committed_run(nb)
     assert run == {"seconds": 120.0, "profile": "full", "device": "cpu (2 threads)",
                    "finished": "2026-01-01T10:02:00+00:00"}
+    one = _notebook(tmp_path / "b.ipynb", [("2026-01-01T10:00:00Z", "2026-01-01T10:00:09Z")],
+                    text="profile: quick  device: NVIDIA H100 80GB HBM3  threads: 1  torch: x")
+    assert costs.committed_run(one)["device"] == "NVIDIA H100 80GB HBM3 (1 thread)"
 
 
 def test_committed_run_needs_timestamps_and_the_describe_line(tmp_path):
     nb = _notebook(tmp_path / "a.ipynb", [])
     with pytest.raises(ValueError, match="no execution timestamps"):
-        chapters.committed_run(nb)
+        costs.committed_run(nb)
     nb = _notebook(tmp_path / "b.ipynb", [("2026-01-01T10:00:00Z", "2026-01-01T10:00:01Z")], text="hello")
     with pytest.raises(ValueError, match="config.describe"):
-        chapters.committed_run(nb)
+        costs.committed_run(nb)
 
 
+def test_record_without_quick_reads_every_notebook_and_keeps_the_recorded_quick_cost(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "01_a.ipynb", [("2026-01-01T10:00:00Z", "2026-01-01T10:01:00Z")])
+    _notebook(nbs / "02_b.ipynb", [("2026-01-01T11:00:00Z", "2026-01-01T11:00:30Z")])
+    quick = {"seconds": 70.0, "device": "cpu (2 threads)", "machine": "x86_64"}
+    records.save_summary(costs.RECORD, {"01_a": {"full": {}, "quick": quick}}, tmp_path)
+    rec = costs.record(quick=False, notebooks=nbs, results_dir=tmp_path)
+    assert list(rec) == ["01_a", "02_b"]
+    assert rec["01_a"] == {"full": costs.committed_run(nbs / "01_a.ipynb"), "quick": quick}
+    assert rec["02_b"] == {"full": costs.committed_run(nbs / "02_b.ipynb")}
+    assert records.load_summary("chapters", tmp_path) == rec
+    assert (tmp_path / "runs" / "chapters.json").is_file()
+
+
+def test_record_only_names_chapters(tmp_path):
+    with pytest.raises(ValueError, match="no chapter"):
+        costs.record(only=["99_nothing"], results_dir=tmp_path)
+    assert not (tmp_path / "runs").exists()
+
+
+# --------------------------------------------------------------------------------------- what the chapters show
 def test_cost_reads_the_record_and_names_what_is_known(tmp_path):
     rec = {"02_x": {"full": {"seconds": 600.0, "profile": "full", "device": "cpu (2 threads)", "finished": "t"},
                     "quick": {"seconds": 70.0, "device": "cpu (2 threads)", "machine": "x86_64"}}}
-    (tmp_path / chapters.RECORD).write_text(json.dumps(rec))
+    records.save_summary(costs.RECORD, rec, tmp_path)
     line = chapters.cost("02_x", tmp_path)
+    assert line.startswith("The book shows this chapter's outputs from a full-profile run: ")
     assert "10 min on cpu (2 threads), t." in line and "about 70 s" in line
     with pytest.raises(KeyError, match="02_x"):
         chapters.cost("03_y", tmp_path)
+    with pytest.raises(KeyError, match=r"known: \[\]"):
+        chapters.cost("02_x", tmp_path / "nowhere")
+
+
+def test_minutes_reads_as_seconds_then_minutes():
+    assert chapters.minutes(70) == "70 s" and chapters.minutes(89.4) == "89 s"
+    assert chapters.minutes(600) == "10 min" and chapters.minutes(3600) == "60 min"
 
 
 def test_the_record_describes_every_committed_notebook():
-    """results/chapters.json is refreshed whenever a chapter is re-executed (`python -m dfkd_book.chapters`)."""
-    rec = json.loads((config.RESULTS / chapters.RECORD).read_text())
+    """results/runs/chapters.json is refreshed whenever a chapter is re-executed
+    (`python -m dfkd_book.experiments.costs`)."""
+    rec = records.load_summary(costs.RECORD)
+    assert costs.RECORD == "chapters"
     notebooks = sorted(chapters.NOTEBOOKS.glob("*.ipynb"))
     assert sorted(rec) == [nb.stem for nb in notebooks]
     for nb in notebooks:
-        assert rec[nb.stem]["full"] == chapters.committed_run(nb), \
-            f"{nb.name} was re-executed since results/chapters.json: run `python -m dfkd_book.chapters`"
+        assert rec[nb.stem]["full"] == costs.committed_run(nb), \
+            f"{nb.name} was re-executed since results/runs/chapters.json: run `python -m dfkd_book.experiments.costs`"
         assert rec[nb.stem]["full"]["profile"] == "full", f"{nb.name}: the committed outputs are not a full run"
         assert "quick" in rec[nb.stem]
 
@@ -67,18 +106,54 @@ def test_show_prints_the_cost_and_how_to_switch(capsys, monkeypatch):
     assert "DFKD_BOOK_PROFILE (full or quick)" in out
 
 
+# ---------------------------------------------------------------------------------------------- the intro's table
 def test_the_intro_shows_the_record():
-    rec = json.loads((config.RESULTS / chapters.RECORD).read_text())
-    assert chapters.intro_block() == chapters.markdown(rec), "intro.md's cost table is stale: " \
-        "run `python -m dfkd_book.chapters --no-quick`"
+    rec = records.load_summary(costs.RECORD)
+    assert costs.intro_block() == costs.markdown(rec), "intro.md's cost table is stale: " \
+        "run `python -m dfkd_book.experiments.costs --no-quick`"
+
+
+def test_write_intro_replaces_only_the_block_between_the_markers(tmp_path):
+    intro = tmp_path / "intro.md"
+    intro.write_text(f"# head\n\n{costs.START}\nold\n{costs.END}\n\ntail\n")
+    rec = {"01_a": {"full": {"seconds": 30.0, "device": "cpu (2 threads)"}},
+           "02_b": {"full": {"seconds": 600.0, "device": "cpu (1 thread)"},
+                    "quick": {"seconds": 95.0, "device": "cpu (2 threads)"}}}
+    costs.write_intro(rec, intro)
+    text = intro.read_text()
+    assert text.startswith("# head\n\n") and text.endswith("\n\ntail\n") and "old" not in text
+    assert costs.intro_block(intro) == costs.markdown(rec)
+    assert "| {doc}`notebooks/01_a` | 30 s, cpu (2 threads) | – |" in text
+    assert "| {doc}`notebooks/02_b` | 10 min, cpu (1 thread) | 2 min, cpu (2 threads) |" in text
+    assert "python -m dfkd_book.experiments.costs" in costs.START
 
 
 def test_write_intro_needs_the_markers(tmp_path):
     (tmp_path / "intro.md").write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
-        chapters.write_intro({}, tmp_path / "intro.md")
+        costs.write_intro({}, tmp_path / "intro.md")
+    assert (tmp_path / "intro.md").read_text() == "no markers"
 
 
-def test_record_only_names_chapters(tmp_path):
-    with pytest.raises(ValueError, match="no chapter"):
-        chapters.record(only=["99_nothing"], results_dir=tmp_path)
+def test_splice_fails_writing_nothing_when_a_marker_matches_no_cell(tmp_path):
+    nb = _notebook(tmp_path / "a.ipynb", [("2026-01-01T10:00:00Z", "2026-01-01T10:00:01Z")])
+    before = nb.read_text()
+    with pytest.raises(SystemExit, match="no code cell contains 'nothing like this'"):
+        costs.main(["splice", str(nb), "--setup", "x = 0", "--target", "nothing like this"])
+    assert nb.read_text() == before
+
+
+# ------------------------------------------------------------------------------------------- the build step
+def test_strip_widget_state_removes_it_once_and_keeps_the_rest(tmp_path, capsys):
+    nb = _notebook(tmp_path / "a.ipynb", [("2026-01-01T10:00:00Z", "2026-01-01T10:00:01Z")])
+    d = json.loads(nb.read_text())
+    d["metadata"] = {"widgets": {"application/vnd.jupyter.widget-state+json": {}}, "kernelspec": {"name": "py"}}
+    nb.write_text(json.dumps(d))
+    assert chapters.main(["--strip-widgets", str(nb)]) == 0
+    assert "widget state removed" in capsys.readouterr().out
+    after = json.loads(nb.read_text())
+    assert after["metadata"] == {"kernelspec": {"name": "py"}} and after["cells"] == d["cells"]
+    assert chapters.strip_widget_state(nb) is False  # nothing left to strip
+    with pytest.raises(SystemExit):
+        chapters.main([])  # --strip-widgets is the one command
+

@@ -1,11 +1,13 @@
 """The package as a Colab reader gets it: built into a wheel and installed outside the repository, so the
 repository's ``results/`` is out of reach. Chapter 7 and the appendix only read records; their code must run
-from the installed package's own copy of the records (package data).
+from the installed package's own copy of the records (package data). The wheel ships what the notebooks read —
+every method record, and the study files a chapter reads through :mod:`dfkd_book.records` — and nothing else.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,29 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 READERS = ["notebooks/07_benchmark.py", "notebooks/A1_student_protocol.py"]  # chapters that only read records
+
+
+def read_by_the_notebooks() -> set[str]:
+    """The files of ``results/`` the notebooks read: every method record (the leaderboard reads them all), each
+    study file named in a ``records.load_runs`` / ``records.load_summary`` call, the yardstick, every chapter's
+    cost (``chapters.show``) and what the leaderboard's provenance reads (``bench-all``)."""
+    text = "\n".join(p.read_text() for p in sorted((ROOT / "notebooks").glob("*.py")))
+    out = {f"records/{p.name}" for p in (ROOT / "results" / "records").glob("*.json")}
+    out |= {f"runs/{n}.jsonl" for n in re.findall(r"records\.load_runs\(\s*\"([\w-]+)\"", text)}
+    out |= {f"runs/{n}.json" for n in re.findall(r"records\.load_summary\(\s*\"([\w-]+)\"", text)}
+    out |= {"runs/yardstick.json", "runs/chapters.json", "runs/bench-all.json"}
+    missing = [n for n in out if not (ROOT / "results" / n).is_file()]
+    assert not missing, f"the notebooks read {missing}, which results/ lacks"
+    return out
+
+
+def test_the_package_data_is_what_the_notebooks_read():
+    """pyproject's package data names exactly the files of results/ that the notebooks read."""
+    tomllib = pytest.importorskip("tomllib")
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["dfkd_book"]
+    listed = {f.relative_to(ROOT / "results").as_posix() for pat in patterns if pat.startswith("results/")
+              for f in (ROOT / "dfkd_book").glob(pat)}
+    assert listed == read_by_the_notebooks()
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +56,10 @@ def installed(tmp_path_factory) -> Path:
                     "-w", str(wheels)], check=True, cwd=tmp)
     (wheel,) = wheels.glob("dfkd_book-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    shipped = {Path(n).name for n in names if n.startswith("dfkd_book/results/")}
-    expected = {p.name for p in (ROOT / "results").iterdir() if p.suffix in (".json", ".jsonl")}
-    assert shipped == expected, f"the wheel ships {sorted(shipped)}, results/ holds {sorted(expected)}"
+    shipped = {n.removeprefix("dfkd_book/results/") for n in names if n.startswith("dfkd_book/results/")}
+    expected = read_by_the_notebooks()
+    assert shipped == expected, (f"the wheel ships {sorted(shipped - expected)} that no notebook reads and lacks "
+                                 f"{sorted(expected - shipped)} that one reads")
     site = tmp / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
                    check=True, cwd=tmp)

@@ -1,8 +1,10 @@
+from types import SimpleNamespace
+
 import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from dfkd_book import methods, plot
+from dfkd_book import methods, plot, recipes
 from dfkd_book.loop import History, Result
 
 
@@ -39,8 +41,12 @@ def test_soft_targets_and_heatmap_and_curves():
 
 
 def test_paper_vs_book():
-    df = plot.paper_vs_book([("Teacher", 90.84, 91.0), ("Student-KD", 89.66, None)])
+    teacher = recipes.published("kd-real", "teacher").value
+    student = recipes.published("kd-real", "student").value
+    df = plot.paper_vs_book([("Teacher", teacher, teacher + 0.16), ("Student-KD", student, None)])
     assert df.loc["Teacher", "difference"] == pytest.approx(0.16)
+    assert df.loc["Teacher", "paper"] == teacher and df.loc["Student-KD", "paper"] == student
+    assert df.loc["Student-KD", "difference"] != df.loc["Student-KD", "difference"]  # no number of ours: NaN
 
 
 def test_dirichlet_samples():
@@ -122,3 +128,79 @@ def test_accuracy_vs_queries_draws_each_curve_its_final_band_and_the_budgets():
         plot.accuracy_vs_queries({})
     with pytest.raises(ValueError, match="a: 2 query counts but 1 accuracies"):
         plot.accuracy_vs_queries({"a": ([1, 2], [3.0])})
+
+
+def test_the_package_re_exports_its_two_modules():
+    from dfkd_book.plot import results, runs
+
+    assert plot.ablation is results.ablation and plot.yardstick is results.yardstick
+    assert plot.show_images is runs.show_images and plot.curves is runs.curves
+    assert plot.accuracy_vs_compute is results.accuracy_vs_compute
+
+
+def _ablation_record():
+    return {"source": "a study", "paper_label": "paper (a label of its own)",
+            "rows": [{"label": "a", "group": "g1", "test_acc": 70.0, "test_acc_sd": 1.0, "per_seed_test": [69.0, 71.0],
+                      "paper": 75.0},
+                     {"label": "b", "group": "g2", "test_acc": 60.0, "test_acc_sd": 0.0, "per_seed_test": [60.0],
+                      "paper": None}]}
+
+
+def test_ablation_draws_rows_seeds_and_the_papers_number_under_the_summarys_label():
+    rec = _ablation_record()
+    fig = plot.ablation(rec)
+    ax = fig.axes[0]
+    assert [p.get_width() for p in ax.patches] == [70.0, 60.0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    ticks = [ln for ln in ax.get_lines() if list(ln.get_xdata()) == [75.0, 75.0]]
+    assert len(ticks) == 1  # the paper's number, for the row that has one
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "paper (a label of its own)" in legend and ax.get_title() == "a study"
+    assert "paper" in [t.get_text() for t in plot.ablation({**rec, "paper_label": "paper"}).axes[0].get_legend()
+                       .get_texts()]
+    fig = plot.ablation(rec, groups=("g2",), title="only g2")
+    assert len(fig.axes[0].patches) == 1 and fig.axes[0].get_title() == "only g2"
+    with pytest.raises(ValueError, match=r"no rows of groups \('x',\).*groups: \['g1', 'g2'\]"):
+        plot.ablation(rec, groups=("x",))
+    plt.close("all")
+
+
+def test_yardstick_draws_the_curve_its_seeds_and_the_marks():
+    rec = {"points": [{"n": 10, "mean": 50.0, "sd": 2.0, "per_seed": [48.0, 50.0, 52.0]},
+                      {"n": 100, "mean": 70.0, "sd": 1.0, "per_seed": [69.0, 70.0, 71.0]}]}
+    fig = plot.yardstick(rec, marks={"ZSKD": 60.0}, series={"impressions": ([20, 40], [55.0, 58.0], [1.0, 1.0])})
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert list(ax.get_lines()[0].get_xdata()) == [10, 100] and list(ax.get_lines()[0].get_ydata()) == [50.0, 70.0]
+    assert any(list(ln.get_ydata()) == [60.0, 60.0] for ln in ax.get_lines())  # the mark, across the axes
+    assert list(ax.get_xticks()) == [10, 20, 40, 100]  # the series' sizes join the ticks
+    assert ax.get_ylim()[0] <= 48.0 - 3
+    plt.close("all")
+
+
+def test_budget_curves_and_accuracy_over_time():
+    curves = {"zskd": {"protocol": {"augment": "zskd"}, "steps": [1000, 10000], "test_acc": [60.0, 70.0],
+                       "test_acc_sd": [0.0, 1.0], "per_seed_test": [[60.0], [69.0, 70.0, 71.0]]}}
+    fig = plot.budget_curves(curves)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and list(ax.get_xticks()) == [1000, 10000]
+    assert "zskd (augmentation: zskd)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(ax.collections[-1].get_offsets()) == 3  # every seed of the multi-seed budget as a dot
+    fig = plot.accuracy_over_time({"a": ([1.0, 2.0], [40.0, 50.0])}, log=True)
+    assert fig.axes[0].get_xscale() == "log" and list(fig.axes[0].get_lines()[0].get_ydata()) == [40.0, 50.0]
+    plt.close("all")
+
+
+def test_accuracy_vs_compute_places_each_row():
+    def row(name, group, acc, wall, chapter):
+        return SimpleNamespace(name=name, group=group, student_acc=acc, sd=0.5, wall_s=wall, chapter=chapter,
+                               samples=1000, kind="synthetic", teacher_acc=90.0)
+
+    board = [row("a", "data-free", 70.0, 100.0, 2), row("b", "real data", 89.0, 50.0, 1)]
+    fig = plot.accuracy_vs_compute(board, title="t")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_title() == "t"
+    points = [tuple(c.get_offsets()[0]) for c in ax.collections if len(c.get_offsets()) == 1]
+    assert (100.0, 70.0) in points and (50.0, 89.0) in points
+    assert any(list(ln.get_ydata()) == [90.0, 90.0] for ln in ax.get_lines())  # the teacher, dashed
+    plt.close("all")
