@@ -131,9 +131,11 @@ def read_runs(path: str | os.PathLike) -> list[dict]:
     path = Path(path)
     if not path.exists():
         return []
-    runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    for i, r in enumerate(runs, 1):
-        check_run(r, f"{path}:{i}")
+    runs = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            runs.append(json.loads(line))
+            check_run(runs[-1], f"{path}:{i}")
     return runs
 
 

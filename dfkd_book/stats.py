@@ -196,7 +196,7 @@ def worth_real_images(acc: float, yardstick: dict) -> dict:
 
     Args:
         acc: a student's test accuracy in percent.
-        yardstick: the yardstick record (:func:`dfkd_book.records.load_run_summary` ``("yardstick")``; ``points``:
+        yardstick: the yardstick record (:func:`dfkd_book.records.yardstick`; ``points``:
             a list of ``{"n", "mean", "sd"}``, N increasing).
 
     Returns:

@@ -843,7 +843,7 @@ fig.tight_layout()
 # meta-learned, a few steps per new batch, with BN statistics, the class term and an adversarial term against
 # the student in training, every batch kept in a pool that the student learns from. Chapter 6 builds it as
 # SSD-KD's baseline, and ran it at SSD-KD's recipe budget — 6,000 samples, the same student protocol with the
-# warm-up — on the GPU: the line below reads those runs from `results/runs/ssd-levers.jsonl` beside DeepInversion's
+# warm-up — on the GPU (two more seeds later on the CPU): the line below reads those runs from `results/runs/ssd-levers.jsonl` beside DeepInversion's
 # recipe and its synthesis cost, one teacher forward and backward pass per sample per generator step.
 
 # %%
@@ -864,7 +864,7 @@ di_passes = (
 print(
     f"Fast's generator and pool: {fast['test_acc'].mean():.2f} "
     f"± {fast['test_acc'].std():.2f} % ({len(fast)} seeds, "
-    f"{fast['device'].iloc[0].split(',')[0]}), "
+    f"{', '.join(sorted({d.split(',')[0] for d in fast['device']}))}), "
     f"{fast['synthetic_samples'].iloc[0]:,} samples, "
     f"{fast_passes:,} teacher passes; "
     f"DeepInversion's recipe: {di_rec['student_acc']:.2f} "

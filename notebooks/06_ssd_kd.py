@@ -916,7 +916,7 @@ plot.paper_vs_book(
 # %% [markdown]
 # The paper's wall times are GPU-hours on CIFAR; the ratio is what carries over. Its Table 2 gives
 # DeepInversion's and SSD-KD's (the table below) at a relaxed synthetic scale (ResNet-34 → ResNet-18), and its
-# Table 1 SSD-KD 1.11 h at 10 % scale.
+# Table 1 SSD-KD's at 10 % scale (the book's method table keeps both).
 
 # %%
 # the paper's wall times, from the method table of dfkd_book.recipes

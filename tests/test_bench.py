@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from dfkd_book import records, recipes, sources
+from dfkd_book import recipes, records, sources
 from dfkd_book.experiments import bench, leaderboard, runner
 from dfkd_book.methods import adversarial, ssd
 

@@ -38,8 +38,8 @@ def test_the_package_data_is_what_the_notebooks_read():
     """pyproject's package data names exactly the files of results/ that the notebooks read."""
     tomllib = pytest.importorskip("tomllib")
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["dfkd_book"]
-    listed = {f.relative_to(ROOT / "results").as_posix() for pat in patterns if pat.startswith("results/")
-              for f in (ROOT / "dfkd_book").glob(pat)}
+    listed = {f.relative_to(ROOT / "dfkd_book" / "results").as_posix() for pat in patterns
+              if pat.startswith("results/") for f in (ROOT / "dfkd_book").glob(pat)}
     assert listed == read_by_the_notebooks()
 
 

@@ -55,7 +55,8 @@ def test_run_writes_each_run_with_its_provenance_and_resumes_by_run_id(tmp_path,
     first = runs[0]
     assert {k: first[k] for k in ("study", "label", "seed", "test_acc", "wall_s")} == {
         "study": "toy", "label": "a", "seed": 0, "test_acc": 1.0, "wall_s": 0.5}
-    assert first["commit"] == "0123abc" and first["device"] == "cpu" and first["threads"] == torch.get_num_threads()
+    assert first["commit"] == "0123abc" and first["device"] == runner.device_name()
+    assert first["threads"] == torch.get_num_threads()
     assert first["profile"] == config.profile() and first["job_keys"] == ["label", "seed", "study"]
     dt.datetime.fromisoformat(first["date"])
     assert "4 runs to do (0 done before)" in capsys.readouterr().out

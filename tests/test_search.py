@@ -7,11 +7,8 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from dfkd_book import augment, config, records, recipes
+from dfkd_book import augment, config, recipes, records
 from dfkd_book.experiments import runner, search, students
-
-#: what makes a search run the run it is (the keys of its job)
-JOB_KEYS = ("study", "stage", "set", "protocol", "seed", "label", "n")
 
 
 def _runs():
@@ -61,6 +58,11 @@ def test_yardstick_record_needs_yardstick_runs():
         search.yardstick_record([_fake("augment", "zskd", 0, 1.0, 1.0, students.Protocol())])
 
 
+def test_yardstick_record_names_the_command_that_makes_its_runs():
+    with pytest.raises(ValueError, match="python -m dfkd_book.experiments.search yardstick"):
+        search.yardstick_record([])
+
+
 # ---------------------------------------------------------------------------------------------- the job helpers
 def _same_run(r: dict) -> tuple:
     """What makes two search runs the same student, whatever stage asked for it: set, protocol, seed (and the
@@ -83,8 +85,6 @@ def test_the_commands_reproduce_the_committed_runs():
     assert len(search.done_runs(records.runs_path("protocol"))) == len({_same_run(r) for r in runs})
 
 
-@pytest.mark.xfail(strict=True, reason="lab bug (/tmp/lab_bugs.md): the runner's run id includes stage and label, "
-                                       "so a student another stage already ran is run again")
 def test_a_run_another_stage_asked_for_is_not_run_again(tmp_path):
     """jobs_confirm: "a seed stage 3 already ran is the same run, and is not run again"."""
     torch.save({"zskd": torch.rand(24, 1, 32, 32)}, tmp_path / "sets.pt")  # the sets, made before

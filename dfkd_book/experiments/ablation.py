@@ -82,9 +82,14 @@ class Study:
     paper_label: str = "paper"
 
     def published(self, row: Row) -> float | None:
-        """The published number of ``row`` (%), or None."""
-        p = recipes.published(self.paper, row.paper, "fashion-mnist") if row.paper else None
-        return None if p is None else p.value
+        """The published number of ``row`` (%), or None where the row names none. Raises KeyError for a key the
+        method table does not have (a misspelt key must not pass as "no number")."""
+        if not row.paper:
+            return None
+        p = recipes.published(self.paper, row.paper, "fashion-mnist")
+        if p is None:
+            raise KeyError(f"{self.paper} has no published number {row.paper!r} in dfkd_book.recipes.METHODS")
+        return p.value
 
 
 _NO_AUG = {"augment": None}
@@ -129,8 +134,9 @@ def _arbitrary_study() -> Study:
         for balanced in (False, True):
             name = f"{fam}, {'balanced' if balanced else 'unbalanced'}"
             sets[name] = ("arbitrary", {"sources": fam, "balanced": balanced, **size})
-            rows.append(Row(f"{name}, with augmentation", name, change=proto, paper=f"{name}, with augmentation",
-                            group=fam, seeds=1 if fam not in FAMILIES and not balanced else None))
+            rows.append(Row(f"{name}, with augmentation", name, change=proto, group=fam,
+                            paper=f"{name}, with augmentation" if fam in FAMILIES else None,
+                            seeds=1 if fam not in FAMILIES and not balanced else None))
             if fam in FAMILIES:
                 rows.append(Row(f"{name}, without augmentation", name, change={**proto, "augment": None},
                                 paper=f"{name}, without augmentation", group=fam, seeds=1))
@@ -239,14 +245,23 @@ def set_digest(images: torch.Tensor) -> str:
     return hashlib.sha256(images.detach().to(torch.float32).contiguous().cpu().numpy().tobytes()).hexdigest()
 
 
+#: what makes two runs of a study the same run: the set, the student protocol and the seed
+IDENTITY = ("set", "protocol", "seed")
+
+
+def runs_name(study: Study) -> str:
+    """The file stem of a study's runs and summary: ``zskd-ablations``, ``arbitrary-ablations``,
+    ``arbitrary-levers``."""
+    return study.name if study.name.endswith("levers") else f"{study.name}-ablations"
+
+
 def jobs(study: Study, seeds: int = 3) -> list[dict]:
     """The runs of ``study``: every row from seeds 0..``seeds``−1 (fewer where the row says so), seed by seed —
     every row's seed 0 first, so that a run stopped early still has one student per row, and within a seed the
     rows run from every seed before the rows capped to fewer (the ones the study ranks come first)."""
     rows = sorted(study.rows, key=lambda r: r.seeds is not None)  # stable: the study's order otherwise
-    name = study.name if study.name.endswith("levers") else f"{study.name}-ablations"
     teacher = recipes.get(study.recipe, "full").teacher
-    return [{"study": name, "stage": f"ablation {study.name}", "teacher": teacher, "set": row.set_key(),
+    return [{"study": runs_name(study), "stage": f"ablation {study.name}", "teacher": teacher, "set": row.set_key(),
              "seed": seed, "label": row.label, "protocol": asdict(row.protocol())}
             for seed in range(seeds) for row in rows if row.seeds is None or seed < row.seeds]
 
@@ -294,17 +309,17 @@ def run(study: Study, out: str | Path, seeds: int = 3, workers: int = 1, minutes
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ensure_sets(study, out)  # also when every run is already there: a set added to the study is still recorded
-    return runner.run(jobs(study, seeds), work, out / f"{jobs(study, 1)[0]['study']}.jsonl", workers,
-                      init=partial(_init, str(out / "sets.pt")), minutes=minutes)
+    return runner.run(jobs(study, seeds), work, out / f"{runs_name(study)}.jsonl", workers,
+                      init=partial(_init, str(out / "sets.pt")), minutes=minutes, keys=IDENTITY)
 
 
 def record(study: Study, runs: list[dict], made: Mapping[str, Mapping], yardstick: Mapping | None = None,
            seeds: int = 3, partial: bool = False) -> dict:
     """The study's record: per row the test accuracy of the final students (mean ± sd over seeds, per seed), the
     seeds planned for it (``seeds``, fewer where the row says so), the mean final validation accuracy, the paper's
-    number, and what the mean is worth in real images under the yardstick (``yardstick``: the record
-    ``results/yardstick.json``; rows whose protocol is not the yardstick's get None); per set its size, settings
-    and making time and its :func:`set_digest`; per row also every seed's validation curve (``curves``:
+    number, and what the mean is worth in real images under the yardstick (``yardstick``: the summary
+    :func:`dfkd_book.records.yardstick`; rows whose protocol is not the yardstick's get None); per set its size,
+    settings and making time and its :func:`set_digest`; per row also every seed's validation curve (``curves``:
     ``{"step", "val_acc"}`` each, in the order of ``seed_ids``) and the device that ran it (``per_seed_device``:
     a CPU and a GPU draw different random numbers, so the same seed on each is not the same student).
     ``complete`` says whether every row has all its planned seeds; with ``partial``, a row with no run yet is left
@@ -368,9 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     if a.record:
         made = torch.load(out / "made.pt")
-        runs = list(runner.done(out / f"{study.name}-ablations.jsonl").values())
+        runs = list(runner.done(out / f"{runs_name(study)}.jsonl", IDENTITY).values())
         rec = record(study, runs, made, records.yardstick(a.results), seeds=a.seeds, partial=a.partial)
-        print("wrote", records.save_summary(f"{study.name}-ablations", rec, a.results))
+        print("wrote", records.save_summary(runs_name(study), rec, a.results))
         return 0
     run(study, out, a.seeds, a.workers, a.minutes)
     return 0

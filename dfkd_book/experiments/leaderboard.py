@@ -112,7 +112,8 @@ def stale(records: dict[str, dict]) -> list[str]:
     for m, rec in records.items():
         if "recipe" not in rec or m not in recipes.RECIPES:
             continue
-        if rec["recipe"] != json.loads(json.dumps(recipes.get(m, "full").as_dict())):
+        now = json.loads(json.dumps(recipes.get(m, "full").as_dict()))
+        if {k: v for k, v in rec["recipe"].items() if k != "notes"} != {k: v for k, v in now.items() if k != "notes"}:
             out.append(m)
     return out
 

@@ -240,6 +240,8 @@ def mte(job: dict) -> list[dict]:
     return lines
 
 
+#: what makes two runs of a lever study the same run (the committed runs carry these keys too)
+IDENTITY = ("study", "label", "seed", "budget")
 #: study → (its work, its labels, the seeds it runs by default)
 STUDIES = {
     "inversion-levers": (inversion, tuple(INVERSION), (0, 1, 2)),
@@ -281,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(str(e))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    runner.run(todo, STUDIES[a.study][0], a.out, a.workers, minutes=a.minutes)
+    runner.run(todo, STUDIES[a.study][0], a.out, a.workers, minutes=a.minutes, keys=IDENTITY)
     return 0
 
 

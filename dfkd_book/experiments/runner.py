@@ -76,7 +76,8 @@ def run_id(job: Mapping) -> str:
 
 def done(path: str | os.PathLike, keys: Iterable[str] | None = None) -> dict[str, dict]:
     """The runs already in the JSON-lines file ``path`` by run id (the first record of a run wins). ``keys``: the
-    job keys to identify a run by (default: a run's own job keys, which the runner keeps as ``job_keys``)."""
+    keys that identify a run (default: a run's own ``job_keys``, which the runner keeps; a line without them is
+    identified by all its keys but the bookkeeping ones)."""
     out: dict[str, dict] = {}
     for r in records.read_runs(path):
         ks = list(keys) if keys is not None else r.get("job_keys", [k for k in r if k not in BOOKKEEPING])
@@ -98,18 +99,24 @@ def state():
     return _INIT.get("state")
 
 
-def _call(work: Callable, job: dict) -> list[dict]:
+def _call(work: Callable, keys: list[str] | None, job: dict) -> list[dict]:
     t0 = time.perf_counter()
     out = work(job)
     where = {"device": device_name(), "threads": torch.get_num_threads(), "profile": config.profile(),
              "commit": git_commit(), "date": now()}
-    return [{**job, **o, "job_keys": sorted(job), "wall_s": o.get("wall_s", round(time.perf_counter() - t0, 1)),
-             **where} for o in (out if isinstance(out, list) else [out])]
+    ids = sorted(keys) if keys is not None else sorted(job)
+    return [{**job, **o, "job_keys": ids, "wall_s": o.get("wall_s", round(time.perf_counter() - t0, 1)), **where}
+            for o in (out if isinstance(out, list) else [out])]
 
 
 def run(jobs: Iterable[dict], work: Callable[[dict], dict], out: str | os.PathLike, workers: int = 1,
-        init: Callable | None = None, threads: int = 1, minutes: float | None = None) -> list[dict]:
+        init: Callable | None = None, threads: int = 1, minutes: float | None = None,
+        keys: Iterable[str] | None = None) -> list[dict]:
     """Run every job of ``jobs`` not yet in ``out`` (by :func:`run_id`) and return all of ``out``'s runs.
+
+    ``keys``: the job keys that make two runs the same run (default: all of a job's keys) — a study whose stages
+    may ask for the same student twice (the protocol search) names the ones that define the student, and the
+    committed runs, which carry no ``job_keys``, are recognised by them too.
 
     ``work(job)`` is a module-level function (it is pickled to spawned workers) returning the measurement (a
     dict, or a list of dicts for a job that makes several lines: a learning curve's snapshots, a sweep);
@@ -128,9 +135,15 @@ def run(jobs: Iterable[dict], work: Callable[[dict], dict], out: str | os.PathLi
             raise ValueError(f"a job needs study, label and seed; {j!r} lacks {missing}")
     if workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
-    have = done(out)
-    todo = list({run_id(j): j for j in jobs if run_id(j) not in have}.values())
-    print(f"{len(todo)} runs to do ({len(jobs) - len(todo)} done before) in {out}", flush=True)
+    keys = None if keys is None else sorted(keys)
+
+    def ident(j: dict) -> str:
+        return run_id(j if keys is None else {k: j[k] for k in keys if k in j})
+
+    have = done(out, keys)
+    unique = {ident(j): j for j in jobs}
+    todo = [j for i, j in unique.items() if i not in have]
+    print(f"{len(todo)} runs to do ({len(unique) - len(todo)} done before) in {out}", flush=True)
     deadline = None if minutes is None else time.time() + 60 * minutes
 
     def keep(rs: list[dict]) -> bool:
@@ -144,13 +157,13 @@ def run(jobs: Iterable[dict], work: Callable[[dict], dict], out: str | os.PathLi
         if init is not None:
             _INIT["state"] = init()
         for j in todo:
-            if keep(_call(work, j)):
+            if keep(_call(work, keys, j)):
                 break
     elif todo:
         from functools import partial
 
         with mp.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=(threads, init)) as pool:
-            for r in pool.imap_unordered(partial(_call, work), todo):
+            for r in pool.imap_unordered(partial(_call, work, keys), todo):
                 if keep(r):
                     print("time is up: the runs still in flight are dropped", flush=True)
                     break

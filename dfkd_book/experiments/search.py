@@ -88,6 +88,10 @@ def make_sets(device=None, progress: bool = False, profile: str = "full",
 
 # --- the runs -------------------------------------------------------------------------------------------------
 
+#: what makes two runs of the search the same run, whichever stage asked for it: the set (with the yardstick's N),
+#: the protocol and the seed
+IDENTITY = ("set", "n", "protocol", "seed")
+
 def _init(sets_path: str):
     """A worker's state: the sets of ``sets_path`` (when it exists), the validation split and the test set."""
     sets = torch.load(sets_path) if Path(sets_path).exists() else {}
@@ -135,7 +139,7 @@ def run_jobs(jobs: list[dict], out: Path, workers: int = 1, minutes: float | Non
     if any(j["stage"] != "yardstick" for j in jobs):
         _ensure_sets(out, profile)
     return runner.run(jobs, work, out / "protocol.jsonl", workers, init=partial(_init, str(out / "sets.pt")),
-                      minutes=minutes)
+                      minutes=minutes, keys=IDENTITY)
 
 
 def done_runs(out: Path, per_stage: bool = False) -> list[dict]:
@@ -250,7 +254,7 @@ def _curves(runs: list[dict]) -> dict:
 
 
 def record(runs: list[dict]) -> dict:
-    """``results/protocol.json``: every stage's table, the learning curves of stage 3, every protocol run from
+    """The summary ``protocol``: every stage's table, the learning curves of stage 3, every protocol run from
     three seeds or more (mean ± sd), and where the runs ran."""
     three = {s: sorted(({"protocol": json.loads(k), **students.seed_stats(rs)}
                         for k, rs in _by_protocol(runs, s).items()
@@ -273,11 +277,11 @@ _SET_NOTES = {"real-55k": "55,000 Fashion-MNIST training images (all but the val
 
 
 def yardstick_record(runs: list[dict]) -> dict:
-    """``results/yardstick.json``: the real-data curve — test accuracy (mean ± sd over seeds) of the student
+    """The summary ``yardstick``: the real-data curve — test accuracy (mean ± sd over seeds) of the student
     distilled with :data:`YARDSTICK_PROTOCOL` on N class-balanced real training images."""
     rows = [r for r in runs if r["stage"] == "yardstick"]
     if not rows:
-        raise ValueError("no yardstick runs: run `python -m dfkd_book.protocol yardstick` first")
+        raise ValueError("no yardstick runs: run `python -m dfkd_book.experiments.search yardstick` first")
     points = []
     for n in sorted({r["n"] for r in rows}):
         v = [r["test_acc"] for r in sorted((r for r in rows if r["n"] == n), key=lambda r: r["seed"])]

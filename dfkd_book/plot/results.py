@@ -119,7 +119,7 @@ def accuracy_over_time(curves: dict, title: str | None = None, log: bool = False
 
 def budget_curves(curves: dict, title: str | None = None):
     """Test accuracy (%) against the student's budget (optimiser steps, log scale), one line per transfer set:
-    ``curves`` is ``results/protocol.json``'s ``"curves"`` (set → ``steps``, ``test_acc``, ``test_acc_sd``,
+    ``curves`` is the summary ``protocol``'s ``"curves"`` (set → ``steps``, ``test_acc``, ``test_acc_sd``,
     ``per_seed_test``, ``protocol``). Every seed's run is a dot; error bars show ± one sd where several seeds ran."""
     fig, ax = plt.subplots(figsize=(8.5, 4.8))
     cmap = plt.get_cmap("tab10")
@@ -152,8 +152,8 @@ def _log_x_accuracy(fig, ax, ticks, xlabel: str, title: str, legend: str):
 
 def yardstick(record: dict, marks: dict | None = None, title: str | None = None, series: dict | None = None):
     """The real-data yardstick: student test accuracy (%, mean ± sd over seeds) against the number of
-    class-balanced real images N (log scale), from ``results/yardstick.json``. ``marks`` (label → accuracy %)
-    draws data-free students as horizontal lines, so where they cross the curve reads "worth N real images";
+    class-balanced real images N (log scale), from the yardstick (:func:`dfkd_book.records.yardstick`). ``marks``
+    (label → accuracy %) draws data-free students as horizontal lines, so where they cross the curve reads "worth N real images";
     ``series`` (label → ``(sizes, means, sds)``) draws other transfer sets against their own size on the same
     axes (e.g. data impressions, Nayak et al. 2019 Fig. 2)."""
     pts = record["points"]
