@@ -152,10 +152,10 @@ def _log_x_accuracy(fig, ax, ticks, xlabel: str, title: str, legend: str):
 
 def yardstick(record: dict, marks: dict | None = None, title: str | None = None, series: dict | None = None):
     """The real-data yardstick: student test accuracy (%, mean ± sd over seeds) against the number of
-    class-balanced real images N (log scale), from the yardstick (:func:`dfkd_book.records.yardstick`). ``marks``
-    (label → accuracy %) draws data-free students as horizontal lines, so where they cross the curve reads "worth N real images";
-    ``series`` (label → ``(sizes, means, sds)``) draws other transfer sets against their own size on the same
-    axes (e.g. data impressions, Nayak et al. 2019 Fig. 2)."""
+    class-balanced real images N (log scale), from the yardstick (:func:`dfkd_book.records.yardstick`).
+    ``marks`` (label → accuracy %) draws data-free students as horizontal lines, so where they cross the curve
+    reads "worth N real images"; ``series`` (label → ``(sizes, means, sds)``) draws other transfer sets against
+    their own size on the same axes (e.g. data impressions, Nayak et al. 2019 Fig. 2)."""
     pts = record["points"]
     n = [p["n"] for p in pts]
     mean, sd = np.array([p["mean"] for p in pts]), np.array([p["sd"] for p in pts])
