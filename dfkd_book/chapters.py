@@ -55,10 +55,15 @@ def cost(chapter: str, results_dir: str | os.PathLike | None = None) -> str:
 
 
 def show(chapter: str, results_dir: str | os.PathLike | None = None) -> None:
-    """Print what the chapter costs (:func:`cost`) and how to switch the profile — the chapters' second cell."""
+    """Print what the chapter costs (:func:`cost`) and how to switch the profile — the chapters' second cell. A
+    chapter whose cost is not recorded yet (a new page, before ``python -m dfkd_book.experiments.costs``) says so;
+    ``tests/test_chapters.py`` fails until every committed notebook has its cost."""
     from .config import ENV_PROFILE, profile
 
-    print(cost(chapter, results_dir))
+    try:
+        print(cost(chapter, results_dir))
+    except KeyError:
+        print(f"The cost of {chapter} is not recorded yet: `python -m dfkd_book.experiments.costs` measures it.")
     print(f"This is the {profile()} profile. To switch, set {ENV_PROFILE} (full or quick) with %env in a cell, "
           "then run the chapter from the top.")
 
