@@ -68,6 +68,30 @@ def show(chapter: str, results_dir: str | os.PathLike | None = None) -> None:
           "then run the chapter from the top.")
 
 
+class _Plain(str):
+    """A string whose ``repr`` is itself: glued as text it reads without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def glue(name: str, value) -> None:
+    """Make ``value`` citable in the chapter's prose as ``{glue:text}`name``` (MyST-NB's glue, which the site
+    renders). A string is glued as plain text (no quotes); a number as itself, so the prose may format it
+    (``{glue:text}`name:.2f```). Outside the book's build (Colab without ``myst_nb``) it does nothing.
+
+    Raises:
+        ValueError: ``name`` is not an identifier (MyST-NB could not cite it).
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"a glue name must be an identifier, got {name!r}")
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        return
+    _glue(name, _Plain(value) if isinstance(value, str) else value, display=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dfkd_book.chapters", description=__doc__.splitlines()[0])
     parser.add_argument("--strip-widgets", nargs="+", metavar="NOTEBOOK", required=True,

@@ -72,7 +72,6 @@ from dfkd_book import (
     recipes,
     records,
     sources,
-    stats,
     widgets,
     zoo,
 )
@@ -405,115 +404,15 @@ made
 # %% [markdown]
 # ## Table 1: unbalanced vs balanced, with and without augmentation
 #
-# The paper's Table 1 (Fashion-MNIST column) has twelve cells; with multi-scale noise and the book's best set
-# below, this book's has fifteen rows, each a student of the recipe's 20,000 steps: the rows that carry the paper's
-# claim (with augmentation) and the best set from three seeds, the others from one (the table says how many). That
-# is hours of computing, so it ran
-# outside the chapter: `python -m dfkd_book.experiments.ablation arbitrary` distils each set of the record above from several
-# seeds (the seed varies the student's initial weights, its batch order and its augmentation draws; the sets stay
-# the same, and a set made again on another machine is checked against the record's SHA-256 digest before its
-# students count). Seed 0 of every row ran on a CPU, the other seeds on a GPU (the record keeps the device of
-# every student). The chapter reads the record:
-
-# %%
-print(
-    f"{len(abl['rows'])} rows recorded"
-    + (
-        ""
-        if abl["complete"]
-        else "; the study is still running: "
-        f"rows not yet run: {abl['pending'] or 'none'}; "
-        "rows short of their planned seeds say so ('1 of 3')"
-    )
-)
-records.study_table(abl)
-
-# %%
-fig = plot.ablation(
-    abl, title="Table 1 (Fashion-MNIST): students on arbitrary sets"
-)
-
-# %% [markdown]
-# The paper's claim, family by family: does the balanced set beat the unbalanced one (with augmentation), and
-# does augmentation help? Two rows run from the same seed share the student's initial weights, its batch order and
-# its augmentation draws, so `stats.contrast` compares them seed by seed (a *paired* test: the mean of the
-# per-seed differences and its standard error), and calls a difference beyond the seeds' noise only when a
-# t-test at the 5 % level says so (the book's one rule, printed with n and p). With three seeds that takes a difference of more than four standard errors;
-# one seed alone gives no noise estimate at all.
+# The paper's Table 1 distils a student on each family's unbalanced and balanced set, with and without
+# augmentation. This book distilled the sets of the record above the same way, into students of the recipe's
+# budget from several seeds (the seed varies the student's initial weights, its batch order and its augmentation
+# draws; the set stays the same). That is hours of computing, done by `python -m dfkd_book.experiments.ablation
+# arbitrary`; the chapter reads its record. Side by side with the paper, in the layout of its Table 1 (this book:
+# the record's seed means):
 
 # %%
 abl_rows = {r["label"]: r for r in abl["rows"]}
-
-
-def compare(a, b, what):
-    """stats.contrast when both rows are in the record."""
-    if a in abl_rows and b in abl_rows:
-        return stats.contrast(abl, a, b, what)
-    print(f"{what}: not run yet")
-    return None
-
-
-verdicts = {}
-for fam in FAMILIES:
-    verdicts[fam] = compare(
-        f"{fam}, balanced, with augmentation",
-        f"{fam}, unbalanced, with augmentation",
-        f"{fam:>17}: balanced > unbalanced",
-    )
-for fam in sources.FAMILIES:
-    for kind in ("unbalanced", "balanced"):
-        compare(
-            f"{fam}, {kind}, with augmentation",
-            f"{fam}, {kind}, without augmentation",
-            f"{fam:>17}, {kind}: augmentation helps",
-        )
-
-# %%
-held = [f for f, v in verdicts.items() if v is not None and v.diff > 0]
-beyond = [f for f, v in verdicts.items() if v is not None and v.significant]
-print(
-    f"balanced > unbalanced on the seed means: {', '.join(held) or 'none'}; "
-    f"beyond the seeds' noise: {', '.join(beyond) or 'none'}"
-)
-
-# %% [markdown]
-# So the record bears the paper's claim out only in direction, and not for uniform noise, whose balanced set gave
-# students no better than the unbalanced one although it holds far more of every rare class (the record's counts
-# above; it still falls short of its quota for the footwear classes). Augmentation is the larger lever: it lifts
-# the noise and natural-patch students by many times the spread of their seeds (untested by the one rule: the rows
-# without augmentation ran one seed); the balanced shapes are the exception, their one student without it above
-# the mean of the three with it.
-# Each row's spread over seeds is several points, as wide as the gaps the paper's claim is about. The paired
-# comparisons are sharper than those spreads suggest, because much of a seed's luck is shared by every set it
-# distils: the table below lays each row's students out by seed (the last line is the mean of each seed over these
-# rows; each column header names the device that ran it).
-
-# %%
-multi = [r for r in abl["rows"] if r["seeds"] > 1]
-per_seed = pd.DataFrame(
-    {r["label"]: dict(zip(r["seed_ids"], r["per_seed_test"])) for r in multi}
-).T
-per_seed.loc["mean of each seed over these rows"] = per_seed.mean()
-devices = {
-    s: sorted(
-        {
-            d
-            for r in multi
-            for i, d in zip(r["seed_ids"], r.get("per_seed_device", []))
-            if i == s
-        }
-    )
-    for s in per_seed.columns
-}
-per_seed.columns = [
-    f"seed {s} ({', '.join(devices[s]) or '?'})" for s in per_seed.columns
-]
-per_seed.round(2)
-
-# %% [markdown]
-# Side by side with the paper, in the layout of its Table 1 (this book: the record's seed means):
-
-# %%
 PAPER_NAMES = {
     ("noise", "unbalanced"): "random noise",
     ("noise", "balanced"): "random noise, balanced",
@@ -553,6 +452,12 @@ t1 = (
     .fillna("not run yet")
 )
 t1
+
+# %% [markdown]
+# Balancing lifts the seed means of the synthetic and natural sets a little and leaves uniform noise where it was
+# (its balanced set still falls short of its quota for the footwear, the record's counts above); augmentation lifts
+# the noise and natural-patch students far more. Over three seeds, none of the paired tests finds balancing's gain
+# beyond the seeds' noise — every seed, the tests and three more levers are in {doc}`B3_reproducing_arbitrary`.
 
 # %% [markdown]
 # ## Why noise students stall
@@ -830,9 +735,11 @@ else:
 # %% [markdown]
 # * **Balanced noise is far below the paper** (the tables above). The teacher calls so few noise images a
 #   *Sandal* that filling the quota would take the number of candidates printed above, so the balanced noise set
-#   is not even balanced; filled (below, under what else was tried), it gives worse students, not better. What the book measured about why its students fall short is in the section on why noise
-#   students stall: on noise, the teacher's answers hardly vary from image to image. The paper does not say
-#   enough about its teacher, its noise and its student's training to tell which of them differs.
+#   is not even balanced; filled to its quota, it gave a worse student on each of three seeds, not a better one
+#   (by less than the seeds' noise: {doc}`B3_reproducing_arbitrary`). What the book measured about why its
+#   students fall short is in the section on why noise students stall: on noise, the teacher's answers hardly
+#   vary from image to image. The paper does not say enough about its teacher, its noise and its student's
+#   training to tell which of them differs.
 # * **Offline photos are not SVHN + TinyImageNet.** Twenty-one bundled photographs cut into patches vary far
 #   less than 100,000 TinyImageNet images. Of this book's sets, every offline source together comes closest to
 #   the paper's best in the Table 1 record.
@@ -840,109 +747,17 @@ else:
 #   orders and augmentation draws, ends many points apart (the widest row of the record is printed above; chapter
 #   2 measured the same for data impressions), and the validation curves show it is not the last steps' jitter:
 #   each seed's student settles where it settles. A difference between two rows of Table 1 smaller than a few
-#   times that spread says nothing on its own, which is why the comparisons above pair the seeds and print their
-#   standard errors, why a row with one seed is a first reading, not a result, and why one run per cell, as in
-#   the paper's table, can land several points from its seed mean.
-
-# %% [markdown]
-# ### What else was tried
-#
-# Three levers were measured on the Table 1 record's own sets, each changing one thing of a Table 1 row and run
-# from that row's seeds, so that each lever's student is paired with the row's student of the same seed: twice
-# the student's budget (40,000 steps), a balanced noise set run on until every class holds its quota (the
-# record's stops at 2 million candidates), and the same seed run again on the other device (seed 1's students in
-# the record ran on a GPU). The runs are in `results/runs/arbitrary-levers.jsonl`; each row below is a lever, with the
-# Table 1 row it changes on the same seeds beside it.
-
-# %% tags=["hide-input"]
-lever_runs = records.load_runs("arbitrary-levers")
-# the Table 1 row each lever changes: the row whose set it starts from
-CHANGES = {
-    "noise, balanced": noise_bal,
-    "noise, balanced, filled": noise_bal,
-    "best": best_row,
-}
-unknown = {r["set"] for r in lever_runs} - set(CHANGES)
-assert not unknown, f"levers on sets this cell does not know: {unknown}"
-
-
-def lever_table(runs):
-    groups = {}
-    for r in runs:
-        groups.setdefault(r["label"], []).append(r)
-    out = []
-    for label, rs in groups.items():
-        base = abl_rows[CHANGES[rs[0]["set"]]]
-        at = dict(zip(base["seed_ids"], base["per_seed_test"]))
-        on = dict(zip(base["seed_ids"], base["per_seed_device"]))
-        rs = sorted(rs, key=lambda r: r["seed"])
-        diffs = [r["test_acc"] - at[r["seed"]] for r in rs]
-        # the one rule: a paired t-test over the seeds both sides ran
-        c = stats.compare(
-            [r["test_acc"] for r in rs],
-            [at[r["seed"]] for r in rs],
-            paired=True,
-        )
-        m, sd = stats.mean_sd(diffs)
-        out.append(
-            {
-                "lever": label.replace(
-                    ", as the study", ": the same seed again"
-                ),
-                "Table 1 row": base["label"],
-                "seeds": ", ".join(str(r["seed"]) for r in rs),
-                "student steps": f"{rs[0]['protocol']['steps']:,}",
-                "Table 1 row, per seed (device)": ", ".join(
-                    f"{at[r['seed']]:.2f} ({on[r['seed']]})" for r in rs
-                ),
-                "with the lever, per seed (device)": ", ".join(
-                    f"{r['test_acc']:.2f} ({r['device']})" for r in rs
-                ),
-                "difference, mean ± sd": f"{m:+.2f}"
-                + (f" ± {sd:.2f}" if len(diffs) > 1 else " (one seed)"),
-                "paired t": (
-                    "untested"
-                    if c.p is None
-                    else f"n = {c.n[0]}, p = {c.p:.3f} ({c.verdict})"
-                ),
-            }
-        )
-    return (
-        pd.DataFrame(out)
-        .sort_values(["Table 1 row", "lever"])
-        .set_index("lever")
-    )
-
-
-filled = next((r["set_record"] for r in lever_runs if "set_record" in r), None)
-if filled is not None:
-    c = filled["composition"]["noise"]
-    print(
-        f"the filled balanced noise set: "
-        f"{sum(c['kept_per_source'].values()):,} images, per class "
-        f"{c['counts']}, shortfall {c['shortfall']}; "
-        f"{c['classified']:,} candidates examined at "
-        f"{c['candidates_per_s']:,}/s ({c['seconds']:,.0f} s, one CPU thread)"
-    )
-levers = lever_table(lever_runs)
-levers
-
-# %% [markdown]
-# Twice the budget moves neither row by as much as a point on the mean: the best set's students had converged,
-# and balanced noise's small gains on two seeds are undone by the third. Filling the noise set to its quota, the
-# lever the paper's balanced row points to, gives a *worse* student on every one of the three seeds: on uniform
-# noise, the more balanced the set, the lower the student, the direction of the Table 1 contrast above (three
-# seeds are still too few for a paired test to call the drop beyond their noise). Why, this book has not
-# measured. The two rows of one seed are a reminder of the size of that noise: the same seed run again on the
-# other device, with other augmentation draws, lands several points away, in either direction.
+#   times that spread says nothing on its own, which is why the comparisons of {doc}`B3_reproducing_arbitrary`
+#   pair the seeds and print their standard errors, why a row with one seed is a first reading, not a result, and
+#   why one run per cell, as in the paper's table, can land several points from its seed mean.
 
 # %% [markdown]
 # ## Exercises
 #
 # Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
 # objects (`teacher`, `test`, `shape`, `N_SHOW`, `CAP_SHOW`, `r_noise`, `r_best`, `balanced`, ...): run the chapter
-# first. Balancing costs only the teacher's forward passes; each student takes several minutes on a CPU. `STEPS`
-# below is the recipe's budget; lower it to try things quickly, then compare only students of the same budget.
+# first. Balancing costs only the teacher's forward passes; each student takes minutes. `STEPS` below is the
+# recipe's budget; lower it to try things quickly, then compare only students of the same budget.
 
 # %% [markdown]
 # ```{exercise} Online sources

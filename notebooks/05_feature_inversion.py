@@ -62,7 +62,6 @@ from dfkd_book import (
     methods,
     plot,
     recipes,
-    records,
     sources,
     synthesis,
     zoo,
@@ -84,10 +83,9 @@ chapters.show("05_feature_inversion")
 # of `dfkd_book.recipes`, shared with `python -m dfkd_book.experiments.bench`: `method.n` images per method, `method.steps`
 # Adam steps on the pixels of every batch of `method.batch_size`, each method's own weights, and the student's
 # protocol (`student.*`, a budget in student optimiser steps), the same for all four, with a warm-up of
-# `student.warmup` steps before the cosine schedule (why: "What else was tried", at the end of the chapter). This
-# chapter's own students
-# get half the recipes' budget (`CHAPTER_STEPS`), so that the chapter runs in about twenty minutes on two CPU
-# cores; "Paper vs this book" gives the recipes' students, at their full budget and from three seeds.
+# `student.warmup` steps before the cosine schedule (why: {doc}`B5_reproducing_inversion`). This chapter's own
+# students get half the recipes' budget (`CHAPTER_STEPS`), to keep the chapter short; "Paper vs this book" gives
+# the recipes' students, at their full budget and from three seeds.
 
 # %%
 inv_recipes = {
@@ -591,18 +589,18 @@ fig.tight_layout()
 # %% [markdown]
 # ## Paper vs this book
 #
-# No paper reports these methods on Fashion-MNIST, so the first table has no published column. It gives the four
-# recipes' students from three seeds, as `python -m dfkd_book.experiments.bench bn-stats / deepinversion / activation-records
-# / spectral --seeds 3` recorded them (mean ± sd), with the size of the metadata each method needs besides the
-# teacher: the two **metadata methods** read records that the teacher's owner computed on the training data;
-# the BN methods read only the running statistics that every BN network carries. The uniform-noise student of
-# the same budget is the floor.
+# No paper reports these methods on Fashion-MNIST. The table gives the four recipes' students at their full
+# budget, as `python -m dfkd_book.experiments.bench bn-stats / deepinversion / activation-records / spectral
+# --seeds 3` recorded them (mean ± sd over the seeds), with the size of the metadata each method needs besides the
+# teacher: the two **metadata methods** read records that the teacher's owner computed on the training data; the
+# BN methods read only the running statistics that every BN network carries. The uniform-noise student of the same
+# budget is the floor.
 #
-# Lopes et al. {cite}`lopes2017datafree` report MNIST only, and their numbers stand apart in the second table,
-# as context. Their best (the last row there) — the figure Nayak et al. {cite}`nayak2019zskd` cite for them — comes from
-# *spectral layer-pair* records, built on the spectrum of a graph over the activations of two adjacent layers:
-# a different method from this chapter's Fourier spectra, which follow the library of Nasyrov et al.
-# {cite}`nasyrov2024dfdistill`. That library publishes no accuracy.
+# The paper's column is context, not a comparison: Lopes et al. {cite}`lopes2017datafree` report MNIST only. Their
+# best — the figure Nayak et al. {cite}`nayak2019zskd` cite for them — comes from *spectral layer-pair* records,
+# built on the spectrum of a graph over the activations of two adjacent layers: a different method from this
+# chapter's Fourier spectra, which follow the library of Nasyrov et al. {cite}`nasyrov2024dfdistill`. That library
+# publishes no accuracy.
 
 # %%
 # written by `python -m dfkd_book.experiments.bench NAME --seeds 3`
@@ -613,74 +611,58 @@ benched = {
     "spectral records (metadata)": "spectral",
 }
 records_of = leaderboard.load(methods=benched.values())
-bench_records = {name: records_of[key] for name, key in benched.items()}
-for key in leaderboard.stale(records_of):
-    print(f"note: the record of {key} was made with another recipe")
-noise_floor = bench_records["spectral records (metadata)"][
-    "uniform_noise_student_acc"
-]
 teacher_mb = 4 * sum(p.numel() for p in teacher.parameters()) / 1e6
 print(f"for scale: the LeNet-5 teacher's weights take {teacher_mb:.2f} MB")
-pd.DataFrame(
-    [
-        (
-            name,
-            rec["student_acc"],
-            rec.get("student_acc_sd"),
-            ", ".join(f"{a:.1f}" for a in rec.get("per_seed", [])),
-            rec["metadata_bytes"] / 1e6 if "metadata_bytes" in rec else None,
-        )
-        for name, rec in bench_records.items()
-    ]
-    + [("uniform noise, same budget", noise_floor, None, "seed 0", None)],
+# the paper's numbers (MNIST), from the method table of dfkd_book.recipes
+on_mnist = {
+    "activation-records": ", ".join(
+        f"{k} {recipes.published('activation-records', k).value:.2f}"
+        for k in ("top layer", "all layers")
+    ),
+    "spectral": "graph spectra of layer pairs "
+    f"{recipes.published('spectral', 'spectral layer pairs').value:.2f}",
+}
+rows = {
+    name: (
+        f"{rec['student_acc']:.2f} ± {rec['student_acc_sd']:.2f}",
+        rec["seeds"],
+        f"{rec['metadata_bytes'] / 1e6:.2f}"
+        if "metadata_bytes" in rec
+        else "–",
+        on_mnist.get(key, "–"),
+    )
+    for name, key in benched.items()
+    for rec in [records_of[key]]
+}
+noise_floor = records_of["spectral"]["uniform_noise_student_acc"]
+rows["uniform noise (floor)"] = (f"{noise_floor:.2f}", 1, "–", "–")
+pd.DataFrame.from_dict(
+    rows,
+    orient="index",
     columns=[
-        "Fashion-MNIST → LeNet-5-Half",
-        "accuracy (%)",
-        "sd",
-        "per seed",
+        "this book (%)",
+        "seeds",
         "metadata (MB)",
+        "Lopes et al. 2017 on MNIST (%), context",
     ],
-).set_index("Fashion-MNIST → LeNet-5-Half").round(2)
-
-# %%
-# the paper's numbers, from the method table of dfkd_book.recipes
-pd.DataFrame(
-    [
-        (
-            f"{name} activation statistics",
-            recipes.published("activation-records", key).value,
-        )
-        for name, key in (
-            ("top-layer", "top layer"),
-            ("all-layer", "all layers"),
-        )
-    ]
-    + [
-        (
-            "spectral layer-pair records (graph spectra)",
-            recipes.published("spectral", "spectral layer pairs").value,
-        )
-    ],
-    columns=["MNIST, context only (Lopes et al. 2017)", "student (%)"],
-).set_index("MNIST, context only (Lopes et al. 2017)")
+).rename_axis("Fashion-MNIST → LeNet-5-Half")
 
 # %% [markdown]
-# **Reading the tables.** With all four students warming up, the two metadata methods give the best means — the
+# **Reading the table.** With all four students warming up, the two metadata methods give the best means — the
 # activation records first, the spectral records with a wider spread over the seeds — and the two BN methods
-# the steadiest students, DeepInversion's class term lifting BN matching by a couple of points, more than either
-# method's seeds spread. All are well above the uniform-noise floor. Before the warm-up (see "What else was
-# tried"), the two BN methods each lost their second seed to a far weaker student and the activation records
-# trailed the other three: that ranking was the student's optimiser, not the images. What does separate the
-# families, and this chapter has not measured apart: the records are *per class* — an image of class c is pushed towards class
-# c's own spectra, while the BN statistics are pooled over all classes, and BN matching alone asks for no class
-# at all; the records read the owner's training data, ten classes' worth, where the BN statistics are one
-# summary the teacher kept for its own use; and the families invert different teachers, LeNet-5 and LeNet-5-BN,
-# each student learning from the teacher that made its images.
+# the steadiest students, DeepInversion's class term lifting BN matching by a couple of points. All are well above
+# the uniform-noise floor. Which of these gaps are beyond the seeds' noise, and how the ranking looked before the
+# students warmed up (their optimiser, not the images, decided it), is in {doc}`B5_reproducing_inversion`. What
+# does separate the families, and this chapter has not measured apart: the records are *per class* — an image of
+# class c is pushed towards class c's own spectra, while the BN statistics are pooled over all classes, and BN
+# matching alone asks for no class at all; the records read the owner's training data, ten classes' worth, where
+# the BN statistics are one summary the teacher kept for its own use; and the families invert different teachers,
+# LeNet-5 and LeNet-5-BN, each student learning from the teacher that made its images.
 #
 # **What the metadata costs.** The activation records' covariances take many times the teacher's own weights
 # (the "metadata (MB)" column against the line printed above the table); the spectra take less than the
 # teacher. Both are computed on the owner's training data: a class's mean activation or spectrum summarises that
-# class's images, and shipping it is a decision about that data. That is why the tables mark them as **metadata
+# class's images, and shipping it is a decision about that data. That is why the table marks them as **metadata
 # methods**: they are not data-free in the sense of chapters 2–4, whose teachers carry nothing but their weights.
 
 # %%
@@ -714,198 +696,32 @@ print(
 )
 
 # %% [markdown]
-# ## What else was tried
-#
-# Before settling on the recipes, we changed one thing at a time in DeepInversion's recipe — the objective's
-# weights, the learning rate and the start of the pixels, the batch over which BN statistics are matched, more
-# images, more steps per batch — and in the student's learning rate for all four methods, and measured each change
-# by the final student at the recipes' full budget on the test set. Each run is a fresh synthesis and a fresh
-# student from its seed; `python -m dfkd_book.experiments.levers inversion-levers` made them, and
-# `results/runs/inversion-levers.jsonl` keeps them all, with
-# their recipe and device. The first screen ran on a GPU, fourteen at a time; the image priors (TV and L2), the
-# class term and Adaptive DeepInversion ran later on the CPU, beside the recipe's own runs there. All from two
-# seeds: enough to screen, not to rank changes of a point or two. The last column pairs each run with the
-# recipe's run of the same method, device and seed. The screen ran before the recipes took their student
-# warm-up (the changes named so in the table): there, "as the recipe" is the recipe without it.
-
-# %%
-runs = pd.DataFrame(records.load_runs("inversion-levers"))
-runs[["method", "change"]] = runs["label"].str.split(", ", n=1, expand=True)
-runs["device"] = (
-    runs["device"].str.split(",").str[0].replace({"cpu (1 thread)": "CPU"})
-)
-runs["synthesis passes per image"] = runs["recipe"].map(
-    lambda r: r["settings"]["steps"]
-)
-runs["images"] = runs["recipe"].map(lambda r: r["settings"]["n"])
-paired = ["method", "device", "seed"]
-baseline = runs[runs["change"] == "as the recipe"].set_index(paired)["test_acc"]
-runs["vs the recipe"] = (
-    runs["test_acc"]
-    - baseline.reindex(pd.MultiIndex.from_frame(runs[paired])).to_numpy()
-)
-levers = (
-    runs.assign(lever=runs["change"] != "as the recipe")  # the recipe first
-    .sort_values(["method", "device", "lever"], kind="stable")
-    .groupby(["method", "device", "change"], sort=False)
-    .agg(
-        accuracy=("test_acc", "mean"),
-        sd=("test_acc", "std"),
-        seeds=("seed", "count"),
-        per_seed=("test_acc", lambda v: ", ".join(f"{a:.1f}" for a in v)),
-        vs_the_recipe=("vs the recipe", "mean"),
-    )
-)
-levers.round(2)
-
-# %%
-for device, di in (
-    levers.reset_index().query("method == 'deepinversion'").groupby("device")
-):
-    di = di.set_index("change")
-    gain = di["vs_the_recipe"].drop("as the recipe")
-    print(
-        f"DeepInversion on the {device}: the recipe "
-        f"{di.loc['as the recipe', 'accuracy']:.2f} %; "
-        f"the best change, {gain.idxmax()!r}, {gain.max():+.2f} points; "
-        f"the worst, {gain.idxmin()!r}, {gain.min():+.2f} points"
-    )
-
-# %%
-# accuracy against synthesis compute: one teacher forward and backward pass per
-# image per step, so a set costs images × steps per batch passes; the recipes
-# and the two changes that only buy more synthesis
-cost = runs[
-    (runs["device"] == "NVIDIA H200")
-    & runs["change"].isin(
-        ["as the recipe", "2,000 steps per batch", "6,144 images"]
-    )
-].assign(passes=lambda d: d["images"] * d["synthesis passes per image"])
-fig, ax = plt.subplots(figsize=(6.5, 3.5))
-for i, (method, d) in enumerate(cost.groupby("method")):
-    pts = d.groupby("change")[["passes", "test_acc"]].agg(["mean", "std"])
-    pts = pts.sort_values(("passes", "mean"))
-    ax.errorbar(
-        pts[("passes", "mean")],
-        pts[("test_acc", "mean")],
-        yerr=pts[("test_acc", "std")].fillna(0),
-        fmt="o",
-        capsize=3,
-        color=f"C{i}",
-        label=method,
-    )
-    for change, row in pts.iterrows():
-        if change != "as the recipe":
-            ax.annotate(
-                change,
-                (row[("passes", "mean")], row[("test_acc", "mean")]),
-                textcoords="offset points",
-                xytext=(-10, 8),
-                fontsize=7,
-                ha="right",
-            )
-ax.set(
-    xscale="log",
-    xlabel="synthesis cost (teacher forward + backward passes)",
-    ylabel="student test accuracy (%)",
-    title="what more synthesis buys (GPU, mean ± sd over seeds)",
-)
-ax.legend(fontsize=7, loc="lower right")
-ax.grid(alpha=0.3)
-fig.tight_layout()
-
-# %% [markdown]
-# **Reading the levers.** The start of the pixels matters most: DeepInversion from uniform noise in [0, 1] instead
-# of a dark image loses more than any other change, because the first BN layer pins down the mean and contrast of
-# the images only loosely, and a bright start leaves bright images that no Fashion-MNIST garment resembles. Making
-# BN matching ten times stronger against the class term, or raising the pixels' learning rate to the public
-# DeepInversion value, also hurt. What helped was what costs compute: eight times more images, or five times more
-# steps per batch, each added a point or two, far from the gap to the real images of the same count — and the
-# student's learning rate moved the students by about as much as any change to the images.
-#
-# The CPU runs tell a second story. There the recipe's second seed is a student that went wrong: from the
-# recipe's images it ends far below the first seed, where the same seed on the GPU — the same student at its
-# start, other draws of the augmentation — did as well as any. Every change to the *images* left that seed far
-# down: ten times the TV weight, a hundred times the L2 weight, a tenth or ten times the class term, and Adaptive
-# DeepInversion (the images made in four rounds, each against the student in training, with the competition
-# term), which also cost the first seed points. What rescued it was the *student's* start: 500 warm-up steps
-# before the cosine schedule, or a three times lower learning rate, brought it back level with the other seeds,
-# and BN statistics' second seed, which failed the same way, recovered with the warm-up too (the lower rate cost
-# BN statistics' third seed points instead). So much of the spread between the seeds was the student's optimiser
-# going wrong early on synthetic images, not the images. The student protocol of the appendix chose Adam at 1e-2
-# without warm-up on the mean validation accuracy over seeds, and screened a warm-up on real images only. The
-# same warm-up, tried next on the GPU for the two metadata methods from three seeds each, lifted both, the
-# activation records most (the table's warm-up rows, paired with the recipe's runs of the same seeds): all four
-# recipes now warm up for 500 steps, and "Paper vs this book" above gives their students with it.
-#
-# **A generator instead of pixels.** The last lever is the road of Fang et al. {cite}`fang2022fast`, which
-# chapter 6 takes: no pixels optimised from scratch, but a small generator carried over from batch to batch and
-# meta-learned, a few steps per new batch, with BN statistics, the class term and an adversarial term against
-# the student in training, every batch kept in a pool that the student learns from. Chapter 6 builds it as
-# SSD-KD's baseline, and ran it at SSD-KD's recipe budget — 6,000 samples, the same student protocol with the
-# warm-up — on the GPU (two more seeds later on the CPU): the line below reads those runs from `results/runs/ssd-levers.jsonl` beside DeepInversion's
-# recipe and its synthesis cost, one teacher forward and backward pass per sample per generator step.
-
-# %%
-fast = pd.DataFrame(records.load_runs("ssd-levers"))
-fast = fast[
-    fast["row"]
-    == "baseline, Fast meta-generator, 8 g-steps, student warm-up 500"
-]
-fast_passes = (
-    fast["budget"].map(lambda b: b["epochs"])
-    * fast["settings"].map(lambda st: st["g_steps"] * st["synthesis_batch"])
-).iloc[0]
-di_rec = bench_records["DeepInversion"]
-di_passes = (
-    inv_recipes["deepinversion"].settings["n"]
-    * inv_recipes["deepinversion"].settings["steps"]
-)
-print(
-    f"Fast's generator and pool: {fast['test_acc'].mean():.2f} "
-    f"± {fast['test_acc'].std():.2f} % ({len(fast)} seeds, "
-    f"{', '.join(sorted({d.split(',')[0] for d in fast['device']}))}), "
-    f"{fast['synthetic_samples'].iloc[0]:,} samples, "
-    f"{fast_passes:,} teacher passes; "
-    f"DeepInversion's recipe: {di_rec['student_acc']:.2f} "
-    f"± {di_rec.get('student_acc_sd', float('nan')):.2f} % "
-    f"({len(di_rec['per_seed'])} seeds, {di_rec['device']}), "
-    f"{di_rec['transfer_samples']:,} images, {di_passes:,} teacher passes"
-)
-
-# %% [markdown]
-# Fast's way taught the best students of this chapter's family — by a few points over DeepInversion's recipe, at
-# a fraction of its teacher passes — from eight times as many samples, each one cheap. Chapter 6 takes it from
-# here.
-
-# %% [markdown]
 # ## Where this chapter falls short
 #
 # The students above are far below their teachers, for two reasons. The first is **compute**. Synthesis costs
 # the same for every method: one forward and backward pass of the teacher per image per optimisation step (the
 # table's "teacher backward passes per image" and "s per 1,000 images" columns). A chapter that must finish in
-# minutes on two CPU cores can afford well under a thousand images per method, and that many images teach little
-# even when they are real: the row of the first N real training images is the same student protocol on real
-# data. The second is **quality**: the gap between that row and DeepInversion's, at the same count and budget,
-# is what the inverted images lack.
+# minutes can afford well under a thousand images per method, and that many images teach little even when they
+# are real: the row of the first N real training images is the same student protocol on real data. The second is
+# **quality**: the gap between that row and DeepInversion's, at the same count and budget, is what the inverted
+# images lack.
 #
-# The levers of "What else was tried" separate the two. More compute helps — more images, more Adam steps per
-# batch, the recipes' full student budget against this chapter's half — but on a GPU, where a teacher pass over a
-# batch costs far less ({ref}`ex-ch5-scale`), eight times the images bought a point or two, nowhere near the real
-# images of the same count. No change to DeepInversion's objective closed that gap: the images' quality, not their
-# number, holds these students back. What did better was a different way to make them — a meta-learned generator
-# and a pool, the last lever above — and even its students stay below what 768 real images teach. Chapter 6
-# attacks the cost itself: SSD-KD keeps a *small* replay buffer of synthetic images, steers new ones towards rare
-# classes and hard cases, and replays most often the images on which the student still disagrees with the
-# teacher.
+# The lever studies of {doc}`B5_reproducing_inversion` — one change at a time to DeepInversion's recipe and to the
+# students — separate the two: eight times the images, or five times the steps per batch, bought about a point,
+# nowhere near the real images of the same count, and no change to DeepInversion's objective closed that gap: the
+# images' quality, not their number, holds these students back. What did better was a different way to make them,
+# a meta-learned generator and a pool (Fang et al. {cite}`fang2022fast`), and even its students stay below the
+# real images of this chapter's table. Chapter 6 attacks the cost itself: SSD-KD keeps a *small* replay buffer of
+# synthetic images, steers new ones towards rare classes and hard cases, and replays most often the images on
+# which the student still disagrees with the teacher.
 
 # %% [markdown]
 # ## Exercises
 #
 # Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
 # objects (`teacher`, `teacher_bn`, `train`, `test`, `shape`, `N`, `inv_recipes`, `act_records`, `res_di`, `inv_di`,
-# `gallery`, ...): run the chapter first. An inversion of the recipe's size and its student take several minutes on
-# a CPU; {ref}`ex-ch5-scale` is GPU work.
+# `gallery`, ...): run the chapter first. An inversion of the recipe's size and its student take several minutes;
+# {ref}`ex-ch5-scale` is work for a GPU.
 
 # %% [markdown]
 # ```{exercise} Which BN layer matters?
@@ -1150,14 +966,15 @@ print(
 # ```
 #
 # The cost first: synthesis takes one teacher forward and backward pass per image per step, so 10,240 images ×
-# 400 steps is 4.1 million of them, $10{,}240/768 \approx 13.3$ times the chapter's set. At the rate this chapter
-# measured on its CPU (the "synthesis s per 1,000 images" column of the table above), multiply by 10.24; on a GPU
-# it is a small fraction of that. Then read the student against two references: chapter 1's Student-KD on all
+# 400 steps is 4.1 million of them, $10{,}240/768 \approx 13.3$ times the chapter's set. At the rate of the
+# chapter's table (its "synthesis s per 1,000 images" column), multiply by 10.24; a GPU takes a small fraction of
+# that. Then read the student against two references: chapter 1's Student-KD on all
 # 60,000 real images (its table's "Student-KD" row), and the real-data yardstick (chapter 1 and
 # Appendix A), which says how many real images a student of your accuracy is worth
-# (`dfkd_book.stats.worth_real_images(100 * res_big.final_acc, records.yardstick())`). The chapter's runs
-# found that more images, more steps per batch and more student steps all helped; how much of the gap to the
-# ceiling they close at this scale is the measurement. Run it from two seeds if the answer is close.
+# (`dfkd_book.stats.worth_real_images(100 * res_big.final_acc, records.yardstick())`). The lever studies of
+# {doc}`B5_reproducing_inversion` found that more images, more steps per batch and more student steps all
+# helped; how much of the gap to the ceiling they close at this scale is the measurement. Run it from two seeds if
+# the answer is close.
 # ````
 
 # %% [markdown]

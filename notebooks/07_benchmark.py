@@ -16,33 +16,46 @@
 # %% [markdown]
 # # 7. The benchmark: every method on one teacher
 #
-# Each chapter so far ran one family of methods, and compared it with its own paper. The papers cannot be
-# compared with each other: they use different teachers, students, datasets, budgets and hardware, and most of
-# them report accuracy but not what it cost. This chapter puts every method of the book on **one protocol**:
+# Each chapter so far ran one family of methods and compared it with its own paper. The papers cannot be
+# compared with each other: they use different teachers, students, data sets and budgets, and most of them report
+# accuracy but not what it cost. This chapter puts every method of the book side by side — one data set, one
+# student, the same LeNet-5 teacher (its BatchNorm twin where a method reads BN statistics) — each at its own
+# recipe, with what it cost beside what it reached.
 #
-# * the same data set (Fashion-MNIST, 32 × 32, inputs in [0, 1]) and the same 10,000 test images;
-# * the same teacher — the shipped LeNet-5, or its BatchNorm twin LeNet-5-BN for the methods that read BN
-#   statistics (both about 91.5 %) — and the same student, a fresh LeNet-5-Half;
-# * each method's recipe from `dfkd_book.recipes` (its chapter's final recipe; every record prints it), run from
-#   **three seeds** of the student and of every random choice of the method: a number below is a mean ± the
-#   standard deviation over the seeds, never one seed's, and always the *final* student, never one picked on the
-#   test set;
-# * three measures of cost: the student's optimiser steps, the **teacher queries** (images passed through the
-#   teacher, forward or backward — the cost that does not depend on the machine), and the wall time of the whole
-#   method, making the transfer set *and* distilling, on the machine named beside it.
+# ```{admonition} In this chapter you will
+# :class: tip
 #
-# The numbers are made by one command per method, or by one for them all,
-#
-# ```bash
-# # every method; --only / --skip to choose; a failure does not stop the rest
-# python -m dfkd_book.experiments.bench all --seeds 3
-# python -m dfkd_book.experiments.bench ssd-kd-fast --seeds 3  # one method
+# * read the **leaderboard**: every method's final student over three seeds, ranked by one significance rule;
+# * compare methods **at equal compute**, counting the teacher's queries rather than a machine's seconds;
+# * see what each method **needs** (the teacher alone, BatchNorm statistics, the owner's statistics, real data)
+#   and choose a method by what you have;
+# * ask how far the best data-free student is from the ceiling, and what could close the gap.
 # ```
 #
-# which write one record per method to `results/records/` (shipped with the package, so this chapter also runs from a
-# `pip install`). This notebook only **reads** those records: it runs in seconds, and what it shows is what those
-# runs measured. Run the command yourself (a GPU makes it minutes) and re-run this notebook to see your own
-# leaderboard.
+# ```{admonition} Key equations
+# :class: note
+#
+# A student of test accuracy $a_S$ distilled from a teacher of accuracy $a_T$ **retains**
+# $r = a_S / a_T$ of it. Its **teacher queries** are every image passed through the teacher,
+# $Q = Q_\text{forward} + Q_\text{backward}$, forward to label or score it and backward to optimise an image or a
+# generator through it — the cost that does not depend on the machine. Two methods with seed accuracies
+# $a_1,\dots,a_n$ and $b_1,\dots,b_m$ differ **beyond the seeds' noise** when Welch's statistic
+#
+# $$t = \frac{\bar a - \bar b}{\sqrt{s_a^2/n + s_b^2/m}}$$
+#
+# gives a two-sided $p < 0.05$ (Welch 1947; `dfkd_book.stats.compare`, the book's one rule). A student is **worth
+# $N$ real images** when $N$ class-balanced real training images, distilled under the yardstick's protocol, give
+# the same accuracy (Appendix A's curve, read backwards).
+# ```
+#
+# The numbers come from one record per method, `results/records/METHOD.json`, written by
+#
+# ```bash
+# python -m dfkd_book.experiments.bench all --seeds 3
+# ```
+#
+# This chapter only **reads** those records (they ship with the package, so it also runs from a `pip install`);
+# Appendix {doc}`B7_reproducing_the_benchmark` says which commit and machine made each one.
 
 # %% tags=["remove-cell"]
 # On Colab: install this book's package and nothing else (never PyTorch:
@@ -61,15 +74,12 @@ if "google.colab" in sys.modules:
 import dfkd_book.records
 import pandas as pd
 from dfkd_book import config, plot, recipes
+from dfkd_book.chapters import glue
 from dfkd_book.experiments import leaderboard
-from IPython.display import Markdown, display
 
 config.describe()
-# results/records/METHOD.json for every method of the leaderboard: the
-# records shipped with the package, or the repository's results/ when present
-records = leaderboard.load()
+records = leaderboard.load()  # results/records/METHOD.json of every method
 board = leaderboard.rows(records)
-print(leaderboard.provenance(records))
 
 # %%
 from dfkd_book import chapters
@@ -82,47 +92,83 @@ chapters.show("07_benchmark")
 # The methods fall into three groups by what they need besides the teacher. **Data-free** methods have the
 # teacher alone — its weights, the BatchNorm statistics it carries where it has BN layers, or natural images that
 # are not the data owner's. **Metadata** methods read statistics that the data owner recorded on the training set
-# and shared (Lopes et al. 2017's activation records, the spectral records of chapter 5): no image of the training
-# set, but something made from all of them, so they are ranked apart. **Real data** is knowledge distillation on
-# the training set itself, the ceiling.
+# and shared (the activation and spectral records of chapter 5): no image of the training set, but something made
+# from all of them, so they are ranked apart. **Real data** is knowledge distillation on the training set itself,
+# the ceiling.
 #
-# Within a group, the **rank** is shared until the book's one significance rule separates two methods: walking down
-# the means, a method keeps the rank of the method that opened it unless Welch's two-sided t-test at the 5 % level
-# puts it below that method, and a shared rank is written `=k`. The table also gives the same test of each
-# method's three students against those of its group's most accurate method (*p vs best*; small means the
-# difference is unlikely to be seed noise). *Worth real images* reads the student's
-# mean accuracy off the yardstick of chapter 1 and Appendix A: how many class-balanced real training images give a
-# student as good under the yardstick's protocol. The paper column holds a published number **only where it is on
-# Fashion-MNIST**; the numbers published on other data sets are in the context table below it.
+# Within a group, walking down the means, a method keeps the rank of the method that opened it until the one rule
+# puts it below that method; a shared rank is written `=k`. *p vs best* is the rule's p-value against the group's
+# most accurate method; *worth* reads the mean off the yardstick; the paper column holds a published number only
+# where it is on Fashion-MNIST.
 
 # %% tags=["hide-input"]
 table = leaderboard.frame(board)
 index = pd.MultiIndex.from_arrays(
     [table["group"], table["rank"].replace("", "–")], names=["group", "rank"]
 )
-shown = pd.DataFrame(
+pd.DataFrame(
     {
         "method": table["name"],
+        "ch.": table["chapter"],
         "student %": [
             f"{m:.2f} ± {s:.2f}"
             for m, s in zip(table["student_acc"], table["sd"])
         ],
         "p vs best": table["p_vs_best"],
-        "worth": [leaderboard.worth_text(w) for w in table["worth"]],
+        "worth (real images)": [
+            leaderboard.worth_text(w) for w in table["worth"]
+        ],
         "paper %": table["paper"],
     }
-).set_index(index)
-shown.style.format(
+).set_index(index).style.format(
     {
         "p vs best": lambda v: "–" if pd.isna(v) else f"{v:.3f}",
         "paper %": lambda v: "–" if pd.isna(v) else f"{v:.2f}",
     }
 )
 
+# %% tags=["hide-cell"]
+ceiling = next(r for r in board if r.group == "real data")
+best = leaderboard.best_data_free(board)
+floor = next(r for r in board if r.method == "arbitrary-noise")
+top = [r for r in board if r.group == "data-free" and r.rank == best.rank]
+below = [r for r in board if r.group == "data-free" and r.rank != best.rank]
+paper_best = max(
+    (r for r in board if r.group == "data-free" and r.paper),
+    key=lambda r: r.paper,
+)
+glue("best_name", best.name)
+glue("best_acc", f"{best.student_acc:.2f} ± {best.sd:.2f} %")
+glue("best_worth", leaderboard.worth_text(best.worth))
+glue("n_top", len(top))
+glue("top_names", ", ".join(r.name for r in top if r is not best))
+glue("below_names", " and ".join(r.name for r in below))
+glue("ceiling_acc", f"{ceiling.student_acc:.2f} ± {ceiling.sd:.2f} %")
+glue("gap_ceiling", f"{ceiling.student_acc - best.student_acc:.1f}")
+glue("paper_best_name", paper_best.name)
+glue("paper_best_acc", f"{paper_best.paper:.2f} %")
+glue("paper_best_gap", f"{paper_best.paper - paper_best.student_acc:.1f}")
+glue("paper_best_book", f"{paper_best.student_acc:.2f} %")
+glue("paper_best_chapter", str(paper_best.chapter))
+glue("floor_acc", f"{floor.student_acc:.2f} ± {floor.sd:.2f} %")
+glue("floor_p", f"{floor.p_vs_best:.2f}")
+
 # %% [markdown]
-# (*Worth*: in real images; *paper %*: the published number on Fashion-MNIST.) What each student cost, per
-# seed: its optimiser steps, its transfer set, the teacher queries, and the wall time on the threads named beside
-# it (every record ran on the CPU of the provenance table at the end).
+# The most accurate data-free student is **{glue:text}`best_name`** at {glue:text}`best_acc` over three seeds,
+# {glue:text}`gap_ceiling` points below KD on the real training set ({glue:text}`ceiling_acc`); under the
+# yardstick's protocol it is worth {glue:text}`best_worth` real images. With three seeds, the one rule cannot
+# separate it from {glue:text}`top_names`: {glue:text}`n_top` methods share the first rank, and only
+# {glue:text}`below_names` fall below it. Balanced noise ({glue:text}`floor_acc`) spreads so far between its seeds
+# that even against the best alone its p is {glue:text}`floor_p`; it shares the lower rank of the method that
+# opened it. The spread between seeds is itself a finding: on one transfer set, where a student lands depends on
+# where it starts. The highest published data-free number on
+# Fashion-MNIST that this book reproduces is {glue:text}`paper_best_name`'s, {glue:text}`paper_best_acc`; the
+# book's student of the same method is {glue:text}`paper_best_book`, {glue:text}`paper_best_gap` points lower
+# (chapter {glue:text}`paper_best_chapter` discusses why).
+
+# %% [markdown]
+# What each student cost, per seed: its optimiser steps, its transfer set, the teacher queries and the wall time
+# of the whole method (making the transfer set and distilling).
 
 # %% tags=["hide-input"]
 pd.DataFrame(
@@ -132,9 +178,10 @@ pd.DataFrame(
         "transfer set": [
             f"{n:,} {k}" for n, k in zip(table["samples"], table["kind"])
         ],
-        "queries": [leaderboard.queries_text(q) for q in table["queries"]],
+        "teacher queries": [
+            leaderboard.queries_text(q) for q in table["queries"]
+        ],
         "wall s": table["wall_s"],
-        "threads": [records[m].get("threads") for m in table["method"]],
     }
 ).set_index("method").style.format(
     {
@@ -144,74 +191,20 @@ pd.DataFrame(
 )
 
 # %% [markdown]
-# **Context: the papers' numbers on other data.** Most of these papers publish no Fashion-MNIST number. What they
-# do publish is for another data set, teacher and student — MNIST, CIFAR-10 — and is not comparable with the
-# leaderboard; it is listed here so that a reader who knows the paper finds it, and kept out of the table above.
+# Most of these papers publish no Fashion-MNIST number. What they publish for other data sets, teachers and
+# students is not comparable with the leaderboard; it is listed here so that a reader who knows a paper finds it.
 
 # %% tags=["hide-input"]
 pd.DataFrame(leaderboard.context(records)).set_index("method").style.format(
-    {"published": lambda v: "–" if pd.isna(v) else f"{v:.2f}"}
-)
-
-# %%
-ceiling = next(r for r in board if r.group == "real data")
-best = leaderboard.best_data_free(board)
-floor = next(r for r in board if r.method == "arbitrary-noise")
-published = {  # the published data-free numbers on Fashion-MNIST
-    r.name: r.paper for r in board if r.group == "data-free" and r.paper
-}
-best_paper = max(published, key=published.get)
-paper_source = next(
-    records[r.method]["paper"]["source"] for r in board if r.name == best_paper
-)
-# sanity: every record is complete, multi-seed and coherent
-assert len(board) == len(recipes.leaderboard())
-assert all(r.seeds >= 3 for r in board), [
-    r.method for r in board if r.seeds < 3
-]
-assert all(r.student_acc < ceiling.student_acc for r in board if r.data_free), (
-    "a data-free student beat real data"
-)
-assert all(r.queries for r in board), (
-    "a record does not count its teacher queries"
-)
-assert best.student_acc > floor.student_acc, (
-    "the best data-free method does not beat balanced noise"
-)
-shared = [
-    f"{r.name} ({r.student_acc:.2f} ± {r.sd:.2f} %, p = {r.p_vs_best:.2f})"
-    for r in board
-    if r.group == "data-free" and r.rank == best.rank and r is not best
-] or ["no other method"]
-below_ceiling = ceiling.student_acc - best.student_acc
-above_floor = best.student_acc - floor.student_acc
-below_paper = published[best_paper] - best.student_acc
-display(
-    Markdown(
-        f"The most accurate data-free student is **{best.name}** (chapter "
-        f"{best.chapter}) at **{best.student_acc:.2f} ± {best.sd:.2f} %** "
-        f"over {best.seeds} seeds, {below_ceiling:.1f} points below KD on "
-        f"the real training set ({ceiling.student_acc:.2f} ± "
-        f"{ceiling.sd:.2f} %) and {above_floor:.1f} points above balanced "
-        f"uniform noise ({floor.student_acc:.2f} %). It shares rank "
-        f"{best.rank.lstrip('=')} with {', '.join(shared)}."
-        " The highest published data-free number on Fashion-MNIST is "
-        f"{published[best_paper]:.2f} % ({best_paper}, {paper_source}), "
-        f"{below_paper:.1f} points above this book's best. Under the "
-        "yardstick's protocol the best student is worth "
-        f"{leaderboard.worth_text(best.worth)} real images."
-    )
+    {"published": "{:g}"}
 )
 
 # %% [markdown]
 # ## The equal-compute frontier: accuracy against teacher queries
 #
-# Wall time depends on the machine, and the records above were made on one or two threads of a small CPU. What
-# every method pays on any machine is **teacher queries**: each image passed forward through the teacher (to
-# label it, to score it, to distil on it) and each image whose gradient is taken back through the teacher (to
-# optimise an image or a generator). Every record keeps its first seed's learning curve with the queries spent
-# by each evaluation — making the transfer set included — so the curves can be laid side by side on one axis.
-# The dot at the end of a line is the final student over all seeds (mean ± sd).
+# Every record keeps its first seed's learning curve with the teacher queries spent by each evaluation — making
+# the transfer set included — so the methods can be laid side by side on one axis. The dot at the end of a line is
+# the final student over all seeds (mean ± sd).
 
 # %%
 by_queries = leaderboard.curves(records, "queries")
@@ -227,12 +220,11 @@ fig = plot.accuracy_vs_queries(
 )
 
 # %% [markdown]
-# Read the figure at a budget: where each curve stands at 10⁵, 10⁶ and 10⁷ queries (the winner named below is
-# the best *data-free* method at that budget; KD on real data labels each training image once and keeps the
-# teacher's outputs, so it needs few queries — what it needs is the data). A curve cut before its end
-# comes from a run planned for a longer budget, its learning-rate schedule unfinished, so its number at the cut is
-# a lower bound on what a run *planned* for that budget would reach; "–" means the method had not yet evaluated a
-# student by then (it was still making its transfer set).
+# Read at a budget, each curve gives the accuracy of its last evaluation within it (the winner among the
+# data-free methods is shaded; KD on real data labels each training image once, so it needs few queries — what it
+# needs is the data). A curve cut before its end comes from a run planned for a longer budget, its learning-rate
+# schedule unfinished: its number there is a lower bound on what a run *planned* for the budget would reach. "–"
+# means the method had not yet evaluated a student (it was still making its transfer set).
 
 # %% tags=["hide-input"]
 budgets = {"10⁵ queries": 1e5, "10⁶ queries": 1e6, "10⁷ queries": 1e7}
@@ -242,65 +234,65 @@ frontier = pd.DataFrame(
         for label, b in budgets.items()
     }
 )
-# the winner at each budget among the data-free methods (the ceiling and
-# the metadata methods are shown for reference)
 free = frontier.loc[[r.name for r in board if r.group == "data-free"]]
 winners = {col: free[col].idxmax() for col in free if free[col].notna().any()}
-frontier.style.format(
-    lambda v: "–" if pd.isna(v) else f"{v:.2f}"
-).highlight_max(axis=0, color="#cdeccd")
 
-# %%
-assert set(winners) == set(budgets), winners
-cheapest = min((r for r in board if r.data_free), key=lambda r: r.queries)
-display(
-    Markdown(
-        "**Who wins at which budget.** "
-        + "; ".join(
-            f"at {col}: {name} ({frontier.loc[name, col]:.2f} %)"
-            for col, name in winners.items()
-        )
-        + f". The cheapest method in queries, {cheapest.name}, finishes with "
-        f"{leaderboard.queries_text(cheapest.queries)} queries at "
-        f"{cheapest.student_acc:.2f} ± {cheapest.sd:.2f} %; the most accurate "
-        f"data-free method spends {leaderboard.queries_text(best.queries)}, "
-        "and the real-data ceiling "
-        f"{leaderboard.queries_text(ceiling.queries)}."
-    )
+
+def shade_winner(column):
+    return [
+        "background-color: #cdeccd" if name == winners.get(column.name) else ""
+        for name in column.index
+    ]
+
+
+frontier.style.format(lambda v: "–" if pd.isna(v) else f"{v:.2f}").apply(
+    shade_winner
 )
+
+# %% tags=["hide-cell"]
+cheapest = min((r for r in board if r.data_free), key=lambda r: r.queries)
+for i, (col, name) in enumerate(winners.items()):
+    glue(f"winner_{i}", f"{name} ({frontier.loc[name, col]:.2f} %)")
+glue("cheapest_name", cheapest.name)
+glue("cheapest_queries", leaderboard.queries_text(cheapest.queries))
+glue("cheapest_acc", f"{cheapest.student_acc:.2f} ± {cheapest.sd:.2f} %")
+glue("best_queries", leaderboard.queries_text(best.queries))
+
+# %% [markdown]
+# At 10⁵ queries the best data-free student is {glue:text}`winner_0`, at 10⁶ {glue:text}`winner_1` and at 10⁷
+# {glue:text}`winner_2`. The cheapest method, {glue:text}`cheapest_name`, finishes with
+# {glue:text}`cheapest_queries` queries at {glue:text}`cheapest_acc`; the most accurate data-free method spends
+# {glue:text}`best_queries`.
 
 # %% [markdown]
 # ## Accuracy against wall time
 #
-# The same comparison in seconds: each method at its wall time per seed (log scale) and its mean accuracy, the
-# bar ± one sd over seeds; the star is the real-data ceiling, squares the metadata methods. Up and to the left is
-# better. Mind the device column of the leaderboard: some records ran on one thread (two runs side by side on the
-# two cores), others on two, so a factor of up to two in time is the machine's, not the method's — the query axis
-# above has no such factor.
+# The same comparison in seconds, each method at its wall time per seed (log scale) and its mean accuracy (the bar
+# is ± one sd over seeds; the star is the real-data ceiling, squares the metadata methods). Up and to the left is
+# better. Seconds depend on the machine and on how many threads a run had, which is why the frontier above counts
+# queries; the runs' machines are in Appendix {doc}`B7_reproducing_the_benchmark`.
 
 # %%
 fig = plot.accuracy_vs_compute(
-    board, title="Fashion-MNIST, LeNet-5 → LeNet-5-Half (CPU, full profile)"
+    board, title="Fashion-MNIST, LeNet-5 → LeNet-5-Half (full profile)"
 )
 
 # %% [markdown]
-# The training curves say *when* each student learnt what it knows (the first seed of each record). A method
-# that makes its transfer set first starts its curve when that is done (the seconds it spent are in the cost
-# table below), while the adversarial games and SSD-KD make their samples as they train, so their curves start
-# early and climb slowly.
+# The training curves say *when* each student learnt what it knows (the first seed of each record). A method that
+# makes its transfer set first starts its curve when that is done, while the adversarial games and SSD-KD make
+# their samples as they train, so their curves start early and climb slowly.
 
 # %%
 fig = plot.accuracy_over_time(leaderboard.curves(records, "wall_s"))
 
 # %% [markdown]
-# ## What each method costs
+# ## What each method needs, and what it spends
 #
-# Wall time splits into making the transfer set and distilling on it. The methods that optimise images spend
-# most of it in the teacher's backward pass — one per image per step — so their cost grows with images × steps;
-# the arbitrary transfer sets cost only forward passes to label and balance; the adversarial games and SSD-KD
-# interleave the two.
+# The methods that optimise images spend most of their queries in the teacher's backward pass — one per image per
+# step — so their cost grows with images × steps; the arbitrary sets cost only forward passes, to label and
+# balance; the adversarial games and SSD-KD interleave the two.
 
-# %%
+# %% tags=["hide-input"]
 needs = {
     "kd-real": "the training set",
     "zskd": "the teacher",
@@ -316,44 +308,19 @@ needs = {
 }
 rows = []
 for m, rec in records.items():
-    # None: the samples are made during training (or are real)
-    make = leaderboard.made_first(rec) or None
     q = rec.get("teacher_queries") or {}
     rows.append(
         {
             "method": recipes.about(m).label,
             "needs": needs[m],
             "samples": rec["transfer_samples"],
-            "forward": q.get("forward"),
-            "backward": q.get("backward"),
-            "make s": make,
-            "distil s": rec.get("distillation_s"),
-            "wall s": rec["wall_s"],
-            "s per 1,000 samples made": None
-            if make is None
-            else 1000 * make / rec["transfer_samples"],
+            "forward": leaderboard.queries_text(q.get("forward")),
+            "backward": leaderboard.queries_text(q.get("backward") or None),
         }
     )
-pd.DataFrame(rows).set_index("method").style.format(
-    {
-        "make s": "{:.0f}",
-        "distil s": "{:.0f}",
-        "wall s": "{:.0f}",
-        "samples": "{:,}",
-        "forward": "{:,.0f}",
-        "backward": "{:,.0f}",
-        "s per 1,000 samples made": "{:.1f}",
-    },
-    na_rep="–",
-)
+pd.DataFrame(rows).set_index("method").style.format({"samples": "{:,}"})
 
-# %% [markdown]
-# ## When to choose which
-#
-# What you have decides more than the leaderboard does; within what you have, the numbers decide. The guide
-# below is written from the records above (each number is read from them).
-
-# %%
+# %% tags=["hide-cell"]
 by = {r.method: r for r in board}
 
 
@@ -365,29 +332,34 @@ def cite(m):
     )
 
 
-guide = [
-    "* **Only the teacher's weights, and any natural images you may use.** "
-    "A class-balanced arbitrary transfer set (chapter 3) is the strong "
-    f"cheap baseline: {cite('arbitrary-best')}, against "
-    f"{cite('arbitrary-noise')} for balanced noise, the floor every method "
-    "must beat. It costs forward passes only, most of them sorting "
-    "candidates into classes.",
-    "* **A teacher with BatchNorm.** Its running statistics describe the "
-    "training data for free. SSD-KD with Fast's meta-generator (chapter 6): "
-    f"{cite('ssd-kd-fast')}; DeepInversion (chapter 5), a reusable set of "
-    f"{by['deepinversion'].samples:,} images: {cite('deepinversion')}; "
-    f"SSD-KD as its Algorithm 1 prints it: {cite('ssd-kd')}; plain BN "
-    f"statistics: {cite('bn-stats')}.",
-    "* **The data owner will share statistics, not data.** Activation "
-    f"records: {cite('activation-records')}; spectral records: "
-    f"{cite('spectral')}. A few kB to MB of metadata, ranked apart because "
-    "they are made from the training set.",
-    "* **No BN, no metadata, no natural images.** ZSKD's data impressions "
-    f"(chapter 2): {cite('zskd')}; an adversarial game (chapter 4): "
-    f"{cite('adversarial')}, by far the fewest queries and no stored image "
-    "at all, but the least accurate student here after balanced noise.",
-]
-display(Markdown("\n".join(guide)))
+for m in by:
+    glue(f"cite_{m.replace('-', '_')}", cite(m))
+glue("di_images", f"{by['deepinversion'].samples:,}")
+t1, t2 = by["zskd"].teacher_acc, by["deepinversion"].teacher_acc  # LeNet-5, LeNet-5-BN
+glue("t_lenet5", f"{t1:.2f}")
+glue("t_lenet5bn", f"{t2:.2f}")
+glue("t_ratio", f"{t2 / t1:.4f}")
+glue("t_gap", f"{100 * abs(t2 / t1 - 1):.2f} %")
+
+# %% [markdown]
+# ## When to choose which
+#
+# What you have decides more than the leaderboard does; within what you have, the numbers decide.
+#
+# * **Only the teacher's weights, and natural images you may use.** A class-balanced arbitrary transfer set
+#   (chapter 3) is the strong cheap baseline: {glue:text}`cite_arbitrary_best`, against
+#   {glue:text}`cite_arbitrary_noise` for balanced noise, the floor every method must beat. It costs forward passes
+#   only, most of them sorting candidates into classes.
+# * **A teacher with BatchNorm.** Its running statistics describe the training data for free. SSD-KD with Fast's
+#   meta-generator (chapter 6): {glue:text}`cite_ssd_kd_fast`; DeepInversion (chapter 5), a reusable set of
+#   {glue:text}`di_images` images: {glue:text}`cite_deepinversion`; SSD-KD as its Algorithm 1 prints it:
+#   {glue:text}`cite_ssd_kd`; plain BN statistics: {glue:text}`cite_bn_stats`.
+# * **The data owner will share statistics, not data.** Activation records: {glue:text}`cite_activation_records`;
+#   spectral records: {glue:text}`cite_spectral`. A few kB to MB of metadata, ranked apart because they are made
+#   from the training set.
+# * **No BN, no metadata, no natural images.** ZSKD's data impressions (chapter 2): {glue:text}`cite_zskd`; an
+#   adversarial game (chapter 4): {glue:text}`cite_adversarial`, by far the fewest queries and no stored image at
+#   all, but the least accurate student here after balanced noise.
 
 # %% [markdown]
 # ## The mean transition error: how close is the boundary?
@@ -400,15 +372,14 @@ mte = dfkd_book.records.load_summary("mte")
 pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
 
 # %% [markdown]
-# ## How far from the ceiling, and what would close the gap
+# ## How far from the ceiling
 #
-# Every data-free recipe above was sized to run its three seeds on a 2-core CPU, and the chapters check a
-# student's budget by doubling it. The frontier asks a second question of the whole method: how many points did
-# each method's first seed gain over the last doubling of its teacher queries, from half of them to all of them?
-# For a method that makes its samples while the student trains (SSD-KD, the adversarial games), a curve still
-# climbing there says that more of the same budget would buy more. For a method that spends most of its queries
-# making or sorting its set first (the arbitrary sets, ZSKD), the last doubling is mostly its student's training,
-# which the chapters' doubling checks judge instead.
+# Every chapter sized its student's budget by doubling it until the doubling added less than a point. The
+# frontier asks the same of each whole method: how many points did its first seed gain over the last doubling
+# of its teacher queries, from half of them to all of them? For a method that makes its samples while the student
+# trains (SSD-KD, the adversarial games) the last doubling buys new samples; for a method that makes or sorts its
+# set first (the arbitrary sets, ZSKD) it is mostly its student's training, which the chapters' own doubling
+# checks judge.
 
 # %%
 def last_doubling(xs, accs):
@@ -420,64 +391,56 @@ def last_doubling(xs, accs):
 
 gains = pd.Series(
     {name: last_doubling(*c) for name, c in by_queries.items()},
-    name="points gained over the last doubling of queries",
+    name="points gained over the last doubling of queries (first seed)",
 )
+gains.to_frame().style.format(lambda v: "–" if pd.isna(v) else f"{v:+.2f}")
+
+# %% tags=["hide-cell"]
 climbing = [n for n, g in gains.items() if g is not None and g >= 1.0]
-display(
-    gains.to_frame().style.format(lambda v: "–" if pd.isna(v) else f"{v:+.2f}")
-)
-display(
-    Markdown(
-        "Still gaining a point or more over the last doubling: "
-        + (", ".join(climbing) if climbing else "none")
-        + "; every other curve had flattened."
-    )
+glue("climbing", ", ".join(climbing) if climbing else "none")
+zskd_paper = recipes.published("zskd", "impressions").value
+zskd_steps = recipes.published("zskd", "steps per impression").value
+zskd_book = recipes.get("zskd", "full").settings
+glue(
+    "zskd_compute",
+    f"{zskd_paper:,.0f} data impressions of {zskd_steps:,.0f} steps each, "
+    f"about {zskd_paper * zskd_steps / (zskd_book['n'] * zskd_book['steps']):.0f} "
+    "times the crafting of chapter 2's recipe",
 )
 
 # %% [markdown]
-# What the curves cannot buy with more of the same queries, the chapters point at:
+# Still gaining a point or more over the last doubling: {glue:text}`climbing`. One seed's curve is a hint, not a
+# measurement: a climbing curve of a game is worth a longer run, but chapter 4 measured that doubling the games'
+# student budget adds under a point over three seeds. What more queries of the same kind cannot buy, the chapters
+# point at:
 #
 # * **Samples, not steps.** A method that makes a fixed set first spends its later queries re-labelling the same
-#   images as the student trains; a method that keeps making samples (SSD-KD, the adversarial games) can turn each
-#   query into a new one. Chapter 5's inversion methods make a few hundred images; the ZSKD paper used 48,000 data
-#   impressions of 1,500 steps each, about sixty times chapter 2's compute; chapter 3's arbitrary sets are cheap to
-#   make and so can be far larger.
-# * **Better samples.** Chapter 5 measured that more DeepInversion images at fewer steps did not help, and chapter
-#   6 that SSD-KD's gain came from the generator and the student's start, not from its sample selection.
-# * **A GPU.** An inverted image costs one teacher backward pass per step; on a CPU that is the budget. A GPU does
-#   the same work one to two orders of magnitude faster — run the benchmark there with larger recipes (every
-#   recipe in `dfkd_book.recipes` is a frozen dataclass: `r.build(n=...)` and `r.student.kwargs(steps=...)`
-#   override its method's settings and the student's budget).
+#   images; a method that keeps making samples can turn each query into a new one. The ZSKD paper crafted
+#   {glue:text}`zskd_compute`; chapter 3's arbitrary sets are cheap to make and so can be far larger.
+# * **Better samples.** Appendix B.5 lists what was tried for DeepInversion's images and what each lever bought;
+#   Appendix B.6 shows that SSD-KD's gain here came from the generator and the student's start, not from its sample
+#   selection.
+# * **Students that generalise off the transfer set.** The seeds of one method spread far on the same set (balanced
+#   noise most of all): where a student lands off the set depends on its start. Mixing transfer images, averaging
+#   the student's weights and choosing a checkpoint by a data-free signal are the next levers.
 
 # %% [markdown]
-# ## Where the numbers come from
+# ## Summary
 #
-# Every record names the command, commit, date and machine that made it; a record is re-made whenever its
-# chapter's recipe changes.
-
-# %% tags=["hide-input"]
-pd.DataFrame(
-    [
-        {
-            "method": recipes.about(m).label,
-            "command": f"bench {m} --seeds {rec.get('seeds', 1)}",
-            "seeds": rec.get("per_seed"),
-            "commit": rec["commit"][:7],
-            "date": rec["date"][:10],
-            "device": leaderboard.where(rec),
-            "torch": rec.get("torch"),
-        }
-        for m, rec in records.items()
-    ]
-).set_index("method")
+# * One protocol puts every method side by side: one data set, one student, the same teacher, each method at its
+#   recipe, three seeds, the final student, and what it cost in steps, queries and seconds.
+# * With three seeds, most data-free methods cannot be told apart by the one rule: the leaderboard's first rank is
+#   shared. The spread between seeds is itself a finding.
+# * Teacher queries compare methods across machines; the frontier shows which method is best at each budget.
+# * What you have — BN in the teacher, the owner's statistics, natural images — narrows the choice before the
+#   numbers do.
 
 # %% [markdown]
 # ## Exercises
 #
 # Every exercise has a worked solution, hidden until you open it. {ref}`ex-ch7-pareto`,
 # {ref}`ex-ch7-retention` and {ref}`ex-ch7-retention-rank` only read the records and run in seconds; the others
-# train students, and {ref}`ex-ch7-gpu` and {ref}`ex-ch7-teacher` are hours of CPU work (a GPU makes
-# them minutes).
+# train students, and {ref}`ex-ch7-gpu` and {ref}`ex-ch7-teacher` are hours of CPU work.
 
 # %% [markdown]
 # ```{exercise} The real-data curve
@@ -557,10 +520,10 @@ pd.DataFrame(
 #     )
 # ```
 #
-# The answer is sobering. Chapter 1 printed that under the yardstick's protocol a 70 % student is worth about 15
-# real images and an 80 % student about 98. A data-free student below 70 % is therefore worth fewer than about 15
-# real images, one or two per class: a handful of labelled examples, shown many times with augmentation and
-# re-labelled by the teacher, teach this student as much as thousands of synthetic ones. Your curve, with chapter 5's
+# The answer is sobering. Chapter 1 read the yardstick at a few accuracies: a data-free student a few points below
+# the best is worth a few dozen real images, and one below 70 % only one or two per class — a handful of labelled
+# examples, shown many times with augmentation and re-labelled by the teacher, teach this student as much as
+# thousands of synthetic ones. Your curve, with chapter 5's
 # protocol, answers the same question with that protocol; the two need not agree exactly.
 # ````
 
@@ -579,8 +542,8 @@ pd.DataFrame(
 # python -m dfkd_book.experiments.bench all --skip mte --out results-gpu
 # ```
 #
-# and point the notebook at the new directory (`leaderboard.load("results-gpu")`), or keep the default `results/`
-# and compare with `git diff results/`.
+# (the records go to `results-gpu/records/`) and point the notebook at the new directory
+# (`leaderboard.load("results-gpu")`), or keep the default `results/` and compare with `git diff results/`.
 #
 # *Accuracy.* The recipes, seeds and protocols are the same, so the students should come out nearly the same: GPU
 # kernels are not bit-identical to CPU ones and some are nondeterministic, which moves single-seed numbers by a
@@ -647,21 +610,20 @@ pd.DataFrame(
 # ````{solution} ex-ch7-retention
 # :class: dropdown
 #
-# Every record keeps the paper's numbers under `paper`, including the published teacher's accuracy:
+# The papers' numbers are in the book's method table, `recipes.METHODS`; the Fashion-MNIST rows all distil the
+# LeNet-5 of Nayak et al., whose published accuracy both their papers give:
 #
 # ```python
+# paper_teacher = recipes.published("kd-real", "teacher").value
 # rows = []
 # for m, rec in records.items():
-#     p = rec["paper"]
-#     if (
-#         p.get("published") is not None
-#         and p.get("setting", "").startswith("Fashion-MNIST")
-#     ):
+#     p = recipes.published(m, "student", "fashion-mnist")
+#     if p is not None:
 #         rows.append(
 #             {
 #                 "method": recipes.about(m).label,
-#                 "paper's setting": p["setting"],
-#                 "paper retention %": 100 * p["published"] / p["teacher_acc"],
+#                 "paper's setting": p.setting,
+#                 "paper retention %": 100 * p.value / paper_teacher,
 #                 "book retention %": (
 #                     100 * rec["student_acc"] / rec["teacher_acc"]
 #                 ),
@@ -670,13 +632,12 @@ pd.DataFrame(
 # pd.DataFrame(rows).set_index("method").round(1)
 # ```
 #
-# (The test is `startswith`: the adversarial record's setting *mentions* Fashion-MNIST only to say there is no
-# such number.) Four rows have one: KD on real data, ZSKD, balanced noise and the best arbitrary set, all against
-# the same published LeNet-5 teacher. In the committed records only KD on real data reproduces its
-# paper's retention (98.70 % published, and chapter 1's paper-vs-book table agrees to a tenth of a point); every
-# data-free row stays below its paper's (chapter 3's paper-vs-book table gives the best arbitrary set's retention
-# beside the paper's). Retention removes the difference between the teachers; what is left is the difference in transfer sets
-# and in budgets, which the chapters' "Where this chapter falls short" sections discuss.
+# Four rows have one: KD on real data, ZSKD, balanced noise and the best arbitrary set. In the committed records
+# only KD on real data reproduces its paper's retention (chapter 1's paper-vs-book table agrees to a tenth of a
+# point); every data-free row stays below its paper's (chapter 3's paper-vs-book table gives the best arbitrary
+# set's retention beside the paper's). Retention removes the difference between the teachers; what is left is the
+# difference in transfer sets and in budgets, which the chapters' "Where this chapter falls short" sections
+# discuss.
 # ````
 
 # %% [markdown]
@@ -782,20 +743,22 @@ pd.DataFrame(
 # ```{exercise} Does retention change the ranking? (pen and paper)
 # :label: ex-ch7-retention-rank
 #
-# Most methods here distil the LeNet-5 (91.43 % in chapter 5), the BatchNorm ones its twin LeNet-5-BN (91.57 %). When
-# can ranking by retention disagree with ranking by student accuracy?
+# Most methods here distil the LeNet-5 (its accuracy $t_1$ = {glue:text}`t_lenet5` %), the BatchNorm ones its
+# twin LeNet-5-BN ($t_2$ = {glue:text}`t_lenet5bn` %). When can ranking by retention disagree with ranking by
+# student accuracy?
 # ```
 #
 # ````{solution} ex-ch7-retention-rank
 # :class: dropdown
 #
 # Take a student of accuracy $a$ from the LeNet-5 and one of accuracy $b$ from the LeNet-5-BN. By retention, the
-# first ranks higher when $a/91.43 > b/91.57$, i.e. when $b/a < 91.57/91.43 \approx 1.0015$. By accuracy it ranks
+# first ranks higher when $a/t_1 > b/t_2$, i.e. when $b/a < t_2/t_1$ = {glue:text}`t_ratio`. By accuracy it ranks
 # higher when $b/a < 1$. The two rankings disagree only when
 #
-# $$1 < \frac{b}{a} < 1.0015,$$
+# $$1 < \frac{b}{a} < \frac{t_2}{t_1},$$
 #
-# that is when the BN-teacher student is ahead by less than 0.15 % of its accuracy — under 0.1 points at 60 %. That
-# is far inside any seed spread this book has measured, so with these two teachers retention and accuracy rank the
-# methods the same way. Retention matters across *papers*, whose teachers differ by whole points ({ref}`ex-ch7-retention`), not across the rows of this leaderboard.
+# that is when the BN-teacher student is ahead by less than {glue:text}`t_gap` of its accuracy. That is far inside
+# any seed spread this book has measured, so with these two teachers retention and accuracy rank the methods the
+# same way. Retention matters across *papers*, whose teachers differ by whole points ({ref}`ex-ch7-retention`), not
+# across the rows of this leaderboard.
 # ````

@@ -22,9 +22,8 @@
 # $$\mathcal{L}_\text{KD} = \tau^2\,\mathrm{KL}\!\left(\mathrm{softmax}(t/\tau)\,\middle\|\,\mathrm{softmax}(s/\tau)\right),$$
 #
 # with the teacher re-labelling every augmented batch (Nayak et al. 2019). How long, with what optimiser and
-# what augmentation that student trains decides as much of the final number as the transfer set does. Early
-# versions of this book gave the students 300–1,600 optimiser steps, where the papers train for 10⁴–10⁵; a
-# cosine schedule that reaches zero at any budget made every curve *look* converged.
+# what augmentation that student trains decides as much of the final number as the transfer set does — and a
+# cosine schedule that reaches zero at any budget makes every curve *look* converged, however short the budget.
 #
 # This appendix shows how the student protocol of `dfkd_book.recipes` was chosen instead: a staged search on
 # five transfer sets, selected on **5,000 held-out training images** (never on the test set), with learning
@@ -40,7 +39,7 @@
 # python -m dfkd_book.experiments.search record --out DIR
 # ```
 #
-# about a hundred students of up to 20,000 steps each: it ran on a GPU (where it was run is printed below).
+# about a hundred students of up to 20,000 steps each, run by the lab's runner (the devices are printed below).
 
 # %% tags=["remove-cell"]
 # On Colab: install this book's package and nothing else (never PyTorch:

@@ -203,4 +203,7 @@ def test_accuracy_vs_compute_places_each_row():
     points = [tuple(c.get_offsets()[0]) for c in ax.collections if len(c.get_offsets()) == 1]
     assert (100.0, 70.0) in points and (50.0, 89.0) in points
     assert any(list(ln.get_ydata()) == [90.0, 90.0] for ln in ax.get_lines())  # the teacher, dashed
+    # the points carry numbers, most accurate first, and the key beside the axes names them (no name overprints)
+    assert sorted(t.get_text() for t in ax.texts if t.get_text().isdigit()) == ["1", "2"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["1  b (ch. 1)", "2  a (ch. 2)"]
     plt.close("all")
