@@ -260,8 +260,9 @@ fig.tight_layout()
 # recipe's `bn_weight`, `adv_weight` and `task_weight`). The paper writes eq. 2 as
 # $\min_S \max_G \mathbb{E}_{x=\delta\circ g(z)}[\mathcal{L}_{BN} + \mathcal{L}_{KD} + \varphi\,\mathcal{L}_{Task}]$,
 # all three with a plus sign under the one min–max; read literally, the generator would also *raise* the BN and
-# task losses. The signs above are those of the Fast and CMI code it builds on (the open-choices table). Each new sample enters the buffer with the priority of
-# eq. 4, its KL divergence weighted by the importance weight of its previous draw (1 for a new sample):
+# task losses. The signs above are those of the Fast and CMI code it builds on (the open-choices table). Each new
+# sample enters the buffer with the priority of eq. 4, its KL divergence weighted by the importance weight of its
+# previous draw (1 for a new sample):
 #
 # $$\delta_i(x) = w_{i-1}(x)\,\mathrm{KL}\big(T(x)\,\|\,S(x)\big).$$
 #

@@ -63,7 +63,7 @@ if "google.colab" in sys.modules:
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from dfkd_book import config, plot, records, stats
+from dfkd_book import config, records, stats
 from dfkd_book.experiments import leaderboard
 
 config.describe()
@@ -93,7 +93,7 @@ pd.DataFrame(
             **{f"seed {i} (%)": acc for i, acc in enumerate(rec["per_seed"])},
             "mean ± sd (%)": stats.mean_sd_text(rec["per_seed"]),
             "student steps": f"{rec['steps']:,}",
-            "teacher forward (samples)": f"{rec['teacher_queries']['forward']:,}",
+            "teacher forward": f"{rec['teacher_queries']['forward']:,}",
             "seconds per seed": rec["wall_s"],
             "where": leaderboard.where(rec),
             "commit": rec["commit"][:7],
@@ -223,26 +223,26 @@ for note, labels in notes.items():
 # reproducible bit for bit only on the device and thread count that made it. This is why the seed-to-seed spread,
 # not one run, is the unit of every comparison below.
 #
-# The figure gives every seed of the lever runs that ran on two or more seeds, the bar its mean ± sd:
+# The figure gives every seed of the lever runs that ran on two or more seeds, and their mean ± sd:
 
 
 # %%
-def lever_rows(min_seeds=1):
-    """The lever runs as rows for stats.contrast and plot.ablation: per
-    (game, change, width, steps) every seed's accuracy in seed order, where a
-    seed ran twice the first run in the file, and the devices it ran on."""
+def lever_rows():
+    """The lever runs as rows for stats.contrast: per (game, change, width,
+    steps) every seed's accuracy in seed order (where a seed ran twice, the
+    first run in the file) and the devices it ran on."""
     out = []
     keys = ["game", "change", "generator width", "student steps"]
     for key, g in finals.groupby(keys, sort=False):
         g = g.drop_duplicates("seed").sort_values("seed")
-        if len(g) < min_seeds:
-            continue
         game, what, width, steps = key
         mean, sd = stats.mean_sd(g["accuracy"])
         out.append(
             {
                 "label": f"{game}, {what}, width {width}, {steps:,} steps",
-                "group": game,
+                "short": f"{what}, {steps:,} steps"
+                + ("" if width == 32 else f", width {width}"),
+                "game": game,
                 "per_seed_test": list(g["accuracy"]),
                 "seed_ids": list(g["seed"]),
                 "test_acc": mean,
@@ -255,10 +255,54 @@ def lever_rows(min_seeds=1):
 
 
 summary = {"rows": lever_rows()}
-fig = plot.ablation(
-    {"rows": lever_rows(min_seeds=2), "source": "games-probe"},
-    title="the games' levers: every seed of the runs with two or more seeds",
+shown = sorted(
+    (r for r in summary["rows"] if r["seeds"] >= 2), key=lambda r: r["short"]
 )
+short = {  # the figure's labels
+    "class-balance term, λ = 5": "balance λ = 5",
+    "one generated batch per outer step": "one batch per outer step",
+    "generator depth 1 (official 2)": "generator depth 1",
+    "dark start, pixel mean 0.2": "dark start",
+}
+heights = [sum(r["game"] == game for r in shown) for game in ("DFAD", "ZSKT")]
+fig, axes = plt.subplots(
+    2,
+    1,
+    figsize=(9.5, 0.4 * len(shown) + 1.8),
+    sharex=True,
+    gridspec_kw={"height_ratios": heights},
+)
+for ax, game in zip(axes, ("DFAD", "ZSKT")):
+    rows = [r for r in shown if r["game"] == game][::-1]
+    for y, r in enumerate(rows):
+        ax.errorbar(
+            r["test_acc"],
+            y,
+            xerr=r["test_acc_sd"],
+            fmt="o",
+            color="C0",
+            capsize=3,
+            label="mean ± sd over seeds" if y == 0 else None,
+        )
+        ax.scatter(
+            r["per_seed_test"],
+            [y] * r["seeds"],
+            s=14,
+            color="k",
+            zorder=3,
+            label="one seed" if y == 0 else None,
+        )
+    labels = [r["short"] for r in rows]
+    for long, brief in short.items():
+        labels = [label.replace(long, brief) for label in labels]
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax.set_title(game, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+axes[-1].set_xlabel(
+    "student test accuracy (%), the lever runs of two seeds or more"
+)
+fig.tight_layout()
 
 # %% [markdown]
 # Each claim of the chapter about a lever is one comparison of two rows under the one rule (paired where both rows
