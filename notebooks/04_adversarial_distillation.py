@@ -50,7 +50,6 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %%
-import json
 import time
 
 import matplotlib.pyplot as plt
@@ -67,6 +66,7 @@ from dfkd_book import (
     plot,
     recipes,
     records,
+    stats,
     train,
     zoo,
 )
@@ -91,7 +91,7 @@ chapters.show("04_adversarial_distillation")
 # `student.steps` counts **student optimiser steps**; a ZSKT outer step holds ten of them, a DFAD outer step
 # five. Each game keeps its paper's optimisers and step ratio (`adversarial.DEFAULTS`). Two things are smaller
 # than in the papers: the number of steps, and the generator's width (the generators section measures why). Two
-# are added, each measured in "What else was tried": ZSKT's generator starts dark (`init_mean`) instead of
+# are added, each measured in {doc}`B4_reproducing_adversarial`: ZSKT's generator starts dark (`init_mean`) instead of
 # mid-grey, and DFAD's generator loss has a class-balance term (`balance`, the DFAD section shows why).
 
 # %%
@@ -574,9 +574,8 @@ print(
 # %% [markdown]
 # The recipe's game, with the class-balance term, at the chapter's full budget. One more change from the paper
 # is in the recipe (`reuse`): the five student steps of an outer step share one generated batch, as ZSKT's ten
-# do, where the paper draws a fresh z for each. In two sets of three seeds it was as accurate as fresh batches,
-# within the seed-to-seed spread ("What else was tried" and "Paper vs this book" below), for a third of the
-# teacher's forward passes and about half the wall time.
+# do, where the paper draws a fresh z for each. Over three seeds it was as accurate as fresh batches, within the
+# seeds' noise, for a third of the teacher's forward passes ({doc}`B4_reproducing_adversarial`).
 
 # %%
 config.seed_everything(0)
@@ -645,8 +644,7 @@ games.round(2)
 # The two games differ in more than their losses. ZSKT's student takes ten Adam steps on every generated batch
 # and copies the teacher's attention maps too; DFAD's takes five SGD steps, at lr 0.01, on each batch (the paper:
 # one on each fresh batch), on the distance between logits. The table gives each game's student at this budget
-# and what it cost; the records of `python -m dfkd_book.experiments.bench adversarial` give the same recipes from three
-# seeds, in the "Paper vs this book" section.
+# and what it cost; the same recipes from three seeds are in the "Paper vs this book" table below.
 
 # %% [markdown]
 # ## Baselines: a few real images, and all of them
@@ -827,163 +825,90 @@ ax.grid(axis="x", alpha=0.3)
 fig.tight_layout()
 
 # %% [markdown]
-# ### Across seeds and step sizes
-#
-# One run's MTE on a few hundred images is one draw, and at η = 1 most of the students' walks cross within two
-# steps, so the MTE above mostly measures how far apart the two curves sit *after* the crossing. The runs below
-# ask whether the ordering survives other seeds and smaller steps: `python -m dfkd_book.experiments.levers mte-sweep` trained each student
-# from three seeds (the ZSKT students are those `python -m dfkd_book.experiments.bench zskt` kept), and walked 1,000 test
-# images per student at two step sizes. The first m steps of a walk are a shorter walk at the same η, so each
-# run also gives the MTE of shorter walks. The records are in `results/runs/mte-sweep.jsonl`.
-
-# %%
-swept = ("zero-shot (ZSKT)", "few-shot KD", "full-data KD")
-sweep = pd.DataFrame(records.load_runs("mte-sweep"))
-# every (student, seed, η) run → one row per walk length m
-walk_mte = pd.DataFrame(
-    [
-        {
-            "student": r.student,
-            "seed": r.seed,
-            "η": r.lr,
-            "steps": int(m),
-            "MTE": v,
-        }
-        for r in sweep.itertuples()
-        for m, v in {**r.mte_first, str(r.steps): r.mte}.items()
-    ]
-)
-by = walk_mte.groupby(["η", "steps", "student"])["MTE"].agg(
-    ["mean", "std", "count"]
-)
-means = by["mean"].unstack("student")[list(swept)]
-sweep_table = (
-    by["mean"].map("{:.3f}".format) + " ± " + by["std"].map("{:.3f}".format)
-).unstack("student")[list(swept)]
-for other in ("few-shot KD", "full-data KD"):
-    sweep_table[f"zero-shot < {other}"] = (
-        means["zero-shot (ZSKT)"] < means[other]
-    )
-sweep_table["seeds"] = by["count"].unstack("student").min(axis=1)
-sweep_table
-
-# %%
-g = sweep.groupby(["student", "lr"])
-runs = pd.DataFrame(
-    {
-        "accuracy (%)": g["student_acc"].mean(),
-        "student crossed": g["student_crossed"].mean(),
-        "median crossing step": g["student_median_crossing_step"].median(),
-        "teacher crossed": g["teacher_crossed"].mean(),
-        "walk s": g["walk_s"].mean(),
-    }
-).rename_axis(["student", "η"])
-fig, axes = plt.subplots(
-    1,
-    means.index.get_level_values(0).nunique(),
-    figsize=(10, 3.2),
-    sharey=True,
-    squeeze=False,
-)
-for ax, (eta, m) in zip(axes[0], means.groupby(level="η")):
-    sd = by["std"].unstack("student").loc[eta]
-    for name in swept:
-        ax.errorbar(
-            m.loc[eta].index,
-            m.loc[eta][name],
-            yerr=sd[name],
-            marker="o",
-            ms=3,
-            capsize=2,
-            label=name,
-        )
-    ax.set(xscale="log", xlabel="walk steps", title=f"η = {eta:g}")
-    ax.grid(alpha=0.3)
-axes[0, 0].set_ylabel("MTE (mean ± sd over seeds)")
-axes[0, 0].legend(fontsize=8)
-fig.tight_layout()
-held = sweep_table["zero-shot < few-shot KD"]
-print(
-    f"zero-shot < few-shot KD on the seed means at {held.sum()} of "
-    f"{len(held)} walks (η, steps); not at: "
-    + (
-        ", ".join(f"η = {e:g}, {n} steps" for e, n in held.index[~held])
-        or "none"
-    )
-)
-runs.round(3)
-
-# %% [markdown]
-# The first table is the test: each cell is a student's MTE for one step size and walk length, the mean ± sd
-# over three seeds, and the last columns say whether the zero-shot student's mean is the lower one. The poster's
-# ordering holds for the long walks, the paper's protocol (η = 1, 100 steps) among them, and not for the
-# shortest ones (the printout lists them). The second table says why (seed means; 1,000 images, 9,000 walks per
-# student and step size, 300 steps at η = 0.1 and 100 at η = 1): the share of walks in which the target class
-# reached probability ½ under the student (and under the teacher), and the median step at which the student's
-# did. Its seconds are one CPU thread's with other jobs beside it; `python -m dfkd_book.experiments.bench mte` times the
-# η = 1 walk alone, on two cores (`results/runs/mte.json`, `mte_seconds`).
-#
-# * **Early in a walk** the zero-shot student's curve has already jumped and the teacher's has not. At η = 0.1
-#   its own gradient carries the ZSKT student over a boundary sooner than either student that saw real images
-#   (the median crossing step): along its own gradient, its boundaries lie closer to the test images than
-#   theirs, and over the shortest walks its MTE is the largest of the three.
-# * **Late in a walk** every student has crossed, and the question is whether the teacher followed. It did in
-#   far more of the zero-shot student's walks than of the others': the directions in which the zero-shot student
-#   changes its mind are more often directions in which the teacher changes its mind too. That is the effect the
-#   poster's MTE measures, and it survives the step sizes and seeds here. It is a statement about *directions*,
-#   not distances: by the short walks, the zero-shot student is the less faithful copy of the teacher near its
-#   test images.
+# One run's MTE on a few hundred images is one draw. Over three seeds, 1,000 test images per student and two step
+# sizes, the zero-shot student's MTE is the lowest beyond the seeds' noise at the paper's walk and at the long
+# walks, and the ordering turns round for the shortest walks, where the zero-shot student crosses its own
+# boundaries before the teacher does: see {doc}`B4_reproducing_adversarial`.
 
 # %% [markdown]
 # ## Paper vs this book
 #
-# Neither paper reports Fashion-MNIST, so this chapter's students are compared, on Fashion-MNIST, with the best
-# published data-free Fashion-MNIST students: black-box methods that query the teacher for hard labels and train
-# on 50,000 synthetic images for 100 epochs (IDEAL, DFHL-RS and DIP-KD, all about 84 %). The ZSKT and DFAD rows
-# are the recipes' students from three seeds, as `python -m dfkd_book.experiments.bench adversarial` recorded them
-# (mean ± sd), next to this chapter's own run. DFAD's MNIST student (and its teacher, in the second table) is
-# the closest number the games' papers give; it belongs to another dataset and stands apart, as context.
+# Neither paper reports Fashion-MNIST, so the games' students are set beside the best published data-free
+# Fashion-MNIST students: black-box methods that query the teacher for hard labels and train on 50,000 synthetic
+# images for 100 epochs. The ZSKT and DFAD rows are the games' records, each recipe run from three seeds (mean ±
+# sd; this chapter's run is seeded as seed 0). The MTE rows take the paper's walk (η = 1, 100 steps) on 1,000
+# test images per student, three seeds each, next to the poster's numbers on SVHN and CIFAR-10, whose student
+# that saw real data was distilled with KD and attention transfer. DFAD's MNIST student (and its teacher), the
+# closest number the games' papers give, belongs to another dataset and stands apart in the second table, as
+# context.
 
 # %%
-# written by `python -m dfkd_book.experiments.bench adversarial --seeds 3`
+# the games' records (`bench adversarial --seeds 3`) and the MTE of the paper's
+# walk over three seeds (`levers mte-sweep`); the papers' numbers from the
+# method table of dfkd_book.recipes
 game_records = {g: records.load(g) for g in ("zskt", "dfad")}
-for g, rec in game_records.items():
-    if rec["recipe"] != json.loads(
-        json.dumps(recipes.get(g, "full").as_dict())
-    ):
-        print(
-            f"note: results/records/{g}.json was recorded with another recipe "
-            f"than {g}'s"
-        )
-best_published = {p.key: p.value for p in recipes.about("hard-label").published}
+mte_sweep = records.load_runs("mte-sweep")
+
+
+def book_mte(student):
+    mte = [
+        r["mte"]
+        for r in mte_sweep
+        if r["student"] == student and r["lr"] == 1.0 and r["steps"] == 100
+    ]
+    return f"{stats.mean_sd_text(mte, 3)} ({len(mte)} seeds)"
+
+
+def poster_mte(who):
+    return ", ".join(
+        f"{name} {recipes.published('zskt', f'mte, {who}', d).value:.2f}"
+        for name, d in (("SVHN", "svhn"), ("CIFAR-10", "cifar10"))
+    )
+
+
+per_class = recipes.get("few-shot-kd", "full").extras["per_class"]
 pd.DataFrame(
     [
-        ("teacher LeNet-5", 100 * teacher_acc, None, None),
+        (
+            "teacher LeNet-5: accuracy (%)",
+            "–",
+            f"{game_records['zskt']['teacher_acc']:.2f}",
+        ),
         *[
             (
-                f"{g.upper()} student "
-                f"(this chapter's run: {100 * res.final_acc:.2f} %)",
-                rec["student_acc"],
-                rec["student_acc_sd"],
-                rec["seeds"],
+                f"{g.upper()} student: accuracy (%)",
+                f"– ({rec['paper']['note']})",
+                f"{stats.mean_sd_text(rec['per_seed'])} ({rec['seeds']} seeds)",
             )
-            for g, rec, res in (
-                ("zskt", game_records["zskt"], res_zskt),
-                ("dfad", game_records["dfad"], res_dfad),
-            )
+            for g, rec in game_records.items()
         ],
         *[
-            (f"{name} (published, hard-label black-box)", acc, None, None)
-            for name, acc in best_published.items()
+            (
+                f"{p.key}, hard-label black-box: accuracy (%)",
+                f"{p.value:.2f}",
+                "–",
+            )
+            for p in recipes.about("hard-label").published
         ],
+        (
+            "MTE, the zero-shot (ZSKT) student",
+            poster_mte("zero-shot"),
+            book_mte("zero-shot (ZSKT)"),
+        ),
+        (
+            "MTE, a KD + attention transfer student",
+            poster_mte("KD + AT"),
+            "–",
+        ),
+        (
+            f"MTE, few-shot KD ({per_class} images per class)",
+            "–",
+            book_mte("few-shot KD"),
+        ),
+        ("MTE, full-data KD", "–", book_mte("full-data KD")),
     ],
-    columns=[
-        "Fashion-MNIST, LeNet-5 → LeNet-5-Half",
-        "accuracy (%)",
-        "sd",
-        "seeds",
-    ],
-).set_index("Fashion-MNIST, LeNet-5 → LeNet-5-Half").round(2)
+    columns=["LeNet-5 → LeNet-5-Half", "paper", "this book, Fashion-MNIST"],
+).set_index("LeNet-5 → LeNet-5-Half")
 
 # %%
 # the paper's numbers, from the method table of dfkd_book.recipes
@@ -997,54 +922,6 @@ pd.DataFrame(
     ],
     columns=["MNIST, context only (Fang et al. 2019)", "accuracy (%)"],
 ).set_index("MNIST, context only (Fang et al. 2019)")
-
-# %%
-# the paper's walk (η = 1, 100 steps), from the three-seed sweep above
-paper_walk = by.loc[(1.0, 100)]
-
-
-def mte_cell(student):
-    row = paper_walk.loc[student]
-    return f"{row['mean']:.3f} ± {row['std']:.3f}"
-
-
-def poster(who, dataset):
-    """The poster's MTE, from the method table of dfkd_book.recipes."""
-    return f"{recipes.published('zskt', f'mte, {who}', dataset).value:.2f}"
-
-
-pd.DataFrame(
-    [
-        *[
-            (
-                f"paper (poster), {name}",
-                poster("zero-shot", dataset),
-                poster("KD + AT", dataset),
-                "KD + attention transfer",
-            )
-            for name, dataset in (("SVHN", "svhn"), ("CIFAR-10", "cifar10"))
-        ],
-        (
-            "this book, Fashion-MNIST (3 seeds)",
-            mte_cell("zero-shot (ZSKT)"),
-            mte_cell("few-shot KD"),
-            f"few-shot KD, {recipes.get('few-shot-kd').extras['per_class']} "
-            "images per class",
-        ),
-        (
-            "this book, Fashion-MNIST (3 seeds)",
-            mte_cell("zero-shot (ZSKT)"),
-            mte_cell("full-data KD"),
-            f"KD on {len(baselines['full-data KD'].pool):,} training images",
-        ),
-    ],
-    columns=[
-        "MTE, η = 1, 100 steps",
-        "zero-shot student",
-        "student that saw real data",
-        "that student",
-    ],
-).set_index("MTE, η = 1, 100 steps")
 
 # %%
 # Sanity checks: a broken method fails here (and CI runs this notebook on
@@ -1080,123 +957,26 @@ print(
 # %% [markdown]
 # ## What else was tried
 #
-# Longer games, wider and shallower generators, the official batch, another ratio of student to generator steps,
-# a dark start and the class-balance term, each changed alone from the recipe of its time and run to the end of
-# its budget; every final student is on the real test set. The runs are in
-# `results/runs/games-probe.jsonl` (the GPU runs with the full curves; `python -m dfkd_book.experiments.levers
-# games-probe` made them
-# all; the one-seed "screens" at small budgets came first, to choose what to run on three seeds).
-
-# %%
-probe = records.load_runs("games-probe")
-
-
-def known(r):
-    """A run's device; None where the run did not record it ("unknown"):
-    such a run takes the device of another line of the same run."""
-    return None if r["device"] == "unknown" else r["device"]
-
-
-devices = {
-    (r["game"], r["width"], r["seed"], r["steps"], r.get("spec")): known(r)
-    for r in probe
-    if known(r)
-}
-
-
-def change(r):
-    """What a run changed from the published game (its settings, or spec)."""
-    settings = r.get("settings", {})
-    opts = dict(kv.split("=", 1) for kv in r.get("spec", "").split(":")[4:])
-    said = []
-    balance = settings.get("balance") or float(opts.get("balance", 0))
-    if balance:
-        said.append(f"class-balance term, λ = {balance:g}")
-    mean = settings.get("init_mean", opts.get("mean"))
-    if mean is not None and float(mean) != 0.5:  # 0.5: the published grey start
-        said.append(f"dark start, pixel mean {float(mean):g}")
-    if "pixel_stats" in settings or "stats" in opts:
-        said.append("the published unsquashed output")
-    if settings.get("reuse") or opts.get("reuse") == "1":
-        said.append("one generated batch per outer step")
-    if "batch" in opts:
-        said.append(f"batch {opts['batch']}")
-    if "s_steps" in opts:
-        said.append(f"{opts['s_steps']} student steps per generator step")
-    if "depth" in opts:
-        said.append(f"generator depth {opts['depth']} (official 2)")
-    return "; ".join(said) or "as published"
-
-
-finals = pd.DataFrame(
-    [
-        {
-            "game": r["game"].upper(),
-            "change": change(r),
-            "generator width": r["width"],
-            "student steps": r["steps"],
-            "device": known(r)
-            or devices.get(
-                (r["game"], r["width"], r["seed"], r["steps"], r.get("spec"))
-            ),
-            "accuracy": r["test_acc"],
-        }
-        for r in probe
-        if r.get("final") and r.get("test_acc") is not None
-    ]
-)
-finals["device"] = (
-    finals["device"]
-    .fillna("cpu")
-    .replace({"NVIDIA H200": "GPU (H200)", "cpu": "CPU"})
-)
-levers = (
-    finals.groupby(
-        ["game", "change", "generator width", "student steps", "device"],
-        dropna=False,
-    )["accuracy"]
-    .agg(["mean", "std", "count"])
-    .rename(
-        columns={"mean": "test accuracy (%)", "std": "sd", "count": "seeds"}
-    )
-)
-for r in probe:
-    if r.get("diverged"):
-        print(f"{r['game'].upper()}, {change(r)}: diverged ({r['error']})")
-levers.round(2)
-
-# %% [markdown]
-# Read the table game by game. On the GPU, longer games (up to four times the recipe's steps) or a four times wider
-# generator left both games about where they were. On the CPU, doubling either game's budget to 10,000 student
-# steps added less than a point to DFAD and nothing to ZSKT: by the book's rule (a budget is enough when doubling
-# it adds less than a point) both games are trained long enough, and the student's budget is not what holds them
-# back. The official batch of 512 made DFAD worse over the same number of generated images (2,500 steps); five
-# student steps per generator step instead of ZSKT's ten made ZSKT worse, for more generator steps; a generator
-# with one upsampling stage instead of two saved a little time per step and lost accuracy in both games. DFAD's
-# generator, left alone, makes a few classes (the histogram above), and the class-balance term is the largest
-# change measured for it; for ZSKT the largest is the dark start, a generator whose first images are already dark
-# like Fashion-MNIST's. Both are in the recipes. The dark start did nothing measurable for DFAD. Training the
-# student five times on each generated batch, as ZSKT does, kept DFAD's accuracy for a third of the teacher's
-# forward passes; the recipe does it. The published unsquashed output (images left unbounded, as in the papers'
-# normalised space) made DFAD worse and ZSKT diverge. Neither game reaches the best published Fashion-MNIST
-# students: every lever above was measured, and none closed the gap.
+# Longer games, wider and shallower generators, the official batch and another ratio of student to generator
+# steps were each measured over seeds, and none closed the gap to the published students; the two largest gains,
+# the dark start for ZSKT and the class-balance term for DFAD, are in the recipes: see {doc}`B4_reproducing_adversarial`.
 
 # %% [markdown]
 # ## Where this chapter falls short
 #
-# * **Accuracy is below the best published Fashion-MNIST students.** The "paper vs this book" tables give the
-#   gap, and "What else was tried" every lever measured: longer games, wider and shallower generators, the
+# * **Accuracy is below the best published Fashion-MNIST students.** The "Paper vs this book" table gives the
+#   gap, and {doc}`B4_reproducing_adversarial` every lever measured: longer games, wider and shallower generators, the
 #   official batch, another ratio of student to generator steps. None closed it, and doubling either game's
 #   budget added less than a point, so the games are not under-trained: what they lack points to the images their
-#   generators make (compare the galleries above with chapter 5's). The published students at about 84 % take
-#   another route: hard labels on 50,000 fixed synthetic images, trained for 100 epochs. On a GPU the longer and
-#   wider games are one argument away: the student's `steps` (`r.student.kwargs(steps=...)`) and the generator's
-#   `width` and `depth` (`r.build(width=128)`).
+#   generators make (compare the galleries above with chapter 5's). The published students take another route:
+#   hard labels on 50,000 fixed synthetic images, trained for 100 epochs. Longer and wider games are one argument
+#   away: the student's `steps` (`r.student.kwargs(steps=...)`) and the generator's `width` and `depth`
+#   (`r.build(width=128)`).
 # * **The MTE is slow.** The paper's protocol, 1,000 images × 9 target classes × 100 steps, means 900,000
 #   student forward and backward passes plus 900,000 teacher forward passes per student; the MTE table gives the
-#   seconds this machine took for its smaller number of images. The chapter uses `extras["mte"]["n"]` images per
-#   student; `python -m dfkd_book.experiments.bench mte` uses `extras["bench_n"]`. The sweep covers two step sizes; a
-#   smaller one (η = 0.01, 1,000 steps) would cost ten times the η = 1 walk per student, a GPU's job.
+#   seconds for its smaller number of images. The chapter uses `extras["mte"]["n"]` images per student;
+#   `python -m dfkd_book.experiments.bench mte` uses `extras["bench_n"]`. The sweep of {doc}`B4_reproducing_adversarial` covers two step sizes;
+#   a smaller one (η = 0.01, 1,000 steps) would cost ten times the η = 1 walk per student.
 # * **The poster's MTE baselines used KD + attention transfer**, on CIFAR-10 and SVHN. This chapter's baselines
 #   use plain KD, on Fashion-MNIST.
 
@@ -1205,7 +985,7 @@ levers.round(2)
 #
 # Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
 # objects (`teacher`, `test`, `shape`, `game_recipes`, `res_zskt`, the toy problem's `toy_teacher`, `pts`, `lab`,
-# `BOX`, `record_regions`, ...): run the chapter first. A game of the recipe's length takes minutes on a CPU.
+# `BOX`, `record_regions`, ...): run the chapter first. A game of the recipe's length takes minutes.
 
 # %% [markdown]
 # ```{exercise} Who is the adversary?

@@ -326,7 +326,8 @@ def published_numbers() -> dict[str, str]:
         for pub in about.published:
             if pub.unit in ("%", "h"):
                 out[f"{pub.value:.2f}"] = f"{m}: {pub.key} ({pub.source}, {pub.table})"
-                out[f"{pub.value:g}"] = out[f"{pub.value:.2f}"]
+                if pub.value >= 10:  # "98.3"; not "4.2", which figure sizes type too
+                    out[f"{pub.value:g}"] = out[f"{pub.value:.2f}"]
     return {k: v for k, v in out.items() if "." in k}
 
 
