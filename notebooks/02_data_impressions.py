@@ -645,7 +645,8 @@ print(
 # ## Where this chapter falls short
 #
 # Read the table honestly: at a small fraction of the paper's crafting compute and training, these students stay
-# below the paper's number. The cell below prints the numbers behind four things to keep in mind.
+# below the paper's number. Four things to keep in mind follow; the cell below prints the numbers behind them
+# that come from this run.
 
 # %%
 with torch.no_grad():
