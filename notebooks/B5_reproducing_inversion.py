@@ -93,11 +93,12 @@ noise_floor = bench_records["spectral records (metadata)"][
     "uniform_noise_student_acc"
 ]
 print(leaderboard.provenance(records_of))
-print(f"the uniform-noise student of the same budget: {noise_floor:.2f} % (seed 0)")
+print(f"the uniform-noise student, same budget: {noise_floor:.2f} % (seed 0)")
 pd.DataFrame.from_dict(
     {
         name: {
-            "accuracy (%)": f"{rec['student_acc']:.2f} ± {rec['student_acc_sd']:.2f}",
+            "accuracy (%)": f"{rec['student_acc']:.2f} "
+            f"± {rec['student_acc_sd']:.2f}",
             "per seed": ", ".join(f"{a:.2f}" for a in rec["per_seed"]),
             "device": leaderboard.where(rec),
             "wall s per seed": round(rec["wall_s"]),
@@ -112,9 +113,13 @@ pd.DataFrame.from_dict(
 # %%
 fig, ax = plt.subplots(figsize=(7, 2.8))
 for i, rec in enumerate(bench_records.values()):
-    ax.scatter(rec["per_seed"], [i] * len(rec["per_seed"]), color=f"C{i}", zorder=3)
+    ax.scatter(
+        rec["per_seed"], [i] * len(rec["per_seed"]), color=f"C{i}", zorder=3
+    )
     ax.plot([rec["student_acc"]] * 2, [i - 0.3, i + 0.3], color=f"C{i}", lw=2)
-ax.axvline(noise_floor, color="C7", ls="--", lw=1, label="uniform noise, same budget")
+ax.axvline(
+    noise_floor, color="C7", ls="--", lw=1, label="uniform noise, same budget"
+)
 ax.set_yticks(range(len(bench_records)), list(bench_records))
 ax.invert_yaxis()
 ax.set(
@@ -209,24 +214,24 @@ for device, di in (
 # Each change against the recipe's runs of the same method, device and seeds, under the one rule (paired t over
 # the seeds both ran; a change of one common seed is untested):
 
+
 # %%
 def versus(method, device, change, base="as the recipe"):
     """The runs of ``change`` against those of ``base``, same method and
     device, paired over the seeds both ran (None when they share none)."""
     d = runs[(runs["method"] == method) & (runs["device"] == device)]
     a, b = (
-        d[d["change"] == c].set_index("seed")["test_acc"] for c in (change, base)
+        d[d["change"] == c].set_index("seed")["test_acc"]
+        for c in (change, base)
     )
     common = sorted(set(a.index) & set(b.index))
     return stats.compare(a[common], b[common], paired=True) if common else None
 
 
-tests = {}
 for method, device, change in levers.index:
     if change != "as the recipe":
-        c = versus(method, device, change)
-        tests[method, device, change] = c
-        print(f"{method}, {device}, {change}: {c or 'no recipe run to pair with'}")
+        c = versus(method, device, change) or "no recipe run to pair with"
+        print(f"{method}, {device}, {change}: {c}")
 
 # %%
 # accuracy against synthesis compute: one teacher forward and backward pass per
