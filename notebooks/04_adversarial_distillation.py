@@ -958,25 +958,27 @@ print(
 # ## What else was tried
 #
 # Longer games, wider and shallower generators, the official batch and another ratio of student to generator
-# steps were each measured over seeds, and none closed the gap to the published students; the two largest gains,
-# the dark start for ZSKT and the class-balance term for DFAD, are in the recipes: see {doc}`B4_reproducing_adversarial`.
+# steps were each measured over seeds, and none closed the gap to the published students; the two largest
+# gains, the dark start for ZSKT and the class-balance term for DFAD, are in the recipes: see
+# {doc}`B4_reproducing_adversarial`.
 
 # %% [markdown]
 # ## Where this chapter falls short
 #
 # * **Accuracy is below the best published Fashion-MNIST students.** The "Paper vs this book" table gives the
-#   gap, and {doc}`B4_reproducing_adversarial` every lever measured: longer games, wider and shallower generators, the
-#   official batch, another ratio of student to generator steps. None closed it, and doubling either game's
-#   budget added less than a point, so the games are not under-trained: what they lack points to the images their
-#   generators make (compare the galleries above with chapter 5's). The published students take another route:
-#   hard labels on 50,000 fixed synthetic images, trained for 100 epochs. Longer and wider games are one argument
-#   away: the student's `steps` (`r.student.kwargs(steps=...)`) and the generator's `width` and `depth`
-#   (`r.build(width=128)`).
+#   gap, and {doc}`B4_reproducing_adversarial` every lever measured: longer games, wider and shallower
+#   generators, the official batch, another ratio of student to generator steps. None closed it, and doubling
+#   either game's budget added less than a point, so the games are not under-trained: what they lack points to
+#   the images their generators make (compare the galleries above with chapter 5's). The published students take
+#   another route: hard labels on 50,000 fixed synthetic images, trained for 100 epochs. Longer and wider games
+#   are one argument away: the student's `steps` (`r.student.kwargs(steps=...)`) and the generator's `width` and
+#   `depth` (`r.build(width=128)`).
 # * **The MTE is slow.** The paper's protocol, 1,000 images × 9 target classes × 100 steps, means 900,000
 #   student forward and backward passes plus 900,000 teacher forward passes per student; the MTE table gives the
 #   seconds for its smaller number of images. The chapter uses `extras["mte"]["n"]` images per student;
-#   `python -m dfkd_book.experiments.bench mte` uses `extras["bench_n"]`. The sweep of {doc}`B4_reproducing_adversarial` covers two step sizes;
-#   a smaller one (η = 0.01, 1,000 steps) would cost ten times the η = 1 walk per student.
+#   `python -m dfkd_book.experiments.bench mte` uses `extras["bench_n"]`. The sweep of
+#   {doc}`B4_reproducing_adversarial` covers two step sizes; a smaller one (η = 0.01, 1,000 steps) would cost ten
+#   times the η = 1 walk per student.
 # * **The poster's MTE baselines used KD + attention transfer**, on CIFAR-10 and SVHN. This chapter's baselines
 #   use plain KD, on Fashion-MNIST.
 

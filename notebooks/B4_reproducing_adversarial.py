@@ -180,6 +180,7 @@ finals = pd.DataFrame(
             "seed": r["seed"],
             "accuracy": r["test_acc"],
             "teacher forward": (r.get("teacher_queries") or {}).get("forward"),
+            "seconds": r.get("wall_s"),
         }
         for r in probe
         if r.get("final") and r.get("test_acc") is not None
@@ -206,7 +207,7 @@ for r in probe:
 levers.round(2)
 
 # %% [markdown]
-# Two runs carry a note that matters for reading the rest: the one-seed screens (1,000 and 2,000 steps) kept no
+# Some runs carry a note that matters for reading the rest: the one-seed screens (1,000 and 2,000 steps) kept no
 # curve, and one ZSKT run repeated the recipe's seed 0 on two threads instead of one:
 
 # %%
@@ -407,23 +408,28 @@ pd.DataFrame(
 # long enough: the "twice the budget" lines give the gain. Neither game reaches the best published Fashion-MNIST
 # students: every lever above was measured, and none closed the gap.
 #
-# The teacher's forward passes of the runs that set the recipe's `reuse` (seconds are not comparable between
-# these runs: several ran beside each other on one machine):
+# The teacher's forward passes of the DFAD runs around the recipe's `reuse`, per run. Their seconds are shown too,
+# but are not comparable between rows: the runs shared the machine with other jobs (the dark-start row ran the same
+# computation as the row above it, in far more seconds, and the 10,000-step CPU run took fewer than the 5,000-step
+# one).
 
 # %%
 balanced = finals[
     finals["change"].str.startswith("class-balance term, λ = 5")
     & finals["teacher forward"].notna()
 ]
-balanced.groupby(["change", "student steps", "device"])[
-    "teacher forward"
-].first().map("{:,.0f}".format).to_frame()
+balanced.groupby(["change", "student steps", "device"]).agg(
+    **{
+        "teacher forward": ("teacher forward", "first"),
+        "seconds (mean)": ("seconds", "mean"),
+    }
+).round(0).astype(int)
 
 # %% [markdown]
 # ## The MTE across seeds and step sizes
 #
-# The chapter measures the MTE of one run's students on a few hundred test images. One run's MTE on a few hundred
-# images is one draw, and at the paper's step size η = 1 most of the students' walks cross within two steps, so
+# The chapter measures the MTE of one run's students on a few hundred test images: one draw. At the paper's step
+# size η = 1 most of the students' walks cross within two steps, so
 # that MTE mostly measures how far apart the two curves sit *after* the crossing. The runs below ask whether the
 # ordering survives other seeds and smaller steps: `python -m dfkd_book.experiments.levers mte-sweep` trained each
 # student from three seeds (the ZSKT students are those `python -m dfkd_book.experiments.bench zskt` kept), and
