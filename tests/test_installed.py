@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-READERS = ["notebooks/07_benchmark.py", "notebooks/A1_student_protocol.py"]  # chapters that only read records
+#: the notebooks that only read records: chapter 7 and the appendices
+READERS = ["notebooks/07_benchmark.py", "notebooks/A1_student_protocol.py",
+           *sorted(f"notebooks/{p.name}" for p in (ROOT / "notebooks").glob("B[0-9]_*.py"))]
 
 
 def read_by_the_notebooks() -> set[str]:
