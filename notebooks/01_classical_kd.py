@@ -266,7 +266,9 @@ for tau in (1.0, 4.0, 20.0):
 # too), the two students must end with the same weights.
 
 # %%
-def distill_from_scratch(teacher, student, x, *, steps, batch_size, lr, tau, seed=0):
+def distill_from_scratch(
+    teacher, student, x, *, steps, batch_size, lr, tau, seed=0
+):
     """The student loop of `distill` for a static transfer set x, without
     augmentation, warm-up or evaluation: shuffled passes, one Adam step per
     batch on τ²·KL, a cosine learning rate."""
@@ -294,13 +296,25 @@ tiny = test.images[:256]
 frozen = hooks.frozen_copy(teacher, config.device())
 config.seed_everything(0)
 ours = distill_from_scratch(
-    frozen, zoo.student("lenet5half").to(config.device()), tiny.to(config.device()),
-    steps=6, batch_size=64, lr=5e-3, tau=4.0,
+    frozen,
+    zoo.student("lenet5half").to(config.device()),
+    tiny.to(config.device()),
+    steps=6,
+    batch_size=64,
+    lr=5e-3,
+    tau=4.0,
 )
 config.seed_everything(0)
 package = distill(
-    teacher, zoo.student("lenet5half"), methods.TransferSet(tiny), steps=6,
-    batch_size=64, lr=5e-3, T=4.0, seed=0, progress=False,
+    teacher,
+    zoo.student("lenet5half"),
+    methods.TransferSet(tiny),
+    steps=6,
+    batch_size=64,
+    lr=5e-3,
+    T=4.0,
+    seed=0,
+    progress=False,
 ).student
 gap = max(
     (a - b).abs().max().item()

@@ -335,7 +335,10 @@ def cite(m):
 for m in by:
     glue(f"cite_{m.replace('-', '_')}", cite(m))
 glue("di_images", f"{by['deepinversion'].samples:,}")
-t1, t2 = by["zskd"].teacher_acc, by["deepinversion"].teacher_acc  # LeNet-5, LeNet-5-BN
+t1, t2 = (
+    by["zskd"].teacher_acc,
+    by["deepinversion"].teacher_acc,
+)  # LeNet-5, LeNet-5-BN
 glue("t_lenet5", f"{t1:.2f}")
 glue("t_lenet5bn", f"{t2:.2f}")
 glue("t_ratio", f"{t2 / t1:.4f}")
@@ -401,11 +404,11 @@ glue("climbing", ", ".join(climbing) if climbing else "none")
 zskd_paper = recipes.published("zskd", "impressions").value
 zskd_steps = recipes.published("zskd", "steps per impression").value
 zskd_book = recipes.get("zskd", "full").settings
+times = zskd_paper * zskd_steps / (zskd_book["n"] * zskd_book["steps"])
 glue(
     "zskd_compute",
     f"{zskd_paper:,.0f} data impressions of {zskd_steps:,.0f} steps each, "
-    f"about {zskd_paper * zskd_steps / (zskd_book['n'] * zskd_book['steps']):.0f} "
-    "times the crafting of chapter 2's recipe",
+    f"about {times:.0f} times the crafting of chapter 2's recipe",
 )
 
 # %% [markdown]

@@ -67,9 +67,14 @@ abl = records.load_summary("arbitrary-ablations")
 abl_rows = {r["label"]: r for r in abl["rows"]}
 study_runs = records.load_runs("arbitrary-ablations")
 lever_runs = records.load_runs("arbitrary-levers")
-# the record's families, in its order; the paper's are those with rows without augmentation
-FAMILIES = tuple(dict.fromkeys(r["group"] for r in abl["rows"] if r["group"] != "best"))
-PAPER_FAMILIES = tuple(f for f in FAMILIES if f"{f}, balanced, without augmentation" in abl_rows)
+# the record's families, in its order; the paper's are those with rows
+# without augmentation
+FAMILIES = tuple(
+    dict.fromkeys(r["group"] for r in abl["rows"] if r["group"] != "best")
+)
+PAPER_FAMILIES = tuple(
+    f for f in FAMILIES if f"{f}, balanced, without augmentation" in abl_rows
+)
 print(
     f"{abl['source']}: {len(abl['rows'])} rows, {len(study_runs)} students; "
     f"{len(lever_runs)} students of the levers"
@@ -269,7 +274,10 @@ def lever_groups(runs):
     for r in runs:
         groups.setdefault(r["label"], []).append(r)
     return {
-        label: (abl_rows[CHANGES[rs[0]["set"]]], sorted(rs, key=lambda r: r["seed"]))
+        label: (
+            abl_rows[CHANGES[rs[0]["set"]]],
+            sorted(rs, key=lambda r: r["seed"]),
+        )
         for label, rs in groups.items()
     }
 
@@ -349,7 +357,10 @@ for s in sorted({r["seed"] for r in lever_runs}):
     ax.scatter([], [], color=f"C{s}", label=f"seed {s}")
 ax.scatter([], [], marker="o", facecolor="none", color="k", label="Table 1 row")
 ax.scatter([], [], marker="o", color="k", label="with the lever")
-ax.set(xlabel="student test accuracy (%)", title="levers on Table 1's sets, paired by seed")
+ax.set(
+    xlabel="student test accuracy (%)",
+    title="levers on Table 1's sets, paired by seed",
+)
 ax.grid(axis="x", alpha=0.3)
 ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
 fig.tight_layout()
