@@ -23,8 +23,8 @@
 # 1. **Class similarity.** The rows $w_k$ of the teacher's final-layer weights are class templates; their cosine
 #    similarities, each row min-max normalised to [0, 1], say which classes the teacher finds alike (eq. 2).
 # 2. **A Dirichlet model of the softmax space.** For class $k$, softmax vectors are sampled from
-#    $\mathrm{Dir}(\beta \cdot C_k)$: the **concentration** $\beta\,C_k$ puts mass on $k$ *and* on the classes
-#    similar to it. Two scales, β = 1 and β = 0.1, give half the samples each.
+#    $\mathrm{Dir}(\beta \cdot \tilde C_k)$: the **concentration** $\beta\,\tilde C_k$ puts mass on $k$ *and* on the
+#    classes similar to it. Two scales, β = 1 and β = 0.1, give half the samples each.
 # 3. **Data impressions.** Starting from noise, an input $x$ is optimised until the teacher's softmax at
 #    temperature τ = 20 matches a sampled vector $y$ (eq. 3).
 #
@@ -34,6 +34,43 @@
 # many more steps, than this chapter's recipe: the two budgets are printed under that table. The chapter runs the
 # recipe once and compares it with the paper; the paper's ablations, repeated over three student seeds, and
 # everything else that was tried are in {doc}`B2_reproducing_zskd`.
+#
+# ```{admonition} In this chapter you will
+# :class: tip
+#
+# * compute ZSKD's **class similarity** from the teacher's final-layer weights, and say what it does and does not
+#   tell about which classes look alike;
+# * sample softmax targets from a **Dirichlet** and explain what the concentration scale β changes (the spread of
+#   the samples, not their mean);
+# * craft **data impressions** by optimising inputs until the teacher's softmax at temperature τ matches a sampled
+#   target, and explain why crafting and distillation should use the same τ;
+# * distil a student on the impressions, with augmented copies the teacher re-labels, and compare it with the
+#   paper like with like;
+# * explain why impressions that make the teacher answer as on real images need not cover the inputs the test set
+#   shows.
+# ```
+#
+# ```{admonition} Key equations
+# :class: note
+#
+# **Class similarity** (ZSKD eq. 2), from the rows $w_k$ of the teacher's final-layer weights, each row min-max
+# normalised:
+#
+# $$C_{kj} = \frac{w_k^\top w_j}{\lVert w_k\rVert\,\lVert w_j\rVert}, \qquad
+# \tilde C_{kj} = \frac{C_{kj} - \min_{j'} C_{kj'}}{\max_{j'} C_{kj'} - \min_{j'} C_{kj'}}.$$
+#
+# **Targets**: for class $k$, a softmax vector $y \sim \mathrm{Dir}\big(\beta\,\tilde C_k\big)$, with
+# $\beta \in \{1, 0.1\}$ for half the samples each; β scales the **concentration** and leaves the mean
+# $\tilde C_k / \sum_j \tilde C_{kj}$ unchanged.
+#
+# **Data impressions** (ZSKD eq. 3): from noise, each input is optimised, pixels clipped to $[0, 1]$, until
+#
+# $$\bar x = \arg\min_x \; -\sum_k y_k \log \mathrm{softmax}\big(T(x)/\tau\big)_k .$$
+#
+# **Distillation** on the transfer set of impressions (ZSKD eq. 4, no hard labels):
+# $\mathcal{L} = \tau^2\,\mathrm{KL}\big(p^{T}(\tau)\,\|\,p^{S}(\tau)\big)$, the teacher re-labelling every
+# augmented copy.
+# ```
 #
 # In the package, ZSKD is the method `methods.DataImpressions` (its functions live in `dfkd_book.methods.zskd`),
 # and `distill(teacher, student, method, steps=...)` runs it like every other method: the impressions are crafted
@@ -163,9 +200,9 @@ print(
 # each other and the dress at the pullover (the shirt too, more weakly). Others are not: the bag sits nearest the
 # sneaker; trousers and coats sit nearest a shoe, and the T-shirt nearest the pullover, with cosines close to
 # zero — their weight rows are nearly orthogonal to every other row, so their "nearest" class is little more than
-# noise, which min-max normalisation (subtracting the row's most negative cosine) still turns into concentration. The cosine of two weight rows says how alike the teacher's last layer *uses*
-# its 84 features for two classes, not how alike the garments look. This is the prior ZSKD samples from, blind
-# spots included.
+# noise, which min-max normalisation (subtracting the row's most negative cosine) still turns into concentration.
+# The cosine of two weight rows says how alike the teacher's last layer *uses* its 84 features for two classes,
+# not how alike the garments look. This is the prior ZSKD samples from, blind spots included.
 #
 # ## Step 2: sampling softmax vectors from a Dirichlet
 #
@@ -427,9 +464,9 @@ fig = plot.decision_regions(
 # Colours are the teacher's decision regions and the faint dots its training data, which neither the crafting
 # nor the student ever sees; white dots are the impressions, black lines the boundaries of the student distilled
 # on them. The similarity matrix finds the neighbours from the weights alone. At τ = 20 a target such as
-# (0.90, 0.05, 0.05, 0) asks for logit gaps of 20 · ln(0.90 / 0.05) ≈ 58, and a ReLU network gives gaps that
-# large only far from its data, where its logits grow linearly: the impressions run to the edges of the square,
-# the 2-D picture of the saturated, near-binary impressions above. At τ = 1 the same targets ask for gaps of
+# $y = (0.90, 0.05, 0.05, 0)$ asks for logit gaps of $20 \ln(0.90 / 0.05) \approx 58$, and a ReLU network gives
+# gaps that large only far from its data, where its logits grow linearly: the impressions run to the edges of the
+# square, the 2-D picture of the saturated, near-binary impressions above. At τ = 1 the same targets ask for gaps of
 # about 3, which the teacher gives near its clusters and along the boundaries between neighbouring classes, so
 # that is where the impressions settle. Either way a handful of points, placed by the teacher alone, were enough
 # to copy its boundaries here; on images the placement matters more, which the rest of the chapter measures.
@@ -624,7 +661,8 @@ print(
     f"{r.student.batch_size}; the paper up to 2,000 epochs of {paper_dis:,} "
     f"DIs at batch 512 = {paper_steps:,} steps, then fine-tuning"
 )
-table
+# "–" where a side has no number
+table.style.format("{:.2f}", na_rep="–")
 
 # %%
 # Sanity checks: a broken method fails here (and CI runs this notebook on
@@ -695,6 +733,25 @@ print(
 #   views its impressions are saturated noise (the pixel statistics printed with the gallery), and the students
 #   trained on them fall well below the recipe's on the mean. Chapter 5 adds image priors and feature
 #   statistics, and that is where data-free students close most of the gap.
+
+# %% [markdown]
+# ## Summary
+#
+# * ZSKD builds a transfer set from the teacher alone, in three steps: a **class similarity** read from the
+#   teacher's final-layer weights (eq. 2), softmax targets sampled from a **Dirichlet** around it, and **data
+#   impressions** crafted from noise until the teacher's softmax at temperature τ matches each target (eq. 3).
+# * The class similarity says how alike the teacher's last layer uses its features for two classes, not how alike
+#   the classes look: a class whose weight row is nearly orthogonal to every other still gets a "nearest" class,
+#   and the Dirichlet samples from that prior, blind spots included.
+# * β sets the Dirichlet's **concentration**, not its mean: a small β gives nearly one-hot targets on classes drawn
+#   in proportion to the similarity row, a large β soft targets that carry dark knowledge. Crafting and
+#   distillation should share the temperature τ, or the student is taught distorted targets, not the sampled ones.
+# * How the impressions are crafted matters: a dark start and jittered views keep them nearer real images'
+#   statistics, while the paper's crafting, taken literally, gives saturated patterns on which the teacher answers
+#   far more confidently than on real images.
+# * The student, distilled on the impressions with augmented copies the teacher re-labels, stays below the paper's
+#   number at a small fraction of its compute, and copies the teacher far better on impressions than on test
+#   images: what limits ZSKD here is how little of the test inputs the transfer set covers, not the optimiser.
 
 # %% [markdown]
 # ## Exercises

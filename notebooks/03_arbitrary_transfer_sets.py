@@ -24,13 +24,44 @@
 # Their finding fits in one word: **balance**. The teacher sorts arbitrary images into very unequal classes (for
 # Fashion-MNIST's LeNet-5, most noise is a *Bag*), so a random transfer set teaches the student almost nothing
 # about the rare classes. **Algorithm 1** fixes the set, not the images: go through the sources in order, ask the
-# teacher for each candidate's class, and keep the candidate only while that class has room (N / K per class);
-# stop when every class is full or the sources run dry. One forward pass per candidate, no back-propagation.
-# Then distil on the set with the pure distillation term (eq. 2 of the paper, chapter 1's loss with λ = 0),
+# teacher for each candidate's class, and keep the candidate only while that class has room ($\lfloor N/K \rfloor$
+# per class); stop when every class is full or the sources run dry. One forward pass per candidate, no
+# back-propagation. Then distil on the set with the pure distillation term (eq. 2 of the paper, chapter 1's loss
+# with $\lambda = 0$), with no hard labels, because the label "Sandal" on a photo of a temple means nothing.
 #
-# $$\mathcal{L} = \tau^2\,\mathrm{KL}\big(\mathrm{softmax}(T(x)/\tau)\,\|\,\mathrm{softmax}(S(x)/\tau)\big),$$
+# ```{admonition} In this chapter you will
+# :class: tip
 #
-# with no hard labels, because the labels of a photo of a temple as "Sandal" mean nothing.
+# * read a source's **class histogram** — the teacher's predicted class on its candidates — and explain why a
+#   transfer set of arbitrary images must be balanced over the teacher's classes;
+# * write **Algorithm 1** one candidate at a time, check it against the batched quota test of the package, and
+#   build target-class balanced transfer sets from noise, synthetic and natural sources;
+# * predict what balancing a source costs from the share of its rarest class;
+# * compare unbalanced and balanced sets, with and without augmentation, in the layout of the paper's Table 1,
+#   and explain from the teacher's logits why students distilled on noise stall;
+# * distil a student on the best offline combination of sources and set it beside the paper.
+# ```
+#
+# ```{admonition} Key equations
+# :class: note
+#
+# The teacher names each candidate's class, $\hat c(x) = \arg\max_k T(x)_k$. **Algorithm 1** goes through the
+# candidates in order and keeps one only while its class has room,
+#
+# $$\text{keep } x \iff n_{\hat c(x)} < q = \lfloor N/K \rfloor \quad (\text{then } n_{\hat c(x)} \leftarrow n_{\hat c(x)} + 1),$$
+#
+# until every class holds $q$ images or the candidates run out. If the teacher puts a share $p_k$ of a source's
+# candidates in class $k$, filling every class takes about $q/p_{\min}$ candidates, of which a fraction
+# $K p_{\min}$ is kept: the **rarest class decides** the cost. The student learns from the teacher's soft answers
+# alone, with the pure distillation term at temperature $\tau$,
+#
+# $$\mathcal{L} = \tau^2\,\mathrm{KL}\big(p^T(\tau)\,\|\,p^S(\tau)\big), \qquad
+# p^T(\tau) = \mathrm{softmax}(T(x)/\tau),\ p^S(\tau) = \mathrm{softmax}(S(x)/\tau).$$
+#
+# The teacher's logits $z_i$ on a set split into a **shared part**, the mean over classes of $\bar z_k^2$, and a
+# **varying part**, the mean over classes of the variance of $z_{ik}$ over images: the smaller the varying part is
+# beside the shared part, the less the teacher's answers say about each image.
+# ```
 #
 # The paper's sources (SVHN, TinyImageNet, Clevr, Mid-Air, CelebA) need downloads. This chapter runs offline on
 # stand-ins that ship with the libraries it already uses or are generated, and accepts any `torchvision` dataset
@@ -92,7 +123,7 @@ chapters.show("03_arbitrary_transfer_sets")
 # The settings come from two recipes of `dfkd_book.recipes`, run as they are by `python -m dfkd_book.experiments.bench
 # arbitrary-noise` and `arbitrary-best`: `method.n` images per balanced set (on the full profile the paper's size,
 # 60,000, the size of the teacher's training set), `method.max_candidates` examined at most per unlimited source,
-# and the student of chapter 2 (τ = 20, Adam, ZSKD augmentation with the teacher re-labelling every augmented
+# and the student of chapter 2 ($\tau = 20$, Adam, ZSKD augmentation with the teacher re-labelling every augmented
 # batch) with its budget in optimiser steps, measured for arbitrary sets in the appendix.
 
 # %%
@@ -133,7 +164,7 @@ print(
 #
 # | family | paper | this book, offline |
 # |---|---|---|
-# | noise | uniform noise in [0, 1]; Gaussian (μ = 0.5, σ = 0.1) | the same; beyond the paper, **multi-scale noise** |
+# | noise | uniform noise in [0, 1]; Gaussian ($\mu = 0.5$, $\sigma = 0.1$) | the same; beyond the paper, **multi-scale noise** |
 # | synthetic | Clevr (rendered shapes), Mid-Air (drone flights) | **random shapes** (flat ellipses, rectangles and triangles on black); **dead leaves** (occluding discs); **1/f² spectral noise** |
 # | natural | SVHN (house numbers), TinyImageNet, CelebA | **photo patches** cut at random scales from the 21 photographs bundled in scikit-image and scikit-learn; scikit-learn's 1,797 **digits**; scikit-image's 100 **LFW faces** |
 
@@ -162,7 +193,7 @@ fig = plot.show_images(
 # ## What the teacher sees in each source (paper Fig. 2)
 #
 # The teacher's predicted class on `HIST_N` candidates of each source. The dashed line is the balanced share
-# 1/K; the axis is logarithmic, because the imbalance spans orders of magnitude.
+# $1/K$; the axis is logarithmic, because the imbalance spans orders of magnitude.
 
 # %%
 hists = {
@@ -752,6 +783,22 @@ else:
 #   why one run per cell, as in the paper's table, can land several points from its seed mean.
 
 # %% [markdown]
+# ## Summary
+#
+# * A student needs only the teacher's answers: arbitrary images — noise, synthetic scenes, photo patches — are
+#   places to ask, distilled with the pure distillation term and no hard labels.
+# * The teacher sorts arbitrary images into very unequal classes; Algorithm 1 fixes the set, not the images, by
+#   keeping a candidate only while its predicted class has room, at the cost of one forward pass per candidate.
+# * The rarest class decides what balancing costs: per-pixel noise starves the footwear so badly that its
+#   balanced set stays short of its quota, while random shapes on black fill every class cheaply.
+# * In the Table 1 record, balancing's gains stay within the seeds' noise, and augmentation — the teacher
+#   re-labelling every shifted, scaled and flipped batch — lifts the noise students far more.
+# * On noise, the teacher's logits are mostly a part every image shares; the part that varies from image to image,
+#   all a student can learn classes from, is small, which is why noise students stall.
+# * Every offline source in one pass, natural first, fills every class and gives the book's best arbitrary set,
+#   above chapter 2's data impressions and below the paper's SVHN + TinyImageNet (the paper-vs-book table).
+
+# %% [markdown]
 # ## Exercises
 #
 # Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
@@ -869,7 +916,7 @@ else:
 # ```{exercise} Gaussian noise
 # :label: ex-ch3-gaussian
 #
-# The paper balanced CIFAR-100 with Gaussian noise (μ = 0.5, σ = 0.1) because it fills classes faster. Look at its
+# The paper balanced CIFAR-100 with Gaussian noise ($\mu = 0.5$, $\sigma = 0.1$) because it fills classes faster. Look at its
 # histogram above: would it help for Fashion-MNIST?
 # ```
 #
@@ -880,7 +927,7 @@ else:
 # rarest class is far rarer than uniform noise's. Gaussian noise would fill one quota fastest and leave several
 # classes empty.
 #
-# Why the opposite of CIFAR-100? Gaussian noise with μ = 0.5 and σ = 0.1 is a nearly uniform mid-grey image with a
+# Why the opposite of CIFAR-100? Gaussian noise with $\mu = 0.5$ and $\sigma = 0.1$ is a nearly uniform mid-grey image with a
 # little texture. Which classes a teacher assigns to such images depends on the teacher and its training data:
 # for a CIFAR-100 teacher they evidently spread over many classes, while for this Fashion-MNIST teacher — trained
 # on bright objects on a black background — a grey frame looks like one thing. To see whether another mean helps,

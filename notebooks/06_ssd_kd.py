@@ -19,7 +19,7 @@
 # Chapter 5 ended on cost: a thousand inverted images take minutes to make, and a student taught by a
 # thousand images is weak. The usual answer — synthesise more — makes data-free KD the slowest kind of KD there
 # is: the paper's Table 2 lists DeepInversion at 10–26 GPU-hours and ZSKT at up to 300 on CIFAR-10.
-# SSD-KD {cite}`liu2024ssdkd` asks how *few* synthetic samples are enough, and answers: about 10 % of the size
+# SSD-KD {cite:p}`liu2024ssdkd` asks how *few* synthetic samples are enough, and answers: about 10 % of the size
 # of the original training set, if they are the right ones. Three ideas make them right:
 #
 # 1. **Synthesis interleaved with distillation.** Every epoch of its Algorithm 1, a fresh generator inverts a
@@ -34,6 +34,50 @@
 # The authors have not released code. `dfkd_book.methods.ssd` is, as far as we know, the first public
 # implementation: it follows the equations, and lists every choice the paper leaves open (below). `methods.SSDKD`
 # runs it as a method of the book's one student loop, `distill`.
+#
+# ```{admonition} In this chapter you will
+# :class: tip
+#
+# * explain why SSD-KD **interleaves synthesis with distillation**, inverting a small batch against the current
+#   student every epoch, where DeepInversion synthesises its whole transfer set first;
+# * compute the **modulating function** φ, the **priority** sampling probabilities and the **importance-sampling
+#   weights** of a replay buffer from scratch, and check them against `dfkd_book.methods.ssd`;
+# * run SSD-KD at its recipe with `distill` and race it against DeepInversion at equal synthetic samples and
+#   student steps, in wall time, student steps and teacher queries;
+# * tell Algorithm 1's fresh generator from Fast's carried, meta-learned one, and say why the second pays off
+#   with networks as small as these;
+# * read the paper's ablation (its Table 4) against the spread between seeds.
+# ```
+#
+# ```{admonition} Key equations
+# :class: note
+#
+# Every epoch a generator $G$ makes a small batch $x = g(z)$ that matches the teacher's BN statistics, that the
+# teacher assigns to the class $y$ each sample is made for, and on which the student $S$ still disagrees with
+# the teacher (eq. 2, with the signs of the Fast code it builds on):
+#
+# $$\begin{aligned}\min_S \max_G \; \mathbb{E}_{z}\Big[\, & \lambda_{adv}\,\mathrm{KL}\big(T(x)\,\|\,S(x)\big) \\
+#   & - \lambda_{BN}\,\mathcal{L}_{BN}(x) - \lambda_{task}\,\varphi(x)\,\mathrm{CE}\big(T(x), y\big)\Big].\end{aligned}$$
+#
+# The **modulating function** (eq. 3) weighs a sample's class term by how rare its class $c_T(x)$ is in the
+# replay buffer $\mathcal{B}$ (diversity) and by how unsure the teacher is, $p_T(x)$ being its confidence
+# (difficulty):
+#
+# $$\varphi(x) = \Big(1 - \frac{1}{|\mathcal{B}|}\sum_{x'\in\mathcal{B}} \mathbb{1}\big[c_T(x') = c_T(x)\big]\Big)
+#   \cdot \big(1 - p_T(x)\big)^{\gamma} .$$
+#
+# The student draws entry $i$ of the $N$ in the buffer with the **priority** sampling probability $P(i)$ (eq. 6)
+# and multiplies its loss by the **importance-sampling weight** $w_i$ (eq. 5):
+#
+# $$P(i) = \frac{(|\delta_i| + \epsilon)^{\alpha}}{\sum_{j=1}^{N}(|\delta_j| + \epsilon)^{\alpha}},$$
+#
+# $$w_i = \frac{\big(N \cdot P(i)\big)^{-\omega}}{\max_{j}\big(N \cdot P(j)\big)^{-\omega}} .$$
+#
+# A sample's priority is its teacher–student KL divergence, weighted by the importance-sampling weight of its
+# previous draw (eq. 4; 1 for a new sample):
+#
+# $$\delta_i(x) = w_{i-1}(x)\,\mathrm{KL}\big(T(x)\,\|\,S(x)\big).$$
+# ```
 
 # %% tags=["remove-cell"]
 # On Colab: install this book's package and nothing else (never PyTorch:
@@ -97,7 +141,7 @@ pd.DataFrame.from_dict(
 # `method.synthesis_batch` samples, `method.g_steps` inversion steps — every `method.kd_steps` of them.
 # `extra.ablation` is the smaller budget of the Table 4 runs, in epochs of Algorithm 1. The `deepinversion`
 # recipe of chapter 5 is the baseline further down. A second recipe, `ssd-kd-fast`, is the same SSD-KD with
-# the generator of Fast (Fang et al., 2022) {cite}`fang2022fast` that SSD-KD builds on — carried over the whole
+# the generator of Fast {cite:p}`fang2022fast` that SSD-KD builds on — carried over the whole
 # run and meta-learned, a few steps per batch — and the warm-up of chapter 5's students: the section "SSD-KD with
 # Fast's generator" below says why. This chapter's own runs take half the recipes' epochs — half their samples
 # and half their student steps — so that DeepInversion can run beside both; "Paper vs this book" gives the
@@ -142,16 +186,16 @@ print(f"teacher LeNet-5-BN: {100 * teacher_acc:.2f} %")
 # %% [markdown]
 # ## One round's weights, from scratch
 #
-# Write p_T(x) for the teacher's softmax probability of its own predicted class c_T(x) on a synthetic sample x.
+# Write $p_T(x)$ for the teacher's softmax probability of its own predicted class $c_T(x)$ on a synthetic sample $x$.
 # The **modulating function** (eq. 3) weighs the sample's task loss by how rare its class is in the replay buffer
-# 𝓑 and by how unsure the teacher is about it:
+# $\mathcal{B}$ and by how unsure the teacher is about it:
 #
 # $$\varphi(x) = \Big(1 - \frac{1}{|\mathcal{B}|}\sum_{x'\in\mathcal{B}} \mathbb{1}\big[c_T(x') = c_T(x)\big]\Big)
 #   \cdot \big(1 - p_T(x)\big)^{\gamma} .$$
 #
-# The student's mini-batches are drawn from the N samples of the buffer with the **priority sampling**
-# probabilities of eq. 6, where δ_i is sample i's priority, its importance-weighted KL divergence
-# δ_i = w_i · KL(T(x_i) ‖ S(x_i)) the last time it was drawn (eq. 4):
+# The student's mini-batches are drawn from the $N$ samples of the buffer with the **priority sampling**
+# probabilities of eq. 6, where $\delta_i$ is sample $i$'s priority, its importance-weighted KL divergence
+# $\delta_i = w_i\,\mathrm{KL}\big(T(x_i)\,\|\,S(x_i)\big)$ the last time it was drawn (eq. 4):
 #
 # $$P(i) = \frac{(|\delta_i| + \epsilon)^{\alpha}}{\sum_{j=1}^{N}(|\delta_j| + \epsilon)^{\alpha}},$$
 #
@@ -160,8 +204,8 @@ print(f"teacher LeNet-5-BN: {100 * teacher_acc:.2f} %")
 #
 # $$w_i = \frac{\big(N \cdot P(i)\big)^{-\omega}}{\max_{j}\big(N \cdot P(j)\big)^{-\omega}} .$$
 #
-# (Schaul et al. 2016 and the paper write the exponent ω as β; the book keeps β for ZSKD's Dirichlet scale. In the
-# code it is `beta`.)
+# ({cite:t}`schaul2016per` and the paper write the exponent ω as β; the book keeps β for ZSKD's Dirichlet scale.
+# In the code it is `beta`.)
 #
 # The three, from scratch, on the teacher's logits for six samples, a buffer of eight teacher-predicted classes
 # and six priorities, next to `ssd.modulating_function` and `ssd.ReplayBuffer`'s `probabilities` and
@@ -249,14 +293,14 @@ fig.tight_layout()
 # `distill(teacher, student, methods.SSDKD(...), steps=...)` runs Algorithm 1 (here `r.build()`, the method of
 # the recipe): before every `kd_steps`-th student step the method inverts a new batch into the buffer, and the
 # loop's mini-batches come from the buffer with their importance weights. The inversion is the inner
-# maximisation of the paper's objective (eq. 2), a min–max game over the student S and the generator G, with
-# x = g(z) a synthetic sample:
+# maximisation of the paper's objective (eq. 2), a min–max game over the student $S$ and the generator $G$, with
+# $x = g(z)$ a synthetic sample:
 #
 # $$\begin{aligned}\min_S \max_G \; \mathbb{E}_{z}\Big[\, & \lambda_{adv}\,\mathrm{KL}\big(T(x)\,\|\,S(x)\big) \\
 #   & - \lambda_{BN}\,\mathcal{L}_{BN}(x) - \lambda_{task}\,\varphi(x)\,\mathrm{CE}\big(T(x), y\big)\Big],\end{aligned}$$
 #
-# so the generator makes samples that match the teacher's BN statistics, that the teacher assigns to the class y
-# each is made for (weighted by φ), and on which the student still disagrees with the teacher (the λ are the
+# so the generator makes samples that match the teacher's BN statistics, that the teacher assigns to the class $y$
+# each is made for (weighted by φ), and on which the student still disagrees with the teacher (the $\lambda$ are the
 # recipe's `bn_weight`, `adv_weight` and `task_weight`). The paper writes eq. 2 as
 # $\min_S \max_G \mathbb{E}_{x=\delta\circ g(z)}[\mathcal{L}_{BN} + \mathcal{L}_{KD} + \varphi\,\mathcal{L}_{Task}]$,
 # all three with a plus sign under the one min–max; read literally, the generator would also *raise* the BN and
@@ -440,11 +484,11 @@ for label, when in (
 #
 # Algorithm 1 (line 4) initialises the generator afresh every epoch: every batch starts from random weights and
 # needs many steps — the `ssd-kd` recipe's `g_steps` — to match the teacher's BN statistics again, and those steps
-# are most of SSD-KD's wall time in the race above. Fast (Fang et al., 2022) {cite}`fang2022fast`, on which SSD-KD
-# builds, keeps one *meta-generator* with weights θ for the whole run. Every epoch copies it, θ′ ← θ, takes the
-# epoch's few steps of eq. 2 on the copy to make the batch, and then moves the meta-generator towards where the
-# copy ended — a Reptile step, the difference θ − θ′ handed to the meta-generator's own Adam optimiser as if it
-# were a gradient:
+# are most of SSD-KD's wall time in the race above. Fast {cite:p}`fang2022fast`, on which SSD-KD builds, keeps
+# one *meta-generator* with weights $\theta$ for the whole run. Every epoch copies it, $\theta' \leftarrow \theta$,
+# takes the epoch's few steps of eq. 2 on the copy to make the batch, and then moves the meta-generator towards
+# where the copy ended — a Reptile step, the difference $\theta - \theta'$ handed to the meta-generator's own Adam
+# optimiser as if it were a gradient:
 #
 # $$\theta \leftarrow \theta - \eta_{meta}\,\mathrm{Adam}\big(\theta - \theta'\big).$$
 #
@@ -484,8 +528,8 @@ for name, generator in (
 #
 # The paper's Fig. 2 shows the classes the teacher predicts on synthetic samples, and its confidence on them,
 # with and without the modulating function. Here: every sample of an SSD-KD run at the smaller budget of the
-# Table 4 runs (the recipe's `extra.ablation`, printed below), against the same run with φ ≡ 1 (the diversity and
-# difficulty terms off, everything else the same), both run here.
+# Table 4 runs (the recipe's `extra.ablation`, printed below), against the same run with $\varphi \equiv 1$ (the
+# diversity and difficulty terms off, everything else the same), both run here.
 
 # %%
 ab = r.extras["ablation"]  # the budget of the Table 4 runs
@@ -701,6 +745,23 @@ print(
 #   ({doc}`B6_reproducing_ssd_kd`).
 
 # %% [markdown]
+# ## Summary
+#
+# * SSD-KD asks how few synthetic samples are enough, and makes them by **interleaving synthesis with
+#   distillation**: every epoch of Algorithm 1 inverts a small new batch from the teacher's BN statistics,
+#   against the current student, so new samples go where the student is still wrong.
+# * The **modulating function** φ weighs each sample's class term down when its class is already common in the
+#   replay buffer (diversity) and when the teacher is already sure of it (difficulty).
+# * The **replay buffer** draws its samples by **priority**, the student's remaining disagreement with the
+#   teacher, and **importance-sampling weights** correct part of that bias; each of the three weights is a
+#   line of code beside its equation.
+# * At equal samples and student steps, Algorithm 1's fresh generator pays for its many steps per batch in wall
+#   time and its student stayed below DeepInversion's; Fast's carried, meta-learned generator makes a batch in
+#   a few steps and gave the best SSD-KD student of the book.
+# * The paper's ablation does not reproduce here: no module, nor all three together, lifts the baseline beyond
+#   the spread between seeds.
+
+# %% [markdown]
 # ## Exercises
 #
 # Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
@@ -866,7 +927,7 @@ print(
 #
 # With γ = 0 the class term counts fully however sure the teacher already is, so the generator keeps pushing
 # samples towards confident, easy examples of their class: expect the histogram's mass to move towards
-# $p_T$ = 1. With γ = 5 the class term all but vanishes once the teacher is more than about half sure, and only the
+# $p_T = 1$. With γ = 5 the class term all but vanishes once the teacher is more than about half sure, and only the
 # BN and adversarial terms act on those samples: expect more mass at low and middle confidence, the "hard" samples
 # the paper's Fig. 2 credits φ with. Which histogram makes the better student is the separate question the legend
 # answers, for one seed.

@@ -8,7 +8,8 @@ every file in ``_toc.yml``) in headless Chromium (Debian's ``chromium``, driven 
 * an image that is missing or cannot be decoded, or fewer images than the chapter's notebook has figures;
 * TeX left raw after MathJax has typeset the page (``$``, ``\\frac``, ``\\(``, ``_{``… in prose), or a TeX error;
 * a table cut by pandas (a cell that is just ``...``, a cell cut to ``display.max_colwidth`` ending in ``...``, a
-  text repr ending in ``[N rows x M columns]``);
+  text repr ending in ``[N rows x M columns]``), or a table cell that prints a missing value (``NaN``, ``nan``,
+  ``None``, ``<NA>``, ``NaT``) where the reader should see "–";
 * code, input or output, wider than its column (the reader must scroll sideways): the first line that does not fit
   and how many characters of the monospace font the column holds (cells collapsed by hide-input are opened first);
 * a display equation or a table wider than its column (cut on screen), with its TeX or its columns.
@@ -198,8 +199,17 @@ _INSPECT = """() => {
         const m = p.textContent.match(/\\[\\d+ rows x \\d+ columns\\]/);
         if (m) truncated.push({table: 'text', where: where(p), columns: '', kind: 'text repr', first: m[0]});
     });
+    // missing values shown as pandas prints them: a reader sees "NaN" where the table means "none"
+    const missing = [];
+    main.querySelectorAll('table').forEach((t, k) => {
+        const bad = [...t.querySelectorAll('td')].filter(c => /^(nan|NaN|None|<NA>|NaT)$/.test(c.textContent.trim()));
+        if (!bad.length) return;
+        const head = [...(t.tHead ? t.tHead.rows[0].cells : t.rows[0].cells)].map(c => c.textContent.trim())
+            .filter(Boolean).slice(0, 8);
+        missing.push({table: k + 1, where: where(t), columns: head.join(' | '), cells: bad.length});
+    });
 
-    return {raw, texErrors, mathNodes, typeset, truncated,
+    return {raw, texErrors, mathNodes, typeset, truncated, missing,
             title: document.title, url: location.href, text: main.innerText.trim().length};
 }"""
 
@@ -386,6 +396,13 @@ def test_page_tables_are_not_truncated(visited, page):
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_name)
+def test_page_tables_show_no_nan(visited, page):
+    info = visited(page)
+    nan = [f"table {t['table']} in {t['where']}: {t['cells']} cells; columns: {t['columns']}" for t in info["missing"]]
+    assert not nan, f"{info['page']}: tables print missing values as NaN / None (format them as '–'):{_listing(nan)}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_name)
 def test_page_code_fits_its_column(visited, page):
     info = visited(page)
     blocks = []
@@ -416,6 +433,8 @@ _BAIT = r"""<html><head><title>bait</title></head><body><main><section id="s"><h
 <div class="output" style="width: 320px"><table><tr><th>wide</th><td style="min-width: 400px">x</td></tr></table>
 <mjx-container display="true" style="display: block; overflow-x: auto"><span style="display: inline-block;
 width: 500px">wide equation</span></mjx-container>
+<table><tr><th>m</th><th>p</th></tr><tr><td>a</td><td>NaN</td></tr><tr><td>b</td><td>nan</td></tr>
+<tr><td>a nan inside</td><td>–</td></tr></table>
 <pre style="font: 14px monospace; padding: 0 10px; overflow: auto">fits
 WIDE_LINE</pre></div></section></main></body></html>""".replace("WIDE_LINE", "x" * 100)
 
@@ -435,6 +454,7 @@ def test_the_checks_find_what_they_look_for(browser):
     assert "the cell beginning `df  # the cell`" in info["truncated"][0]["where"]
     assert [t["table"] for t in info["tables"]] == [3] and info["tables"][0]["columns"] == "wide | x", info["tables"]
     assert [e["tex"] for e in info["equations"]] == ["wide equation"], info["equations"]
+    assert [(t["table"], t["cells"]) for t in info["missing"]] == [(4, 2)], info["missing"]
     (block,) = info["found"]
     assert [(w["line"], w["chars"]) for w in block["wide"]] == [(2, 100)], block
     assert 30 <= block["fits"] <= 45 and block["kind"] == "code block", block
