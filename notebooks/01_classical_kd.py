@@ -27,6 +27,39 @@
 # replay buffers. This chapter runs classical KD *with* the real data, so that we know the number every
 # data-free method is chasing: the **ceiling**.
 #
+# ```{admonition} In this chapter you will
+# :class: tip
+#
+# * explain what the teacher's **soft targets** at temperature τ are, and which **dark knowledge** a high τ
+#   exposes;
+# * write the distillation loss and the student loop from scratch, and check them against the package's
+#   `kd.kd_loss` and `distill`;
+# * measure the **ceiling**: distil LeNet-5 into LeNet-5-Half on the real training set, against a student trained
+#   on the labels, and compare it with ZSKD as **retention** of the teacher's accuracy;
+# * read any student against the **yardstick**: how many real images its transfer set is worth.
+# ```
+#
+# ```{admonition} Key equations
+# :class: note
+#
+# The teacher's logits $z = T(x)$ become **soft targets** at temperature τ,
+#
+# $$p_k(\tau) = \frac{\exp(z_k/\tau)}{\sum_j \exp(z_j/\tau)}.$$
+#
+# The student $S$ learns them by the **distillation loss**, averaged over the batch; λ weighs a hard-label term
+# that needs the true label $y$, so every data-free method sets $\lambda = 0$:
+#
+# $$\mathcal{L} = \tau^2\,\mathrm{KL}\big(p^{T}(\tau)\,\|\,p^{S}(\tau)\big) + \lambda\,\mathrm{CE}\big(y, p^{S}(1)\big).$$
+#
+# The **student loop** takes one Adam step per batch $B_t$ of the transfer set $\{x_i\}$,
+#
+# $$\theta_{t+1} = \theta_t - \eta_t\,\mathrm{Adam}\Big(\nabla_\theta \frac{1}{|B_t|}\sum_{i \in B_t}
+# \tau^2\,\mathrm{KL}\big(p^{T}_i(\tau)\,\|\,p^{S}_i(\tau)\big)\Big),$$
+#
+# at a learning rate $\eta_t = \frac{\eta}{2}\big(1 + \cos\frac{\pi t}{T}\big)$ that follows a cosine from $\eta$
+# to zero over the $T$ steps of the budget.
+# ```
+#
 # The running benchmark is the one of ZSKD {cite}`nayak2019zskd`: Fashion-MNIST {cite}`xiao2017fashion`,
 # 28×28 images zero-padded to 32×32 with values in [0, 1]; teacher LeNet-5, student LeNet-5-Half (their sizes
 # are printed below).
@@ -173,7 +206,7 @@ print(
 #
 # At τ = 1 the teacher is nearly certain and the soft target is almost the label. Raising τ flattens the
 # distribution and exposes the small probabilities — *which wrong classes the teacher finds plausible* — that
-# Hinton et al. called dark knowledge.
+# {cite:t}`hinton2015distilling` called dark knowledge.
 
 # %%
 # a shirt, a coat, an ankle boot
@@ -199,7 +232,8 @@ fig.tight_layout()
 # %% [markdown]
 # ## The distillation loss, from scratch
 #
-# The student $S$ is trained to match the teacher $T$'s soft targets (Hinton et al. 2015; ZSKD eq. 1):
+# The student $S$ is trained to match the teacher $T$'s soft targets with the loss of
+# {cite:t}`hinton2015distilling`, which is eq. 1 of ZSKD:
 #
 # $$\mathcal{L} = \tau^2\,\mathrm{KL}\big(p^{T}(\tau)\,\|\,p^{S}(\tau)\big) + \lambda\,\mathrm{CE}\big(y, p^{S}(1)\big),
 # \qquad \mathrm{KL}(p\,\|\,q) = \sum_k p_k \log\frac{p_k}{q_k},$$
@@ -453,7 +487,7 @@ print(
 #
 # Run the notebook to move the sliders (τ and the test image). The static figure beside it, for the published
 # page, follows one image's soft targets as τ grows from 0.5 to 30: at low τ one class takes everything, at high
-# τ all classes tend to 1/K, and in between the ranking of the wrong classes becomes visible.
+# τ all classes tend to $1/K$, and in between the ranking of the wrong classes becomes visible.
 
 # %% tags=["remove-output"]
 widgets.temperature_explorer(
@@ -488,7 +522,7 @@ fig.tight_layout()
 #
 # The ceiling above used all 60,000 training images. How fast does the student fall with fewer? The record
 # below distils the same teacher into the same student, with one protocol (ZSKD's augmentation re-labelled by the
-# teacher, Adam 10⁻², τ = 20, 5,000 steps), on N class-balanced real images, three seeds each (`python -m
+# teacher, Adam $10^{-2}$, τ = 20, 5,000 steps), on $N$ class-balanced real images, three seeds each (`python -m
 # dfkd_book.experiments.search yardstick`, Appendix A). Every later chapter reads its data-free student against this curve:
 # `stats.worth_real_images(acc, yardstick)` turns a student accuracy into the number of real images that give
 # the same student.
@@ -517,8 +551,8 @@ for acc in (70.0, 80.0, 86.0):
 # ## Paper vs this book
 #
 # ZSKD {cite}`nayak2019zskd`, Table 2 (Fashion-MNIST), against this run. The paper trained for 200 epochs in
-# TensorFlow; this book trains for the recipe's number of steps on a 2-core CPU budget. Retention is the
-# student's accuracy as a fraction of its teacher's — the fair way to compare across papers whose teachers
+# TensorFlow; this book trains for the recipe's number of steps in PyTorch (the recipe table above). Retention is
+# the student's accuracy as a fraction of its teacher's — the fair way to compare across papers whose teachers
 # differ. Below the table, the multi-seed record of `python -m dfkd_book.experiments.bench kd-real` from `results/`.
 
 # %%
@@ -577,6 +611,24 @@ print(
     f"chapter 1 ran in {time.perf_counter() - chapter_start:.0f} s "
     f"(profile {config.profile()}, {config.device()})"
 )
+
+# %% [markdown]
+# ## Summary
+#
+# * Classical KD trains a student on the teacher's soft targets at a temperature τ over a transfer set. With the
+#   real training data as the transfer set it gives the **ceiling** that every data-free method of the book chases.
+# * The distillation loss is $\tau^2\,\mathrm{KL}\big(p^{T}(\tau)\,\|\,p^{S}(\tau)\big)$, plus a hard-label
+#   term $\lambda\,\mathrm{CE}$ that only real, labelled data allows; the τ² factor keeps the gradient's scale
+#   roughly independent of τ.
+# * The student loop is short — shuffled passes over the transfer set, the frozen teacher's logits computed once,
+#   one Adam step per batch on a cosine schedule — and the version written from scratch ends with the same weights
+#   as the package's `distill`.
+# * From the same initial weights and budget as the student trained on labels, the distilled student retains nearly
+#   all of its teacher's accuracy; the "Paper vs this book" table sets this against ZSKD as retention.
+# * A high τ exposes dark knowledge: the teacher's mean soft targets group the classes into families (the tops, the
+#   shoes), the structure that chapter 2 reads from the teacher's weights instead of from data.
+# * The yardstick turns any student's accuracy into the number of real images that give the same student
+#   (`stats.worth_real_images`); the later chapters read their data-free students against it.
 
 # %% [markdown]
 # ## Exercises
@@ -705,8 +757,8 @@ print(
 # :label: ex-ch1-less-data
 #
 # Distil on 200 real images per class (`methods.RealData(train.subset(200, per_class=True))`). How far below the
-# ceiling do you fall? Compare with Kimura et al.'s 72.50 % with 200 images quoted in ZSKD's Table 2, and with the
-# yardstick above.
+# ceiling do you fall? Compare with the 72.50 % of {cite:t}`kimura2018fewshot` with 200 images, quoted in ZSKD's
+# Table 2, and with the yardstick above.
 # ```
 #
 # ````{solution} ex-ch1-less-data
@@ -730,18 +782,18 @@ print(
 # )
 # ```
 #
-# The recipe's 7,050 steps of 256 images make about 900 passes over 2,000 images, and without augmentation the
-# student sees the same 2,000 soft targets again and again: it can fit them almost exactly and still be wrong
-# between them. Read the result against two references:
+# The recipe's `r.student.steps` steps of `r.student.batch_size` images make hundreds of passes over 2,000 images,
+# and without augmentation the student sees the same 2,000 soft targets again and again: it can fit them almost
+# exactly and still be wrong between them. Read the result against two references:
 #
-# * the ceiling, 90.21 % on 60,000 images in this run;
-# * the yardstick, which distils the same pair on N class-balanced real images *with* ZSKD's augmentation,
+# * the ceiling, Student-KD on all 60,000 images (printed above);
+# * the yardstick, which distils the same pair on $N$ class-balanced real images *with* ZSKD's augmentation,
 #   re-labelled by the teacher at every step (the figure above; it is flat beyond a few thousand images). If your
-#   student is below the yardstick at N = 2,000, the difference is what augmentation buys; check it by adding
+#   student is below the yardstick at $N$ = 2,000, the difference is what augmentation buys; check it by adding
 #   `augment=augment.ZSKDAugmentation(p=0.5)` (`from dfkd_book import augment`) to the call.
 #
-# Kimura et al.'s 72.50 % comes from another method (a few-shot one), another implementation and another budget;
-# set it against your number as retention (student / teacher), not as a race.
+# The 72.50 % of {cite:t}`kimura2018fewshot` comes from another method (a few-shot one), another implementation
+# and another budget; set it against your number as retention (student / teacher), not as a race.
 # ````
 
 # %% [markdown]
@@ -831,8 +883,9 @@ print(
 #    = \frac{s_i - t_i}{K},$$
 #
 #    which no longer depends on τ. It is the gradient of $\frac{1}{2K}\sum_i (s_i - t_i)^2$: in the
-#    high-temperature limit distillation is **logit matching** (Hinton et al. 2015, Sec. 2.1). Without zero-mean
-#    logits, replace $s_i$ by $s_i - \bar s$ and $t_i$ by $t_i - \bar t$: the softmax ignores a constant shift.
+#    high-temperature limit distillation is **logit matching**, as {cite:t}`hinton2015distilling` show in their
+#    Sec. 2.1. Without zero-mean logits, replace $s_i$ by $s_i - \bar s$ and $t_i$ by $t_i - \bar t$: the softmax
+#    ignores a constant shift.
 #
 # 3. Without τ² the gradient is $(q_i - p_i)/\tau \approx (s_i - t_i)/(K\tau^2)$: τ² = 400 times smaller at
 #    τ = 20. With a hard-label term $\lambda\,\mathrm{CE}\big(y, \mathrm{softmax}(s)\big)$, whose gradient
