@@ -20,7 +20,7 @@
 # outputs. Every BatchNorm layer keeps the **running mean and variance** of its input over the whole training
 # set: a free, per-channel summary of the data, shipped with every BN network. A teacher's owner can also record
 # a little more on purpose — per-class statistics of a few layers' activations, a few megabytes of
-# **metadata** — and ship them with the model (Lopes et al. {cite}`lopes2017datafree`).
+# **metadata** — and ship them with the model {cite:p}`lopes2017datafree`.
 #
 # This chapter inverts those statistics: it optimises images from noise until the teacher's internal features
 # on them have the recorded statistics, and distils on the result. Four methods, one optimisation loop
@@ -30,9 +30,47 @@
 # | method | what the teacher's owner kept | the images are optimised to match |
 # |---|---|---|
 # | BN statistics | nothing extra: BN running mean / variance | every BN layer's batch statistics |
-# | activation records {cite}`lopes2017datafree` | per-class mean and covariance of a few layers | sampled activations of the class |
-# | spectral records {cite}`nasyrov2024dfdistill` | per-class mean Fourier spectra of conv activations | those spectra |
-# | DeepInversion {cite}`yin2020deepinversion` | BN running statistics | BN statistics + the class + image priors |
+# | activation records {cite:p}`lopes2017datafree` | per-class mean and covariance of a few layers | sampled activations of the class |
+# | spectral records {cite:p}`nasyrov2024dfdistill` | per-class mean Fourier spectra of conv activations | those spectra |
+# | DeepInversion {cite:p}`yin2020deepinversion` | BN running statistics | BN statistics + the class + image priors |
+#
+# ```{admonition} In this chapter you will
+# :class: tip
+#
+# * explain why a BatchNorm teacher's running **BN statistics** summarise its training data, and measure how far a
+#   set of images is from them;
+# * write DeepInversion's objective — BN statistics, the class's cross-entropy, total-variation and L2 priors — from
+#   scratch, check it against the package, and optimise images with it;
+# * invert a teacher without BN from **metadata** its owner recorded: per-class activation Gaussians or Fourier
+#   spectra of activation maps;
+# * distil a student on each inverted set and read it between two frames: uniform noise and as many real images;
+# * say what the metadata methods cost and why they are not data-free in the sense of chapters 2–4.
+# ```
+#
+# ```{admonition} Key equations
+# :class: note
+#
+# For a batch $x$ of images asked to be of classes $y$, let $\mu_l(x)$ and $\sigma^2_l(x)$ be the per-channel mean
+# and variance of the input of BN layer $l$, and $\hat\mu_l$, $\hat\sigma^2_l$ its running **BN statistics**.
+# **DeepInversion** {cite:p}`yin2020deepinversion` optimises the pixels to minimise
+#
+# $$\begin{aligned}
+# \mathcal{L}(x) &= \lambda_{\mathrm{BN}}\sum_{l=1}^{L} w_l\Big(\big\|\mu_l(x)-\hat\mu_l\big\|_2
+#   + \big\|\sigma^2_l(x)-\hat\sigma^2_l\big\|_2\Big) \\
+#   &\quad + \lambda_{\mathrm{CE}}\,\mathrm{CE}\big(T(x),\, y\big) + \lambda_{\mathrm{TV}}\,\mathrm{TV}(x)
+#   + \lambda_{2}\,\|x\|_2 ,
+# \end{aligned}$$
+#
+# with the first BN layer weighted up ($w_1 > w_{l>1} = 1$); **BN-statistics matching** alone is
+# $\lambda_{\mathrm{CE}} = 0$. **Activation records** {cite:p}`lopes2017datafree` sample a target
+# $\tilde a_l = \mu_{l,c} + L_{l,c}\,z$ for an image of class $c$ from the recorded mean $\mu_{l,c}$ and covariance
+# $\Sigma_{l,c} = L_{l,c}L_{l,c}^\top$, with $z\sim\mathcal{N}(0, I)$, and minimise
+# $\sum_{l}\frac{1}{d_l}\|a_l(x) - \tilde a_l\|_2^2$ over the teacher's activations $a_l(x)$ of $d_l$ values.
+# **Spectral records** {cite:p}`nasyrov2024dfdistill` match the magnitude of the 2-D Fourier transform $\mathcal{F}$
+# of every activation map to the class's recorded mean spectrum $S_{l,c}$:
+#
+# $$\mathcal{L}(x) = \sum_{l}\frac{1}{|S_l|}\big\|\,|\mathcal{F}(a_l(x))| - S_{l,c}\big\|_F^2 .$$
+# ```
 
 # %% tags=["remove-cell"]
 # On Colab: install this book's package and nothing else (never PyTorch:
@@ -160,9 +198,9 @@ bn_table.round(2)
 #
 # ## The objective, from scratch
 #
-# For a batch x of images made for classes y, let μ_l(x) and σ²_l(x) be the per-channel mean and (biased)
-# variance of the **input** of the l-th BN layer, over the batch and the spatial positions, and μ̂_l, σ̂²_l
-# its running statistics. DeepInversion {cite}`yin2020deepinversion` minimises
+# For a batch $x$ of images made for classes $y$, let $\mu_l(x)$ and $\sigma^2_l(x)$ be the per-channel mean and
+# (biased) variance of the **input** of the $l$-th BN layer, over the batch and the spatial positions, and
+# $\hat\mu_l$, $\hat\sigma^2_l$ its running statistics. DeepInversion {cite:p}`yin2020deepinversion` minimises
 #
 # $$\begin{aligned}
 # \mathcal{L}(x) &= \lambda_{\mathrm{BN}}\sum_{l=1}^{L} w_l\Big(\big\|\mu_l(x)-\hat\mu_l\big\|_2
@@ -178,9 +216,10 @@ bn_table.round(2)
 # $$\mathrm{TV}(x) = \sum_{d\,\in\,\{\downarrow,\,\rightarrow,\,\searrow,\,\nearrow\}}
 #   \big\|x - \operatorname{shift}_d(x)\big\|_2 .$$
 #
-# BN-statistics matching alone is the same loss with λ_CE = 0. Written from scratch with forward hooks on every
-# BN layer, on four random images, next to what the package computes (`inversion.BNStatistics(...).loss()` after
-# a forward pass, `synthesis.total_variation`), with the `deepinversion` recipe's weights:
+# BN-statistics matching alone is the same loss with $\lambda_{\mathrm{CE}} = 0$. Written from scratch with forward
+# hooks on every BN layer, on four random images, next to what the package computes
+# (`inversion.BNStatistics(...).loss()` after a forward pass, `synthesis.total_variation`), with the `deepinversion`
+# recipe's weights:
 
 # %%
 w = dict(inv_recipes["deepinversion"].settings)
@@ -298,7 +337,7 @@ fig = plot.show_images(
 # %% [markdown]
 # ## 2. DeepInversion
 #
-# DeepInversion {cite}`yin2020deepinversion` adds what BN matching lacks: a class. Each image is assigned one
+# DeepInversion {cite:p}`yin2020deepinversion` adds what BN matching lacks: a class. Each image is assigned one
 # (the batch cycles through all ten) and the loss adds the teacher's cross-entropy to it, next to the BN term,
 # the TV and L2 priors, the jittered view and the clipping to [0, 1]. Adaptive DeepInversion's competition
 # term — push the images to where a student disagrees with the teacher — is `methods.DeepInversion(n,
@@ -342,12 +381,12 @@ fig = gallery(inv_di, "DeepInversion")
 # ## 3. Activation records: metadata for a teacher without BN
 #
 # The plain LeNet-5 has no BatchNorm, so there are no running statistics to invert (asking for them fails
-# loudly, pointing here). Lopes et al. {cite}`lopes2017datafree` let the teacher's owner record them on purpose:
+# loudly, pointing here). {cite:t}`lopes2017datafree` let the teacher's owner record them on purpose:
 # for every class, the mean and covariance of the activations at a few layers, computed once on the training
-# data and shipped with the model. The reader reconstructs an image of class c by sampling target activations
-# from that Gaussian — mean + L z, with L the Cholesky factor of the covariance (the public code multiplied by
-# the covariance itself) — ReLU-ing them where the layer is ReLU-ed, and optimising the image until the
-# teacher's activations match, each layer weighted by 1 / its size:
+# data and shipped with the model. The reader reconstructs an image of class $c$ by sampling target activations
+# from that Gaussian — $\mu_{l,c} + L_{l,c}\,z$, with $L_{l,c}$ the Cholesky factor of the covariance
+# $\Sigma_{l,c}$ (the public code multiplied by the covariance itself) — ReLU-ing them where the layer is ReLU-ed,
+# and optimising the image until the teacher's activations match, each layer weighted by one over its size $d_l$:
 #
 # $$\begin{aligned}
 # \mathcal{L}(x) &= \sum_{l}\frac{1}{d_l}\big\|a_l(x) - \tilde a_l\big\|_2^2, \\
@@ -395,7 +434,7 @@ fig = gallery(inv_act, "activation records")
 # %% [markdown]
 # ## 4. Spectral records
 #
-# The second method of Nasyrov et al. {cite}`nasyrov2024dfdistill` records, instead of raw activations, their
+# The second method of {cite:t}`nasyrov2024dfdistill` records, instead of raw activations, their
 # **spatial Fourier spectra**: for every class and every channel of a conv layer, the mean magnitude of the 2-D
 # Fourier transform of its activation map. A magnitude spectrum forgets *where* a pattern is and keeps *which*
 # patterns, at which scales and orientations. Reconstruction matches the spectra of an image's activations to its
@@ -403,7 +442,8 @@ fig = gallery(inv_act, "activation records")
 #
 # $$\mathcal{L}(x) = \sum_{l}\frac{1}{|S_l|}\big\|\,|\mathcal{F}(a_l(x))| - S_{l,c}\big\|_F^2 ,$$
 #
-# with 𝓕 the orthonormal 2-D Fourier transform of every channel and $S_{l,c}$ the recorded mean spectrum of class c
+# with $\mathcal{F}$ the orthonormal 2-D Fourier transform of every channel and $S_{l,c}$ the recorded mean spectrum of
+# class $c$
 # (`methods.SpectralInversion(records, n, ...)`). (The library's own spectral loss compared a sample with itself,
 # so it was always zero.)
 
@@ -483,12 +523,12 @@ fig = gallery(inv_spec, "spectral records")
 # ## Distillation from each
 #
 # Every set was distilled, inside its `distill` call, into a fresh LeNet-5-Half with the recipes' student protocol
-# for inverted images (τ = 20, a mild random affine map and flips, the teacher re-labelling every augmented batch;
+# for inverted images ($\tau = 20$, a mild random affine map and flips, the teacher re-labelling every augmented batch;
 # a short warm-up) — by the teacher that made it. The sets are small, so the student
 # makes many passes over each in its `CHAPTER_STEPS` optimiser steps (printed below). Two more students, with
 # DeepInversion's protocol and budget, frame them: one distilled from the LeNet-5 on a set of plain uniform noise
 # of the same size (`methods.TransferSet(noise)`), the floor; and one distilled from the LeNet-5-BN on the first
-# N *real* training images (`methods.RealData(train, n=N)`), what a set of this size can teach at best. The two
+# $N$ *real* training images (`methods.RealData(train, n=N)`), what a set of this size can teach at best. The two
 # **metadata methods** are marked: their images need records computed on the owner's training data (more on this
 # below).
 
@@ -596,10 +636,10 @@ fig.tight_layout()
 # BN methods read only the running statistics that every BN network carries. The uniform-noise student of the same
 # budget is the floor.
 #
-# The paper's column is context, not a comparison: Lopes et al. {cite}`lopes2017datafree` report MNIST only. Their
-# best — the figure Nayak et al. {cite}`nayak2019zskd` cite for them — comes from *spectral layer-pair* records,
+# The paper's column is context, not a comparison: {cite:t}`lopes2017datafree` report MNIST only. Their
+# best — the figure {cite:t}`nayak2019zskd` cite for them — comes from *spectral layer-pair* records,
 # built on the spectrum of a graph over the activations of two adjacent layers: a different method from this
-# chapter's Fourier spectra, which follow the library of Nasyrov et al. {cite}`nasyrov2024dfdistill`. That library
+# chapter's Fourier spectra, which follow the library of {cite:t}`nasyrov2024dfdistill`. That library
 # publishes no accuracy.
 
 # %%
@@ -654,7 +694,7 @@ pd.DataFrame.from_dict(
 # the uniform-noise floor. Which of these gaps are beyond the seeds' noise, and how the ranking looked before the
 # students warmed up (their optimiser, not the images, decided it), is in {doc}`B5_reproducing_inversion`. What
 # does separate the families, and this chapter has not measured apart: the records are *per class* — an image of
-# class c is pushed towards class c's own spectra, while the BN statistics are pooled over all classes, and BN
+# class $c$ is pushed towards class $c$'s own spectra, while the BN statistics are pooled over all classes, and BN
 # matching alone asks for no class at all; the records read the owner's training data, ten classes' worth, where
 # the BN statistics are one summary the teacher kept for its own use; and the families invert different teachers,
 # LeNet-5 and LeNet-5-BN, each student learning from the teacher that made its images.
@@ -710,10 +750,25 @@ print(
 # students — separate the two: eight times the images, or five times the steps per batch, bought about a point,
 # nowhere near the real images of the same count, and no change to DeepInversion's objective closed that gap: the
 # images' quality, not their number, holds these students back. What did better was a different way to make them,
-# a meta-learned generator and a pool (Fang et al. {cite}`fang2022fast`), and even its students stay below the
+# a meta-learned generator and a pool {cite:p}`fang2022fast`, and even its students stay below the
 # real images of this chapter's table. Chapter 6 attacks the cost itself: SSD-KD keeps a *small* replay buffer of
 # synthetic images, steers new ones towards rare classes and hard cases, and replays most often the images on
 # which the student still disagrees with the teacher.
+
+# %% [markdown]
+# ## Summary
+#
+# * Every BatchNorm teacher ships **BN statistics**, a per-channel summary of its training data: real images
+#   reproduce them, noise and arbitrary images do not.
+# * Inversion optimises pixels from noise until the teacher's internal features have recorded statistics; the four
+#   methods share one loop and differ only in the statistics they match and the priors they add.
+# * DeepInversion adds a class to BN matching and makes images the teacher labels as asked; its students beat BN
+#   matching alone.
+# * A teacher without BN can be inverted from **metadata** — per-class activation Gaussians or Fourier spectra —
+#   but that metadata is computed on the owner's training data, and the methods that read it are not data-free in
+#   the sense of chapters 2–4.
+# * Every inverted set lifts its student far above uniform noise, yet below as many real images: the images'
+#   quality, more than their number, is what holds these students back.
 
 # %% [markdown]
 # ## Exercises
