@@ -16,25 +16,71 @@
 # %% [markdown]
 # # 4. Adversarial distillation: ZSKT, DFAD and the mean transition error
 #
-# Chapters 2 and 3 fixed a transfer set first and distilled on it afterwards. Micaelli and Storkey
-# {cite}`micaelli2019zskt` (ZSKT) and Fang et al. {cite}`fang2019dfad` (DFAD) let the transfer set **chase the
-# student** instead. A generator G turns noise z into images; it is trained to make teacher and student
-# *disagree*, while the student is trained to agree with the teacher on whatever G produces:
+# Chapters 2 and 3 fixed a transfer set first and distilled on it afterwards. {cite:t}`micaelli2019zskt` (ZSKT)
+# and {cite:t}`fang2019dfad` (DFAD) let the transfer set **chase the student** instead. A generator $G$ turns
+# noise $z$ into images; it is trained to make teacher and student
+# *disagree*, while the student is trained to agree with the teacher on whatever $G$ produces:
 #
 # $$\min_S \max_G \; \mathbb{E}_z\, D\big(T(G(z)),\, S(G(z))\big).$$
 #
 # Whenever the student has learnt to copy the teacher somewhere, the generator moves on to where it has not. The
 # images need not look like clothes; they only need to sit where the two networks' beliefs differ, which is
-# near the teacher's decision boundaries. The two papers differ in the discrepancy D and in the rhythm of the game:
+# near the teacher's decision boundaries. The two papers differ in the discrepancy $D$ and in the rhythm of the
+# game:
 #
 # | | ZSKT (Micaelli & Storkey 2019) | DFAD (Fang et al. 2019) |
 # |---|---|---|
-# | discrepancy D | KL(T ‖ S) on the softmax, τ = 1 | mean absolute difference of the logits (L1) |
-# | one outer step | 1 generator step, then 10 student steps on the same z | 5 student steps (fresh z each), then 1 generator step |
+# | discrepancy $D$ | $\mathrm{KL}(T \Vert S)$ on the softmax, τ = 1 | mean absolute difference of the logits (L1) |
+# | one outer step | 1 generator step, then 10 student steps on the same $z$ | 5 student steps (fresh $z$ each), then 1 generator step |
 # | student | Adam 2e-3, + attention transfer ($\lambda_{\mathrm{AT}}$ = 250) | SGD 0.01, momentum 0.9 |
 #
 # ZSKT also proposed a way to *measure* whether the student learnt the teacher's boundaries, not only its
 # accuracy: the **mean transition error** (MTE), the last part of this chapter.
+#
+# ```{admonition} In this chapter you will
+# :class: tip
+#
+# * explain the **adversarial game** of data-free distillation: a generator paid for images on which teacher
+#   and student disagree, a student paid for agreeing on them, and why its images gather near the teacher's
+#   decision boundaries;
+# * write ZSKT's and DFAD's losses — the KL divergence with **attention transfer**, the L1 distance between
+#   logits — and one round of each game from scratch, and check them against the package;
+# * play both games on Fashion-MNIST at their recipes and read what each cost in teacher queries;
+# * recognise **mode collapse** of a generator and counter it with a class-balance term;
+# * test whether a student learnt the teacher's boundaries, not only its accuracy, with **transition curves**
+#   and the **mean transition error**.
+# ```
+#
+# ```{admonition} Key equations
+# :class: note
+#
+# A generator $G$ maps noise $z$ to a batch $x = G(z)$ of $B$ images, and plays against the student $S$:
+#
+# $$\min_S \max_G \; \mathbb{E}_z\, D\big(T(G(z)),\, S(G(z))\big).$$
+#
+# With $p^T_i = \mathrm{softmax}(T(x_i))$ and $p^S_i = \mathrm{softmax}(S(x_i))$ over $K$ classes, ZSKT's
+# discrepancy is the KL divergence at τ = 1, DFAD's the L1 distance between logits:
+#
+# $$\begin{aligned}
+# D_{\mathrm{ZSKT}} &= \frac{1}{BK}\sum_{i,k} p^T_{ik}\log\frac{p^T_{ik}}{p^S_{ik}}, \\
+# D_{\mathrm{DFAD}} &= \frac{1}{BK}\sum_{i,k}\big|S(x_i)_k - T(x_i)_k\big| .
+# \end{aligned}$$
+#
+# The generator minimises $-D$. ZSKT's student minimises $D_{\mathrm{ZSKT}}$ plus **attention transfer** at
+# matched layers $l$, with $a(A)$ the channel mean of $A^2$, flattened and $L_2$-normalised:
+#
+# $$\mathcal{L}_S = D_{\mathrm{ZSKT}} + \lambda_{\mathrm{AT}}\sum_{l}\frac{1}{B\,H_lW_l}\sum_{i=1}^{B}
+#   \big\|a(A^S_{l,i}) - a(A^T_{l,i})\big\|_2^2 .$$
+#
+# The book's DFAD generator adds a class-balance term on the teacher's mean prediction
+# $\bar p = \frac1B\sum_i p^T_i$: $\mathcal{L}_G = -D_{\mathrm{DFAD}} + \lambda_{\mathrm{bal}}\,(\log K - H(\bar p))$.
+# The **mean transition error** walks $N$ test images $x_i$, each of class $y_i$ for teacher and student alike,
+# towards every other class $j$ by $n$ steps of $x \leftarrow x - \eta\,\nabla_x \mathrm{CE}(S(x), j)$, and
+# averages the gap between the two networks' probabilities of $j$ along the walks $x^{(m)}_{ij}$:
+#
+# $$\mathrm{MTE} = \frac{1}{N(K-1)\,n}\sum_{i=1}^{N}\sum_{j\neq y_i}\sum_{m=1}^{n}
+#   \big|p^T_j(x^{(m)}_{ij}) - p^S_j(x^{(m)}_{ij})\big| .$$
+# ```
 
 # %% tags=["remove-cell"]
 # On Colab: install this book's package and nothing else (never PyTorch:
@@ -116,15 +162,17 @@ print(
 # %% [markdown]
 # ## One round of the game, from scratch
 #
-# Write p^T_i = softmax(T(x_i)) and p^S_i = softmax(S(x_i)) for the K = 10 class probabilities of a generated
-# batch x = G(z) of B images. ZSKT's generator minimises minus the KL divergence, averaged over all B·K terms
+# Write $p^T_i = \mathrm{softmax}(T(x_i))$ and $p^S_i = \mathrm{softmax}(S(x_i))$ for the $K = 10$ class
+# probabilities of a generated batch $x = G(z)$ of $B$ images. ZSKT's generator minimises minus the KL
+# divergence, averaged over all $B \cdot K$ terms
 # (PyTorch's elementwise mean, as in the official code, at τ = 1):
 #
 # $$\mathcal{L}_G = -\frac{1}{BK}\sum_{i=1}^{B}\sum_{k=1}^{K} p^T_{ik}\,\log\frac{p^T_{ik}}{p^S_{ik}}.$$
 #
 # The student minimises the same KL, plus $\lambda_{\mathrm{AT}}$ times the **attention transfer** term at matched
-# layers l (Micaelli and Storkey 2019 call this weight β; the book keeps β for ZSKD's Dirichlet scale, and the
-# code calls it `at_beta`): the spatial attention map of an activation A (C × H × W) is the channel mean of A²,
+# layers $l$ (Micaelli and Storkey 2019 call this weight β; the book keeps β for ZSKD's Dirichlet scale, and the
+# code calls it `at_beta`): the spatial attention map of an activation $A$ ($C \times H \times W$) is the channel
+# mean of $A^2$,
 # flattened and normalised,
 #
 # $$\begin{aligned}
@@ -225,9 +273,9 @@ pd.DataFrame(
 # %% [markdown]
 # ### One round of each game
 #
-# A **ZSKT round**: one generator step that raises the KL divergence on a batch G(z), then ten student steps that
-# lower $\mathcal{L}_S$ on the same z through the updated generator. A **DFAD round**: five student steps, each on
-# a fresh z, that lower $D_{\mathrm{DFAD}}$, then one generator step that raises it. Written out with plain torch
+# A **ZSKT round**: one generator step that raises the KL divergence on a batch $G(z)$, then ten student steps
+# that lower $\mathcal{L}_S$ on the same $z$ through the updated generator. A **DFAD round**: five student steps,
+# each on a fresh $z$, that lower $D_{\mathrm{DFAD}}$, then one generator step that raises it. Written out with plain torch
 # on the tiny generator, a few rounds each; the package's games (`methods.ZSKT`, `methods.DFAD`) play the same
 # rounds with cosine schedules and, for ZSKT, gradient clipping:
 
@@ -314,7 +362,7 @@ pd.DataFrame(rounds).T.round(4)
 #
 # The poster of the ZSKT paper shows the game on a 2-D toy problem; here is one. The teacher is an MLP trained
 # on two interleaved half-moons (`dfkd_book.train`, cross-entropy on the same loop). The student is a smaller MLP
-# that never sees a single moon point. The generator is an MLP that maps z to points in the plane
+# that never sees a single moon point. The generator is an MLP that maps $z$ to points in the plane
 # (`models.PointGenerator`), handed to `methods.ZSKT(generator=...)`. The call is the same `distill` that runs
 # on Fashion-MNIST below; only the models change. At every snapshot of the generator's points we record the
 # student's decision regions.
@@ -388,7 +436,7 @@ print(
 
 # %% [markdown]
 # Colours are the teacher's decision regions, the faint dots its training data, the black line the student's
-# boundary and the white dots 64 generated points from one fixed z; the panels are labelled with the student's
+# boundary and the white dots 64 generated points from one fixed $z$; the panels are labelled with the student's
 # optimiser steps. At step 0 the points are a blob and the student's boundary is arbitrary. After a few dozen
 # outer steps the points spread out to wherever the two boundaries differ, the student closes the gap, and the
 # points move on. At the end they sit along the teacher's boundary, the only place left where a disagreement can
@@ -398,10 +446,10 @@ print(
 # %% [markdown]
 # ## The generators
 #
-# Both papers use the same kind of generator: a linear projection of z (100 numbers) to a small feature map,
+# Both papers use the same kind of generator: a linear projection of $z$ (100 numbers) to a small feature map,
 # two upsampling convolution stages, and a last convolution to the image. They differ at the very end:
-# ZSKT ends with a BatchNorm, DFAD with tanh and a BatchNorm. This book's teachers read images in [0, 1], so
-# ZSKT's output goes through a sigmoid and DFAD's through (tanh + 1) / 2. The official generators start from
+# ZSKT ends with a BatchNorm, DFAD with tanh and a BatchNorm. This book's teachers read images in $[0, 1]$, so
+# ZSKT's output goes through a sigmoid and DFAD's through $(\tanh + 1)/2$. The official generators start from
 # 128 channels; the cell times one generator step (forward and backward) at both widths, which is why this book
 # uses 32. An untrained generator makes smooth blobs, mid-grey in the papers; the ZSKT recipe's `init_mean` shifts
 # the last BatchNorm so that its first images are dark, like Fashion-MNIST's black backgrounds:
@@ -512,7 +560,7 @@ print(
 # %% [markdown]
 # ## DFAD on Fashion-MNIST
 #
-# DFAD is the same game with the L1 distance between logits, five student steps on fresh z for each generator
+# DFAD is the same game with the L1 distance between logits, five student steps on fresh $z$ for each generator
 # step, SGD for the student, and no attention transfer. First as the paper plays it, for a short budget; then
 # the same question: what does the teacher call the generated images?
 
@@ -542,9 +590,9 @@ print(
 # %% [markdown]
 # **Mode collapse.** Nothing in the generator's loss asks for variety: it is paid for disagreement, wherever it
 # finds it. On Fashion-MNIST it finds most of it in a few classes (the printout above) and keeps making those;
-# the student learns those classes and barely sees the others. Chen et al. (2019, DAFL) met the same problem and
-# added to their generator's loss the **information entropy** of the teacher's mean prediction over the batch.
-# Written as a term that is 0 for a batch spread evenly over the K classes and log K for a batch of a single
+# the student learns those classes and barely sees the others. {cite:t}`chen2019dafl` (DAFL) met the same
+# problem and added to their generator's loss the **information entropy** of the teacher's mean prediction over the batch.
+# Written as a term that is 0 for a batch spread evenly over the $K$ classes and $\log K$ for a batch of a single
 # class, with $\bar p = \frac1B\sum_i p^T_i$:
 #
 # $$\mathcal{L}_{\mathrm{bal}} = \log K + \sum_{k=1}^{K}\bar p_k\log\bar p_k = \log K - H(\bar p), \qquad
@@ -574,7 +622,7 @@ print(
 # %% [markdown]
 # The recipe's game, with the class-balance term, at the chapter's full budget. One more change from the paper
 # is in the recipe (`reuse`): the five student steps of an outer step share one generated batch, as ZSKT's ten
-# do, where the paper draws a fresh z for each. Over three seeds it was as accurate as fresh batches, within the
+# do, where the paper draws a fresh $z$ for each. Over three seeds it was as accurate as fresh batches, within the
 # seeds' noise, for a third of the teacher's forward passes ({doc}`B4_reproducing_adversarial`).
 
 # %%
@@ -650,7 +698,7 @@ games.round(2)
 # ## Baselines: a few real images, and all of them
 #
 # The paper compares the zero-shot student with students that *did* see real data: distilled with KD from
-# M real images per class ("few-shot KD"), or from the whole training set. We make both here, from the same
+# $M$ real images per class ("few-shot KD"), or from the whole training set. We make both here, from the same
 # teacher and the same student architecture, with `methods.RealData` on the same loop and the recipes
 # `few-shot-kd` and `full-kd`. The few-shot set is `extras["per_class"]` images per class, shown again and again
 # with ZSKD augmentation; the full-data student gets a short run of chapter 1's recipe.
@@ -704,13 +752,13 @@ for name, s in students.items():
 #
 # Accuracy counts how often the student lands on the teacher's side of a boundary; it says nothing about
 # whether the boundaries are in the same place. ZSKT's test: take a test image that teacher and student
-# classify alike, and walk it towards another class j by plain gradient steps that lower the *student's*
-# cross-entropy to j,
+# classify alike, and walk it towards another class $j$ by plain gradient steps that lower the *student's*
+# cross-entropy to $j$,
 #
 # $$x_{n+1} = x_n - \eta\,\nabla_x\, \mathrm{CE}\big(S(x_n),\, j\big),$$
 #
-# and record p_j under both networks along the walk. If the student crosses into j where the teacher does, the
-# two curves rise together; if it crosses alone, the student's curve shoots up while the teacher's stays flat.
+# and record $p^T_j(x_n)$ and $p^S_j(x_n)$, the two networks' probabilities of class $j$, along the walk. If the
+# student crosses into $j$ where the teacher does, the two curves rise together; if it crosses alone, the student's curve shoots up while the teacher's stays flat.
 # `boundary.transition_curves` walks every image towards every other class at once, in batches.
 
 # %%
@@ -754,8 +802,8 @@ fig = plot.transition_curves(walks, pairs, classes)
 #
 # ## The mean transition error
 #
-# The **MTE** averages the gap between the two curves over N images, the K − 1 classes each is walked towards
-# and the n walk steps,
+# The **MTE** averages the gap between the two curves over $N$ images, the $K - 1$ classes each is walked towards
+# and the $n$ walk steps,
 #
 # $$\mathrm{MTE} = \frac{1}{N(K-1)\,n}\sum_{i=1}^{N}\sum_{j\neq y_i}\sum_{m=1}^{n}
 #   \big|p^T_j(x^{(m)}_{ij}) - p^S_j(x^{(m)}_{ij})\big|,$$
@@ -981,6 +1029,25 @@ print(
 #   times the η = 1 walk per student.
 # * **The poster's MTE baselines used KD + attention transfer**, on CIFAR-10 and SVHN. This chapter's baselines
 #   use plain KD, on Fashion-MNIST.
+
+# %% [markdown]
+# ## Summary
+#
+# * Adversarial distillation lets the transfer set **chase the student**: a generator is paid for images on which
+#   teacher and student disagree, the student for agreeing on them. The images need not look like data; in the
+#   2-D game they end on the teacher's decision boundary, and the student's boundary follows it where there is no
+#   data at all.
+# * ZSKT and DFAD differ in the discrepancy and the rhythm of the game: the KL divergence on the softmax, with
+#   attention transfer for the student, against the L1 distance between logits. The KL fades where both networks
+#   are confident; the L1 does not, which also draws DFAD's generator to large logits far from any boundary.
+# * Nothing in the generator's loss asks for variety. DFAD as published collapses onto a few classes; a
+#   class-balance term on the teacher's mean prediction, as in DAFL, spreads its images over the classes.
+# * Every generator step costs a backward pass through the teacher, and on Fashion-MNIST both games' students
+#   stay below the best published data-free students (the "Paper vs this book" table), for reasons the games'
+#   images point to rather than their length.
+# * Accuracy is not boundary match. Transition curves walk an image towards another class and compare teacher and
+#   student along the walk; the mean transition error averages their gap, and at the paper's walk the zero-shot
+#   student's is lower than that of students distilled from real images.
 
 # %% [markdown]
 # ## Exercises
