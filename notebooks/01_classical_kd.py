@@ -291,9 +291,11 @@ for tau in (1.0, 4.0, 20.0):
 # weights $\theta$ take one Adam step per batch on the distillation loss, at a learning rate that follows a cosine
 # from $\eta$ to zero over the $T$ steps of the budget:
 #
-# $$\theta_{t+1} = \theta_t - \eta_t\,\mathrm{Adam}\Big(\nabla_\theta \frac{1}{|B_t|}\sum_{i \in B_t}
-# \tau^2\,\mathrm{KL}\big(p^{T}_i(\tau)\,\|\,p^{S}_i(\tau)\big)\Big),
-# \qquad \eta_t = \frac{\eta}{2}\Big(1 + \cos\frac{\pi t}{T}\Big).$$
+# $$\begin{aligned}
+# \theta_{t+1} &= \theta_t - \eta_t\,\mathrm{Adam}\big(\nabla_\theta \mathcal{L}_{B_t}\big),
+# \qquad \eta_t = \frac{\eta}{2}\Big(1 + \cos\frac{\pi t}{T}\Big),\\
+# \mathcal{L}_{B_t} &= \frac{1}{|B_t|}\sum_{i \in B_t} \tau^2\,\mathrm{KL}\big(p^{T}_i(\tau)\,\|\,p^{S}_i(\tau)\big).
+# \end{aligned}$$
 #
 # Written out, and checked against the package's `distill` on 256 test images for a few steps: from the same
 # start, with the same seed and the same frozen copy of the teacher (`hooks.frozen_copy`, which `distill` makes

@@ -55,8 +55,10 @@
 # $K p_{\min}$ is kept: the **rarest class decides** the cost. The student learns from the teacher's soft answers
 # alone, with the pure distillation term at temperature $\tau$,
 #
-# $$\mathcal{L} = \tau^2\,\mathrm{KL}\big(p^T(\tau)\,\|\,p^S(\tau)\big), \qquad
-# p^T(\tau) = \mathrm{softmax}(T(x)/\tau),\ p^S(\tau) = \mathrm{softmax}(S(x)/\tau).$$
+# $$\begin{aligned}
+# \mathcal{L} &= \tau^2\,\mathrm{KL}\big(p^T(\tau)\,\|\,p^S(\tau)\big),\\
+# p^T(\tau) &= \mathrm{softmax}(T(x)/\tau),\quad p^S(\tau) = \mathrm{softmax}(S(x)/\tau).
+# \end{aligned}$$
 #
 # The teacher's logits $z_i$ on a set split into a **shared part**, the mean over classes of $\bar z_k^2$, and a
 # **varying part**, the mean over classes of the variance of $z_{ik}$ over images: the smaller the varying part is

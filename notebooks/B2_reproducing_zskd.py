@@ -32,11 +32,16 @@
 # The lab's commands that make them (`RUNBOOK.md`):
 #
 # ```bash
-# python -m dfkd_book.experiments.bench zskd --seeds 3                          # results/records/zskd.json
-# python -m dfkd_book.experiments.search final --out runs/search --workers 2    # Appendix A's runs
-# python -m dfkd_book.experiments.search record --out runs/search               # results/runs/protocol.json
-# python -m dfkd_book.experiments.ablation zskd --out runs/zskd --workers 2     # the ablations' students
-# python -m dfkd_book.experiments.ablation zskd --out runs/zskd --record        # results/runs/zskd-ablations.json
+# # results/records/zskd.json
+# python -m dfkd_book.experiments.bench zskd --seeds 3
+# # Appendix A's runs
+# python -m dfkd_book.experiments.search final --out runs/search --workers 2
+# # results/runs/protocol.json
+# python -m dfkd_book.experiments.search record --out runs/search
+# # the ablations' students
+# python -m dfkd_book.experiments.ablation zskd --out runs/zskd --workers 2
+# # results/runs/zskd-ablations.json
+# python -m dfkd_book.experiments.ablation zskd --out runs/zskd --record
 # ```
 #
 # The runs of the budget, ablation and lever studies predate the runner's commit stamp (their commit reads

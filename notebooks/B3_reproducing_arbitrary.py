@@ -35,7 +35,8 @@
 # # the summary results/runs/arbitrary-ablations.json, from the runs
 # python -m dfkd_book.experiments.ablation arbitrary --out runs/arb --record
 # # the levers, on the study's own sets (reuses runs/arb/made.pt)
-# python -m dfkd_book.experiments.ablation arbitrary-levers --out runs/arb --levers "best set, 40k steps"
+# python -m dfkd_book.experiments.ablation arbitrary-levers --out runs/arb \
+#     --levers "best set, 40k steps"
 # ```
 #
 # Each run file's lines are then appended to the committed one (`results/runs/arbitrary-ablations.jsonl`,

@@ -39,7 +39,8 @@
 # # results/runs/mte.json: the MTE at the paper's walk, one seed, timed alone
 # python -m dfkd_book.experiments.bench mte
 # # results/runs/games-probe.jsonl: the levers, one change at a time
-# python -m dfkd_book.experiments.levers games-probe --out OUT.jsonl --labels zskt:32:0:20000 dfad:32:0:10000
+# python -m dfkd_book.experiments.levers games-probe --out OUT.jsonl \
+#     --labels zskt:32:0:20000 dfad:32:0:10000
 # # results/runs/mte-sweep.jsonl: three students x three seeds x two step sizes
 # python -m dfkd_book.experiments.levers mte-sweep --out OUT.jsonl --seeds 0 1 2
 # ```
@@ -204,7 +205,7 @@ levers = (
 for r in probe:
     if r.get("diverged"):
         print(f"{r['game'].upper()}, {change(r)}: diverged ({r['error']})")
-levers.round(2)
+levers.style.format(precision=2, na_rep="–")  # one seed: no sd
 
 # %% [markdown]
 # Some runs carry a note that matters for reading the rest: the one-seed screens (1,000 and 2,000 steps) kept no
@@ -382,7 +383,7 @@ pd.DataFrame(
         }
         for what, c in claims.items()
     }
-).T
+).T.fillna("–")  # p: untested where a side has one seed
 
 # %% [markdown]
 # Read the table game by game.

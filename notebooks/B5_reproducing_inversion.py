@@ -33,9 +33,11 @@
 #
 # ```bash
 # # the four recipes' records, three seeds each: results/records/METHOD.json
-# python -m dfkd_book.experiments.bench bn-stats --seeds 3   # and deepinversion, activation-records, spectral
+# # and deepinversion, activation-records, spectral
+# python -m dfkd_book.experiments.bench bn-stats --seeds 3
 # # one change at a time: results/runs/inversion-levers.jsonl
-# python -m dfkd_book.experiments.levers inversion-levers --out OUT.jsonl --labels "deepinversion, lr 0.1"
+# python -m dfkd_book.experiments.levers inversion-levers --out OUT.jsonl \
+#     --labels "deepinversion, lr 0.1"
 # # Fast's generator and pool, chapter 6's baseline: results/runs/ssd-levers.jsonl
 # python -m dfkd_book.experiments.levers ssd-levers --out OUT.jsonl \
 #     --labels "baseline, Fast meta-generator, 8 g-steps, student warm-up 500"
@@ -195,7 +197,7 @@ levers = (
         vs_the_recipe=("vs the recipe", "mean"),
     )
 )
-levers.round(2)
+levers.style.format(precision=2, na_rep="–")  # one seed: no sd
 
 # %%
 for device, di in (

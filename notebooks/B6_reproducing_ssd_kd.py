@@ -36,13 +36,18 @@
 #
 # ```bash
 # # Table 4: every row from seeds 0-4 (results/runs/ssd-table4.jsonl)
-# python -m dfkd_book.experiments.levers ssd-table4 --out OUT.jsonl --seeds 0 1 2 3 4 --workers 2
+# python -m dfkd_book.experiments.levers ssd-table4 --out OUT.jsonl --seeds 0 1 2 3 4 \
+#     --workers 2
 # # the levers, each a Table 4 row with one thing changed (results/runs/ssd-levers.jsonl)
-# python -m dfkd_book.experiments.levers ssd-levers --out OUT.jsonl --labels "SSD-KD (all), student warm-up 500"
-# # the race, alone on the machine so that its wall times mean something (results/runs/ssd-race.jsonl)
-# python -m dfkd_book.experiments.levers ssd-race --out OUT.jsonl --seeds 0 1 2 --workers 0
-# # the recipes' records (results/records/METHOD.json), which the chapter's "Paper vs this book" reads
-# python -m dfkd_book.experiments.bench ssd-kd --seeds 3     # and ssd-kd-fast, deepinversion
+# python -m dfkd_book.experiments.levers ssd-levers --out OUT.jsonl \
+#     --labels "SSD-KD (all), student warm-up 500"
+# # the race, alone on the machine so that its wall times mean something
+# # (results/runs/ssd-race.jsonl)
+# python -m dfkd_book.experiments.levers ssd-race --out OUT.jsonl --seeds 0 1 2 \
+#     --workers 0
+# # the recipes' records (results/records/METHOD.json) that the chapter's
+# # "Paper vs this book" reads; likewise ssd-kd-fast and deepinversion
+# python -m dfkd_book.experiments.bench ssd-kd --seeds 3
 # ```
 #
 # Each scratch file's lines were then appended to the committed one. On a lent GPU the same `levers` commands ran
@@ -251,7 +256,7 @@ t4.round(2)
 # Every student, by the device and seed that made it:
 
 # %%
-per_seed.round(2)
+per_seed.style.format(precision=2, na_rep="–")  # "–": the row did not run that seed
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3))
