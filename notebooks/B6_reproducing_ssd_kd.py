@@ -256,7 +256,8 @@ t4.round(2)
 # Every student, by the device and seed that made it:
 
 # %%
-per_seed.style.format(precision=2, na_rep="–")  # "–": the row did not run that seed
+# "–": the row did not run that seed
+per_seed.style.format(precision=2, na_rep="–")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3))
