@@ -228,48 +228,53 @@ w.setdefault("l2_weight", 1e-5)
 x = torch.rand(4, *shape, generator=torch.Generator().manual_seed(0))
 y = torch.tensor([0, 1, 2, 3])
 
-# (BN layer, batch mean, batch variance of its input), in forward order
-stats = []
+
+def objective_from_scratch(teacher, x, y, w):
+    """DeepInversion's loss on a batch x made for classes y, term by term:
+    forward hooks on every BN layer measure the batch statistics of its
+    input."""
+    measured = []  # (BN layer, batch mean, batch variance), forward order
+
+    def measure(bn, inputs, output):
+        a = inputs[0]
+        dims = [0, *range(2, a.ndim)]  # every axis but the channels
+        measured.append((bn, a.mean(dims), a.var(dims, unbiased=False)))
+
+    bns = [
+        m
+        for m in teacher.modules()
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))
+    ]
+    handles = [bn.register_forward_hook(measure) for bn in bns]
+    logits = teacher(x)
+    for h in handles:
+        h.remove()
+    diffs = (
+        x[..., :-1, :] - x[..., 1:, :],
+        x[..., :, :-1] - x[..., :, 1:],
+        x[..., 1:, :-1] - x[..., :-1, 1:],
+        x[..., :-1, :-1] - x[..., 1:, 1:],
+    )
+    terms = {
+        "BN statistics": sum(
+            (w["first_weight"] if i == 0 else 1.0)
+            * ((mu - bn.running_mean).norm() + (var - bn.running_var).norm())
+            for i, (bn, mu, var) in enumerate(measured)
+        ),
+        "cross-entropy": F.cross_entropy(logits, y),
+        "total variation": sum(d.norm() for d in diffs),
+        "L2": x.flatten().norm(),
+    }
+    terms["DeepInversion loss"] = (
+        w["bn_weight"] * terms["BN statistics"]
+        + w["ce_weight"] * terms["cross-entropy"]
+        + w["tv_weight"] * terms["total variation"]
+        + w["l2_weight"] * terms["L2"]
+    )
+    return terms
 
 
-def measure(bn, inputs, output):
-    a = inputs[0]
-    dims = [0, *range(2, a.ndim)]  # every axis but the channels
-    stats.append((bn, a.mean(dims), a.var(dims, unbiased=False)))
-
-
-bns = [
-    m
-    for m in teacher_bn.modules()
-    if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))
-]
-handles = [bn.register_forward_hook(measure) for bn in bns]
-logits = teacher_bn(x)
-for h in handles:
-    h.remove()
-loss_bn = sum(
-    (w["first_weight"] if i == 0 else 1.0)
-    * ((mu - bn.running_mean).norm() + (var - bn.running_var).norm())
-    for i, (bn, mu, var) in enumerate(stats)
-)
-diffs = (
-    x[..., :-1, :] - x[..., 1:, :],
-    x[..., :, :-1] - x[..., :, 1:],
-    x[..., 1:, :-1] - x[..., :-1, 1:],
-    x[..., :-1, :-1] - x[..., 1:, 1:],
-)
-scratch = {
-    "BN statistics": loss_bn,
-    "cross-entropy": F.cross_entropy(logits, y),
-    "total variation": sum(d.norm() for d in diffs),
-    "L2": x.flatten().norm(),
-}
-scratch["DeepInversion loss"] = (
-    w["bn_weight"] * scratch["BN statistics"]
-    + w["ce_weight"] * scratch["cross-entropy"]
-    + w["tv_weight"] * scratch["total variation"]
-    + w["l2_weight"] * scratch["L2"]
-)
+scratch = objective_from_scratch(teacher_bn, x, y, w)
 
 with inversion.BNStatistics(
     teacher_bn, first_weight=w["first_weight"]
@@ -297,10 +302,82 @@ pd.DataFrame(
 )
 
 # %% [markdown]
-# The pixel loop `synthesis.optimize_pixels` minimises this objective (with the method's weights) by Adam on the
-# pixels. The teacher sees a jittered, randomly flipped copy of the batch at every step; the priors apply to that
-# copy; the pixels are clipped to [0, 1] after every step, and the lowest-loss batch is kept.
+# ## The pixel loop, from scratch
 #
+# The pixels themselves are what is optimised. A batch starts as uniform noise in the recipe's `init_range`; at
+# every step $s$ of the budget the teacher sees a jittered, randomly flipped copy $\tilde x$ of the batch (the
+# priors apply to that copy too), Adam takes one step on the pixels at a cosine learning rate, and the pixels are
+# clipped back to $[0, 1]$:
+#
+# $$x_{s+1} = \operatorname{clip}_{[0,1]}\Big(x_s - \eta_s\,\mathrm{Adam}\big(\nabla_x\,\mathcal{L}(\tilde x_s)\big)\Big),
+# \qquad \eta_s = \frac{\eta}{2}\Big(1 + \cos\frac{\pi s}{S}\Big).$$
+#
+# The batch returned is the lowest-loss one the loop went through. Written out with the objective above, and
+# checked against `inversion.deep_inversion` (the package's `synthesis.optimize_pixels`) on eight images, with the
+# same seed and the same frozen copy of the teacher:
+
+# %%
+from dfkd_book import augment, hooks
+
+
+def deepinversion_from_scratch(teacher, y, w, *, steps, jitter=2, seed=0):
+    """DeepInversion's pixel loop for one batch made for classes y."""
+    torch.manual_seed(seed)
+    low, high = w["init_range"]
+    x = low + (high - low) * torch.rand(len(y), *shape)
+    x.requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=w["lr"], betas=(0.5, 0.9))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    best, best_x = float("inf"), x.detach().clone()
+    for _ in range(steps):
+        view = augment.jittered_view(x, jitter, True)  # shift and flip
+        loss = objective_from_scratch(teacher, view, y, w)["DeepInversion loss"]
+        opt.zero_grad()
+        loss.backward()
+        if loss.item() < best:  # the pixels this loss was measured on
+            best, best_x = loss.item(), x.detach().clone()
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            x.clamp_(0, 1)
+    return best_x
+
+
+frozen_bn = hooks.frozen_copy(teacher_bn, torch.device("cpu"))
+y8 = torch.arange(8) % 10
+ours = deepinversion_from_scratch(frozen_bn, y8, w, steps=20)
+package_images = inversion.deep_inversion(
+    teacher_bn,
+    8,
+    shape,
+    labels=y8,
+    steps=20,
+    batch_size=8,
+    jitter=2,
+    flip=True,
+    seed=0,
+    progress=False,
+    device=torch.device("cpu"),
+    **{
+        k: w[k]
+        for k in (
+            "lr",
+            "bn_weight",
+            "first_weight",
+            "ce_weight",
+            "tv_weight",
+            "l2_weight",
+            "init_range",
+        )
+    },
+).images
+gap = (ours - package_images).abs().max().item()
+assert gap < 1e-6, gap
+print(
+    f"from scratch = deep_inversion: the largest pixel difference is {gap:.1e}"
+)
+
+# %% [markdown]
 # ## 1. BN-statistics matching alone
 #
 # Start from dark uniform noise and optimise the pixels of a batch of 256 until the batch statistics of every BN
