@@ -143,16 +143,11 @@ def run_jobs(jobs: list[dict], out: Path, workers: int = 1, minutes: float | Non
 
 
 def done_runs(out: Path, per_stage: bool = False) -> list[dict]:
-    """Every run of ``out/protocol.jsonl`` (or of ``out`` itself when it is a ``.jsonl`` file), each once by
-    run id; ``per_stage``: once per stage instead — a run two stages asked for stays in both stages' tables."""
+    """Every run of ``out/protocol.jsonl`` (or of ``out`` itself when it is a ``.jsonl`` file), each once by the
+    search's :data:`IDENTITY` (the runner's :func:`~dfkd_book.experiments.runner.done`); ``per_stage``: once per
+    stage instead — a run two stages asked for stays in both stages' tables."""
     path = Path(out) if str(out).endswith(".jsonl") else Path(out) / "protocol.jsonl"
-    seen, kept = set(), []
-    for r in records.read_runs(path):
-        key = (r["stage"] if per_stage else None, r["set"], Protocol(**r["protocol"]).key(), r["seed"])
-        if key not in seen:
-            seen.add(key)
-            kept.append(r)
-    return kept
+    return list(runner.done(path, IDENTITY + (("stage",) if per_stage else ())).values())
 
 
 def _best(runs: list[dict], stage: str, set_name: str) -> dict:
