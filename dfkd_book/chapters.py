@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from pathlib import Path
 
 from . import records
@@ -48,7 +49,7 @@ def cost(chapter: str, results_dir: str | os.PathLike | None = None) -> str:
     e = rec[chapter]
     full = e["full"]
     line = f"The book shows this chapter's outputs from a {full['profile']}-profile run: " \
-           f"{minutes(full['seconds'])} on {full['device']}, {full['finished'][:10]}."
+           f"{minutes(full['seconds'])} on {full['device']}."
     if "quick" in e:
         line += f" The quick profile takes about {minutes(e['quick']['seconds'])} on {e['quick']['device']}."
     return line
@@ -66,6 +67,51 @@ def show(chapter: str, results_dir: str | os.PathLike | None = None) -> None:
         print(f"The cost of {chapter} is not recorded yet: `python -m dfkd_book.experiments.costs` measures it.")
     print(f"This is the {profile()} profile. To switch, set {ENV_PROFILE} (full or quick) with %env in a cell, "
           "then run the chapter from the top.")
+
+
+class Chapter:
+    """What :func:`setup` returns: the chapter's name and its start, for the checks at its end."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Seconds since :func:`setup`."""
+        return time.perf_counter() - self.start
+
+    def passed(self) -> None:
+        """Print that the chapter's checks passed, with its running time and profile — the last line of its
+        (hidden) check cell; call it after the asserts."""
+        from .config import profile
+
+        print(f"{self.name}: every check passed; the chapter ran in {self.elapsed():.0f} s "
+              f"on the {profile()} profile")
+
+
+def setup(chapter: str, seed: int = 0) -> Chapter:
+    """The one preamble of every chapter: print the profile, device and library versions
+    (:func:`dfkd_book.config.describe`), seed every generator (:func:`dfkd_book.config.seed_everything`) and
+    print what the chapter costs and how to switch the profile (:func:`show`).
+
+    Args:
+        chapter: the notebook's name without suffix, such as ``"02_data_impressions"``.
+        seed: the seed of Python's, NumPy's and PyTorch's generators.
+
+    Returns:
+        a :class:`Chapter`, whose :meth:`Chapter.passed` ends the chapter's checks.
+
+    Raises:
+        ValueError: ``chapter`` is not a notebook's name (a string such as ``"01_classical_kd"``).
+    """
+    from .config import describe, seed_everything
+
+    if not isinstance(chapter, str) or not chapter.replace("_", "").isalnum():
+        raise ValueError(f"expected a chapter's notebook name such as '01_classical_kd', got {chapter!r}")
+    describe()
+    seed_everything(seed)
+    show(chapter)
+    return Chapter(chapter)
 
 
 class _Plain(str):

@@ -82,7 +82,6 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %%
-import time
 
 import dfkd_book
 import matplotlib.pyplot as plt
@@ -90,6 +89,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from dfkd_book import (
+    chapters,
     config,
     data,
     distill,
@@ -107,14 +107,7 @@ from dfkd_book import (
 from dfkd_book.experiments import leaderboard
 
 # %%
-config.describe()
-config.seed_everything(0)
-chapter_start = time.perf_counter()
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("01_classical_kd")
+chapter = chapters.setup("01_classical_kd")
 
 # %% [markdown]
 # The settings come from the recipe `kd-real` in `dfkd_book.recipes`, with a `quick` value (CI, previews) and a
@@ -609,10 +602,7 @@ assert result_kd.final_acc > config.pick(
 ), result_kd.final_acc
 assert hist_ce.final_acc > config.pick(quick=0.75, full=0.88), hist_ce.final_acc
 assert max(sweep_acc.values()) > config.pick(quick=0.65, full=0.85), sweep_acc
-print(
-    f"chapter 1 ran in {time.perf_counter() - chapter_start:.0f} s "
-    f"(profile {config.profile()}, {config.device()})"
-)
+chapter.passed()
 
 # %% [markdown]
 # ## Summary

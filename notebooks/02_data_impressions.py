@@ -90,10 +90,10 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %%
-import time
 
 import torch
 from dfkd_book import (
+    chapters,
     config,
     data,
     distill,
@@ -109,14 +109,7 @@ from dfkd_book import (
 from dfkd_book.methods import zskd
 
 # %%
-config.describe()
-config.seed_everything(0)
-chapter_start = time.perf_counter()
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("02_data_impressions")
+chapter = chapters.setup("02_data_impressions")
 
 # %% [markdown]
 # The settings come from the recipe `zskd` (`dfkd_book.recipes`): the crafting settings of eq. 3 (`method.*`) and
@@ -674,10 +667,7 @@ assert result_aug.final_acc > untrained_acc + config.pick(
 ), (result_aug.final_acc, untrained_acc)
 assert all(0 <= r["test_acc"] <= 100 for r in abl["rows"])
 assert dis.images.min() >= 0 and dis.images.max() <= 1
-print(
-    f"chapter 2 ran in {time.perf_counter() - chapter_start:.0f} s "
-    f"(profile {config.profile()}, {config.device()})"
-)
+chapter.passed()
 
 # %% [markdown]
 # ## Where this chapter falls short

@@ -96,6 +96,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from dfkd_book import (
+    chapters,
     config,
     data,
     distill,
@@ -112,14 +113,7 @@ from dfkd_book.experiments import leaderboard
 from dfkd_book.methods import arbitrary
 
 # %%
-config.describe()
-config.seed_everything(0)
-chapter_start = time.perf_counter()
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("03_arbitrary_transfer_sets")
+chapter = chapters.setup("03_arbitrary_transfer_sets")
 
 # %% [markdown]
 # The settings come from two recipes of `dfkd_book.recipes`, run as they are by `python -m dfkd_book.experiments.bench
@@ -716,10 +710,7 @@ assert abl_rows.get(noise_bal, {"paper": paper_noise_bal})["paper"] == (
     paper_noise_bal
 )
 assert {r["group"] for r in abl["rows"]} <= set(FAMILIES) | {"best"}
-print(
-    f"chapter 3 ran in {time.perf_counter() - chapter_start:.0f} s "
-    f"(profile {config.profile()}, {config.device()})"
-)
+chapter.passed()
 
 # %% [markdown]
 # ## Where this chapter falls short

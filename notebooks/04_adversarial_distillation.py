@@ -103,6 +103,7 @@ import pandas as pd
 import torch
 from dfkd_book import (
     boundary,
+    chapters,
     config,
     data,
     distill,
@@ -120,14 +121,7 @@ from dfkd_book.methods import adversarial
 from sklearn.datasets import make_moons
 
 # %%
-config.describe()
-config.seed_everything(0)
-chapter_start = time.perf_counter()
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("04_adversarial_distillation")
+chapter = chapters.setup("04_adversarial_distillation")
 
 # %% [markdown]
 # Both games run on the book's one student loop, `distill(teacher, student, method, steps=...)`: the method
@@ -997,10 +991,7 @@ if config.profile() == "full":
         top_share(t_official),
     )
 assert baselines["full-data KD"].final_acc > config.pick(quick=0.5, full=0.8)
-print(
-    f"chapter 4 ran in {time.perf_counter() - chapter_start:.0f} s "
-    f"(profile {config.profile()}, {config.device()})"
-)
+chapter.passed()
 
 # %% [markdown]
 # ## What else was tried

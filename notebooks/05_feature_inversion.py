@@ -93,6 +93,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from dfkd_book import (
+    chapters,
     config,
     data,
     distill,
@@ -107,14 +108,7 @@ from dfkd_book import (
 from dfkd_book.experiments import leaderboard
 from dfkd_book.methods import inversion, metadata
 
-config.describe()
-config.seed_everything(0)
-chapter_start = time.perf_counter()
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("05_feature_inversion")
+chapter = chapters.setup("05_feature_inversion")
 
 # %% [markdown]
 # The settings, per profile, are the recipes `bn-stats`, `deepinversion`, `activation-records` and `spectral`
@@ -807,10 +801,7 @@ for name, (_, res) in results.items():
     assert res.final_acc > res_noise.final_acc - config.pick(
         quick=1.0, full=0.0
     ), (name, res.final_acc)
-print(
-    f"chapter 5 ran in {time.perf_counter() - chapter_start:.0f} s "
-    f"(profile {config.profile()}, {config.device()})"
-)
+chapter.passed()
 
 # %% [markdown]
 # ## Where this chapter falls short

@@ -93,12 +93,12 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %%
-import time
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from dfkd_book import (
+    chapters,
     config,
     data,
     distill,
@@ -110,14 +110,7 @@ from dfkd_book import (
 from dfkd_book.experiments import leaderboard
 from dfkd_book.methods import ssd
 
-config.describe()
-config.seed_everything(0)
-chapter_start = time.perf_counter()
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("06_ssd_kd")
+chapter = chapters.setup("06_ssd_kd")
 
 # %% [markdown]
 # ## What the paper leaves open
@@ -714,10 +707,7 @@ assert res_fast.final_acc > config.pick(quick=0.15, full=0.5), (
     res_fast.final_acc
 )
 assert all(res.final_acc > 0.1 for res in ablation.values())
-print(
-    f"chapter 6 ran in {time.perf_counter() - chapter_start:.0f} s "
-    f"(profile {config.profile()}, {config.device()})"
-)
+chapter.passed()
 
 # %% [markdown]
 # ## Where this chapter falls short

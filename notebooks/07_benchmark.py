@@ -73,18 +73,13 @@ if "google.colab" in sys.modules:
 # %%
 import dfkd_book.records
 import pandas as pd
-from dfkd_book import config, plot, recipes
+from dfkd_book import chapters, plot, recipes
 from dfkd_book.chapters import glue
 from dfkd_book.experiments import leaderboard
 
-config.describe()
+chapter = chapters.setup("07_benchmark")
 records = leaderboard.load()  # results/records/METHOD.json of every method
 board = leaderboard.rows(records)
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("07_benchmark")
 
 # %% [markdown]
 # ## The leaderboard

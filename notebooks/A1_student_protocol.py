@@ -56,10 +56,10 @@ if "google.colab" in sys.modules:
 
 # %%
 import pandas as pd
-from dfkd_book import config, plot, recipes, records, stats
+from dfkd_book import chapters, plot, recipes, records, stats
 from IPython.display import Markdown, display
 
-config.describe()
+chapter = chapters.setup("A1_student_protocol")
 pd.set_option("display.max_colwidth", None)  # whole descriptions in tables
 rec = records.load_summary("protocol")
 yard = records.yardstick()
@@ -74,11 +74,6 @@ pd.DataFrame(
     },
     index=pd.Index(list(rec["sets"]), name="name"),
 )
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("A1_student_protocol")
 
 # %% [markdown]
 # ## Stage 1: the augmentation

@@ -66,16 +66,11 @@ if "google.colab" in sys.modules:
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from dfkd_book import config, plot, recipes, records, stats
+from dfkd_book import chapters, plot, recipes, records, stats
 from dfkd_book.experiments import leaderboard
 
-config.describe()
+chapter = chapters.setup("B2_reproducing_zskd")
 pd.set_option("display.max_colwidth", None)  # whole labels in tables
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("B2_reproducing_zskd")
 
 # %% [markdown]
 # ## The recipe's record

@@ -60,9 +60,9 @@ from collections import Counter
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from dfkd_book import config, plot, records, stats
+from dfkd_book import chapters, plot, records, stats
 
-config.describe()
+chapter = chapters.setup("B3_reproducing_arbitrary")
 pd.set_option("display.max_colwidth", None)  # whole labels in tables
 abl = records.load_summary("arbitrary-ablations")
 abl_rows = {r["label"]: r for r in abl["rows"]}
@@ -80,11 +80,6 @@ print(
     f"{abl['source']}: {len(abl['rows'])} rows, {len(study_runs)} students; "
     f"{len(lever_runs)} students of the levers"
 )
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("B3_reproducing_arbitrary")
 
 # %% [markdown]
 # ## The sets

@@ -64,16 +64,11 @@ if "google.colab" in sys.modules:
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from dfkd_book import config, records, stats
+from dfkd_book import chapters, records, stats
 from dfkd_book.experiments import leaderboard
 
-config.describe()
+chapter = chapters.setup("B4_reproducing_adversarial")
 pd.set_option("display.max_colwidth", None)  # whole descriptions in tables
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("B4_reproducing_adversarial")
 
 # %% [markdown]
 # ## The recipes' students over three seeds

@@ -61,16 +61,11 @@ if "google.colab" in sys.modules:
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from dfkd_book import config, records, stats
+from dfkd_book import chapters, records, stats
 from dfkd_book.experiments import leaderboard
 
-config.describe()
+chapter = chapters.setup("B5_reproducing_inversion")
 pd.set_option("display.max_colwidth", None)  # whole labels in tables
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("B5_reproducing_inversion")
 
 # %% [markdown]
 # ## The recipes over three seeds

@@ -69,11 +69,11 @@ if "google.colab" in sys.modules:
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from dfkd_book import config, recipes, records, stats
+from dfkd_book import chapters, recipes, records, stats
 from dfkd_book.experiments import leaderboard
 from IPython.display import display
 
-config.describe()
+chapter = chapters.setup("B6_reproducing_ssd_kd")
 pd.set_option("display.max_colwidth", None)  # whole sentences in tables
 race_runs = pd.DataFrame(records.load_runs("ssd-race"))
 t4_all = pd.DataFrame(records.load_runs("ssd-table4"))
@@ -91,11 +91,6 @@ print(
     f"{len(race_runs)} runs of the race, {len(t4_all)} of Table 4, "
     f"{len(lev_all)} of the levers"
 )
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("B6_reproducing_ssd_kd")
 
 # %% [markdown]
 # ## Which runs, where

@@ -44,17 +44,12 @@ if "google.colab" in sys.modules:
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from dfkd_book import config, recipes
+from dfkd_book import chapters, recipes
 from dfkd_book.experiments import leaderboard
 
-config.describe()
+chapter = chapters.setup("B7_reproducing_the_benchmark")
 records = leaderboard.load()
 print(leaderboard.provenance(records))
-
-# %%
-from dfkd_book import chapters
-
-chapters.show("B7_reproducing_the_benchmark")
 
 # %% [markdown]
 # ## Where each record was made

@@ -72,7 +72,7 @@ def test_cost_reads_the_record_and_names_what_is_known(tmp_path):
     records.save_summary(costs.RECORD, rec, tmp_path)
     line = chapters.cost("02_x", tmp_path)
     assert line.startswith("The book shows this chapter's outputs from a full-profile run: ")
-    assert "10 min on cpu (2 threads), t." in line and "about 70 s" in line
+    assert "10 min on cpu (2 threads)." in line and "about 70 s" in line
     with pytest.raises(KeyError, match="02_x"):
         chapters.cost("03_y", tmp_path)
     with pytest.raises(KeyError, match=r"known: \[\]"):
@@ -104,6 +104,23 @@ def test_show_prints_the_cost_and_how_to_switch(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "full-profile run" in out and "This is the quick profile" in out
     assert "DFKD_BOOK_PROFILE (full or quick)" in out
+
+
+def test_setup_describes_seeds_and_shows_the_cost(capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setenv(config.ENV_PROFILE, "quick")
+    ch = chapters.setup("01_classical_kd", seed=3)
+    a = torch.rand(3)
+    out = capsys.readouterr().out
+    assert "profile: quick" in out and "full-profile run" in out and "This is the quick profile" in out
+    config.seed_everything(3)
+    assert torch.equal(a, torch.rand(3)), "setup seeds PyTorch's generator"
+    assert ch.name == "01_classical_kd" and ch.elapsed() >= 0
+    ch.passed()
+    assert "01_classical_kd: every check passed" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="chapter's notebook name"):
+        chapters.setup(1)
 
 
 # ---------------------------------------------------------------------------------------------- the intro's table

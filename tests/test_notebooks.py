@@ -35,7 +35,9 @@ def test_in_toc_and_describes_itself(path):
     assert f"notebooks/{path.stem}" in files
     nb = json.loads(path.read_text())
     code = [("".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code"]
-    assert any("config.describe()" in c for c in code[:4]), "first cells must call config.describe()"
+    assert sum(f'chapters.setup("{path.stem}")' in c for c in code) == 1 and \
+        any(f'chapters.setup("{path.stem}")' in c for c in code[:4]), \
+        "one preamble, chapters.setup(NAME), in the first cells (it describes the machine and shows the cost)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -67,7 +69,8 @@ def test_colab_installs_only_the_package_and_the_chapter_states_its_cost(path):
                         '%pip install -q --no-deps "dfkd-book @ git+https://github.com/dfkd-book/dfkd-book"'], \
         "Colab installs the package alone (no [book] extra, --no-deps so PyTorch is never touched) and kornia"
     assert "output.enable_custom_widget_manager()" in setup
-    assert any(f'chapters.show("{path.stem}")' in c for c, _ in code[:5]), "an early cell prints the chapter's cost"
+    assert not any("chapters.show(" in c or "config.describe()" in c for c, _ in code), \
+        "chapters.setup(NAME) is the one preamble: it already describes the machine and prints the cost"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
