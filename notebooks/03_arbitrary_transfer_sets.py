@@ -23,19 +23,18 @@
 #
 # Their finding fits in one word: **balance**. The teacher sorts arbitrary images into very unequal classes (for
 # Fashion-MNIST's LeNet-5, most noise is a *Bag*), so a random transfer set teaches the student almost nothing
-# about the rare classes. **Algorithm 1** fixes the set, not the images: go through the sources in order, ask the
-# teacher for each candidate's class, and keep the candidate only while that class has room ($\lfloor N/K \rfloor$
-# per class); stop when every class is full or the sources run dry. One forward pass per candidate, no
-# back-propagation. Then distil on the set with the pure distillation term (eq. 2 of the paper, chapter 1's loss
-# with $\lambda = 0$), with no hard labels, because the label "Sandal" on a photo of a temple means nothing.
+# about the rare classes. **Algorithm 1** fixes the set, not the images: it keeps a candidate only while the class
+# the teacher gives it has room, at the cost of one forward pass per candidate and no back-propagation. The
+# student then learns with the pure distillation term (chapter 1's loss with $\lambda = 0$): a hard label
+# "Sandal" on a photo of a temple would mean nothing.
 #
 # ```{admonition} In this chapter you will
 # :class: tip
 #
 # * read a source's **class histogram** — the teacher's predicted class on its candidates — and explain why a
 #   transfer set of arbitrary images must be balanced over the teacher's classes;
-# * write **Algorithm 1** one candidate at a time, check it against the batched quota test of the package, and
-#   build target-class balanced transfer sets from noise, synthetic and natural sources;
+# * write **Algorithm 1** one candidate at a time, check it against the package's batched version, and build
+#   target-class balanced transfer sets from noise, synthetic and natural sources;
 # * predict what balancing a source costs from the share of its rarest class;
 # * compare unbalanced and balanced sets, with and without augmentation, in the layout of the paper's Table 1,
 #   and explain from the teacher's logits why students distilled on noise stall;
@@ -66,15 +65,13 @@
 # ```
 #
 # The paper's sources (SVHN, TinyImageNet, Clevr, Mid-Air, CelebA) need downloads. This chapter runs offline on
-# stand-ins that ship with the libraries it already uses or are generated, and accepts any `torchvision` dataset
-# when you are online (`sources.torchvision_source("SVHN", split="train")`). Beyond the paper, it adds one cheap
-# procedural source, **multi-scale noise**: uniform noise drawn on grids of several sizes, upsampled and summed
-# with random weights, over a random black level, so that blobs and strokes of every size sit on black. Later work
-# on distilling with noise relabelled by the teacher (the DIP-KD line of work) found noise at several resolutions
-# to transfer far better than noise drawn pixel by pixel. The
-# sources live in `dfkd_book.sources` and Algorithm 1 in `dfkd_book.methods.arbitrary`; the method `methods.ArbitraryBalanced` balances
-# its sources before the first student step of `distill(teacher, student, method, steps=...)`, the book's one
-# student loop.
+# stand-ins that ship with its libraries or are generated, and accepts any `torchvision` dataset when you are
+# online (`sources.torchvision_source("SVHN", split="train")`). Beyond the paper it adds **multi-scale noise**:
+# uniform noise drawn on grids of several sizes, upsampled and summed over a random black level, so that blobs and
+# strokes of every size sit on black; noise at several resolutions transfers far better than noise drawn pixel by
+# pixel {cite}`vo2026dipkd`. The sources live in `dfkd_book.sources`, Algorithm 1 in `dfkd_book.methods.arbitrary`,
+# and `methods.ArbitraryBalanced` balances its sources before the first step of `distill`, the book's one student
+# loop.
 
 # %% tags=["remove-cell"]
 # On Colab: install this book's package and nothing else (never PyTorch:
@@ -90,8 +87,6 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
@@ -116,26 +111,23 @@ from dfkd_book.methods import arbitrary
 chapter = chapters.setup("03_arbitrary_transfer_sets")
 
 # %% [markdown]
-# The settings come from two recipes of `dfkd_book.recipes`, run as they are by `python -m dfkd_book.experiments.bench
-# arbitrary-noise` and `arbitrary-best`: `method.n` images per balanced set (on the full profile the paper's size,
-# 60,000, the size of the teacher's training set), `method.max_candidates` examined at most per unlimited source,
-# and the student of chapter 2 ($\tau = 20$, Adam, ZSKD augmentation with the teacher re-labelling every augmented
-# batch) with its budget in optimiser steps, measured for arbitrary sets in the appendix.
+# The settings come from two recipes of `dfkd_book.recipes` (run as they are by `python -m
+# dfkd_book.experiments.bench arbitrary-noise` and `arbitrary-best`): `method.n` images per balanced set (on the
+# full profile the size of the teacher's training set), `method.max_candidates` examined at most per unlimited
+# source, and chapter 2's student ($\tau = 20$, Adam, ZSKD augmentation re-labelled by the teacher).
 
-# %%
+# %% tags=["hide-output"]
 r_noise, r_best = recipes.get("arbitrary-noise"), recipes.get("arbitrary-best")
 N, CAP = r_noise.settings["n"], r_noise.settings["max_candidates"]
-# the family sets built live below, to look at (the record's have N, CAP)
+# the sets built live below are smaller, to look at
 N_SHOW = config.pick(quick=1_500, full=8_000)
 CAP_SHOW = config.pick(quick=20_000, full=200_000)
-# candidates per source for the histograms
-HIST_N = config.pick(quick=3_000, full=20_000)
-# candidates per source for the galleries and the explorer
-POOL_N = config.pick(quick=1_000, full=2_000)
+HIST_N = config.pick(quick=3_000, full=20_000)  # candidates per histogram
+POOL_N = config.pick(quick=1_000, full=2_000)  # candidates per gallery
 pd.concat(
     {
-        "arbitrary-noise": recipes.table("arbitrary-noise"),
-        "arbitrary-best": recipes.table("arbitrary-best"),
+        name: recipes.table(name)
+        for name in ("arbitrary-noise", "arbitrary-best")
     },
     axis=1,
 )
@@ -147,12 +139,13 @@ shape = (data.channels("fashion-mnist"), 32, 32)
 teacher = zoo.teacher("lenet5", "fashion-mnist")
 teacher_acc = kd.evaluate(teacher, test)
 untrained_acc = kd.evaluate(zoo.student("lenet5half"), test)
-print(
-    f"teacher LeNet-5 {100 * teacher_acc:.2f} %; "
-    f"untrained LeNet-5-Half {100 * untrained_acc:.2f} %"
-)
+chapters.glue("teacher_acc", f"{100 * teacher_acc:.2f} %")
+chapters.glue("untrained_acc", f"{100 * untrained_acc:.2f} %")
 
 # %% [markdown]
+# The teacher, LeNet-5, scores {glue:text}`teacher_acc` on the test set; the untrained LeNet-5-Half student
+# {glue:text}`untrained_acc`.
+#
 # ## The sources
 #
 # Every source is a callable that returns the next `n` candidates in the teacher's input space (1 × 32 × 32,
@@ -162,7 +155,7 @@ print(
 # |---|---|---|
 # | noise | uniform noise in [0, 1]; Gaussian ($\mu = 0.5$, $\sigma = 0.1$) | the same; beyond the paper, **multi-scale noise** |
 # | synthetic | Clevr (rendered shapes), Mid-Air (drone flights) | **random shapes** (flat ellipses, rectangles and triangles on black); **dead leaves** (occluding discs); **1/f² spectral noise** |
-# | natural | SVHN (house numbers), TinyImageNet, CelebA | **photo patches** cut at random scales from the 21 photographs bundled in scikit-image and scikit-learn; scikit-learn's 1,797 **digits**; scikit-image's 100 **LFW faces** |
+# | natural | SVHN (house numbers), TinyImageNet, CelebA | **photo patches** cut at random scales from the photographs bundled in scikit-image and scikit-learn; scikit-learn's **digits**; scikit-image's **LFW faces** |
 
 # %%
 makers = {
@@ -176,7 +169,6 @@ makers = {
     "sklearn digits": lambda s: sources.digits(shape, s),
     "LFW faces": lambda s: sources.faces(shape, s),
 }
-# a pool of candidates per source
 pools = {name: make(100)(POOL_N) for name, make in makers.items()}
 fig = plot.show_images(
     torch.cat([x[:10] for x in pools.values()]),
@@ -188,45 +180,43 @@ fig = plot.show_images(
 # %% [markdown]
 # ## What the teacher sees in each source (paper Fig. 2)
 #
-# The teacher's predicted class on `HIST_N` candidates of each source. The dashed line is the balanced share
-# $1/K$; the axis is logarithmic, because the imbalance spans orders of magnitude.
+# The teacher's predicted class on `HIST_N` candidates of each source (all of them for the two small datasets).
+# The dashed line is the balanced share $1/K$; the axis is logarithmic, because the imbalance spans orders of
+# magnitude.
 
 # %%
 hists = {
     name: arbitrary.class_histogram(teacher, make(0), HIST_N)
     for name, make in makers.items()
-    if name not in ("sklearn digits", "LFW faces")
 }
-hists["sklearn digits"] = arbitrary.class_histogram(
-    teacher, sources.digits(shape), 1_797
-)
-hists["LFW faces"] = arbitrary.class_histogram(
-    teacher, sources.faces(shape), 100
-)
 fig = plot.class_histograms(
     hists, classes, title="the teacher's predicted class on each source"
 )
+share = {name: 100 * h / h.sum() for name, h in hists.items()}
 spread = pd.DataFrame(
     {
         name: {
-            "largest class": classes[int(h.argmax())],
-            "largest share (%)": round(
-                100 * h.max().item() / h.sum().item(), 1
-            ),
-            "rarest class": classes[int(h.argmin())],
-            "rarest share (%)": round(100 * h.min().item() / h.sum().item(), 3),
+            "largest class": classes[int(p.argmax())],
+            "largest share (%)": round(p.max().item(), 1),
+            "rarest class": classes[int(p.argmin())],
+            "rarest share (%)": round(p.min().item(), 3),
         }
-        for name, h in hists.items()
+        for name, p in share.items()
     }
 ).T
+h = hists["uniform noise"]
+chapters.glue("rarest_noise", classes[int(h.argmin())])
+chapters.glue("rarest_noise_n", f"{int(h.min())} of {int(h.sum()):,}")
+chapters.glue("rarest_shapes_share", f"{share['random shapes'].min():.2f} %")
 spread
 
 # %% [markdown]
-# The table says which class each source floods and which it starves. Most sources flood *Bag*. Per-pixel noise
-# starves the footwear: its rarest class turns up in a tiny share of the candidates, and that share decides what
-# balancing costs (the exercise {ref}`ex-ch3-cost`). Multi-scale noise has blobs and edges at every size, and its
-# classes are far more even than per-pixel noise's; the random shapes on black, the most even of all, share the
-# one property every Fashion-MNIST image has, a dark background with an object in the middle.
+# The table says which class each source floods and which it starves. Most sources flood *Bag*. Uniform noise
+# starves the footwear: its rarest class, *{glue:text}`rarest_noise`*, turns up in {glue:text}`rarest_noise_n`
+# candidates, and that share decides what balancing costs (exercise {ref}`ex-ch3-cost`). Multi-scale noise,
+# with blobs and edges at every size, spreads far more evenly. The random shapes on black, the most even of all
+# (rarest class {glue:text}`rarest_shapes_share`), share the one property every Fashion-MNIST image has: a dark
+# background with an object in the middle.
 #
 # What does the teacher "think" each source is? For each source (rows) and class (columns), the candidate of the
 # pool that the teacher finds most like that class, with its probability:
@@ -262,8 +252,8 @@ widgets.source_explorer(teacher, pools, classes)
 # \end{aligned}$$
 #
 # stopping when every class holds $\lfloor N/K \rfloor$ images or the candidates run out. From scratch, one
-# candidate at a time, on a fixed tensor of 300 candidates (random shapes, then photo patches), against the
-# package's `arbitrary.balance` on the same candidates in the same order:
+# candidate at a time, on a fixed tensor of candidates (random shapes, then photo patches), against the package's
+# `arbitrary.balance` on the same candidates in the same order:
 
 # %%
 def balance_from_scratch(teacher, candidates, n):
@@ -292,24 +282,25 @@ candidates = torch.cat(
 kept_ours, counts_ours = balance_from_scratch(teacher, candidates, 100)
 b_tiny = arbitrary.balance(
     teacher,
-    [sources.tensor_source(candidates, "300 candidates", shuffle=False)],
+    [sources.tensor_source(candidates, "candidates", shuffle=False)],
     100,
 )
-assert torch.equal(kept_ours, b_tiny.images) and torch.equal(
-    counts_ours, b_tiny.counts
-)
-print(
-    "from scratch = arbitrary.balance: "
-    f"{len(kept_ours)} of {len(candidates)} candidates kept, "
-    f"per class {counts_ours.tolist()} (quota {b_tiny.quota}; "
-    f"shortfall {int(b_tiny.shortfall.sum())})"
-)
+assert torch.equal(kept_ours, b_tiny.images)
+assert torch.equal(counts_ours, b_tiny.counts)
+chapters.glue("tiny_kept", f"{len(kept_ours)} of {len(candidates)}")
+chapters.glue("tiny_quota", b_tiny.quota)
+chapters.glue("tiny_short", int(b_tiny.shortfall.sum()))
+counts_ours.tolist()
 
 # %% [markdown]
-# `arbitrary.balance(teacher, sources, n)` gives the same set, but it is built to examine millions of candidates.
-# It asks the teacher about full batches, and it does the quota check for a whole batch at once: in a batch taken
-# in order, candidate $i$ is kept when fewer than $\mathrm{room}(\hat c_i)$ earlier candidates of the batch share
-# its class — exactly what the one-at-a-time loop keeps. That check is `arbitrary.quota_keep`, four lines:
+# Both keep the same {glue:text}`tiny_kept` candidates, with the per-class counts above: a quota of
+# {glue:text}`tiny_quota` per class, and {glue:text}`tiny_short` places left empty by the classes these few
+# candidates rarely hit.
+#
+# `arbitrary.balance` is built to examine millions of candidates, so it asks the teacher about full batches and
+# does the quota check for a whole batch at once: in a batch taken in order, candidate $i$ is kept when fewer than
+# $\mathrm{room}(\hat c_i)$ earlier candidates of the batch share its class — exactly what the one-at-a-time loop
+# keeps. That check is `arbitrary.quota_keep`, four lines:
 
 # %%
 def quota_keep(pred, room):
@@ -320,24 +311,9 @@ def quota_keep(pred, room):
     return rank < room[pred]
 
 
-pred = torch.tensor([3, 3, 1, 3, 1, 0])
-print(quota_keep(pred, torch.tensor([1, 1, 0, 2])).tolist())
-assert torch.equal(
-    quota_keep(pred, torch.tensor([1, 1, 0, 2])),
-    arbitrary.quota_keep(pred, torch.tensor([1, 1, 0, 2])),
-)
-
-# %% [markdown]
-# How much faster is that? The one-at-a-time loop above, timed on the same 300 candidates, against the package on
-# a family's sources (the balancing cell below prints its rate for each family). The package's rate includes
-# making the candidates, which for photo patches and multi-scale noise costs more than the teacher; the loop's
-# does not, so the ratio understates what batching the teacher saves.
-
-# %%
-t0 = time.perf_counter()
-balance_from_scratch(teacher, candidates, len(candidates))
-scratch_rate = len(candidates) / (time.perf_counter() - t0)
-print(f"one at a time: {scratch_rate:,.0f} candidates/s")
+pred, room = torch.tensor([3, 3, 1, 3, 1, 0]), torch.tensor([1, 1, 0, 2])
+assert torch.equal(quota_keep(pred, room), arbitrary.quota_keep(pred, room))
+quota_keep(pred, room).tolist()
 
 # %% [markdown]
 # ## The transfer sets of Table 1
@@ -345,43 +321,36 @@ print(f"one at a time: {scratch_rate:,.0f} candidates/s")
 # The three families of the paper's Table 1, and this book's multi-scale noise, each as an **unbalanced** set
 # (the first `n` candidates of one source, whatever the teacher calls them) and a **balanced** one (Algorithm 1
 # over that family's sources, in order — `sources.family`). Unlimited generators are cut off after
-# `max_candidates` candidates each; a class still short then is reported in `shortfall`, not hidden. The quota is
-# `n // K` per class: a set never has more than `n` images. Here they are built small, `N_SHOW` images from at
-# most `CAP_SHOW` candidates per source, to look at; Table 1's sets below have the recipes' size.
+# `max_candidates` candidates each; a class still short then is reported in `shortfall`, not hidden. Here they
+# are built small, `N_SHOW` images from at most `CAP_SHOW` candidates per source; Table 1's sets have the
+# recipes' size. The images the teacher puts in each class:
 
 # %%
 FAMILIES = sources.FAMILIES + ("multi-scale noise",)
 balanced, unbalanced = {}, {}
 for fam in FAMILIES:
-    unbalanced_source, balanced_sources = sources.family(fam, shape, seed=0)
-    b = arbitrary.balance(
-        teacher, balanced_sources, N_SHOW, max_candidates=CAP_SHOW
+    first, family = sources.family(fam, shape, seed=0)
+    balanced[fam] = arbitrary.balance(
+        teacher, family, N_SHOW, max_candidates=CAP_SHOW
     )
-    balanced[fam] = b
-    unbalanced[fam] = unbalanced_source(N_SHOW)
-    print(
-        f"{fam:>17}: {len(b.images):,} kept of {b.examined:,} candidates "
-        f"in {b.seconds:.0f} s ({b.candidates_per_s:,.0f} candidates/s, "
-        f"{b.candidates_per_s / scratch_rate:.0f}x one at a time); "
-        f"shortfall {int(b.shortfall.sum()):,}"
-    )
-    print(f"{'':>19}kept per source {b.kept_per_source}")
-counts = pd.DataFrame(
-    {f"{fam}, balanced": b.counts.tolist() for fam, b in balanced.items()},
-    index=classes,
-)
+    unbalanced[fam] = first(N_SHOW)
+rows = {f"{f}, balanced": b.counts for f, b in balanced.items()}
 for fam, x in unbalanced.items():
-    counts[f"{fam}, unbalanced"] = (
-        kd.logits(teacher, x)
-        .argmax(1)
-        .bincount(minlength=len(classes))
-        .tolist()
-    )
-counts.T
+    pred = kd.logits(teacher, x).argmax(1)
+    rows[f"{fam}, unbalanced"] = pred.bincount(minlength=len(classes))
+counts = pd.DataFrame({k: v.tolist() for k, v in rows.items()}, index=classes).T
+examined = [b.examined for b in balanced.values()]
+counts["examined"] = examined + [N_SHOW] * len(unbalanced)
+for fam in ("noise", "synthetic"):
+    chapters.glue(f"short_{fam}", int(balanced[fam].shortfall.sum()))
+    chapters.glue(f"examined_{fam}", f"{balanced[fam].examined:,}")
+counts
 
 # %% [markdown]
-# One balanced image per class and family, as the teacher classifies them (rows: the families, in the order
-# above):
+# The unbalanced sets pile up in a few classes. Balanced uniform noise examines {glue:text}`examined_noise`
+# candidates and still lacks {glue:text}`short_noise` images, mostly footwear; the random shapes fill every
+# class ({glue:text}`short_synthetic` missing) after {glue:text}`examined_synthetic`. One balanced image per
+# class and family, as the teacher classifies them (rows: the families, in the order above):
 
 # %%
 per_class = torch.stack(
@@ -403,44 +372,18 @@ fig = plot.show_images(
 )
 
 # %% [markdown]
-# Table 1's sets were made once at the recipes' size — `N` images, at most `CAP` candidates per source — by the
-# same `sources.family` sources and `arbitrary.balance`, from seed 0. Their record says how each balanced set
-# came out (its SHA-256 digest, also recorded, identifies the exact images):
-
-# %%
-abl = records.load_summary("arbitrary-ablations")
-made = pd.DataFrame(
-    {
-        name: {
-            "images": s["n"],
-            "examined": sum(c["examined_per_source"].values()),
-            "candidates/s": c["candidates_per_s"],
-            "seconds": c["seconds"],
-            "shortfall": c["shortfall"],
-            "kept per source": ", ".join(
-                f"{src} {k:,}" for src, k in c["kept_per_source"].items() if k
-            ),
-        }
-        for name, s in abl["sets"].items()
-        for c in s["composition"].values()
-        if "kept_per_source" in c
-    }
-).T
-made
-
-# %% [markdown]
 # ## Table 1: unbalanced vs balanced, with and without augmentation
 #
 # The paper's Table 1 distils a student on each family's unbalanced and balanced set, with and without
-# augmentation. This book distilled the sets of the record above the same way, into students of the recipe's
-# budget from several seeds (the seed varies the student's initial weights, its batch order and its augmentation
-# draws; the set stays the same). That is hours of computing, done by `python -m dfkd_book.experiments.ablation
-# arbitrary`; the chapter reads its record. Side by side with the paper, in the layout of its Table 1 (this book:
-# the record's seed means):
+# augmentation. This book made the same sets once at the recipes' size and distilled them into students of the
+# recipe's budget from several seeds (the seed varies the student, never the set): hours of computing, done by
+# `python -m dfkd_book.experiments.ablation arbitrary`. The chapter reads its record. Side by side with the
+# paper, in the layout of its Table 1 (this book: the record's seed means):
 
 # %%
+abl = records.load_summary("arbitrary-ablations")
 abl_rows = {r["label"]: r for r in abl["rows"]}
-PAPER_NAMES = {
+PAPER_SETS = {
     ("noise", "unbalanced"): "random noise",
     ("noise", "balanced"): "random noise, balanced",
     ("synthetic", "unbalanced"): "Clevr",
@@ -450,49 +393,48 @@ PAPER_NAMES = {
 }
 
 
-# the paper's numbers, as the study's summary gives them with its rows
-PAPER = {row["label"]: row["paper"] for row in abl["rows"]}
+def row(fam, kind, aug, key="test_acc"):
+    """A number of the record's row (None if it has not run yet)."""
+    r = abl_rows.get(f"{fam}, {kind}, with{'' if aug else 'out'} augmentation")
+    return None if r is None else r[key]
 
 
-def book(label):
-    r = abl_rows.get(label)
-    return None if r is None else r["test_acc"]
+t1 = pd.DataFrame(
+    [
+        {"family": fam, "set": kind, "paper's set": PAPER_SETS[(fam, kind)]}
+        | {
+            f"{who} {'w/' if aug else 'w/o'} aug.": row(fam, kind, aug, key)
+            for aug in (False, True)
+            for who, key in (("paper", "paper"), ("book", "test_acc"))
+        }
+        for fam, kind in PAPER_SETS
+    ]
+).set_index(["family", "set"])
+t1.fillna("not run yet")
 
-
-t1 = (
-    pd.DataFrame(
-        [
-            {
-                "family": fam,
-                "set": kind,
-                "paper's set": PAPER_NAMES[(fam, kind)],
-                "paper w/o aug.": PAPER[f"{fam}, {kind}, without augmentation"],
-                "book w/o aug.": book(f"{fam}, {kind}, without augmentation"),
-                "paper w/ aug.": PAPER[f"{fam}, {kind}, with augmentation"],
-                "book w/ aug.": book(f"{fam}, {kind}, with augmentation"),
-            }
-            for fam in sources.FAMILIES
-            for kind in ("unbalanced", "balanced")
-        ]
-    )
-    .set_index(["family", "set"])
-    .fillna("not run yet")
-)
-t1
+# %% tags=["hide-input"]
+# the gaps the prose cites, from the record's seed means
+for fam in sources.FAMILIES:
+    gain = row(fam, "balanced", True) - row(fam, "unbalanced", True)
+    chapters.glue(f"gain_{fam}", f"{gain:+.2f}")
+for kind in ("unbalanced", "balanced"):
+    chapters.glue(f"noise_{kind}_wo", f"{row('noise', kind, False):.2f} %")
+    chapters.glue(f"noise_{kind}_w", f"{row('noise', kind, True):.2f} %")
 
 # %% [markdown]
-# Balancing lifts the seed means of the synthetic and natural sets a little and leaves uniform noise where it was
-# (its balanced set still falls short of its quota for the footwear, the record's counts above); augmentation lifts
-# the noise and natural-patch students far more. Over three seeds, none of the paired tests finds balancing's gain
-# beyond the seeds' noise — every seed, the tests and three more levers are in {doc}`B3_reproducing_arbitrary`.
-
-# %% [markdown]
+# With augmentation, balancing moves the seed means by {glue:text}`gain_synthetic` points for the synthetic sets,
+# {glue:text}`gain_natural` for the natural ones and {glue:text}`gain_noise` for uniform noise, whose balanced
+# set still falls short of its quota for the footwear. Augmentation is the larger lever: it lifts unbalanced
+# noise from {glue:text}`noise_unbalanced_wo` to {glue:text}`noise_unbalanced_w` and balanced noise from
+# {glue:text}`noise_balanced_wo` to {glue:text}`noise_balanced_w`. Each row's students spread over several points
+# between seeds, as wide as balancing's gaps; {doc}`B3_reproducing_arbitrary` lists every seed, tests the paper's
+# two claims seed by seed, and tries three more levers.
+#
 # ## Why noise students stall
 #
-# Without augmentation, the students distilled on noise end far below the others in Table 1. The record keeps
-# every student's validation curve (evaluated every tenth of the budget); here are the noise rows next to the
-# natural patches' (one line per seed; the dashed line is chance, one class for every image). Look at how far each
-# gets, and how early it stops improving:
+# Without augmentation, the students distilled on noise end far below the others. The record keeps every
+# student's validation curve; here are the noise rows next to the natural patches' (one line per seed; the dashed
+# line is chance). Look at how far each gets, and how early it stops improving:
 
 # %%
 CURVE_ROWS = [
@@ -503,22 +445,15 @@ CURVE_ROWS = [
 ]
 fig, ax = plt.subplots(figsize=(7, 3.2))
 for i, label in enumerate(r for r in CURVE_ROWS if r in abl_rows):
-    for j, curve in enumerate(abl_rows[label]["curves"]):
+    for j, c in enumerate(abl_rows[label]["curves"]):
         ax.plot(
-            curve["step"],
-            curve["val_acc"],
+            c["step"],
+            c["val_acc"],
             color=f"C{i}",
-            alpha=0.8,
             label=label if j == 0 else None,
         )
-    first = [(c["step"][0], c["val_acc"][0]) for c in abl_rows[label]["curves"]]
-    print(f"{label}: first evaluation (step, val. %) per seed {first}")
 ax.axhline(100 / len(classes), color="k", ls="--", lw=1)
-ax.set(
-    xlabel="student step",
-    ylabel="validation accuracy (%)",
-    title="students on arbitrary sets (Table 1 record)",
-)
+ax.set(xlabel="student step", ylabel="validation accuracy (%)")
 ax.grid(alpha=0.3)
 ax.legend(fontsize=7)
 fig.tight_layout()
@@ -526,10 +461,9 @@ fig.tight_layout()
 # %% [markdown]
 # Part of the reason is in the teacher's answers. Split the teacher's logits $z_i \in \mathbb{R}^K$ on a set into
 # a part every image shares, the mean $\bar z$, and what varies from image to image. When the shared part
-# dominates, a student lowers the distillation loss a long way by answering every input alike (a constant student
-# scores 10 %), and all it can learn about telling classes apart is in the small part that varies. The cell
-# measures both parts (the mean over classes of $\bar z_k^2$ and of the variance of $z_{ik}$ over images) on each
-# set:
+# dominates, a student lowers the distillation loss a long way by answering every input alike (which scores
+# chance, one image in $K$), and all it can learn about telling classes apart is in the small part that varies.
+# Both parts on each set:
 
 # %%
 def logit_parts(x):
@@ -539,42 +473,35 @@ def logit_parts(x):
     return z.mean(0).pow(2).mean().item(), z.var(0).mean().item()
 
 
-parts = {
-    "uniform noise (candidates)": pools["uniform noise"],
-    "uniform noise, balanced": balanced["noise"].images[:POOL_N],
-    "multi-scale noise, balanced": balanced["multi-scale noise"].images[
-        :POOL_N
-    ],
-    "synthetic, balanced": balanced["synthetic"].images[:POOL_N],
-    "natural, balanced": balanced["natural"].images[:POOL_N],
-    "Fashion-MNIST test images": test.images[:POOL_N],
-}
-logit_table = pd.DataFrame(
-    {
-        name: dict(zip(("shared part", "varying part"), logit_parts(x)))
-        for name, x in parts.items()
-    }
-).T.round(1)
-logit_table["varying / shared"] = (
-    logit_table["varying part"] / logit_table["shared part"]
-).round(2)
-logit_table
+parts = {"uniform noise (candidates)": pools["uniform noise"]}
+parts |= {f"{f}, balanced": b.images[:POOL_N] for f, b in balanced.items()}
+parts["Fashion-MNIST test images"] = test.images[:POOL_N]
+logits_df = pd.DataFrame(
+    [logit_parts(x) for x in parts.values()],
+    index=list(parts),
+    columns=["shared part", "varying part"],
+)
+logits_df["varying / shared"] = (
+    logits_df["varying part"] / logits_df["shared part"]
+)
+ratio = logits_df["varying / shared"]
+chapters.glue("ratio_noise", f"{ratio['noise, balanced']:.2f}")
+chapters.glue("ratio_test", f"{ratio['Fashion-MNIST test images']:.2f}")
+logits_df.round(2)
 
 # %% [markdown]
-# Compare the last column across the rows: the smaller it is, the less of the teacher's answers is about the
-# image at all. Balancing changes which images are in a set, not how alike the teacher finds them. Augmentation
-# changes the inputs themselves: the teacher re-labels every shifted, scaled and flipped batch, and the noise
-# students with augmentation go much further (the curves above).
-
-# %% [markdown]
+# On balanced uniform noise the varying part is {glue:text}`ratio_noise` of the shared part; on real
+# Fashion-MNIST images it is {glue:text}`ratio_test` times it. The smaller the ratio, the less of the teacher's
+# answers is about the image at all. Balancing changes which images are in a set, not how alike the teacher
+# finds them. Augmentation changes the inputs themselves, and the teacher re-labels every shifted, scaled and
+# flipped batch.
+#
 # ## The best offline combination
 #
-# Each source family fills some classes cheaply and others hardly at all. Algorithm 1 can take every offline
-# source in one pass, in order of preference: the natural sources first, then the synthetic ones, then
+# Algorithm 1 can take every offline source in one pass, in order of preference: the natural sources first, then the synthetic ones, then
 # multi-scale noise for whatever is still short (`sources.family("all offline")`). That is the recipe
-# `arbitrary-best`: the method below (what `r_best.build()` returns), balanced before the first student step, then
-# distilled with augmentation for the recipe's budget. `python -m
-# dfkd_book.experiments.bench arbitrary-best --seeds 3` runs the same from three seeds.
+# `arbitrary-best` (what `r_best.build()` returns): balanced before the first student step, then distilled with
+# augmentation for the recipe's budget.
 
 # %%
 assert r_best.settings == dict(sources="all offline", n=N, max_candidates=CAP)
@@ -590,21 +517,21 @@ result_best = distill(
     **r_best.student.kwargs(),
 )
 b_best = result_best.method.balanced["all offline"]
-print(
-    f"best offline combination: {100 * result_best.final_acc:.2f} % "
-    f"({len(result_best.pool):,} images, {result_best.steps:,} steps; "
-    f"balancing {b_best.seconds:.0f} s, "
-    f"distillation {result_best.history.seconds:.0f} s)"
+chapters.glue("best_acc", f"{100 * result_best.final_acc:.2f} %")
+chapters.glue("best_images", f"{len(result_best.pool):,}")
+chapters.glue("best_steps", f"{result_best.steps:,}")
+chapters.glue(
+    "best_sources",
+    ", ".join(f"{s} {k:,}" for s, k in b_best.kept_per_source.items() if k),
 )
-print(f"kept per source: {b_best.kept_per_source}")
-print(f"examined per source: {b_best.examined_per_source}")
-print(f"shortfall: {int(b_best.shortfall.sum())}")
 fig = plot.curves(
     result_best, title="LeNet-5-Half distilled on arbitrary images only"
 )
 
 # %% [markdown]
-# Which classes does the student get right? Per-class test accuracy of this student next to the teacher's:
+# The student reaches {glue:text}`best_acc` after {glue:text}`best_steps` steps on {glue:text}`best_images`
+# images, kept per source: {glue:text}`best_sources`. Which classes does it get right? Its per-class test
+# accuracy next to the teacher's:
 
 # %%
 def class_accuracy(model):
@@ -618,79 +545,83 @@ def class_accuracy(model):
 fig, ax = plt.subplots(figsize=(8, 2.8))
 xs = torch.arange(len(classes)).float()
 ax.bar(xs - 0.2, class_accuracy(teacher), 0.4, label="teacher")
-ax.bar(
-    xs + 0.2,
-    class_accuracy(student_best),
-    0.4,
-    label="student, best arbitrary set",
-)
+ax.bar(xs + 0.2, class_accuracy(student_best), 0.4, label="student")
 ax.set_xticks(xs, classes, rotation=30, fontsize=8)
 ax.set(ylabel="test accuracy (%)", title="per-class accuracy")
-ax.grid(axis="y", alpha=0.3)
 ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %% [markdown]
 # ## Paper vs this book
 #
-# The paper's Table 2 compares its best arbitrary set (SVHN + TinyImageNet) with ZSKD and with DeGAN, a GAN
+# The paper's Table 2 sets its best arbitrary set (SVHN + TinyImageNet) beside ZSKD and beside DeGAN, a GAN
 # trained on proxy data, which this book does not run (its number is in the book's method table,
-# `recipes.published("arbitrary-best", "DeGAN")`). This book's rows are seed means of the Table 1 record (the
-# number of seeds and their standard deviation beside each; this chapter's own student of the best set, above, is a single seed) and chapter 2's
-# benchmark record. Retention is accuracy as a fraction of the teacher's.
+# `recipes.published("arbitrary-best", "DeGAN")`). This book's best set is every offline source, as the seed mean
+# of the Table 1 record and as this chapter's own run; ZSKD is chapter 2's benchmark record. Retention is
+# accuracy as a fraction of the teacher's.
 
 # %%
-def seeds_of(label):
-    r = abl_rows.get(label)
-    if r is None:
-        return "not run yet"
-    return f"{r['seeds']} seed(s), sd {r['test_acc_sd']:.2f}"
-
-
-noise_bal = "noise, balanced, with augmentation"
-noise_unb = "noise, unbalanced, with augmentation"
-best_row = next(r["label"] for r in abl["rows"] if r["group"] == "best")
-assert abl_rows.get(best_row, {"group": "best"})["group"] == "best", best_row
+best = next(r for r in abl["rows"] if r["group"] == "best")
 zskd_rec = leaderboard.load(methods=("zskd",))["zskd"]
-# the paper's numbers, from the method table of dfkd_book.recipes
 paper_teacher = recipes.published("zskd", "teacher").value
 paper_best = recipes.published("arbitrary-best").value
-table = plot.paper_vs_book(
+plot.paper_vs_book(
     [
         ("Teacher (LeNet-5)", paper_teacher, 100 * teacher_acc),
         (
-            f"balanced random noise + aug. (Table 1; {seeds_of(noise_bal)})",
-            PAPER[noise_bal],
-            book(noise_bal),
-        ),
-        (
-            f"unbalanced random noise + aug. (Table 1; {seeds_of(noise_unb)})",
-            PAPER[noise_unb],
-            book(noise_unb),
-        ),
-        (
-            "best arbitrary set + aug. (Table 2; paper: SVHN + TinyImageNet; "
-            "book: every offline source, Table 1 record; "
-            f"{seeds_of(best_row)})",
+            f"best arbitrary set + aug., mean of {best['seeds']} seeds",
             paper_best,
-            book(best_row),
+            best["test_acc"],
+        ),
+        (
+            "best arbitrary set + aug., this chapter's run",
+            paper_best,
+            100 * result_best.final_acc,
         ),
         (
             "best arbitrary set, retention (% of teacher)",
             100 * paper_best / paper_teacher,
-            None if book(best_row) is None else book(best_row) / teacher_acc,
+            best["test_acc"] / teacher_acc,
         ),
         (
-            "ZSKD (Table 2; this book: chapter 2's benchmark, "
-            f"{len(zskd_rec.get('per_seed', [0]))} seed(s))",
+            "ZSKD (chapter 2)",
             recipes.published("zskd").value,
             zskd_rec["student_acc"],
         ),
     ]
 )
-table
 
-# %%
+# %% tags=["hide-input"]
+# the numbers of the shortcomings below, from the record's balanced noise set
+noise_set = abl["sets"]["noise, balanced"]
+found = noise_set["composition"]["noise"]["counts"][classes.index("Sandal")]
+examined = sum(
+    noise_set["composition"]["noise"]["examined_per_source"].values()
+)
+quota = noise_set["settings"]["n"] // len(classes)
+chapters.glue("sandal_found", f"{found:,}")
+chapters.glue("sandal_examined", f"{examined:,}")
+chapters.glue("sandal_quota", f"{quota:,}")
+chapters.glue(
+    "sandal_need",
+    f"about {quota * examined / found:,.0f}" if found else "far more",
+)
+
+# %% [markdown]
+# ## Where this chapter falls short
+#
+# * **Balanced noise is far below the paper.** Algorithm 1 met {glue:text}`sandal_found` sandals in
+#   {glue:text}`sandal_examined` uniform-noise candidates; filling the quota of {glue:text}`sandal_quota` would
+#   take {glue:text}`sandal_need` candidates, so the book's balanced noise set is not even balanced. Filled to its
+#   quota, it gave no better student ({doc}`B3_reproducing_arbitrary`). On noise the teacher's answers hardly vary
+#   from image to image; the paper does not say enough about its teacher, noise and training to tell what differs.
+# * **Offline photos are not SVHN + TinyImageNet.** The photographs bundled with scikit-image and scikit-learn,
+#   cut into patches, vary far less than TinyImageNet's images; every offline source together is this book's
+#   closest set to the paper's best.
+# * **Seeds land far apart**, as far as the gaps Table 1 is about: one run per cell, as in the paper's table, can
+#   land far from its seed mean.
+
+# %% tags=["hide-input"]
 # Sanity checks: a broken method fails here (and CI runs this notebook on
 # the quick profile).
 for fam, b in balanced.items():
@@ -705,6 +636,7 @@ assert result_best.final_acc > untrained_acc + config.pick(
     quick=0.1, full=0.4
 ), (result_best.final_acc, untrained_acc)
 # the record is the paper's Table 1: its published numbers, every family
+noise_bal = "noise, balanced, with augmentation"
 paper_noise_bal = recipes.published("arbitrary-noise").value
 assert abl_rows.get(noise_bal, {"paper": paper_noise_bal})["paper"] == (
     paper_noise_bal
@@ -713,83 +645,20 @@ assert {r["group"] for r in abl["rows"]} <= set(FAMILIES) | {"best"}
 chapter.passed()
 
 # %% [markdown]
-# ## Where this chapter falls short
-#
-# The cell below prints the numbers behind three things to keep in mind.
-
-# %%
-sandal = classes.index("Sandal")
-# the record's balanced noise set (the recipes' size)
-noise_set = abl["sets"]["noise, balanced"]
-found = noise_set["composition"]["noise"]["counts"][sandal]
-examined = sum(
-    noise_set["composition"]["noise"]["examined_per_source"].values()
-)
-quota = noise_set["settings"]["n"] // len(classes)
-if found < quota:  # Algorithm 1 kept every sandal it met
-    print(
-        f"Algorithm 1 met {found} sandals in {examined:,} uniform-noise "
-        f"candidates ({100 * found / examined:.3f} %); filling the quota of "
-        f"{quota:,} would take about "
-        + (
-            f"{quota * examined / found:,.0f} candidates"
-            if found
-            else f"far more than {examined:,} candidates"
-        )
-    )
-else:
-    print(f"the noise set filled its quota of {quota:,} sandals")
-widest = max(
-    (r for r in abl["rows"] if r["seeds"] > 1),
-    key=lambda r: r["test_acc_sd"],
-    default=None,
-)
-if widest is not None:
-    print(
-        f"widest seed spread in the Table 1 record: {widest['label']}, "
-        f"{widest['test_acc']:.2f} ± {widest['test_acc_sd']:.2f} % "
-        f"(per seed {widest['per_seed_test']})"
-    )
-else:
-    print(
-        "every row of the Table 1 record has one seed so far: its spread "
-        "over seeds is not measured yet (chapter 2's is)"
-    )
-
-# %% [markdown]
-# * **Balanced noise is far below the paper** (the tables above). The teacher calls so few noise images a
-#   *Sandal* that filling the quota would take the number of candidates printed above, so the balanced noise set
-#   is not even balanced; filled to its quota, it gave a worse student on each of three seeds, not a better one
-#   (by less than the seeds' noise: {doc}`B3_reproducing_arbitrary`). What the book measured about why its
-#   students fall short is in the section on why noise students stall: on noise, the teacher's answers hardly
-#   vary from image to image. The paper does not say enough about its teacher, its noise and its student's
-#   training to tell which of them differs.
-# * **Offline photos are not SVHN + TinyImageNet.** Twenty-one bundled photographs cut into patches vary far
-#   less than 100,000 TinyImageNet images. Of this book's sets, every offline source together comes closest to
-#   the paper's best in the Table 1 record.
-# * **Seeds land far apart.** The same set, distilled into students with different initial weights, batch
-#   orders and augmentation draws, ends many points apart (the widest row of the record is printed above; chapter
-#   2 measured the same for data impressions), and the validation curves show it is not the last steps' jitter:
-#   each seed's student settles where it settles. A difference between two rows of Table 1 smaller than a few
-#   times that spread says nothing on its own, which is why the comparisons of {doc}`B3_reproducing_arbitrary`
-#   pair the seeds and print their standard errors, why a row with one seed is a first reading, not a result, and
-#   why one run per cell, as in the paper's table, can land several points from its seed mean.
-
-# %% [markdown]
 # ## Summary
 #
 # * A student needs only the teacher's answers: arbitrary images — noise, synthetic scenes, photo patches — are
 #   places to ask, distilled with the pure distillation term and no hard labels.
-# * The teacher sorts arbitrary images into very unequal classes; Algorithm 1 fixes the set, not the images, by
-#   keeping a candidate only while its predicted class has room, at the cost of one forward pass per candidate.
+# * The teacher sorts arbitrary images into very unequal classes; Algorithm 1 keeps a candidate only while its
+#   predicted class has room, at the cost of one forward pass per candidate.
 # * The rarest class decides what balancing costs: per-pixel noise starves the footwear so badly that its
 #   balanced set stays short of its quota, while random shapes on black fill every class cheaply.
-# * In the Table 1 record, balancing's gains stay within the seeds' noise, and augmentation — the teacher
-#   re-labelling every shifted, scaled and flipped batch — lifts the noise students far more.
-# * On noise, the teacher's logits are mostly a part every image shares; the part that varies from image to image,
-#   all a student can learn classes from, is small, which is why noise students stall.
-# * Every offline source in one pass, natural first, fills every class and gives the book's best arbitrary set,
-#   above chapter 2's data impressions and below the paper's SVHN + TinyImageNet (the paper-vs-book table).
+# * In the Table 1 record, balancing moves the seed means by less than the seeds' spread, and augmentation — the
+#   teacher re-labelling every shifted, scaled and flipped batch — lifts the noise students far more.
+# * On noise, the teacher's logits are mostly a part every image shares; the part that varies, all a student can
+#   learn classes from, is small, which is why noise students stall.
+# * Every offline source in one pass, natural first, fills every class: the book's best arbitrary set, above
+#   chapter 2's data impressions and below the paper's SVHN + TinyImageNet.
 
 # %% [markdown]
 # ## Exercises
@@ -837,15 +706,15 @@ else:
 # )
 # ```
 #
-# Two things to check before comparing with the offline best (printed in the best set's cell):
+# Two things to check before comparing with the offline best (the section on the best offline combination):
 #
 # * **Size and budget.** Both sets have at most `N` images; compare students of the same number of steps, and
 #   remember the seed spread of Table 1: one seed each cannot tell a few points apart.
 # * **Balance.** `kept_per_source` and the shortfall say whether CIFAR-10 filled what SVHN left. SVHN's digits are
 #   strokes in the middle of the frame, and the teacher's classes will not be filled evenly by them either.
 #
-# The paper's numbers (SVHN alone without augmentation, in the Table 1 layout above, far above this book's unbalanced photo patches in
-# the Table 1 record) suggest real photographs of objects are far better candidates than patches cut from 21
+# The paper's numbers (SVHN alone without augmentation, in Table 1 above, far above this book's unbalanced photo
+# patches) suggest real photographs of objects are far better candidates than patches cut from 21
 # photographs. Whether your set beats the offline one is the measurement.
 # ````
 
@@ -894,8 +763,8 @@ else:
 # ```
 #
 # Algorithm 1 is greedy: the first source fills every class it can, and a later source only gets the slots still
-# open when the first one runs out (or reaches `max_candidates`). The balancing cell printed how the chapter's
-# synthetic set was composed (`kept per source`); if the random shapes filled it alone, the dead leaves never
+# open when the first one runs out (or reaches `max_candidates`). `balanced["synthetic"].kept_per_source` says
+# how the chapter's synthetic set was composed; if the random shapes filled it alone, the dead leaves never
 # contributed an image.
 #
 # Reversed, the dead leaves go first, and the cost is set by their rarest class in the histogram table
@@ -1005,7 +874,7 @@ else:
 # 1. About how many candidates does it examine before every class is full? Which class decides?
 # 2. What fraction of the examined candidates is kept?
 # 3. Apply it to uniform noise and to the random shapes with the shares of the histogram table, and compare with
-#    the numbers of candidates the balancing cell printed.
+#    the `examined` column of the balancing table.
 # ```
 #
 # ````{solution} ex-ch3-cost
@@ -1027,7 +896,7 @@ else:
 #     need = b.quota / p_min if p_min > 0 else float("inf")
 #     print(
 #         f"{name}: p_min {p_min:.5f}, predicted {need:,.0f} candidates "
-#         f"(kept fraction {len(classes) * p_min:.4f}); the balancing cell "
+#         f"(kept fraction {len(classes) * p_min:.4f}); the balancing "
 #         f"examined {b.examined:,} (cap {CAP_SHOW:,}, full: {b.full})"
 #     )
 # ```
@@ -1035,6 +904,6 @@ else:
 #    For uniform noise the prediction runs past `max_candidates`, which is why its rarest classes stay short; the
 #    histogram's share comes from `HIST_N` candidates only, so when the rarest class was seen just a few times the
 #    prediction is rough. For the shapes, the prediction and the count agree to within the error of the estimated
-#    share, and the balancing keeps a fraction $K p_{\min}$ of what it examines. The balancing cell examined fewer
+#    share, and the balancing keeps a fraction $K p_{\min}$ of what it examines. The balancing examined fewer
 #    shapes than predicted if a second source was not needed and the rarest class filled early by chance.
 # ````

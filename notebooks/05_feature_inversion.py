@@ -16,23 +16,21 @@
 # %% [markdown]
 # # 5. Feature-statistics inversion: BN statistics, activation records, spectra, DeepInversion
 #
-# The teacher's *outputs* were the only handle of chapters 2–4. But a trained network carries more than its
-# outputs. Every BatchNorm layer keeps the **running mean and variance** of its input over the whole training
-# set: a free, per-channel summary of the data, shipped with every BN network. A teacher's owner can also record
-# a little more on purpose — per-class statistics of a few layers' activations, a few megabytes of
-# **metadata** — and ship them with the model {cite:p}`lopes2017datafree`.
+# Chapters 2–4 used only the teacher's *outputs*. A trained network carries more. Every BatchNorm layer keeps the
+# **running mean and variance** of its input over the whole training set: a free, per-channel summary of the data,
+# shipped with every BN network. A teacher's owner can also record more on purpose — per-class statistics of a few
+# layers' activations, a few megabytes of **metadata** — and ship them with the model {cite:p}`lopes2017datafree`.
 #
-# This chapter inverts those statistics: it optimises images from noise until the teacher's internal features
-# on them have the recorded statistics, and distils on the result. Four methods, one optimisation loop
-# (`synthesis.optimize_pixels`), each a method of the book's one student loop `distill` (`methods.BNInversion`,
-# `methods.DeepInversion`, `methods.ActivationInversion`, `methods.SpectralInversion`):
+# This chapter inverts those statistics: it optimises images from noise until the teacher's features on them have
+# the recorded statistics, then distils a student on the result. Four methods share one optimisation loop
+# (`synthesis.optimize_pixels`); each is a method of the book's student loop `distill`:
 #
 # | method | what the teacher's owner kept | the images are optimised to match |
 # |---|---|---|
-# | BN statistics | nothing extra: BN running mean / variance | every BN layer's batch statistics |
-# | activation records {cite:p}`lopes2017datafree` | per-class mean and covariance of a few layers | sampled activations of the class |
-# | spectral records {cite:p}`nasyrov2024dfdistill` | per-class mean Fourier spectra of conv activations | those spectra |
-# | DeepInversion {cite:p}`yin2020deepinversion` | BN running statistics | BN statistics + the class + image priors |
+# | BN statistics (`methods.BNInversion`) | nothing extra: BN running statistics | every BN layer's batch statistics |
+# | DeepInversion {cite:p}`yin2020deepinversion` (`methods.DeepInversion`) | nothing extra | BN statistics, the class, image priors |
+# | activation records {cite:p}`lopes2017datafree` (`methods.ActivationInversion`) | per-class mean and covariance of a few layers | sampled activations of the class |
+# | spectral records {cite:p}`nasyrov2024dfdistill` (`methods.SpectralInversion`) | per-class mean Fourier spectra of conv activations | those spectra |
 #
 # ```{admonition} In this chapter you will
 # :class: tip
@@ -72,6 +70,7 @@
 # $$\mathcal{L}(x) = \sum_{l}\frac{1}{|S_l|}\big\|\,|\mathcal{F}(a_l(x))| - S_{l,c}\big\|_F^2 .$$
 # ```
 
+
 # %% tags=["remove-cell"]
 # On Colab: install this book's package and nothing else (never PyTorch:
 # Colab's own is kept; none of the tools that build the book), and switch on
@@ -86,17 +85,17 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from dfkd_book import (
+    augment,
     chapters,
     config,
     data,
     distill,
+    hooks,
     kd,
     methods,
     plot,
@@ -111,31 +110,32 @@ from dfkd_book.methods import inversion, metadata
 chapter = chapters.setup("05_feature_inversion")
 
 # %% [markdown]
-# The settings, per profile, are the recipes `bn-stats`, `deepinversion`, `activation-records` and `spectral`
-# of `dfkd_book.recipes`, shared with `python -m dfkd_book.experiments.bench`: `method.n` images per method, `method.steps`
-# Adam steps on the pixels of every batch of `method.batch_size`, each method's own weights, and the student's
-# protocol (`student.*`, a budget in student optimiser steps), the same for all four, with a warm-up of
-# `student.warmup` steps before the cosine schedule (why: {doc}`B5_reproducing_inversion`). This chapter's own
-# students get half the recipes' budget (`CHAPTER_STEPS`), to keep the chapter short; "Paper vs this book" gives
-# the recipes' students, at their full budget and from three seeds.
+# The four methods' settings are the recipes `bn-stats`, `deepinversion`, `activation-records` and `spectral` of
+# `dfkd_book.recipes` (the table below, for this profile): how many images, how many Adam steps on the pixels of
+# each batch, each method's weights, and one student protocol for all four. The chapter's own students get half
+# the recipes' student budget, to keep the chapter short; "Paper vs this book" gives the recipes' students.
 
-# %%
+# %% tags=["hide-output"]
 inv_recipes = {
     name: recipes.get(name)
     for name in ("bn-stats", "deepinversion", "activation-records", "spectral")
 }
-N, STEPS = (
-    inv_recipes["deepinversion"].settings["n"],
-    inv_recipes["deepinversion"].settings["steps"],
-)
-# the chapter's students: half the recipes' budget in optimiser steps
-CHAPTER_STEPS = inv_recipes["deepinversion"].student.steps // 2
-print(
-    f"{N:,} images per method, {STEPS} steps per batch of "
-    f"{inv_recipes['deepinversion'].settings['batch_size']}; "
-    f"the chapter's students: {CHAPTER_STEPS:,} optimiser steps"
-)
-# this profile's settings, one column per recipe
+di = inv_recipes["deepinversion"]
+N, STEPS = di.settings["n"], di.settings["steps"]
+CHAPTER_STEPS = di.student.steps // 2  # half the recipes' student budget
+
+
+def label(key):
+    """A recipe's name in this chapter's tables, metadata methods marked."""
+    about = recipes.about(key)
+    return about.label + " (metadata)" * (about.group == "metadata")
+
+
+chapters.glue("n_images", f"{N:,}")
+chapters.glue("synth_batch", f"{di.settings['batch_size']:,}")
+chapters.glue("first_weight", f"{di.settings['first_weight']:g}")
+chapters.glue("temperature", f"{di.student.T:g}")
+chapters.glue("passes", f"{CHAPTER_STEPS * di.student.batch_size / N:.0f}")
 pd.concat(
     {name: recipes.table(name)[config.profile()] for name in inv_recipes},
     axis=1,
@@ -149,26 +149,22 @@ classes = test.classes
 shape = (data.channels("fashion-mnist"), 32, 32)
 teacher_bn = zoo.teacher("lenet5bn", "fashion-mnist")
 teacher = zoo.teacher("lenet5", "fashion-mnist")
-acc = {
-    "LeNet-5-BN": kd.evaluate(teacher_bn, test),
-    "LeNet-5": kd.evaluate(teacher, test),
-}
-print({k: f"{100 * v:.2f} %" for k, v in acc.items()})
+acc = {t: kd.evaluate(t, test) for t in (teacher_bn, teacher)}
+chapters.glue("acc_lenet5bn", f"{100 * acc[teacher_bn]:.2f} %")
+chapters.glue("acc_lenet5", f"{100 * acc[teacher]:.2f} %")
 
 # %% [markdown]
 # ## A free summary of the training data
 #
-# A BatchNorm layer normalises its input with the batch's mean and variance while training, and keeps running
-# averages of both for test time. After training, the running statistics are the per-channel mean and variance of
-# that layer's input **over the training set**. Images from the training distribution reproduce them; other
-# images do not. `inversion.bn_statistics_loss` measures the gap, summed over the BN layers of LeNet-5-BN
-# (the first one ×10, as in DeepInversion):
+# The two teachers are LeNet-5-BN ({glue:text}`acc_lenet5bn` on the test set) and a LeNet-5 without BatchNorm
+# ({glue:text}`acc_lenet5`). A BatchNorm layer normalises its input with the batch's mean and variance while
+# training, and keeps running averages of both for test time. After training, these **BN statistics** are the
+# per-channel mean and variance of that layer's input **over the training set**. Images from the training
+# distribution reproduce them; other images do not. `inversion.bn_statistics_loss` measures the gap, summed over
+# the BN layers of LeNet-5-BN, the first one weighted {glue:text}`first_weight` times, as in DeepInversion:
 
 # %%
-print(
-    f"LeNet-5-BN has {len(inversion.batchnorms(teacher_bn))} BN layers: "
-    + ", ".join(name for name, _ in inversion.batchnorms(teacher_bn))
-)
+chapters.glue("n_bn", str(len(inversion.batchnorms(teacher_bn))))
 probes = {
     "Fashion-MNIST test images": test.images[:1024],
     "uniform noise": torch.rand(1024, *shape),
@@ -185,14 +181,14 @@ bn_table = pd.Series(
 bn_table.round(2)
 
 # %% [markdown]
-# Real test images sit closest to the running statistics; noise and chapter 3's arbitrary images are far away.
-# The statistics say a lot about the training data. They do not pin it down, though: many image sets share
-# these means and variances. Which ones the optimisation finds depends on where it starts and what else it is
-# asked for. The rest of this chapter looks at four ways of asking.
+# Real test images sit closest to the running statistics of the {glue:text}`n_bn` BN layers; noise and chapter 3's
+# arbitrary images sit far away. The statistics say much about the training data but do not pin it down: many
+# image sets share these means and variances. Which one the optimisation finds depends on where it starts and what
+# else it is asked for.
 #
 # ## The objective, from scratch
 #
-# For a batch $x$ of images made for classes $y$, let $\mu_l(x)$ and $\sigma^2_l(x)$ be the per-channel mean and
+# For a batch $x$ of images made for classes $y$, $\mu_l(x)$ and $\sigma^2_l(x)$ are the per-channel mean and
 # (biased) variance of the **input** of the $l$-th BN layer, over the batch and the spatial positions, and
 # $\hat\mu_l$, $\hat\sigma^2_l$ its running statistics. DeepInversion {cite:p}`yin2020deepinversion` minimises
 #
@@ -200,27 +196,31 @@ bn_table.round(2)
 # \mathcal{L}(x) &= \lambda_{\mathrm{BN}}\sum_{l=1}^{L} w_l\Big(\big\|\mu_l(x)-\hat\mu_l\big\|_2
 #   + \big\|\sigma^2_l(x)-\hat\sigma^2_l\big\|_2\Big) \\
 #   &\quad + \lambda_{\mathrm{CE}}\,\mathrm{CE}\big(T(x),\, y\big) + \lambda_{\mathrm{TV}}\,\mathrm{TV}(x)
-#   + \lambda_{2}\,\|x\|_2 , \\
-# w_1 &= 10,\; w_{l>1} = 1,
+#   + \lambda_{2}\,\|x\|_2 ,
 # \end{aligned}$$
 #
-# with the norms not squared, and the total variation summed over the whole batch in four directions (down,
-# right and both diagonals),
+# with the norms not squared, $w_1$ the recipe's `first_weight` and $w_{l>1} = 1$, and the total variation summed
+# over the batch in four directions (down, right and both diagonals):
 #
 # $$\mathrm{TV}(x) = \sum_{d\,\in\,\{\downarrow,\,\rightarrow,\,\searrow,\,\nearrow\}}
 #   \big\|x - \operatorname{shift}_d(x)\big\|_2 .$$
 #
-# BN-statistics matching alone is the same loss with $\lambda_{\mathrm{CE}} = 0$. Written from scratch with forward
-# hooks on every BN layer, on four random images, next to what the package computes
-# (`inversion.BNStatistics(...).loss()` after a forward pass, `synthesis.total_variation`), with the `deepinversion`
-# recipe's weights:
+# BN-statistics matching alone is the same loss with $\lambda_{\mathrm{CE}} = 0$. Here it is from scratch, with
+# forward hooks on every BN layer, on four random images, next to the package (`inversion.BNStatistics`,
+# `synthesis.total_variation`), with the `deepinversion` recipe's weights:
 
 # %%
-w = dict(inv_recipes["deepinversion"].settings)
-# the inversions' default L2 weight (inversion.invert)
-w.setdefault("l2_weight", 1e-5)
+w = dict(di.settings)
+w.setdefault("l2_weight", 1e-5)  # the inversions' default (inversion.invert)
 x = torch.rand(4, *shape, generator=torch.Generator().manual_seed(0))
 y = torch.tensor([0, 1, 2, 3])
+# each term of the objective and the recipe's weight λ on it
+WEIGHTS = {
+    "BN statistics": "bn_weight",
+    "cross-entropy": "ce_weight",
+    "total variation": "tv_weight",
+    "L2": "l2_weight",
+}
 
 
 def objective_from_scratch(teacher, x, y, w):
@@ -259,40 +259,25 @@ def objective_from_scratch(teacher, x, y, w):
         "total variation": sum(d.norm() for d in diffs),
         "L2": x.flatten().norm(),
     }
-    terms["DeepInversion loss"] = (
-        w["bn_weight"] * terms["BN statistics"]
-        + w["ce_weight"] * terms["cross-entropy"]
-        + w["tv_weight"] * terms["total variation"]
-        + w["l2_weight"] * terms["L2"]
-    )
-    return terms
+    loss = sum(w[k] * terms[term] for term, k in WEIGHTS.items())
+    return terms | {"DeepInversion loss": loss}
 
 
 scratch = objective_from_scratch(teacher_bn, x, y, w)
-
-with inversion.BNStatistics(
-    teacher_bn, first_weight=w["first_weight"]
-) as bn_hooks:
-    logits_package = teacher_bn(x)
+with inversion.BNStatistics(teacher_bn, first_weight=w["first_weight"]) as bn:
     package = {
-        "BN statistics": bn_hooks.loss(),
-        "cross-entropy": F.cross_entropy(logits_package, y),
+        "cross-entropy": F.cross_entropy(teacher_bn(x), y),
+        "BN statistics": bn.loss(),
         "total variation": synthesis.total_variation(x),
         "L2": torch.linalg.vector_norm(x),
     }
-package["DeepInversion loss"] = (
-    w["bn_weight"] * package["BN statistics"]
-    + w["ce_weight"] * package["cross-entropy"]
-    + w["tv_weight"] * package["total variation"]
-    + w["l2_weight"] * package["L2"]
+package["DeepInversion loss"] = sum(
+    w[k] * package[term] for term, k in WEIGHTS.items()
 )
 for term in scratch:
     assert torch.allclose(scratch[term], package[term], rtol=1e-5), term
-pd.DataFrame(
-    {
-        "from scratch": {k: v.item() for k, v in scratch.items()},
-        "package": {k: v.item() for k, v in package.items()},
-    }
+pd.DataFrame({"from scratch": scratch, "package": package}).apply(
+    lambda column: column.map(torch.Tensor.item)
 )
 
 # %% [markdown]
@@ -310,10 +295,8 @@ pd.DataFrame(
 # checked against `inversion.deep_inversion` (the package's `synthesis.optimize_pixels`) on eight images, with the
 # same seed and the same frozen copy of the teacher:
 
+
 # %%
-from dfkd_book import augment, hooks
-
-
 def deepinversion_from_scratch(teacher, y, w, *, steps, jitter=2, seed=0):
     """DeepInversion's pixel loop for one batch made for classes y."""
     torch.manual_seed(seed)
@@ -340,6 +323,7 @@ def deepinversion_from_scratch(teacher, y, w, *, steps, jitter=2, seed=0):
 frozen_bn = hooks.frozen_copy(teacher_bn, torch.device("cpu"))
 y8 = torch.arange(8) % 10
 ours = deepinversion_from_scratch(frozen_bn, y8, w, steps=20)
+keys = [*WEIGHTS.values(), "lr", "first_weight", "init_range"]
 package_images = inversion.deep_inversion(
     teacher_bn,
     8,
@@ -352,33 +336,22 @@ package_images = inversion.deep_inversion(
     seed=0,
     progress=False,
     device=torch.device("cpu"),
-    **{
-        k: w[k]
-        for k in (
-            "lr",
-            "bn_weight",
-            "first_weight",
-            "ce_weight",
-            "tv_weight",
-            "l2_weight",
-            "init_range",
-        )
-    },
+    **{k: w[k] for k in keys},
 ).images
 gap = (ours - package_images).abs().max().item()
 assert gap < 1e-6, gap
-print(
-    f"from scratch = deep_inversion: the largest pixel difference is {gap:.1e}"
-)
+chapters.glue("pixel_gap", f"{gap:.1e}" if gap else "zero")
 
 # %% [markdown]
+# The largest difference between the two loops' pixels is {glue:text}`pixel_gap`: they are the same loop.
+#
 # ## 1. BN-statistics matching alone
 #
-# Start from dark uniform noise and optimise the pixels of a batch of 256 until the batch statistics of every BN
-# input match the running ones, with small TV and L2 priors to keep the pixels smooth. No class is asked for: the
-# teacher labels the result. `methods.BNInversion` makes the images inside `distill`, once, before the student's
-# first step; the loop then distils a fresh LeNet-5-Half on them (the student's protocol of the recipe, below),
-# and the images stay readable on `result.method.inversion`.
+# Start from dark noise and optimise the pixels of every batch of {glue:text}`synth_batch` until every BN layer's
+# batch statistics match its running ones, with small TV and L2 priors to keep the pixels smooth. No class is asked
+# for: the teacher labels the result. `methods.BNInversion` makes the images inside `distill`, once, before the
+# student's first step; the loop then distils a fresh LeNet-5-Half on them, and the images stay readable on
+# `result.method.inversion`.
 
 # %%
 r = inv_recipes["bn-stats"]
@@ -399,20 +372,32 @@ fig = plot.show_images(
     titles=[
         classes[c] for c in kd.logits(teacher_bn, inv_bn.images[:20]).argmax(1)
     ],
-    suptitle=(
-        f"BN statistics alone: {len(inv_bn):,} images, {inv_bn.seconds:.0f} s"
-    ),
+    suptitle="BN statistics alone, titled with the teacher's labels",
 )
-
 
 # %% [markdown]
 # ## 2. DeepInversion
 #
-# DeepInversion {cite:p}`yin2020deepinversion` adds what BN matching lacks: a class. Each image is assigned one
-# (the batch cycles through all ten) and the loss adds the teacher's cross-entropy to it, next to the BN term,
-# the TV and L2 priors, the jittered view and the clipping to [0, 1]. Adaptive DeepInversion's competition
-# term — push the images to where a student disagrees with the teacher — is `methods.DeepInversion(n,
-# competition_weight=...)` (or `inversion.deep_inversion(student=..., competition_weight=...)`); {ref}`ex-ch5-competition`.
+# DeepInversion {cite:p}`yin2020deepinversion` adds what BN matching lacks: a class. Each image is assigned one (the
+# batch cycles through all ten) and the loss adds the teacher's cross-entropy to it. Adaptive DeepInversion's
+# competition term, which pushes the images to where a student disagrees with the teacher, is
+# `methods.DeepInversion(n, competition_weight=...)`; see {ref}`ex-ch5-competition`.
+
+
+# %% tags=["hide-input"]
+def gallery(inv, title, per_class=3):
+    """``per_class`` images of every class, one class per column, titled
+    with the class asked for."""
+    idx = torch.stack(
+        [(inv.labels == c).nonzero()[:per_class, 0] for c in range(10)], 1
+    ).flatten()
+    return plot.show_images(
+        inv.images[idx],
+        ncols=10,
+        titles=[classes[c] for c in inv.labels[idx]],
+        suptitle=f"{title}: {per_class} images of every class",
+    )
+
 
 # %%
 r = inv_recipes["deepinversion"]
@@ -427,44 +412,24 @@ res_di = distill(
     **r.student.kwargs(steps=CHAPTER_STEPS),
 )
 inv_di = res_di.method.inversion
-
-
-def gallery(inv, title, per_class=3):
-    """``per_class`` images of every class, one class per column, titled
-    with the class asked for."""
-    idx = torch.stack(
-        [(inv.labels == c).nonzero()[:per_class, 0] for c in range(10)], 1
-    ).flatten()
-    return plot.show_images(
-        inv.images[idx],
-        ncols=10,
-        titles=[classes[c] for c in inv.labels[idx]],
-        suptitle=(
-            f"{title}: {per_class} images of every class "
-            f"({inv.seconds:.0f} s for {len(inv):,})"
-        ),
-    )
-
-
 fig = gallery(inv_di, "DeepInversion")
 
 # %% [markdown]
 # ## 3. Activation records: metadata for a teacher without BN
 #
 # The plain LeNet-5 has no BatchNorm, so there are no running statistics to invert (asking for them fails
-# loudly, pointing here). {cite:t}`lopes2017datafree` let the teacher's owner record them on purpose:
-# for every class, the mean and covariance of the activations at a few layers, computed once on the training
-# data and shipped with the model. The reader reconstructs an image of class $c$ by sampling target activations
-# from that Gaussian — $\mu_{l,c} + L_{l,c}\,z$, with $L_{l,c}$ the Cholesky factor of the covariance
-# $\Sigma_{l,c}$ (the public code multiplied by the covariance itself) — ReLU-ing them where the layer is ReLU-ed,
-# and optimising the image until the teacher's activations match, each layer weighted by one over its size $d_l$:
+# loudly). {cite:t}`lopes2017datafree` let the teacher's owner record statistics on purpose: for every class, the
+# mean and covariance of the activations at a few layers, computed once on the training data and shipped with the
+# model. To make an image of class $c$, sample target activations from that Gaussian, with $L_{l,c}$ the Cholesky
+# factor of the covariance $\Sigma_{l,c}$ ({ref}`ex-ch5-cholesky`), apply the ReLU where the layer does, and
+# optimise the image until the teacher's activations match, each layer weighted by one over its size $d_l$:
 #
 # $$\begin{aligned}
 # \mathcal{L}(x) &= \sum_{l}\frac{1}{d_l}\big\|a_l(x) - \tilde a_l\big\|_2^2, \\
 # \tilde a_l &= \mu_{l,c} + L_{l,c}\,z,\quad L_{l,c}L_{l,c}^\top = \Sigma_{l,c},\quad z\sim\mathcal{N}(0, I).
 # \end{aligned}$$
 #
-# The records go to `methods.ActivationInversion(records, n, ...)` (here through the recipe's `build(records)`).
+# The records go to `methods.ActivationInversion(records, n, ...)`, here through the recipe's `build(records)`.
 
 # %%
 try:
@@ -473,20 +438,12 @@ except ValueError as e:
     print("BN matching on LeNet-5:", e)
 
 r = inv_recipes["activation-records"]
-t0 = time.perf_counter()
 act_records = metadata.record_activations(teacher, train, r.extras["layers"])
-path = act_records.save(
-    config.cache_dir("metadata") / "lenet5-fashion-mnist-activations.pt"
-)
-# what the reader receives
-act_records = metadata.ActivationRecords.load(path)
-print(
-    f"recorded {', '.join(act_records.layers)} "
-    f"on {int(act_records.counts.sum()):,} training images "
-    f"in {time.perf_counter() - t0:.1f} s: "
-    f"{act_records.nbytes() / 1e6:.1f} MB of metadata "
-    f"({path.stat().st_size / 1e6:.1f} MB on disk)"
-)
+path = config.cache_dir("metadata") / "lenet5-fashion-mnist-activations.pt"
+# what the reader receives: the records saved by the owner
+act_records = metadata.ActivationRecords.load(act_records.save(path))
+chapters.glue("act_layers", ", ".join(act_records.layers))
+chapters.glue("act_mb", f"{act_records.nbytes() / 1e6:.1f} MB")
 
 # %%
 config.seed_everything(0)
@@ -505,23 +462,23 @@ fig = gallery(inv_act, "activation records")
 # %% [markdown]
 # ## 4. Spectral records
 #
-# The second method of {cite:t}`nasyrov2024dfdistill` records, instead of raw activations, their
-# **spatial Fourier spectra**: for every class and every channel of a conv layer, the mean magnitude of the 2-D
-# Fourier transform of its activation map. A magnitude spectrum forgets *where* a pattern is and keeps *which*
-# patterns, at which scales and orientations. Reconstruction matches the spectra of an image's activations to its
-# class's record,
+# The second method of {cite:t}`nasyrov2024dfdistill` records, instead of raw activations, their **spatial Fourier
+# spectra**: for every class and every channel of a conv layer, the mean magnitude of the 2-D Fourier transform
+# of its activation map. A magnitude spectrum forgets *where* a pattern is and keeps *which* patterns occur, at
+# which scales and orientations. Reconstruction matches the spectra of an image's activations to its class's
+# record,
 #
 # $$\mathcal{L}(x) = \sum_{l}\frac{1}{|S_l|}\big\|\,|\mathcal{F}(a_l(x))| - S_{l,c}\big\|_F^2 ,$$
 #
-# with $\mathcal{F}$ the orthonormal 2-D Fourier transform of every channel and $S_{l,c}$ the recorded mean spectrum of
-# class $c$
-# (`methods.SpectralInversion(records, n, ...)`). (The library's own spectral loss compared a sample with itself,
-# so it was always zero.)
+# with $\mathcal{F}$ the orthonormal 2-D Fourier transform of every channel and $S_{l,c}$ the recorded mean spectrum
+# of class $c$ (`methods.SpectralInversion(records, n, ...)`).
 
 # %%
 r = inv_recipes["spectral"]
 spec_records = metadata.record_spectra(teacher, train, r.extras["layers"])
-print(f"spectral records: {spec_records.nbytes() / 1e3:.0f} kB")
+chapters.glue("spec_kb", f"{spec_records.nbytes() / 1e3:.0f} kB")
+
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 5, figsize=(10, 2.2))
 for ax, c in zip(axes, (0, 1, 5, 7, 8)):
     ax.imshow(
@@ -538,8 +495,8 @@ fig.suptitle(
 fig.tight_layout()
 
 # %% [markdown]
-# The loss, written from scratch with forward hooks on the recorded layers, on four random images asked to be of
-# classes 0–3, next to `inversion.spectral_loss`:
+# Every class leaves its own spectrum. The loss, from scratch with forward hooks on the recorded layers, on four
+# random images asked to be of classes 0–3, next to `inversion.spectral_loss`:
 
 # %%
 maps = {}  # layer → its activation maps (N, C, H, W)
@@ -571,9 +528,9 @@ loss_spec = sum(
 )
 package_spec = inversion.spectral_loss(maps, target)
 assert torch.allclose(loss_spec, package_spec, rtol=1e-5)
-print(
-    f"spectral loss from scratch {loss_spec.item():.4f}, "
-    f"package {package_spec.item():.4f}"
+pd.Series(
+    {"from scratch": loss_spec.item(), "package": package_spec.item()},
+    name="spectral loss",
 )
 
 # %%
@@ -593,24 +550,16 @@ fig = gallery(inv_spec, "spectral records")
 # %% [markdown]
 # ## Distillation from each
 #
-# Every set was distilled, inside its `distill` call, into a fresh LeNet-5-Half with the recipes' student protocol
-# for inverted images ($\tau = 20$, a mild random affine map and flips, the teacher re-labelling every augmented batch;
-# a short warm-up) — by the teacher that made it. The sets are small, so the student
-# makes many passes over each in its `CHAPTER_STEPS` optimiser steps (printed below). Two more students, with
-# DeepInversion's protocol and budget, frame them: one distilled from the LeNet-5 on a set of plain uniform noise
-# of the same size (`methods.TransferSet(noise)`), the floor; and one distilled from the LeNet-5-BN on the first
-# $N$ *real* training images (`methods.RealData(train, n=N)`), what a set of this size can teach at best. The two
-# **metadata methods** are marked: their images need records computed on the owner's training data (more on this
-# below).
+# Each set was distilled, inside its `distill` call, into a fresh LeNet-5-Half by the teacher that made it, with
+# the recipes' student protocol for inverted images: temperature $\tau =$ {glue:text}`temperature`, a mild random
+# affine map and flips, the teacher re-labelling every augmented batch, and a short warm-up. The sets are small,
+# so the student makes about {glue:text}`passes` passes over each. Two more students, with the same protocol and
+# budget, frame them: one distilled from LeNet-5 on as many images of uniform noise (`methods.TransferSet`), the
+# floor; and one from LeNet-5-BN on the first $N$ real training images (`methods.RealData(train, n=N)`), what a
+# set of this size can teach at best.
 
 # %%
-student_protocol = inv_recipes["deepinversion"].student
-print(
-    f"{CHAPTER_STEPS:,} student steps "
-    f"at batch {student_protocol.batch_size}: "
-    f"{CHAPTER_STEPS * student_protocol.batch_size / N:.0f} passes "
-    f"over {N:,} images"
-)
+student_protocol = di.student.kwargs(steps=CHAPTER_STEPS)
 noise = torch.rand(N, *shape, generator=torch.Generator().manual_seed(0))
 config.seed_everything(0)
 res_noise = distill(
@@ -620,7 +569,7 @@ res_noise = distill(
     eval_set=test,
     seed=0,
     name="uniform noise",
-    **student_protocol.kwargs(steps=CHAPTER_STEPS),
+    **student_protocol,
 )
 config.seed_everything(0)
 res_real = distill(
@@ -630,13 +579,13 @@ res_real = distill(
     eval_set=test,
     seed=0,
     name=f"{N:,} real images",
-    **student_protocol.kwargs(steps=CHAPTER_STEPS),
+    **student_protocol,
 )
 results = {
-    "BN statistics": (teacher_bn, res_bn),
-    "DeepInversion": (teacher_bn, res_di),
-    "activation records (metadata)": (teacher, res_act),
-    "spectral records (metadata)": (teacher, res_spec),
+    label("bn-stats"): (teacher_bn, res_bn),
+    label("deepinversion"): (teacher_bn, res_di),
+    label("activation-records"): (teacher, res_act),
+    label("spectral"): (teacher, res_spec),
 }
 fig = plot.curves(
     *(res for _, res in results.values()),
@@ -650,38 +599,33 @@ frame = {
     "uniform noise (floor)": (teacher, res_noise),
     f"{N:,} real training images": (teacher_bn, res_real),
 }
+
+
+def row(t, res):
+    """One student: its accuracy, and what its images cost."""
+    inv = getattr(res.method, "inversion", None)
+    backward = res.teacher_queries["backward"]
+    return {
+        "teacher": "LeNet-5-BN" if t is teacher_bn else "LeNet-5",
+        "student accuracy (%)": round(100 * res.final_acc, 2),
+        "retention (% of teacher)": round(100 * res.final_acc / acc[t], 1),
+        "synthesis s per 1,000 images": round(1000 * inv.seconds / N)
+        if inv
+        else 0,
+        "teacher backward passes per image": backward // N,
+        "distillation s": round(res.history.seconds - res.method.seconds),
+    }
+
+
 table = pd.DataFrame.from_dict(
-    {
-        name: {
-            "teacher": "LeNet-5-BN" if t is teacher_bn else "LeNet-5",
-            "student accuracy (%)": 100 * res.final_acc,
-            "retention (% of teacher)": 100
-            * res.final_acc
-            / acc["LeNet-5-BN" if t is teacher_bn else "LeNet-5"],
-            "synthesis s per 1,000 images": (
-                1000 * res.method.inversion.seconds / N
-                if hasattr(res.method, "inversion")
-                else 0.0
-            ),
-            "teacher backward passes per image": res.teacher_queries["backward"]
-            / N,
-            "distillation s": res.history.seconds - res.method.seconds,
-        }
-        for name, (t, res) in (results | frame).items()
-    },
+    {name: row(t, res) for name, (t, res) in (results | frame).items()},
     orient="index",
 )
-table.round(
-    {
-        "student accuracy (%)": 2,
-        "retention (% of teacher)": 1,
-        "synthesis s per 1,000 images": 0,
-        "teacher backward passes per image": 0,
-        "distillation s": 0,
-    }
-)
+for name, res in (("di", res_di), ("noise", res_noise), ("real", res_real)):
+    chapters.glue(f"ch_acc_{name}", f"{100 * res.final_acc:.2f} %")
+table
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.barh(
     table.index,
@@ -689,7 +633,7 @@ ax.barh(
     color=["C0", "C0", "C1", "C1", "C7", "C2"],
 )
 ax.axvline(
-    100 * acc["LeNet-5"], color="k", ls="--", lw=1, label="teacher LeNet-5"
+    100 * acc[teacher], color="k", ls="--", lw=1, label="teacher LeNet-5"
 )
 ax.invert_yaxis()
 ax.set(xlabel="student test accuracy (%)", xlim=(0, 100))
@@ -698,32 +642,24 @@ ax.grid(axis="x", alpha=0.3)
 fig.tight_layout()
 
 # %% [markdown]
+# Every inverted set teaches far more than noise, and less than as many real images: DeepInversion's student
+# reaches {glue:text}`ch_acc_di`, between the floor's {glue:text}`ch_acc_noise` and the real images'
+# {glue:text}`ch_acc_real`.
+#
 # ## Paper vs this book
 #
 # No paper reports these methods on Fashion-MNIST. The table gives the four recipes' students at their full
-# budget, as `python -m dfkd_book.experiments.bench bn-stats / deepinversion / activation-records / spectral
-# --seeds 3` recorded them (mean ± sd over the seeds), with the size of the metadata each method needs besides the
-# teacher: the two **metadata methods** read records that the teacher's owner computed on the training data; the
-# BN methods read only the running statistics that every BN network carries. The uniform-noise student of the same
-# budget is the floor.
+# budget, as `python -m dfkd_book.experiments.bench` recorded them (mean ± sd over the seeds), with the size of
+# the metadata each method needs besides the teacher. The uniform-noise student of the same budget is the floor.
 #
-# The paper's column is context, not a comparison: {cite:t}`lopes2017datafree` report MNIST only. Their
-# best — the figure {cite:t}`nayak2019zskd` cite for them — comes from *spectral layer-pair* records,
-# built on the spectrum of a graph over the activations of two adjacent layers: a different method from this
-# chapter's Fourier spectra, which follow the library of {cite:t}`nasyrov2024dfdistill`. That library
-# publishes no accuracy.
+# The paper's column is context, not a comparison: {cite:t}`lopes2017datafree` report MNIST only. Their best —
+# the figure {cite:t}`nayak2019zskd` cite for them — comes from *spectral layer-pair* records, built on the
+# spectrum of a graph over the activations of two adjacent layers: a different method from this chapter's Fourier
+# spectra, which follow the library of {cite:t}`nasyrov2024dfdistill`. That library publishes no accuracy.
 
-# %%
+# %% tags=["hide-input"]
 # written by `python -m dfkd_book.experiments.bench NAME --seeds 3`
-benched = {
-    "BN statistics": "bn-stats",
-    "DeepInversion": "deepinversion",
-    "activation records (metadata)": "activation-records",
-    "spectral records (metadata)": "spectral",
-}
-records_of = leaderboard.load(methods=benched.values())
-teacher_mb = 4 * sum(p.numel() for p in teacher.parameters()) / 1e6
-print(f"for scale: the LeNet-5 teacher's weights take {teacher_mb:.2f} MB")
+records_of = leaderboard.load(methods=inv_recipes)
 # the paper's numbers (MNIST), from the method table of dfkd_book.recipes
 on_mnist = {
     "activation-records": ", ".join(
@@ -734,19 +670,23 @@ on_mnist = {
     f"{recipes.published('spectral', 'spectral layer pairs').value:.2f}",
 }
 rows = {
-    name: (
+    label(key): (
         f"{rec['student_acc']:.2f} ± {rec['student_acc_sd']:.2f}",
         rec["seeds"],
-        f"{rec['metadata_bytes'] / 1e6:.2f}"
-        if "metadata_bytes" in rec
-        else "–",
+        f"{rec.get('metadata_bytes', 0) / 1e6:.2f}",
         on_mnist.get(key, "–"),
     )
-    for name, key in benched.items()
-    for rec in [records_of[key]]
+    for key, rec in records_of.items()
 }
 noise_floor = records_of["spectral"]["uniform_noise_student_acc"]
 rows["uniform noise (floor)"] = (f"{noise_floor:.2f}", 1, "–", "–")
+gain = (
+    records_of["deepinversion"]["student_acc"]
+    - records_of["bn-stats"]["student_acc"]
+)
+chapters.glue("di_over_bn", f"{gain:.1f} points")
+teacher_mb = 4 * sum(p.numel() for p in teacher.parameters()) / 1e6
+chapters.glue("teacher_mb", f"{teacher_mb:.2f} MB")
 pd.DataFrame.from_dict(
     rows,
     orient="index",
@@ -759,24 +699,20 @@ pd.DataFrame.from_dict(
 ).rename_axis("Fashion-MNIST → LeNet-5-Half")
 
 # %% [markdown]
-# **Reading the table.** With all four students warming up, the two metadata methods give the best means — the
-# activation records first, the spectral records with a wider spread over the seeds — and the two BN methods
-# the steadiest students, DeepInversion's class term lifting BN matching by a couple of points. All are well above
-# the uniform-noise floor. Which of these gaps are beyond the seeds' noise, and how the ranking looked before the
-# students warmed up (their optimiser, not the images, decided it), is in {doc}`B5_reproducing_inversion`. What
-# does separate the families, and this chapter has not measured apart: the records are *per class* — an image of
-# class $c$ is pushed towards class $c$'s own spectra, while the BN statistics are pooled over all classes, and BN
-# matching alone asks for no class at all; the records read the owner's training data, ten classes' worth, where
-# the BN statistics are one summary the teacher kept for its own use; and the families invert different teachers,
-# LeNet-5 and LeNet-5-BN, each student learning from the teacher that made its images.
+# **Reading the table.** With all four students warming up, the two metadata methods give the best means, the
+# spectral records with the widest spread over the seeds, and DeepInversion's class term lifts BN matching by
+# {glue:text}`di_over_bn`. All are far above the uniform-noise floor. Which of these gaps are beyond the seeds'
+# noise, and how the ranking looked before the students warmed up, is in {doc}`B5_reproducing_inversion`. The
+# families also differ in ways this chapter does not measure apart: the records are *per class*, while the BN
+# statistics are pooled over all classes; and the two families invert different teachers, LeNet-5 and LeNet-5-BN.
 #
-# **What the metadata costs.** The activation records' covariances take many times the teacher's own weights
-# (the "metadata (MB)" column against the line printed above the table); the spectra take less than the
-# teacher. Both are computed on the owner's training data: a class's mean activation or spectrum summarises that
-# class's images, and shipping it is a decision about that data. That is why the table marks them as **metadata
-# methods**: they are not data-free in the sense of chapters 2–4, whose teachers carry nothing but their weights.
+# **What the metadata costs.** The activation records of {glue:text}`act_layers` take {glue:text}`act_mb`, many
+# times the teacher's own weights ({glue:text}`teacher_mb`); the spectra take {glue:text}`spec_kb`. Both are
+# computed on the owner's training data: a class's mean activation or spectrum summarises that class's images,
+# and shipping it is a decision about that data. That is why the table marks them as **metadata methods**: they
+# are not data-free in the sense of chapters 2–4, whose teachers carry nothing but their weights.
 
-# %%
+# %% tags=["hide-input"]
 # Sanity checks: a broken method fails here (and CI runs this notebook on
 # the quick profile).
 for name, (_, res) in results.items():
@@ -806,22 +742,17 @@ chapter.passed()
 # %% [markdown]
 # ## Where this chapter falls short
 #
-# The students above are far below their teachers, for two reasons. The first is **compute**. Synthesis costs
-# the same for every method: one forward and backward pass of the teacher per image per optimisation step (the
-# table's "teacher backward passes per image" and "s per 1,000 images" columns). A chapter that must finish in
-# minutes can afford well under a thousand images per method, and that many images teach little even when they
-# are real: the row of the first N real training images is the same student protocol on real data. The second is
-# **quality**: the gap between that row and DeepInversion's, at the same count and budget, is what the inverted
-# images lack.
+# The students stay far below their teachers, for two reasons. The first is **compute**: synthesis costs one
+# forward and backward pass of the teacher per image per optimisation step (the table's cost columns), so a
+# chapter that must finish in minutes affords {glue:text}`n_images` images per method, and that many images teach
+# little even when they are real. The second is **quality**: the gap between the real images' row and
+# DeepInversion's, at the same count and budget, is what the inverted images lack.
 #
-# The lever studies of {doc}`B5_reproducing_inversion` — one change at a time to DeepInversion's recipe and to the
-# students — separate the two: eight times the images, or five times the steps per batch, bought about a point,
-# nowhere near the real images of the same count, and no change to DeepInversion's objective closed that gap: the
-# images' quality, not their number, holds these students back. What did better was a different way to make them,
-# a meta-learned generator and a pool {cite:p}`fang2022fast`, and even its students stay below the
-# real images of this chapter's table. Chapter 6 attacks the cost itself: SSD-KD keeps a *small* replay buffer of
-# synthetic images, steers new ones towards rare classes and hard cases, and replays most often the images on
-# which the student still disagrees with the teacher.
+# The lever studies of {doc}`B5_reproducing_inversion` separate the two: more images or more steps per batch
+# bought little, and no change to DeepInversion's objective closed the gap to real images. What did better was
+# another way to make the images, a meta-learned generator with a pool {cite:p}`fang2022fast`. Chapter 6 attacks
+# the cost itself: SSD-KD keeps a small replay buffer of synthetic images, steers new ones towards rare classes
+# and hard cases, and replays most often the images on which the student still disagrees with the teacher.
 
 # %% [markdown]
 # ## Summary
@@ -941,11 +872,11 @@ chapter.passed()
 #
 # The size follows from what is recorded: per class a mean of $d$ numbers and a $d \times d$ covariance, in float32.
 # At `fc3`, $d = 10$: $(10 + 100) \times 4 = 440$ bytes per class, **4,400 bytes** for ten classes, against the
-# 7.3 MB the chapter printed for its four layers — about 1,700 times less. Records of the logits alone are a
+# {glue:text}`act_mb` of the chapter's four layers. Records of the logits alone are a
 # Gaussian model, per class, of the teacher's outputs on real data: the same kind of information as chapter 2's
 # Dirichlet model of the softmax, but fitted on the owner's data rather than guessed from the weights. Expect those
-# images to resemble data impressions more than the four-layer inversions; whether the intermediate layers' 7.3 MB
-# are worth it is the difference printed, set against the floor of uniform noise.
+# images to resemble data impressions more than the four-layer inversions; whether the intermediate layers'
+# megabytes are worth it is the difference printed, set against the floor of uniform noise.
 # ````
 
 # %% [markdown]
@@ -1088,16 +1019,15 @@ chapter.passed()
 # )
 # ```
 #
-# The cost first: synthesis takes one teacher forward and backward pass per image per step, so 10,240 images ×
-# 400 steps is 4.1 million of them, $10{,}240/768 \approx 13.3$ times the chapter's set. At the rate of the
-# chapter's table (its "synthesis s per 1,000 images" column), multiply by 10.24; a GPU takes a small fraction of
-# that. Then read the student against two references: chapter 1's Student-KD on all
-# 60,000 real images (its table's "Student-KD" row), and the real-data yardstick (chapter 1 and
-# Appendix A), which says how many real images a student of your accuracy is worth
-# (`dfkd_book.stats.worth_real_images(100 * res_big.final_acc, records.yardstick())`). The lever studies of
-# {doc}`B5_reproducing_inversion` found that more images, more steps per batch and more student steps all
-# helped; how much of the gap to the ceiling they close at this scale is the measurement. Run it from two seeds if
-# the answer is close.
+# The cost first: synthesis takes one teacher forward and backward pass per image per step, so 10,240 images cost
+# $10{,}240/N$ times the chapter's set, at the same steps per batch. At the rate of the chapter's table (its
+# "synthesis s per 1,000 images" column), multiply by 10.24; a GPU takes a small fraction of that. Then read the
+# student against two references: chapter 1's Student-KD on all 60,000 real images (its table's "Student-KD"
+# row), and the real-data yardstick (chapter 1 and Appendix A), which says how many real images a student of your
+# accuracy is worth (`dfkd_book.stats.worth_real_images(100 * res_big.final_acc, records.yardstick())`). The lever
+# studies of {doc}`B5_reproducing_inversion` found that more images, more steps per batch and more student steps
+# all helped; how much of the gap to the ceiling they close at this scale is the measurement. Run it from two seeds
+# if the answer is close.
 # ````
 
 # %% [markdown]

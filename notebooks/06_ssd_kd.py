@@ -16,37 +16,36 @@
 # %% [markdown]
 # # 6. SSD-KD: small-scale data-free knowledge distillation
 #
-# Chapter 5 ended on cost: a thousand inverted images take minutes to make, and a student taught by a
-# thousand images is weak. The usual answer — synthesise more — makes data-free KD the slowest kind of KD there
-# is: the paper's Table 2 lists DeepInversion at 10–26 GPU-hours and ZSKT at up to 300 on CIFAR-10.
-# SSD-KD {cite:p}`liu2024ssdkd` asks how *few* synthetic samples are enough, and answers: about 10 % of the size
-# of the original training set, if they are the right ones. Three ideas make them right:
+# Chapter 5 ended on cost: inverted images take minutes to make, and a student taught by a thousand of them is
+# weak. Synthesising more makes data-free KD the slowest kind of KD there is. SSD-KD
+# {cite:p}`liu2024ssdkd` asks how *few* synthetic samples are enough, and answers: about 10 % of the size of the
+# original training set, if they are the right ones. Three ideas make them right:
 #
 # 1. **Synthesis interleaved with distillation.** Every epoch of its Algorithm 1, a fresh generator inverts a
 #    small batch from the teacher's BN statistics, *against* the current student (eq. 2: it maximises their
 #    disagreement), so new samples go where the student is still wrong.
 # 2. **A modulating function φ (eq. 3)** weighs the class each sample is made for: less when its predicted
 #    class is already common in the buffer (diversity), less when the teacher is sure about it (difficulty).
-# 3. **A replay buffer with priority sampling (eqs. 4–6)**, borrowed from reinforcement learning: a fixed number
-#    of samples, the oldest dropped; the student trains on mini-batches drawn in proportion to how much it still
-#    disagrees with the teacher on each sample, with importance-sampling weights to correct the bias.
+# 3. **A replay buffer with priority sampling (eqs. 4–6)**, borrowed from reinforcement learning
+#    {cite:p}`schaul2016per`: a fixed number of samples, the oldest dropped; the student trains on mini-batches
+#    drawn in proportion to how much it still disagrees with the teacher on each sample, with importance-sampling
+#    weights to correct the bias.
 #
-# The authors have not released code. `dfkd_book.methods.ssd` is, as far as we know, the first public
-# implementation: it follows the equations, and lists every choice the paper leaves open (below). `methods.SSDKD`
-# runs it as a method of the book's one student loop, `distill`.
+# The authors have not released code. `dfkd_book.methods.ssd` follows the equations; `methods.SSDKD` runs it
+# as a method of the book's one student loop, `distill`.
 #
 # ```{admonition} In this chapter you will
 # :class: tip
 #
 # * explain why SSD-KD **interleaves synthesis with distillation**, inverting a small batch against the current
 #   student every epoch, where DeepInversion synthesises its whole transfer set first;
-# * compute the **modulating function** φ, the **priority** sampling probabilities and the **importance-sampling
-#   weights** of a replay buffer from scratch, and check them against `dfkd_book.methods.ssd`;
+# * write one run of **Algorithm 1** from scratch — the inversion against the student, the **modulating
+#   function** φ, **priority** sampling from the **replay buffer** and the **importance-sampling weights** — and
+#   check it against `dfkd_book.methods.ssd`;
 # * run SSD-KD at its recipe with `distill` and race it against DeepInversion at equal synthetic samples and
 #   student steps, in wall time, student steps and teacher queries;
 # * tell Algorithm 1's fresh generator from Fast's carried, meta-learned one, and say why the second pays off
-#   with networks as small as these;
-# * read the paper's ablation (its Table 4) against the spread between seeds.
+#   with networks as small as these.
 # ```
 #
 # ```{admonition} Key equations
@@ -93,18 +92,23 @@ if "google.colab" in sys.modules:
     output.enable_custom_widget_manager()
 
 # %%
+import copy
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from dfkd_book import (
     chapters,
     config,
     data,
     distill,
+    hooks,
     kd,
+    models,
     plot,
     recipes,
+    synthesis,
     zoo,
 )
 from dfkd_book.experiments import leaderboard
@@ -125,44 +129,39 @@ pd.DataFrame.from_dict(
 )
 
 # %% [markdown]
+# The paper writes eq. 2 as
+# $\min_S \max_G \mathbb{E}_{x=\delta\circ g(z)}[\mathcal{L}_{BN} + \mathcal{L}_{KD} + \varphi\,\mathcal{L}_{Task}]$,
+# all three terms with a plus sign under one min–max; read literally, the generator would also *raise* the BN and
+# class losses. The signs of the key equations are those of the Fast and CMI code that SSD-KD builds on.
+# {cite:t}`schaul2016per` and the paper write the exponent ω of eq. 5 as β; the book keeps β for ZSKD's Dirichlet
+# scale, but in the code it is `beta`.
+#
 # ## The recipe
 #
-# One recipe, `ssd-kd` of `dfkd_book.recipes`, shared with `python -m dfkd_book.experiments.bench ssd-kd`: the shipped
-# LeNet-5-BN teacher (BN statistics are what the generator inverts), a LeNet-5-Half student, and a total
-# synthetic budget far below the 60,000 images of the Fashion-MNIST training set. The student's budget
-# `student.steps` counts optimiser steps; Algorithm 1 runs one epoch — a new synthetic batch of
-# `method.synthesis_batch` samples, `method.g_steps` inversion steps — every `method.kd_steps` of them.
-# `extra.ablation` is the smaller budget of the Table 4 runs, in epochs of Algorithm 1. The `deepinversion`
-# recipe of chapter 5 is the baseline further down. A second recipe, `ssd-kd-fast`, is the same SSD-KD with
-# the generator of Fast {cite:p}`fang2022fast` that SSD-KD builds on — carried over the whole
-# run and meta-learned, a few steps per batch — and the warm-up of chapter 5's students: the section "SSD-KD with
-# Fast's generator" below says why. This chapter's own runs take half the recipes' epochs — half their samples
-# and half their student steps — so that DeepInversion can run beside both; "Paper vs this book" gives the
-# recipes' full runs.
+# The `ssd-kd` recipe of `dfkd_book.recipes` distils the shipped LeNet-5-BN teacher (its BN statistics are what
+# the generator inverts) into a LeNet-5-Half student. Every `method.kd_steps` of the student's `student.steps`
+# optimiser steps, Algorithm 1 runs one epoch, in which a fresh generator takes `method.g_steps` steps to make
+# `method.synthesis_batch` new samples; `extra.ablation` is the smaller budget of the Table 4 runs. Beside it,
+# `ssd-kd-fast` uses the generator of Fast {cite:p}`fang2022fast` (below), and chapter 5's `deepinversion` is
+# the baseline.
 
-# %%
+# %% tags=["hide-output"]
 r = recipes.get("ssd-kd")
-epochs = -(-r.student.steps // r.settings["kd_steps"])
-n_synthetic = epochs * r.settings["synthesis_batch"]
-print(
-    f"{epochs} epochs of Algorithm 1 × {r.settings['kd_steps']} student steps "
-    f"= {r.student.steps:,} student steps; "
-    f"{epochs} × {r.settings['synthesis_batch']} synthetic samples "
-    f"= {n_synthetic:,} "
-    f"({100 * n_synthetic / 60_000:.1f} % of the training set); "
-    f"buffer |B| = {r.settings['capacity']:,}"
-)
+s = r.settings
+epochs = -(-r.student.steps // s["kd_steps"])
+n_synthetic = epochs * s["synthesis_batch"]
 # the chapter's own runs: half the recipe's epochs
 CHAPTER_EPOCHS = max(epochs // 2, 1)
-chapter_steps = CHAPTER_EPOCHS * r.settings["kd_steps"]
-chapter_n = CHAPTER_EPOCHS * r.settings["synthesis_batch"]
-print(
-    f"the chapter's runs: {CHAPTER_EPOCHS} epochs, {chapter_steps:,} student "
-    f"steps, {chapter_n:,} synthetic samples"
-)
+chapter_steps = CHAPTER_EPOCHS * s["kd_steps"]
+chapter_n = CHAPTER_EPOCHS * s["synthesis_batch"]
+chapters.glue("recipe_epochs", f"{epochs:,}")
+chapters.glue("recipe_n", f"{n_synthetic:,}")
+chapters.glue("recipe_share", f"{100 * n_synthetic / 60_000:.1f} %")
+chapters.glue("chapter_n", f"{chapter_n:,}")
+chapters.glue("chapter_steps", f"{chapter_steps:,}")
 pd.concat(
     {
-        name: recipes.table(name)
+        name: recipes.table(name)[config.profile()]
         for name in ("ssd-kd", "ssd-kd-fast", "deepinversion")
     },
     axis=1,
@@ -173,73 +172,64 @@ test = data.load("fashion-mnist", "test")
 classes = test.classes
 shape = (data.channels("fashion-mnist"), 32, 32)
 teacher = zoo.teacher(r.teacher, "fashion-mnist")
-teacher_acc = kd.evaluate(teacher, test)
-print(f"teacher LeNet-5-BN: {100 * teacher_acc:.2f} %")
+chapters.glue("teacher_acc", f"{100 * kd.evaluate(teacher, test):.2f} %")
 
 # %% [markdown]
-# ## One round's weights, from scratch
+# At the recipe, {glue:text}`recipe_epochs` epochs of Algorithm 1 make {glue:text}`recipe_n` synthetic samples,
+# {glue:text}`recipe_share` of the size of the training set. This chapter's own runs take half the epochs —
+# {glue:text}`chapter_n` samples and {glue:text}`chapter_steps` student steps — so that DeepInversion can race
+# beside them. The teacher scores {glue:text}`teacher_acc` on the test set.
 #
-# Write $p_T(x)$ for the teacher's softmax probability of its own predicted class $c_T(x)$ on a synthetic sample $x$.
-# The **modulating function** (eq. 3) weighs the sample's task loss by how rare its class is in the replay buffer
-# $\mathcal{B}$ and by how unsure the teacher is about it:
+# ## Algorithm 1, from scratch
 #
-# $$\varphi(x) = \Big(1 - \frac{1}{|\mathcal{B}|}\sum_{x'\in\mathcal{B}} \mathbb{1}\big[c_T(x') = c_T(x)\big]\Big)
-#   \cdot \big(1 - p_T(x)\big)^{\gamma} .$$
+# Algorithm 1 alternates two phases for $E$ epochs.
 #
-# The student's mini-batches are drawn from the $N$ samples of the buffer with the **priority sampling**
-# probabilities of eq. 6, where $\delta_i$ is sample $i$'s priority, its importance-weighted KL divergence
-# $\delta_i = w_i\,\mathrm{KL}\big(T(x_i)\,\|\,S(x_i)\big)$ the last time it was drawn (eq. 4):
+# 1. **Data inversion with distribution balancing** (its lines 4–10). Initialise a generator $g$ and draw
+#    $z \sim \mathcal{N}(0, 1)$; for $T_g$ steps, update both on the generator's side of eq. 2: the BN term,
+#    minus the teacher–student KL, plus each sample's class term weighted by its φ (eq. 3).
+# 2. **Distillation with priority sampling** (lines 12–23). The new batch joins the replay buffer with priority
+#    $\delta = \mathrm{KL}\big(T(x)\,\|\,S(x)\big)$ (eq. 4 with $w_{-1} = 1$), and the oldest samples drop out
+#    to keep $|\mathcal{B}|$ fixed. Then, $T_{kd}$ times, the student draws a mini-batch by $P$ (eq. 6) and
+#    takes a step on its KL weighted by $w$ (eq. 5); each drawn sample's new priority is its new KL times the
+#    importance-sampling weight of its previous draw (eq. 4).
 #
-# $$P(i) = \frac{(|\delta_i| + \epsilon)^{\alpha}}{\sum_{j=1}^{N}(|\delta_j| + \epsilon)^{\alpha}},$$
-#
-# and each drawn sample's loss is multiplied by its **importance-sampling weight** (eq. 5), normalised by the
-# largest weight in the buffer:
-#
-# $$w_i = \frac{\big(N \cdot P(i)\big)^{-\omega}}{\max_{j}\big(N \cdot P(j)\big)^{-\omega}} .$$
-#
-# ({cite:t}`schaul2016per` and the paper write the exponent ω as β; the book keeps β for ZSKD's Dirichlet scale.
-# In the code it is `beta`.)
-#
-# The three, from scratch, on the teacher's logits for six samples, a buffer of eight teacher-predicted classes
-# and six priorities, next to `ssd.modulating_function` and `ssd.ReplayBuffer`'s `probabilities` and
-# `importance_weights`, with the recipe's γ, α, ω and ε:
+# First the chapter's two new weights, φ (eq. 3) and the pair $P$, $w$ (eqs. 6 and 5), as functions, checked
+# against `ssd.modulating_function` and `ssd.ReplayBuffer` on six samples of four classes, with the recipe's γ,
+# α, ω and ε:
 
 # %%
-gamma, alpha, beta, eps = (
-    r.settings[k] for k in ("gamma", "alpha", "beta", "eps")
-)
-# the teacher, 6 samples, K = 4
-tiny_logits = 3 * torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
-# c_T of the samples in the buffer
-tiny_buffer = torch.tensor([0, 0, 0, 1, 2, 0, 1, 3])
-# the priorities of a buffer of N = 6
-delta = torch.tensor([0.5, 2.0, 0.01, 1.2, 0.3, 0.0])
+def phi_eq3(t_logits, buffer_classes, gamma):
+    """φ of eq. 3 for each sample of a batch, from the teacher's logits."""
+    p_T, c_T = t_logits.detach().softmax(1).max(1)
+    share = (buffer_classes[None, :] == c_T[:, None]).float().mean(1)
+    return (1 - share) * (1 - p_T) ** gamma
 
-prob = tiny_logits.softmax(1)
-c_T, p_T = prob.argmax(1), prob.max(1).values
-# the share of x's class in the buffer
-share = (tiny_buffer[None, :] == c_T[:, None]).float().mean(1)
-phi = (1 - share) * (1 - p_T) ** gamma  # eq. 3
-P = (delta.abs() + eps) ** alpha / ((delta.abs() + eps) ** alpha).sum()  # eq. 6
-w_is = (len(P) * P) ** -beta / ((len(P) * P) ** -beta).max()  # eq. 5
 
-buffer = ssd.ReplayBuffer(capacity=6, alpha=alpha, beta=beta, eps=eps)
+def sampling_eq6_eq5(delta, alpha, beta, eps):
+    """P of eq. 6 and w of eq. 5 for every sample of the buffer."""
+    u = (delta.abs() + eps) ** alpha
+    P = u / u.sum()
+    w = (len(P) * P) ** -beta
+    return P, w / w.max()
+
+
+gen = torch.Generator().manual_seed(0)
+tiny_logits = 3 * torch.randn(6, 4, generator=gen)  # T(x), K = 4
+tiny_buffer = torch.tensor([0, 0, 0, 1, 2, 0, 1, 3])  # c_T(x') in B
+delta = torch.tensor([0.5, 2.0, 0.01, 1.2, 0.3, 0.0])  # N = 6 priorities
+phi = phi_eq3(tiny_logits, tiny_buffer, s["gamma"])
+P, w_is = sampling_eq6_eq5(delta, s["alpha"], s["beta"], s["eps"])
+
+buffer = ssd.ReplayBuffer(6, s["alpha"], s["beta"], s["eps"])
 buffer.add(torch.zeros(6, *shape), tiny_logits, delta)
-assert torch.allclose(
-    phi, ssd.modulating_function(tiny_logits, tiny_buffer, gamma)
-)
+package_phi = ssd.modulating_function(tiny_logits, tiny_buffer, s["gamma"])
+assert torch.allclose(phi, package_phi)
 assert torch.allclose(P, buffer.probabilities())
 assert torch.allclose(w_is, buffer.importance_weights(torch.arange(6)))
-half, sure = 0.5, 0.95
-print(
-    f"a sample whose class fills {100 * half:.0f} % of the buffer, "
-    f"teacher confidence {100 * sure:.0f} %: "
-    f"φ = {(1 - half) * (1 - sure) ** gamma:.5f}"
-)
+chapters.glue("phi_example", f"{0.5 * 0.05 ** s['gamma']:.5f}")
 pd.DataFrame(
     {
-        "c_T": c_T,
-        "p_T": p_T,
+        "p_T": tiny_logits.softmax(1).max(1).values,
         "φ (eq. 3)": phi,
         "priority δ": delta,
         "P (eq. 6)": P,
@@ -248,12 +238,13 @@ pd.DataFrame(
 ).round(4)
 
 # %% [markdown]
-# A sample of a class that already fills half the buffer, which the teacher calls with high confidence, gets
-# almost no weight (printed above): its cross-entropy hardly counts. A sample of a rare class the teacher
-# hesitates about keeps most of it. The sample with the largest priority is drawn most often and has the smallest
-# importance weight; the one the student already matches is drawn least and counts fully when it is:
+# A sample of a class that fills half the buffer, which the teacher calls with 95 % confidence, gets
+# $\varphi =$ {glue:text}`phi_example`: its class term hardly counts; a rare class the teacher hesitates about
+# keeps most of it. The sample with the largest priority is drawn most often and has the smallest
+# importance-sampling weight; the one the student already matches is drawn least and counts fully when it is.
+# φ over the teacher's confidence, for three shares of the buffer:
 
-# %%
+# %% tags=["hide-input"]
 # the teacher's probability of class 0, the rest spread evenly
 p = torch.linspace(0.1, 1.0, 91)
 logits = (
@@ -268,42 +259,142 @@ for share in (0.0, 0.1, 0.5):
     )
     ax.plot(
         p,
-        ssd.modulating_function(logits, buffer_classes, gamma=gamma),
+        ssd.modulating_function(logits, buffer_classes, gamma=s["gamma"]),
         label=f"class 0 holds {100 * share:.0f} % of the buffer",
     )
 ax.set(
-    xlabel="teacher confidence p_T(x)",
+    xlabel="teacher confidence $p_T(x)$",
     ylabel="φ(x)",
-    title=f"eq. 3 with γ = {gamma}",
+    title=f"eq. 3 with γ = {s['gamma']}",
 )
 ax.legend(fontsize=8)
 ax.grid(alpha=0.3)
 fig.tight_layout()
 
 # %% [markdown]
+# Now the whole of Algorithm 1 with these two functions, the line numbers those of the paper. The BN term is
+# chapter 5's (`synthesis.BNStatistics`), the KL the book's per-sample $\tau^2$-scaled one (`kd.per_sample_kl`),
+# the generator the DFAD generator of chapter 4; the rest is written out. The buffer is four tensors: the images
+# $x$, the teacher's logits $T(x)$, the priorities $\delta$ and each sample's last importance-sampling weight
+# $w_{i-1}$.
+
+# %%
+def ssd_kd_from_scratch(teacher, student, s, *, epochs, batch_size, lr, T):
+    """Algorithm 1 for `epochs` epochs with settings `s`, seed 0."""
+    config.seed_everything(0)
+    sampler = torch.Generator().manual_seed(0)  # draws mini-batches
+
+    def new_generator():  # line 4
+        return models.DFADGenerator(shape, nz=s["nz"], width=s["width"])
+
+    g = new_generator()
+    torch.randn(2, s["nz"])  # the package checks g's output shape once
+    y = torch.arange(s["synthesis_batch"]) % 10  # the classes asked for
+    opt_s = torch.optim.Adam(student.parameters(), lr=lr)
+    X = L = delta = w_prev = None  # line 1: B is empty
+    for epoch in range(epochs):  # line 2
+        g = new_generator() if epoch else g
+        z = torch.randn(s["synthesis_batch"], s["nz"], requires_grad=True)
+        opt_g = torch.optim.Adam(
+            [
+                {"params": g.parameters(), "lr": s["lr_g"]},
+                {"params": [z], "lr": s["lr_z"]},
+            ],
+            betas=(0.5, 0.999),
+        )
+        g.train(), student.eval()
+        with synthesis.BNStatistics(teacher, s["first_weight"]) as bn:
+            for _ in range(s["g_steps"]):  # lines 6-10: eq. 2
+                x = g(z)
+                t = teacher(x)
+                c_B = (
+                    torch.cat([L.argmax(1), t.argmax(1)])
+                    if epoch
+                    else t.argmax(1)
+                )
+                ce = F.cross_entropy(t, y, reduction="none")
+                kl = kd.per_sample_kl(student(x), t, T)
+                loss = (
+                    s["bn_weight"] * bn.loss()
+                    - s["adv_weight"] * kl.mean()
+                    + s["task_weight"]
+                    * (phi_eq3(t, c_B, s["gamma"]) * ce).mean()
+                )
+                opt_g.zero_grad()
+                loss.backward()
+                opt_g.step()
+        with torch.no_grad():  # lines 12-15: the batch joins B
+            x = g(z)
+            g.eval()
+            t = teacher(x)
+            new = (x, t, kd.per_sample_kl(student(x), t, T), torch.ones(len(x)))
+            old = (X, L, delta, w_prev)
+            X, L, delta, w_prev = (
+                (n if o is None else torch.cat([o, n]))[-s["capacity"] :]
+                for o, n in zip(old, new)
+            )
+        student.train()
+        for _ in range(s["kd_steps"]):  # lines 16-23
+            P, w = sampling_eq6_eq5(delta, s["alpha"], s["beta"], s["eps"])
+            i = torch.multinomial(
+                P, batch_size, replacement=False, generator=sampler
+            )
+            kl = kd.per_sample_kl(student(X[i]), L[i], T)
+            opt_s.zero_grad()
+            (w[i] * kl).mean().backward()
+            opt_s.step()
+            delta[i] = w_prev[i] * kl.detach()  # eq. 4
+            w_prev[i] = w[i]
+    return student, X, delta
+
+
+# %% [markdown]
+# Two epochs at a tiny scale — ten samples per epoch, three inversion and three student steps, a buffer of
+# fifteen, so that the second epoch drops the five oldest — and `distill` with the recipe's `SSDKD` at the same
+# settings, from the same student, the same seed and the same frozen copy of the teacher. The loop runs at a
+# constant learning rate and without augmentation here, two options of `distill` that the from-scratch version
+# leaves out:
+
+# %%
+tiny = dict(g_steps=3, kd_steps=3, synthesis_batch=10, capacity=15)
+cpu = torch.device("cpu")
+frozen = hooks.frozen_copy(teacher, cpu)
+student0 = zoo.student(r.student_arch)
+loop = dict(batch_size=5, lr=r.student.lr, T=r.student.T)
+ours, X, delta = ssd_kd_from_scratch(
+    frozen, copy.deepcopy(student0), {**s, **tiny}, epochs=2, **loop
+)
+res_tiny = distill(
+    frozen,
+    copy.deepcopy(student0),
+    r.build(**tiny),
+    steps=2 * tiny["kd_steps"],
+    schedule="constant",
+    seed=0,
+    device=cpu,
+    progress=False,
+    **loop,
+)
+pairs = [
+    *zip(ours.state_dict().values(), res_tiny.student.state_dict().values()),
+    (X, res_tiny.method.buffer.images),
+    (delta, res_tiny.method.buffer.priorities),
+]
+gap = max((a.float() - b.float()).abs().max().item() for a, b in pairs)
+assert gap <= 1e-6, gap
+chapters.glue(
+    "scratch_gap", "bit for bit" if gap == 0 else f"to within {gap:.0e}"
+)
+
+# %% [markdown]
+# The student's weights, the buffer's images and its priorities agree {glue:text}`scratch_gap`: the package's
+# SSD-KD is Algorithm 1 as written above.
+#
 # ## SSD-KD, end to end
 #
-# `distill(teacher, student, methods.SSDKD(...), steps=...)` runs Algorithm 1 (here `r.build()`, the method of
-# the recipe): before every `kd_steps`-th student step the method inverts a new batch into the buffer, and the
-# loop's mini-batches come from the buffer with their importance weights. The inversion is the inner
-# maximisation of the paper's objective (eq. 2), a min–max game over the student $S$ and the generator $G$, with
-# $x = g(z)$ a synthetic sample:
-#
-# $$\begin{aligned}\min_S \max_G \; \mathbb{E}_{z}\Big[\, & \lambda_{adv}\,\mathrm{KL}\big(T(x)\,\|\,S(x)\big) \\
-#   & - \lambda_{BN}\,\mathcal{L}_{BN}(x) - \lambda_{task}\,\varphi(x)\,\mathrm{CE}\big(T(x), y\big)\Big],\end{aligned}$$
-#
-# so the generator makes samples that match the teacher's BN statistics, that the teacher assigns to the class $y$
-# each is made for (weighted by φ), and on which the student still disagrees with the teacher (the $\lambda$ are the
-# recipe's `bn_weight`, `adv_weight` and `task_weight`). The paper writes eq. 2 as
-# $\min_S \max_G \mathbb{E}_{x=\delta\circ g(z)}[\mathcal{L}_{BN} + \mathcal{L}_{KD} + \varphi\,\mathcal{L}_{Task}]$,
-# all three with a plus sign under the one min–max; read literally, the generator would also *raise* the BN and
-# task losses. The signs above are those of the Fast and CMI code it builds on (the open-choices table). Each new
-# sample enters the buffer with the priority of eq. 4, its KL divergence weighted by the importance weight of its
-# previous draw (1 for a new sample):
-#
-# $$\delta_i(x) = w_{i-1}(x)\,\mathrm{KL}\big(T(x)\,\|\,S(x)\big).$$
-#
-# The student is evaluated after every epoch, so its accuracy can be plotted against wall time.
+# `distill(teacher, student, methods.SSDKD(...), steps=...)` runs the same loop at the recipe (`r.build()`), with
+# the recipe's cosine learning rate and its augmented mini-batches, which the teacher re-labels. The student is
+# evaluated after every epoch, so that its accuracy can be plotted against wall time.
 
 # %%
 config.seed_everything(0)
@@ -314,15 +405,10 @@ res_ssd = distill(
     eval_set=test,
     seed=0,
     name="SSD-KD",
-    **r.student.kwargs(steps=chapter_steps, eval_every=r.settings["kd_steps"]),
+    **r.student.kwargs(steps=chapter_steps, eval_every=s["kd_steps"]),
 )
+chapters.glue("ssd_acc", f"{100 * res_ssd.final_acc:.2f} %")
 buf = res_ssd.method.buffer
-print(
-    f"SSD-KD: {100 * res_ssd.final_acc:.2f} % "
-    f"after {res_ssd.history.seconds:.0f} s, "
-    f"{res_ssd.steps:,} student steps, "
-    f"{res_ssd.method.synthetic:,} synthetic samples"
-)
 idx = torch.stack(
     [
         (buf.classes() == c).nonzero()[:2, 0]
@@ -345,58 +431,35 @@ fig = plot.show_images(
 #
 # Chapter 5's DeepInversion (`methods.DeepInversion`, the `deepinversion` recipe) makes the same number of images
 # first — `method.steps` Adam steps on the pixels of each batch, no student in the loop — and then distils on them
-# with the same student protocol: the same number of student steps at the same batch. Same teacher, same student,
-# timed in the same run.
+# with the same student protocol: the same number of student steps at the same batch. The third runner is SSD-KD
+# as the `ssd-kd-fast` recipe makes it, with Fast's meta-generator and a twelfth of the generator steps per batch,
+# its student warming up as DeepInversion's does. Same teacher, same student, same samples, same student steps.
 
 # %%
 r_di = recipes.get("deepinversion")
-di_steps = chapter_steps
-config.seed_everything(0)
-res_di = distill(
-    teacher,
-    zoo.student(r_di.student_arch),
-    r_di.build(n=chapter_n),
-    eval_set=test,
-    seed=0,
-    name="DeepInversion",
-    **r_di.student.kwargs(steps=di_steps, eval_every=r.settings["kd_steps"]),
-)
+r_fast = recipes.get("ssd-kd-fast")
+runs = {}
+for name, rec, method in (
+    ("DeepInversion", r_di, r_di.build(n=chapter_n)),
+    ("SSD-KD, Fast's generator", r_fast, r_fast.build()),
+):
+    config.seed_everything(0)
+    runs[name] = distill(
+        teacher,
+        zoo.student(rec.student_arch),
+        method,
+        eval_set=test,
+        seed=0,
+        name=name,
+        **rec.student.kwargs(steps=chapter_steps, eval_every=s["kd_steps"]),
+    )
+res_di, res_fast = runs["DeepInversion"], runs["SSD-KD, Fast's generator"]
 inv_di = res_di.method.inversion
 di_wall = res_di.history.seconds  # synthesis and distillation
-print(
-    f"DeepInversion: {len(inv_di):,} images × {inv_di.steps} steps "
-    f"in {inv_di.seconds:.0f} s, "
-    f"student {100 * res_di.final_acc:.2f} % after {di_steps} student steps, "
-    f"{di_wall:.0f} s in all"
-)
+chapters.glue("di_acc", f"{100 * res_di.final_acc:.2f} %")
+chapters.glue("fast_acc", f"{100 * res_fast.final_acc:.2f} %")
 
-# %% [markdown]
-# And the third student of the race: SSD-KD as the `ssd-kd-fast` recipe makes it, Fast's meta-generator with a
-# twelfth of the generator steps per batch, its student warming up as DeepInversion's does — same samples, same
-# student steps.
-
-# %%
-r_fast = recipes.get("ssd-kd-fast")
-config.seed_everything(0)
-res_fast = distill(
-    teacher,
-    zoo.student(r_fast.student_arch),
-    r_fast.build(),
-    eval_set=test,
-    seed=0,
-    name="SSD-KD, Fast's generator",
-    **r_fast.student.kwargs(
-        steps=chapter_steps, eval_every=r.settings["kd_steps"]
-    ),
-)
-print(
-    f"SSD-KD, Fast's generator: {100 * res_fast.final_acc:.2f} % "
-    f"after {res_fast.history.seconds:.0f} s, "
-    f"{res_fast.steps:,} student steps, "
-    f"{res_fast.method.synthetic:,} synthetic samples"
-)
-
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), sharey=True)
 for ax, key, xlabel in (
     (axes[0], "wall_s", "wall time (s)"),
@@ -434,7 +497,7 @@ fig.suptitle(
 )
 fig.tight_layout()
 
-
+# %%
 def reaches(res):
     """The wall time (s) at which ``res``'s student first reaches the
     DeepInversion student's final accuracy, or None."""
@@ -449,92 +512,54 @@ def reaches(res):
 
 
 reach, reach_fast = reaches(res_ssd), reaches(res_fast)
-for label, when in (
-    ("SSD-KD", reach),
-    ("SSD-KD, Fast's generator", reach_fast),
-):
-    print(
-        f"{label} reaches DeepInversion's final accuracy",
-        f"after {when:.0f} s, {di_wall / when:.1f}× sooner"
+for name, when in (("reach_ssd", reach), ("reach_fast", reach_fast)):
+    chapters.glue(
+        name,
+        f"in {100 * when / di_wall:.0f} % of DeepInversion's wall time"
         if when
-        else "— never, in this run",
+        else "not at all in this run",
     )
 
 # %% [markdown]
-# **Reading the race.** The paper's claim is that SSD-KD reaches DeepInversion's accuracy in a fraction of its
-# time. Here both students take the same number of steps over the same number of samples, so the three panels
-# separate the costs: per sample, SSD-KD's generator queries the teacher `g_steps` times where DeepInversion's
-# pixels do `method.steps` times (the right panel), but each of those generator steps also runs the generator and
-# the student, which, with networks as small as these, costs more wall time than a step on a batch of pixels. The
-# line printed under the figure says whether each SSD-KD student reached DeepInversion's final accuracy in this
-# run, and how much sooner: the paper's Algorithm 1, with a fresh generator and a hundred steps per batch, pays for
-# its generator in wall time; Fast's meta-generator needs a twelfth of those steps. Over three seeds, SSD-KD with
-# Fast's generator reached DeepInversion's final accuracy every time, several times sooner in wall time — see
-# {doc}`B6_reproducing_ssd_kd`.
-
-# %% [markdown]
+# **Reading the race.** The paper claims that SSD-KD reaches DeepInversion's accuracy in a fraction of its time.
+# Here all three students take the same steps over as many samples, so the panels separate the costs. Per
+# sample, SSD-KD's generator queries the teacher `g_steps` times, DeepInversion's pixels `method.steps` times
+# (right panel); but each generator step also runs the generator and the student, which with networks this small
+# costs more wall time than a step on pixels. DeepInversion's student ends at {glue:text}`di_acc`, SSD-KD's with
+# Fast's generator at {glue:text}`fast_acc`. Algorithm 1's student reached DeepInversion's final accuracy
+# {glue:text}`reach_ssd`, the one with Fast's generator {glue:text}`reach_fast`; {doc}`B6_reproducing_ssd_kd`
+# runs the race from several seeds.
+#
 # ## SSD-KD with Fast's generator
 #
-# Algorithm 1 (line 4) initialises the generator afresh every epoch: every batch starts from random weights and
-# needs many steps — the `ssd-kd` recipe's `g_steps` — to match the teacher's BN statistics again, and those steps
-# are most of SSD-KD's wall time in the race above. Fast {cite:p}`fang2022fast`, on which SSD-KD builds, keeps
-# one *meta-generator* with weights $\theta$ for the whole run. Every epoch copies it, $\theta' \leftarrow \theta$,
-# takes the epoch's few steps of eq. 2 on the copy to make the batch, and then moves the meta-generator towards
-# where the copy ended — a Reptile step, the difference $\theta - \theta'$ handed to the meta-generator's own Adam
+# Algorithm 1 (line 4) initialises the generator afresh every epoch, so every batch needs many steps to match the
+# teacher's BN statistics again: most of SSD-KD's wall time in the race. Fast {cite:p}`fang2022fast`, on which
+# SSD-KD builds, keeps one *meta-generator* with weights $\theta$ for the whole run. Every epoch copies it,
+# $\theta' \leftarrow \theta$, takes the epoch's few steps of eq. 2 on the copy to make the batch, and then moves
+# the meta-generator towards where the copy ended — a Reptile step, the difference $\theta - \theta'$ handed to the meta-generator's own Adam
 # optimiser as if it were a gradient:
 #
 # $$\theta \leftarrow \theta - \eta_{meta}\,\mathrm{Adam}\big(\theta - \theta'\big).$$
 #
-# A meta-generator that has followed every epoch's batch starts each epoch near a generator that already matches
-# the teacher's statistics, so a few steps make a new batch, and their gradient goes to the adversarial and class
-# terms. `methods.SSDKD(reinit_generator=False, meta=True)` runs it so; the `ssd-kd-fast` recipe adds the student's
-# warm-up of chapter 5 and takes a twelfth of Algorithm 1's generator steps per batch (the recipe table above).
-# The two recipes' records, from their full runs (`python -m dfkd_book.experiments.bench NAME`):
-
-# %%
-for name, generator in (
-    ("ssd-kd", "Algorithm 1's fresh generator"),
-    ("ssd-kd-fast", "Fast's meta-generator"),
-):
-    rec = leaderboard.load(methods=[name])[name]
-    print(
-        f"{name} ({generator}, {rec['recipe']['settings']['g_steps']} "
-        f"steps per batch): student {rec['student_acc']:.2f} %, "
-        f"{rec['transfer_samples']:,} synthetic samples, "
-        f"{rec['steps']:,} student steps"
-    )
-
-# %% [markdown]
-# What each of these changes is worth on its own — the carried meta-generator, its fewer steps, the warm-up — and
-# whether the recipe's budget is enough, is measured in {doc}`B6_reproducing_ssd_kd`.
+# Each epoch then starts near a generator that already matches the teacher's statistics, so a few steps make a
+# new batch. `methods.SSDKD(reinit_generator=False, meta=True)` runs it so; the `ssd-kd-fast` recipe adds the
+# student's warm-up of chapter 5 and takes a twelfth of Algorithm 1's generator steps per batch.
 #
 # ## The paper's Table 4
 #
-# The paper's ablation (its Table 4; the rows of `ssd.ABLATION`, switches `priority`, `difficulty` and `diversity`
-# of `methods.SSDKD`) turns priority sampling (PS), the difficulty term and the diversity term on one group at a
-# time, and finds that every module lifts the baseline and all three together most. That order does not reproduce
-# on Fashion-MNIST: at the recipe's budget, with Fast's generator, no module and not all three together lift the
-# baseline beyond the spread between seeds — see {doc}`B6_reproducing_ssd_kd`.
-
-# %% [markdown]
+# The paper's ablation (its Table 4; the rows of `ssd.ABLATION`) turns priority sampling (PS), the difficulty
+# term and the diversity term on one group at a time, and finds that every module lifts the baseline and all
+# three together most. On Fashion-MNIST, at the recipe's budget with Fast's generator, no module, nor all three
+# together, lifts the baseline beyond the spread between seeds ({doc}`B6_reproducing_ssd_kd`).
+#
 # ## Fig. 2: what φ does to the synthetic samples
 #
 # The paper's Fig. 2 shows the classes the teacher predicts on synthetic samples, and its confidence on them,
-# with and without the modulating function. Here: every sample of an SSD-KD run at the smaller budget of the
-# Table 4 runs (the recipe's `extra.ablation`, printed below), against the same run with $\varphi \equiv 1$ (the
-# diversity and difficulty terms off, everything else the same), both run here.
+# with and without φ. Here: every sample of an SSD-KD run at the Table 4 budget (`extra.ablation`), against the
+# same run with $\varphi \equiv 1$.
 
 # %%
 ab = r.extras["ablation"]  # the budget of the Table 4 runs
-print(
-    f"{ab['epochs']} epochs × ({ab['g_steps']} inversion "
-    f"+ {ab['kd_steps']} student steps): "
-    f"{ab['epochs'] * ab['kd_steps']:,} student steps, "
-    f"{ab['epochs'] * r.settings['synthesis_batch']:,} synthetic samples "
-    "per run"
-)
-
-# %%
 ablation = {}
 for row in ("baseline + PS", "SSD-KD (all)"):
     config.seed_everything(0)
@@ -552,9 +577,11 @@ for row in ("baseline + PS", "SSD-KD (all)"):
             steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]
         ),
     )
-    print(f"{row}: student {100 * ablation[row].final_acc:.2f} %")
+chapters.glue("ab_samples", f"{ab['epochs'] * s['synthesis_batch']:,}")
+for name, row in (("ab_no_phi", "baseline + PS"), ("ab_phi", "SSD-KD (all)")):
+    chapters.glue(name, f"{100 * ablation[row].final_acc:.2f} %")
 
-# %%
+# %% tags=["hide-input"]
 no_phi = ablation["baseline + PS"].method
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
 for m, label, color in (
@@ -586,118 +613,63 @@ axes[0].set(
 )
 axes[0].tick_params(axis="x", rotation=60, labelsize=7)
 axes[1].set(
-    xlabel="teacher confidence p_T(x)", ylabel="density", title="difficulty"
+    xlabel="teacher confidence $p_T(x)$", ylabel="density", title="difficulty"
 )
 for ax in axes:
     ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %% [markdown]
+# Each run made {glue:text}`ab_samples` synthetic samples; the student reached {glue:text}`ab_phi` with φ and
+# {glue:text}`ab_no_phi` without, one seed each.
+#
 # ## Paper vs this book
-
-# %% [markdown]
-# The first table gives the recipes' own students — the full SSD-KD recipe, SSD-KD with Fast's generator
-# (`ssd-kd-fast`) and chapter 5's DeepInversion recipe — as `python -m dfkd_book.experiments.bench
-# ssd-kd / ssd-kd-fast / deepinversion --seeds 3` recorded them (each record's mean; its runs are printed above
-# the table). The paper reports CIFAR-10 only, so its column is context for the
-# direction and the retention, not a number to match.
+#
+# The book's column holds the recipes' own students as `python -m dfkd_book.experiments.bench NAME --seeds 3`
+# recorded them (the mean over seeds; {doc}`B6_reproducing_ssd_kd` has every run) and this chapter's race. The
+# paper reports CIFAR-10 with ResNets only: its column is context for the direction, not a number to match.
 
 # %%
 # written by `python -m dfkd_book.experiments.bench NAME --seeds 3`
 benched = leaderboard.load(methods=("ssd-kd", "ssd-kd-fast", "deepinversion"))
 for m in leaderboard.stale(benched):
     print(f"note: the record of {m} was made with another recipe")
-ssd_rec, fast_rec, di_rec = (
-    benched["ssd-kd"],
-    benched["ssd-kd-fast"],
-    benched["deepinversion"],
-)
-for m, rec in benched.items():
-    seeds = ", ".join(f"{a:.2f}" for a in rec.get("per_seed", []))
-    print(
-        f"{m}: {rec['student_acc']:.2f} "
-        f"± {rec.get('student_acc_sd', float('nan')):.2f} % (seeds: {seeds}), "
-        f"{rec['transfer_samples']:,} synthetic samples, "
-        f"{rec['steps']:,} student steps, "
-        f"{rec['wall_s']:.0f} s per seed"
-    )
+ssd_rec, fast_rec = benched["ssd-kd"], benched["ssd-kd-fast"]
 # the paper's numbers, from the method table of dfkd_book.recipes
-paper = {
-    key: recipes.published("ssd-kd", key).value
-    for key in ("student", "teacher")
-}
-plot.paper_vs_book(
-    [
-        (
-            "SSD-KD student (paper: CIFAR-10, ResNet-34 → ResNet-18, Table 1)",
-            paper["student"],
-            ssd_rec["student_acc"],
-        ),
-        (
-            "SSD-KD with Fast's generator (paper: SSD-KD, Table 1)",
-            paper["student"],
-            fast_rec["student_acc"],
-        ),
-        (
-            "DeepInversion student (paper: same pair, Table 2)",
-            recipes.published("deepinversion").value,
-            di_rec["student_acc"],
-        ),
-        (
-            "SSD-KD retention, % of the teacher (paper: student / teacher)",
-            100 * paper["student"] / paper["teacher"],
-            100 * ssd_rec["student_acc"] / ssd_rec["teacher_acc"],
-        ),
-    ]
-)
-
-# %% [markdown]
-# The paper's wall times are GPU-hours on CIFAR; the ratio is what carries over. Its Table 2 gives
-# DeepInversion's and SSD-KD's (the table below) at a relaxed synthetic scale (ResNet-34 → ResNet-18), and its
-# Table 1 SSD-KD's at 10 % scale (the book's method table keeps both).
-
-# %%
-# the paper's wall times, from the method table of dfkd_book.recipes
-paper_h = {
+pub = {k: recipes.published("ssd-kd", k) for k in ("student", "teacher")}
+hours = {
     m: recipes.published(m, "wall time").value
     for m in ("deepinversion", "ssd-kd")
 }
+paper_col = f"paper (CIFAR-10, {pub['student'].setting})"
+book_col = "this book (Fashion-MNIST, LeNet-5-BN → LeNet-5-Half)"
 pd.DataFrame(
     {
-        "paper (CIFAR-10, V100)": {
-            "DeepInversion wall time": f"{paper_h['deepinversion']:.2f} h",
-            "SSD-KD wall time": f"{paper_h['ssd-kd']:.2f} h (Table 2)",
-            "DeepInversion / SSD-KD": (
-                f"{paper_h['deepinversion'] / paper_h['ssd-kd']:.1f}×"
-            ),
-        },
-        "this book (Fashion-MNIST, this machine, the chapter's runs)": {
-            "DeepInversion wall time": f"{di_wall:.0f} s",
-            "SSD-KD wall time": f"{res_ssd.history.seconds:.0f} s",
-            "DeepInversion / SSD-KD": (
-                f"{di_wall / res_ssd.history.seconds:.1f}× "
-                "(to DeepInversion's accuracy: "
-                + (f"{di_wall / reach:.1f}×)" if reach else "never)")
-            ),
-        },
-        "this book, SSD-KD with Fast's generator": {
-            "DeepInversion wall time": f"{di_wall:.0f} s",
-            "SSD-KD wall time": f"{res_fast.history.seconds:.0f} s",
-            "DeepInversion / SSD-KD": (
-                f"{di_wall / res_fast.history.seconds:.1f}× "
-                "(to DeepInversion's accuracy: "
-                + (f"{di_wall / reach_fast:.1f}×)" if reach_fast else "never)")
-            ),
-        },
-    }
-)
+        "teacher (%)": (pub["teacher"].value, ssd_rec["teacher_acc"]),
+        "SSD-KD student (%)": (pub["student"].value, ssd_rec["student_acc"]),
+        "SSD-KD, Fast's generator (%)": (None, fast_rec["student_acc"]),
+        "SSD-KD student / teacher (%)": (
+            100 * pub["student"].value / pub["teacher"].value,
+            100 * ssd_rec["student_acc"] / ssd_rec["teacher_acc"],
+        ),
+        "wall time, DeepInversion / SSD-KD (paper: Table 2)": (
+            hours["deepinversion"] / hours["ssd-kd"],
+            di_wall / res_ssd.history.seconds,
+        ),
+        "wall time, DeepInversion / SSD-KD, Fast's generator": (
+            None,
+            di_wall / res_fast.history.seconds,
+        ),
+    },
+    index=[paper_col, book_col],
+).T.map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
 
-# %%
+# %% tags=["hide-input"]
 # Sanity checks: a broken method fails here (and CI runs this notebook on
 # the quick profile).
 assert res_ssd.method.synthetic == chapter_n and n_synthetic <= 6_000
 assert (
-    len(buf) <= r.settings["capacity"]
+    len(buf) <= s["capacity"]
     and 0 <= buf.images.min()
     and buf.images.max() <= 1
 )
@@ -712,27 +684,17 @@ chapter.passed()
 # %% [markdown]
 # ## Where this chapter falls short
 #
-# * **Scale.** The paper's claim is about synthetic sets of about 10 % of the training set, and the recipe makes
-#   exactly that many samples; the chapter's own runs make half as many, to afford DeepInversion beside SSD-KD in
-#   one chapter. At both scales the student stays well below its teacher, and below what far fewer *real*
-#   training images teach with the same student protocol (chapter 5's row of 768 real images; chapter 7's
-#   {ref}`ex-ch7-real-curve` draws the whole curve). The gap is the samples' quality: chapter 5 measured how
-#   little more inversion steps or more images buy there.
+# * **Scale.** At the paper's 10 % of the training set the student stays well below its teacher, and below what
+#   far fewer *real* images teach (chapter 7's {ref}`ex-ch7-real-curve`). The gap is the samples' quality.
 # * **Table 4's direction.** In the paper every module lifts the baseline; here none does by more than the
-#   spread between seeds ({doc}`B6_reproducing_ssd_kd`). Lifts of a fraction of a point, if they exist, would
-#   need many more runs to see.
-# * **The speed claim.** At equal samples and equal student steps, this chapter's SSD-KD student by Algorithm 1
-#   did not reach DeepInversion's; with Fast's generator it did, and sooner by the factor printed under the race.
-#   Why Algorithm 1 loses it here, not separated: the paper measures on CIFAR with a ResNet teacher, where a
-#   teacher pass dominates the cost and SSD-KD's fewer passes per sample pay off; with a LeNet teacher, a fresh
-#   generator's hundred steps per batch, each running the generator and the student too, cost about as much wall
-#   time as the teacher passes they save. Fast's generator makes a batch in a twelfth of those steps.
+#   spread between seeds ({doc}`B6_reproducing_ssd_kd`).
+# * **The speed claim.** The paper measures on CIFAR with a ResNet teacher, where a teacher pass dominates the
+#   cost and SSD-KD's fewer passes per sample pay off. With a LeNet teacher, a fresh generator's many steps per
+#   batch, each running the generator and the student too, cost about as much wall time as the teacher passes
+#   they save; Fast's generator makes a batch in a twelfth of those steps.
 # * **The generator.** The paper builds on Fast's meta-learned generator, but its Algorithm 1 initialises a
-#   generator afresh every epoch; the `ssd-kd` recipe follows Algorithm 1 with the small DFAD generator of
-#   chapter 4. Carried over and meta-learned as Fast does it, the same generator made the best SSD-KD students
-#   of this book with a twelfth of the steps (the `ssd-kd-fast` recipe); carrying it over, meta-learning it and
-#   its fewer steps were measured as one change, and the student's warm-up only with Fast's generator
-#   ({doc}`B6_reproducing_ssd_kd`).
+#   generator afresh every epoch, and the `ssd-kd` recipe follows Algorithm 1. Carrying the generator over,
+#   meta-learning it and its fewer steps were measured only as one change.
 
 # %% [markdown]
 # ## Summary
@@ -743,11 +705,10 @@ chapter.passed()
 # * The **modulating function** φ weighs each sample's class term down when its class is already common in the
 #   replay buffer (diversity) and when the teacher is already sure of it (difficulty).
 # * The **replay buffer** draws its samples by **priority**, the student's remaining disagreement with the
-#   teacher, and **importance-sampling weights** correct part of that bias; each of the three weights is a
-#   line of code beside its equation.
+#   teacher, and **importance-sampling weights** correct part of that bias. Each weight is a line of code beside
+#   its equation, and the whole of Algorithm 1 a page of code that the package matches.
 # * At equal samples and student steps, Algorithm 1's fresh generator pays for its many steps per batch in wall
-#   time and its student stayed below DeepInversion's; Fast's carried, meta-learned generator makes a batch in
-#   a few steps and gave the best SSD-KD student of the book.
+#   time; Fast's carried, meta-learned generator makes a batch in a few steps and gave the best SSD-KD student.
 # * The paper's ablation does not reproduce here: no module, nor all three together, lifts the baseline beyond
 #   the spread between seeds.
 
@@ -755,9 +716,7 @@ chapter.passed()
 # ## Exercises
 #
 # Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
-# objects (`teacher`, `test`, `classes`, `r`, `ab`, `res_ssd`, ...): run the chapter first. An SSD-KD run at the
-# ablation's budget takes under half the wall time of the chapter's own SSD-KD run (printed above), the full
-# recipe about twice it.
+# objects (`teacher`, `test`, `classes`, `r`, `ab`, `res_ssd`, ...): run the chapter first.
 
 # %% [markdown]
 # ```{exercise} How small is small?
@@ -805,13 +764,12 @@ chapter.passed()
 # scale
 # ```
 #
-# The recipe's epochs (printed with the recipe) times these batches run from a sixth of the recipe's 6,000 samples
-# to twice as many: the recipe's own scale, 10 % of Fashion-MNIST's 60,000, is the fourth point. The wall
-# time grows with the scale because each epoch's inversion costs `g_steps` teacher forward and backward passes for
-# every sample of the batch; the student's steps cost the same at every scale. The paper's claim is that about 10 %
-# of the training set's size is enough. Whether your curve flattens by then — or is still rising, because the
-# samples at this budget are the bottleneck (see "Where this chapter falls short") — is what the plot shows. A
-# single seed per point: differences of a point or two are within the spread.
+# At the full recipe these batches run from a sixth of its samples to twice as many; its own scale, 10 % of
+# Fashion-MNIST's training set, is the fourth point. The wall time grows with the scale because each epoch's
+# inversion costs `g_steps` teacher forward and backward passes for every sample of the batch; the student's
+# steps cost the same at every scale. Whether your curve flattens by 10 %, as the paper claims, or is still
+# rising because the samples are the bottleneck, is what the plot shows. With one seed per point, differences of
+# a point or two are within the spread.
 # ````
 
 # %% [markdown]
@@ -859,12 +817,10 @@ chapter.passed()
 # )
 # ```
 #
-# The reasoning to test: a fresh generator starts every epoch from random weights and must learn the BN statistics
-# all over again in `g_steps` steps; a carried one starts from last epoch's solution, which already matches them,
-# so its steps can go to the adversarial and class terms. If that is what happens, the carried generator's
-# accuracy falls off more slowly as `g_steps` shrinks. The price is diversity: a carried generator makes samples
-# like last epoch's, and the buffer then holds fewer kinds of images — which the diversity term of φ is there to
-# counter. Algorithm 1 of the paper re-initialises every epoch; the table says what that costs or buys here.
+# A fresh generator starts every epoch from random weights and must match the BN statistics all over again in
+# `g_steps` steps; a carried one starts from last epoch's solution, so its steps can go to the adversarial and
+# class terms, and its accuracy should fall off more slowly as `g_steps` shrinks. The price is diversity: a
+# carried generator makes samples like last epoch's, which the diversity term of φ is there to counter.
 # ````
 
 # %% [markdown]
@@ -916,11 +872,10 @@ chapter.passed()
 # | 0.99 | 1 | 10⁻⁴ | 10⁻¹⁰ |
 #
 # With γ = 0 the class term counts fully however sure the teacher already is, so the generator keeps pushing
-# samples towards confident, easy examples of their class: expect the histogram's mass to move towards
-# $p_T = 1$. With γ = 5 the class term all but vanishes once the teacher is more than about half sure, and only the
-# BN and adversarial terms act on those samples: expect more mass at low and middle confidence, the "hard" samples
-# the paper's Fig. 2 credits φ with. Which histogram makes the better student is the separate question the legend
-# answers, for one seed.
+# samples towards confident, easy examples: the histogram's mass moves towards $p_T = 1$. With γ = 5 the class
+# term all but vanishes once the teacher is more than about half sure, and only the BN and adversarial terms act
+# on those samples: more mass at low and middle confidence, the "hard" samples the paper's Fig. 2 credits φ with.
+# Which makes the better student, the legend answers for one seed.
 # ````
 
 # %% [markdown]
@@ -958,12 +913,11 @@ chapter.passed()
 # on which the student still disagrees most with the teacher. ω = 1 would remove that bias exactly; the recipe's
 # ω = 0.4 removes part of it, as prioritised experience replay does early in training.
 #
-# Why a biased sampler can still help: unbiasedness here is with respect to the *buffer*, a few hundred synthetic
-# samples, not to the real data the student will be tested on — there is no "true" objective on the buffer to be
-# faithful to. Spending more steps on the samples the student gets wrong is hard-example mining, and a small student
-# with a short budget gains most from not wasting steps on samples it already matches. The risk is the other side:
-# a few outliers with huge priority (samples the student can never match) can take over the batches. Read the three
-# runs against the spread between seeds that {doc}`B6_reproducing_ssd_kd` measures for Table 4's rows.
+# Why a biased sampler can still help: unbiasedness here is with respect to the *buffer*, a few thousand synthetic
+# samples, not to the real data the student is tested on. Spending more steps on the samples the student gets
+# wrong is hard-example mining, and a small student with a short budget gains most from not wasting steps on
+# samples it already matches. The risk: a few outliers with huge priority (samples the student can never match)
+# can take over the batches.
 # ````
 
 # %% [markdown]
@@ -1009,12 +963,9 @@ chapter.passed()
 # t4_seeds.round(2)
 # ```
 #
-# That is 18 full SSD-KD runs, each twice the chapter's own SSD-KD run (its wall time is printed above): a long
-# afternoon. How to read it: with three seeds per row and a spread (standard deviation) $\sigma$ per run, a row's
-# mean scatters by $\sigma/\sqrt 3$, and the difference of two rows' means by $\sigma\sqrt{2/3} \approx
-# 0.82\,\sigma$. A lift is worth believing when it is well above that — twice, say, about $1.6\,\sigma$.
-# {doc}`B6_reproducing_ssd_kd` reads the lab's runs of this table, at the smaller ablation budget and at the full
-# one with Fast's generator.
+# That is 18 full SSD-KD runs. With three seeds per row and a standard deviation $\sigma$ per run, the difference
+# of two rows' means scatters by $\sigma\sqrt{2/3} \approx 0.82\,\sigma$; a lift is worth believing when it is
+# well above that. {doc}`B6_reproducing_ssd_kd` reads the book's runs of this table.
 # ````
 
 # %% [markdown]
@@ -1024,7 +975,8 @@ chapter.passed()
 # With the sampling probabilities of eq. 6 and the weights of eq. 5:
 #
 # 1. Show that $w_i = \big((|\delta_{\min}| + \epsilon)/(|\delta_i| + \epsilon)\big)^{\alpha\omega}$, where $\delta_{\min}$
-#    is the smallest priority in the buffer. Check it against the table printed above for the sample with δ = 2.
+#    is the smallest priority in the buffer. Check it against the table of φ, $P$ and $w$ above for the sample
+#    with δ = 2.
 # 2. Show that with ω = 1, sampling by $P$ and weighting by $w$ gives, in expectation, the uniform average of the
 #    per-sample losses over the buffer, up to a constant factor. What happens with α = 0?
 # ```
@@ -1040,7 +992,7 @@ chapter.passed()
 #
 #    The weight depends only on the ratio of two priorities, not on the buffer's size. With the recipe's α = 0.6,
 #    ω = 0.4 ($\alpha\omega = 0.24$), ε = 10⁻⁶ and the table's $\delta_{\min} = 0$, the sample with δ = 2 gets
-#    $(10^{-6}/2)^{0.24} = e^{-0.24 \ln(2\times10^{6})} = e^{-3.48} \approx 0.0307$, the printed value; the one with
+#    $(10^{-6}/2)^{0.24} = e^{-0.24 \ln(2\times10^{6})} = e^{-3.48} \approx 0.0307$, the value in the table; the one with
 #    δ = 0.5 gets $(2\times10^{-6})^{0.24} \approx 0.0429$.
 #
 # 2. With ω = 1, $w_i = (N P(i))^{-1}/(N P_{\min})^{-1} = P_{\min}/P(i)$, and

@@ -44,7 +44,7 @@ OPEN_CHOICES = {
                                    "L_BN + φ·L_Task − L_KD (it maximises only the teacher–student KL); the student "
                                    "minimises L_KD",
     "p_T(x) in eq. 3": "the teacher's softmax probability of its own predicted class c_T(x) (its confidence)",
-    "the buffer B in eq. 3": "the replay buffer's samples *before* the new batch joins, plus the new batch itself "
+    "the buffer B in eq. 3": "the replay buffer's samples before the new batch joins, plus the new batch itself "
                              "(so the diversity term is defined for the first epoch, when B is empty)",
     "gradient through φ": "none: φ is a per-sample weight (computed without gradient), like the IS weights",
     "weights of the terms of eq. 2": "bn_weight, adv_weight, task_weight (eq. 2 writes them as 1)",
@@ -54,8 +54,8 @@ OPEN_CHOICES = {
                                                          "meta=True meta-learns it as Fast does (Reptile; "
                                                          "the ssd-kd-fast recipe, 8 steps per batch)",
     "KL in eq. 4 and L_KD": "τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) per sample, τ = T (the book's kd_loss)",
-    "max in the normalisation of eq. 5": "the largest IS weight over the whole buffer, (N · min P)^(−ω) "
-                                         "(prioritised experience replay, Schaul et al. 2016)",
+    "max in the normalisation of eq. 5": "the largest IS weight over the whole buffer, that of the sample least "
+                                         "likely to be drawn (prioritised experience replay, Schaul et al. 2016)",
     "which w multiplies the KL in eq. 4": "wᵢ₋₁, the sample's IS weight from its previous draw, as eq. 4 writes "
                                           "it (Alg. 1, lines 19–20, can also be read as this draw's wᵢ, which "
                                           "weights the loss)",
