@@ -460,7 +460,7 @@ chapters.glue("student_batch", f"{r.student.batch_size:,}")
 #
 # * **Augmentation** (Table 6): the same impressions, distilled with and without augmentation.
 # * **Uniform prior** (Table 7): concentration all ones, ignoring the class similarity (`prior="uniform"`).
-# * **Class impressions** (Fig. 3): one-hot targets, as Mopuri et al. (2018) crafted them (`zskd.class_impressions`).
+# * **Class impressions** (Fig. 3): one-hot targets, as {cite:t}`mopuri2018classimpressions` crafted them (`zskd.class_impressions`).
 # * **The paper's crafting** (this book's question): uniform noise in $[0, 1]$ and no views ($v$ the identity).
 #
 # One impression per class from each set, and their pixel statistics beside real test images':

@@ -191,7 +191,7 @@ print(
 # * **Augmentation** (Table 6): the same impressions with and without the teacher re-labelling augmented copies.
 # * **Uniform prior** (Table 7, without augmentation): concentration all ones, ignoring the class similarity
 #   (`methods.DataImpressions(..., prior="uniform")`).
-# * **Class impressions** (Fig. 3, without augmentation; Mopuri et al. 2018): one-hot targets
+# * **Class impressions** (Fig. 3, without augmentation; {cite:t}`mopuri2018classimpressions`): one-hot targets
 #   (`methods.ClassImpressions`).
 # * **The paper's crafting** (this book's question): uniform noise in [0, 1] and the teacher seeing the impression
 #   itself (no jitter, no affine view), the other settings the recipe's.

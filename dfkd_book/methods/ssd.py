@@ -63,7 +63,7 @@ OPEN_CHOICES = {
 }
 
 
-#: two readings of Algorithm 1 this book used before (session 21 fixed them), kept as switches so that their
+#: two other readings of Algorithm 1 (earlier versions of this package used them), kept as switches so that their
 #: effect can be measured: the keyword arguments of :class:`SSDKD` for each
 READINGS = {
     "as eq. 4 and Alg. 1 (the book's)": dict(priority_weight="previous", buffer_batch="train"),
