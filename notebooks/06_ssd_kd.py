@@ -521,7 +521,7 @@ for name, when in (("reach_ssd", reach), ("reach_fast", reach_fast)):
     )
 
 # %% [markdown]
-# **Reading the race.** The paper claims that SSD-KD reaches DeepInversion's accuracy in a fraction of its time.
+# **Reading the race.** The paper claims that SSD-KD reaches DeepInversion's accuracy in a fraction of the time DeepInversion takes.
 # Here all three students take the same steps over as many samples, so the panels separate the costs. Per
 # sample, SSD-KD's generator queries the teacher `g_steps` times, DeepInversion's pixels `method.steps` times
 # (right panel); but each generator step also runs the generator and the student, which with networks this small
