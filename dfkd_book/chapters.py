@@ -114,17 +114,12 @@ def setup(chapter: str, seed: int = 0) -> Chapter:
     return Chapter(chapter)
 
 
-class _Plain(str):
-    """A string whose ``repr`` is itself: glued as text it reads without quotes."""
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
 def glue(name: str, value) -> None:
     """Make ``value`` citable in the chapter's prose as ``{glue:text}`name``` (MyST-NB's glue, which the site
-    renders). A string is glued as plain text (no quotes); a number as itself, so the prose may format it
-    (``{glue:text}`name:.2f```). Outside the book's build (Colab without ``myst_nb``) it does nothing.
+    renders). A string is glued as its ``repr`` — MyST-NB reads the stored text back with ``ast.literal_eval``,
+    so the quotes come off and ``"61,706"`` stays the text 61,706 (glued bare it would read back as the tuple
+    ``(61, 706)``); a number as itself, so the prose may format it (``{glue:text}`name:.2f```). Outside the
+    book's build (Colab without ``myst_nb``) it does nothing.
 
     Raises:
         ValueError: ``name`` is not an identifier (MyST-NB could not cite it).
@@ -135,7 +130,7 @@ def glue(name: str, value) -> None:
         from myst_nb import glue as _glue
     except ImportError:
         return
-    _glue(name, _Plain(value) if isinstance(value, str) else value, display=False)
+    _glue(name, value, display=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -174,3 +174,17 @@ def test_strip_widget_state_removes_it_once_and_keeps_the_rest(tmp_path, capsys)
     with pytest.raises(SystemExit):
         chapters.main([])  # --strip-widgets is the one command
 
+
+
+@pytest.mark.parametrize("text", ["61,706", "+1.94", "7e-08", "0 → 1, 1 → 0", "84.33 ± 3.57 %", "3", "(a, b)"])
+def test_glued_text_reads_back_as_glued(text, monkeypatch):
+    """What the site shows for {glue:text}`name` is what the chapter glued, to the character: MyST-NB stores the
+    value's text/plain and reads it back through ast.literal_eval (a bare "61,706" would become "(61, 706)")."""
+    from IPython.core.formatters import format_display_data
+    from myst_nb.core.variables import format_plain_text
+
+    stored = {}
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: stored.update(
+        {name: format_display_data(value)[0]["text/plain"]}))  # what myst_nb.glue stores
+    chapters.glue("x", text)
+    assert format_plain_text(stored["x"], "s") == text
