@@ -365,7 +365,7 @@ fig = plot.curves(
 )
 
 # %% [markdown]
-# Student-KD ends at {glue:text}`kd_acc`, {glue:text}`kd_gain` points against Student-CE, and predicts the
+# Student-KD ends at {glue:text}`kd_acc`, a difference of {glue:text}`kd_gain` points from Student-CE, and predicts the
 # teacher's class on {glue:text}`kd_agreement` of the test images. It queried the teacher
 # {glue:text}`kd_queries` times, once per training image: with a static transfer set the soft targets are a
 # table computed up front. This is the **ceiling** of the book's benchmark.

@@ -547,8 +547,8 @@ xs = torch.arange(len(classes)).float()
 ax.bar(xs - 0.2, class_accuracy(teacher), 0.4, label="teacher")
 ax.bar(xs + 0.2, class_accuracy(student_best), 0.4, label="student")
 ax.set_xticks(xs, classes, rotation=30, fontsize=8)
-ax.set(ylabel="test accuracy (%)", title="per-class accuracy")
-ax.legend(fontsize=8)
+ax.set(ylabel="test accuracy (%)", title="per-class accuracy", ylim=(0, 119))
+ax.legend(fontsize=8, ncols=2, loc="upper left")  # above the bars
 fig.tight_layout()
 
 # %% [markdown]
