@@ -637,7 +637,7 @@ ax.axvline(
 )
 ax.invert_yaxis()
 ax.set(xlabel="student test accuracy (%)", xlim=(0, 100))
-ax.legend(fontsize=8, loc="lower right")
+ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1))  # above
 ax.grid(axis="x", alpha=0.3)
 fig.tight_layout()
 
