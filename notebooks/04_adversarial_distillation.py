@@ -888,8 +888,14 @@ assert torch.allclose(
 )
 for name, row in mte_rows.items():
     assert 0 <= row["MTE"] <= 1, (name, row)
+
+
+def top_share(c):
+    """The share of the most frequent class among the labels ``c``."""
+    return torch.bincount(c, minlength=10).max().item() / len(c)
+
+
 # the class-balance term spreads DFAD's images over more classes
-top_share = lambda c: torch.bincount(c, minlength=10).max().item() / len(c)  # noqa: E731
 if config.profile() == "full":
     assert top_share(t_balanced) < top_share(t_official), (
         top_share(t_balanced),
