@@ -342,7 +342,7 @@ counts = pd.DataFrame({k: v.tolist() for k, v in rows.items()}, index=classes).T
 examined = [b.examined for b in balanced.values()]
 counts["examined"] = examined + [N_SHOW] * len(unbalanced)
 for fam in ("noise", "synthetic"):
-    chapters.glue(f"short_{fam}", int(balanced[fam].shortfall.sum()))
+    chapters.glue(f"short_{fam}", f"{int(balanced[fam].shortfall.sum()):,}")
     chapters.glue(f"examined_{fam}", f"{balanced[fam].examined:,}")
 counts
 
@@ -604,7 +604,9 @@ chapters.glue("sandal_examined", f"{examined:,}")
 chapters.glue("sandal_quota", f"{quota:,}")
 chapters.glue(
     "sandal_need",
-    f"about {quota * examined / found:,.0f}" if found else "far more",
+    f"about {quota * examined / found / 1e6:.0f} million"
+    if found
+    else "far more",
 )
 
 # %% [markdown]

@@ -135,7 +135,7 @@ chapters.glue("n_images", f"{N:,}")
 chapters.glue("synth_batch", f"{di.settings['batch_size']:,}")
 chapters.glue("first_weight", f"{di.settings['first_weight']:g}")
 chapters.glue("temperature", f"{di.student.T:g}")
-chapters.glue("passes", f"{CHAPTER_STEPS * di.student.batch_size / N:.0f}")
+chapters.glue("passes", f"{CHAPTER_STEPS * di.student.batch_size / N:,.0f}")
 pd.concat(
     {name: recipes.table(name)[config.profile()] for name in inv_recipes},
     axis=1,
