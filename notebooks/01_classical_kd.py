@@ -625,7 +625,7 @@ chapter.passed()
 # %% [markdown]
 # ## Exercises
 #
-# Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
+# The worked solutions are in {doc}`C_solutions`. The hands-on exercises reuse this chapter's
 # objects (`teacher`, `train`, `test`, `r`, `result_kd`, ...): run the chapter first. Each of them trains one to a
 # few students of the chapter's size, a few minutes each (less with `DFKD_BOOK_PROFILE=quick`).
 
@@ -638,44 +638,7 @@ chapter.passed()
 # no data-free chapter use it?
 # ```
 #
-# ````{solution} ex-ch1-lambda
-# :class: dropdown
-#
-# `distill` takes λ as `lam`. Everything else stays as for Student-KD, the seed included, so both students start
-# from the same weights:
-#
-# ```python
-# config.seed_everything(0)
-# student_lam = zoo.student("lenet5half")
-# result_lam = distill(
-#     teacher,
-#     student_lam,
-#     r.build(train),
-#     eval_set=test,
-#     seed=0,
-#     name="Student-KD, λ = 0.3",
-#     lam=0.3,
-#     **r.student.kwargs(),
-# )
-# print(
-#     f"λ = 0: {100 * result_kd.final_acc:.2f} %   "
-#     f"λ = 0.3: {100 * result_lam.final_acc:.2f} %"
-# )
-# ```
-#
-# The loss is now ZSKD's eq. 1, $\tau^2\,\mathrm{KL}\big(p^T(\tau)\,\|\,p^S(\tau)\big) + 0.3\,\mathrm{CE}\big(y, p^S(1)\big)$.
-# Where the teacher's top class is the label — the large majority of training images — the CE term pushes the
-# student the way the soft targets already do. It adds information only on the images the teacher gets wrong,
-# where it pulls the student towards the true class instead of copying the teacher's mistake. So expect a small
-# difference at most: read it against the gap between Student-CE and Student-KD ({glue:text}`kd_gain` points), and repeat both runs
-# with other seeds (`seed=1`, `seed=2`, and `config.seed_everything` to match) before you call a few tenths of a
-# point a gain.
-#
-# No data-free chapter can use the term because it needs the *true* label $y$ of every transfer image. A data
-# impression, an arbitrary photo or a generated image has none: the only label there is the teacher's own
-# prediction, and that is already in the soft targets, with more information. (`distill` refuses `lam > 0` when the
-# method gives no labels.)
-# ````
+# Solution: {ref}`ex-ch1-lambda-solution`.
 
 # %% [markdown]
 # ```{exercise} The temperature, properly
@@ -687,62 +650,7 @@ chapter.passed()
 # get with the gradient of the KL term ({ref}`ex-ch1-tau2` derives it).
 # ```
 #
-# ````{solution} ex-ch1-temperature
-# :class: dropdown
-#
-# The sweep with the recipe's budget, and a method whose per-sample loss drops the τ² factor:
-#
-# ```python
-# def sweep_full(make_method, **overrides):
-#     acc = {}
-#     for T in SWEEP_TS:
-#         config.seed_everything(0)
-#         res = distill(
-#             teacher,
-#             zoo.student("lenet5half"),
-#             make_method(),
-#             eval_set=test,
-#             seed=0,
-#             progress=False,
-#             name=f"τ = {T:g}",
-#             **r.student.kwargs(T=T, **overrides),
-#         )
-#         acc[T] = res.final_acc
-#     return acc
-#
-#
-# class NoTauSquared(methods.RealData):
-#     """KL(softmax(t/τ) ‖ softmax(s/τ)) per sample, without the τ² factor."""
-#
-#     def loss(self, batch, student_logits, teacher_logits, T):
-#         return kd.per_sample_kl(student_logits, teacher_logits, T) / T**2
-#
-#
-# with_t2 = sweep_full(lambda: methods.RealData(train))
-# without_t2 = sweep_full(lambda: NoTauSquared(train))
-# for T in SWEEP_TS:
-#     print(
-#         f"τ = {T:>4g}: with τ² {100 * with_t2[T]:.2f} %, "
-#         f"without {100 * without_t2[T]:.2f} %"
-#     )
-# ```
-#
-# *The ranking.* The short sweep above is best at {glue:text}`sweep_best`. With the full budget every
-# student has time to learn the top class, so what remains is how much the soft tail helps; the recipe keeps τ = 4
-# for real data because that won in the protocol search of {doc}`A1_student_protocol`. If the order between τ = 1, 2 and 4
-# changes with the budget, the short sweep was measuring how *fast* each temperature teaches, not where it ends.
-#
-# *Without τ².* The gradient of $\mathrm{KL}(p\,\|\,q)$ with respect to the student's logits is $(q_k - p_k)/\tau$,
-# and at high temperature roughly $(s_k - t_k)/(K\tau^2)$ ({ref}`ex-ch1-tau2`): without the factor it is
-# τ² = 400 times smaller at τ = 20. With plain SGD that would be a 400-fold smaller learning rate, and the high-τ
-# students would hardly move. But the recipe trains with **Adam**, whose update $m_t/(\sqrt{v_t}+\epsilon)$ divides
-# the running mean of the gradient by the root of its running mean square: multiplying the loss by a constant $c$
-# multiplies both by $c$ and leaves the update unchanged, except through the tiny $\epsilon = 10^{-8}$. So expect
-# the two curves to lie almost on top of each other. To see the factor matter, run both sweeps with SGD
-# (`sweep_full(..., optimizer="sgd", lr=...)`, the same learning rate for both): then the curve without τ² drops
-# at high τ. Keep SGD's learning rate small: with τ² the logit gradient $\tau(q_k - p_k)$ can be as large as τ = 20
-# while the student is still far from the teacher (the SGD runs of {doc}`A1_student_protocol` at τ = 20 diverged).
-# ````
+# Solution: {ref}`ex-ch1-temperature-solution`.
 
 # %% [markdown]
 # ```{exercise} Less data
@@ -753,40 +661,7 @@ chapter.passed()
 # Table 2, and with the yardstick above.
 # ```
 #
-# ````{solution} ex-ch1-less-data
-# :class: dropdown
-#
-# ```python
-# few = train.subset(200, per_class=True)  # 2,000 images, 200 of each class
-# config.seed_everything(0)
-# res_few = distill(
-#     teacher,
-#     zoo.student("lenet5half"),
-#     methods.RealData(few),
-#     eval_set=test,
-#     seed=0,
-#     name="Student-KD, 200 images per class",
-#     **r.student.kwargs(),
-# )
-# print(
-#     f"{len(few):,} images: {100 * res_few.final_acc:.2f} % "
-#     f"(ceiling {100 * result_kd.final_acc:.2f} %)"
-# )
-# ```
-#
-# The recipe's `r.student.steps` steps of `r.student.batch_size` images make hundreds of passes over 2,000 images,
-# and without augmentation the student sees the same 2,000 soft targets again and again: it can fit them almost
-# exactly and still be wrong between them. Read the result against two references:
-#
-# * the ceiling, Student-KD on all {glue:text}`n_train` images ({glue:text}`kd_acc`);
-# * the yardstick, which distils the same pair on $N$ class-balanced real images *with* ZSKD's augmentation,
-#   re-labelled by the teacher at every step (the figure above; it is flat beyond a few thousand images). If your
-#   student is below the yardstick at $N$ = 2,000, the difference is what augmentation buys; check it by adding
-#   `augment=augment.ZSKDAugmentation(p=0.5)` (`from dfkd_book import augment`) to the call.
-#
-# The number of {cite:t}`kimura2018fewshot` comes from another method (a few-shot one), another implementation
-# and another budget; set it against your number as retention (student / teacher), not as a race.
-# ````
+# Solution: {ref}`ex-ch1-less-data-solution`.
 
 # %% [markdown]
 # ```{exercise} Dark knowledge without data
@@ -797,44 +672,7 @@ chapter.passed()
 # chapter 2 starts.
 # ```
 #
-# ````{solution} ex-ch1-weights
-# :class: dropdown
-#
-# ```python
-# # (K, 84): one row per class
-# W = models.last_linear(teacher).weight.detach().cpu()
-# Wn = W / W.norm(dim=1, keepdim=True)
-# cos = Wn @ Wn.T
-# fig = plot.heatmap(
-#     cos,
-#     classes,
-#     title="cosine similarity of the final-layer weight rows",
-#     xlabel="class j",
-#     ylabel="class k",
-# )
-# off = ~torch.eye(len(classes), dtype=torch.bool)
-# corr = np.corrcoef(cos[off].numpy(), mean_soft[off].log().numpy())[0, 1]
-# print(
-#     "correlation of the off-diagonal entries with log mean soft targets: "
-#     f"{corr:.2f}"
-# )
-# for k in range(len(classes)):
-#     print(
-#         f"{classes[k]:>12}: nearest by weights "
-#         f"{classes[int(cos[k].masked_fill(~off[k], -2).argmax())]}, "
-#         "by soft targets "
-#         f"{classes[int(mean_soft[k].masked_fill(~off[k], 0).argmax())]}"
-#     )
-# ```
-#
-# The logit of class $k$ is $w_k^\top h + b_k$, with $h$ the 84 features of the last hidden layer. Two classes whose
-# weight rows point in similar directions get similar logits on the same features, so the teacher gives both a high
-# probability on inputs of either: a large cosine predicts a large mean soft target off the diagonal. Expect the
-# same families as in the heatmap — the tops (T-shirt, pullover, shirt, coat) and the shoes (sandal, sneaker, ankle
-# boot) — as the largest off-diagonal similarities. The match is not exact: the biases $b_k$ and the distribution of
-# $h$ on real images also shape the soft targets, and the weights know nothing about the data. Chapter 2 turns the
-# weight cosines, row-normalised, into the concentration of its Dirichlet prior.
-# ````
+# Solution: {ref}`ex-ch1-weights-solution`.
 
 # %% [markdown]
 # ```{exercise} Why τ²? (pen and paper)
@@ -850,38 +688,4 @@ chapter.passed()
 #    $\lambda\,\mathrm{CE}$ is added?
 # ```
 #
-# ````{solution} ex-ch1-tau2
-# :class: dropdown
-#
-# 1. Only $q$ depends on $s$, and $\log q_k = s_k/\tau - \log\sum_j e^{s_j/\tau}$, so
-#    $\partial \log q_k/\partial s_i = (\delta_{ki} - q_i)/\tau$. Then
-#
-#    $$\begin{aligned}
-#    \frac{\partial\mathcal{L}}{\partial s_i}
-#    &= -\tau^2\sum_k p_k\,\frac{\partial \log q_k}{\partial s_i}
-#    = -\tau \sum_k p_k(\delta_{ki} - q_i) \\
-#    &= -\tau\,(p_i - q_i) = \tau\,(q_i - p_i),
-#    \end{aligned}$$
-#
-#    using $\sum_k p_k = 1$.
-#
-# 2. For $|x| \ll \tau$, $e^{x/\tau} \approx 1 + x/\tau$. With $\sum_j s_j = 0$,
-#
-#    $$q_i \approx \frac{1 + s_i/\tau}{K + \sum_j s_j/\tau} = \frac{1}{K} + \frac{s_i}{K\tau},$$
-#
-#    and likewise $p_i \approx 1/K + t_i/(K\tau)$. Hence
-#
-#    $$\frac{\partial\mathcal{L}}{\partial s_i} \approx \tau\Big(\frac{s_i}{K\tau} - \frac{t_i}{K\tau}\Big)
-#    = \frac{s_i - t_i}{K},$$
-#
-#    which no longer depends on τ. It is the gradient of $\frac{1}{2K}\sum_i (s_i - t_i)^2$: in the
-#    high-temperature limit distillation is **logit matching**, as {cite:t}`hinton2015distilling` show in their
-#    Sec. 2.1. Without zero-mean logits, replace $s_i$ by $s_i - \bar s$ and $t_i$ by $t_i - \bar t$: the softmax
-#    ignores a constant shift.
-#
-# 3. Without τ² the gradient is $(q_i - p_i)/\tau \approx (s_i - t_i)/(K\tau^2)$: τ² = 400 times smaller at
-#    τ = 20. With a hard-label term $\lambda\,\mathrm{CE}\big(y, \mathrm{softmax}(s)\big)$, whose gradient
-#    $\mathrm{softmax}(s)_i - \mathbb{1}[i = y]$ does not depend on τ, the relative weight of the two terms would
-#    then change with the temperature. The τ² factor keeps it roughly fixed, so λ and τ can be tuned separately.
-#    With λ = 0 and a scale-invariant optimiser such as Adam, the factor changes almost nothing ({ref}`ex-ch1-temperature`).
-# ````
+# Solution: {ref}`ex-ch1-tau2-solution`.

@@ -670,7 +670,7 @@ chapter.passed()
 # %% [markdown]
 # ## Exercises
 #
-# Every exercise has a worked solution, hidden until you open it. The hands-on ones reuse this chapter's objects
+# The worked solutions are in {doc}`C_solutions`. The hands-on ones reuse this chapter's objects
 # (run it first) and the helper below, which trains a student on a method's transfer set for `ABL_STEPS` steps
 # without augmentation. One student is one seed: compare differences with the seed spread in
 # {doc}`B2_reproducing_zskd`.
@@ -707,36 +707,7 @@ def ablation_student(method, name):
 # cross-entropy to the targets, or better students?
 # ```
 #
-# ````{solution} ex-ch2-budget
-# :class: dropdown
-#
-# ```python
-# pools = {
-#     f"500 DIs × {CRAFT['steps']} steps (recipe)": methods.DataImpressions(
-#         500, **CRAFT
-#     ),
-#     "500 DIs × 1,500 steps (paper)": methods.DataImpressions(
-#         500, **{**CRAFT, "steps": 1500}
-#     ),
-# }
-# for name, method in pools.items():
-#     # crafts the pool inside distill, then ABL_STEPS student steps
-#     res = ablation_student(method, name)
-#     imp = res.method.impressions
-#     print(
-#         f"   {imp.impression_steps / 1e6:.2f} M impression-steps, "
-#         f"{imp.seconds:.0f} s; cross-entropy to the targets: "
-#         + ", ".join(f"step {s}: {v:.3f}" for s, v in imp.curve)
-#     )
-# ```
-#
-# On the full profile the paper's pool costs 1,500 / 150 = 10 times the recipe's crafting. The extra steps keep
-# lowering the cross-entropy to the sampled targets (the printed curve goes on falling), so the impressions match
-# their targets better. Whether the student improves is a separate question, for the two printed accuracies to
-# answer. Extra steps push an impression towards whatever input makes the teacher produce the target softmax, and
-# that input need not look like anything the teacher saw. One student per pool is one seed: compare the two
-# against the seed spread in {doc}`B2_reproducing_zskd` before reading much into a small difference.
-# ````
+# Solution: {ref}`ex-ch2-budget-solution`.
 
 # %% [markdown]
 # ```{exercise} One β
@@ -746,28 +717,7 @@ def ablation_student(method, name):
 # `betas=(0.1,)` (`r.build(n=..., betas=(1.0,))`) and compare with the mixture.
 # ```
 #
-# ````{solution} ex-ch2-one-beta
-# :class: dropdown
-#
-# ```python
-# beta_pools = {
-#     "β ∈ {1, 0.1} (recipe)": r.build(n=ABL_N),
-#     "β = 1 only": r.build(n=ABL_N, betas=(1.0,)),
-#     "β = 0.1 only": r.build(n=ABL_N, betas=(0.1,)),
-# }
-# beta_acc = {
-#     name: ablation_student(m, name).final_acc for name, m in beta_pools.items()
-# }
-# ```
-#
-# What to expect follows from {ref}`ex-ch2-dirichlet`: β does not move the mean of the Dirichlet, only its
-# spread. With β = 1 the targets are soft, with most mass on the class and its look-alikes: every impression carries
-# dark knowledge, but few are confidently one class. With β = 0.1 most targets are nearly one-hot, on a class drawn
-# in proportion to the similarity row — sharp examples of many classes, close to class impressions. The mixture gets
-# both. All three pools are crafted from the same class-similarity prior, so expect them to be closer to each other
-# than to the uniform prior or the class impressions (the paper-vs-book table); one seed each cannot separate
-# differences smaller than the seed spread.
-# ````
+# Solution: {ref}`ex-ch2-one-beta-solution`.
 
 # %% [markdown]
 # ```{exercise} Temperature
@@ -777,41 +727,7 @@ def ablation_student(method, name):
 # teacher's logits get on the impressions at each temperature, and why does that matter for the student?
 # ```
 #
-# ````{solution} ex-ch2-temperature
-# :class: dropdown
-#
-# ```python
-# runs_T = {
-#     T: ablation_student(r.build(n=ABL_N, T=T), f"crafted at τ = {T:g}")
-#     for T in (1.0, 20.0)
-# }
-# for T, res in runs_T.items():
-#     z = kd.logits(teacher, res.method.impressions.images)
-#     spread = (z.max(1).values - z.min(1).values).mean()
-#     soft = kd.soft_targets(z, r.student.T).max(1).values.mean()
-#     print(
-#         f"crafted at τ = {T:g}: mean logit range {spread:.1f}; "
-#         "mean top soft target at the student's "
-#         f"τ = {r.student.T:g}: {soft:.3f}"
-#     )
-# ```
-#
-# If crafting reaches its target $y$ at temperature $\tau_c$, then $\mathrm{softmax}(z/\tau_c) = y$, so
-# $z_k = \tau_c \log y_k + c$ for some constant $c$. The logit range is $\tau_c \log(y_{\max}/y_{\min})$: at
-# $\tau_c = 20$ the logits are twenty times larger than at $\tau_c = 1$ for the same target, and the printed ranges
-# show the same ordering (crafting does not reach its targets exactly).
-#
-# The student is distilled at $\tau_s = 20$ (the recipe). Its soft targets on an impression are
-#
-# $$\mathrm{softmax}(z/\tau_s)_k \propto e^{\tau_c \log y_k/\tau_s} = y_k^{\tau_c/\tau_s}.$$
-#
-# With $\tau_c = \tau_s$ the student is taught exactly the sampled Dirichlet vector. With $\tau_c = 1$ it is taught
-# $y^{1/20}$, which is nearly uniform: a target with $y_{\max}/y_{\min} = 9{,}000$ gives a ratio of
-# $9000^{0.05} \approx 1.6$ between the largest and smallest soft target. The argmax survives, but the ranking of
-# the other classes — the dark knowledge the Dirichlet put there — is squashed into a near-flat vector, and the
-# distillation gradient, $\tau_s(q - p)$, carries little about it. Crafting and distilling should use the same
-# temperature; try distilling the τ = 1 pool at τ = 1 as well (`r.student.kwargs(T=1.0, ...)`).
-# ````
+# Solution: {ref}`ex-ch2-temperature-solution`.
 
 # %% [markdown]
 # ```{exercise} What the student learns
@@ -821,47 +737,7 @@ def ablation_student(method, name):
 # above. Which confusions did the Dirichlet prior teach?
 # ```
 #
-# ````{solution} ex-ch2-confusion
-# :class: dropdown
-#
-# ```python
-# import matplotlib.pyplot as plt
-#
-#
-# def confusion_of(model):
-#     pred = kd.logits(model, test.images).argmax(1)
-#     m = torch.zeros(len(classes), len(classes))
-#     m.index_put_((test.labels, pred), torch.ones(len(test)), accumulate=True)
-#     return m / m.sum(1, keepdim=True)
-#
-#
-# conf_student, conf_teacher = confusion_of(student_aug), confusion_of(teacher)
-# fig, axes = plt.subplots(1, 3, figsize=(21, 6))
-# for ax, m, title in zip(
-#     axes,
-#     (conf_student, conf_teacher, similarity),
-#     (
-#         "ZSKD student: confusion (rows: true)",
-#         "teacher: confusion",
-#         "class similarity (eq. 2)",
-#     ),
-# ):
-#     plot.heatmap(m, classes, ax=ax, title=title)
-# off = ~torch.eye(len(classes), dtype=torch.bool)
-# for name, m in (("student", conf_student), ("teacher", conf_teacher)):
-#     print(
-#         f"{name}: correlation of off-diagonal confusion with similarity "
-#         f"{torch.corrcoef(torch.stack([m[off], similarity[off]]))[0, 1]:.2f}"
-#     )
-# ```
-#
-# Read the off-diagonal blocks. The prior put target mass on look-alike classes — the tops (T-shirt, pullover,
-# shirt, coat) and the shoes (sandal, sneaker, ankle boot) — so the impressions taught the student that these
-# classes are close. Where the student's confusions fall inside those blocks, it copies the teacher's own
-# confusions (compare the teacher's matrix: a student can only inherit confusions the teacher has). Confusions
-# *outside* the blocks, between classes the similarity matrix calls unlike, are not the prior's doing: they are
-# what the impressions failed to teach, classes whose impressions do not cover the inputs the test set shows.
-# ````
+# Solution: {ref}`ex-ch2-confusion-solution`.
 
 # %% [markdown]
 # ```{exercise} The Dirichlet's mean and concentration (pen and paper)
@@ -877,44 +753,7 @@ def ablation_student(method, name):
 # 3. What share of the β = 0.1 targets drawn "for *Shirt*" have *Shirt* as their top class? Check it numerically.
 # ```
 #
-# ````{solution} ex-ch2-dirichlet
-# :class: dropdown
-#
-# 1. The standard moments of the Dirichlet are
-#
-#    $$\mathbb{E}[y_j] = \frac{\alpha_j}{\alpha_0}, \qquad
-#    \mathrm{Var}[y_j] = \frac{\alpha_j(\alpha_0 - \alpha_j)}{\alpha_0^2(\alpha_0 + 1)}.$$
-#
-#    With $\alpha = \beta\,\tilde C_k$ the mean is $\beta\tilde C_{kj}/(\beta\sum_{j'}\tilde C_{kj'}) =
-#    \tilde C_{kj}/\sum_{j'}\tilde C_{kj'}$: β cancels. β sets only the **concentration**
-#    $\alpha_0 = \beta\sum_{j'}\tilde C_{kj'}$, and the variance falls like $1/(\alpha_0 + 1)$: large β gives
-#    samples close to the mean vector, small β samples far from it.
-#
-# 2. For a small shape $a$, $P(g \le x) \approx x^{a}$, so $g \approx U^{1/a}$ with $U$ uniform, i.e.
-#    $\log g_j \approx -E_j/\alpha_j$ with $E_j \sim \mathrm{Exp}(1)$. As β → 0 every $\alpha_j \to 0$, the
-#    $\log g_j$ spread over huge ranges, and the largest $g_j$ exceeds the others by enormous factors: $y$ is
-#    nearly one-hot. The winner is the $j$ with the smallest $E_j/\alpha_j$, and $E_j/\alpha_j$ is exponential
-#    with rate $\alpha_j$; the minimum of independent exponentials is the one with rate $\alpha_j$ with probability
-#    $\alpha_j/\sum_{j'}\alpha_{j'} = \tilde C_{kj}/\sum_{j'}\tilde C_{kj'}$ — the mean vector of part 1.
-#
-# 3. The diagonal of $\tilde C$ is 1, so by part 2 a share of about $1/\sum_{j'}\tilde C_{kj'}$ of the β = 0.1 targets
-#    of class $k$ are nearly one-hot on $k$ itself; the rest are nearly one-hot on look-alikes. β = 0.1 is not yet
-#    the limit, so the check is approximate:
-#
-#    ```python
-#    alpha = zskd.concentration(similarity, 0.1)[shirt]
-#    y = torch.distributions.Dirichlet(alpha.expand(20_000, -1)).sample()
-#    print(
-#        f"top class is Shirt: {(y.argmax(1) == shirt).float().mean():.3f}; "
-#        f"1 / row sum: {1 / similarity[shirt].sum():.3f}; "
-#        "nearly one-hot (max > 0.9): "
-#        f"{(y.max(1).values > 0.9).float().mean():.3f}"
-#    )
-#    ```
-#
-#    This is why the β = 0.1 half of the transfer set labels many impressions "for Shirt" that the teacher reads as
-#    T-shirts or pullovers: `dis.classes` is the Dirichlet a target came from, not its top class.
-# ````
+# Solution: {ref}`ex-ch2-dirichlet-solution`.
 
 # %% [markdown]
 # ```{exercise} The β that did nothing (pen and paper)
@@ -924,19 +763,4 @@ def ablation_student(method, name):
 # makes β = 0.1 and β = 1 give the same Dirichlet.
 # ```
 #
-# ````{solution} ex-ch2-official-beta
-# :class: dropdown
-#
-# For a row $c$ and any $\beta > 0$, $\min_j \beta c_j = \beta\min_j c_j$ and $\max_j \beta c_j = \beta\max_j c_j$, so
-#
-# $$\frac{\beta c_j - \min_{j'}\beta c_{j'}}{\max_{j'}\beta c_{j'} - \min_{j'}\beta c_{j'}}
-# = \frac{\beta\,(c_j - \min_{j'} c_{j'})}{\beta\,(\max_{j'} c_{j'} - \min_{j'} c_{j'})}
-# = \frac{c_j - \min_{j'} c_{j'}}{\max_{j'} c_{j'} - \min_{j'} c_{j'}}.$$
-#
-# Min-max normalisation is invariant to a positive scale, and the row was already min-max normalised (eq. 2), so
-# re-normalising returns $\tilde C_k$ for every β: both halves of the transfer set were drawn from
-# $\mathrm{Dir}(\tilde C_k)$, i.e. β = 1. By {ref}`ex-ch2-dirichlet` the mean was right all along; what
-# was lost is the β = 0.1 half's low concentration, the nearly one-hot targets. `zskd.concentration` multiplies
-# the normalised row by β and stops there, and a test of the package (`tests/test_impressions.py`) checks that β
-# changes the spread of the samples.
-# ````
+# Solution: {ref}`ex-ch2-official-beta-solution`.

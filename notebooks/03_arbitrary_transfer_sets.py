@@ -665,7 +665,7 @@ chapter.passed()
 # %% [markdown]
 # ## Exercises
 #
-# Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
+# The worked solutions are in {doc}`C_solutions`. The hands-on exercises reuse this chapter's
 # objects (`teacher`, `test`, `shape`, `N_SHOW`, `CAP_SHOW`, `r_noise`, `r_best`, `balanced`, ...): run the chapter
 # first. Balancing costs only the teacher's forward passes; each student takes minutes. `STEPS` below is the
 # recipe's budget; lower it to try things quickly, then compare only students of the same budget.
@@ -679,46 +679,7 @@ chapter.passed()
 # leaves short. Does the set beat the offline best?
 # ```
 #
-# ````{solution} ex-ch3-online
-# :class: dropdown
-#
-# TinyImageNet is not a `torchvision` dataset; CIFAR-10 is a close stand-in for the second source (any other
-# `torchvision.datasets` class works the same way):
-#
-# ```python
-# STEPS = r_best.student.steps
-# online = [
-#     sources.torchvision_source("SVHN", shape, split="train"),
-#     sources.torchvision_source("CIFAR10", shape, train=True),
-# ]
-# config.seed_everything(0)
-# res_online = distill(
-#     teacher,
-#     zoo.student("lenet5half"),
-#     methods.ArbitraryBalanced(online, N, max_candidates=CAP),
-#     eval_set=test,
-#     seed=0,
-#     name="balanced SVHN + CIFAR-10",
-#     **r_best.student.kwargs(steps=STEPS),
-# )
-# b = res_online.method.balanced["sources"]
-# print(
-#     f"{100 * res_online.final_acc:.2f} %; kept per source {b.kept_per_source}; "
-#     f"shortfall {int(b.shortfall.sum())} of {b.quota * len(classes):,}"
-# )
-# ```
-#
-# Two things to check before comparing with the offline best (the section on the best offline combination):
-#
-# * **Size and budget.** Both sets have at most `N` images; compare students of the same number of steps, and
-#   remember the seed spread of Table 1: one seed each cannot tell a few points apart.
-# * **Balance.** `kept_per_source` and the shortfall say whether CIFAR-10 filled what SVHN left. SVHN's digits are
-#   strokes in the middle of the frame, and the teacher's classes will not be filled evenly by them either.
-#
-# The paper's numbers (SVHN alone without augmentation, in Table 1 above, far above this book's unbalanced photo
-# patches) suggest real photographs of objects are far better candidates than patches cut from 21
-# photographs. Whether your set beats the offline one is the measurement.
-# ````
+# Solution: {ref}`ex-ch3-online-solution`.
 
 # %% [markdown]
 # ```{exercise} Order matters
@@ -728,53 +689,7 @@ chapter.passed()
 # `[random shapes, dead leaves]`: how does the composition change, and does the student notice?
 # ```
 #
-# ````{solution} ex-ch3-order
-# :class: dropdown
-#
-# ```python
-# STEPS = r_noise.student.steps
-# orders = {
-#     "shapes, then leaves": [
-#         sources.random_shapes(shape, seed=1),
-#         sources.dead_leaves(shape, seed=2),
-#     ],
-#     "leaves, then shapes": [
-#         sources.dead_leaves(shape, seed=2),
-#         sources.random_shapes(shape, seed=1),
-#     ],
-# }
-# for name, order in orders.items():
-#     b = arbitrary.balance(teacher, order, N_SHOW, max_candidates=CAP_SHOW)
-#     config.seed_everything(0)
-#     res = distill(
-#         teacher,
-#         zoo.student("lenet5half"),
-#         methods.TransferSet(b.images, name=name, kind="arbitrary"),
-#         eval_set=test,
-#         seed=0,
-#         progress=False,
-#         name=name,
-#         **r_noise.student.kwargs(steps=STEPS),
-#     )
-#     print(
-#         f"{name}: kept per source {b.kept_per_source}, "
-#         f"examined {b.examined:,}, "
-#         f"shortfall {int(b.shortfall.sum())}; "
-#         f"student {100 * res.final_acc:.2f} %"
-#     )
-# ```
-#
-# Algorithm 1 is greedy: the first source fills every class it can, and a later source only gets the slots still
-# open when the first one runs out (or reaches `max_candidates`). `balanced["synthetic"].kept_per_source` says
-# how the chapter's synthetic set was composed; if the random shapes filled it alone, the dead leaves never
-# contributed an image.
-#
-# Reversed, the dead leaves go first, and the cost is set by their rarest class in the histogram table
-# ({ref}`ex-ch3-cost`): expect them to fill most of the set, and the shapes only what is left. The comparison is
-# then close to "a balanced set of random shapes" against "a balanced set of dead leaves": the student notices if
-# one kind of image shows the teacher's classes better than the other. One seed each; the seed spread of Table 1
-# applies.
-# ````
+# Solution: {ref}`ex-ch3-order-solution`.
 
 # %% [markdown]
 # ```{exercise} Gaussian noise
@@ -784,36 +699,7 @@ chapter.passed()
 # histogram above: would it help for Fashion-MNIST?
 # ```
 #
-# ````{solution} ex-ch3-gaussian
-# :class: dropdown
-#
-# Read its row of the table under the histograms: its largest class takes nearly all of the candidates, and its
-# rarest class is far rarer than uniform noise's. Gaussian noise would fill one quota fastest and leave several
-# classes empty.
-#
-# Why the opposite of CIFAR-100? Gaussian noise with $\mu = 0.5$ and $\sigma = 0.1$ is a nearly uniform mid-grey image with a
-# little texture. Which classes a teacher assigns to such images depends on the teacher and its training data:
-# for a CIFAR-100 teacher they evidently spread over many classes, while for this Fashion-MNIST teacher — trained
-# on bright objects on a black background — a grey frame looks like one thing. To see whether another mean helps,
-# draw the histogram again with a dark mean:
-#
-# ```python
-# for mean in (0.1, 0.3, 0.5):
-#     h = arbitrary.class_histogram(
-#         teacher,
-#         sources.gaussian_noise(shape, mean=mean, std=0.1, seed=0),
-#         HIST_N,
-#     )
-#     print(
-#         f"μ = {mean}: "
-#         + ", ".join(
-#             f"{classes[k]} {100 * h[k] / h.sum():.1f} %"
-#             for k in h.argsort(descending=True)[:3]
-#         )
-#         + f"; rarest {classes[int(h.argmin())]} {100 * h.min() / h.sum():.3f} %"
-#     )
-# ```
-# ````
+# Solution: {ref}`ex-ch3-gaussian-solution`.
 
 # %% [markdown]
 # ```{exercise} How balanced is balanced enough?
@@ -824,47 +710,7 @@ chapter.passed()
 # (`result.method.balanced`).
 # ```
 #
-# ````{solution} ex-ch3-shortfall
-# :class: dropdown
-#
-# ```python
-# STEPS = r_noise.student.steps
-# rows = []
-# for cap in (CAP_SHOW // 100, CAP_SHOW // 20, CAP_SHOW // 4, CAP_SHOW):
-#     config.seed_everything(0)
-#     res = distill(
-#         teacher,
-#         zoo.student("lenet5half"),
-#         methods.ArbitraryBalanced("natural", N_SHOW, max_candidates=cap),
-#         eval_set=test,
-#         seed=0,
-#         progress=False,
-#         name=f"natural, max_candidates {cap:,}",
-#         **r_noise.student.kwargs(steps=STEPS, eval_every=STEPS),
-#     )
-#     b = res.method.balanced["natural"]
-#     rows.append(
-#         {
-#             "max_candidates": cap,
-#             "images": len(b.images),
-#             "shortfall": int(b.shortfall.sum()),
-#             "student %": 100 * res.final_acc,
-#         }
-#     )
-# short = pd.DataFrame(rows).set_index("max_candidates")
-# fig, ax = plt.subplots(figsize=(5, 3))
-# ax.plot(short["shortfall"], short["student %"], marker="o")
-# ax.set(xlabel="total shortfall (images)", ylabel="student test accuracy (%)")
-# short
-# ```
-#
-# As the cap shrinks, the rare classes of the natural sources stay short first (their rarest class in the
-# histogram table), then the others. Two things change at once, though: the set becomes less balanced *and*
-# smaller (it has `N_SHOW − shortfall` images). To attribute the drop to balance, add a control of the same size that
-# is balanced — `methods.TransferSet(balanced["natural"].images[torch.randperm(len(balanced["natural"].images))[:n]])`
-# for each `n` — and compare the two curves. If the balanced control holds up while the short sets fall, it is
-# the missing classes that cost accuracy, which is the paper's claim.
-# ````
+# Solution: {ref}`ex-ch3-shortfall-solution`.
 
 # %% [markdown]
 # ```{exercise} What balance costs (pen and paper)
@@ -879,33 +725,4 @@ chapter.passed()
 #    the `examined` column of the balancing table.
 # ```
 #
-# ````{solution} ex-ch3-cost
-# :class: dropdown
-#
-# 1. The number of candidates until class $k$ has $q$ members is negative binomial with mean $q/p_k$ and relative
-#    standard deviation $\sqrt{(1-p_k)/q}$, a few percent for quotas in the thousands. With such tight counts, the
-#    algorithm stops at about $\max_k q/p_k = q/p_{\min}$ candidates: the **rarest class decides** the cost.
-#
-# 2. It keeps $Kq$ of about $q/p_{\min}$ candidates, a fraction $K p_{\min}$.
-#
-# 3. The chapter's own numbers:
-#
-# ```python
-# for name, fam in (("uniform noise", "noise"), ("random shapes", "synthetic")):
-#     h = hists[name]
-#     p_min = (h.min() / h.sum()).item()
-#     b = balanced[fam]
-#     need = b.quota / p_min if p_min > 0 else float("inf")
-#     print(
-#         f"{name}: p_min {p_min:.5f}, predicted {need:,.0f} candidates "
-#         f"(kept fraction {len(classes) * p_min:.4f}); the balancing "
-#         f"examined {b.examined:,} (cap {CAP_SHOW:,}, full: {b.full})"
-#     )
-# ```
-#
-#    For uniform noise the prediction runs past `max_candidates`, which is why its rarest classes stay short; the
-#    histogram's share comes from `HIST_N` candidates only, so when the rarest class was seen just a few times the
-#    prediction is rough. For the shapes, the prediction and the count agree to within the error of the estimated
-#    share, and the balancing keeps a fraction $K p_{\min}$ of what it examines. The balancing examined fewer
-#    shapes than predicted if a second source was not needed and the rarest class filled early by chance.
-# ````
+# Solution: {ref}`ex-ch3-cost-solution`.

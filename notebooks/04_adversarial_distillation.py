@@ -932,7 +932,7 @@ chapter.passed()
 # %% [markdown]
 # ## Exercises
 #
-# Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
+# The worked solutions are in {doc}`C_solutions`. The hands-on exercises reuse this chapter's
 # objects (`teacher`, `res_zskt`, the toy problem's `toy_teacher`, `record_regions`, ...): run the chapter first.
 
 # %% [markdown]
@@ -943,33 +943,7 @@ chapter.passed()
 # `adversarial.generator_loss(teacher, teacher, x, "zskt")`: what does the generator learn from it?
 # ```
 #
-# ````{solution} ex-ch4-adversary
-# :class: dropdown
-#
-# Nothing. With the teacher in both places the loss is $-\mathrm{KL}(p\,\|\,p)$ with $p = \mathrm{softmax}(T(x))$,
-# and $\mathrm{KL}(p\,\|\,p) = \sum_k p_k \log(p_k/p_k) = 0$ for *every* image $x$. A function that is identically
-# zero has zero gradient: through the first argument the derivative is $\sum_k \partial p_k\,(\log p_k - \log q_k + 1)$,
-# through the second $-\sum_k p_k\,\partial q_k/q_k$, and at $q = p$ they add up to
-# $\sum_k \partial p_k - \sum_k \partial q_k = 0$, since probabilities always sum to 1. Numerically:
-#
-# ```python
-# config.seed_everything(0)
-# gen = models.ZSKTGenerator(shape, width=game_recipes["zskt"].settings["width"])
-# x = gen(torch.randn(16, gen.nz))
-# loss = adversarial.generator_loss(teacher, teacher, x, "zskt")
-# loss.backward()
-# largest = max(
-#     p.grad.abs().max().item() for p in gen.parameters() if p.grad is not None
-# )
-# # zero up to rounding
-# print(f"loss {loss.item():.2e}, largest gradient entry {largest:.2e}")
-# ```
-#
-# The generator's optimiser then takes (numerically) zero steps: the generator stays at its random initialisation
-# and keeps producing the smooth blobs shown in "The generators", and the "adversarial" game degenerates into
-# distillation on the images of a fixed random generator, which nothing steers towards the teacher's boundaries.
-# That is why `generator_loss` takes the student explicitly and a test checks that it changes with the student.
-# ````
+# Solution: {ref}`ex-ch4-adversary-solution`.
 
 # %% [markdown]
 # ```{exercise} Attention or not
@@ -978,37 +952,7 @@ chapter.passed()
 # Play ZSKT with `recipes.get("zskt").build(attention_layers=[])`. Does attention transfer help at this budget?
 # ```
 #
-# ````{solution} ex-ch4-attention
-# :class: dropdown
-#
-# ```python
-# r = game_recipes["zskt"]
-# config.seed_everything(0)
-# res_no_at = distill(
-#     teacher,
-#     zoo.student(r.student_arch),
-#     r.build(attention_layers=[]),
-#     eval_set=test,
-#     seed=0,
-#     name="ZSKT without attention transfer",
-#     **r.student.kwargs(),
-# )
-# for res in (res_zskt, res_no_at):
-#     print(
-#         f"{res.history.name}: {100 * res.final_acc:.2f} % "
-#         f"({res.history.seconds:.0f} s)"
-#     )
-# fig = plot.curves(
-#     res_zskt, res_no_at, title="ZSKT with and without attention transfer"
-# )
-# ```
-#
-# With `attention_layers=[]` the student's loss is the KL term alone, and the game is otherwise the same, from
-# the same seed. Attention transfer adds, on each generated image, two spatial maps of where the teacher's
-# activations are large: many more numbers per image than ten probabilities, but they also tie the student's
-# features to the teacher's on images that look nothing like clothes. Compare the final accuracies *and* the
-# curves, and repeat with a second seed before concluding: the games are noisy.
-# ````
+# Solution: {ref}`ex-ch4-attention-solution`.
 
 # %% [markdown]
 # ```{exercise} The toy game with DFAD
@@ -1019,54 +963,7 @@ chapter.passed()
 # *logits* pull them to the corners of the box?
 # ```
 #
-# ````{solution} ex-ch4-toy-dfad
-# :class: dropdown
-#
-# ```python
-# toy_regions.clear()  # record_regions fills it again, now for the DFAD game
-# config.seed_everything(0)
-# toy_game_dfad = methods.DFAD(
-#     generator=models.PointGenerator(nz=8, box=BOX),
-#     snapshot_every=10,
-#     snapshot_n=64,
-#     on_snapshot=record_regions,
-# )
-# toy_dfad = distill(
-#     toy_teacher,
-#     models.MLP(2, (16, 16), 2),
-#     toy_game_dfad,
-#     steps=toy_steps,
-#     batch_size=128,
-#     optimizer="sgd",
-#     lr=0.01,
-#     weight_decay=5e-4,
-#     eval_set=(pts, lab),
-#     eval_every=200,
-#     seed=0,
-#     progress=False,
-#     name="toy DFAD",
-# )
-# snaps = dict(toy_dfad.method.snapshots)
-# at = sorted(snaps)
-# shown = [at[0], at[len(at) // 3], at[2 * len(at) // 3], at[-1]]
-# fig = plot.decision_regions(
-#     toy_teacher_regions,
-#     [(f"step {s}", toy_regions[s], snaps[s]) for s in shown],
-#     BOX,
-#     data=(pts, lab),
-# )
-# print(f"toy DFAD student {100 * toy_dfad.final_acc:.1f} % on the moons")
-# ```
-#
-# Expect the white points to leave the moons and gather at the edges and corners of the box. Both networks are
-# ReLU MLPs, so their logits are piecewise linear in the input: far from the data each logit, and the difference
-# between a student's and a teacher's logit, grows linearly with the distance. $|S(x)_k - T(x)_k|$ is then
-# largest as far out as the generator can go, and the absolute value of an affine function on a polygon is
-# largest at a vertex: the corners ($\pm$`BOX`, where the generator's tanh saturates). The softmax saturates
-# instead: far out both networks are confident, and where they agree on the class the KL divergence is near zero
-# however different their logits. ZSKT's generator keeps its points where the *predicted classes* differ; DFAD's
-# student spends its steps matching logits in the corners, where nothing about the decision is learnt.
-# ````
+# Solution: {ref}`ex-ch4-toy-dfad-solution`.
 
 # %% [markdown]
 # ```{exercise} A wider generator
@@ -1075,45 +972,7 @@ chapter.passed()
 # Give the ZSKT generator `width=64` and half the student steps. Which matters more at a fixed wall time?
 # ```
 #
-# ````{solution} ex-ch4-width
-# :class: dropdown
-#
-# ```python
-# r = game_recipes["zskt"]
-# config.seed_everything(0)
-# res_wide = distill(
-#     teacher,
-#     zoo.student(r.student_arch),
-#     r.build(width=64),
-#     eval_set=test,
-#     seed=0,
-#     name="ZSKT, width 64, half the steps",
-#     **r.student.kwargs(steps=r.student.steps // 2),
-# )
-# for res in (res_zskt, res_wide):
-#     print(
-#         f"{res.history.name}: {100 * res.final_acc:.2f} % "
-#         f"in {res.history.seconds:.0f} s, "
-#         f"{res.steps:,} student steps"
-#     )
-# fig, ax = plt.subplots(figsize=(6, 3))
-# for res in (res_zskt, res_wide):
-#     ax.plot(
-#         res.history.wall_s,
-#         [100 * a for a in res.history.test_acc],
-#         marker="o",
-#         label=res.history.name,
-#     )
-# ax.set(xlabel="wall time (s)", ylabel="student test accuracy (%)")
-# ax.legend(fontsize=8)
-# ```
-#
-# A convolution with $C_{in}$ input and $C_{out}$ output channels costs $\propto C_{in}C_{out}k^2HW$
-# operations, so doubling the width multiplies the generator's inner convolutions by about four; half the student
-# steps also halves the generator's updates. Compare the two at equal *seconds*, on the accuracy-against-time
-# plot, not at equal steps. A wider generator can make more varied images per batch; more steps move the images
-# more often. The measurement decides, with a second seed for a close call.
-# ````
+# Solution: {ref}`ex-ch4-width-solution`.
 
 # %% [markdown]
 # ```{exercise} Two discrepancies, two gradients (pen and paper)
@@ -1131,26 +990,4 @@ chapter.passed()
 #    discrepancy notices?
 # ```
 #
-# ````{solution} ex-ch4-gradients
-# :class: dropdown
-#
-# 1. From {ref}`ex-ch1-tau2` at τ = 1 (without the τ² factor, and with the $1/(BK)$ average):
-#
-#    $$\frac{\partial D_{\mathrm{ZSKT}}}{\partial s_{ik}} = \frac{q_{ik} - p_{ik}}{BK}, \qquad
-#    \frac{\partial D_{\mathrm{DFAD}}}{\partial s_{ik}} = \frac{\operatorname{sign}(s_{ik} - t_{ik})}{BK}
-#    \quad (s_{ik} \ne t_{ik}).$$
-#
-# 2. The KL gradient is proportional to the difference of the *probabilities*. It shrinks to zero as the student
-#    approaches the teacher (the KL is quadratic near its minimum), and it is also close to zero wherever both
-#    networks put almost all their mass on the same class, however different their logits. The L1 gradient has the
-#    same magnitude, $1/(BK)$, for every logit that differs at all: it does not fade as the student improves, and
-#    it does not fade on confident images. This is the argument of Fang et al. for L1 — no vanishing gradient for
-#    the student or the generator — and also the reason for {ref}`ex-ch4-toy-dfad`: where the softmax is
-#    saturated only L1 still sees a disagreement.
-#
-# 3. $q_i$ is unchanged by $s_i \to s_i + c\mathbf{1}$, so $D_{\mathrm{ZSKT}}$ is too. $D_{\mathrm{DFAD}}$ changes:
-#    with all differences $s_{ik} - t_{ik}$ of one sign, it moves by $|c|/B$. DFAD's student must match the
-#    teacher's logits exactly, including a per-image offset that carries no information about the classes. That
-#    is a stronger target than the KL's: it cannot be met by a student that is right about the probabilities
-#    alone.
-# ````
+# Solution: {ref}`ex-ch4-gradients-solution`.

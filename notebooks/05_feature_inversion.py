@@ -772,7 +772,7 @@ chapter.passed()
 # %% [markdown]
 # ## Exercises
 #
-# Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
+# The worked solutions are in {doc}`C_solutions`. The hands-on exercises reuse this chapter's
 # objects (`teacher`, `teacher_bn`, `train`, `test`, `shape`, `N`, `inv_recipes`, `act_records`, `res_di`, `inv_di`,
 # `gallery`, ...): run the chapter first. An inversion of the recipe's size and its student take several minutes;
 # {ref}`ex-ch5-scale` is work for a GPU.
@@ -785,53 +785,7 @@ chapter.passed()
 # layer from the loss altogether. What happens to the images and to the student?
 # ```
 #
-# ````{solution} ex-ch5-first-bn
-# :class: dropdown
-#
-# `first_weight` is the weight $w_1$ of the first BN layer in the loss. The package refuses 0, so a weight of
-# 10⁻⁶ stands for dropping the layer:
-#
-# ```python
-# r = inv_recipes["bn-stats"]
-# runs_w1 = {}
-# for w1 in (10.0, 1.0, 1e-6):
-#     config.seed_everything(0)
-#     res = distill(
-#         teacher_bn,
-#         zoo.student(r.student_arch),
-#         r.build(first_weight=w1),
-#         eval_set=test,
-#         seed=0,
-#         name=f"BN statistics, w1 = {w1:g}",
-#         **r.student.kwargs(steps=CHAPTER_STEPS),
-#     )
-#     imgs = res.method.inversion.images
-#     runs_w1[w1] = res
-#     print(
-#         f"w1 = {w1:g}: student {100 * res.final_acc:.2f} %; "
-#         "BN loss of the images with the usual weights "
-#         f"{inversion.bn_statistics_loss(teacher_bn, imgs[:512]).item():.1f}; "
-#         f"mean pixel {imgs.mean():.3f}"
-#     )
-#     fig = plot.show_images(
-#         imgs[:20],
-#         ncols=10,
-#         suptitle=f"BN statistics with first_weight = {w1:g}",
-#     )
-# print(f"Fashion-MNIST test images: mean pixel {test.images.mean():.3f}")
-# ```
-#
-# In LeNet-5-BN the first BN layer, `features.bn1`, normalises the output of `conv1`, which is a *linear* function
-# of the pixels. Away from the borders, the mean of channel $c$ over a batch is
-# $\big(\sum_{u} W_c[u]\big)\,\bar x + b_c$ — the filter's sum times the mean pixel, plus the bias — and its variance
-# is a quadratic form in the image's local pixel covariances. So the first BN term is the only one that pins down
-# the images' **brightness and local contrast** directly: the deeper layers see them only through nonlinear
-# features. With $w_1$ lowered, expect the images' mean pixel and contrast to drift away from Fashion-MNIST's dark
-# background with a bright object (compare the printed mean pixels), while the deeper statistics can still be
-# matched; with $w_1 \approx 0$ nothing ties the low-level appearance to the training data except the TV and L2 priors.
-# The student is the judge of whether the deeper statistics alone make useful images: compare its accuracy with the
-# chapter's BN-statistics row.
-# ````
+# Solution: {ref}`ex-ch5-first-bn-solution`.
 
 # %% [markdown]
 # ```{exercise} Smaller metadata
@@ -841,43 +795,7 @@ chapter.passed()
 # larger layers buy, per megabyte?
 # ```
 #
-# ````{solution} ex-ch5-metadata
-# :class: dropdown
-#
-# ```python
-# r = inv_recipes["activation-records"]
-# small = metadata.record_activations(teacher, train, ["classifier.fc3"])
-# config.seed_everything(0)
-# res_small = distill(
-#     teacher,
-#     zoo.student(r.student_arch),
-#     r.build(small),
-#     eval_set=test,
-#     seed=0,
-#     name="activation records, fc3 only",
-#     **r.student.kwargs(steps=CHAPTER_STEPS),
-# )
-# for name, res, rec in (
-#     ("four layers", res_act, act_records),
-#     ("fc3 only", res_small, small),
-# ):
-#     print(f"{name}: {100 * res.final_acc:.2f} % from {rec.nbytes():,} bytes")
-# gain = 100 * (res_act.final_acc - res_small.final_acc)
-# print(
-#     f"the larger layers buy {gain:+.2f} points "
-#     f"for {(act_records.nbytes() - small.nbytes()) / 1e6:.2f} MB more; "
-#     f"the uniform-noise floor is {100 * res_noise.final_acc:.2f} %"
-# )
-# ```
-#
-# The size follows from what is recorded: per class a mean of $d$ numbers and a $d \times d$ covariance, in float32.
-# At `fc3`, $d = 10$: $(10 + 100) \times 4 = 440$ bytes per class, **4,400 bytes** for ten classes, against the
-# {glue:text}`act_mb` of the chapter's four layers. Records of the logits alone are a
-# Gaussian model, per class, of the teacher's outputs on real data: the same kind of information as chapter 2's
-# Dirichlet model of the softmax, but fitted on the owner's data rather than guessed from the weights. Expect those
-# images to resemble data impressions more than the four-layer inversions; whether the intermediate layers'
-# megabytes are worth it is the difference printed, set against the floor of uniform noise.
-# ````
+# Solution: {ref}`ex-ch5-metadata-solution`.
 
 # %% [markdown]
 # ```{exercise} Competition
@@ -887,67 +805,7 @@ chapter.passed()
 # student distilled on them (`methods.TransferSet(inv.images)`) do better at the same budget?
 # ```
 #
-# ````{solution} ex-ch5-competition
-# :class: dropdown
-#
-# A half-trained student: the DeepInversion student of the chapter, stopped at half the chapter's budget. Then Adaptive
-# DeepInversion's images, against that student, with the recipe's other settings:
-#
-# ```python
-# r = inv_recipes["deepinversion"]
-# config.seed_everything(0)
-# half = distill(
-#     teacher_bn,
-#     zoo.student(r.student_arch),
-#     methods.TransferSet(inv_di.images),
-#     eval_set=test,
-#     seed=0,
-#     name="half-trained student",
-#     **r.student.kwargs(steps=CHAPTER_STEPS // 2),
-# ).student
-# settings = {k: v for k, v in r.settings.items() if k != "n"}
-# inv_adi = inversion.deep_inversion(
-#     teacher_bn,
-#     N,
-#     shape,
-#     student=half,
-#     competition_weight=1.0,
-#     seed=0,
-#     **settings,
-# )
-# print(
-#     "the half-trained student agrees with the teacher on "
-#     f"{100 * kd.agreement(half, teacher_bn, inv_di.images):.1f} % "
-#     "of the DeepInversion images and on "
-#     f"{100 * kd.agreement(half, teacher_bn, inv_adi.images):.1f} % "
-#     "of the new ones"
-# )
-# fig = gallery(inv_adi, "Adaptive DeepInversion")
-# config.seed_everything(0)
-# res_adi = distill(
-#     teacher_bn,
-#     zoo.student(r.student_arch),
-#     methods.TransferSet(inv_adi.images),
-#     eval_set=test,
-#     seed=0,
-#     name="Adaptive DeepInversion images",
-#     **r.student.kwargs(steps=CHAPTER_STEPS),
-# )
-# print(
-#     f"DeepInversion {100 * res_di.final_acc:.2f} %, "
-#     f"Adaptive DeepInversion {100 * res_adi.final_acc:.2f} %"
-# )
-# ```
-#
-# The competition term is $1 - \mathrm{JS}(p_T\,\|\,p_S)$ at temperature 3: minimising it raises the Jensen–Shannon
-# divergence between teacher and student, i.e. it moves the images to where the half-trained student disagrees with
-# the teacher. The agreement printout is the direct check: it should be lower on the new images than on the
-# DeepInversion ones, unless the BN and class terms, which pull the other way, dominate at weight 1. The images may
-# look much the same, since most of the loss is still BN matching. Whether a fresh student gains from them is the
-# measurement: the new images teach more where the old set was redundant, but they were chosen against *one*
-# particular student, not against the fresh one that is trained on them. Note the cost, too: a half-trained student
-# first, then a second inversion.
-# ````
+# Solution: {ref}`ex-ch5-competition-solution`.
 
 # %% [markdown]
 # ```{exercise} Shift invariance
@@ -957,34 +815,7 @@ chapter.passed()
 # again: where in the frame are the garments?
 # ```
 #
-# ````{solution} ex-ch5-shift
-# :class: dropdown
-#
-# For an $N \times N$ map $a$ and its circular shift $a'(u) = a(u - u_0)$, the discrete Fourier transform picks up a
-# phase factor only:
-#
-# $$\begin{aligned}
-# \mathcal{F}(a')(\omega) &= \sum_u a(u - u_0)\,e^{-2\pi i\,\omega\cdot u/N}
-# = e^{-2\pi i\,\omega\cdot u_0/N}\,\mathcal{F}(a)(\omega), \\
-# |\mathcal{F}(a')(\omega)| &= |\mathcal{F}(a)(\omega)|.
-# \end{aligned}$$
-#
-# For a real map there is a second invariance: $\mathcal{F}\big(a(-u)\big)(\omega) = \overline{\mathcal{F}(a)(\omega)}$,
-# so a map turned by 180° has the same magnitude spectrum too. Convolutional activations with zero padding are not
-# exactly circular, but away from the borders the same holds approximately. The spectral loss therefore cannot say
-# *where* a pattern is, nor which way up: it fixes which patterns occur, at which scales and orientations.
-#
-# ```python
-# fig = gallery(inv_spec, "spectral records, again")
-# ```
-#
-# Nothing in the loss prefers the centre of the frame, where every Fashion-MNIST garment sits. Look for structure
-# that is shifted, cut by an edge, or spread as texture over the whole frame, and compare with the activation-record
-# images: their targets include flattened activation maps (`features.pool2`), which do fix where things are. BN
-# statistics, averaged over all positions, do not fix position either; DeepInversion's images get their layout from
-# the class term and the priors. Images whose garments are off-centre teach the student about inputs the test set
-# never shows, so whatever the spectral student learns, it learns despite this freedom.
-# ````
+# Solution: {ref}`ex-ch5-shift-solution`.
 
 # %% [markdown]
 # ```{exercise} Scale
@@ -994,41 +825,7 @@ chapter.passed()
 # How close does it get to chapter 1's student distilled on the full real training set?
 # ```
 #
-# ````{solution} ex-ch5-scale
-# :class: dropdown
-#
-# ```python
-# r = inv_recipes["deepinversion"]
-# # more passes are cheap on a GPU; try several budgets
-# steps = 4 * r.student.steps
-# config.seed_everything(0)
-# res_big = distill(
-#     teacher_bn,
-#     zoo.student(r.student_arch),
-#     r.build(n=10_240),
-#     eval_set=test,
-#     seed=0,
-#     name="DeepInversion, 10,240 images",
-#     **r.student.kwargs(steps=steps),
-# )
-# inv_big = res_big.method.inversion
-# print(
-#     f"{len(inv_big):,} images in {inv_big.seconds:.0f} s; "
-#     f"student {100 * res_big.final_acc:.2f} % "
-#     f"after {steps:,} steps"
-# )
-# ```
-#
-# The cost first: synthesis takes one teacher forward and backward pass per image per step, so 10,240 images cost
-# $10{,}240/N$ times the chapter's set, at the same steps per batch. At the rate of the chapter's table (its
-# "synthesis s per 1,000 images" column), multiply by 10.24; a GPU takes a small fraction of that. Then read the
-# student against two references: chapter 1's Student-KD on all 60,000 real images (its table's "Student-KD"
-# row), and the real-data yardstick (chapter 1 and Appendix A), which says how many real images a student of your
-# accuracy is worth (`dfkd_book.stats.worth_real_images(100 * res_big.final_acc, records.yardstick())`). The lever
-# studies of {doc}`B5_reproducing_inversion` found that more images, more steps per batch and more student steps
-# all helped; how much of the gap to the ceiling they close at this scale is the measurement. Run it from two seeds
-# if the answer is close.
-# ````
+# Solution: {ref}`ex-ch5-scale-solution`.
 
 # %% [markdown]
 # ```{exercise} Sampling activations: Cholesky, not covariance (pen and paper)
@@ -1040,19 +837,4 @@ chapter.passed()
 # variance 0.01.
 # ```
 #
-# ````{solution} ex-ch5-cholesky
-# :class: dropdown
-#
-# For a fixed matrix $A$, $\mathrm{Cov}(\mu + Az) = A\,\mathrm{Cov}(z)\,A^\top = AA^\top$. So
-#
-# $$\mathrm{Cov}(\mu_c + L_c z) = L_cL_c^\top = \Sigma_c, \qquad
-# \mathrm{Cov}(\mu_c + \Sigma_c z) = \Sigma_c\Sigma_c^\top = \Sigma_c^2 .$$
-#
-# The Cholesky version reproduces the recorded covariance exactly. The other squares it: with
-# $\Sigma_c = \sum_i \lambda_i v_iv_i^\top$, the variance along each eigenvector $v_i$ becomes $\lambda_i^2$. A
-# direction of variance 4 gets variance 16 (standard deviation 4 instead of 2); one of variance 0.01 gets 0.0001
-# (standard deviation 0.01 instead of 0.1). The sampled targets are too spread along the few large directions and
-# nearly frozen along the many small ones, and they are not even in the right units: $\lambda^2$ is a squared
-# variance. `ActivationRecords.sample` uses the Cholesky factor (with a small jitter added to the diagonal so the
-# factorisation exists).
-# ````
+# Solution: {ref}`ex-ch5-cholesky-solution`.

@@ -715,7 +715,7 @@ chapter.passed()
 # %% [markdown]
 # ## Exercises
 #
-# Every exercise has a worked solution, hidden until you open it. The hands-on exercises reuse this chapter's
+# The worked solutions are in {doc}`C_solutions`. The hands-on exercises reuse this chapter's
 # objects (`teacher`, `test`, `classes`, `r`, `ab`, `res_ssd`, ...): run the chapter first.
 
 # %% [markdown]
@@ -727,50 +727,7 @@ chapter.passed()
 # Fig. 4.
 # ```
 #
-# ````{solution} ex-ch6-scale
-# :class: dropdown
-#
-# The number of epochs is fixed by the student's budget (`student.steps / kd_steps`), so the synthetic scale is
-# epochs × `synthesis_batch`; a buffer as large as everything ever made keeps every sample, as the recipe does:
-#
-# ```python
-# epochs = -(-r.student.steps // r.settings["kd_steps"])
-# rows = []
-# for sb in (10, 20, 30, 60, 120):
-#     config.seed_everything(0)
-#     res = distill(
-#         teacher,
-#         zoo.student(r.student_arch),
-#         r.build(synthesis_batch=sb, capacity=epochs * sb),
-#         eval_set=test,
-#         seed=0,
-#         progress=False,
-#         name=f"synthesis_batch {sb}",
-#         **r.student.kwargs(eval_every=r.settings["kd_steps"]),
-#     )
-#     rows.append(
-#         {
-#             "synthetic samples": res.method.synthetic,
-#             "student %": 100 * res.final_acc,
-#             "wall s": res.history.seconds,
-#         }
-#     )
-# scale = pd.DataFrame(rows).set_index("synthetic samples")
-# fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3))
-# scale["student %"].plot(
-#     ax=ax1, marker="o", logx=True, ylabel="student test accuracy (%)"
-# )
-# scale["wall s"].plot(ax=ax2, marker="o", logx=True, ylabel="wall time (s)")
-# scale
-# ```
-#
-# At the full recipe these batches run from a sixth of its samples to twice as many; its own scale, 10 % of
-# Fashion-MNIST's training set, is the fourth point. The wall time grows with the scale because each epoch's
-# inversion costs `g_steps` teacher forward and backward passes for every sample of the batch; the student's
-# steps cost the same at every scale. Whether your curve flattens by 10 %, as the paper claims, or is still
-# rising because the samples are the bottleneck, is what the plot shows. With one seed per point, differences of
-# a point or two are within the spread.
-# ````
+# Solution: {ref}`ex-ch6-scale-solution`.
 
 # %% [markdown]
 # ```{exercise} A generator that remembers
@@ -780,48 +737,7 @@ chapter.passed()
 # steps `g_steps`?
 # ```
 #
-# ````{solution} ex-ch6-memory
-# :class: dropdown
-#
-# Compare the two at a few values of `g_steps`, with the ablation's budget so that it stays short:
-#
-# ```python
-# rows = []
-# for reinit in (True, False):
-#     for g in (ab["g_steps"] // 4, ab["g_steps"] // 2, ab["g_steps"]):
-#         config.seed_everything(0)
-#         res = distill(
-#             teacher,
-#             zoo.student(r.student_arch),
-#             r.build(
-#                 g_steps=g, kd_steps=ab["kd_steps"], reinit_generator=reinit
-#             ),
-#             eval_set=test,
-#             seed=0,
-#             progress=False,
-#             name=f"reinit {reinit}, g_steps {g}",
-#             **r.student.kwargs(
-#                 steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]
-#             ),
-#         )
-#         rows.append(
-#             {
-#                 "fresh generator every epoch": reinit,
-#                 "g_steps": g,
-#                 "student %": 100 * res.final_acc,
-#                 "wall s": res.history.seconds,
-#             }
-#         )
-# pd.DataFrame(rows).pivot(
-#     index="g_steps", columns="fresh generator every epoch", values="student %"
-# )
-# ```
-#
-# A fresh generator starts every epoch from random weights and must match the BN statistics all over again in
-# `g_steps` steps; a carried one starts from last epoch's solution, so its steps can go to the adversarial and
-# class terms, and its accuracy should fall off more slowly as `g_steps` shrinks. The price is diversity: a
-# carried generator makes samples like last epoch's, which the diversity term of φ is there to counter.
-# ````
+# Solution: {ref}`ex-ch6-memory-solution`.
 
 # %% [markdown]
 # ```{exercise} γ
@@ -830,53 +746,7 @@ chapter.passed()
 # Set γ = 0 (no difficulty term) and γ = 5. What happens to the confidence histogram of Fig. 2?
 # ```
 #
-# ````{solution} ex-ch6-gamma
-# :class: dropdown
-#
-# ```python
-# runs_gamma = {}
-# for g in (0.0, r.settings["gamma"], 5.0):
-#     config.seed_everything(0)
-#     runs_gamma[g] = distill(
-#         teacher,
-#         zoo.student(r.student_arch),
-#         r.build(g_steps=ab["g_steps"], kd_steps=ab["kd_steps"], gamma=g),
-#         eval_set=test,
-#         seed=0,
-#         progress=False,
-#         name=f"γ = {g:g}",
-#         **r.student.kwargs(
-#             steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]
-#         ),
-#     )
-# fig, ax = plt.subplots(figsize=(6, 3))
-# for g, res in runs_gamma.items():
-#     ax.hist(
-#         torch.cat(res.method.confidence),
-#         bins=20,
-#         range=(0, 1),
-#         alpha=0.5,
-#         density=True,
-#         label=f"γ = {g:g}: student {100 * res.final_acc:.1f} %",
-#     )
-# ax.set(xlabel="teacher confidence p_T(x)", ylabel="density")
-# ax.legend(fontsize=8)
-# ```
-#
-# The difficulty factor $(1 - p_T)^\gamma$ multiplies each sample's class (task) term in the generator's loss:
-#
-# | $p_T$ | γ = 0 | γ = 2 | γ = 5 |
-# |---|---|---|---|
-# | 0.5 | 1 | 0.25 | 0.031 |
-# | 0.9 | 1 | 0.01 | 10⁻⁵ |
-# | 0.99 | 1 | 10⁻⁴ | 10⁻¹⁰ |
-#
-# With γ = 0 the class term counts fully however sure the teacher already is, so the generator keeps pushing
-# samples towards confident, easy examples: the histogram's mass moves towards $p_T = 1$. With γ = 5 the class
-# term all but vanishes once the teacher is more than about half sure, and only the BN and adversarial terms act
-# on those samples: more mass at low and middle confidence, the "hard" samples the paper's Fig. 2 credits φ with.
-# Which makes the better student, the legend answers for one seed.
-# ````
+# Solution: {ref}`ex-ch6-gamma-solution`.
 
 # %% [markdown]
 # ```{exercise} Priority without correction
@@ -886,39 +756,7 @@ chapter.passed()
 # still help a small student?
 # ```
 #
-# ````{solution} ex-ch6-no-correction
-# :class: dropdown
-#
-# ```python
-# runs_beta = {}
-# for b in (0.0, r.settings["beta"], 1.0):
-#     config.seed_everything(0)
-#     runs_beta[b] = distill(
-#         teacher,
-#         zoo.student(r.student_arch),
-#         r.build(g_steps=ab["g_steps"], kd_steps=ab["kd_steps"], beta=b),
-#         eval_set=test,
-#         seed=0,
-#         progress=False,
-#         name=f"ω = {b:g}",
-#         **r.student.kwargs(
-#             steps=ab["epochs"] * ab["kd_steps"], eval_every=ab["kd_steps"]
-#         ),
-#     )
-#     print(f"ω = {b:g}: {100 * runs_beta[b].final_acc:.2f} %")
-# ```
-#
-# With ω = 0 every importance-sampling weight is 1 ({ref}`ex-ch6-is-weight`), so each step's expected loss
-# is $\sum_i P(i)\,\ell_i$: the average over the buffer *re-weighted* towards the samples with high priority, those
-# on which the student still disagrees most with the teacher. ω = 1 would remove that bias exactly; the recipe's
-# ω = 0.4 removes part of it, as prioritised experience replay does early in training.
-#
-# Why a biased sampler can still help: unbiasedness here is with respect to the *buffer*, a few thousand synthetic
-# samples, not to the real data the student is tested on. Spending more steps on the samples the student gets
-# wrong is hard-example mining, and a small student with a short budget gains most from not wasting steps on
-# samples it already matches. The risk: a few outliers with huge priority (samples the student can never match)
-# can take over the batches.
-# ````
+# Solution: {ref}`ex-ch6-no-correction-solution`.
 
 # %% [markdown]
 # ```{exercise} Table 4, properly
@@ -929,44 +767,7 @@ chapter.passed()
 # **r.student.kwargs())`. Which modules lift the baseline by more than the spread between seeds?
 # ```
 #
-# ````{solution} ex-ch6-table4
-# :class: dropdown
-#
-# ```python
-# seeds = (0, 1, 2)
-# acc = {row: [] for row in ssd.ABLATION}
-# for row, switches in ssd.ABLATION.items():
-#     for s in seeds:
-#         config.seed_everything(s)
-#         res = distill(
-#             teacher,
-#             zoo.student("lenet5half"),
-#             r.build(**switches),
-#             eval_set=test,
-#             seed=s,
-#             progress=False,
-#             name=f"{row}, seed {s}",
-#             **r.student.kwargs(),
-#         )
-#         acc[row].append(100 * res.final_acc)
-# a = {row: torch.tensor(v) for row, v in acc.items()}
-# t4_seeds = pd.DataFrame(
-#     {
-#         row: {
-#             "mean %": v.mean().item(),
-#             "sd": v.std().item(),
-#             "lift over baseline": (v.mean() - a["baseline"].mean()).item(),
-#         }
-#         for row, v in a.items()
-#     }
-# ).T
-# t4_seeds.round(2)
-# ```
-#
-# That is 18 full SSD-KD runs. With three seeds per row and a standard deviation $\sigma$ per run, the difference
-# of two rows' means scatters by $\sigma\sqrt{2/3} \approx 0.82\,\sigma$; a lift is worth believing when it is
-# well above that. {doc}`B6_reproducing_ssd_kd` reads the book's runs of this table.
-# ````
+# Solution: {ref}`ex-ch6-table4-solution`.
 
 # %% [markdown]
 # ```{exercise} The importance-sampling weight (pen and paper)
@@ -981,28 +782,4 @@ chapter.passed()
 #    per-sample losses over the buffer, up to a constant factor. What happens with α = 0?
 # ```
 #
-# ````{solution} ex-ch6-is-weight
-# :class: dropdown
-#
-# 1. Write $u_i = (|\delta_i| + \epsilon)^\alpha$, so $P(i) = u_i/\sum_j u_j$. Then
-#    $(N P(i))^{-\omega} = (N/\sum_j u_j)^{-\omega}\,u_i^{-\omega}$, and the largest of these belongs to the smallest
-#    $u$, i.e. the smallest priority. The common factor cancels in the ratio:
-#
-#    $$w_i = \frac{u_i^{-\omega}}{u_{\min}^{-\omega}} = \Big(\frac{|\delta_{\min}| + \epsilon}{|\delta_i| + \epsilon}\Big)^{\alpha\omega}.$$
-#
-#    The weight depends only on the ratio of two priorities, not on the buffer's size. With the recipe's α = 0.6,
-#    ω = 0.4 ($\alpha\omega = 0.24$), ε = 10⁻⁶ and the table's $\delta_{\min} = 0$, the sample with δ = 2 gets
-#    $(10^{-6}/2)^{0.24} = e^{-0.24 \ln(2\times10^{6})} = e^{-3.48} \approx 0.0307$, the value in the table; the one with
-#    δ = 0.5 gets $(2\times10^{-6})^{0.24} \approx 0.0429$.
-#
-# 2. With ω = 1, $w_i = (N P(i))^{-1}/(N P_{\min})^{-1} = P_{\min}/P(i)$, and
-#
-#    $$\mathbb{E}_{i\sim P}\big[w_i\,\ell_i\big] = \sum_i P(i)\,\frac{P_{\min}}{P(i)}\,\ell_i
-#    = N P_{\min}\cdot\frac{1}{N}\sum_i \ell_i,$$
-#
-#    the uniform average times the constant $N P_{\min} \le 1$: priority sampling then changes *which* samples are
-#    drawn — and so the variance of the estimate — but not what is optimised. For ω < 1 the correction is partial
-#    and the objective leans towards high-priority samples ({ref}`ex-ch6-no-correction`). With α = 0 every
-#    $P(i) = 1/N$: sampling is uniform, every $w_i = 1$, and the buffer is an ordinary replay buffer — the
-#    "baseline" rows of Table 4 without PS.
-# ````
+# Solution: {ref}`ex-ch6-is-weight-solution`.

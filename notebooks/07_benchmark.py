@@ -436,7 +436,7 @@ glue(
 # %% [markdown]
 # ## Exercises
 #
-# Every exercise has a worked solution, hidden until you open it. {ref}`ex-ch7-pareto`,
+# The worked solutions are in {doc}`C_solutions`. {ref}`ex-ch7-pareto`,
 # {ref}`ex-ch7-retention` and {ref}`ex-ch7-retention-rank` only read the records and run in seconds; the others
 # train students, and {ref}`ex-ch7-gpu` and {ref}`ex-ch7-teacher` are hours of CPU work.
 
@@ -450,80 +450,7 @@ glue(
 # worth?
 # ```
 #
-# ````{solution} ex-ch7-real-curve
-# :class: dropdown
-#
-# ```python
-# import numpy as np
-#
-# from dfkd_book import data, distill, methods, recipes, stats, zoo
-#
-# train, test = (
-#     data.load("fashion-mnist", "train"),
-#     data.load("fashion-mnist", "test"),
-# )
-# teacher = zoo.teacher("lenet5", "fashion-mnist")
-# student_protocol = recipes.get("deepinversion").student
-# real_curve = {}
-# for n in (1_000, 6_000, 60_000):
-#     config.seed_everything(0)
-#     res = distill(
-#         teacher,
-#         zoo.student("lenet5half"),
-#         methods.RealData(train, n=n),
-#         eval_set=test,
-#         seed=0,
-#         progress=False,
-#         name=f"{n:,} real images",
-#         **student_protocol.kwargs(),
-#     )
-#     real_curve[n] = 100 * res.final_acc
-# sizes, accs = np.log(list(real_curve)), list(real_curve.values())
-# for row in board:
-#     if row.data_free:
-#         worth = (
-#             np.exp(np.interp(row.student_acc, accs, sizes))
-#             if min(accs) <= row.student_acc <= max(accs)
-#             else None
-#         )
-#         print(
-#             f"{row.name:<32} {row.student_acc:6.2f} %  worth ≈ "
-#             + (
-#                 f"{worth:,.0f} real images"
-#                 if worth
-#                 else "outside the curve's range"
-#             )
-#         )
-# ```
-#
-# (`np.interp` needs the accuracies to increase with N, which they should.) `RealData(train, n=N)` takes the first
-# N images, not a class-balanced subset; with 1,000 or more images every class is well represented anyway.
-#
-# The yardstick of chapter 1 and Appendix A already answers the question with another protocol — N class-balanced
-# images, three seeds each, from N = 10 — and `stats.worth_real_images` reads it backwards:
-#
-# ```python
-# yardstick = dfkd_book.records.yardstick()
-# for row in board:
-#     w = stats.worth_real_images(row.student_acc, yardstick)
-#     print(
-#         f"{row.name:<32} {row.student_acc:6.2f} %  "
-#         + (
-#             "fewer than the smallest N"
-#             if w["below"]
-#             else "more than all"
-#             if w["above"]
-#             else f"≈ {w['n']:,}"
-#         )
-#     )
-# ```
-#
-# The answer is sobering. Chapter 1 read the yardstick at a few accuracies: a data-free student a few points below
-# the best is worth a few dozen real images, and one below 70 % only one or two per class — a handful of labelled
-# examples, shown many times with augmentation and re-labelled by the teacher, teach this student as much as
-# thousands of synthetic ones. Your curve, with chapter 5's
-# protocol, answers the same question with that protocol; the two need not agree exactly.
-# ````
+# Solution: {ref}`ex-ch7-real-curve-solution`.
 
 # %% [markdown]
 # ```{exercise} Your own machine
@@ -533,29 +460,7 @@ glue(
 # methods gain most from the accelerator, and does the ranking change?
 # ```
 #
-# ````{solution} ex-ch7-gpu
-# :class: dropdown
-#
-# ```bash
-# python -m dfkd_book.experiments.bench all --skip mte --out results-gpu
-# ```
-#
-# (the records go to `results-gpu/records/`) and point the notebook at the new directory
-# (`leaderboard.load("results-gpu")`), or keep the default `results/` and compare with `git diff results/`.
-#
-# *Accuracy.* The recipes, seeds and protocols are the same, so the students should come out nearly the same: GPU
-# kernels are not bit-identical to CPU ones and some are nondeterministic, which moves single-seed numbers by a
-# little, but nothing about the method changes. So the ranking by **accuracy** should hold, up to rows closer than
-# their seed spread.
-#
-# *Cost.* What changes is the wall time, and not by the same factor for everyone. The methods that spend their time
-# in large batched forward *and backward* passes of the teacher through images — the inversions of chapter 5 (256
-# images per batch, 400 steps), ZSKD's crafting (4,096 impressions in parallel), SSD-KD's synthesis — have the most
-# parallel work and should gain most. A LeNet-5-Half step on a batch of 256 small images is too small to fill a GPU,
-# so methods dominated by student steps (KD on real data, the arbitrary sets once balanced) gain less. The
-# accuracy-against-compute plot is where the ranking can change: a method that was slow on the CPU but parallel may
-# move left past cheaper ones.
-# ````
+# Solution: {ref}`ex-ch7-gpu-solution`.
 
 # %% [markdown]
 # ```{exercise} Equal compute
@@ -565,37 +470,7 @@ glue(
 # recipe. Which method is best *per second*?
 # ```
 #
-# ````{solution} ex-ch7-equal-compute
-# :class: dropdown
-#
-# A first answer needs no training: every record keeps its learning curve against wall time, so read each curve
-# at the budget, as the frontier above does with teacher queries:
-#
-# ```python
-# budget = 240.0  # seconds
-# by_time = leaderboard.curves(records, "wall_s")
-# for name, acc in leaderboard.at_budget(by_time, budget).items():
-#     first = by_time[name][0][0]
-#     print(
-#         f"{name:<32} "
-#         + (
-#             f"{acc:6.2f} % by {budget:.0f} s"
-#             if acc is not None
-#             else f"nothing yet (first evaluation at {first:.0f} s)"
-#         )
-#     )
-# ```
-#
-# This is only a lower bound for each method: a curve cut at 240 s comes from a run planned for a longer budget, so
-# its cosine schedule is still at a high learning rate there, and a run *planned* for 240 s would end better. The
-# proper experiment re-sizes each recipe so that its whole run takes the budget — fewer images or steps for the
-# makers (`recipe.build(n=..., steps=...)`), fewer student steps (`recipe.student.kwargs(steps=...)`) — and checks
-# the wall time it actually took. Cost per image is the guide: the "s per 1,000 samples made" column above says how
-# many images each method can make in the budget, and the distillation time scales with the student's steps. "Best
-# per second" then means the highest accuracy at equal wall time, which is the leftmost-highest point of the
-# accuracy-against-compute plot, not accuracy divided by seconds (a method that reaches 20 % in one second is not
-# better than one that reaches 70 % in four minutes).
-# ````
+# Solution: {ref}`ex-ch7-equal-compute-solution`.
 
 # %% [markdown]
 # ```{exercise} Retention across papers
@@ -605,38 +480,7 @@ glue(
 # Fashion-MNIST number. Which methods reproduce their paper's retention?
 # ```
 #
-# ````{solution} ex-ch7-retention
-# :class: dropdown
-#
-# The papers' numbers are in the book's method table, `recipes.METHODS`; the Fashion-MNIST rows all distil the
-# LeNet-5 of Nayak et al., whose published accuracy both their papers give:
-#
-# ```python
-# paper_teacher = recipes.published("kd-real", "teacher").value
-# rows = []
-# for m, rec in records.items():
-#     p = recipes.published(m, "student", "fashion-mnist")
-#     if p is not None:
-#         rows.append(
-#             {
-#                 "method": recipes.about(m).label,
-#                 "paper's setting": p.setting,
-#                 "paper retention %": 100 * p.value / paper_teacher,
-#                 "book retention %": (
-#                     100 * rec["student_acc"] / rec["teacher_acc"]
-#                 ),
-#             }
-#         )
-# pd.DataFrame(rows).set_index("method").round(1)
-# ```
-#
-# Four rows have one: KD on real data, ZSKD, balanced noise and the best arbitrary set. In the committed records
-# only KD on real data reproduces its paper's retention (chapter 1's paper-vs-book table agrees to a tenth of a
-# point); every data-free row stays below its paper's (chapter 3's paper-vs-book table gives the best arbitrary
-# set's retention beside the paper's). Retention removes the difference between the teachers; what is left is the
-# difference in transfer sets and in budgets, which the chapters' "Where this chapter falls short" sections
-# discuss.
-# ````
+# Solution: {ref}`ex-ch7-retention-solution`.
 
 # %% [markdown]
 # ```{exercise} A second teacher
@@ -646,63 +490,7 @@ glue(
 # conclusions depend on the teacher?
 # ```
 #
-# ````{solution} ex-ch7-teacher
-# :class: dropdown
-#
-# The AlexNet weights are not shipped: with `train_if_missing=True` the first call trains the teacher with the
-# zoo's recipe (60 epochs) and caches it (without it, `zoo.teacher` raises and names the command that trains it,
-# `python -m dfkd_book.zoo train alexnet fashion-mnist`). `bench` runs the LeNet-5 recipes, so loop over the recipes yourself, with the same student:
-#
-# ```python
-# from dfkd_book import data, distill, kd, recipes, zoo
-#
-# test = data.load("fashion-mnist", "test")
-# teacher_alex = zoo.teacher("alexnet", "fashion-mnist", train_if_missing=True)
-# alex_acc = 100 * kd.evaluate(teacher_alex, test)
-# alex = {}
-# for name in (
-#     "kd-real",
-#     "zskd",
-#     "arbitrary-noise",
-#     "arbitrary-best",
-#     "deepinversion",
-#     "ssd-kd",
-# ):
-#     rec = recipes.get(name)
-#     config.seed_everything(0)
-#     res = distill(
-#         teacher_alex,
-#         zoo.student(rec.student_arch),
-#         rec.build(*rec.args(teacher_alex)),
-#         eval_set=test,
-#         seed=0,
-#         progress=False,
-#         name=name,
-#         **rec.student.kwargs(),
-#     )
-#     alex[name] = {
-#         "student %": 100 * res.final_acc,
-#         "retention %": 100 * res.final_acc / alex_acc,
-#         "wall s": res.history.seconds,
-#     }
-# pd.DataFrame(alex).T
-# ```
-#
-# AlexNet has BatchNorm, so it can serve the BN methods (DeepInversion, SSD-KD) itself, with no twin needed; the
-# record-based methods need their `layers` re-chosen for AlexNet's layer names, and the adversarial games their
-# own call. Things to compare with the LeNet-5 leaderboard:
-#
-# * **The order** of the methods, and whether the best data-free method is still the same.
-# * **The ceiling.** LeNet-5-Half is further from AlexNet than from LeNet-5 in capacity, so even KD on real data may
-#   keep less of its teacher; compare every method's retention with the ceiling's, not with 100 %.
-# * **The cost.** Every teacher forward and backward pass is now much dearer. Methods that make images with one
-#   teacher backward pass per image per step (the inversions, ZSKD's crafting, SSD-KD's synthesis) pay that on
-#   every step; the arbitrary sets pay one forward pass per candidate, and KD on real data one per image. Expect
-#   the accuracy-against-compute plot to stretch most for the first group.
-#
-# A conclusion that holds for both teachers — balanced arbitrary images as a cheap strong baseline, say — is worth
-# more than one of either leaderboard alone; one that flips tells you which property of the teacher it depended on.
-# ````
+# Solution: {ref}`ex-ch7-teacher-solution`.
 
 # %% [markdown]
 # ```{exercise} The front of the leaderboard
@@ -712,30 +500,7 @@ glue(
 # dominated? Write the few lines that find them from `board`.
 # ```
 #
-# ````{solution} ex-ch7-pareto
-# :class: dropdown
-#
-# Sort by wall time and keep every method more accurate than all faster ones:
-#
-# ```python
-# front, best_so_far = [], -1.0
-# for row in sorted((r for r in board if r.data_free), key=lambda r: r.wall_s):
-#     if row.student_acc > best_so_far:
-#         front.append(row)
-#         best_so_far = row.student_acc
-# print(
-#     " → ".join(
-#         f"{r.name} ({r.wall_s:,.0f} s, {r.student_acc:.2f} %)" for r in front
-#     )
-# )
-# ```
-#
-# A method on this front is the best choice for *some* compute budget: the one just below it in accuracy is
-# cheaper, the one above it dearer. A method off the front is beaten on both counts by one that is on it, whatever
-# you can afford — unless it has something the leaderboard does not measure, such as needing no BatchNorm in the
-# teacher, no metadata or no images at all (the "when to choose which" list above). The front is one machine's:
-# {ref}`ex-ch7-gpu` can move it.
-# ````
+# Solution: {ref}`ex-ch7-pareto-solution`.
 
 # %% [markdown]
 # ```{exercise} Does retention change the ranking? (pen and paper)
@@ -746,17 +511,4 @@ glue(
 # student accuracy?
 # ```
 #
-# ````{solution} ex-ch7-retention-rank
-# :class: dropdown
-#
-# Take a student of accuracy $a$ from the LeNet-5 and one of accuracy $b$ from the LeNet-5-BN. By retention, the
-# first ranks higher when $a/t_1 > b/t_2$, i.e. when $b/a < t_2/t_1$ = {glue:text}`t_ratio`. By accuracy it ranks
-# higher when $b/a < 1$. The two rankings disagree only when
-#
-# $$1 < \frac{b}{a} < \frac{t_2}{t_1},$$
-#
-# that is when the BN-teacher student is ahead by less than {glue:text}`t_gap` of its accuracy. That is far inside
-# any seed spread this book has measured, so with these two teachers retention and accuracy rank the methods the
-# same way. Retention matters across *papers*, whose teachers differ by whole points ({ref}`ex-ch7-retention`), not
-# across the rows of this leaderboard.
-# ````
+# Solution: {ref}`ex-ch7-retention-rank-solution`.
