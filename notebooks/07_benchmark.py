@@ -336,8 +336,6 @@ t1, t2 = (
 )  # LeNet-5, LeNet-5-BN
 glue("t_lenet5", f"{t1:.2f}")
 glue("t_lenet5bn", f"{t2:.2f}")
-glue("t_ratio", f"{t2 / t1:.4f}")
-glue("t_gap", f"{100 * abs(t2 / t1 - 1):.2f} %")
 
 # %% [markdown]
 # ## When to choose which
