@@ -92,6 +92,7 @@ import torch.nn.functional as F
 from dfkd_book import (
     augment,
     chapters,
+    compare,
     config,
     data,
     distill,
@@ -104,7 +105,6 @@ from dfkd_book import (
     synthesis,
     zoo,
 )
-from dfkd_book.experiments import leaderboard
 from dfkd_book.methods import inversion, metadata
 
 chapter = chapters.setup("05_feature_inversion")
@@ -116,30 +116,18 @@ chapter = chapters.setup("05_feature_inversion")
 # the recipes' student budget, to keep the chapter short; "Paper vs this book" gives the recipes' students.
 
 # %% tags=["hide-output"]
-inv_recipes = {
-    name: recipes.get(name)
-    for name in ("bn-stats", "deepinversion", "activation-records", "spectral")
-}
+inv_recipes = {k: recipes.get(k) for k in compare.inversion.METHODS}
 di = inv_recipes["deepinversion"]
 N, STEPS = di.settings["n"], di.settings["steps"]
 CHAPTER_STEPS = di.student.steps // 2  # half the recipes' student budget
-
-
-def label(key):
-    """A recipe's name in this chapter's tables, metadata methods marked."""
-    about = recipes.about(key)
-    return about.label + " (metadata)" * (about.group == "metadata")
-
-
+label = compare.inversion.label  # a recipe's name, metadata methods marked
 chapters.glue("n_images", f"{N:,}")
 chapters.glue("synth_batch", f"{di.settings['batch_size']:,}")
 chapters.glue("first_weight", f"{di.settings['first_weight']:g}")
 chapters.glue("temperature", f"{di.student.T:g}")
 chapters.glue("passes", f"{CHAPTER_STEPS * di.student.batch_size / N:,.0f}")
-pd.concat(
-    {name: recipes.table(name)[config.profile()] for name in inv_recipes},
-    axis=1,
-).fillna("")
+tables = {k: recipes.table(k)[config.profile()] for k in inv_recipes}
+pd.concat(tables, axis=1).fillna("")
 
 # %%
 # only the teacher's owner uses it: to record metadata
@@ -171,14 +159,9 @@ probes = {
     "random shapes (chapter 3)": sources.random_shapes(shape, seed=0)(1024),
     "photo patches (chapter 3)": sources.photo_patches(shape, seed=0)(1024),
 }
-bn_table = pd.Series(
-    {
-        name: inversion.bn_statistics_loss(teacher_bn, x).item()
-        for name, x in probes.items()
-    },
-    name="BN-statistics loss",
-)
-bn_table.round(2)
+bn_loss = inversion.bn_statistics_loss
+bn_table = {k: bn_loss(teacher_bn, x).item() for k, x in probes.items()}
+pd.Series(bn_table, name="BN-statistics loss").round(2)
 
 # %% [markdown]
 # Real test images sit closest to the running statistics of the {glue:text}`n_bn` BN layers; noise and chapter 3's
@@ -234,12 +217,8 @@ def objective_from_scratch(teacher, x, y, w):
         dims = [0, *range(2, a.ndim)]  # every axis but the channels
         measured.append((bn, a.mean(dims), a.var(dims, unbiased=False)))
 
-    bns = [
-        m
-        for m in teacher.modules()
-        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))
-    ]
-    handles = [bn.register_forward_hook(measure) for bn in bns]
+    bns = inversion.batchnorms(teacher)  # (name, BN layer), forward order
+    handles = [bn.register_forward_hook(measure) for _, bn in bns]
     logits = teacher(x)
     for h in handles:
         h.remove()
@@ -276,9 +255,7 @@ package["DeepInversion loss"] = sum(
 )
 for term in scratch:
     assert torch.allclose(scratch[term], package[term], rtol=1e-5), term
-pd.DataFrame({"from scratch": scratch, "package": package}).apply(
-    lambda column: column.map(torch.Tensor.item)
-)
+pd.DataFrame({"from scratch": scratch, "package": package}).map(float)
 
 # %% [markdown]
 # ## The pixel loop, from scratch
@@ -320,23 +297,16 @@ def deepinversion_from_scratch(teacher, y, w, *, steps, jitter=2, seed=0):
     return best_x
 
 
-frozen_bn = hooks.frozen_copy(teacher_bn, torch.device("cpu"))
+cpu = torch.device("cpu")
+frozen_bn = hooks.frozen_copy(teacher_bn, cpu)
 y8 = torch.arange(8) % 10
 ours = deepinversion_from_scratch(frozen_bn, y8, w, steps=20)
-keys = [*WEIGHTS.values(), "lr", "first_weight", "init_range"]
+# the package, with the same classes, budget, views, seed and weights
+same = dict(labels=y8, steps=20, batch_size=8, jitter=2, flip=True, seed=0)
+for k in [*WEIGHTS.values(), "lr", "first_weight", "init_range"]:
+    same[k] = w[k]
 package_images = inversion.deep_inversion(
-    teacher_bn,
-    8,
-    shape,
-    labels=y8,
-    steps=20,
-    batch_size=8,
-    jitter=2,
-    flip=True,
-    seed=0,
-    progress=False,
-    device=torch.device("cpu"),
-    **{k: w[k] for k in keys},
+    teacher_bn, 8, shape, progress=False, device=cpu, **same
 ).images
 gap = (ours - package_images).abs().max().item()
 assert gap < 1e-6, gap
@@ -351,24 +321,24 @@ chapters.glue("pixel_gap", f"{gap:.1e}" if gap else "zero")
 # batch statistics match its running ones, with small TV and L2 priors to keep the pixels smooth. No class is asked
 # for: the teacher labels the result. `methods.BNInversion` makes the images inside `distill`, once, before the
 # student's first step; the loop then distils a fresh LeNet-5-Half on them, and the images stay readable on
-# `result.method.inversion`.
+# `result.method.inversion`. Every student of this chapter comes from the same `distill` call, written once as
+# `student(teacher, method, name)`.
 
 # %%
-r = inv_recipes["bn-stats"]
-config.seed_everything(0)
-res_bn = distill(
-    teacher_bn,
-    zoo.student(r.student_arch),
-    r.build(),
-    eval_set=test,
-    seed=0,
-    name="BN statistics",
-    **r.student.kwargs(steps=CHAPTER_STEPS),
-)
+protocol = di.student.kwargs(steps=CHAPTER_STEPS)  # one for all four recipes
+
+
+def student(t, method, name):
+    """A fresh LeNet-5-Half distilled by teacher t on method's images."""
+    config.seed_everything(0)
+    s = zoo.student("lenet5half")
+    return distill(t, s, method, eval_set=test, seed=0, name=name, **protocol)
+
+
+res_bn = student(teacher_bn, inv_recipes["bn-stats"].build(), "BN statistics")
 inv_bn = res_bn.method.inversion
 fig = plot.show_images(
     inv_bn.images[:20],
-    ncols=10,
     titles=[
         classes[c] for c in kd.logits(teacher_bn, inv_bn.images[:20]).argmax(1)
     ],
@@ -400,16 +370,8 @@ def gallery(inv, title, per_class=3):
 
 
 # %%
-r = inv_recipes["deepinversion"]
-config.seed_everything(0)
-res_di = distill(
-    teacher_bn,
-    zoo.student(r.student_arch),
-    r.build(),
-    eval_set=test,
-    seed=0,
-    name="DeepInversion",
-    **r.student.kwargs(steps=CHAPTER_STEPS),
+res_di = student(
+    teacher_bn, inv_recipes["deepinversion"].build(), "DeepInversion"
 )
 inv_di = res_di.method.inversion
 fig = gallery(inv_di, "DeepInversion")
@@ -446,16 +408,7 @@ chapters.glue("act_layers", ", ".join(act_records.layers))
 chapters.glue("act_mb", f"{act_records.nbytes() / 1e6:.1f} MB")
 
 # %%
-config.seed_everything(0)
-res_act = distill(
-    teacher,
-    zoo.student(r.student_arch),
-    r.build(act_records),
-    eval_set=test,
-    seed=0,
-    name="activation records",
-    **r.student.kwargs(steps=CHAPTER_STEPS),
-)
+res_act = student(teacher, r.build(act_records), "activation records")
 inv_act = res_act.method.inversion
 fig = gallery(inv_act, "activation records")
 
@@ -481,12 +434,8 @@ chapters.glue("spec_kb", f"{spec_records.nbytes() / 1e3:.0f} kB")
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 5, figsize=(10, 2.2))
 for ax, c in zip(axes, (0, 1, 5, 7, 8)):
-    ax.imshow(
-        torch.fft.fftshift(
-            spec_records.mean["features.relu1"][c, 0].log1p(), dim=0
-        ),
-        cmap="magma",
-    )
+    s = spec_records.mean["features.relu1"][c, 0].log1p()
+    ax.imshow(torch.fft.fftshift(s, dim=0), cmap="magma")
     ax.set(title=classes[c], xticks=[], yticks=[])
 fig.suptitle(
     "log spectrum of conv1's first channel, per class "
@@ -495,37 +444,17 @@ fig.suptitle(
 fig.tight_layout()
 
 # %% [markdown]
-# Every class leaves its own spectrum. The loss, from scratch with forward hooks on the recorded layers, on four
-# random images asked to be of classes 0–3, next to `inversion.spectral_loss`:
+# Every class leaves its own spectrum. The loss from scratch, on the recorded layers' activations (read by forward
+# hooks, `hooks.LayerOutputs`) of four random images asked to be of classes 0–3, next to `inversion.spectral_loss`:
 
 # %%
-maps = {}  # layer → its activation maps (N, C, H, W)
-
-
-def keep(layer):
-    def hook(module, inputs, output):
-        maps[layer] = output
-
-    return hook
-
-
-modules = dict(teacher.named_modules())
-handles = [
-    modules[name].register_forward_hook(keep(name))
-    for name in spec_records.layers
-]
-teacher(x)
-for h in handles:
-    h.remove()
-target = {name: spec_records.mean[name][y] for name in maps}
-loss_spec = sum(
-    (torch.fft.rfft2(maps[name], norm="ortho").abs() - target[name])
-    .pow(2)
-    .flatten(1)
-    .mean(1)  # 1 / |S_l|
-    .mean()  # over the batch
-    for name in maps
-)
+with hooks.LayerOutputs(teacher, spec_records.layers) as taps:
+    teacher(x)
+maps = taps.out  # layer → its activation maps (N, C, H, W)
+target = {k: spec_records.mean[k][y] for k in maps}  # each image's class
+spectra = {k: torch.fft.rfft2(a, norm="ortho").abs() for k, a in maps.items()}
+# the mean: 1 / |S_l| over each image's spectra, then over the batch
+loss_spec = sum((spectra[k] - target[k]).pow(2).mean() for k in maps)
 package_spec = inversion.spectral_loss(maps, target)
 assert torch.allclose(loss_spec, package_spec, rtol=1e-5)
 pd.Series(
@@ -534,16 +463,7 @@ pd.Series(
 )
 
 # %%
-config.seed_everything(0)
-res_spec = distill(
-    teacher,
-    zoo.student(r.student_arch),
-    r.build(spec_records),
-    eval_set=test,
-    seed=0,
-    name="spectral records",
-    **r.student.kwargs(steps=CHAPTER_STEPS),
-)
+res_spec = student(teacher, r.build(spec_records), "spectral records")
 inv_spec = res_spec.method.inversion
 fig = gallery(inv_spec, "spectral records")
 
@@ -559,82 +479,53 @@ fig = gallery(inv_spec, "spectral records")
 # set of this size can teach at best.
 
 # %%
-student_protocol = di.student.kwargs(steps=CHAPTER_STEPS)
 noise = torch.rand(N, *shape, generator=torch.Generator().manual_seed(0))
-config.seed_everything(0)
-res_noise = distill(
-    teacher,
-    zoo.student("lenet5half"),
-    methods.TransferSet(noise, name="uniform noise"),
-    eval_set=test,
-    seed=0,
-    name="uniform noise",
-    **student_protocol,
+noise_set = methods.TransferSet(noise, name="uniform noise")
+res_noise = student(teacher, noise_set, "uniform noise")
+res_real = student(
+    teacher_bn, methods.RealData(train, n=N), f"{N:,} real images"
 )
-config.seed_everything(0)
-res_real = distill(
-    teacher_bn,
-    zoo.student("lenet5half"),
-    methods.RealData(train, n=N),
-    eval_set=test,
-    seed=0,
-    name=f"{N:,} real images",
-    **student_protocol,
-)
-results = {
+results = {  # name → (teacher, its student)
     label("bn-stats"): (teacher_bn, res_bn),
     label("deepinversion"): (teacher_bn, res_di),
     label("activation-records"): (teacher, res_act),
     label("spectral"): (teacher, res_spec),
 }
-fig = plot.curves(
-    *(res for _, res in results.values()),
-    res_noise,
-    res_real,
-    title="students distilled on inverted images",
-)
-
-# %%
 frame = {
     "uniform noise (floor)": (teacher, res_noise),
     f"{N:,} real training images": (teacher_bn, res_real),
 }
+runs = [res for _, res in (results | frame).values()]
+fig = plot.curves(*runs, title="students distilled on inverted images")
 
 
+# %%
 def row(t, res):
     """One student: its accuracy, and what its images cost."""
     inv = getattr(res.method, "inversion", None)
+    synthesis_s = inv.seconds if inv else 0
     backward = res.teacher_queries["backward"]
     return {
         "teacher": "LeNet-5-BN" if t is teacher_bn else "LeNet-5",
         "student accuracy (%)": round(100 * res.final_acc, 2),
         "retention (% of teacher)": round(100 * res.final_acc / acc[t], 1),
-        "synthesis s per 1,000 images": round(1000 * inv.seconds / N)
-        if inv
-        else 0,
+        "synthesis s per 1,000 images": round(1000 * synthesis_s / N),
         "teacher backward passes per image": backward // N,
         "distillation s": round(res.history.seconds - res.method.seconds),
     }
 
 
-table = pd.DataFrame.from_dict(
-    {name: row(t, res) for name, (t, res) in (results | frame).items()},
-    orient="index",
-)
+rows = {k: row(t, res) for k, (t, res) in (results | frame).items()}
+table = pd.DataFrame.from_dict(rows, orient="index")
 for name, res in (("di", res_di), ("noise", res_noise), ("real", res_real)):
     chapters.glue(f"ch_acc_{name}", f"{100 * res.final_acc:.2f} %")
 table
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 3))
-ax.barh(
-    table.index,
-    table["student accuracy (%)"].astype(float),
-    color=["C0", "C0", "C1", "C1", "C7", "C2"],
-)
-ax.axvline(
-    100 * acc[teacher], color="k", ls="--", lw=1, label="teacher LeNet-5"
-)
+colors = ["C0", "C0", "C1", "C1", "C7", "C2"]
+ax.barh(table.index, table["student accuracy (%)"], color=colors)
+ax.axvline(100 * acc[teacher], c="k", ls="--", lw=1, label="teacher LeNet-5")
 ax.invert_yaxis()
 ax.set(xlabel="student test accuracy (%)", xlim=(0, 100))
 ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1))  # above
@@ -649,54 +540,21 @@ fig.tight_layout()
 # ## Paper vs this book
 #
 # No paper reports these methods on Fashion-MNIST. The table gives the four recipes' students at their full
-# budget, as `python -m dfkd_book.experiments.bench` recorded them (mean ± sd over the seeds), with the size of
-# the metadata each method needs besides the teacher. The uniform-noise student of the same budget is the floor.
+# budget, as `python -m dfkd_book.experiments.bench` recorded them (mean ± sd over the seeds), with the
+# statistics each method inverts and their size: the BN methods need nothing beyond the teacher, whose weights
+# carry the BN statistics. The uniform-noise student of the same budget is the floor.
 #
 # The paper's column is context, not a comparison: {cite:t}`lopes2017datafree` report MNIST only. Their best —
 # the figure {cite:t}`nayak2019zskd` cite for them — comes from *spectral layer-pair* records, built on the
 # spectrum of a graph over the activations of two adjacent layers: a different method from this chapter's Fourier
 # spectra, which follow the library of {cite:t}`nasyrov2024dfdistill`. That library publishes no accuracy.
 
-# %% tags=["hide-input"]
-# written by `python -m dfkd_book.experiments.bench NAME --seeds 3`
-records_of = leaderboard.load(methods=inv_recipes)
-# the paper's numbers (MNIST), from the method table of dfkd_book.recipes
-on_mnist = {
-    "activation-records": ", ".join(
-        f"{k} {recipes.published('activation-records', k).value:.2f}"
-        for k in ("top layer", "all layers")
-    ),
-    "spectral": "graph spectra of layer pairs "
-    f"{recipes.published('spectral', 'spectral layer pairs').value:.2f}",
-}
-rows = {
-    label(key): (
-        f"{rec['student_acc']:.2f} ± {rec['student_acc_sd']:.2f}",
-        rec["seeds"],
-        f"{rec.get('metadata_bytes', 0) / 1e6:.2f}",
-        on_mnist.get(key, "–"),
-    )
-    for key, rec in records_of.items()
-}
-noise_floor = records_of["spectral"]["uniform_noise_student_acc"]
-rows["uniform noise (floor)"] = (f"{noise_floor:.2f}", 1, "–", "–")
-gain = (
-    records_of["deepinversion"]["student_acc"]
-    - records_of["bn-stats"]["student_acc"]
-)
-chapters.glue("di_over_bn", f"{gain:.1f} points")
+# %%
+paper = compare.inversion.table()  # the records of the four recipes' benches
+chapters.glue("di_over_bn", f"{paper.di_over_bn:.1f} points")
 teacher_mb = 4 * sum(p.numel() for p in teacher.parameters()) / 1e6
 chapters.glue("teacher_mb", f"{teacher_mb:.2f} MB")
-pd.DataFrame.from_dict(
-    rows,
-    orient="index",
-    columns=[
-        "this book (%)",
-        "seeds",
-        "metadata (MB)",
-        "Lopes et al. 2017 on MNIST (%), context",
-    ],
-).rename_axis("Fashion-MNIST → LeNet-5-Half")
+paper.table
 
 # %% [markdown]
 # **Reading the table.** With all four students warming up, the two metadata methods give the best means, the
@@ -713,30 +571,22 @@ pd.DataFrame.from_dict(
 # are not data-free in the sense of chapters 2–4, whose teachers carry nothing but their weights.
 
 # %% tags=["hide-input"]
-# Sanity checks: a broken method fails here (and CI runs this notebook on
-# the quick profile).
-for name, (_, res) in results.items():
-    inv = res.method.inversion
-    assert (
-        inv.images.shape == (N, *shape)
-        and inv.images.min() >= 0
-        and inv.images.max() <= 1
-    ), name
-    # the objective went down
-    assert inv.curve[-1][1] < inv.curve[0][1], (name, inv.curve)
-    # one per image per step
-    assert res.teacher_queries["backward"] == N * STEPS, (
-        name,
-        res.teacher_queries,
-    )
+# Sanity checks: a broken method fails here (CI runs this on the quick profile)
+assert all(r.student == di.student for r in inv_recipes.values())
 assert bn_table["Fashion-MNIST test images"] < bn_table["uniform noise"]
-di_pred = kd.logits(teacher_bn, inv_di.images).argmax(1)
-# DeepInversion makes the classes it was asked for
-assert (di_pred == inv_di.labels).float().mean() > 0.9
+# accuracy the quick run's students may lose to the noise floor's
+slack = config.pick(quick=1.0, full=0.0)
 for name, (_, res) in results.items():
-    assert res.final_acc > res_noise.final_acc - config.pick(
-        quick=1.0, full=0.0
-    ), (name, res.final_acc)
+    images, curve = res.method.inversion.images, res.method.inversion.curve
+    assert images.shape == (N, *shape), name
+    assert images.min() >= 0 and images.max() <= 1, name
+    assert curve[-1][1] < curve[0][1], (name, curve)  # the objective fell
+    # one backward pass per image per step
+    assert res.teacher_queries["backward"] == N * STEPS, name
+    assert res.final_acc > res_noise.final_acc - slack, name
+# DeepInversion makes the classes it was asked for
+di_pred = kd.logits(teacher_bn, inv_di.images).argmax(1)
+assert (di_pred == inv_di.labels).float().mean() > 0.9
 chapter.passed()
 
 # %% [markdown]
