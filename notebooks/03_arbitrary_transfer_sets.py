@@ -17,9 +17,9 @@
 # # 3. Arbitrary transfer sets, made target-class balanced
 #
 # Chapter 2 spent minutes of optimisation per thousand images to make inputs the teacher answers like clothes.
-# Nayak, Mopuri and Chakraborty {cite}`nayak2021arbitrary` asked a blunt question: what if we skip all that and
-# distil on **arbitrary** images — noise, synthetic scenes, photos of anything but clothes? The student only ever
-# needs the teacher's *answers*; the images are just places to ask.
+# Nayak, Mopuri and Chakraborty {cite}`nayak2021arbitrary` asked: why not distil on **arbitrary** images — noise,
+# synthetic scenes, photos of anything but clothes? The student only ever needs the teacher's *answers*; the
+# images are just places to ask.
 #
 # Their finding fits in one word: **balance**. The teacher sorts arbitrary images into very unequal classes (for
 # Fashion-MNIST's LeNet-5, most noise is a *Bag*), so a random transfer set teaches the student almost nothing
@@ -92,6 +92,7 @@ import pandas as pd
 import torch
 from dfkd_book import (
     chapters,
+    compare,
     config,
     data,
     distill,
@@ -104,7 +105,6 @@ from dfkd_book import (
     widgets,
     zoo,
 )
-from dfkd_book.experiments import leaderboard
 from dfkd_book.methods import arbitrary
 
 # %%
@@ -211,12 +211,11 @@ chapters.glue("rarest_shapes_share", f"{share['random shapes'].min():.2f} %")
 spread
 
 # %% [markdown]
-# The table says which class each source floods and which it starves. Most sources flood *Bag*. Uniform noise
-# starves the footwear: its rarest class, *{glue:text}`rarest_noise`*, turns up in {glue:text}`rarest_noise_n`
-# candidates, and that share decides what balancing costs (exercise {ref}`ex-ch3-cost`). Multi-scale noise,
-# with blobs and edges at every size, spreads far more evenly. The random shapes on black, the most even of all
-# (rarest class {glue:text}`rarest_shapes_share`), share the one property every Fashion-MNIST image has: a dark
-# background with an object in the middle.
+# Most sources flood *Bag*. Uniform noise starves the footwear: its rarest class, *{glue:text}`rarest_noise`*, turns
+# up in {glue:text}`rarest_noise_n` candidates, and that share decides what balancing costs (exercise
+# {ref}`ex-ch3-cost`). Multi-scale noise, with blobs and edges at every size, spreads far more evenly. The random
+# shapes on black, the most even of all (rarest class {glue:text}`rarest_shapes_share`), share the one property
+# every Fashion-MNIST image has: a dark background with an object in the middle.
 #
 # What does the teacher "think" each source is? For each source (rows) and class (columns), the candidate of the
 # pool that the teacher finds most like that class, with its probability:
@@ -254,6 +253,7 @@ widgets.source_explorer(teacher, pools, classes)
 # stopping when every class holds $\lfloor N/K \rfloor$ images or the candidates run out. From scratch, one
 # candidate at a time, on a fixed tensor of candidates (random shapes, then photo patches), against the package's
 # `arbitrary.balance` on the same candidates in the same order:
+
 
 # %%
 def balance_from_scratch(teacher, candidates, n):
@@ -301,6 +301,7 @@ counts_ours.tolist()
 # does the quota check for a whole batch at once: in a batch taken in order, candidate $i$ is kept when fewer than
 # $\mathrm{room}(\hat c_i)$ earlier candidates of the batch share its class — exactly what the one-at-a-time loop
 # keeps. That check is `arbitrary.quota_keep`, four lines:
+
 
 # %%
 def quota_keep(pred, room):
@@ -375,68 +376,35 @@ fig = plot.show_images(
 # ## Table 1: unbalanced vs balanced, with and without augmentation
 #
 # The paper's Table 1 distils a student on each family's unbalanced and balanced set, with and without
-# augmentation. This book made the same sets once at the recipes' size and distilled them into students of the
-# recipe's budget from several seeds (the seed varies the student, never the set): hours of computing, done by
-# `python -m dfkd_book.experiments.ablation arbitrary`. The chapter reads its record. Side by side with the
-# paper, in the layout of its Table 1 (this book: the record's seed means):
+# augmentation. This book's ablation study made the same sets once at the recipes' size and distilled them into
+# students of the recipe's budget from several seeds (the seed varies the student, never the set): hours of
+# computing, done by `python -m dfkd_book.experiments.ablation arbitrary`. Its seed means (± sd) beside the paper,
+# each column naming its seeds and student steps:
 
 # %%
-abl = records.load_summary("arbitrary-ablations")
-abl_rows = {r["label"]: r for r in abl["rows"]}
-PAPER_SETS = {
-    ("noise", "unbalanced"): "random noise",
-    ("noise", "balanced"): "random noise, balanced",
-    ("synthetic", "unbalanced"): "Clevr",
-    ("synthetic", "balanced"): "Clevr + Mid-Air",
-    ("natural", "unbalanced"): "SVHN",
-    ("natural", "balanced"): "SVHN + TinyImageNet",
-}
-
-
-def row(fam, kind, aug, key="test_acc"):
-    """A number of the record's row (None if it has not run yet)."""
-    r = abl_rows.get(f"{fam}, {kind}, with{'' if aug else 'out'} augmentation")
-    return None if r is None else r[key]
-
-
-t1 = pd.DataFrame(
-    [
-        {"family": fam, "set": kind, "paper's set": PAPER_SETS[(fam, kind)]}
-        | {
-            f"{who} {'w/' if aug else 'w/o'} aug.": row(fam, kind, aug, key)
-            for aug in (False, True)
-            for who, key in (("paper", "paper"), ("book", "test_acc"))
-        }
-        for fam, kind in PAPER_SETS
-    ]
-).set_index(["family", "set"])
-t1.fillna("not run yet")
-
-# %% tags=["hide-input"]
-# the gaps the prose cites, from the record's seed means
-for fam in sources.FAMILIES:
-    gain = row(fam, "balanced", True) - row(fam, "unbalanced", True)
-    chapters.glue(f"gain_{fam}", f"{gain:+.2f}")
-for kind in ("unbalanced", "balanced"):
-    chapters.glue(f"noise_{kind}_wo", f"{row('noise', kind, False):.2f} %")
-    chapters.glue(f"noise_{kind}_w", f"{row('noise', kind, True):.2f} %")
+t1 = compare.arbitrary.table1()
+for key, value in t1.glue.items():
+    chapters.glue(key, value)
+t1.table
 
 # %% [markdown]
-# With augmentation, balancing moves the seed means by {glue:text}`gain_synthetic` points for the synthetic sets,
-# {glue:text}`gain_natural` for the natural ones and {glue:text}`gain_noise` for uniform noise, whose balanced
-# set still falls short of its quota for the footwear. Augmentation is the larger lever: it lifts unbalanced
-# noise from {glue:text}`noise_unbalanced_wo` to {glue:text}`noise_unbalanced_w` and balanced noise from
+# With augmentation, balancing moves the study's seed means by {glue:text}`gain_synthetic` points for the synthetic
+# sets, {glue:text}`gain_natural` for the natural ones and {glue:text}`gain_noise` for uniform noise, whose balanced
+# set still falls short of its quota for the footwear. Augmentation is the larger lever: it lifts unbalanced noise
+# from {glue:text}`noise_unbalanced_wo` to {glue:text}`noise_unbalanced_w` and balanced noise from
 # {glue:text}`noise_balanced_wo` to {glue:text}`noise_balanced_w`. Each row's students spread over several points
 # between seeds, as wide as balancing's gaps; {doc}`B3_reproducing_arbitrary` lists every seed, tests the paper's
 # two claims seed by seed, and tries three more levers.
 #
 # ## Why noise students stall
 #
-# Without augmentation, the students distilled on noise end far below the others. The record keeps every
+# Without augmentation, the students distilled on noise end far below the others. The study keeps every
 # student's validation curve; here are the noise rows next to the natural patches' (one line per seed; the dashed
 # line is chance). Look at how far each gets, and how early it stops improving:
 
 # %%
+abl = records.load_summary("arbitrary-ablations")
+abl_rows = {r["label"]: r for r in abl["rows"]}
 CURVE_ROWS = [
     "noise, unbalanced, without augmentation",
     "noise, balanced, without augmentation",
@@ -464,6 +432,7 @@ fig.tight_layout()
 # dominates, a student lowers the distillation loss a long way by answering every input alike (which scores
 # chance, one image in $K$), and all it can learn about telling classes apart is in the small part that varies.
 # Both parts on each set:
+
 
 # %%
 def logit_parts(x):
@@ -533,6 +502,7 @@ fig = plot.curves(
 # images, kept per source: {glue:text}`best_sources`. Which classes does it get right? Its per-class test
 # accuracy next to the teacher's:
 
+
 # %%
 def class_accuracy(model):
     pred = kd.logits(model, test.images).argmax(1)
@@ -555,66 +525,30 @@ fig.tight_layout()
 # ## Paper vs this book
 #
 # The paper's Table 2 sets its best arbitrary set (SVHN + TinyImageNet) beside ZSKD and beside DeGAN, a GAN
-# trained on proxy data, which this book does not run (its number is in the book's method table,
-# `recipes.published("arbitrary-best", "DeGAN")`). This book's best set is every offline source, as the seed mean
-# of the Table 1 record and as this chapter's own run; ZSKD is chapter 2's benchmark record. Retention is
-# accuracy as a fraction of the teacher's.
+# trained on proxy data, which this book does not run. This book's number for its best set, every offline source,
+# is its leaderboard record, {glue:text}`best_rec` over three seeds; this chapter's run is a single seed (0).
+# Balanced noise and ZSKD are their leaderboard records too. Retention is accuracy as a fraction of the teacher's.
 
 # %%
-best = next(r for r in abl["rows"] if r["group"] == "best")
-zskd_rec = leaderboard.load(methods=("zskd",))["zskd"]
-paper_teacher = recipes.published("zskd", "teacher").value
-paper_best = recipes.published("arbitrary-best").value
-plot.paper_vs_book(
-    [
-        ("Teacher (LeNet-5)", paper_teacher, 100 * teacher_acc),
-        (
-            f"best arbitrary set + aug., mean of {best['seeds']} seeds",
-            paper_best,
-            best["test_acc"],
-        ),
-        (
-            "best arbitrary set + aug., this chapter's run",
-            paper_best,
-            100 * result_best.final_acc,
-        ),
-        (
-            "best arbitrary set, retention (% of teacher)",
-            100 * paper_best / paper_teacher,
-            best["test_acc"] / teacher_acc,
-        ),
-        (
-            "ZSKD (chapter 2)",
-            recipes.published("zskd").value,
-            zskd_rec["student_acc"],
-        ),
-    ]
+cmp = compare.arbitrary.table(
+    100 * teacher_acc,
+    run=(
+        100 * result_best.final_acc,
+        result_best.steps,
+        r_best.student.batch_size,
+    ),
+    classes=classes,
 )
-
-# %% tags=["hide-input"]
-# the numbers of the shortcomings below, from the record's balanced noise set
-noise_set = abl["sets"]["noise, balanced"]
-found = noise_set["composition"]["noise"]["counts"][classes.index("Sandal")]
-examined = sum(
-    noise_set["composition"]["noise"]["examined_per_source"].values()
-)
-quota = noise_set["settings"]["n"] // len(classes)
-chapters.glue("sandal_found", f"{found:,}")
-chapters.glue("sandal_examined", f"{examined:,}")
-chapters.glue("sandal_quota", f"{quota:,}")
-chapters.glue(
-    "sandal_need",
-    f"about {quota * examined / found / 1e6:.0f} million"
-    if found
-    else "far more",
-)
+for key, value in cmp.glue.items():
+    chapters.glue(key, value)
+cmp.table
 
 # %% [markdown]
 # ## Where this chapter falls short
 #
-# * **Balanced noise is far below the paper.** Algorithm 1 met {glue:text}`sandal_found` sandals in
-#   {glue:text}`sandal_examined` uniform-noise candidates; filling the quota of {glue:text}`sandal_quota` would
-#   take {glue:text}`sandal_need` candidates, so the book's balanced noise set is not even balanced. Filled to its
+# * **Balanced noise is far below the paper** ({glue:text}`noise_rec`). Algorithm 1 met {glue:text}`noise_found`
+#   images of *{glue:text}`noise_rarest`* in {glue:text}`noise_examined` uniform-noise candidates; filling the quota
+#   of {glue:text}`noise_quota` would take {glue:text}`noise_need`, so the set is not even balanced. Filled to its
 #   quota, it gave no better student ({doc}`B3_reproducing_arbitrary`). On noise the teacher's answers hardly vary
 #   from image to image; the paper does not say enough about its teacher, noise and training to tell what differs.
 # * **Offline photos are not SVHN + TinyImageNet.** The photographs bundled with scikit-image and scikit-learn,
@@ -637,12 +571,7 @@ assert len(result_best.pool) == N
 assert result_best.final_acc > untrained_acc + config.pick(
     quick=0.1, full=0.4
 ), (result_best.final_acc, untrained_acc)
-# the record is the paper's Table 1: its published numbers, every family
-noise_bal = "noise, balanced, with augmentation"
-paper_noise_bal = recipes.published("arbitrary-noise").value
-assert abl_rows.get(noise_bal, {"paper": paper_noise_bal})["paper"] == (
-    paper_noise_bal
-)
+# the study is the paper's Table 1: every family, nothing else
 assert {r["group"] for r in abl["rows"]} <= set(FAMILIES) | {"best"}
 chapter.passed()
 
@@ -655,7 +584,7 @@ chapter.passed()
 #   predicted class has room, at the cost of one forward pass per candidate.
 # * The rarest class decides what balancing costs: per-pixel noise starves the footwear so badly that its
 #   balanced set stays short of its quota, while random shapes on black fill every class cheaply.
-# * In the Table 1 record, balancing moves the seed means by less than the seeds' spread, and augmentation — the
+# * In the Table 1 study, balancing moves the seed means by less than the seeds' spread, and augmentation — the
 #   teacher re-labelling every shifted, scaled and flipped batch — lifts the noise students far more.
 # * On noise, the teacher's logits are mostly a part every image shares; the part that varies, all a student can
 #   learn classes from, is small, which is why noise students stall.
@@ -667,8 +596,8 @@ chapter.passed()
 #
 # The worked solutions are in {doc}`C_solutions`. The hands-on exercises reuse this chapter's
 # objects (`teacher`, `test`, `shape`, `N_SHOW`, `CAP_SHOW`, `r_noise`, `r_best`, `balanced`, ...): run the chapter
-# first. Balancing costs only the teacher's forward passes; each student takes minutes. `STEPS` below is the
-# recipe's budget; lower it to try things quickly, then compare only students of the same budget.
+# first. Balancing costs only the teacher's forward passes; each student takes minutes. The solutions' `STEPS` is
+# the recipe's budget: lower it to try things quickly, and compare only students of the same budget.
 
 # %% [markdown]
 # ```{exercise} Online sources
