@@ -219,3 +219,127 @@ class Curriculum:
     def __repr__(self) -> str:
         return f"Curriculum({[(f, a) for f, a in self.stages]}, steps={self.steps})"
 
+
+
+class Compose:
+    """Augmentations applied in turn, e.g. ``Compose(ZSKDAugmentation(p=0.5), MixUp())``: ZSKD's per-sample set,
+    then mixup between the augmented images. Through :func:`dfkd_book.distill`'s ``augment=`` the teacher
+    re-labels the batch that comes out, whatever the parts did to it.
+
+    Args:
+        *augments: batched augmentations ``(B, C, H, W) → (B, C, H, W)``; ``None`` entries are skipped (a
+            :class:`Curriculum` keeps counting its calls inside a Compose).
+
+    Call: ``(B, C, H, W) → (B, C, H, W)``.
+
+    Raises:
+        TypeError: an entry that is neither callable nor None. ValueError: no augmentation at all; a call with
+            anything but a 4-D tensor.
+    """
+
+    def __init__(self, *augments):
+        bad = [type(a).__name__ for a in augments if a is not None and not callable(a)]
+        if bad:
+            raise TypeError(f"Compose takes batched augmentations (callables) or None, got {bad}")
+        self.augments = tuple(a for a in augments if a is not None)
+        if not self.augments:
+            raise ValueError("Compose needs at least one augmentation (got none, or only None)")
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_batch(x)
+        for a in self.augments:
+            x = a(x)
+        return x
+
+    def __repr__(self) -> str:
+        return f"Compose({', '.join(map(repr, self.augments))})"
+
+
+class _BatchMix:
+    """What :class:`MixUp` and :class:`CutMix` share: a kornia mix augmentation over the whole batch, kept for a
+    fraction ``p`` of the samples (drawn per sample); the rest pass untouched."""
+
+    def __init__(self, p: float):
+        if not (isinstance(p, (int, float)) and 0 <= p <= 1):
+            raise ValueError(f"p must be in [0, 1] (the probability that a sample is mixed), got {p!r}")
+        self.p = float(p)
+        self._mix = None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_batch(x)
+        if self.p == 0 or len(x) < 2:
+            return x
+        mixed = self._mix(x)
+        if self.p < 1:
+            keep = torch.rand(len(x), device=x.device) >= self.p
+            mixed = torch.where(keep[:, None, None, None], x, mixed)
+        return mixed
+
+
+class MixUp(_BatchMix):
+    """mixup between the images of a batch (Zhang et al. 2018, "mixup: Beyond Empirical Risk Minimization", ICLR,
+    eq. 1): each image is mixed with a partner from the same batch (a random permutation, which may pair an image
+    with itself), ``x̃_i = (1 − λ_i) · x_i + λ_i · x_π(i)``, λ_i drawn per sample uniformly in ``lambda_range`` —
+    mixup's Beta(α, α) with α = 1 for the default (0, 1). The mixing is kornia's
+    ``kornia.augmentation.RandomMixUpV2``; values stay in [0, 1] when the inputs are.
+
+    No labels are mixed: in distillation the teacher labels the mixed image itself (:func:`dfkd_book.distill`
+    re-labels every augmented batch), so the student is taught the teacher's function between the transfer
+    images — the "function matching" with mixup of Beyer et al. 2022 ("Knowledge distillation: A good teacher is
+    patient and consistent", CVPR).
+
+    Args:
+        p: the probability that a sample is mixed, drawn per sample (the others pass untouched); 1: every sample.
+        lambda_range: ``(low, high)`` with 0 ≤ low ≤ high ≤ 1, the range of the partner's weight λ.
+
+    Call: ``(B, C, H, W) → (B, C, H, W)`` (a batch of one passes untouched).
+
+    Raises:
+        ValueError: ``p`` outside [0, 1], a bad ``lambda_range``, or a call with anything but a 4-D tensor.
+    """
+
+    def __init__(self, p: float = 1.0, lambda_range: tuple[float, float] = (0.0, 1.0)):
+        super().__init__(p)
+        lo, hi = (float(v) for v in lambda_range)
+        if not 0 <= lo <= hi <= 1:
+            raise ValueError(f"lambda_range must be (low, high) with 0 <= low <= high <= 1, got {lambda_range!r}")
+        from kornia.augmentation import RandomMixUpV2
+
+        self.lambda_range = (lo, hi)
+        self._mix = RandomMixUpV2(lambda_val=self.lambda_range, p=1.0)
+
+    def __repr__(self) -> str:
+        return f"MixUp(p={self.p}, lambda_range={self.lambda_range})"
+
+
+class CutMix(_BatchMix):
+    """CutMix between the images of a batch (Yun et al. 2019, "CutMix: Regularization Strategy to Train Strong
+    Classifiers with Localizable Features", ICCV): a box of each image is replaced by the same box of a partner
+    from the batch (a random permutation). λ ~ Beta(β, β) per sample, the box's sides are ``⌊√(1 − λ) · side⌋``
+    (so it covers about 1 − λ of the image) and its place is uniform — the paper's sampling, done by kornia's
+    ``kornia.augmentation.RandomCutMixV2``. Pixels are copied, so values stay in the inputs' range.
+
+    No labels are mixed: the teacher labels the pasted image itself (:func:`dfkd_book.distill` re-labels every
+    augmented batch).
+
+    Args:
+        p: the probability that a sample gets a box, drawn per sample (the others pass untouched).
+        beta: β > 0 of the Beta distribution of λ (1: uniform, the paper's choice).
+
+    Call: ``(B, C, H, W) → (B, C, H, W)`` (a batch of one passes untouched).
+
+    Raises:
+        ValueError: ``p`` outside [0, 1], β ≤ 0, or a call with anything but a 4-D tensor.
+    """
+
+    def __init__(self, p: float = 1.0, beta: float = 1.0):
+        super().__init__(p)
+        if not (isinstance(beta, (int, float)) and beta > 0):
+            raise ValueError(f"beta must be > 0, got {beta!r}")
+        from kornia.augmentation import RandomCutMixV2
+
+        self.beta = float(beta)
+        self._mix = RandomCutMixV2(num_mix=1, beta=self.beta, p=1.0, use_correct_lambda=True)
+
+    def __repr__(self) -> str:
+        return f"CutMix(p={self.p}, beta={self.beta})"

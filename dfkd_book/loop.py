@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -30,10 +30,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import config
+from .averaging import WeightAverage
+from .history import History
 from .hooks import TeacherQueries, frozen_copy, is_image_shape, num_classes_of
 from .hooks import input_shape as read_input_shape
 from .kd import check_labelled, evaluate, images_labels
 from .methods.base import Batch, Context, EpochSampler, Method, StaticSet, TransferSet
+from .selection import HoldOut
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 OPTIMIZERS = ("adam", "sgd")
@@ -41,54 +44,12 @@ SCHEDULES = ("cosine", "constant")
 
 
 @dataclass
-class History:
-    """What a training run leaves behind, one entry per evaluation (every ``eval_every`` student steps and at the
-    end).
-
-    Attributes:
-        name: a label for plots and tables.
-        step: student optimiser steps done.
-        test_acc: accuracy in [0, 1] on the evaluation set (``None`` without one).
-        loss: mean training loss since the previous evaluation.
-        lr: the learning rate at that step.
-        wall_s: cumulative wall seconds (synthesis and student steps; evaluation excluded).
-        teacher_forward, teacher_backward: cumulative teacher queries in samples — forward passes, and
-            input-gradient passes (pixels or a generator optimised through the teacher).
-        synthetic: samples the method has made so far.
-        logs: the method's own numbers per evaluation (e.g. ``loss_generator``), name → list.
-    """
-
-    name: str = ""
-    step: list[int] = field(default_factory=list)
-    test_acc: list[float | None] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    wall_s: list[float] = field(default_factory=list)
-    teacher_forward: list[int] = field(default_factory=list)
-    teacher_backward: list[int] = field(default_factory=list)
-    synthetic: list[int] = field(default_factory=list)
-    logs: dict[str, list[float]] = field(default_factory=dict)
-
-    @property
-    def final_acc(self) -> float | None:
-        """Test accuracy at the last evaluation (``None`` without an evaluation set)."""
-        return self.test_acc[-1] if self.test_acc else None
-
-    @property
-    def seconds(self) -> float:
-        """Total wall time in seconds (evaluation excluded)."""
-        return self.wall_s[-1] if self.wall_s else 0.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
 class Result:
     """What :func:`distill` returns.
 
     Attributes:
-        student: the trained student (eval mode, on the device). history: its :class:`History`.
+        student: the trained student (eval mode, on the device) — holding the weight average or the
+            data-free-selected weights when :func:`distill` was asked for them. history: its :class:`History`.
         method: the method object (its synthetic pool, records, buffer, snapshots ... stay readable on it).
         steps: student optimiser steps taken. teacher_queries: ``{"forward", "backward"}`` in samples.
         warnings (property): the method's warnings.
@@ -145,9 +106,11 @@ def _run(model: nn.Module, step_loss: Callable[[int], torch.Tensor], *, steps: i
          weight_decay: float, warmup: int, schedule: str, clip: float, eval_every: int | None, eval_set,
          device, progress: bool, name: str, after_step: Callable[[], None] | None = None,
          counters: Callable[[], tuple[int, int, int]] | None = None,
-         log: Callable[[], dict] | None = None) -> History:
+         log: Callable[[], dict] | None = None, evaluated: Callable[[], nn.Module] | None = None,
+         on_eval: Callable[[History, nn.Module], None] | None = None) -> History:
     """The optimisation shared by :func:`distill` and :func:`train`: ``steps`` optimiser steps on
-    ``step_loss(step)``, schedule, clipping, evaluation and the history."""
+    ``step_loss(step)``, schedule, clipping, evaluation and the history. At an evaluation, ``evaluated()`` gives
+    the model to evaluate (default ``model``) and ``on_eval(history, that model)`` runs after it is recorded."""
     _check_int("steps", steps)
     _check_int("warmup", warmup, 0)
     if warmup >= steps:
@@ -188,7 +151,8 @@ def _run(model: nn.Module, step_loss: Callable[[int], torch.Tensor], *, steps: i
                 mean_loss = float(loss_sum) / count
                 if not math.isfinite(mean_loss):
                     raise FloatingPointError(f"{name} diverged: mean loss {mean_loss} before step {step + 1}")
-                acc = evaluate(model, eval_set, device=device, check=False) if eval_set is not None else None
+                target = evaluated() if evaluated is not None else model
+                acc = evaluate(target, eval_set, device=device, check=False) if eval_set is not None else None
                 model.train()
                 hist.step.append(step + 1)
                 hist.test_acc.append(acc)
@@ -201,6 +165,8 @@ def _run(model: nn.Module, step_loss: Callable[[int], torch.Tensor], *, steps: i
                 hist.synthetic.append(syn)
                 for key, value in (log() if log is not None else {}).items():
                     hist.logs.setdefault(key, []).append(value)
+                if on_eval is not None:
+                    on_eval(hist, target)
                 loss_sum, count = torch.zeros((), device=device), 0
                 bar.set_postfix(loss=f"{mean_loss:.4f}", **({"acc": f"{acc:.4f}"} if acc is not None else {}))
                 t0 = time.perf_counter()
@@ -226,7 +192,8 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
             schedule: str = "cosine", clip: float = 0.0, T: float = 20.0, lam: float = 0.0,
             augment: Augment | None = None, eval_every: int | None = None, eval_set=None,
             input_shape: tuple[int, ...] | None = None, seed: int | None = 0, device: torch.device | None = None,
-            progress: bool = True, name: str | None = None) -> Result:
+            progress: bool = True, name: str | None = None, average: str | None = None, ema_decay: float = 0.999,
+            swa_start: float = 0.75, select: str | None = None, holdout: float = 0.2) -> Result:
     """Train ``student`` from ``teacher`` with ``method`` for ``steps`` optimiser steps — every method, one loop.
 
     Each step: ``method.synthesize(step, student)`` (the method makes data when it needs to), ``method.batch()``
@@ -251,6 +218,13 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
         input_shape: the shape of one input; default read from the teacher (:func:`dfkd_book.hooks.input_shape`).
         seed: seeds Python, NumPy and torch, and the method's sampling (None: not seeded).
         progress: tqdm bars.
+        average: weight averaging of the student (:mod:`dfkd_book.averaging`): ``'ema'`` (decay ``ema_decay``)
+            or ``'swa'`` (every step from the fraction ``swa_start`` of the budget on); the history evaluates
+            the average, and the student ends holding it. BN statistics are recomputed on recent training batches.
+        select: data-free selection (:mod:`dfkd_book.selection`): ``'agreement'`` or ``'kl'`` with the teacher
+            on a fraction ``holdout`` of a static transfer set the student never trains on, at every
+            evaluation; the student ends holding the best evaluation's weights (ties: the later;
+            ``history.selected_step``). Never reads labels. With ``average``, the averages are the candidates.
 
     Returns:
         :class:`Result` (student in eval mode, :class:`History`, the method with its pool, teacher queries).
@@ -262,7 +236,8 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
             not read the teacher's inputs or gives another K; augmentation on a teacher of vectors; ``lam > 0``
             without labels; an ``eval_set`` with NaN / infinite inputs or labels outside [0, K); a static transfer
             set with NaN / infinite inputs or images outside [0, 1] (:func:`~dfkd_book.methods.base.as_inputs`);
-            whatever the method cannot serve (e.g. BN inversion of a teacher without BN).
+            whatever the method cannot serve (e.g. BN inversion of a teacher without BN); bad ``average`` /
+            ``select`` settings, ``select`` with a method that makes data while the student trains (a game, SSD-KD).
         FloatingPointError: the loss diverged.
     """
     for what, m in (("teacher", teacher), ("student", student)):
@@ -299,6 +274,8 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
     if augment is not None and not is_image_shape(shape):
         raise ValueError(f"augmentation works on images (C, H, W), but this teacher reads inputs of shape {shape}; "
                          "pass augment=None")
+    avg = WeightAverage(student, average, steps, ema_decay, swa_start) if average is not None else None
+    held = HoldOut(method, holdout, select, seed) if select is not None else None
     queries = TeacherQueries(t)
     ctx = Context(teacher=t, input_shape=shape, num_classes=k, device=device, steps=steps, batch_size=batch_size,
                   T=float(T), seed=seed, generator=g, progress=progress, relabels=augment is not None)
@@ -307,10 +284,14 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
 
     def step_loss(step: int) -> torch.Tensor:
         method.synthesize(step, student)
+        if held is not None and step == 0:
+            held.split(t)
         b = method.batch(batch_size)
         x, tl = b.x, b.teacher_logits
         if augment is not None:
             x, tl = augment(x), None
+        if avg is not None:
+            avg.record(x)
         if tl is None:
             with torch.no_grad():
                 tl = t(x)
@@ -325,16 +306,26 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
         current["batch"], current["per"] = b, per.detach()
         return loss
 
+    def after_step() -> None:
+        method.feedback(current["batch"], current["per"])
+        if avg is not None:
+            avg.update()
+
     try:
         method.prepare(ctx, student)
         hist = _run(student, step_loss, steps=steps, lr=lr, optimizer=optimizer, weight_decay=weight_decay,
                     warmup=warmup, schedule=schedule, clip=clip, eval_every=eval_every, eval_set=eval_set,
-                    device=device, progress=progress, name=name,
-                    after_step=lambda: method.feedback(current["batch"], current["per"]),
-                    counters=lambda: (queries.forward, queries.backward, method.synthetic), log=method.log)
+                    device=device, progress=progress, name=name, after_step=after_step,
+                    counters=lambda: (queries.forward, queries.backward, method.synthetic), log=method.log,
+                    evaluated=None if avg is None else avg.current, on_eval=None if held is None else held.observe)
     finally:
         method.close()
         queries.remove()
+    if held is not None:
+        held.restore(student, hist)
+    elif avg is not None:
+        avg.restore(student)
+    student.eval()
     return Result(student=student, history=hist, method=method, steps=steps, teacher_queries=queries.as_dict())
 
 

@@ -122,3 +122,89 @@ def test_zskd_augmentation_scale_and_rotation():
         64, 32, 32)
     assert moved.all() and torch.allclose(theta[:, :, :2].det(), torch.ones(64), atol=1e-5)  # rotations
     assert torch.allclose(theta[:, :, 2], torch.zeros(64, 2))
+
+
+# ------------------------------------------------------------------------- mixup, CutMix and Compose (issue 46)
+def _constant_images(b: int, size: int = 8) -> torch.Tensor:
+    """Image i filled with (i + 1) / (b + 1): a pixel's value names the image it came from."""
+    return ((torch.arange(b, dtype=torch.float32) + 1) / (b + 1))[:, None, None, None].expand(b, 1, size, size).clone()
+
+
+def test_mixup_is_a_convex_mix_with_a_partner_from_the_batch():
+    from dfkd_book.augment import MixUp
+
+    x = _constant_images(16)
+    values = x[:, 0, 0, 0]
+    torch.manual_seed(0)
+    y = MixUp(lambda_range=(0.5, 0.5))(x)  # λ = 1/2: each output is the mean of its image and a partner
+    assert y.shape == x.shape and torch.allclose(y, y[:, :, :1, :1].expand_as(y))  # constant images stay constant
+    partner = 2 * y[:, 0, 0, 0] - values
+    assert all(torch.isclose(partner[i], values, atol=1e-5).any() for i in range(16))  # a partner of the batch
+    torch.manual_seed(1)
+    y = MixUp()(torch.rand(64, 3, 8, 8))
+    assert y.min() >= 0 and y.max() <= 1
+    assert torch.equal(MixUp()(x[:1]), x[:1]) and torch.equal(MixUp(p=0.0)(x), x)  # nothing to mix with / off
+    same = torch.rand(1, 1, 8, 8).expand(8, 1, 8, 8)
+    assert torch.allclose(MixUp()(same), same)  # mixing an image with itself changes nothing
+
+
+def test_mixup_and_cutmix_mix_a_fraction_p_of_the_samples_and_follow_the_seed():
+    from dfkd_book.augment import CutMix, MixUp
+
+    x = _constant_images(400)
+    for aug in (MixUp(p=0.5, lambda_range=(0.2, 0.8)), CutMix(p=0.5)):
+        torch.manual_seed(3)
+        y = aug(x)
+        moved = (y != x).flatten(1).any(1).float().mean().item()
+        assert 0.38 < moved < 0.62, (aug, moved)
+        torch.manual_seed(3)
+        assert torch.equal(aug(x), y)  # kornia draws from torch's generator: seeded runs repeat
+
+
+def test_cutmix_pastes_one_box_of_a_partner():
+    from dfkd_book.augment import CutMix
+
+    x = _constant_images(32, size=16)
+    values = x[:, 0, 0, 0]
+    torch.manual_seed(0)
+    y = CutMix()(x)
+    assert y.shape == x.shape
+    for i in range(32):
+        changed = y[i, 0] != values[i]
+        if not changed.any():
+            continue  # paired with itself, or an empty box
+        pasted = y[i, 0][changed].unique()
+        assert len(pasted) == 1 and torch.isclose(pasted, values, atol=1e-6).any()  # one partner's pixels
+        rows, cols = changed.nonzero().unbind(1)
+        box = changed[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+        assert box.all() and int(changed.sum()) == box.numel()  # a filled rectangle
+
+
+def test_compose_applies_in_order_and_skips_none():
+    from dfkd_book.augment import Compose, FlipShift, MixUp, ZSKDAugmentation
+
+    x = torch.rand(4, 1, 8, 8)
+    c = Compose(lambda b: b + 1, None, lambda b: b * 2)
+    assert torch.equal(c(x), (x + 1) * 2) and len(c.augments) == 2
+    assert "MixUp" in repr(Compose(ZSKDAugmentation(p=0.5), MixUp(p=0.5)))
+    y = Compose(ZSKDAugmentation(p=0.5), MixUp(p=0.5))(torch.rand(32, 1, 16, 16))
+    assert y.shape == (32, 1, 16, 16) and 0 <= y.min() and y.max() <= 1
+    with pytest.raises(TypeError, match="callables"):
+        Compose(FlipShift(), 3)
+    with pytest.raises(ValueError, match="at least one"):
+        Compose(None)
+    with pytest.raises(ValueError, match="B, C, H, W"):
+        c(torch.rand(8, 8))
+
+
+def test_mix_augmentations_check_their_arguments():
+    from dfkd_book.augment import CutMix, MixUp
+
+    for bad in (dict(p=1.5), dict(p=-0.1), dict(lambda_range=(0.6, 0.4)), dict(lambda_range=(0.0, 1.2))):
+        with pytest.raises(ValueError):
+            MixUp(**bad)
+    for bad in (dict(p=2), dict(beta=0.0), dict(beta=-1)):
+        with pytest.raises(ValueError):
+            CutMix(**bad)
+    with pytest.raises(ValueError, match="B, C, H, W"):
+        CutMix()(torch.rand(3, 8, 8))

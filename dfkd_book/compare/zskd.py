@@ -124,8 +124,8 @@ def table(teacher_acc: float | None = None, run: tuple[float, int, int] | None =
     glue = {"rec_acc": f"{rec['student_acc']:.2f} ± {rec['student_acc_sd']:.2f} %",
             "abl_steps": f"{proto['steps']:,}", "abl_batch": f"{proto['batch_size']:,}",
             "paper_dis": f"{dis:,}", "paper_dis_steps": f"{per:,.0f}", "paper_msteps": f"{dis * per / 1e6:.0f} M",
-            # the paper trained its student for up to 2,000 epochs of its impressions at batch 512
-            "paper_student_steps": f"{2_000 * dis // 512:,}"}
+            # the paper trained its student for up to this many epochs of its impressions
+            "paper_student_steps": f"{int(paper('student epochs')) * dis // int(paper('student batch size')):,}"}
     if impression_steps is not None:
         if not isinstance(impression_steps, int) or impression_steps < 1:
             raise ValueError(f"impression_steps must be a positive int, got {impression_steps!r}")

@@ -6,6 +6,7 @@ fresh synthesis and a fresh student (the final student on the Fashion-MNIST test
     python -m dfkd_book.experiments.levers ssd-race --out OUT.jsonl --seeds 0 1 2 --workers 0
     python -m dfkd_book.experiments.levers games-probe --out OUT.jsonl --labels zskt:32:0:20000 dfad:32:0:10000
     python -m dfkd_book.experiments.levers mte-sweep --out OUT.jsonl --seeds 0 1 2
+    python -m dfkd_book.experiments.levers generalise --out OUT.jsonl --seeds 0 1 2 --workers 2
 
 ``--workers N`` runs N at once (one thread each; ``0``: in this process with all its threads — a race is timed,
 nothing may run beside it); ``--minutes M`` stops handing out runs after M minutes; a run already in ``OUT`` is
@@ -15,23 +16,27 @@ not run again. Append ``OUT``'s lines to ``results/runs/<study>.jsonl``; the rep
 student changed), ``ssd-table4`` (chapter 6: the rows of SSD-KD's Table 4 and the levers that change a row),
 ``ssd-race`` (chapter 6: DeepInversion against SSD-KD with Fast's generator at chapter 6's scale),
 ``games-probe`` (chapter 4: the games run long, ``GAME:WIDTH:SEED:STEPS[:KEY=VALUE ...]``), ``mte-sweep``
-(chapter 4: the mean transition error of three students over walk step sizes). The arbitrary sets' levers run
-with their study (:mod:`dfkd_book.experiments.ablation`).
+(chapter 4: the mean transition error of three students over walk step sizes), ``generalise`` (issue 46: mixup,
+CutMix, weight averaging and data-free selection on the yardstick protocol, :data:`GENERALISE`). The arbitrary
+sets' levers run with their study (:mod:`dfkd_book.experiments.ablation`).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
-from .. import boundary, config, data, kd, recipes, zoo
-from ..loop import distill
+from .. import augment, boundary, config, data, kd, recipes, zoo
+from ..loop import distill, transfer_set
+from ..methods.base import TransferSet
 from ..methods.ssd import ABLATION, READINGS
-from . import bench, runner
+from . import bench, runner, students
 
 DATASET = "fashion-mnist"
 
@@ -240,6 +245,67 @@ def mte(job: dict) -> list[dict]:
     return lines
 
 
+# --- issue 46: students that generalise off the transfer set ------------------------------------------------------
+
+#: the recipes whose static transfer set ``generalise`` distils (made once from seed 0 by the recipe, active profile)
+GENERALISE_RECIPES = ("zskd", "arbitrary-noise", "arbitrary-best", "deepinversion")
+#: lever → (a mix augmentation composed after the protocol's ZSKD augmentation, or None; distill's options)
+GENERALISE = {
+    "as the yardstick": (None, {}),
+    "mixup": (augment.MixUp, {}),
+    "mixup on half the batch": (lambda: augment.MixUp(p=0.5), {}),
+    "cutmix": (augment.CutMix, {}),
+    "EMA 0.999": (None, {"average": "ema", "ema_decay": 0.999}),
+    "SWA over the last 25 %": (None, {"average": "swa", "swa_start": 0.75}),
+    "agreement selection, 20 % held out": (None, {"select": "agreement", "holdout": 0.2}),
+}
+GENERALISE_LABELS = tuple(f"{r}: {lever}" for r in GENERALISE_RECIPES for lever in GENERALISE)
+
+
+def recipe_set(name: str, device=None) -> torch.Tensor:
+    """Recipe ``name``'s static transfer set made from seed 0 (:func:`dfkd_book.loop.transfer_set`, the active
+    profile), (N, *input shape) float32 on the CPU; cached (atomic write) under the recipe, profile, torch and
+    device type, so every run and worker of a study distils the same set."""
+    r = recipes.get(name)
+    key = json.dumps({"recipe": r.as_dict(), "profile": config.profile(), "torch": torch.__version__,
+                      "device": config.device().type}, sort_keys=True, default=str)
+    path = config.cache_dir("sets") / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+    if path.exists():
+        return torch.load(path)
+    teacher = zoo.teacher(r.teacher, DATASET)
+    x, _ = transfer_set(teacher, r.build(*r.args(teacher)), seed=0, device=device, progress=False)
+    x = x.detach().float().cpu()
+    config.atomic_write(path, lambda f: torch.save(x, f))
+    return x
+
+
+def generalise(job: dict) -> dict:
+    """One run of ``generalise``: the LeNet-5-Half student on recipe ``RECIPE``'s set (label ``"RECIPE: LEVER"``)
+    with the yardstick's protocol (:data:`dfkd_book.experiments.students.YARDSTICK_PROTOCOL`, its steps
+    ``job["budget"]``) and the lever on, evaluated on the validation split; the test accuracy of the student it
+    returns beside. ``best_val_acc`` is the best evaluation's (the best-epoch rule applied to validation)."""
+    name, lever = job["label"].split(": ", 1)
+    mix, options = GENERALISE[lever]
+    r, x = recipes.get(name), recipe_set(name)
+    proto = replace(students.YARDSTICK_PROTOCOL, steps=job["budget"])
+    kw = proto.student().kwargs(eval_every=max(proto.steps // 10, 1))
+    if mix is not None:
+        kw["augment"] = augment.Compose(kw["augment"], mix())
+    val, test = students.eval_sets()
+    teacher = zoo.teacher(r.teacher, DATASET)
+    config.seed_everything(job["seed"])
+    res = distill(teacher, zoo.student(r.student_arch, DATASET), TransferSet(x), eval_set=val, seed=job["seed"],
+                  progress=False, name=job["label"], **kw, **options)
+    h = res.history
+    return {"recipe": name, "lever": lever, "teacher": r.teacher, "protocol": asdict(proto), "options": options,
+            "augment": repr(kw["augment"]), "n": len(x), "set_sha256": hashlib.sha256(x.numpy().tobytes()).hexdigest(),
+            "val_acc": round(100 * h.final_acc, 2), "best_val_acc": round(100 * h.best_test_acc, 2),
+            "test_acc": round(100 * kd.evaluate(res.student, test), 2), "selected_step": h.selected_step,
+            "holdout_agreement": [round(100 * a, 2) for a in h.holdout_agreement],
+            "curve": {"step": h.step, "val_acc": [round(100 * a, 2) for a in h.test_acc]},
+            "teacher_queries": res.teacher_queries, "train_s": round(h.seconds, 1)}
+
+
 #: what makes two runs of a lever study the same run (the committed runs carry these keys too)
 IDENTITY = ("study", "label", "seed", "budget")
 #: study → (its work, its labels, the seeds it runs by default)
@@ -250,6 +316,7 @@ STUDIES = {
     "ssd-race": (race, RACERS, (0, 1, 2)),
     "games-probe": (games, (), (0,)),
     "mte-sweep": (mte, tuple(MTE_STUDENTS), (0, 1, 2)),
+    "generalise": (generalise, GENERALISE_LABELS, (0, 1, 2)),
 }
 
 
@@ -266,6 +333,8 @@ def jobs(study: str, labels=None, seeds=None) -> list[dict]:
     if bad:
         raise ValueError(f"unknown labels {bad} for {study}; known: {list(known)}")
     extra = {"budget": ssd_budget()} if study in ("ssd-table4", "ssd-levers") else {}
+    if study == "generalise":
+        extra = {"budget": students.YARDSTICK_PROTOCOL.steps}
     return [{"study": study, "label": lab, "seed": s, **extra} for s in (seeds or default) for lab in labels]
 
 
@@ -283,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(str(e))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    if a.study == "generalise":  # the transfer sets, made once here rather than by every worker at once
+        for name in dict.fromkeys(j["label"].split(": ", 1)[0] for j in todo):
+            recipe_set(name, config.device())
     runner.run(todo, STUDIES[a.study][0], a.out, a.workers, minutes=a.minutes, keys=IDENTITY)
     return 0
 

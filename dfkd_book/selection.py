@@ -1,0 +1,123 @@
+"""Data-free model selection, an option of the one student loop (``distill(select="agreement" | "kl")``).
+
+A fraction of a static transfer set is held out before the first student step (the student never trains on it);
+at every evaluation the evaluated student is compared with the teacher on it — top-1 agreement and the mean
+KL(teacher ‖ student) at τ = 1 — and the student of the best evaluation is returned (ties go to the later one).
+No label of any data set is read: the yardstick is the teacher. This is the rule of the DeGAN code (Addepalli et
+al. 2020, "DeGAN: Data-Enriching GAN for Retrieving Representative Samples from a Trained Classifier", AAAI; the
+official ``KD_related_data.py`` holds out 20 % of its transfer set and keeps the student of the best
+teacher–student validation agreement; its ``KD_dfgan.py`` measures it on fresh generator samples instead).
+
+Methods without a static set — the games (ZSKT, DFAD), SSD-KD, an inversion made in rounds while the student
+trains — are refused: their batches are drawn while the student trains, and asking them for extra samples would
+change the run that is being selected from.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from torch import nn
+
+from .kd import logits as model_logits
+from .kd import per_sample_kl
+
+SELECTIONS = ("agreement", "kl")
+#: added to the run's seed for the generator that draws the held-out slice (so it does not share the sampler's)
+SPLIT_SEED = 7_919
+
+
+class _Restricted:
+    """A sampler over the kept part of a pool: ``inner`` draws positions in ``keep``, this gives pool indices."""
+
+    def __init__(self, keep: torch.Tensor, inner):
+        self.keep, self.inner = keep, inner
+
+    def __call__(self, batch_size: int) -> torch.Tensor:
+        return self.keep[self.inner(batch_size)]
+
+
+class HoldOut:
+    """Data-free selection on a slice held out of ``method``'s static transfer set.
+
+    Args:
+        method: a static transfer set made at step 0 (a :class:`~dfkd_book.methods.base.StaticSet` whose
+            ``made_at_once`` is true).
+        fraction: the share of the set held out, in (0, 1) (at least one sample held out and one kept).
+        criterion: ``"agreement"`` (top-1 agreement with the teacher, higher is better) or ``"kl"`` (mean
+            KL(teacher ‖ student) at τ = 1, lower is better).
+        seed: seeds the draw of the held-out slice (None: unseeded).
+
+    Use: :meth:`split` once the method has made its set (before the first batch), :meth:`observe` at every
+    evaluation, :meth:`restore` at the end.
+
+    Raises:
+        ValueError: a method without a static set made at once (a game, SSD-KD, an inversion in rounds), an
+            unknown ``criterion``, a ``fraction`` outside (0, 1); at :meth:`split`, a set too small to split or a
+            method that does not draw its batches through the StaticSet sampler.
+    """
+
+    def __init__(self, method, fraction: float = 0.2, criterion: str = "agreement", seed: int | None = 0):
+        if criterion not in SELECTIONS:
+            raise ValueError(f"select must be None or one of {SELECTIONS}, got {criterion!r}")
+        if not (isinstance(fraction, (int, float)) and 0 < fraction < 1):
+            raise ValueError(f"holdout must be a fraction in (0, 1), got {fraction!r}")
+        if getattr(method, "made_at_once", False) is not True:  # only a StaticSet made at step 0 says so
+            raise ValueError(f"data-free selection holds out part of a static transfer set, and {method.name} "
+                             f"({type(method).__name__}) makes its data while the student trains; pass select=None")
+        self.method, self.fraction, self.criterion = method, float(fraction), criterion
+        seed = random.SystemRandom().randrange(2**62) if seed is None else seed + SPLIT_SEED
+        self.generator = torch.Generator().manual_seed(seed)
+        self.x = self.teacher_logits = self.best = None
+        self.best_step: int | None = None
+
+    def split(self, teacher: nn.Module) -> None:
+        """Hold out ``fraction`` of the method's set (drawn with the seed) and restrict its sampler to the rest;
+        the teacher's logits on the held-out inputs are the method's cached ones, or one forward pass."""
+        m = self.method
+        n = len(m.pool)
+        k = round(self.fraction * n)
+        if not 1 <= k < n:
+            raise ValueError(f"holdout {self.fraction} of {n} transfer samples holds out {k}: at least one must be "
+                             "held out and one kept")
+        sampler = getattr(m, "sampler", None)
+        if not hasattr(sampler, "generator") or getattr(sampler, "order", True) is not None:  # a fresh EpochSampler
+            raise ValueError(f"{m.name} does not draw its batches through the StaticSet sampler; data-free selection "
+                             "cannot hold part of its set out")
+        perm = torch.randperm(n, generator=self.generator)
+        held, keep = perm[:k].sort().values, perm[k:].sort().values
+        m.sampler = _Restricted(keep, type(sampler)(len(keep), sampler.generator))
+        idx = held.to(m.pool.device)
+        self.x = m.pool[idx]
+        cached = getattr(m, "logits", None)
+        self.teacher_logits = cached[idx] if cached is not None else model_logits(teacher, self.x,
+                                                                                  device=m.pool.device)
+
+    @torch.no_grad()
+    def measure(self, student: nn.Module) -> tuple[float, float]:
+        """``(top-1 agreement in [0, 1], mean KL(teacher ‖ student) in nats at τ = 1)`` on the held-out slice."""
+        s = model_logits(student, self.x, device=self.x.device)
+        t = self.teacher_logits.float().cpu()
+        return (s.argmax(1) == t.argmax(1)).float().mean().item(), per_sample_kl(s, t, 1.0).mean().item()
+
+    def observe(self, hist, student: nn.Module) -> None:
+        """At an evaluation (after ``hist`` recorded it): measure ``student``, record the numbers in ``hist``
+        (``holdout_agreement``, ``holdout_kl``) and keep a copy of its weights when it is the best so far."""
+        agree, kl = self.measure(student)
+        hist.holdout_agreement.append(agree)
+        hist.holdout_kl.append(kl)
+        score = agree if self.criterion == "agreement" else -kl
+        if self.best is None or score >= self.best[0]:
+            self.best = (score, {k: v.detach().clone() for k, v in student.state_dict().items()})
+            self.best_step = hist.step[-1]
+
+    def restore(self, student: nn.Module, hist) -> None:
+        """Load the selected weights into ``student`` and record the choice (``hist.selected_step``)."""
+        if self.best is None:
+            return
+        student.load_state_dict(self.best[1])
+        hist.selected_step = self.best_step
+
+    def __repr__(self) -> str:
+        return f"HoldOut(fraction={self.fraction}, criterion={self.criterion!r}, selected_step={self.best_step})"

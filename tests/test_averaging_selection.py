@@ -1,0 +1,194 @@
+"""Issue 46's options of the one student loop: weight averaging (EMA, SWA) with BN statistics recomputed, data-free
+selection on a held-out slice of the transfer set, and the papers' best-test-epoch number beside them."""
+
+import pytest
+import torch
+from torch import nn
+
+from dfkd_book import distill, kd, methods, models
+from dfkd_book.averaging import BN_BATCHES, WeightAverage, has_batchnorm
+from dfkd_book.history import History
+from dfkd_book.loop import History as LoopHistory
+from dfkd_book.methods.base import Batch, Method
+from dfkd_book.selection import HoldOut
+
+CPU = torch.device("cpu")
+
+
+class Linear(nn.Module):
+    def __init__(self, d, k, seed):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.fc = nn.Linear(d, k)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+
+
+class BNNet(nn.Module):
+    """BatchNorm straight on the inputs, then a linear layer: the BN's running mean is the inputs' mean."""
+
+    def __init__(self, d=6, k=3, seed=1):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.bn, self.fc = nn.BatchNorm1d(d), nn.Linear(d, k)
+
+    def forward(self, x):
+        return self.fc(self.bn(x))
+
+
+class Watched(methods.TransferSet):
+    """A transfer set that keeps, after every step, the student's weights and the batch it was given."""
+
+    def prepare(self, ctx, student):
+        super().prepare(ctx, student)
+        self.student, self.iterates, self.batches = student, [], []
+
+    def feedback(self, batch, losses):
+        self.iterates.append([p.detach().clone() for p in self.student.parameters()])
+        self.batches.append(batch)
+
+
+# ------------------------------------------------------------------------------------------------- averaging
+def test_ema_is_the_exponential_average_of_the_iterates():
+    m = Watched(torch.randn(64, 4))
+    r = distill(Linear(4, 3, 0), Linear(4, 3, 1), m, steps=7, batch_size=16, lr=0.1, average="ema", ema_decay=0.6,
+                device=CPU, progress=False)
+    ema = m.iterates[0]
+    for w in m.iterates[1:]:
+        ema = [0.6 * a + 0.4 * b for a, b in zip(ema, w)]
+    assert all(torch.allclose(p, e, atol=1e-6) for p, e in zip(r.student.parameters(), ema))
+    assert not torch.allclose(next(r.student.parameters()), m.iterates[-1][0])  # not the last iterate
+
+
+def test_swa_is_the_mean_of_the_iterates_from_its_start():
+    m = Watched(torch.randn(64, 4))
+    r = distill(Linear(4, 3, 0), Linear(4, 3, 1), m, steps=10, batch_size=16, lr=0.1, average="swa", swa_start=0.6,
+                eval_every=2, device=CPU, progress=False)
+    tail = m.iterates[6:]  # the iterates after optimiser steps 7..10
+    mean = [torch.stack(ws).mean(0) for ws in zip(*tail)]
+    assert all(torch.allclose(p, e, atol=1e-6) for p, e in zip(r.student.parameters(), mean))
+
+
+def test_averaging_leaves_the_run_alone_and_the_history_evaluates_the_average():
+    x, ev = torch.randn(96, 4), (torch.randn(40, 4), torch.randint(0, 3, (40,)))
+    kw = dict(steps=12, batch_size=16, lr=0.1, eval_every=4, eval_set=ev, device=CPU, progress=False, seed=2)
+    plain = distill(Linear(4, 3, 0), Linear(4, 3, 1), x, **kw)
+    avg = distill(Linear(4, 3, 0), Linear(4, 3, 1), x, average="ema", ema_decay=0.9, **kw)
+    assert avg.history.loss == plain.history.loss  # the same training run: no extra random draws
+    assert avg.history.final_acc == kd.evaluate(avg.student, ev)  # the history's last number is the average's
+    assert avg.student is not None and not avg.student.training
+
+
+def test_bn_student_gets_its_statistics_recomputed_on_recent_training_batches():
+    m = Watched(torch.randn(200, 6) * 3 + 5)
+    student = BNNet()
+    assert has_batchnorm(student) and not has_batchnorm(models.LeNet5Half())
+    r = distill(BNNet(seed=0), student, m, steps=14, batch_size=20, lr=0.05, average="ema", ema_decay=0.9,
+                device=CPU, progress=False)
+    bn = r.student.bn
+    last = [b.x for b in m.batches[-BN_BATCHES:]]
+    assert int(bn.num_batches_tracked) == BN_BATCHES  # recomputed from scratch (momentum None) on the kept batches
+    assert torch.allclose(bn.running_mean, torch.stack([b.mean(0) for b in last]).mean(0), atol=1e-5)
+
+
+def test_averaging_a_student_without_bn_lenet5_half(fmnist_test):
+    x = fmnist_test.images[:64]
+    teacher = models.LeNet5Half()
+    r = distill(teacher, models.LeNet5Half(), x, steps=4, batch_size=16, average="swa", swa_start=0.5,
+                eval_every=2, eval_set=(x, fmnist_test.labels[:64]), device=CPU, progress=False)
+    assert r.history.step == [2, 4] and r.history.final_acc == kd.evaluate(r.student, (x, fmnist_test.labels[:64]))
+
+
+def test_weight_average_refuses_bad_settings():
+    s = Linear(4, 3, 0)
+    for kind, kw in (("mean", {}), ("ema", dict(decay=1.0)), ("ema", dict(decay=0.0)), ("swa", dict(start=1.0)),
+                     ("swa", dict(start=-0.1))):
+        with pytest.raises(ValueError):
+            WeightAverage(s, kind, 10, **kw)
+    with pytest.raises(ValueError, match="average must be"):
+        distill(Linear(4, 3, 0), s, torch.randn(8, 4), steps=2, average="polyak", device=CPU, progress=False)
+    w = WeightAverage(s, "swa", 10, start=0.5)
+    assert w.current() is s and w.count == 0  # before SWA starts the student itself is evaluated
+
+
+# ------------------------------------------------------------------------------------------------- selection
+def test_selection_trains_on_the_kept_part_only_and_returns_the_best_evaluation():
+    x = torch.randn(50, 4)
+    m = Watched(x)
+    teacher = Linear(4, 3, 0)
+    r = distill(teacher, Linear(4, 3, 1), m, steps=20, batch_size=8, lr=0.05, eval_every=2, select="agreement",
+                holdout=0.2, device=CPU, progress=False, seed=4)
+    keep = m.sampler.keep
+    held = torch.tensor(sorted(set(range(50)) - set(keep.tolist())))
+    assert len(held) == 10 and len(keep) == 40
+    seen = torch.cat([b.index for b in m.batches]).unique()
+    assert set(seen.tolist()) <= set(keep.tolist())  # the held-out slice is never trained on
+    h = r.history
+    assert len(h.holdout_agreement) == len(h.step) == 10 and len(h.holdout_kl) == 10
+    best = max(h.holdout_agreement)
+    last_best = max(i for i, a in enumerate(h.holdout_agreement) if a == best)  # ties go to the later evaluation
+    assert h.selected_step == h.step[last_best]
+    assert kd.agreement(r.student, teacher, x[held]) == pytest.approx(best)
+    assert r.pool.shape == (50, 4)  # the method keeps its whole set
+
+
+def test_selection_reads_no_evaluation_labels_and_final_acc_is_the_selected_students():
+    x, ev_x = torch.randn(60, 4), torch.randn(30, 4)
+    y = torch.randint(0, 3, (30,))
+    kw = dict(steps=16, batch_size=8, lr=0.05, eval_every=2, select="kl", holdout=0.25, device=CPU, progress=False,
+              seed=1)
+    a = distill(Linear(4, 3, 0), Linear(4, 3, 1), x, eval_set=(ev_x, y), **kw)
+    b = distill(Linear(4, 3, 0), Linear(4, 3, 1), x, eval_set=(ev_x, y.roll(1)), **kw)
+    c = distill(Linear(4, 3, 0), Linear(4, 3, 1), x, **kw)
+    assert a.history.selected_step == b.history.selected_step == c.history.selected_step
+    assert all(torch.equal(p, q) for p, q in zip(a.student.parameters(), c.student.parameters()))
+    kl = a.history.holdout_kl
+    assert a.history.selected_step == a.history.step[max(i for i, v in enumerate(kl) if v == min(kl))]
+    assert a.history.final_acc == kd.evaluate(a.student, (ev_x, y))
+
+
+def test_selection_with_averaging_chooses_among_the_averages():
+    x = torch.randn(60, 4)
+    r = distill(Linear(4, 3, 0), Linear(4, 3, 1), x, steps=12, batch_size=8, lr=0.05, eval_every=3, average="ema",
+                ema_decay=0.8, select="agreement", device=CPU, progress=False)
+    assert r.history.selected_step in r.history.step and len(r.history.holdout_agreement) == 4
+
+
+def test_selection_tie_goes_to_the_later_evaluation():
+    held = HoldOut(methods.TransferSet(torch.randn(10, 4)), 0.2, "agreement")
+    hist, student = History(), Linear(4, 3, 0)
+    for step, agree in ((1, 0.5), (2, 0.9), (3, 0.7), (4, 0.9)):
+        held.measure = lambda s, a=agree: (a, 0.0)
+        hist.step.append(step)
+        held.observe(hist, student)
+    held.restore(student, hist)
+    assert hist.selected_step == 4 and hist.holdout_agreement == [0.5, 0.9, 0.7, 0.9]
+
+
+class Game(Method):
+    name = "game"
+
+    def batch(self, batch_size):
+        return Batch(torch.randn(batch_size, 4))
+
+
+def test_selection_refuses_methods_without_a_static_set_and_bad_settings():
+    with pytest.raises(ValueError, match="static transfer set"):
+        distill(Linear(4, 3, 0), Linear(4, 3, 1), Game(), steps=2, select="agreement", device=CPU, progress=False)
+    for kw in (dict(select="best"), dict(select="kl", holdout=0.0), dict(select="kl", holdout=1.0)):
+        with pytest.raises(ValueError):
+            distill(Linear(4, 3, 0), Linear(4, 3, 1), torch.randn(8, 4), steps=2, device=CPU, progress=False, **kw)
+    with pytest.raises(ValueError, match="held out and one kept"):
+        distill(Linear(4, 3, 0), Linear(4, 3, 1), torch.randn(2, 4), steps=2, select="kl", holdout=0.1,
+                device=CPU, progress=False)
+
+
+# ------------------------------------------------------------------------------------- the papers' selection
+def test_best_test_acc_is_the_papers_rule_shown_beside_the_final_student():
+    assert LoopHistory is History
+    h = History(step=[1, 2, 3], test_acc=[0.1, 0.3, 0.2])
+    assert h.best_test_acc == 0.3 and h.final_acc == 0.2
+    h.selected_step = 2
+    assert h.final_acc == 0.3
+    assert History().best_test_acc is None and History(test_acc=[None, None]).best_test_acc is None
