@@ -274,7 +274,7 @@ def test_a_lever_recipe_changes_only_what_it_names():
 def test_the_committed_lever_runs_name_known_levers():
     """Every committed run of a lever study is a lever of its table (games-probe's labels are free-form specs)."""
     for study, (_, labels, _) in levers.STUDIES.items():
-        if study == "games-probe":
+        if study == "games-probe" or not records.runs_path(study).exists():  # a study not yet run has no runs
             continue
         runs = records.load_runs(study)
         assert {r["label"] for r in runs} <= set(labels), study

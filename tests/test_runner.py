@@ -166,7 +166,79 @@ def test_git_commit_is_dirty_for_code_changes_not_for_records(monkeypatch, tmp_p
     assert runner.git_commit() == head
     (tmp_path / "results" / "a.json").write_text('{"student_acc": 1}')
     assert runner.git_commit() == head
+    assert runner.dirty_paths() == [] and runner.tree() == {"commit": head, "code": runner.code_digest()}
     (tmp_path / "code.py").write_text("x = 2\n")
     assert runner.git_commit() == head + "+dirty"
+    assert runner.dirty_paths() == ["code.py"]  # what bench all names when it refuses to start
+    with pytest.raises(RuntimeError, match="uncommitted changes to tracked files outside results/: code.py"):
+        runner.tree()
+    assert runner.tree(allow_dirty=True)["commit"] == head + "+dirty"
     monkeypatch.setattr(config, "REPO_ROOT", tmp_path / "not-a-repo")
     assert runner.git_commit() == "unknown"
+    with pytest.raises(RuntimeError, match="cannot tell the commit"):
+        runner.tree()
+
+
+# ----------------------------------------------------------------------------------- outputs made as one run
+def _square(x):
+    return {"x": x, "y": x * x, "threads": torch.get_num_threads()}
+
+
+def _fail(x):
+    raise ValueError(f"no {x}")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_execute_hands_back_each_tasks_outputs_in_job_order(workers):
+    """In this process and in a pool of spawned workers: the same outputs, per task in job order; a failing job
+    fails its task only; a task given as one callable runs alone here, first."""
+    from functools import partial
+
+    tasks = {"a": [partial(_square, i) for i in range(3)], "b": [partial(_fail, 7), partial(_square, 1)],
+             "c": [partial(_square, 5)], "alone": lambda: "here"}
+    got, seen = {}, []
+    runner.execute(tasks, lambda k, out, s: got.update({k: (out, s)}), workers=workers, threads=1,
+                   each=lambda k, i, out: seen.append((k, i)))
+    assert list(got)[0] == "alone" and got["alone"][0] == "here"
+    assert [o["y"] for o in got["a"][0]] == [0, 1, 4] and got["c"][0][0]["y"] == 25
+    assert all(o["threads"] == 1 for o in got["a"][0] + got["c"][0])
+    assert isinstance(got["b"][0], ValueError) and str(got["b"][0]) == "no 7"
+    assert sorted(x for x in seen if x[0] != "b") == [("a", 0), ("a", 1), ("a", 2), ("c", 0)]  # b's may race its fall
+    assert all(s >= 0 for _, s in got.values())
+
+
+def test_execute_stops_when_done_raises():
+    from functools import partial
+
+    def done(key, out, seconds):
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        runner.execute({"a": [partial(_square, 1)], "b": [partial(_square, 2)]}, done, workers=2, threads=1)
+
+
+def test_staged_outputs_wait_for_the_run_and_resume_only_the_same_run(tmp_path):
+    ident = {"commit": "abc", "seeds": 3}
+    stage = runner.Staged(tmp_path, "x", ident)
+    path = records.save({"method": "m", "dataset": "d", "teacher": "t", "student": "s", "student_acc": 1.0,
+                         "student_acc_sd": 0.0, "seeds": 3, "per_seed": [1.0], "wall_s": 1.0, "threads": 1,
+                         "profile": "full", "date": "d", "torch": "t", "commit": "abc", "device": "cpu",
+                         "run_id": stage.run_id}, stage.dir)
+    stage.add("m", {"status": "ok"}, [path])
+    assert not (tmp_path / "records").exists()
+    with pytest.raises(RuntimeError, match="--resume continues it"):
+        runner.Staged(tmp_path, "x", ident)
+    with pytest.raises(RuntimeError, match="commit was 'abc', now 'def'"):
+        runner.Staged(tmp_path, "x", {**ident, "commit": "def"}, resume=True)
+    again = runner.Staged(tmp_path, "x", ident, resume=True)
+    assert again.run_id == stage.run_id and again.done() == {"m": {"status": "ok"}}
+    again.promote()
+    again.close()
+    assert records.load("m", tmp_path)["run_id"] == stage.run_id and not (tmp_path / "x.partial").exists()
+    assert runner.Staged(tmp_path, "x", ident, resume=True).done() == {}  # nothing staged: a new run
+
+
+def test_environment_says_how_a_run_ran():
+    env = runner.environment(workers=2, threads=1)
+    assert env["workers"] == 2 and env["threads"] == 1
+    assert "workers" not in runner.environment() and runner.environment()["threads"] == torch.get_num_threads()

@@ -7,6 +7,7 @@
 ``ablation``              a paper's ablations over seeds (ZSKD's tables, Nayak et al. 2021's Table 1)
 ``levers``                lever studies: a recipe with one thing changed, over seeds
 ``costs``                 what each chapter costs to run
+``speed``                 the loop's speed against a bare PyTorch loop (``bench speed``)
 ``students``              what the studies share: a student protocol, the validation split, one student
 ``runner``                the one runner: resume by run id, a process pool, device, commit, provenance
 ========================  =================================================================================

@@ -1,14 +1,16 @@
 """The benchmark: ``python -m dfkd_book.experiments.bench METHOD [--seeds N]`` runs one method's recipe
 (:mod:`dfkd_book.recipes`) end to end through :func:`dfkd_book.distill` with the active profile and writes its
 record, ``results/records/METHOD.json`` (:mod:`dfkd_book.records`); ``... bench all [--only M ...] [--skip M ...]``
-runs them in turn (a failing method is reported, the others still run) and writes the summary
-``results/runs/bench-all.json``.
+runs them as one run (:func:`run_all`: one commit, one device, one thread setting; a failing method is reported,
+the others still run) and writes the summary ``results/runs/bench-all.json``; ``... bench check`` says what keeps
+the records from being one run's (:func:`consistency`). The seeds run in ``--workers`` processes of ``--threads``
+threads (default: 2 of 1 thread on a 2-core CPU, 1 process on a GPU), handed out across the methods.
 
 Nothing in the book imports this module: it only runs recipes and writes records. Speed and accuracy targets are
 benchmarks, measured here and recorded, never timed tests. Every record follows :mod:`dfkd_book.records`'s schema:
 the accuracies (%, the mean over seeds, the sd, every seed's), wall time per seed, the student's steps and teacher
-queries, the recipe it ran, the published numbers of :data:`dfkd_book.recipes.METHODS`, and where it ran
-(:func:`dfkd_book.experiments.runner.environment`).
+queries, the recipe it ran, the published numbers of :data:`dfkd_book.recipes.METHODS`, and where and how it ran
+(:func:`environment`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
+import signal
+import sys
 import time
-import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -29,6 +33,7 @@ from .. import config, data, recipes, records, stats, zoo
 from ..kd import evaluate
 from ..loop import distill
 from . import runner
+from .speed import speed
 
 REPO_ROOT = config.REPO_ROOT
 DATASET = "fashion-mnist"
@@ -68,35 +73,19 @@ def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args:
     return result, teacher, r
 
 
-#: the package's modules that only show or tabulate results: they cannot change a student, so editing them keeps
-#: the kept students
-_PRESENTATION = {"chapters.py", "widgets.py", "records.py", "stats.py"}
-
-
-def _code_digest() -> str:
-    """SHA-256 (first 16 hex digits) of the package's source files but the presentation modules: a kept student
-    is reused only by the code that trained it."""
-    h, pkg = hashlib.sha256(), Path(__file__).parent.parent
-    for f in sorted(pkg.rglob("*.py")):
-        if (f.parent == pkg and f.name in _PRESENTATION) or f.parent.name in ("experiments", "plot"):
-            continue
-        h.update(f.relative_to(pkg).as_posix().encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _kept_path(name: str, seed: int) -> Path:
-    r = recipes.get(name)
-    key = json.dumps({"recipe": r.as_dict(), "seed": seed, "code": _code_digest(), "torch": torch.__version__,
+def _kept_path(name: str, seed: int, recipe: recipes.Recipe | None = None) -> Path:
+    r = recipes.get(name) if recipe is None else recipe
+    key = json.dumps({"recipe": r.as_dict(), "seed": seed, "code": runner.code_digest(), "torch": torch.__version__,
                       "device": config.device().type}, sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return config.cache_dir("students") / f"{name}-{config.profile()}-seed{seed}-{digest}.pt"
 
 
-def keep_student(name: str, seed: int, student: torch.nn.Module) -> Path:
-    """Keep a benchmark's final student of recipe ``name`` from ``seed`` (atomic write, in the cache's
-    ``students/``), under a key of the recipe, the seed, the package's source, torch and the device type, so that
-    another record (``bench mte``) reuses it instead of training it again. Returns the path."""
-    path = _kept_path(name, seed)
+def keep_student(name: str, seed: int, student: torch.nn.Module, recipe: recipes.Recipe | None = None) -> Path:
+    """Keep a benchmark's final student of recipe ``name`` (or of ``recipe``, a changed copy) from ``seed`` (atomic
+    write, in the cache's ``students/``), under a key of the recipe, the seed, the package's source, torch and the
+    device type, so that another record (``bench mte``) reuses it instead of training it again. Returns the path."""
+    path = _kept_path(name, seed, recipe)
     config.atomic_write(path, lambda f: torch.save({k: v.cpu() for k, v in student.state_dict().items()}, f))
     return path
 
@@ -111,26 +100,50 @@ def kept_student(name: str, seed: int) -> torch.nn.Module | None:
     return student.eval()
 
 
-def _record(name: str, runs: list, test, wall: float, **fields) -> dict:
-    """The fields every student record shares: the benchmark pair, both accuracies (%, the mean over seeds), the
-    per-seed numbers, wall time per seed, budget, teacher queries, the recipe, the first seed's history, and the
-    published numbers (:func:`paper`)."""
-    result, teacher, r = runs[0]
-    accs = [round(100 * evaluate(res.student, test), 2) for res, _, _ in runs]
-    mean, sd = stats.mean_sd(accs)
-    return {
-        "dataset": DATASET, "teacher": r.teacher, "student": r.student_arch,
-        "teacher_acc": round(100 * evaluate(teacher, test), 2),
-        "student_acc": round(mean, 2), "student_acc_sd": round(sd, 2), "seeds": len(runs), "per_seed": accs,
-        "wall_s": round(wall / len(runs), 1),
-        # the seconds of making the transfer set and of distilling, per seed and their means (one aggregation)
-        "synthesis_s_per_seed": [round(res.method.seconds, 1) for res, _, _ in runs],
-        "distillation_s_per_seed": [round(res.history.seconds, 1) for res, _, _ in runs],
-        "synthesis_s": round(stats.mean_sd([res.method.seconds for res, _, _ in runs])[0], 1),
-        "distillation_s": round(stats.mean_sd([res.history.seconds for res, _, _ in runs])[0], 1),
-        "steps": result.steps, "batch_size": r.student.batch_size, "teacher_queries": result.teacher_queries,
-        **fields, "paper": paper(name), "recipe": r.as_dict(), "history": history(result.history),
+def _seed(name: str, seed: int, r: recipes.Recipe, progress: bool = False, keep: bool = False,
+          noise: bool = False) -> dict:
+    """One seed of recipe ``r`` (named ``name``) where it is handed (a worker or this process): what a record
+    needs of it as plain data (accuracies in %, seconds, steps, queries, history, :func:`_fields`). ``keep``: keep
+    the student (the games); ``noise``: chapter 5's baseline, uniform noise of the same size and budget."""
+    test = data.load(DATASET, "test")
+    t0 = time.perf_counter()
+    res, teacher, r = run_recipe(name, seed, test, progress=progress, recipe=r)
+    out = {"wall_s": time.perf_counter() - t0, "acc": round(100 * evaluate(res.student, test), 2),
+           "teacher_acc": round(100 * evaluate(teacher, test), 2), "synthesis_s": res.method.seconds,
+           "distillation_s": res.history.seconds, "steps": res.steps, "teacher_queries": res.teacher_queries,
+           "history": history(res.history), "fields": _fields(name, res, r)}
+    if keep:
+        keep_student(name, seed, res.student, r)
+    if noise:
+        from ..methods import TransferSet
+
+        x = torch.rand(out["fields"]["transfer_samples"], 1, 32, 32, generator=torch.Generator().manual_seed(0))
+        config.seed_everything(0)
+        base = distill(zoo.teacher(r.teacher, DATASET), zoo.student(r.student_arch, DATASET), TransferSet(x),
+                       eval_set=test, seed=0, name="uniform noise", progress=False, **r.student.kwargs())
+        out["uniform_noise_student_acc"] = round(100 * base.final_acc, 2)
+    return out
+
+
+def _method_record(name: str, r: recipes.Recipe, outs: list[dict]) -> dict:
+    """A student record from its seeds' :func:`_seed` outputs (seed 0 first): the pair, both accuracies (%, the
+    mean over seeds), per-seed numbers, wall time per seed, budget, queries, the method's fields, the published
+    numbers (:func:`paper`), the recipe, the first seed's history and the worth in real images (:func:`_worth`)."""
+    first, (mean, sd) = outs[0], stats.mean_sd([o["acc"] for o in outs])
+    per_seed = {k: [o[k] for o in outs] for k in ("wall_s", "synthesis_s", "distillation_s")}
+    rec = {
+        "dataset": DATASET, "teacher": r.teacher, "student": r.student_arch, "teacher_acc": first["teacher_acc"],
+        "student_acc": round(mean, 2), "student_acc_sd": round(sd, 2), "seeds": len(outs),
+        "per_seed": [o["acc"] for o in outs], "wall_s": round(stats.mean_sd(per_seed["wall_s"])[0], 1),
+        # the seconds of each seed's run, of making its transfer set and of distilling, and their means
+        **{f"{k}_per_seed": [round(v, 1) for v in vs] for k, vs in per_seed.items()},
+        **{k: round(stats.mean_sd(vs)[0], 1) for k, vs in per_seed.items() if k != "wall_s"},
+        "steps": first["steps"], "batch_size": r.student.batch_size, "teacher_queries": first["teacher_queries"],
+        **first["fields"], "paper": paper(name), "recipe": r.as_dict(), "history": first["history"],
     }
+    if "uniform_noise_student_acc" in first:
+        rec["uniform_noise_student_acc"] = first["uniform_noise_student_acc"]
+    return {**rec, **_worth(rec["student_acc"], r)}
 
 
 def _worth(acc: float, r: recipes.Recipe) -> dict:
@@ -146,9 +159,9 @@ def _worth(acc: float, r: recipes.Recipe) -> dict:
             "worth_like_for_like": same}
 
 
-def _fields(name: str, runs: list) -> dict:
-    """What a method's record adds to :func:`_record`, by the kind of method its recipe runs."""
-    res, _, r = runs[0]
+def _fields(name: str, res, r: recipes.Recipe) -> dict:
+    """What a method's record adds to :func:`_method_record`, by the kind of method its recipe runs (of one seed's
+    result ``res``)."""
     m = res.method
     if r.method == "kd-real":
         return {"transfer_set": f"{DATASET} train ({len(res.pool)} images)", "transfer_samples": len(res.pool),
@@ -175,33 +188,35 @@ def _fields(name: str, runs: list) -> dict:
     return out
 
 
-def method(name: str, seeds: int = 1) -> dict:
-    """The record of recipe ``name`` from ``seeds`` seeds (0..N−1): the student and, where it is random, the
-    synthesis are seeded; the games' students are kept for ``bench mte``."""
-    test = data.load(DATASET, "test")
-    t0 = time.perf_counter()
-    runs = [run_recipe(name, seed, test) for seed in range(seeds)]
-    wall = time.perf_counter() - t0
-    if runs[0][2].method in ("zskt", "dfad"):
-        for seed, (res, _, _) in enumerate(runs):
-            keep_student(name, seed, res.student)
-    rec = _record(name, runs, test, wall, **_fields(name, runs))
-    if name == "spectral":  # the baseline chapter 5 compares with: plain uniform noise, the same size and budget
-        from ..methods import TransferSet
+@dataclass(frozen=True)
+class Plan:
+    """How ``bench`` makes one output: ``jobs(seeds, progress)``, picklable work for a worker, and ``finish(jobs,
+    outputs)``, the record from their outputs (in job order)."""
 
-        n, r = rec["transfer_samples"], runs[0][2]
-        noise = torch.rand(n, 1, 32, 32, generator=torch.Generator().manual_seed(0))
-        config.seed_everything(0)
-        base = distill(zoo.teacher(r.teacher, DATASET), zoo.student(r.student_arch, DATASET), TransferSet(noise),
-                       eval_set=test, seed=0, name="uniform noise", progress=False, **r.student.kwargs())
-        rec["uniform_noise_student_acc"] = round(100 * base.final_acc, 2)
-    return {**rec, **_worth(rec["student_acc"], runs[0][2])}
+    jobs: Callable[[int, bool], list]
+    finish: Callable[[list, list], dict]
 
 
-def adversarial(seeds: int = 1) -> dict:
+#: the two games of chapter 4, whose students ``bench mte`` reuses
+GAMES = tuple(recipes.about("adversarial").runs)
+
+
+def _method(name: str) -> Plan:
+    """Recipe ``name`` from seeds 0..N−1 (the student and, where it is random, the synthesis are seeded), a job a
+    seed; the games' students are kept for ``bench mte``."""
+    def jobs(seeds: int, progress: bool = True) -> list:
+        r = recipes.get(name)
+        return [partial(_seed, name, s, r, progress, name in GAMES, name == "spectral" and s == 0)
+                for s in range(seeds)]
+
+    return Plan(jobs, lambda jobs, outs: _method_record(name, jobs[0].args[2], outs))
+
+
+def _adversarial(jobs: list, outs: list) -> dict:
     """ZSKT and DFAD with the same teacher; the record keeps the game whose mean student is better, and each
     game's own record (``zskt``, ``dfad``, with its own wall time) is written beside it (``_parts``)."""
-    recs = {g: method(g, seeds) for g in recipes.about("adversarial").runs}
+    recs = {g: _method_record(g, next(j.args[2] for j in jobs if j.args[0] == g),
+                              [o for j, o in zip(jobs, outs) if j.args[0] == g]) for g in GAMES}
     best = max(recs, key=lambda g: recs[g]["student_acc"])
     return {**{k: v for k, v in recs[best].items() if k not in ("paper", "game_settings")},
             "wall_s": sum(r["wall_s"] for r in recs.values()),
@@ -245,120 +260,77 @@ def mte(seeds: int = 1) -> dict:
             "recipe": {r.name: r.as_dict() for r in (recipes.get("zskt"), few, full)}, "paper": paper("zskt")}
 
 
-#: the commit whose student loop ``bench speed`` measures as "before" (the last one with ``kd.distill``)
-SPEED_BASELINE = "6e6a297"
-
-_SPEED_BEFORE = """
-import json, sys, time, torch
-from dfkd_book import augment, config, data, kd, zoo
-steps, n, evaluate = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
-test = data.load("fashion-mnist", "test")
-teacher = zoo.teacher("lenet5", "fashion-mnist")
-x = torch.rand(n, 1, 32, 32, generator=torch.Generator().manual_seed(0))
-config.seed_everything(0)
-student = zoo.student("lenet5half")
-epochs = steps * 256 // n
-t0 = time.perf_counter()
-kd.distill(student, teacher, x, augment=augment.ZSKDAugmentation(p=0.5), epochs=epochs, batch_size=256, lr=1e-2,
-           T=20.0, eval_set=test if evaluate else None, seed=0, progress=False)
-print(json.dumps({"steps": epochs * (-(-n // 256)), "seconds": time.perf_counter() - t0}))
-"""
-
-
-def _speed_before(steps: int, n: int, evaluate: bool) -> dict:
-    """The student loop of :data:`SPEED_BASELINE`, run from a ``git archive`` of that commit in a subprocess with
-    this process's thread count."""
-    import sys
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "archive", SPEED_BASELINE, "dfkd_book"], cwd=REPO_ROOT, check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        env = {**os.environ, "PYTHONPATH": tmp, "OMP_NUM_THREADS": str(torch.get_num_threads())}
-        out = subprocess.run([sys.executable, "-c", _SPEED_BEFORE, str(steps), str(n), "1" if evaluate else "0"],
-                             cwd=tmp, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def _speed_after(steps: int, n: int, evaluate: bool) -> dict:
-    from ..methods import TransferSet
-
-    test = data.load(DATASET, "test")
-    teacher = zoo.teacher("lenet5", DATASET)
-    x = torch.rand(n, 1, 32, 32, generator=torch.Generator().manual_seed(0))
-    config.seed_everything(0)
-    student = zoo.student("lenet5half", DATASET)
-    t0 = time.perf_counter()
-    distill(teacher, student, TransferSet(x), steps=steps, batch_size=256, lr=1e-2, T=20.0,
-            augment=recipes.Student(steps=1).make_augment(), eval_set=test if evaluate else None, seed=0,
-            progress=False)
-    return {"steps": steps, "seconds": time.perf_counter() - t0}
-
-
-def speed(seeds: int = 1) -> dict:
-    """Student steps per second, before (the loop of :data:`SPEED_BASELINE`) and after (this tree), measured in
-    one run: LeNet-5-Half at batch 256 on a static set of 768 images (chapter 5's size) with ZSKD augmentation
-    re-labelled by the teacher, 300 steps (chapter 5's budget) — once as the chapters train (evaluating on the
-    10,000 test images: the old loop after every epoch of 3 steps, the new one every 30 steps) and once without
-    evaluation (the step alone). ``seeds`` repeats each measurement (the best is kept)."""
-    steps, n = 300, 768
-    rows = {}
-    for with_eval in (True, False):
-        key = "with evaluation" if with_eval else "steps only"
-        before = min((_speed_before(steps, n, with_eval) for _ in range(seeds)), key=lambda r: r["seconds"])
-        after = min((_speed_after(steps, n, with_eval) for _ in range(seeds)), key=lambda r: r["seconds"])
-        rows[key] = {"before_steps_per_s": round(before["steps"] / before["seconds"], 2),
-                     "after_steps_per_s": round(after["steps"] / after["seconds"], 2),
-                     "before_s": round(before["seconds"], 1), "after_s": round(after["seconds"], 1),
-                     "speedup": round((after["steps"] / after["seconds"]) / (before["steps"] / before["seconds"]), 2)}
-    return {"dataset": DATASET, "teacher": "lenet5", "student": "lenet5half", "batch_size": 256,
-            "transfer_samples": n, "steps": steps, "augment": "ZSKD (p = 0.5), re-labelled by the teacher",
-            "baseline_commit": SPEED_BASELINE, "speed": rows}
-
-
-#: what ``bench`` can run: every recipe of the method table's leaderboard and the two games (by :func:`method`),
-#: the composite ``adversarial``, and two measurements that are not a student's record (``mte``, ``speed``)
-METHODS: dict[str, Callable[..., dict]] = {
-    **{m: (lambda seeds=1, m=m: method(m, seeds)) for m in recipes.leaderboard() if m in recipes.RECIPES},
-    **{m: (lambda seeds=1, m=m: method(m, seeds)) for m in recipes.about("adversarial").runs},
-    "adversarial": adversarial, "mte": mte, "speed": speed,
+#: what ``bench`` can run: every recipe of the method table's leaderboard and the two games, the composite
+#: ``adversarial``, and two measurements that are not a student's record (``mte``; ``speed``, a plain function
+#: run alone in this process: it times itself)
+METHODS: dict[str, Plan | Callable[..., dict]] = {
+    **{m: _method(m) for m in recipes.leaderboard() if m in recipes.RECIPES}, **{m: _method(m) for m in GAMES},
+    "adversarial": Plan(lambda seeds, progress=True: [j for g in GAMES for j in _method(g).jobs(seeds, progress)],
+                        _adversarial),
+    # mte reuses the ZSKT student of seed 0 where adversarial (handed out before it) has kept it
+    "mte": Plan(lambda seeds, progress=True: [partial(mte, seeds)], lambda jobs, outs: outs[0]),
+    "speed": speed,
 }
 #: the measurements whose output is a study summary (``results/runs/NAME.json``), not a method record
 SUMMARIES = ("mte", "speed")
+#: what ``bench all`` runs only when named with --only: measurements that are not a method's student record, and
+#: the two games, whose records ``adversarial`` writes beside its own
+NOT_IN_ALL = ("speed", *GAMES)
 
 
-def run(name: str, results_dir: str | os.PathLike | None = None, env: dict | None = None, seeds: int = 1) -> dict:
-    """Run ``name`` (the student, and the synthesis where it is random, from ``seeds`` seeds 0..N−1) and write its
-    record atomically (:func:`dfkd_book.records.save`; a measurement of :data:`SUMMARIES` as a summary); return it.
+def _make(names: list[str], seeds: int, workers: int, threads: int | None, done: Callable) -> None:
+    """Make each output of ``names`` and call ``done(name, record or exception, seconds)``: every :class:`Plan`'s
+    jobs on :func:`~dfkd_book.experiments.runner.execute`; a plain function (``speed``) first, alone here."""
+    plans = {n: METHODS[n] for n in names if isinstance(METHODS[n], Plan)}
+    jobs = {n: plans[n].jobs(seeds, workers == 1) if n in plans else partial(METHODS[n], seeds) for n in names}
 
-    ``env``: the :func:`~dfkd_book.experiments.runner.environment` to record (``bench all`` passes the one it took
-    at its start, so every record of a run names the same commit).
+    def finished(name: str, out, seconds: float) -> None:
+        try:
+            out = plans[name].finish(jobs[name], out) if name in plans and isinstance(out, list) else out
+        except Exception as e:  # noqa: BLE001 — reported by done
+            out = e
+        done(name, out, seconds)
+
+    def each(name: str, i: int, out: dict) -> None:
+        if workers > 1:
+            print(f"   {name} {i + 1}/{len(jobs[name])}: {out.get('acc', '-')} % in {out.get('wall_s', 0):.0f} s",
+                  flush=True)
+
+    runner.execute(jobs, finished, workers, threads, each)
+
+
+def _save(name: str, record: dict, env: dict, results_dir, seconds: float) -> tuple[dict, list]:
+    """Write ``name``'s record (and its parts: adversarial's games) or summary atomically; returns it and the
+    paths written."""
+    record = {"method": name, **record, **env, "total_wall_s": round(seconds, 1)}
+    if name in SUMMARIES:
+        return record, [records.save_summary(name, record, results_dir)]
+    # a method that runs others' recipes too (adversarial: both games) hands their records over as parts
+    paths = [records.save({"method": part, **rec, **env, "written_by": name}, results_dir)
+             for part, rec in record.pop("_parts", {}).items()]
+    return record, [*paths, records.save(record, results_dir)]
+
+
+def run(name: str, results_dir: str | os.PathLike | None = None, env: dict | None = None, seeds: int = 1,
+        workers: int = 1, threads: int | None = None) -> dict:
+    """Run ``name`` (the student, and the synthesis where it is random, from seeds 0..N−1, in ``workers``
+    processes of ``threads`` threads) and write its record atomically (:func:`dfkd_book.records.save`; a
+    measurement of :data:`SUMMARIES` as a summary); return it. ``env``: what to record (default:
+    :func:`~dfkd_book.experiments.runner.environment`).
 
     Raises:
-        ValueError: unknown method (the message lists the known ones), or seeds < 1.
+        ValueError: unknown method (the message lists the known ones), seeds or workers < 1; what the method raised.
     """
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
-    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-        raise ValueError(f"seeds must be a positive int, got {seeds!r}")
-    env = runner.environment() if env is None else env
-    t0 = time.perf_counter()
-    record = {"method": name, **METHODS[name](seeds), **env}
-    record["total_wall_s"] = round(time.perf_counter() - t0, 1)
-    if name in SUMMARIES:
-        records.save_summary(name, record, results_dir)
-        return record
-    # a method that runs others' recipes too (adversarial: both games) hands their records over as parts
-    for part, rec in record.pop("_parts", {}).items():
-        records.save({"method": part, **rec, **env, "written_by": name}, results_dir)
-    records.save(record, results_dir)
-    return record
-
-
-#: what ``bench all`` runs only when named with --only: measurements that are not a method's student record, and
-#: the two games, whose records ``adversarial`` writes beside its own
-NOT_IN_ALL = ("speed", "zskt", "dfad")
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1 or workers < 1:
+        raise ValueError(f"seeds must be a positive int, got {seeds!r}; workers too, got {workers!r}")
+    got: dict = {}
+    _make([name], seeds, workers, threads, lambda _, out, seconds: got.update(out=out, seconds=seconds))
+    if isinstance(got["out"], BaseException):
+        raise got["out"]
+    return _save(name, got["out"], runner.environment(workers, threads) if env is None else env, results_dir,
+                 got["seconds"])[0]
 
 
 def select(only: list[str] | None = None, skip: list[str] | None = None) -> list[str]:
@@ -376,71 +348,90 @@ def select(only: list[str] | None = None, skip: list[str] | None = None) -> list
     return names
 
 
-def run_all(names: list[str], results_dir: str | os.PathLike | None = None, summary: bool = True,
-            seeds: int = 1) -> dict:
-    """Run each method of ``names`` in turn (:func:`run`); a method that raises is reported (traceback on stderr)
-    and the others still run. With ``summary``, write ``out_dir/bench-all.json``: per method its status, student
-    accuracy (%) and wall seconds, the total wall seconds and the environment — the record of one complete run
-    (``results/runs/bench-all.json``).
+def run_all(names: list[str], results_dir: str | os.PathLike | None = None, summary: bool = True, seeds: int = 1,
+            workers: int = 1, threads: int | None = None, resume: bool = False, fresh: bool = False,
+            allow_dirty: bool = False) -> dict:
+    """Run the methods ``names`` as one run (:func:`~dfkd_book.experiments.runner.one_run`: one commit and code,
+    its ``run_id`` in every record; their seeds handed to ``workers`` processes of ``threads`` threads), staged in
+    ``RESULTS/bench-all.partial/`` until all are made; with ``summary``, ``runs/bench-all.json`` says per method
+    its status, student accuracy (%) and wall seconds (its first seed's start to its last one's end), the total and
+    the environment. ``resume`` continues a staged run of the same commit, code, device, profile, torch, seeds,
+    workers, threads and methods, without its methods done; ``fresh`` discards one.
 
-    Returns the summary dict (``failed``: the names that raised).
-    """
-    env = runner.environment()
-    t0 = time.perf_counter()
-    methods: dict[str, dict] = {}
-    for i, name in enumerate(names, 1):
-        print(f"== [{i}/{len(names)}] {name}", flush=True)
-        t1 = time.perf_counter()
-        try:
-            record = run(name, results_dir, {**env, "date": runner.now()}, seeds)
-            methods[name] = {"status": "ok", "student_acc": record.get("student_acc"),
-                             "wall_s": round(time.perf_counter() - t1, 1)}
-        except Exception as e:  # noqa: BLE001 — one failing method must not stop the benchmark
-            traceback.print_exc()
-            methods[name] = {"status": "failed", "error": f"{type(e).__name__}: {e}",
-                             "wall_s": round(time.perf_counter() - t1, 1)}
-        print(f"== {name}: {methods[name]['status']} in {methods[name]['wall_s']} s", flush=True)
-    result = {"methods": methods, "failed": [m for m, r in methods.items() if r["status"] != "ok"],
-              "total_wall_s": round(time.perf_counter() - t0, 1), **env}
-    if summary:
-        records.save_summary("bench-all", result, results_dir)
-    return result
+    Returns the summary (``failed``: the methods that raised). Raises: RuntimeError, as ``one_run``."""
+    env = runner.environment(workers, threads)
+    ident = {**{k: env[k] for k in ("device", "profile", "torch", "threads", "workers")}, "seeds": seeds,
+             "methods": names}
+    return runner.one_run(records.RESULTS if results_dir is None else results_dir, "bench-all", names,
+                          lambda todo, done: _make(todo, seeds, workers, threads, done), _save, env, ident, resume,
+                          fresh, allow_dirty, summary)
+
+
+def consistency(results_dir: str | os.PathLike | None = None) -> list[str]:
+    """What keeps the records of ``results_dir`` (default: the repository's) and ``runs/mte.json`` from being one
+    complete ``bench all`` run's: :func:`~dfkd_book.experiments.runner.provenance_problems` with the run's summary
+    ``runs/bench-all.json``, a record of fewer than 3 seeds. [] when they are one run's."""
+    found = {m: records.load(m, results_dir) for m in records.methods(results_dir)}
+    if records.summary_path("mte", results_dir).is_file():
+        found["mte"] = records.load_summary("mte", results_dir)
+    summary = records.summary_path("bench-all", results_dir)
+    out = runner.provenance_problems(found, json.loads(summary.read_text()) if summary.is_file() else None)
+    return out + [f"{m}: {r.get('seeds')} seed(s), fewer than 3" for m, r in found.items()
+                  if m not in SUMMARIES and r.get("seeds", 0) < 3] + ([] if summary.is_file() else [
+                  "no runs/bench-all.json: no complete `bench all` run"])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dfkd_book.experiments.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("method", choices=sorted(METHODS) + ["all"],
-                        help="one method, or all of them in turn (a failing method does not stop the others)")
+    parser.add_argument("method", choices=sorted(METHODS) + ["all", "check"],
+                        help="one method; all of them as one run; or check that the records are one run's")
     parser.add_argument("--out", default=None, help="the results directory (default: the repository's results/)")
-    parser.add_argument("--only", nargs="+", metavar="METHOD", help="with all: run only these")
-    parser.add_argument("--skip", nargs="+", metavar="METHOD", help="with all: leave these out")
-    parser.add_argument("--seeds", type=int, default=3,
-                        help="seeds 0..N-1 of the student (and random synthesis); default 3")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 of the student (and random synthesis)")
+    parser.add_argument("--workers", type=int, help="processes the seeds run in (default: 1 on a GPU and for "
+                        "speed, else 2 where there are 2 cores; 1: this process)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: cores // workers)")
+    for flag, what in (("--only", "run only these"), ("--skip", "leave these out")):
+        parser.add_argument(flag, nargs="+", metavar="METHOD", help=f"with all: {what}")
+    for flag, what in (("--resume", "continue the staged run of this commit"), ("--fresh", "discard a staged run"),
+                       ("--allow-dirty", "run uncommitted code (its commit +dirty)")):
+        parser.add_argument(flag, action="store_true", help=f"with all: {what}")
     args = parser.parse_args(argv)
-    if args.seeds < 1:  # before anything runs: with 'all', every method would fail on it
-        parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if args.method == "check":
+        found = consistency(args.out)
+        print("\n- ".join(["not one complete bench all run:", *found]) if found else "one complete bench all run")
+        return 1 if found else 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    alone = args.method == "speed" or config.device().type == "cuda"  # a timed race, or one device
+    workers = args.workers or (1 if alone else min(2, cores))
+    threads = args.threads or max(1, cores // workers)
+    if args.seeds < 1 or workers < 1 or threads < 1:  # before anything runs
+        parser.error(f"--seeds, --workers and --threads must be >= 1, got {args.seeds}, {workers}, {threads}")
+    if args.method != "all" and (args.only or args.skip or args.resume or args.fresh or args.allow_dirty):
+        parser.error("--only, --skip, --resume, --fresh and --allow-dirty go with 'all'")
     if args.method != "all":
-        if args.only or args.skip:
-            parser.error("--only and --skip go with 'all'")
-        record = run(args.method, args.out, seeds=args.seeds)
-        summary = {k: record[k] for k in ("method", "teacher_acc", "student_acc", "student_acc_sd", "per_seed",
-                                          "students", "wall_s", "device",
-                                          "profile") if k in record}
-        print(json.dumps(summary, indent=2))
+        record = run(args.method, args.out, seeds=args.seeds, workers=workers, threads=threads)
+        print(json.dumps({k: record[k] for k in ("method", "teacher_acc", "student_acc", "student_acc_sd", "per_seed",
+                                                 "students", "wall_s", "device", "profile") if k in record}, indent=2))
         print(f"wrote the record of {args.method}")
         return 0
     try:
         names = select(args.only, args.skip)
     except ValueError as e:
         parser.error(str(e))
-    # bench-all.json describes one complete run; a selection only prints its summary
-    result = run_all(names, args.out, summary=not (args.only or args.skip), seeds=args.seeds)
+    old = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # kill PID: the workers are stopped too
+    try:  # bench-all.json describes one complete run; a selection only prints its summary
+        result = run_all(names, args.out, not (args.only or args.skip), args.seeds, workers, threads, args.resume,
+                         args.fresh, args.allow_dirty)
+    except RuntimeError as e:
+        print(f"bench all: {e}", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, old)
     print(f"{'method':<20} {'status':<7} {'student %':>9} {'wall s':>8}")
     for name, r in result["methods"].items():
         print(f"{name:<20} {r['status']:<7} {r.get('student_acc') or '':>9} {r['wall_s']:>8}")
     print(f"total {result['total_wall_s']} s on {result['device']} ({result['profile']} profile)")
-    if result["failed"]:
-        print(f"FAILED: {', '.join(result['failed'])}")
+    print(f"FAILED: {', '.join(result['failed'])}" if result["failed"] else f"run {result['run_id']}")
     return 1 if result["failed"] else 0
 
 
