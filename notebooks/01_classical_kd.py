@@ -638,7 +638,7 @@ chapter.passed()
 # no data-free chapter use it?
 # ```
 #
-# Solution: {ref}`ex-ch1-lambda-solution`.
+# {ref}`Solution <ex-ch1-lambda-solution>`.
 
 # %% [markdown]
 # ```{exercise} The temperature, properly
@@ -650,7 +650,7 @@ chapter.passed()
 # get with the gradient of the KL term ({ref}`ex-ch1-tau2` derives it).
 # ```
 #
-# Solution: {ref}`ex-ch1-temperature-solution`.
+# {ref}`Solution <ex-ch1-temperature-solution>`.
 
 # %% [markdown]
 # ```{exercise} Less data
@@ -661,7 +661,7 @@ chapter.passed()
 # Table 2, and with the yardstick above.
 # ```
 #
-# Solution: {ref}`ex-ch1-less-data-solution`.
+# {ref}`Solution <ex-ch1-less-data-solution>`.
 
 # %% [markdown]
 # ```{exercise} Dark knowledge without data
@@ -672,7 +672,7 @@ chapter.passed()
 # chapter 2 starts.
 # ```
 #
-# Solution: {ref}`ex-ch1-weights-solution`.
+# {ref}`Solution <ex-ch1-weights-solution>`.
 
 # %% [markdown]
 # ```{exercise} Why τ²? (pen and paper)
@@ -688,4 +688,4 @@ chapter.passed()
 #    $\lambda\,\mathrm{CE}$ is added?
 # ```
 #
-# Solution: {ref}`ex-ch1-tau2-solution`.
+# {ref}`Solution <ex-ch1-tau2-solution>`.

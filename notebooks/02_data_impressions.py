@@ -627,7 +627,7 @@ def ablation_student(method, name):
 # cross-entropy to the targets, or better students?
 # ```
 #
-# Solution: {ref}`ex-ch2-budget-solution`.
+# {ref}`Solution <ex-ch2-budget-solution>`.
 
 # %% [markdown]
 # ```{exercise} One β
@@ -637,7 +637,7 @@ def ablation_student(method, name):
 # `betas=(0.1,)` (`r.build(n=..., betas=(1.0,))`) and compare with the mixture.
 # ```
 #
-# Solution: {ref}`ex-ch2-one-beta-solution`.
+# {ref}`Solution <ex-ch2-one-beta-solution>`.
 
 # %% [markdown]
 # ```{exercise} Temperature
@@ -647,7 +647,7 @@ def ablation_student(method, name):
 # teacher's logits get on the impressions at each temperature, and why does that matter for the student?
 # ```
 #
-# Solution: {ref}`ex-ch2-temperature-solution`.
+# {ref}`Solution <ex-ch2-temperature-solution>`.
 
 # %% [markdown]
 # ```{exercise} What the student learns
@@ -657,7 +657,7 @@ def ablation_student(method, name):
 # above. Which confusions did the Dirichlet prior teach?
 # ```
 #
-# Solution: {ref}`ex-ch2-confusion-solution`.
+# {ref}`Solution <ex-ch2-confusion-solution>`.
 
 # %% [markdown]
 # ```{exercise} The Dirichlet's mean and concentration (pen and paper)
@@ -673,7 +673,7 @@ def ablation_student(method, name):
 # 3. What share of the β = 0.1 targets drawn "for *Shirt*" have *Shirt* as their top class? Check it numerically.
 # ```
 #
-# Solution: {ref}`ex-ch2-dirichlet-solution`.
+# {ref}`Solution <ex-ch2-dirichlet-solution>`.
 
 # %% [markdown]
 # ```{exercise} The β that did nothing (pen and paper)
@@ -683,4 +683,4 @@ def ablation_student(method, name):
 # makes β = 0.1 and β = 1 give the same Dirichlet.
 # ```
 #
-# Solution: {ref}`ex-ch2-official-beta-solution`.
+# {ref}`Solution <ex-ch2-official-beta-solution>`.

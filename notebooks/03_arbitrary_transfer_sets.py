@@ -608,7 +608,7 @@ chapter.passed()
 # leaves short. Does the set beat the offline best?
 # ```
 #
-# Solution: {ref}`ex-ch3-online-solution`.
+# {ref}`Solution <ex-ch3-online-solution>`.
 
 # %% [markdown]
 # ```{exercise} Order matters
@@ -618,7 +618,7 @@ chapter.passed()
 # `[random shapes, dead leaves]`: how does the composition change, and does the student notice?
 # ```
 #
-# Solution: {ref}`ex-ch3-order-solution`.
+# {ref}`Solution <ex-ch3-order-solution>`.
 
 # %% [markdown]
 # ```{exercise} Gaussian noise
@@ -628,7 +628,7 @@ chapter.passed()
 # histogram above: would it help for Fashion-MNIST?
 # ```
 #
-# Solution: {ref}`ex-ch3-gaussian-solution`.
+# {ref}`Solution <ex-ch3-gaussian-solution>`.
 
 # %% [markdown]
 # ```{exercise} How balanced is balanced enough?
@@ -639,7 +639,7 @@ chapter.passed()
 # (`result.method.balanced`).
 # ```
 #
-# Solution: {ref}`ex-ch3-shortfall-solution`.
+# {ref}`Solution <ex-ch3-shortfall-solution>`.
 
 # %% [markdown]
 # ```{exercise} What balance costs (pen and paper)
@@ -654,4 +654,4 @@ chapter.passed()
 #    the `examined` column of the balancing table.
 # ```
 #
-# Solution: {ref}`ex-ch3-cost-solution`.
+# {ref}`Solution <ex-ch3-cost-solution>`.

@@ -692,7 +692,7 @@ chapter.passed()
 # `adversarial.generator_loss(teacher, teacher, x, "zskt")`: what does the generator learn from it?
 # ```
 #
-# Solution: {ref}`ex-ch4-adversary-solution`.
+# {ref}`Solution <ex-ch4-adversary-solution>`.
 
 # %% [markdown]
 # ```{exercise} Attention or not
@@ -701,7 +701,7 @@ chapter.passed()
 # Play ZSKT with `recipes.get("zskt").build(attention_layers=[])`. Does attention transfer help at this budget?
 # ```
 #
-# Solution: {ref}`ex-ch4-attention-solution`.
+# {ref}`Solution <ex-ch4-attention-solution>`.
 
 # %% [markdown]
 # ```{exercise} The toy game with DFAD
@@ -712,7 +712,7 @@ chapter.passed()
 # *logits* pull them to the corners of the box?
 # ```
 #
-# Solution: {ref}`ex-ch4-toy-dfad-solution`.
+# {ref}`Solution <ex-ch4-toy-dfad-solution>`.
 
 # %% [markdown]
 # ```{exercise} A wider generator
@@ -721,7 +721,7 @@ chapter.passed()
 # Give the ZSKT generator `width=64` and half the student steps. Which matters more at a fixed wall time?
 # ```
 #
-# Solution: {ref}`ex-ch4-width-solution`.
+# {ref}`Solution <ex-ch4-width-solution>`.
 
 # %% [markdown]
 # ```{exercise} Two discrepancies, two gradients (pen and paper)
@@ -737,4 +737,4 @@ chapter.passed()
 #    discrepancy notices?
 # ```
 #
-# Solution: {ref}`ex-ch4-gradients-solution`.
+# {ref}`Solution <ex-ch4-gradients-solution>`.

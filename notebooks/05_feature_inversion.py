@@ -635,7 +635,7 @@ chapter.passed()
 # layer from the loss altogether. What happens to the images and to the student?
 # ```
 #
-# Solution: {ref}`ex-ch5-first-bn-solution`.
+# {ref}`Solution <ex-ch5-first-bn-solution>`.
 
 # %% [markdown]
 # ```{exercise} Smaller metadata
@@ -645,7 +645,7 @@ chapter.passed()
 # larger layers buy, per megabyte?
 # ```
 #
-# Solution: {ref}`ex-ch5-metadata-solution`.
+# {ref}`Solution <ex-ch5-metadata-solution>`.
 
 # %% [markdown]
 # ```{exercise} Competition
@@ -655,7 +655,7 @@ chapter.passed()
 # student distilled on them (`methods.TransferSet(inv.images)`) do better at the same budget?
 # ```
 #
-# Solution: {ref}`ex-ch5-competition-solution`.
+# {ref}`Solution <ex-ch5-competition-solution>`.
 
 # %% [markdown]
 # ```{exercise} Shift invariance
@@ -665,7 +665,7 @@ chapter.passed()
 # again: where in the frame are the garments?
 # ```
 #
-# Solution: {ref}`ex-ch5-shift-solution`.
+# {ref}`Solution <ex-ch5-shift-solution>`.
 
 # %% [markdown]
 # ```{exercise} Scale
@@ -675,7 +675,7 @@ chapter.passed()
 # How close does it get to chapter 1's student distilled on the full real training set?
 # ```
 #
-# Solution: {ref}`ex-ch5-scale-solution`.
+# {ref}`Solution <ex-ch5-scale-solution>`.
 
 # %% [markdown]
 # ```{exercise} Sampling activations: Cholesky, not covariance (pen and paper)
@@ -687,4 +687,4 @@ chapter.passed()
 # variance 0.01.
 # ```
 #
-# Solution: {ref}`ex-ch5-cholesky-solution`.
+# {ref}`Solution <ex-ch5-cholesky-solution>`.

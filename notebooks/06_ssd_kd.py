@@ -570,7 +570,7 @@ chapter.passed()
 # Fig. 4.
 # ```
 #
-# Solution: {ref}`ex-ch6-scale-solution`.
+# {ref}`Solution <ex-ch6-scale-solution>`.
 
 # %% [markdown]
 # ```{exercise} A generator that remembers
@@ -580,7 +580,7 @@ chapter.passed()
 # steps `g_steps`?
 # ```
 #
-# Solution: {ref}`ex-ch6-memory-solution`.
+# {ref}`Solution <ex-ch6-memory-solution>`.
 
 # %% [markdown]
 # ```{exercise} γ
@@ -589,7 +589,7 @@ chapter.passed()
 # Set γ = 0 (no difficulty term) and γ = 5. What happens to the confidence histogram of Fig. 2?
 # ```
 #
-# Solution: {ref}`ex-ch6-gamma-solution`.
+# {ref}`Solution <ex-ch6-gamma-solution>`.
 
 # %% [markdown]
 # ```{exercise} Priority without correction
@@ -599,7 +599,7 @@ chapter.passed()
 # still help a small student?
 # ```
 #
-# Solution: {ref}`ex-ch6-no-correction-solution`.
+# {ref}`Solution <ex-ch6-no-correction-solution>`.
 
 # %% [markdown]
 # ```{exercise} Table 4, properly
@@ -609,7 +609,7 @@ chapter.passed()
 # modules lift the baseline by more than the spread between seeds?
 # ```
 #
-# Solution: {ref}`ex-ch6-table4-solution`.
+# {ref}`Solution <ex-ch6-table4-solution>`.
 
 # %% [markdown]
 # ```{exercise} The importance-sampling weight (pen and paper)
@@ -624,4 +624,4 @@ chapter.passed()
 #    per-sample losses over the buffer, up to a constant factor. What happens with α = 0?
 # ```
 #
-# Solution: {ref}`ex-ch6-is-weight-solution`.
+# {ref}`Solution <ex-ch6-is-weight-solution>`.

@@ -448,7 +448,7 @@ glue(
 # worth?
 # ```
 #
-# Solution: {ref}`ex-ch7-real-curve-solution`.
+# {ref}`Solution <ex-ch7-real-curve-solution>`.
 
 # %% [markdown]
 # ```{exercise} Your own machine
@@ -458,7 +458,7 @@ glue(
 # methods gain most from the accelerator, and does the ranking change?
 # ```
 #
-# Solution: {ref}`ex-ch7-gpu-solution`.
+# {ref}`Solution <ex-ch7-gpu-solution>`.
 
 # %% [markdown]
 # ```{exercise} Equal compute
@@ -468,7 +468,7 @@ glue(
 # recipe. Which method is best *per second*?
 # ```
 #
-# Solution: {ref}`ex-ch7-equal-compute-solution`.
+# {ref}`Solution <ex-ch7-equal-compute-solution>`.
 
 # %% [markdown]
 # ```{exercise} Retention across papers
@@ -478,7 +478,7 @@ glue(
 # Fashion-MNIST number. Which methods reproduce their paper's retention?
 # ```
 #
-# Solution: {ref}`ex-ch7-retention-solution`.
+# {ref}`Solution <ex-ch7-retention-solution>`.
 
 # %% [markdown]
 # ```{exercise} A second teacher
@@ -488,7 +488,7 @@ glue(
 # conclusions depend on the teacher?
 # ```
 #
-# Solution: {ref}`ex-ch7-teacher-solution`.
+# {ref}`Solution <ex-ch7-teacher-solution>`.
 
 # %% [markdown]
 # ```{exercise} The front of the leaderboard
@@ -498,7 +498,7 @@ glue(
 # dominated? Write the few lines that find them from `board`.
 # ```
 #
-# Solution: {ref}`ex-ch7-pareto-solution`.
+# {ref}`Solution <ex-ch7-pareto-solution>`.
 
 # %% [markdown]
 # ```{exercise} Does retention change the ranking? (pen and paper)
@@ -509,4 +509,4 @@ glue(
 # student accuracy?
 # ```
 #
-# Solution: {ref}`ex-ch7-retention-rank-solution`.
+# {ref}`Solution <ex-ch7-retention-rank-solution>`.
