@@ -3,6 +3,7 @@ selection on a held-out slice of the transfer set, and the papers' best-test-epo
 
 import pytest
 import torch
+from test_loop import CPU, Linear  # the loop tests' seeded linear classifier
 from torch import nn
 
 from dfkd_book import distill, kd, methods, models
@@ -11,18 +12,6 @@ from dfkd_book.history import History
 from dfkd_book.loop import History as LoopHistory
 from dfkd_book.methods.base import Batch, Method
 from dfkd_book.selection import HoldOut
-
-CPU = torch.device("cpu")
-
-
-class Linear(nn.Module):
-    def __init__(self, d, k, seed):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.fc = nn.Linear(d, k)
-
-    def forward(self, x):
-        return self.fc(x.flatten(1))
 
 
 class BNNet(nn.Module):
