@@ -278,3 +278,34 @@ def test_the_committed_lever_runs_name_known_levers():
             continue
         runs = records.load_runs(study)
         assert {r["label"] for r in runs} <= set(labels), study
+
+
+def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch):
+    """Every lever of issue 46's study resolves: its recipe, its teacher, the set it adds; a hybrid set is this
+    recipe's set and the other repeated to the same size; the batch-statistics teacher reaches distill."""
+    from dfkd_book import zoo
+    from dfkd_book.experiments import students
+
+    for label in levers.GENERALISE_LABELS:
+        name, lever = label.split(": ", 1)
+        assert name in levers.GENERALISE_RECIPES and (lever in levers.GENERALISE or label in levers.GENERALISE_ONE)
+    for label, (_, _, changes) in levers.GENERALISE_ONE.items():
+        assert set(changes) <= {"teacher", "batch_statistics", "hybrid"} and changes, label
+        assert changes.get("hybrid", "zskd") in recipes.RECIPES and changes.get("teacher", "lenet5") in zoo.RECIPES
+    sets = {"arbitrary-best": torch.rand(10, 1, 32, 32), "deepinversion": torch.rand(3, 1, 32, 32),
+            "arbitrary-noise": torch.rand(10, 1, 32, 32)}
+    monkeypatch.setattr(levers, "recipe_set", lambda name, device=None: sets[name])
+    val = (torch.rand(20, 1, 32, 32), torch.randint(0, 10, (20,)))
+    monkeypatch.setattr(students, "eval_sets", lambda: (val, val))
+    hybrid = levers.generalise({"label": "arbitrary-best: hybrid, equal shares with DeepInversion images",
+                                "seed": 0, "budget": 2})
+    assert hybrid["n"] == 20 and hybrid["changes"] == {"hybrid": "deepinversion"}
+    bs = levers.generalise({"label": "arbitrary-noise: LeNet-5-BN teacher, BN on batch statistics", "seed": 0,
+                            "budget": 2})
+    assert bs["teacher"] == "lenet5bn" and bs["n"] == 10 and bs["teacher_queries"]["forward"] > 0
+    assert [j["budget"] for j in levers.jobs("generalise", ["zskd: cutmix"], [0, 1], "recipe")] == ["recipe"] * 2
+    assert levers.jobs("generalise", ["zskd: cutmix"], [0])[0]["budget"] == 5_000
+    with pytest.raises(ValueError, match="budget must be"):
+        levers.jobs("generalise", ["zskd: cutmix"], [0], 0)
+    with pytest.raises(ValueError, match="only generalise"):
+        levers.jobs("mte-sweep", None, [0], "recipe")

@@ -315,3 +315,36 @@ def test_arbitrary_unbalanced_keeps_the_first_candidates():
     assert m.settings()["balanced"] is False
     named = methods.ArbitraryBalanced("noise", n=8, balanced=False)
     assert named.name == "unbalanced noise"
+
+
+# ------------------------------------------------------------- Raikwar & Mishra 2022: BN on batch statistics
+def test_batch_statistics_teacher_normalises_each_batch_by_its_own_statistics():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 16, 5),
+                        nn.BatchNorm1d(5))
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2), m.weight.data.uniform_(0.5, 2)
+    net.eval()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    b = arb.batch_statistics_teacher(net).eval()
+    x = torch.rand(8, 1, 6, 6) * 3 + 1  # far from what the running statistics expect
+    with torch.no_grad():
+        out = b(x)
+        h = net[0](x)
+        m, v = h.mean((0, 2, 3), keepdim=True), h.var((0, 2, 3), unbiased=False, keepdim=True)
+        h = net[1].weight.view(1, -1, 1, 1) * (h - m) / (v + net[1].eps).sqrt() + net[1].bias.view(1, -1, 1, 1)
+        h = net[4](net[3](net[2](h)))
+        want = net[5].weight * (h - h.mean(0)) / (h.var(0, unbiased=False) + net[5].eps).sqrt() + net[5].bias
+        assert torch.allclose(out, want, atol=1e-5)
+        assert torch.allclose(b.train()(x), out)  # the same in train mode, and nothing is tracked
+        assert not torch.allclose(net(x), out)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # the caller's model untouched
+    assert not any(n.startswith(("1.running", "5.running")) for n, _ in b.named_buffers())
+
+
+def test_batch_statistics_teacher_needs_batchnorm():
+    with pytest.raises(ValueError, match="no BatchNorm layer"):
+        arb.batch_statistics_teacher(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)))
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        arb.batch_statistics_teacher(lambda x: x)

@@ -34,6 +34,7 @@ import torch
 
 from .. import augment, boundary, config, data, kd, recipes, zoo
 from ..loop import distill, transfer_set
+from ..methods.arbitrary import batch_statistics_teacher
 from ..methods.base import TransferSet
 from ..methods.ssd import ABLATION, READINGS
 from . import bench, runner, students
@@ -259,7 +260,19 @@ GENERALISE = {
     "SWA over the last 25 %": (None, {"average": "swa", "swa_start": 0.75}),
     "agreement selection, 20 % held out": (None, {"select": "agreement", "holdout": 0.2}),
 }
-GENERALISE_LABELS = tuple(f"{r}: {lever}" for r in GENERALISE_RECIPES for lever in GENERALISE)
+#: levers of one recipe each, "RECIPE: LEVER" → (mix, options, changes): ``teacher`` another zoo teacher;
+#: ``batch_statistics`` its BN layers on each batch's statistics (Raikwar & Mishra 2022,
+#: :func:`dfkd_book.methods.arbitrary.batch_statistics_teacher`); ``hybrid`` another recipe's set, repeated to the
+#: size of this one's (equal shares of every batch on average)
+GENERALISE_ONE = {
+    "arbitrary-noise: LeNet-5-BN teacher": (None, {}, {"teacher": "lenet5bn"}),
+    "arbitrary-noise: LeNet-5-BN teacher, BN on batch statistics":
+        (None, {}, {"teacher": "lenet5bn", "batch_statistics": True}),
+    "arbitrary-best: hybrid, equal shares with DeepInversion images": (None, {}, {"hybrid": "deepinversion"}),
+    "arbitrary-best: hybrid, equal shares with ZSKD impressions": (None, {}, {"hybrid": "zskd"}),
+    "zskd: hybrid, equal shares with DeepInversion images": (None, {}, {"hybrid": "deepinversion"}),
+}
+GENERALISE_LABELS = tuple(f"{r}: {lever}" for r in GENERALISE_RECIPES for lever in GENERALISE) + tuple(GENERALISE_ONE)
 
 
 def recipe_set(name: str, device=None) -> torch.Tensor:
@@ -282,22 +295,33 @@ def recipe_set(name: str, device=None) -> torch.Tensor:
 def generalise(job: dict) -> dict:
     """One run of ``generalise``: the LeNet-5-Half student on recipe ``RECIPE``'s set (label ``"RECIPE: LEVER"``)
     with the yardstick's protocol (:data:`dfkd_book.experiments.students.YARDSTICK_PROTOCOL`, its steps
-    ``job["budget"]``) and the lever on, evaluated on the validation split; the test accuracy of the student it
-    returns beside. ``best_val_acc`` is the best evaluation's (the best-epoch rule applied to validation)."""
+    ``job["budget"]``; ``"recipe"``: the recipe's own student protocol) and the lever on, evaluated on the
+    validation split; the test accuracy of the student it returns beside. ``best_val_acc`` is the best
+    evaluation's (the best-epoch rule applied to validation)."""
     name, lever = job["label"].split(": ", 1)
-    mix, options = GENERALISE[lever]
+    mix, options, changes = GENERALISE_ONE.get(job["label"]) or (*GENERALISE[lever], {})
     r, x = recipes.get(name), recipe_set(name)
-    proto = replace(students.YARDSTICK_PROTOCOL, steps=job["budget"])
-    kw = proto.student().kwargs(eval_every=max(proto.steps // 10, 1))
+    if "hybrid" in changes:  # the other set repeated (or cut) to this set's size, then both together
+        other = recipe_set(changes["hybrid"])
+        x = torch.cat([x, other.repeat(-(-len(x) // len(other)), *[1] * (other.ndim - 1))[:len(x)]])
+    if job["budget"] == "recipe":  # the recipe's own student protocol (its steps, batch, augmentation, warm-up)
+        proto = r.student
+        kw = proto.kwargs(eval_every=max(proto.steps // 10, 1))
+    else:
+        proto = replace(students.YARDSTICK_PROTOCOL, steps=job["budget"])
+        kw = proto.student().kwargs(eval_every=max(proto.steps // 10, 1))
     if mix is not None:
         kw["augment"] = augment.Compose(kw["augment"], mix())
     val, test = students.eval_sets()
-    teacher = zoo.teacher(r.teacher, DATASET)
+    teacher = zoo.teacher(changes.get("teacher", r.teacher), DATASET)
+    if changes.get("batch_statistics"):
+        teacher = batch_statistics_teacher(teacher)
     config.seed_everything(job["seed"])
     res = distill(teacher, zoo.student(r.student_arch, DATASET), TransferSet(x), eval_set=val, seed=job["seed"],
                   progress=False, name=job["label"], **kw, **options)
     h = res.history
-    return {"recipe": name, "lever": lever, "teacher": r.teacher, "protocol": asdict(proto), "options": options,
+    return {"recipe": name, "lever": lever, "teacher": changes.get("teacher", r.teacher), "changes": changes,
+            "protocol": asdict(proto), "options": options,
             "augment": repr(kw["augment"]), "n": len(x), "set_sha256": hashlib.sha256(x.numpy().tobytes()).hexdigest(),
             "val_acc": round(100 * h.final_acc, 2), "best_val_acc": round(100 * h.best_test_acc, 2),
             "test_acc": round(100 * kd.evaluate(res.student, test), 2), "selected_step": h.selected_step,
@@ -320,9 +344,11 @@ STUDIES = {
 }
 
 
-def jobs(study: str, labels=None, seeds=None) -> list[dict]:
+def jobs(study: str, labels=None, seeds=None, budget=None) -> list[dict]:
     """The jobs of ``study`` for ``labels`` (default: all its levers) and ``seeds`` (a games-probe spec carries
-    its own seed). Raises ValueError for an unknown study or label (the message lists the known ones)."""
+    its own seed); ``budget``: generalise's student steps (default the yardstick's) or ``"recipe"`` (each recipe's
+    own student protocol). Raises ValueError for an unknown study or label (the message lists the known ones), or a
+    budget for another study."""
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}; known: {', '.join(STUDIES)}")
     _, known, default = STUDIES[study]
@@ -333,8 +359,12 @@ def jobs(study: str, labels=None, seeds=None) -> list[dict]:
     if bad:
         raise ValueError(f"unknown labels {bad} for {study}; known: {list(known)}")
     extra = {"budget": ssd_budget()} if study in ("ssd-table4", "ssd-levers") else {}
+    if budget is not None and study != "generalise":
+        raise ValueError(f"only generalise takes a budget, not {study}")
     if study == "generalise":
-        extra = {"budget": students.YARDSTICK_PROTOCOL.steps}
+        if not (budget is None or budget == "recipe" or isinstance(budget, int) and budget > 0):
+            raise ValueError(f"budget must be a positive number of steps or 'recipe', got {budget!r}")
+        extra = {"budget": students.YARDSTICK_PROTOCOL.steps if budget is None else budget}
     return [{"study": study, "label": lab, "seed": s, **extra} for s in (seeds or default) for lab in labels]
 
 
@@ -346,14 +376,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--workers", type=int, default=1, help="0: in this process, with all its threads")
     ap.add_argument("--minutes", type=float, default=None)
+    ap.add_argument("--budget", type=lambda v: v if v == "recipe" else int(v), default=None,
+                    help="generalise: the student's steps (default the yardstick's) or 'recipe' (its own protocol)")
     a = ap.parse_args(argv)
     try:
-        todo = jobs(a.study, a.labels, a.seeds)
+        todo = jobs(a.study, a.labels, a.seeds, a.budget)
     except ValueError as e:
         ap.error(str(e))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     if a.study == "generalise":  # the transfer sets, made once here rather than by every worker at once
-        for name in dict.fromkeys(j["label"].split(": ", 1)[0] for j in todo):
+        names = [n for j in todo for n in (j["label"].split(": ", 1)[0],
+                                           GENERALISE_ONE.get(j["label"], (0, 0, {}))[2].get("hybrid")) if n]
+        for name in dict.fromkeys(names):
             recipe_set(name, config.device())
     runner.run(todo, STUDIES[a.study][0], a.out, a.workers, minutes=a.minutes, keys=IDENTITY)
     return 0

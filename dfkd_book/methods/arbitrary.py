@@ -13,6 +13,7 @@ method :class:`ArbitraryBalanced`.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -211,6 +212,34 @@ def class_histogram(teacher: nn.Module, source: Source, n: int = 10_000, batch_s
 
 
 # ------------------------------------------------------------------------------------------------- the method
+def batch_statistics_teacher(teacher: nn.Module) -> nn.Module:
+    """A copy of ``teacher`` whose BatchNorm layers normalise every batch by **that batch's own mean and
+    variance** instead of the running statistics recorded on the training data — Raikwar & Mishra (NeurIPS 2022),
+    *Discovering and Overcoming Limitations of Noise-engineered Data-free Knowledge Distillation*: noise
+    shifts the teacher's hidden activations away from the statistics its BN layers expect, and normalising by the
+    batch's statistics removes the shift (their code runs the teacher in train mode while it labels noise).
+
+    The copy keeps the affine weights (γ, β) and drops the running buffers, so it never updates them and reads
+    the same in train and eval mode; its outputs depend on the whole batch (use batches of ≥ 2). The caller's
+    model is untouched. Pass the copy to :func:`dfkd_book.distill` as the teacher.
+
+    Raises:
+        TypeError: ``teacher`` is not an ``nn.Module``.
+        ValueError: ``teacher`` has no BatchNorm layer (LeNet-5 has none; LeNet-5-BN does).
+    """
+    if not isinstance(teacher, nn.Module):
+        raise TypeError(f"teacher must be a torch.nn.Module, got {type(teacher).__name__}")
+    t = copy.deepcopy(teacher)
+    norms = [m for m in t.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        raise ValueError(f"{type(teacher).__name__} has no BatchNorm layer: batch statistics need one "
+                         "(Raikwar & Mishra 2022 correct the BN layers); use a teacher with BatchNorm, e.g. LeNet-5-BN")
+    for m in norms:
+        m.track_running_stats = False
+        m.running_mean = m.running_var = m.num_batches_tracked = None
+    return t
+
+
 class ArbitraryBalanced(StaticSet):
     """An arbitrary transfer set made target-class balanced by Algorithm 1 (Nayak et al. 2021), as a method of
     :func:`dfkd_book.distill`: balanced once, before the first student step, then distilled on.
