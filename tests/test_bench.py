@@ -158,6 +158,10 @@ def test_method_runs_a_recipe_end_to_end_into_a_schema_valid_record(monkeypatch,
     assert rec["recipe"] == _json(tiny("kd-real").as_dict())
     assert rec["history"]["step"][-1] == 3
     assert rec["history"]["test_acc"][-1] == pytest.approx(first_seed_acc(rec), abs=0.01)
+    # the papers' selection rule, per seed: the best evaluation, never below the final student
+    assert rec["per_seed_best_test_epoch"][0] == pytest.approx(max(rec["history"]["test_acc"]), abs=0.01)
+    assert all(b >= a for a, b in zip(rec["per_seed"], rec["per_seed_best_test_epoch"]))
+    assert rec["best_test_epoch_acc"] == pytest.approx(sum(rec["per_seed_best_test_epoch"]) / 2, abs=0.01)
     assert rec["paper"] == _json(bench.paper("kd-real"))
     assert rec["paper"]["published"] == recipes.published("kd-real", "student", "fashion-mnist").value
     assert rec["worth_like_for_like"] is False and "worth_real_images" in rec  # read off the yardstick
