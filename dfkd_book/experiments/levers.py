@@ -260,7 +260,8 @@ GENERALISE = {
     "SWA over the last 25 %": (None, {"average": "swa", "swa_start": 0.75}),
     "agreement selection, 20 % held out": (None, {"select": "agreement", "holdout": 0.2}),
 }
-#: levers of one recipe each, "RECIPE: LEVER" → (mix, options, changes): ``teacher`` another zoo teacher;
+#: levers of one recipe each, "RECIPE: LEVER" → (mix, distill's options, which replace the protocol's, changes):
+#: ``teacher`` another zoo teacher;
 #: ``batch_statistics`` its BN layers on each batch's statistics (Raikwar & Mishra 2022,
 #: :func:`dfkd_book.methods.arbitrary.batch_statistics_teacher`); ``hybrid`` another recipe's set, repeated to the
 #: size of this one's (equal shares of every batch on average)
@@ -271,6 +272,8 @@ GENERALISE_ONE = {
     "arbitrary-best: hybrid, equal shares with DeepInversion images": (None, {}, {"hybrid": "deepinversion"}),
     "arbitrary-best: hybrid, equal shares with ZSKD impressions": (None, {}, {"hybrid": "zskd"}),
     "zskd: hybrid, equal shares with DeepInversion images": (None, {}, {"hybrid": "deepinversion"}),
+    # the 500 warm-up steps of the inverted images' students were chosen on test accuracy: re-checked here
+    "deepinversion: no warm-up": (None, {"warmup": 0}, {}),
 }
 GENERALISE_LABELS = tuple(f"{r}: {lever}" for r in GENERALISE_RECIPES for lever in GENERALISE) + tuple(GENERALISE_ONE)
 
@@ -318,7 +321,7 @@ def generalise(job: dict) -> dict:
         teacher = batch_statistics_teacher(teacher)
     config.seed_everything(job["seed"])
     res = distill(teacher, zoo.student(r.student_arch, DATASET), TransferSet(x), eval_set=val, seed=job["seed"],
-                  progress=False, name=job["label"], **kw, **options)
+                  progress=False, name=job["label"], **{**kw, **options})
     h = res.history
     return {"recipe": name, "lever": lever, "teacher": changes.get("teacher", r.teacher), "changes": changes,
             "protocol": asdict(proto), "options": options,
@@ -328,6 +331,37 @@ def generalise(job: dict) -> dict:
             "holdout_agreement": [round(100 * a, 2) for a in h.holdout_agreement],
             "curve": {"step": h.step, "val_acc": [round(100 * a, 2) for a in h.test_acc]},
             "teacher_queries": res.teacher_queries, "train_s": round(h.seconds, 1)}
+
+
+def generalise_table(runs: list[dict] | None = None):
+    """The ``generalise`` study as a table (the reproduction appendix's): one row per recipe, student budget and
+    lever, on the **validation split** (what the levers are chosen on): its seeds, the mean ± sd (%), and the paired
+    difference against the same recipe and budget without a lever ("as the yardstick", on the seeds both ran) with
+    its p (:func:`dfkd_book.stats.compare`, paired). ``runs``: the study's runs (default the committed ones).
+    Returns a pandas DataFrame indexed by (recipe, budget, lever). Raises ValueError for runs of no study."""
+    import pandas as pd
+
+    from .. import records, stats
+
+    runs = records.load_runs("generalise") if runs is None else runs
+    if not runs:
+        raise ValueError("generalise_table needs the study's runs, got none")
+    by = {}
+    for r in runs:
+        by.setdefault((r["recipe"], r["budget"], r["lever"]), {})[r["seed"]] = r["val_acc"]
+    rows = []
+    for (recipe, budget, lever), acc in sorted(by.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        base = by.get((recipe, budget, "as the yardstick"), {})
+        seeds = sorted(acc)
+        mean, sd = stats.mean_sd([acc[s] for s in seeds])
+        both = [s for s in seeds if s in base]
+        c = stats.compare([acc[s] for s in both], [base[s] for s in both], paired=True) if both else None
+        rows.append({"recipe": recipe, "student steps": budget if budget == "recipe" else f"{budget:,}",
+                     "lever": "as the recipe" if lever == "as the yardstick" and budget == "recipe" else lever,
+                     "seeds": len(seeds), "validation %": f"{mean:.2f} ± {sd:.2f}" if len(seeds) > 1 else f"{mean:.2f}",
+                     "paired difference": "–" if c is None or lever == "as the yardstick" else f"{c.diff:+.2f}",
+                     "p": "–" if c is None or c.p is None else f"{c.p:.3f}"})
+    return pd.DataFrame(rows).set_index(["recipe", "student steps", "lever"])
 
 
 #: what makes two runs of a lever study the same run (the committed runs carry these keys too)
