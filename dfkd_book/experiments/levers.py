@@ -272,6 +272,8 @@ GENERALISE_ONE = {
     "arbitrary-best: hybrid, equal shares with DeepInversion images": (None, {}, {"hybrid": "deepinversion"}),
     "arbitrary-best: hybrid, equal shares with ZSKD impressions": (None, {}, {"hybrid": "zskd"}),
     "zskd: hybrid, equal shares with DeepInversion images": (None, {}, {"hybrid": "deepinversion"}),
+    "arbitrary-best: hybrid with DeepInversion images, CutMix": (augment.CutMix, {}, {"hybrid": "deepinversion"}),
+    "arbitrary-best: hybrid with ZSKD impressions, CutMix": (augment.CutMix, {}, {"hybrid": "zskd"}),
     # the 500 warm-up steps of the inverted images' students were chosen on test accuracy: re-checked here
     "deepinversion: no warm-up": (None, {"warmup": 0}, {}),
 }
