@@ -269,10 +269,14 @@ GENERALISE_ONE = {
     "arbitrary-noise: LeNet-5-BN teacher": (None, {}, {"teacher": "lenet5bn"}),
     "arbitrary-noise: LeNet-5-BN teacher, BN on batch statistics":
         (None, {}, {"teacher": "lenet5bn", "batch_statistics": True}),
-    "arbitrary-best: hybrid, equal shares with DeepInversion images": (None, {}, {"hybrid": "deepinversion"}),
+    # DeepInversion inverts LeNet-5-BN: its hybrids distil from that teacher (one teacher makes and labels all)
+    "arbitrary-best: hybrid, equal shares with DeepInversion images":
+        (None, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
     "arbitrary-best: hybrid, equal shares with ZSKD impressions": (None, {}, {"hybrid": "zskd"}),
-    "zskd: hybrid, equal shares with DeepInversion images": (None, {}, {"hybrid": "deepinversion"}),
-    "arbitrary-best: hybrid with DeepInversion images, CutMix": (augment.CutMix, {}, {"hybrid": "deepinversion"}),
+    "zskd: hybrid, equal shares with DeepInversion images":
+        (None, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
+    "arbitrary-best: hybrid with DeepInversion images, CutMix":
+        (augment.CutMix, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
     "arbitrary-best: hybrid with ZSKD impressions, CutMix": (augment.CutMix, {}, {"hybrid": "zskd"}),
     # the 500 warm-up steps of the inverted images' students were chosen on test accuracy: re-checked here
     "deepinversion: no warm-up": (None, {"warmup": 0}, {}),
