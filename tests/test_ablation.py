@@ -299,7 +299,7 @@ def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch)
     monkeypatch.setattr(students, "eval_sets", lambda: (val, val))
     hybrid = levers.generalise({"label": "arbitrary-best: hybrid, equal shares with DeepInversion images",
                                 "seed": 0, "budget": 2})
-    assert hybrid["n"] == 20 and hybrid["changes"] == {"hybrid": "deepinversion"}
+    assert hybrid["n"] == 20 and hybrid["changes"]["hybrid"] == "deepinversion" and hybrid["teacher"] == "lenet5bn"
     bs = levers.generalise({"label": "arbitrary-noise: LeNet-5-BN teacher, BN on batch statistics", "seed": 0,
                             "budget": 2})
     assert bs["teacher"] == "lenet5bn" and bs["n"] == 10 and bs["teacher_queries"]["forward"] > 0
