@@ -19,6 +19,7 @@ name                         class                     family (module)
 ``activation-records``       :class:`ActivationInversion` feature inversion (``inversion``)
 ``spectral-records``         :class:`SpectralInversion` feature inversion (``inversion``)
 ``ssd-kd``                   :class:`SSDKD`            SSD-KD (``ssd``)
+``hybrid``                   :class:`Hybrid`           several static sets in equal shares (``hybrid``)
 ============================ ========================= ===============================================
 
 The arbitrary image sources are in :mod:`dfkd_book.sources`; the owner-side records that activation and spectral
@@ -28,10 +29,11 @@ A static method's transfer set can be made without training a student: :func:`df
 
 from __future__ import annotations
 
-from . import adversarial, arbitrary, base, inversion, metadata, real, ssd, zskd
+from . import adversarial, arbitrary, base, hybrid, inversion, metadata, real, ssd, zskd
 from .adversarial import DFAD, ZSKT, AdversarialGame
 from .arbitrary import ArbitraryBalanced
 from .base import Batch, Context, Method, StaticSet, TransferSet
+from .hybrid import Hybrid
 from .inversion import ActivationInversion, BNInversion, DeepInversion, SpectralInversion
 from .real import RealData
 from .ssd import SSDKD
@@ -51,6 +53,7 @@ REGISTRY: dict[str, type[Method]] = {
     "activation-records": ActivationInversion,
     "spectral-records": SpectralInversion,
     "ssd-kd": SSDKD,
+    "hybrid": Hybrid,
 }
 
 
@@ -67,5 +70,5 @@ def get(name: str, *args, **kwargs) -> Method:
 
 __all__ = ["REGISTRY", "get", "Method", "Batch", "Context", "StaticSet", "TransferSet", "RealData",
            "DataImpressions", "ClassImpressions", "ArbitraryBalanced", "AdversarialGame", "ZSKT", "DFAD",
-           "BNInversion", "DeepInversion", "ActivationInversion", "SpectralInversion", "SSDKD",
-           "adversarial", "arbitrary", "base", "inversion", "metadata", "real", "ssd", "zskd"]
+           "BNInversion", "DeepInversion", "ActivationInversion", "SpectralInversion", "SSDKD", "Hybrid",
+           "adversarial", "arbitrary", "base", "hybrid", "inversion", "metadata", "real", "ssd", "zskd"]

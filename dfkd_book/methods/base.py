@@ -83,8 +83,8 @@ class Context:
 class Method:
     """Base class of every method (see the module docstring for the contract).
 
-    Class attributes: ``name`` (a label), ``kind`` (``'real'``, ``'synthetic'``, ``'arbitrary'`` or
-    ``'generated'``: what the transfer set is made of).
+    Class attributes: ``name`` (a label), ``kind`` (``'real'``, ``'synthetic'``, ``'arbitrary'``, ``'generated'``
+    or ``'hybrid'``: what the transfer set is made of).
     """
 
     name = "method"
