@@ -190,7 +190,8 @@ def optimize_pixels(teacher: nn.Module, n: int, objective: Objective, *, shape: 
             x = x.contiguous(memory_format=memory).requires_grad_(True)
             opt = torch.optim.Adam([x], lr=lr, betas=betas)
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if schedule == "cosine" else None
-            best, best_x = math.inf, x.detach().clone()
+            # the best loss and its inputs stay on the device (no host synchronisation per step)
+            best, best_x = torch.tensor(math.inf, dtype=torch.float64, device=device), x.detach().clone()
             for s in range(steps):
                 view = jittered_view(x, jitter, flip) if image else x
                 if affine is not None:
@@ -202,12 +203,12 @@ def optimize_pixels(teacher: nn.Module, n: int, objective: Objective, *, shape: 
                     loss = loss + l2_weight * torch.linalg.vector_norm(view)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                if keep_best or s in curve:  # steps - 1 is always in the curve
-                    value = loss.item()
-                    if s in curve:
-                        curve[s] += value * len(y) / n
-                    if keep_best and value < best:  # the inputs this loss was measured on: before the step
-                        best, best_x = value, x.detach().clone()
+                value = loss.detach().double()
+                if s in curve:  # steps - 1 is always in the curve
+                    curve[s] += value.item() * len(y) / n
+                if keep_best:  # the inputs this loss was measured on: before the step
+                    better = value < best
+                    best, best_x = torch.where(better, value, best), torch.where(better, x.detach(), best_x)
                 opt.step()
                 if sched is not None:
                     sched.step()
@@ -217,7 +218,7 @@ def optimize_pixels(teacher: nn.Module, n: int, objective: Objective, *, shape: 
             if not keep_best:
                 best, best_x = value, x.detach()
             images[lo:lo + len(y)] = best_x.cpu()
-            losses[lo:lo + len(y)] = best
+            losses[lo:lo + len(y)] = best.item()
     finally:
         bar.close()
         if hooks is not None and hasattr(hooks, "remove"):

@@ -266,7 +266,7 @@ class AdversarialGame(Method):
         self.sched_g.step()
         student.zero_grad(set_to_none=True)  # the generator's loss reached the student's weights too
         student.train(was)
-        self._lg += float(loss.detach())
+        self._lg = self._lg + loss.detach().double()  # summed on the device: no host synchronisation per step
         self._ng += 1
         self.synthetic += len(x)
 
@@ -329,7 +329,7 @@ class AdversarialGame(Method):
         return per
 
     def log(self):
-        out = {"loss_generator": self._lg / self._ng if self._ng else float("nan")}
+        out = {"loss_generator": float(self._lg) / self._ng if self._ng else float("nan")}
         self._lg, self._ng = 0.0, 0
         return out
 

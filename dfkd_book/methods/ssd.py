@@ -358,7 +358,7 @@ class SSDKD(Method):
                 opt_g.zero_grad(set_to_none=True)
                 loss.backward()
                 opt_g.step()
-                lg += float(loss.detach())
+                lg = lg + loss.detach().double()  # summed on the device: no host synchronisation per step
         with torch.no_grad():  # the batch as the generator was optimised to make it: BN on batch statistics
             if self.buffer_batch == "eval":
                 g.eval()
@@ -403,7 +403,7 @@ class SSDKD(Method):
         self.buffer.update(batch.index, w * losses, batch.weights)
 
     def log(self):
-        out = {"loss_generator": sum(self._lg) / len(self._lg) if self._lg else float("nan")}
+        out = {"loss_generator": float(sum(self._lg)) / len(self._lg) if self._lg else float("nan")}
         self._lg = []
         return out
 
