@@ -5,7 +5,7 @@
 - no module over :data:`MAX_LINES` lines, no block of six or more lines repeated inside ``dfkd_book/``;
 - no module imports or reads another module's private names (the lab included);
 - the chapters import nothing from the lab but ``records``, ``stats`` and the leaderboard's public functions;
-- a published paper number is written in the method table (``dfkd_book.recipes.METHODS``) and nowhere else.
+- a published paper number is written in the method table (``dfkd_book.papers.METHODS``) and nowhere else.
 """
 
 from __future__ import annotations
@@ -343,11 +343,11 @@ def typed_published(paths: list[Path]) -> list[str]:
 
 
 def test_a_published_number_is_written_only_in_the_method_table():
-    paths = [p for p in _modules() if p.name != "recipes.py" or p.parent.name != "dfkd_book"]
+    paths = [p for p in _modules() if p.name != "papers.py" or p.parent.name != "dfkd_book"]
     paths += sorted((REPO / "notebooks").glob("*.py")) + sorted((REPO / "tests").glob("*.py"))
     paths += [REPO / "intro.md"]
     hits = typed_published([p for p in paths if p != Path(__file__).resolve()])
-    assert not hits, ("published numbers are read from dfkd_book.recipes.METHODS (recipes.published), never "
+    assert not hits, ("published numbers are read from dfkd_book.papers.METHODS (recipes.published), never "
                       "typed:\n" + "\n".join(hits))
 
 
