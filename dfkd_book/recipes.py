@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from . import config
 from .papers import GROUPS, METHODS, About, Published, about, leaderboard, published  # noqa: F401 (re-exported)
 
-AUGMENTATIONS = (None, "flip-shift", "affine", "zskd", "curriculum")
+AUGMENTATIONS = (None, "flip-shift", "affine", "zskd", "curriculum", "zskd+cutmix")
 
 #: the measured student protocol for a static transfer set, by kind of set (the module's docstring says why):
 #: ``(full-profile steps, augmentation, batch size)``; Adam 1e-2, τ = 20 for all
@@ -39,7 +39,8 @@ class Student:
         T: temperature τ. augment (every augmented batch is re-labelled by the teacher): ``None``;
             ``'flip-shift'`` (horizontal flips and 2-px shifts); ``'affine'`` (a mild affine map and horizontal
             flips, :class:`~dfkd_book.augment.MildAffine`); ``'zskd'`` (ZSKD's heavy set with p = 0.5); or
-            ``'curriculum'`` (clean batches for the first half of the steps, ZSKD's heavy set for the second).
+            ``'curriculum'`` (clean batches for the first half of the steps, ZSKD's heavy set for the second);
+            ``'zskd+cutmix'`` (ZSKD's set, then CutMix between the batch's images, :class:`~dfkd_book.augment.CutMix`).
             eval_every: evaluation cadence in steps (None: steps // 10).
     """
 
@@ -70,6 +71,8 @@ class Student:
             return augment.FlipShift(2)
         if self.augment == "affine":
             return augment.MildAffine()
+        if self.augment == "zskd+cutmix":
+            return augment.Compose(augment.ZSKDAugmentation(p=0.5), augment.CutMix())
         if self.augment == "curriculum":
             return augment.Curriculum([(0.5, None), (1.0, augment.ZSKDAugmentation(p=0.5))], self.steps)
         return None

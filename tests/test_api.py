@@ -388,7 +388,18 @@ def test_student_protocol_bad_input():
     from dfkd_book import recipes
 
     with pytest.raises(ValueError,
-                       match=r"augment must be one of \(None, 'flip-shift', 'affine', 'zskd', 'curriculum'\), got 'x'"):
+                       match=r"augment must be one of \(None, 'flip-shift', 'affine', 'zskd', 'curriculum', "
+                             r"'zskd\+cutmix'\), got 'x'"):
         recipes.Student(steps=1, augment="x")
     with pytest.raises(ValueError, match="steps must be a positive int, got 0"):
         recipes.Student(steps=0)
+
+
+def test_student_protocol_zskd_then_cutmix():
+    from dfkd_book import augment, recipes
+
+    aug = recipes.Student(steps=10, augment="zskd+cutmix").make_augment()
+    assert isinstance(aug, augment.Compose) and "ZSKD" in repr(aug) and "CutMix(p=1.0, beta=1.0)" in repr(aug)
+    x = torch.rand(8, 1, 32, 32)
+    y = aug(x)
+    assert y.shape == x.shape and 0 <= float(y.min()) and float(y.max()) <= 1

@@ -184,6 +184,10 @@ def _fields(name: str, res, r: recipes.Recipe) -> dict:
     if r.method in ("zskt", "dfad"):
         return {"transfer_set": f"images of a generator, {r.method.upper()} game", "game": r.method,
                 "transfer_samples": m.synthetic, "transfer_kind": "generated", "game_settings": m.settings()}
+    if r.method == "hybrid":
+        return {"transfer_set": f"{len(m.pool)} images, equal shares of " + " + ".join(p.name for p in m.parts),
+                "transfer_samples": len(m.pool), "transfer_kind": "hybrid", "part_sizes": m.sizes,
+                "part_seconds": m.seconds_per_part}
     if r.method == "ssd-kd":
         return {"transfer_set": f"{m.synthetic} synthetic samples", "transfer_samples": m.synthetic,
                 "transfer_kind": "synthetic", "buffer_capacity": m.buffer.capacity}
