@@ -259,3 +259,42 @@ def contrast(summary: dict, a: str, b: str, what: str | None = None) -> Comparis
     if what is not None:
         print(f"{what}: {'holds' if c.diff > 0 else 'does not hold'}, {c}")
     return c
+
+
+def lever_table(runs: list[dict], baseline: str = "as the yardstick", metric: str = "val_acc"):
+    """A lever study's runs as a table: one row per recipe, student budget and lever, with its seeds, the mean ± sd
+    of ``metric`` (%; the validation split's accuracy by default, what levers are chosen on), and the paired
+    difference against the same recipe and budget's ``baseline`` lever on the seeds both ran, with its p
+    (:func:`compare`, paired). A baseline at the recipe's own budget (``budget == "recipe"``) reads "as the recipe".
+
+    Args:
+        runs: dicts with ``recipe``, ``budget`` (steps, or ``"recipe"``), ``lever``, ``seed`` and ``metric``, e.g.
+            ``records.load_runs("generalise")``.
+
+    Returns:
+        a pandas DataFrame indexed by (recipe, student steps, lever); columns ``seeds``, ``mean ± sd``, ``paired
+        difference`` (points) and ``p`` (text; "–" where there is no baseline or no noise estimate).
+
+    Raises:
+        ValueError: no runs. KeyError: a run without one of the keys above.
+    """
+    import pandas as pd
+
+    if not runs:
+        raise ValueError("lever_table needs a study's runs, got none")
+    by: dict = {}
+    for r in runs:
+        by.setdefault((r["recipe"], r["budget"], r["lever"]), {})[r["seed"]] = r[metric]
+    rows = []
+    for (recipe, budget, lever), acc in sorted(by.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        base, seeds = by.get((recipe, budget, baseline), {}), sorted(acc)
+        mean, sd = mean_sd([acc[s] for s in seeds])
+        both = [s for s in seeds if s in base]
+        c = compare([acc[s] for s in both], [base[s] for s in both], paired=True) if both else None
+        plain = c is None or lever == baseline
+        rows.append({"recipe": recipe, "student steps": budget if budget == "recipe" else f"{budget:,}",
+                     "lever": "as the recipe" if lever == baseline and budget == "recipe" else lever,
+                     "seeds": len(seeds), "mean ± sd": f"{mean:.2f} ± {sd:.2f}" if len(seeds) > 1 else f"{mean:.2f}",
+                     "paired difference": "–" if plain else f"{c.diff:+.2f}",
+                     "p": "–" if plain or c.p is None else f"{c.p:.3f}"})
+    return pd.DataFrame(rows).set_index(["recipe", "student steps", "lever"])

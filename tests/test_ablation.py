@@ -309,19 +309,3 @@ def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch)
         levers.jobs("generalise", ["zskd: cutmix"], [0], 0)
     with pytest.raises(ValueError, match="only generalise"):
         levers.jobs("mte-sweep", None, [0], "recipe")
-
-
-def test_the_generalise_table_pairs_each_lever_with_its_recipe_on_the_same_seeds():
-    run = lambda lever, seed, acc, budget=5_000: {"recipe": "zskd", "budget": budget, "lever": lever, "seed": seed,
-                                                  "val_acc": acc}
-    runs = [run("as the yardstick", s, a) for s, a in ((0, 70.0), (1, 72.0), (2, 71.0))]
-    runs += [run("cutmix", s, a) for s, a in ((0, 74.0), (1, 75.0))]  # seed 2 not run: paired on 0 and 1
-    runs += [run("as the yardstick", 0, 80.0, "recipe")]
-    t = levers.generalise_table(runs)
-    row = t.loc[("zskd", "5,000", "cutmix")]
-    assert row["seeds"] == 2 and row["validation %"] == "74.50 ± 0.71" and row["paired difference"] == "+3.50"
-    assert float(row["p"]) == pytest.approx(__import__("scipy").stats.ttest_rel([74, 75], [70, 72]).pvalue, abs=1e-3)
-    assert t.loc[("zskd", "5,000", "as the yardstick")]["paired difference"] == "–"
-    assert t.loc[("zskd", "recipe", "as the recipe")]["validation %"] == "80.00"
-    with pytest.raises(ValueError, match="got none"):
-        levers.generalise_table([])

@@ -242,3 +242,19 @@ def test_the_committed_yardstick_reads_a_number():
     mid = (rec["points"][2]["mean"] + rec["points"][3]["mean"]) / 2
     r = stats.worth_real_images(mid, rec)
     assert rec["points"][2]["n"] <= r["n"] <= rec["points"][3]["n"]
+
+
+def test_the_lever_table_pairs_each_lever_with_its_recipe_on_the_same_seeds():
+    run = lambda lever, seed, acc, budget=5_000: {"recipe": "zskd", "budget": budget, "lever": lever, "seed": seed,
+                                                  "val_acc": acc}
+    runs = [run("as the yardstick", s, a) for s, a in ((0, 70.0), (1, 72.0), (2, 71.0))]
+    runs += [run("cutmix", s, a) for s, a in ((0, 74.0), (1, 75.0))]  # seed 2 not run: paired on 0 and 1
+    runs += [run("as the yardstick", 0, 80.0, "recipe")]
+    t = stats.lever_table(runs)
+    row = t.loc[("zskd", "5,000", "cutmix")]
+    assert row["seeds"] == 2 and row["mean ± sd"] == "74.50 ± 0.71" and row["paired difference"] == "+3.50"
+    assert float(row["p"]) == pytest.approx(sps.ttest_rel([74, 75], [70, 72]).pvalue, abs=1e-3)
+    assert t.loc[("zskd", "5,000", "as the yardstick")]["paired difference"] == "–"
+    assert t.loc[("zskd", "recipe", "as the recipe")]["mean ± sd"] == "80.00"
+    with pytest.raises(ValueError, match="got none"):
+        stats.lever_table([])

@@ -339,37 +339,6 @@ def generalise(job: dict) -> dict:
             "teacher_queries": res.teacher_queries, "train_s": round(h.seconds, 1)}
 
 
-def generalise_table(runs: list[dict] | None = None):
-    """The ``generalise`` study as a table (the reproduction appendix's): one row per recipe, student budget and
-    lever, on the **validation split** (what the levers are chosen on): its seeds, the mean ± sd (%), and the paired
-    difference against the same recipe and budget without a lever ("as the yardstick", on the seeds both ran) with
-    its p (:func:`dfkd_book.stats.compare`, paired). ``runs``: the study's runs (default the committed ones).
-    Returns a pandas DataFrame indexed by (recipe, budget, lever). Raises ValueError for runs of no study."""
-    import pandas as pd
-
-    from .. import records, stats
-
-    runs = records.load_runs("generalise") if runs is None else runs
-    if not runs:
-        raise ValueError("generalise_table needs the study's runs, got none")
-    by = {}
-    for r in runs:
-        by.setdefault((r["recipe"], r["budget"], r["lever"]), {})[r["seed"]] = r["val_acc"]
-    rows = []
-    for (recipe, budget, lever), acc in sorted(by.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
-        base = by.get((recipe, budget, "as the yardstick"), {})
-        seeds = sorted(acc)
-        mean, sd = stats.mean_sd([acc[s] for s in seeds])
-        both = [s for s in seeds if s in base]
-        c = stats.compare([acc[s] for s in both], [base[s] for s in both], paired=True) if both else None
-        rows.append({"recipe": recipe, "student steps": budget if budget == "recipe" else f"{budget:,}",
-                     "lever": "as the recipe" if lever == "as the yardstick" and budget == "recipe" else lever,
-                     "seeds": len(seeds), "validation %": f"{mean:.2f} ± {sd:.2f}" if len(seeds) > 1 else f"{mean:.2f}",
-                     "paired difference": "–" if c is None or lever == "as the yardstick" else f"{c.diff:+.2f}",
-                     "p": "–" if c is None or c.p is None else f"{c.p:.3f}"})
-    return pd.DataFrame(rows).set_index(["recipe", "student steps", "lever"])
-
-
 #: what makes two runs of a lever study the same run (the committed runs carry these keys too)
 IDENTITY = ("study", "label", "seed", "budget")
 #: study → (its work, its labels, the seeds it runs by default)
