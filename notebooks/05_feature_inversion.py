@@ -598,8 +598,9 @@ chapter.passed()
 # little even when they are real. The second is **quality**: the gap between the real images' row and
 # DeepInversion's, at the same count and budget, is what the inverted images lack.
 #
-# The lever studies of {doc}`B5_reproducing_inversion` separate the two: more images or more steps per batch
-# bought little, and no change to DeepInversion's objective closed the gap to real images. What did better was
+# The lever studies of {doc}`B5_reproducing_inversion` separate the two: more images and more steps per batch
+# each bought about a point, within the seeds' noise, and no change to DeepInversion's objective closed the gap to
+# real images. What did better was
 # another way to make the images, a meta-learned generator with a pool {cite:p}`fang2022fast`. Chapter 6 attacks
 # the cost itself: SSD-KD keeps a small replay buffer of synthetic images, steers new ones towards rare classes
 # and hard cases, and replays most often the images on which the student still disagrees with the teacher.

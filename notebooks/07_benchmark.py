@@ -365,7 +365,8 @@ glue("t_lenet5bn", f"{t2:.2f}")
 
 # %%
 mte = dfkd_book.records.load_summary("mte")
-pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]]
+short = f"real-data KD, {recipes.get('full-kd', mte['profile']).student.steps:,} steps"  # "full-data KD": short
+pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]].rename(index={"full-data KD": short})
 
 # %% [markdown]
 # ## How far from the ceiling
