@@ -38,6 +38,11 @@ def test_the_paper_column_is_the_method_table():
     assert df.loc["DeepInversion student (%)", ssd_kd.PAPER] == f"{di.value:.2f}"
     hours = recipes.published("deepinversion", "wall time").value / recipes.published("ssd-kd", "wall time").value
     assert df.loc["wall time, DeepInversion / SSD-KD", ssd_kd.PAPER] == f"{hours:.2f}"
+    relaxed = recipes.published("ssd-kd", "student, relaxed scale")
+    assert df.loc["SSD-KD student, Table 2's scale (%)", [ssd_kd.PAPER, ssd_kd.TABLE]].tolist() == [
+        f"{relaxed.value:.2f}", "Table 2"] == [f"{relaxed.value:.2f}", di.table]  # like with like: one table
+    assert list(df.index).index("SSD-KD student, Table 2's scale (%)") + 1 == list(df.index).index(
+        "DeepInversion student (%)")
     assert recipes.published("ssd-kd-fast") is None  # no paper of its own: dashes
     assert df.loc["SSD-KD, Fast's generator student (%)", [ssd_kd.PAPER, ssd_kd.TABLE]].tolist() == ["–", "–"]
 

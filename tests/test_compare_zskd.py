@@ -43,6 +43,8 @@ def test_the_chapters_run_and_the_study_are_labelled_as_such(cmp):
     sources = {src for src, _ in cmp.table.index}
     assert "this chapter's run, seed 0, 20,000 steps × 512" in sources
     assert any(s.startswith("ablation study, ") for s in sources)
+    study = cmp.table[[s.startswith("ablation study, ") for s, _ in cmp.table.index]]
+    assert (study["difference"] == "–").all()  # a shorter student: no difference to the paper's number
     assert len(zskd.table().table) == len(cmp.table) - 1  # without a run, no run row
 
 
