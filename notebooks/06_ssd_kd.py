@@ -506,9 +506,8 @@ fig.tight_layout()
 # Each method's number is its leaderboard record: the recipe's student, mean ± sd over seeds
 # ({doc}`B6_reproducing_ssd_kd` has every run). This chapter's race, from seed 0 at half the recipe's epochs, has
 # a column of its own; wall times are compared only at equal synthetic samples. The paper reports CIFAR-10 with
-# ResNets only: its column is context for the direction, not a number to match. Its DeepInversion student comes
-# from its Table 2, where SSD-KD ran with as many synthetic samples as Fast; SSD-KD's row at that scale sits above
-# it, so the paper's two students are read from one table.
+# ResNets only: its column is context for the direction, not a number to match; its DeepInversion row is read
+# against SSD-KD's row from the same table.
 
 # %%
 for m in leaderboard.stale(leaderboard.load(methods=compare.ssd_kd.METHODS)):
