@@ -59,3 +59,28 @@ def test_bad_input_raises(tmp_path):
         zskd.table(impression_steps=0)
     with pytest.raises(FileNotFoundError):
         zskd.table(results_dir=tmp_path)
+
+
+def test_the_papers_selection_stands_beside_the_final_student_when_recorded(tmp_path):
+    """ZSKD's code reports its best test epoch: a record that carries it gets a row of its own, labelled."""
+    import json
+    import shutil
+
+    from dfkd_book import config
+    from dfkd_book.compare import arbitrary
+
+    what = "the paper's selection (best test epoch)"
+    assert not any(w == what for _, w in zskd.table().table.index) or "best_test_epoch_acc" in records.load("zskd")
+    shutil.copytree(config.RESULTS / "records", tmp_path / "records")
+    shutil.copytree(config.RESULTS / "runs", tmp_path / "runs")
+    for m in ("zskd", "arbitrary-best"):
+        rec = records.load(m)
+        best = [a + 1.0 for a in rec["per_seed"]]
+        (tmp_path / "records" / f"{m}.json").write_text(json.dumps(
+            {**rec, "per_seed_best_test_epoch": best, "best_test_epoch_acc": round(sum(best) / len(best), 2),
+             "best_test_epoch_acc_sd": rec["student_acc_sd"]}))
+    for t, m in ((zskd.table(results_dir=tmp_path).table, "zskd"),
+                 (arbitrary.table(results_dir=tmp_path).table, "arbitrary-best")):
+        (row,) = [r for (_, w), r in t.iterrows() if w == what]
+        assert float(row["this book"]) == pytest.approx(records.load(m)["student_acc"] + 1.0, abs=0.01)
+        assert float(row["paper"]) == pytest.approx(recipes.published(m).value, abs=0.005)
