@@ -278,6 +278,8 @@ GENERALISE_ONE = {
     "arbitrary-best: hybrid with DeepInversion images, CutMix":
         (augment.CutMix, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
     "arbitrary-best: hybrid with ZSKD impressions, CutMix": (augment.CutMix, {}, {"hybrid": "zskd"}),
+    "zskd: hybrid with DeepInversion images, CutMix":
+        (augment.CutMix, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
     # the 500 warm-up steps of the inverted images' students were chosen on test accuracy: re-checked here
     "deepinversion: no warm-up": (None, {"warmup": 0}, {}),
 }
