@@ -112,8 +112,7 @@ def _seed(name: str, seed: int, r: recipes.Recipe, progress: bool = False, keep:
            "teacher_acc": round(100 * evaluate(teacher, test), 2), "synthesis_s": res.method.seconds,
            "distillation_s": res.history.seconds, "steps": res.steps, "teacher_queries": res.teacher_queries,
            "history": history(res.history), "fields": _fields(name, res, r),
-           # the papers' selection rule (the best test accuracy over the evaluations): shown beside a paper's number
-           "best_acc": round(100 * res.history.best_test_acc, 2)}
+           "best_acc": round(100 * res.history.best_test_acc, 2)}  # the papers' rule, the best test evaluation
     if keep:
         keep_student(name, seed, res.student, r)
     if noise:
