@@ -115,8 +115,6 @@ METHODS: dict[str, About] = {
     "hard-label": About("hard-label black-box (context)", "data-free", 4, leaderboard=False, published=tuple(
         Published(k, v, s, "as collected", _FM, f"{k}, not yet checked against the paper") for k, v, s in
         (("IDEAL", 83.92, "Zhang et al. 2023"), ("DFHL-RS", 83.89, "DFHL-RS"), ("DIP-KD", 83.98, "DIP-KD")))),
-    # the book's own recipe: a leaderboard row once its record is made (bench book --seeds 3)
-    "book": About("the book's recipe: best arbitrary set, CutMix", "data-free", 7, leaderboard=False),
     "few-shot-kd": About("few-shot KD (10 images a class)", "real data", 4, leaderboard=False),
     "full-kd": About("KD on real data, 705 steps", "real data", 4, leaderboard=False),
 }

@@ -167,16 +167,13 @@ def _zskd(p) -> Recipe:
                         "paper's batch), ZSKD augmentation re-labelled by the teacher.")
 
 
-def _arbitrary(p, name: str, sources, steps, augment: str = STUDENT_PROTOCOLS["arbitrary"][1]) -> Recipe:
+def _arbitrary(p, name: str, sources, steps) -> Recipe:
     return Recipe(name, "arbitrary", "lenet5", "lenet5half",
                   dict(sources=sources, n=p(1_500, 60_000), max_candidates=p(20_000, 2_000_000)),
-                  Student(steps=steps, batch_size=256, lr=1e-2, T=20.0, augment=augment),
+                  Student(steps=steps, batch_size=256, lr=1e-2, T=20.0, augment=STUDENT_PROTOCOLS["arbitrary"][1]),
                   notes="Algorithm 1 of Nayak et al. 2021 on the book's offline sources, at the paper's size (60,000 "
                         "images, the teacher's training set; at most 2 million candidates per source); the student "
-                        "by the measured protocol for arbitrary sets: 20,000 steps, ZSKD augmentation"
-                        + (", then CutMix between the batch's images (Yun et al. 2019), the one lever of Appendix A's "
-                           "study that lifted every set's students (validation split)." if "cutmix" in augment
-                           else "."))
+                        "by the measured protocol for arbitrary sets: 20,000 steps, ZSKD augmentation.")
 
 
 def _zskt(p) -> Recipe:
@@ -271,8 +268,6 @@ RECIPES: dict[str, Callable[[Callable], Recipe]] = {
                                             p(120, STUDENT_PROTOCOLS["arbitrary"][0])),
     "arbitrary-best": lambda p: _arbitrary(p, "arbitrary-best", "all offline",
                                            p(240, STUDENT_PROTOCOLS["arbitrary"][0])),
-    # the book's own recipe (chapter 7): the best arbitrary set of chapter 3, its student with CutMix
-    "book": lambda p: _arbitrary(p, "book", "all offline", p(240, STUDENT_PROTOCOLS["arbitrary"][0]), "zskd+cutmix"),
     "zskt": _zskt,
     "dfad": _dfad,
     "bn-stats": lambda p: _inversion(p, "bn-stats", "bn-statistics", "lenet5bn",

@@ -480,6 +480,24 @@ chapters.glue("gen_noise_bn_batch", f"{c.diff:+.2f} points (p = {c.p:.3f})")
 #   train mode, its BN on the validation batch's own statistics; this study keeps the book's balanced uniform
 #   noise and evaluates in eval mode.
 
+# %% tags=["hide-input"]
+def at_recipe(recipe, lever):
+    row = levers_table.loc[(recipe, "recipe", lever)]
+    return f"{row['mean ± sd']} % against {levers_table.loc[(recipe, 'recipe', 'as the recipe')]['mean ± sd']} % " \
+           f"({row['paired difference']} points, p = {row['p']})"
+
+
+chapters.glue("gen_recipe_cutmix", at_recipe("arbitrary-best", "cutmix"))
+chapters.glue("gen_recipe_warmup", at_recipe("deepinversion", "no warm-up"))
+chapters.glue("gen_recipe_steps", f"{recipes.get('arbitrary-best', 'full').student.steps:,}")
+
+# %% [markdown]
+# **At the recipes' own budgets.** The yardstick's 5,000 steps magnify what a lever does for a student that has
+# not finished learning. At the best arbitrary set's own {glue:text}`gen_recipe_steps` steps, CutMix gave
+# {glue:text}`gen_recipe_cutmix`. The 500 warm-up steps of the inverted images' students had been chosen on test
+# accuracy (chapter 5's lever screens); on the validation split, DeepInversion's student without them gave
+# {glue:text}`gen_recipe_warmup`, so the warm-up stays.
+
 # %% [markdown]
 # ## Exercises
 #

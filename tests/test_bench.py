@@ -390,11 +390,9 @@ def test_check_reports_on_the_committed_records(capsys):
 
 def test_the_methods_are_the_method_tables():
     """bench runs every leaderboard method of recipes.METHODS that is a recipe, the games adversarial picks from,
-    the book's own recipe (a leaderboard row once recorded), adversarial itself and the two measurements — and
-    nothing else."""
+    adversarial itself and the two measurements — and nothing else."""
     table = [m for m in recipes.leaderboard() if m in recipes.RECIPES]
-    extra = [] if "book" in table else ["book"]
-    assert list(bench.METHODS) == [*table, *recipes.about("adversarial").runs, *extra, "adversarial", "mte", "speed"]
+    assert list(bench.METHODS) == [*table, *recipes.about("adversarial").runs, "adversarial", "mte", "speed"]
     assert set(recipes.leaderboard()) <= set(bench.select())
 
 

@@ -275,7 +275,6 @@ def mte(seeds: int = 1) -> dict:
 #: run alone in this process: it times itself)
 METHODS: dict[str, Plan | Callable[..., dict]] = {
     **{m: _method(m) for m in recipes.leaderboard() if m in recipes.RECIPES}, **{m: _method(m) for m in GAMES},
-    **({} if "book" in recipes.leaderboard() else {"book": _method("book")}),  # the book's own recipe (chapter 7)
     "adversarial": Plan(lambda seeds, progress=True: [j for g in GAMES for j in _method(g).jobs(seeds, progress)],
                         _adversarial),
     # mte reuses the ZSKT student of seed 0 where adversarial (handed out before it) has kept it
