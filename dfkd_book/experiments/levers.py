@@ -36,6 +36,7 @@ from .. import augment, boundary, config, data, kd, recipes, zoo
 from ..loop import distill, transfer_set
 from ..methods.arbitrary import batch_statistics_teacher
 from ..methods.base import TransferSet
+from ..methods.hybrid import Hybrid
 from ..methods.ssd import ABLATION, READINGS
 from . import bench, runner, students
 
@@ -312,9 +313,9 @@ def generalise(job: dict) -> dict:
     name, lever = job["label"].split(": ", 1)
     mix, options, changes = GENERALISE_ONE.get(job["label"]) or (*GENERALISE[lever], {})
     r, x = recipes.get(name), recipe_set(name)
-    if "hybrid" in changes:  # the other set repeated (or cut) to this set's size, then both together
-        other = recipe_set(changes["hybrid"])
-        x = torch.cat([x, other.repeat(-(-len(x) // len(other)), *[1] * (other.ndim - 1))[:len(x)]])
+    method = TransferSet(x)
+    if "hybrid" in changes:  # the two sets in equal shares (the smaller repeated to the larger's size)
+        method = Hybrid([method, TransferSet(recipe_set(changes["hybrid"]))])
     if job["budget"] == "recipe":  # the recipe's own student protocol (its steps, batch, augmentation, warm-up)
         proto = r.student
         kw = proto.kwargs(eval_every=max(proto.steps // 10, 1))
@@ -328,12 +329,13 @@ def generalise(job: dict) -> dict:
     if changes.get("batch_statistics"):
         teacher = batch_statistics_teacher(teacher)
     config.seed_everything(job["seed"])
-    res = distill(teacher, zoo.student(r.student_arch, DATASET), TransferSet(x), eval_set=val, seed=job["seed"],
+    res = distill(teacher, zoo.student(r.student_arch, DATASET), method, eval_set=val, seed=job["seed"],
                   progress=False, name=job["label"], **{**kw, **options})
-    h = res.history
+    h, made = res.history, (res.method.pool if "hybrid" in changes else x)  # the whole set distilled on
     return {"recipe": name, "lever": lever, "teacher": changes.get("teacher", r.teacher), "changes": changes,
             "protocol": asdict(proto), "options": options,
-            "augment": repr(kw["augment"]), "n": len(x), "set_sha256": hashlib.sha256(x.numpy().tobytes()).hexdigest(),
+            "augment": repr(kw["augment"]), "n": len(made),
+            "set_sha256": hashlib.sha256(made.cpu().numpy().tobytes()).hexdigest(),
             "val_acc": round(100 * h.final_acc, 2), "best_val_acc": round(100 * h.best_test_acc, 2),
             "test_acc": round(100 * kd.evaluate(res.student, test), 2), "selected_step": h.selected_step,
             "holdout_agreement": [round(100 * a, 2) for a in h.holdout_agreement],
