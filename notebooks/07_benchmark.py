@@ -366,8 +366,12 @@ glue("t_lenet5bn", f"{t2:.2f}")
 
 # %%
 mte = dfkd_book.records.load_summary("mte")
-short = f"real-data KD, {recipes.get('full-kd', mte['profile']).student.steps:,} steps"  # "full-data KD": short
-pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]].rename(index={"full-data KD": short})
+# the record's "full-data KD" is a short run: named by its steps
+steps = recipes.get("full-kd", mte["profile"]).student.steps
+short = f"real-data KD, {steps:,} steps"
+pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]].rename(
+    index={"full-data KD": short}
+)
 
 # %% [markdown]
 # ## How far from the ceiling
@@ -405,12 +409,27 @@ glue(
     f"{zskd_paper:,.0f} data impressions of {zskd_steps:,.0f} steps each, "
     f"about {times:.0f} times the crafting of chapter 2's recipe",
 )
-# Appendix A's lever study: CutMix against no lever, each set and seed one pair (validation split)
-gen = [r for r in dfkd_book.records.load_runs("generalise") if r["budget"] == 5_000]
-plain = {(r["recipe"], r["seed"]): r["val_acc"] for r in gen if r["lever"] == "as the yardstick"}
-mixed = [(r["val_acc"], plain[r["recipe"], r["seed"]]) for r in gen if r["lever"] == "cutmix"]
+# Appendix A's lever study: CutMix against no lever, each set and seed one
+# pair (validation split)
+gen = [
+    r for r in dfkd_book.records.load_runs("generalise") if r["budget"] == 5_000
+]
+plain = {
+    (r["recipe"], r["seed"]): r["val_acc"]
+    for r in gen
+    if r["lever"] == "as the yardstick"
+}
+mixed = [
+    (r["val_acc"], plain[r["recipe"], r["seed"]])
+    for r in gen
+    if r["lever"] == "cutmix"
+]
 cut = dfkd_book.stats.compare(*zip(*mixed), paired=True)
-glue("cutmix_gain", f"{cut.diff:+.2f} points on the validation split (p = {cut.p:.3f}, {cut.n[0]} pairs)")
+glue(
+    "cutmix_gain",
+    f"{cut.diff:+.2f} points on the validation split "
+    f"(p = {cut.p:.3f}, {cut.n[0]} pairs)",
+)
 
 # %% [markdown]
 # Still gaining a point or more over the last doubling: {glue:text}`climbing`. One seed's curve is a hint, not a
@@ -447,21 +466,41 @@ book = recipes.get("arbitrary-best")
 method = methods.ArbitraryBalanced(**book.settings)  # chapter 3's Algorithm 1
 print(method, book.student, sep="\n")
 # distill(teacher, student, method, **book.student.kwargs()) is what
-# `python -m dfkd_book.experiments.bench arbitrary-best --seeds 3` runs from three seeds
+# `python -m dfkd_book.experiments.bench arbitrary-best --seeds 3` runs
+# from three seeds
 
 # %% tags=["hide-input"]
 own = dfkd_book.records.load("arbitrary-best")
 gen = dfkd_book.records.load_runs("generalise")
-at_budget = {(r["lever"], r["seed"]): r["val_acc"] for r in gen
-             if r["recipe"] == "arbitrary-best" and r["budget"] == "recipe"}
-seeds = sorted(s for lv, s in at_budget if lv == "cutmix" and ("as the yardstick", s) in at_budget)
-late = dfkd_book.stats.compare([at_budget["cutmix", s] for s in seeds],
-                               [at_budget["as the yardstick", s] for s in seeds], paired=True)
-glue("cutmix_at_budget", f"{late.diff:+.2f} points ({late.verdict}, p = {late.p:.3f}, {late.n[0]} seeds)")
+at_budget = {
+    (r["lever"], r["seed"]): r["val_acc"]
+    for r in gen
+    if r["recipe"] == "arbitrary-best" and r["budget"] == "recipe"
+}
+seeds = sorted(
+    s
+    for lv, s in at_budget
+    if lv == "cutmix" and ("as the yardstick", s) in at_budget
+)
+late = dfkd_book.stats.compare(
+    [at_budget["cutmix", s] for s in seeds],
+    [at_budget["as the yardstick", s] for s in seeds],
+    paired=True,
+)
+glue(
+    "cutmix_at_budget",
+    f"{late.diff:+.2f} points ({late.verdict}, "
+    f"p = {late.p:.3f}, {late.n[0]} seeds)",
+)
 glue("book_acc", f"{own['student_acc']:.2f} ± {own['student_acc_sd']:.2f} %")
 paper_best = recipes.published("arbitrary-best")
-glue("book_paper", f"{paper_best.value:.2f} % ({paper_best.source}, {paper_best.setting})")
-glue("book_queries", f"{sum(own['teacher_queries'].values()) / 1e6:.1f} million")
+glue(
+    "book_paper",
+    f"{paper_best.value:.2f} % ({paper_best.source}, {paper_best.setting})",
+)
+glue(
+    "book_queries", f"{sum(own['teacher_queries'].values()) / 1e6:.1f} million"
+)
 
 # %% [markdown]
 # Appendix A tried six more levers on top of it, each chosen on the validation split: mixup and CutMix between

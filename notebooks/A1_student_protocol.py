@@ -395,43 +395,101 @@ levers_table
 import matplotlib.pyplot as plt
 
 recipes_run = list(dict.fromkeys(r["recipe"] for r in gen_runs))
-fig, axes = plt.subplots(1, len(recipes_run), figsize=(4 * len(recipes_run), 4.2), sharey=True)
+fig, axes = plt.subplots(
+    1, len(recipes_run), figsize=(4 * len(recipes_run), 4.2), sharey=True
+)
 for ax, name in zip(axes, recipes_run):
-    runs = [r for r in gen_runs if r["recipe"] == name and r["budget"] != "recipe"]
+    runs = [
+        r for r in gen_runs if r["recipe"] == name and r["budget"] != "recipe"
+    ]
     levers_here = list(dict.fromkeys(r["lever"] for r in runs))
     for i, lever in enumerate(levers_here):
         accs = [r["val_acc"] for r in runs if r["lever"] == lever]
-        ax.plot([i] * len(accs), accs, "o", alpha=0.7, color="C0" if lever == "as the yardstick" else "C1")
+        ax.plot(
+            [i] * len(accs),
+            accs,
+            "o",
+            alpha=0.7,
+            color="C0" if lever == "as the yardstick" else "C1",
+        )
         ax.plot([i - 0.25, i + 0.25], [sum(accs) / len(accs)] * 2, "k-")
-    ax.set_xticks(range(len(levers_here)), levers_here, rotation=60, ha="right", fontsize=8)
+    ax.set_xticks(
+        range(len(levers_here)),
+        levers_here,
+        rotation=60,
+        ha="right",
+        fontsize=8,
+    )
     ax.set_title(recipes.about(name).label, fontsize=10)
 axes[0].set_ylabel("validation accuracy (%), each seed; bar: mean")
 fig.tight_layout()
 
 # %% tags=["hide-input"]
 yardstick_runs = [r for r in gen_runs if r["budget"] == 5_000]
-base = {(r["recipe"], r["seed"]): r["val_acc"] for r in yardstick_runs if r["lever"] == "as the yardstick"}
+base = {
+    (r["recipe"], r["seed"]): r["val_acc"]
+    for r in yardstick_runs
+    if r["lever"] == "as the yardstick"
+}
 
 
 def pooled(lever):
-    """The lever against no lever over every recipe and seed the yardstick study ran: one paired test."""
-    pairs = [(r["val_acc"], base[r["recipe"], r["seed"]]) for r in yardstick_runs if r["lever"] == lever]
-    return stats.compare([a for a, _ in pairs], [b for _, b in pairs], paired=True)
+    """The lever against no lever over every recipe and seed the yardstick
+    study ran: one paired test."""
+    pairs = [
+        (r["val_acc"], base[r["recipe"], r["seed"]])
+        for r in yardstick_runs
+        if r["lever"] == lever
+    ]
+    return stats.compare(
+        [a for a, _ in pairs], [b for _, b in pairs], paired=True
+    )
 
 
-pooled_levers = [lv for lv in dict.fromkeys(r["lever"] for r in yardstick_runs) if lv != "as the yardstick"
-                 and all((rc, lv) in {(r["recipe"], r["lever"]) for r in yardstick_runs}
-                         for rc in {r["recipe"] for r in yardstick_runs})]
-pooled_table = pd.DataFrame([{"lever": lv, "pairs": c.n[0], "mean difference": f"{c.diff:+.2f}",
-                              "p": "–" if c.p is None else f"{c.p:.4f}", "verdict": c.verdict}
-                             for lv in pooled_levers for c in [pooled(lv)]]).set_index("lever")
-for lv, key in (("cutmix", "cutmix"), ("EMA 0.999", "ema"), ("SWA over the last 25 %", "swa"),
-                ("agreement selection, 20 % held out", "select"), ("mixup", "mixup")):
+pooled_levers = [
+    lv
+    for lv in dict.fromkeys(r["lever"] for r in yardstick_runs)
+    if lv != "as the yardstick"
+    and all(
+        (rc, lv) in {(r["recipe"], r["lever"]) for r in yardstick_runs}
+        for rc in {r["recipe"] for r in yardstick_runs}
+    )
+]
+pooled_table = pd.DataFrame(
+    [
+        {
+            "lever": lv,
+            "pairs": c.n[0],
+            "mean difference": f"{c.diff:+.2f}",
+            "p": "–" if c.p is None else f"{c.p:.4f}",
+            "verdict": c.verdict,
+        }
+        for lv in pooled_levers
+        for c in [pooled(lv)]
+    ]
+).set_index("lever")
+for lv, key in (
+    ("cutmix", "cutmix"),
+    ("EMA 0.999", "ema"),
+    ("SWA over the last 25 %", "swa"),
+    ("agreement selection, 20 % held out", "select"),
+    ("mixup", "mixup"),
+):
     c = pooled(lv)
-    chapters.glue(f"gen_pooled_{key}", f"{c.diff:+.2f} points (p = {c.p:.3f}, {c.n[0]} pairs)")
-for name, key in (("arbitrary-noise", "noise"), ("zskd", "zskd"), ("deepinversion", "di"), ("arbitrary-best", "best")):
+    chapters.glue(
+        f"gen_pooled_{key}",
+        f"{c.diff:+.2f} points (p = {c.p:.3f}, {c.n[0]} pairs)",
+    )
+for name, key in (
+    ("arbitrary-noise", "noise"),
+    ("zskd", "zskd"),
+    ("deepinversion", "di"),
+    ("arbitrary-best", "best"),
+):
     row = levers_table.loc[(name, "5,000", "cutmix")]
-    chapters.glue(f"gen_cut_{key}", f"{row['paired difference']} (p = {row['p']})")
+    chapters.glue(
+        f"gen_cut_{key}", f"{row['paired difference']} (p = {row['p']})"
+    )
 pooled_table
 
 
@@ -452,19 +510,45 @@ pooled_table
 # %% tags=["hide-input"]
 def row_text(recipe, lever):
     row = levers_table.loc[(recipe, "5,000", lever)]
-    return f"{row['mean ± sd']} % ({row['paired difference']} points, p = {row['p']})"
+    diff, p = row["paired difference"], row["p"]
+    return f"{row['mean ± sd']} % ({diff} points, p = {p})"
 
 
-chapters.glue("gen_hybrid_best_di", row_text("arbitrary-best", "hybrid, equal shares with DeepInversion images"))
-chapters.glue("gen_hybrid_best_zskd", row_text("arbitrary-best", "hybrid, equal shares with ZSKD impressions"))
-chapters.glue("gen_hybrid_zskd_di", row_text("zskd", "hybrid, equal shares with DeepInversion images"))
+chapters.glue(
+    "gen_hybrid_best_di",
+    row_text(
+        "arbitrary-best", "hybrid, equal shares with DeepInversion images"
+    ),
+)
+chapters.glue(
+    "gen_hybrid_best_zskd",
+    row_text("arbitrary-best", "hybrid, equal shares with ZSKD impressions"),
+)
+chapters.glue(
+    "gen_hybrid_zskd_di",
+    row_text("zskd", "hybrid, equal shares with DeepInversion images"),
+)
 chapters.glue("gen_noise_bn", row_text("arbitrary-noise", "LeNet-5-BN teacher"))
-bn_runs = {lv: {r["seed"]: r["val_acc"] for r in yardstick_runs if r["recipe"] == "arbitrary-noise"
-                and r["lever"] == lv}
-           for lv in ("LeNet-5-BN teacher", "LeNet-5-BN teacher, BN on batch statistics")}
-both = sorted(set(bn_runs["LeNet-5-BN teacher"]) & set(bn_runs["LeNet-5-BN teacher, BN on batch statistics"]))
-c = stats.compare([bn_runs["LeNet-5-BN teacher, BN on batch statistics"][s] for s in both],
-                  [bn_runs["LeNet-5-BN teacher"][s] for s in both], paired=True)
+bn_runs = {
+    lv: {
+        r["seed"]: r["val_acc"]
+        for r in yardstick_runs
+        if r["recipe"] == "arbitrary-noise" and r["lever"] == lv
+    }
+    for lv in (
+        "LeNet-5-BN teacher",
+        "LeNet-5-BN teacher, BN on batch statistics",
+    )
+}
+both = sorted(
+    set(bn_runs["LeNet-5-BN teacher"])
+    & set(bn_runs["LeNet-5-BN teacher, BN on batch statistics"])
+)
+c = stats.compare(
+    [bn_runs["LeNet-5-BN teacher, BN on batch statistics"][s] for s in both],
+    [bn_runs["LeNet-5-BN teacher"][s] for s in both],
+    paired=True,
+)
 chapters.glue("gen_noise_bn_batch", f"{c.diff:+.2f} points (p = {c.p:.3f})")
 
 # %% [markdown]
@@ -483,18 +567,32 @@ chapters.glue("gen_noise_bn_batch", f"{c.diff:+.2f} points (p = {c.p:.3f})")
 # %% tags=["hide-input"]
 def at_recipe(recipe, lever):
     row = levers_table.loc[(recipe, "recipe", lever)]
-    return f"{row['mean ± sd']} % against {levers_table.loc[(recipe, 'recipe', 'as the recipe')]['mean ± sd']} % " \
-           f"({row['paired difference']} points, p = {row['p']})"
+    plain = levers_table.loc[(recipe, "recipe", "as the recipe")]
+    return (
+        f"{row['mean ± sd']} % against {plain['mean ± sd']} % "
+        f"({row['paired difference']} points, p = {row['p']})"
+    )
 
 
 chapters.glue("gen_recipe_cutmix", at_recipe("arbitrary-best", "cutmix"))
 chapters.glue("gen_recipe_warmup", at_recipe("deepinversion", "no warm-up"))
-chapters.glue("gen_recipe_steps", f"{recipes.get('arbitrary-best', 'full').student.steps:,}")
-di = {(r["lever"], r["seed"]): r["val_acc"] for r in gen_runs if r["recipe"] == "deepinversion"
-      and r["budget"] == "recipe"}
-chapters.glue("gen_recipe_warmup_seeds", ", ".join(
-    f"{di['no warm-up', s] - di['as the yardstick', s]:+.2f}" for s in sorted({s for _, s in di})
-    if ("no warm-up", s) in di and ("as the yardstick", s) in di))
+chapters.glue(
+    "gen_recipe_steps",
+    f"{recipes.get('arbitrary-best', 'full').student.steps:,}",
+)
+di = {
+    (r["lever"], r["seed"]): r["val_acc"]
+    for r in gen_runs
+    if r["recipe"] == "deepinversion" and r["budget"] == "recipe"
+}
+chapters.glue(
+    "gen_recipe_warmup_seeds",
+    ", ".join(
+        f"{di['no warm-up', s] - di['as the yardstick', s]:+.2f}"
+        for s in sorted({s for _, s in di})
+        if ("no warm-up", s) in di and ("as the yardstick", s) in di
+    ),
+)
 
 # %% [markdown]
 # **At the recipes' own budgets.** The yardstick's 5,000 steps magnify what a lever does for a student that has
