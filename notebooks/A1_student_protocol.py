@@ -360,7 +360,8 @@ display(
 # ## Students that generalise off the transfer set
 #
 # On one fixed transfer set, students from different seeds end far apart: they all match the teacher on the set,
-# and land in different places off it. Six known levers aim at that gap, each an option of the one student loop:
+# and land in different places off it. These known levers aim at that gap, each an option of the one student loop
+# or a method:
 #
 # * **mixup** (Zhang et al. 2018) and **CutMix** (Yun et al. 2019) between the batch's images, re-labelled by
 #   the teacher (`augment.MixUp`, `augment.CutMix`), which teach the student between and across the set's images;
@@ -501,7 +502,7 @@ pooled_table
 # carry edges and textures. Mixup of whole batches ({glue:text}`gen_pooled_mixup`) lost a seed of the best set
 # outright. Weight averaging changed almost nothing (EMA {glue:text}`gen_pooled_ema`, SWA
 # {glue:text}`gen_pooled_swa`: consistent, but a tenth of a point): the averaged student sits where the last
-# iterates sit, and the spread between seeds is between their basins, not along one path. Selecting a checkpoint by
+# iterates sit, so the spread between seeds is not noise along one training path. Selecting a checkpoint by
 # held-out agreement ({glue:text}`gen_pooled_select`) cannot help when the curves end near their maximum, and
 # agreement on held-out transfer images tracks accuracy on real ones only loosely.
 #
@@ -596,12 +597,12 @@ chapters.glue(
 )
 
 # %% [markdown]
-# **At the recipes' own budgets.** The yardstick's 5,000 steps magnify what a lever does for a student that has
-# not finished learning. At the arbitrary sets' own {glue:text}`gen_recipe_steps` steps, CutMix gave
-# {glue:text}`gen_recipe_cutmix` on the best set and {glue:text}`gen_recipe_cutmix_noise` on balanced noise:
-# within the seeds' noise both, so no recipe changed. The 500 warm-up steps of the inverted images' students had been chosen on test
-# accuracy (chapter 5's lever screens); on the validation split, DeepInversion's student without them gave
-# {glue:text}`gen_recipe_warmup`; seed by seed, {glue:text}`gen_recipe_warmup_seeds` points. The warm-up stays.
+# **At the recipes' own budgets.** The yardstick's 5,000 steps magnify what a lever does for a student that has not
+# finished learning. At the arbitrary sets' own {glue:text}`gen_recipe_steps` steps, CutMix gave
+# {glue:text}`gen_recipe_cutmix` on the best set and {glue:text}`gen_recipe_cutmix_noise` on balanced noise: within
+# the seeds' noise both, so no recipe changed. The 500 warm-up steps of the inverted images' students had been
+# chosen on test accuracy (chapter 5's lever screens); on the validation split, DeepInversion's student without them
+# gave {glue:text}`gen_recipe_warmup`; seed by seed, {glue:text}`gen_recipe_warmup_seeds` points. The warm-up stays.
 
 # %% [markdown]
 # ## Exercises
