@@ -379,9 +379,10 @@ display(
 # three seeds, chosen on the validation split; then the best at the recipe's own student protocol. The study is
 #
 # ```bash
-# python -m dfkd_book.experiments.levers generalise --out OUT.jsonl --seeds 0 1 2 --workers 2
-# python -m dfkd_book.experiments.levers generalise --out OUT.jsonl --seeds 0 1 2 --workers 2 --budget recipe \
-#     --labels "arbitrary-best: cutmix" ...
+# python -m dfkd_book.experiments.levers generalise --out OUT.jsonl \
+#     --seeds 0 1 2 --workers 2
+# python -m dfkd_book.experiments.levers generalise --out OUT.jsonl \
+#     --seeds 0 1 2 --workers 2 --budget recipe --labels "arbitrary-best: cutmix"
 # ```
 #
 # The table gives the final student's **validation** accuracy (%) and the paired difference against the same set
