@@ -298,3 +298,16 @@ def lever_table(runs: list[dict], baseline: str = "as the yardstick", metric: st
                      "paired difference": "–" if plain else f"{c.diff:+.2f}",
                      "p": "–" if plain or c.p is None else f"{c.p:.3f}"})
     return pd.DataFrame(rows).set_index(["recipe", "student steps", "lever"])
+
+
+def pooled_lever(runs: list[dict], lever: str, baseline: str = "as the yardstick", budget=5_000,
+                 metric: str = "val_acc") -> Comparison:
+    """One paired test of ``lever`` against ``baseline`` over every recipe and seed a lever study ran at ``budget``
+    (each recipe × seed one pair; :func:`compare`, paired). Raises ValueError when no run of ``lever`` has its
+    baseline (KeyError: a run without the keys of :func:`lever_table`)."""
+    base = {(r["recipe"], r["seed"]): r[metric] for r in runs if r["lever"] == baseline and r["budget"] == budget}
+    pairs = [(r[metric], base[r["recipe"], r["seed"]]) for r in runs
+             if r["lever"] == lever and r["budget"] == budget and (r["recipe"], r["seed"]) in base]
+    if not pairs:
+        raise ValueError(f"no run of {lever!r} at budget {budget!r} has a {baseline!r} run of the same seed")
+    return compare([a for a, _ in pairs], [b for _, b in pairs], paired=True)

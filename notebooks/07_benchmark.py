@@ -411,20 +411,9 @@ glue(
 )
 # Appendix A's lever study: CutMix against no lever, each set and seed one
 # pair (validation split)
-gen = [
-    r for r in dfkd_book.records.load_runs("generalise") if r["budget"] == 5_000
-]
-plain = {
-    (r["recipe"], r["seed"]): r["val_acc"]
-    for r in gen
-    if r["lever"] == "as the yardstick"
-}
-mixed = [
-    (r["val_acc"], plain[r["recipe"], r["seed"]])
-    for r in gen
-    if r["lever"] == "cutmix"
-]
-cut = dfkd_book.stats.compare(*zip(*mixed), paired=True)
+cut = dfkd_book.stats.pooled_lever(
+    dfkd_book.records.load_runs("generalise"), "cutmix"
+)
 glue(
     "cutmix_gain",
     f"{cut.diff:+.2f} points on the validation split "

@@ -428,24 +428,10 @@ fig.tight_layout()
 
 # %% tags=["hide-input"]
 yardstick_runs = [r for r in gen_runs if r["budget"] == 5_000]
-base = {
-    (r["recipe"], r["seed"]): r["val_acc"]
-    for r in yardstick_runs
-    if r["lever"] == "as the yardstick"
-}
 
 
 def pooled(lever):
-    """The lever against no lever over every recipe and seed the yardstick
-    study ran: one paired test."""
-    pairs = [
-        (r["val_acc"], base[r["recipe"], r["seed"]])
-        for r in yardstick_runs
-        if r["lever"] == lever
-    ]
-    return stats.compare(
-        [a for a, _ in pairs], [b for _, b in pairs], paired=True
-    )
+    return stats.pooled_lever(gen_runs, lever)
 
 
 pooled_levers = [

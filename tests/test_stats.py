@@ -258,3 +258,15 @@ def test_the_lever_table_pairs_each_lever_with_its_recipe_on_the_same_seeds():
     assert t.loc[("zskd", "recipe", "as the recipe")]["mean ± sd"] == "80.00"
     with pytest.raises(ValueError, match="got none"):
         stats.lever_table([])
+
+
+def test_a_pooled_lever_pairs_every_recipe_and_seed_with_its_baseline():
+    runs = [{"recipe": rc, "budget": 5_000, "lever": lv, "seed": s, "val_acc": a}
+            for rc, lv, s, a in (("a", "as the yardstick", 0, 70.0), ("a", "cutmix", 0, 73.0),
+                                 ("b", "as the yardstick", 0, 60.0), ("b", "cutmix", 0, 62.0),
+                                 ("b", "as the yardstick", 1, 61.0), ("b", "cutmix", 1, 65.0))]
+    c = stats.pooled_lever(runs, "cutmix")
+    assert c.n == (3, 3) and c.paired and c.diff == pytest.approx(3.0)
+    assert c.p == pytest.approx(sps.ttest_rel([73, 62, 65], [70, 60, 61]).pvalue)
+    with pytest.raises(ValueError, match="no run of 'mixup'"):
+        stats.pooled_lever(runs, "mixup")
