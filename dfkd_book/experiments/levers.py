@@ -260,6 +260,7 @@ GENERALISE = {
     "EMA 0.999": (None, {"average": "ema", "ema_decay": 0.999}),
     "SWA over the last 25 %": (None, {"average": "swa", "swa_start": 0.75}),
     "agreement selection, 20 % held out": (None, {"select": "agreement", "holdout": 0.2}),
+    "KL selection, 20 % held out": (None, {"select": "kl", "holdout": 0.2}),
 }
 #: levers of one recipe each, "RECIPE: LEVER" → (mix, distill's options, which replace the protocol's, changes):
 #: ``teacher`` another zoo teacher;
@@ -339,6 +340,7 @@ def generalise(job: dict) -> dict:
             "val_acc": round(100 * h.final_acc, 2), "best_val_acc": round(100 * h.best_test_acc, 2),
             "test_acc": round(100 * kd.evaluate(res.student, test), 2), "selected_step": h.selected_step,
             "holdout_agreement": [round(100 * a, 2) for a in h.holdout_agreement],
+            "holdout_kl": [round(k, 5) for k in h.holdout_kl],
             "curve": {"step": h.step, "val_acc": [round(100 * a, 2) for a in h.test_acc]},
             "teacher_queries": res.teacher_queries, "train_s": round(h.seconds, 1)}
 
