@@ -65,8 +65,27 @@ def show(chapter: str, results_dir: str | os.PathLike | None = None) -> None:
         print(cost(chapter, results_dir))
     except KeyError:
         print(f"The cost of {chapter} is not recorded yet: `python -m dfkd_book.experiments.costs` measures it.")
-    print(f"This is the {profile()} profile. To switch, set {ENV_PROFILE} (full or quick) with %env in a cell, "
-          "then run the chapter from the top.")
+    other = "quick" if profile() == "full" else "full"
+    print(f"This is the {profile()} profile. To switch, run `chapters.use({other!r})` in a cell (it sets "
+          f"{ENV_PROFILE}), then run the chapter from the top.")
+
+
+def use(profile: str) -> str:
+    """Switch the book's profile for this kernel: the one line a reader runs on Colab or in JupyterLab instead of a
+    hand-typed ``%env`` — it sets ``$DFKD_BOOK_PROFILE``, which every budget reads (:func:`dfkd_book.config.pick`).
+    Run the chapter from the top afterwards. Returns the profile.
+
+    Raises:
+        ValueError: not one of :data:`dfkd_book.config.PROFILES` (the message lists them).
+    """
+    from .config import ENV_PROFILE, PROFILES
+
+    value = profile.strip().lower() if isinstance(profile, str) else profile
+    if value not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    os.environ[ENV_PROFILE] = value
+    print(f"The {value} profile is on for this kernel: run the chapter from the top.")
+    return value
 
 
 class Chapter:

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from . import config
 from .averaging import WeightAverage
+from .blackbox import TeacherAPI
 from .history import History
 from .hooks import TeacherQueries, frozen_copy, is_image_shape, num_classes_of
 from .hooks import input_shape as read_input_shape
@@ -176,18 +177,29 @@ def _run(model: nn.Module, step_loss: Callable[[int], torch.Tensor], *, steps: i
     return hist
 
 
-def _setup(teacher: nn.Module, seed: int | None, device, input_shape):
+def _setup(teacher: nn.Module | TeacherAPI, seed: int | None, device, input_shape, method: Method):
     """What :func:`distill` and :func:`transfer_set` do first, in this order (so that a set made by either is the
-    same): seed, frozen teacher, its input shape and K. Returns ``(device, generator, teacher, shape, probe, K)``."""
+    same): seed, frozen teacher (an API's :class:`~dfkd_book.blackbox.LogitsView`, once it admits ``method``), its
+    input shape and K. Returns ``(device, generator, teacher, shape, probe, K, query counter)``."""
+    if not isinstance(teacher, (nn.Module, TeacherAPI)):
+        raise TypeError(f"teacher must be a torch.nn.Module or a dfkd_book.blackbox.TeacherAPI, got "
+                        f"{type(teacher).__name__}")
     device = device or config.device()
     g = config.seed_everything(seed) if seed is not None else torch.Generator().manual_seed(torch.seed() % 2**63)
+    if isinstance(teacher, TeacherAPI):
+        teacher.admit(method)
+        if input_shape is not None and tuple(input_shape) != tuple(teacher.input_shape):
+            raise ValueError(f"input_shape {tuple(input_shape)} is not the API's {tuple(teacher.input_shape)}")
+        t, shape = teacher.view(), tuple(teacher.input_shape)
+        return device, g, t, shape, torch.zeros(2, *shape, device=device), teacher.num_classes, t.counter()
     t = frozen_copy(teacher, device)
     shape = read_input_shape(t, input_shape, device)
     probe = torch.zeros(2, *shape, device=device)
-    return device, g, t, shape, probe, num_classes_of(t, probe)
+    k = num_classes_of(t, probe)  # before the counter: probing the shape and K is not a query
+    return device, g, t, shape, probe, k, TeacherQueries(t)
 
 
-def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: int, batch_size: int = 256,
+def distill(teacher: nn.Module | TeacherAPI, student: nn.Module, method: Method, *, steps: int, batch_size: int = 256,
             lr: float = 1e-2, optimizer: str = "adam", weight_decay: float = 0.0, warmup: int = 0,
             schedule: str = "cosine", clip: float = 0.0, T: float = 20.0, lam: float = 0.0,
             augment: Augment | None = None, eval_every: int | None = None, eval_set=None,
@@ -205,6 +217,8 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
 
     Args:
         teacher: a classifier returning logits (N, K); a frozen copy is used, the caller's model is untouched.
+            Or a :class:`~dfkd_book.blackbox.TeacherAPI` (black-box: the method must need no more access than it
+            answers; its queries are counted as forward queries).
         student: the model trained in place (moved to ``device``); it must give the teacher's K.
         method: a :class:`~dfkd_book.methods.base.Method` (``dfkd_book.methods.get(name, ...)`` or a class).
         steps: the student's budget in optimiser steps.
@@ -240,9 +254,8 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
             ``select`` settings, ``select`` with a method that makes data while the student trains (a game, SSD-KD).
         FloatingPointError: the loss diverged.
     """
-    for what, m in (("teacher", teacher), ("student", student)):
-        if not isinstance(m, nn.Module):
-            raise TypeError(f"{what} must be a torch.nn.Module, got {type(m).__name__}")
+    if not isinstance(student, nn.Module):
+        raise TypeError(f"student must be a torch.nn.Module, got {type(student).__name__}")
     if isinstance(method, torch.Tensor):
         method = TransferSet(method)
     if not isinstance(method, Method):
@@ -256,7 +269,7 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
         raise ValueError(f"lam (weight of the hard-label term) must be >= 0, got {lam!r}")
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be a callable batch -> batch, got {type(augment).__name__}")
-    device, g, t, shape, probe, k = _setup(teacher, seed, device, input_shape)
+    device, g, t, shape, probe, k, queries = _setup(teacher, seed, device, input_shape, method)
     if eval_set is not None:
         check_labelled(eval_set, k, "eval_set")
     if any(p.is_floating_point() and p.dtype != torch.float32 for p in student.parameters()):
@@ -276,9 +289,9 @@ def distill(teacher: nn.Module, student: nn.Module, method: Method, *, steps: in
                          "pass augment=None")
     avg = WeightAverage(student, average, steps, ema_decay, swa_start) if average is not None else None
     held = HoldOut(method, holdout, select, seed) if select is not None else None
-    queries = TeacherQueries(t)
     ctx = Context(teacher=t, input_shape=shape, num_classes=k, device=device, steps=steps, batch_size=batch_size,
-                  T=float(T), seed=seed, generator=g, progress=progress, relabels=augment is not None)
+                  T=float(T), seed=seed, generator=g, progress=progress, relabels=augment is not None,
+                  access=getattr(t, "access", "white-box"))
     name = name or method.name
     current: dict[str, Batch | torch.Tensor] = {}
 
@@ -371,9 +384,10 @@ def train(model: nn.Module, trainset, *, steps: int, batch_size: int = 256, lr: 
                 device=device, progress=progress, name=name)
 
 
-def transfer_set(teacher: nn.Module, method: StaticSet, *, seed: int | None = 0, device: torch.device | None = None,
-                 input_shape: tuple[int, ...] | None = None, student: nn.Module | None = None, batch_size: int = 256,
-                 progress: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+def transfer_set(teacher: nn.Module | TeacherAPI, method: StaticSet, *, seed: int | None = 0,
+                 device: torch.device | None = None, input_shape: tuple[int, ...] | None = None,
+                 student: nn.Module | None = None, batch_size: int = 256, progress: bool = True
+                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Make a static method's transfer set without training a student: the context is prepared exactly as
     :func:`distill` prepares it (the same seeding, the same frozen, query-counted teacher, its input shape and K),
     so the set is the one ``distill(teacher, student, method, seed=seed, ...)`` would make, bit for bit.
@@ -382,7 +396,8 @@ def transfer_set(teacher: nn.Module, method: StaticSet, *, seed: int | None = 0,
     for its logits). ``method.queries`` holds the teacher queries the set cost (``{"forward", "backward"}``).
 
     Args:
-        teacher: a classifier returning logits (N, K) (a frozen copy is used).
+        teacher: a classifier returning logits (N, K) (a frozen copy is used), or a
+            :class:`~dfkd_book.blackbox.TeacherAPI`.
         method: a :class:`~dfkd_book.methods.base.StaticSet` (data impressions, arbitrary sets, inversions,
             real data, a given tensor).
         seed, device, input_shape, progress: as :func:`distill`.
@@ -399,8 +414,6 @@ def transfer_set(teacher: nn.Module, method: StaticSet, *, seed: int | None = 0,
         ValueError: a method that needs a student and got none, or makes its set in rounds while the student
             trains; whatever the method or :func:`distill` raise at preparation.
     """
-    if not isinstance(teacher, nn.Module):
-        raise TypeError(f"teacher must be a torch.nn.Module, got {type(teacher).__name__}")
     if not isinstance(method, StaticSet):
         raise TypeError(f"transfer_set needs a static method (its set made once, before training), got "
                         f"{type(method).__name__}; a game or SSD-KD makes data while the student trains: use distill")
@@ -408,12 +421,11 @@ def transfer_set(teacher: nn.Module, method: StaticSet, *, seed: int | None = 0,
         raise ValueError(f"{method.name} makes its set against the student (competition_weight > 0): pass student=")
     if not method.made_at_once:
         raise ValueError(f"{method.name} makes its set in rounds while the student trains (rounds > 1): use distill")
-    device, g, t, shape, _, k = _setup(teacher, seed, device, input_shape)
+    device, g, t, shape, _, k, queries = _setup(teacher, seed, device, input_shape, method)
     if student is not None:
         student.to(device)
-    queries = TeacherQueries(t)
     ctx = Context(teacher=t, input_shape=shape, num_classes=k, device=device, steps=1, batch_size=batch_size, T=1.0,
-                  seed=seed, generator=g, progress=progress, relabels=True)
+                  seed=seed, generator=g, progress=progress, relabels=True, access=getattr(t, "access", "white-box"))
     try:
         method.prepare(ctx, student)
         method.synthesize(0, student)

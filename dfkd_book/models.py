@@ -280,8 +280,12 @@ class DFADGenerator(nn.Module):
             with torch.no_grad():
                 self.body[-1].bias.fill_(math.atanh(2 * init_mean - 1))
 
+    def pre_activation(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W): the output before the tanh, for z (B, nz)."""
+        return _generate(self, z)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        y = torch.tanh(_generate(self, z))
+        y = torch.tanh(self.pre_activation(z))
         if self.pixel_stats is None:
             return (y + 1) / 2
         mean, sd = self.pixel_stats

@@ -103,7 +103,16 @@ def test_show_prints_the_cost_and_how_to_switch(capsys, monkeypatch):
     chapters.show("01_classical_kd")
     out = capsys.readouterr().out
     assert "full-profile run" in out and "This is the quick profile" in out
-    assert "DFKD_BOOK_PROFILE (full or quick)" in out
+    assert "run `chapters.use('full')` in a cell" in out
+
+
+def test_use_switches_the_profile_in_one_line(capsys, monkeypatch):
+    monkeypatch.setenv(config.ENV_PROFILE, "full")
+    assert chapters.use(" Quick ") == "quick" and config.profile() == "quick"
+    assert "quick profile is on" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"profile must be one of \('quick', 'full'\), got 'fast'"):
+        chapters.use("fast")
+    assert config.profile() == "quick"
 
 
 def test_setup_describes_seeds_and_shows_the_cost(capsys, monkeypatch):

@@ -102,6 +102,10 @@ def test_bad_buffer_input_gets_clear_errors():
         ssd.ReplayBuffer(10, beta=-1.0)
     with pytest.raises(ValueError, match="capacity .* smaller than the batch size"):
         _filled([1.0, 2.0]).sample(3)
+    on_meta = _filled([1.0, 2.0, 3.0])
+    on_meta.priorities = on_meta.priorities.to("meta")  # a buffer on another device than the generator
+    with pytest.raises(ValueError, match="generator is on cpu and the buffer on meta"):
+        on_meta.sample(1, torch.Generator().manual_seed(0))
 
 
 def _toy_teacher():

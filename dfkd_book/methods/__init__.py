@@ -20,19 +20,24 @@ name                         class                     family (module)
 ``spectral-records``         :class:`SpectralInversion` feature inversion (``inversion``)
 ``ssd-kd``                   :class:`SSDKD`            SSD-KD (``ssd``)
 ``hybrid``                   :class:`Hybrid`           several static sets in equal shares (``hybrid``)
+``dfme``                     :class:`DFME`             black-box, soft labels (``blackbox``)
+``ideal``                    :class:`IDEAL`            black-box, hard labels (``blackbox``)
 ============================ ========================= ===============================================
 
 The arbitrary image sources are in :mod:`dfkd_book.sources`; the owner-side records that activation and spectral
 records invert (:func:`~dfkd_book.methods.metadata.record_activations`, ...) in :mod:`dfkd_book.methods.metadata`.
 A static method's transfer set can be made without training a student: :func:`dfkd_book.loop.transfer_set`.
+Every method states the least it needs of the teacher (``Method.access``); a teacher behind an API
+(:class:`dfkd_book.blackbox.TeacherAPI`) serves only the methods its answers suffice for.
 """
 
 from __future__ import annotations
 
-from . import adversarial, arbitrary, base, hybrid, inversion, metadata, real, ssd, zskd
+from . import adversarial, arbitrary, base, blackbox, hybrid, inversion, metadata, real, ssd, zskd
 from .adversarial import DFAD, ZSKT, AdversarialGame
 from .arbitrary import ArbitraryBalanced
 from .base import Batch, Context, Method, StaticSet, TransferSet
+from .blackbox import DFME, IDEAL
 from .hybrid import Hybrid
 from .inversion import ActivationInversion, BNInversion, DeepInversion, SpectralInversion
 from .real import RealData
@@ -54,6 +59,8 @@ REGISTRY: dict[str, type[Method]] = {
     "spectral-records": SpectralInversion,
     "ssd-kd": SSDKD,
     "hybrid": Hybrid,
+    "dfme": DFME,
+    "ideal": IDEAL,
 }
 
 
@@ -71,4 +78,5 @@ def get(name: str, *args, **kwargs) -> Method:
 __all__ = ["REGISTRY", "get", "Method", "Batch", "Context", "StaticSet", "TransferSet", "RealData",
            "DataImpressions", "ClassImpressions", "ArbitraryBalanced", "AdversarialGame", "ZSKT", "DFAD",
            "BNInversion", "DeepInversion", "ActivationInversion", "SpectralInversion", "SSDKD", "Hybrid",
-           "adversarial", "arbitrary", "base", "hybrid", "inversion", "metadata", "real", "ssd", "zskd"]
+           "DFME", "IDEAL", "adversarial", "arbitrary", "base", "blackbox", "hybrid", "inversion", "metadata",
+           "real", "ssd", "zskd"]

@@ -99,7 +99,8 @@ def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size
     the ``examined`` counts are those of the one-at-a-time algorithm on the same stream of candidates.
 
     Args:
-        teacher: frozen classifier returning logits (B, K).
+        teacher: frozen classifier returning logits (B, K), or a black-box teacher's
+            :class:`~dfkd_book.blackbox.LogitsView` (only its top-1 class is read).
         sources: :class:`Source` objects, in order of preference.
         n: target size (≥ K); the quota per class is ``n // K``.
         batch_size: candidates per teacher call.
@@ -116,8 +117,11 @@ def balance(teacher: nn.Module, sources: Sequence[Source], n: int, *, batch_size
         raise ValueError("balance needs at least one source")
     t0 = time.perf_counter()
     device = device or config.device()
-    teacher = frozen_copy(teacher, device)  # channels-last: about 2× the forward throughput on a CPU
-    shape = input_shape(teacher, None, device)
+    if isinstance(teacher, nn.Module):
+        teacher = frozen_copy(teacher, device)  # channels-last: about 2× the forward throughput on a CPU
+        shape = input_shape(teacher, None, device)
+    else:  # a black-box teacher's view (dfkd_book.blackbox.LogitsView): the input shape its API states
+        shape = tuple(teacher.input_shape)
     cap = max_candidates if max_candidates is not None else 100 * n
     counts, quota = None, None
     kept_x, kept_y = [], []
@@ -265,6 +269,7 @@ class ArbitraryBalanced(StaticSet):
     """
 
     name = "arbitrary balanced set"
+    access = "label"  # balancing reads the teacher's top-1 class, distilling its answers
     kind = "arbitrary"
 
     def __init__(self, sources="noise", n: int = 8_000, *, max_candidates: int | None = None,

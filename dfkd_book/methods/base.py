@@ -27,6 +27,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..kd import per_sample_kl
@@ -64,7 +65,9 @@ class Context:
         device: where everything runs. steps: the student's budget in optimiser steps. batch_size: the student's.
         T: the loop's temperature τ. seed: the run's seed (None: unseeded). generator: a seeded torch.Generator
             for the method's own sampling. progress: show progress bars. relabels: the loop re-labels every batch
-            (augmentation is on), so cached teacher logits would be wasted.
+            (augmentation is on), so cached teacher logits would be wasted. access: ``"white-box"`` (the teacher
+            is a frozen module) or what a :class:`~dfkd_book.blackbox.TeacherAPI` answers (``"logits"``,
+            ``"probs"``, ``"label"``); then ``teacher`` is its :class:`~dfkd_book.blackbox.LogitsView`.
     """
 
     teacher: nn.Module
@@ -78,17 +81,20 @@ class Context:
     generator: torch.Generator
     progress: bool = True
     relabels: bool = False
+    access: str = "white-box"
 
 
 class Method:
     """Base class of every method (see the module docstring for the contract).
 
     Class attributes: ``name`` (a label), ``kind`` (``'real'``, ``'synthetic'``, ``'arbitrary'``, ``'generated'``
-    or ``'hybrid'``: what the transfer set is made of).
+    or ``'hybrid'``: what the transfer set is made of), ``access`` (the least it needs of the teacher:
+    ``'white-box'``, ``'logits'``, ``'probs'`` or ``'label'``; :mod:`dfkd_book.blackbox`).
     """
 
     name = "method"
     kind = "synthetic"
+    access = "white-box"
 
     def __init__(self) -> None:
         self.ctx: Context | None = None
@@ -117,7 +123,10 @@ class Method:
 
     def loss(self, batch: Batch, student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: float
              ) -> torch.Tensor:
-        """Per-sample loss (B,): τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) (ZSKD eq. 4 per sample)."""
+        """Per-sample loss (B,): τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) (ZSKD eq. 4 per sample); from a teacher that
+        answers only its top-1 class (``ctx.access == "label"``), the cross-entropy to that class."""
+        if self.ctx is not None and self.ctx.access == "label":
+            return F.cross_entropy(student_logits, teacher_logits.argmax(1), reduction="none")
         return per_sample_kl(student_logits, teacher_logits, T)
 
     def feedback(self, batch: Batch, losses: torch.Tensor) -> None:
@@ -265,6 +274,7 @@ class TransferSet(StaticSet):
     """
 
     name = "transfer set"
+    access = "label"  # a given set needs only the teacher's answers on it
 
     def __init__(self, inputs: torch.Tensor, labels: torch.Tensor | None = None, *, name: str | None = None,
                  kind: str = "synthetic"):

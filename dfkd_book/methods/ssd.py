@@ -198,7 +198,10 @@ class ReplayBuffer:
         if batch_size > len(self):
             raise ValueError(f"the buffer holds {len(self)} samples, fewer than the batch size {batch_size}")
         probs = self.probabilities()
-        idx = torch.multinomial(probs.cpu(), batch_size, replacement=False, generator=generator).to(probs.device)
+        if generator is not None and generator.device.type != probs.device.type:  # no host copy: drawn on the device
+            raise ValueError(f"the sampling generator is on {generator.device} and the buffer on {probs.device}; "
+                             "make the generator on the buffer's device")
+        idx = torch.multinomial(probs, batch_size, replacement=False, generator=generator)
         return idx, self.importance_weights(idx, probs)
 
     def update(self, idx: torch.Tensor, priorities: torch.Tensor, weights: torch.Tensor) -> None:
@@ -322,7 +325,8 @@ class SSDKD(Method):
             raise ValueError(f"the generator makes inputs of shape {tuple(probe.shape[1:])}, but the teacher reads "
                              f"{tuple(ctx.input_shape)}")
         self.labels = balanced_labels(self.synthesis_batch, ctx.num_classes).to(ctx.device)
-        self.sampler = torch.Generator().manual_seed(0 if ctx.seed is None else ctx.seed)
+        # the buffer's draws (eq. 6) on the device they are made on, so sampling never waits on a host copy
+        self.sampler = torch.Generator(ctx.device).manual_seed(0 if ctx.seed is None else ctx.seed)
         self._lg = []
 
     # ------------------------------------------------------------------ (1) data inversion with balancing
