@@ -121,3 +121,29 @@ class HoldOut:
 
     def __repr__(self) -> str:
         return f"HoldOut(fraction={self.fraction}, criterion={self.criterion!r}, selected_step={self.best_step})"
+
+
+def best_restart(runs, score: str = "holdout_agreement") -> dict:
+    """Of several restarts of one student, the one whose selected student scores best with the teacher on its
+    held-out slice: the data-free choice of DeGAN's rule (module docstring) carried from checkpoints to restarts.
+    No label is read.
+
+    Args:
+        runs: records of the restarts, each with ``score``: the per-evaluation list :func:`dfkd_book.distill`
+            recorded with ``select`` (``history.holdout_agreement`` or ``holdout_kl``, as a lever study keeps them).
+        score: ``"holdout_agreement"`` (a restart scores its best, the highest) or ``"holdout_kl"`` (its lowest).
+
+    Returns:
+        the chosen run (ties: the earlier run).
+
+    Raises:
+        ValueError: no runs, an unknown score, or a run without evaluations of it.
+    """
+    if score not in ("holdout_agreement", "holdout_kl"):
+        raise ValueError(f"score must be 'holdout_agreement' or 'holdout_kl', got {score!r}")
+    runs = list(runs)
+    if not runs or any(not r.get(score) for r in runs):
+        raise ValueError(f"best_restart needs runs that each recorded {score} (distill with select=...); got "
+                         f"{len(runs)} runs, {sum(not r.get(score) for r in runs)} without it")
+    sign = 1 if score == "holdout_agreement" else -1
+    return max(runs, key=lambda r: (max(sign * v for v in r[score]), -runs.index(r)))

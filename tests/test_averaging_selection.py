@@ -181,3 +181,17 @@ def test_best_test_acc_is_the_papers_rule_shown_beside_the_final_student():
     h.selected_step = 2
     assert h.final_acc == 0.3
     assert History().best_test_acc is None and History(test_acc=[None, None]).best_test_acc is None
+
+
+def test_best_restart_reads_only_the_held_out_scores():
+    from dfkd_book.selection import best_restart
+
+    runs = [{"seed": 0, "holdout_agreement": [50.0, 61.0], "holdout_kl": [0.9, 0.4], "val_acc": 70.0},
+            {"seed": 1, "holdout_agreement": [64.0, 60.0], "holdout_kl": [0.5, 0.6], "val_acc": 60.0},
+            {"seed": 2, "holdout_agreement": [64.0, 55.0], "holdout_kl": [0.3, 0.7], "val_acc": 80.0}]
+    assert best_restart(runs)["seed"] == 1  # the best selected agreement; the tie with seed 2 goes to the earlier
+    assert best_restart(runs, "holdout_kl")["seed"] == 2
+    with pytest.raises(ValueError, match="score must be"):
+        best_restart(runs, "val_acc")
+    with pytest.raises(ValueError, match="2 runs, 1 without it"):
+        best_restart([runs[0], {"seed": 3, "holdout_agreement": []}])

@@ -139,6 +139,18 @@ def test_the_intro_shows_the_record():
         "run `python -m dfkd_book.experiments.costs --no-quick`"
 
 
+def test_the_workshop_page_shows_the_record_in_order_with_running_totals():
+    rec = records.load_summary(costs.RECORD)
+    assert costs.intro_block(costs.WORKSHOP) == costs.workshop_markdown(rec), "workshop.md's cost table is " \
+        "stale: run `python -m dfkd_book.experiments.costs --no-quick`"
+    fake = {name: {"full": {"seconds": 60.0 * i, "device": "cpu"}, "quick": {"seconds": 10.0, "device": "cpu"}}
+            for i, name in enumerate(costs.WORKSHOP_CHAPTERS, 1)}
+    fake[costs.WORKSHOP_CHAPTERS[0]]["gpu"] = {"seconds": 30.0, "device": "NVIDIA H100"}
+    rows = costs.workshop_markdown(fake).splitlines()[2:]
+    assert [r.split(" | ")[3] for r in rows] == ["60 s", "3 min", "6 min", "10 min", "15 min", "21 min", "28 min"]
+    assert "30 s, NVIDIA H100" in rows[0] and rows[1].endswith("not measured yet |")
+
+
 def test_write_intro_replaces_only_the_block_between_the_markers(tmp_path):
     intro = tmp_path / "intro.md"
     intro.write_text(f"# head\n\n{costs.START}\nold\n{costs.END}\n\ntail\n")

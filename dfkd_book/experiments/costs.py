@@ -129,6 +129,31 @@ def markdown(rec: dict) -> str:
     return "\n".join(lines)
 
 
+WORKSHOP = REPO_ROOT / "workshop.md"
+#: the chapters a workshop runs, in order (the appendices read records: seconds)
+WORKSHOP_CHAPTERS = ("01_classical_kd", "02_data_impressions", "03_arbitrary_transfer_sets",
+                     "04_adversarial_distillation", "05_feature_inversion", "06_ssd_kd", "07_benchmark")
+
+
+def workshop_markdown(rec: dict) -> str:
+    """The workshop page's table: the chapters in order, what each costs on each profile and device measured, and
+    the running totals (a GPU column once a GPU run is recorded as ``rec[chapter]["gpu"]``)."""
+    lines = ["| order | chapter | full profile | running total | quick profile | running total | on a GPU |",
+             "|---|---|---|---|---|---|---|"]
+    full_total = quick_total = 0.0
+    for i, name in enumerate(WORKSHOP_CHAPTERS, 1):
+        e = rec[name]
+        full_total += e["full"]["seconds"]
+        quick = e.get("quick")
+        quick_total += quick["seconds"] if quick else 0.0
+        gpu = e.get("gpu")
+        on_gpu = f"{minutes(gpu['seconds'])}, {gpu['device']}" if gpu else "not measured yet"
+        lines.append(f"| {i} | {{doc}}`notebooks/{name}` | {minutes(e['full']['seconds'])}, {e['full']['device']} | "
+                     f"{minutes(full_total)} | {minutes(quick['seconds']) if quick else '–'} | "
+                     f"{minutes(quick_total) if quick else '–'} | {on_gpu} |")
+    return "\n".join(lines)
+
+
 def intro_block(intro: Path = INTRO) -> str:
     """The generated table as it stands in ``intro.md`` (between the markers). Raises ValueError without them."""
     text = Path(intro).read_text()
@@ -137,13 +162,14 @@ def intro_block(intro: Path = INTRO) -> str:
     return text.split(START, 1)[1].split(END, 1)[0].strip()
 
 
-def write_intro(rec: dict, intro: Path = INTRO) -> None:
-    """Put :func:`markdown` of ``rec`` between the markers of ``intro.md`` (atomic write)."""
+def write_intro(rec: dict, intro: Path = INTRO, render=markdown) -> None:
+    """Put ``render(rec)`` (:func:`markdown`; :func:`workshop_markdown` for the workshop page) between the
+    markers of ``intro`` (``intro.md``; atomic write)."""
     text = Path(intro).read_text()
     intro_block(intro)  # checks the markers
     head, rest = text.split(START, 1)
     tail = rest.split(END, 1)[1]
-    new = f"{head}{START}\n{markdown(rec)}\n{END}{tail}"
+    new = f"{head}{START}\n{render(rec)}\n{END}{tail}"
     atomic_write(Path(intro), lambda f: f.write(new.encode()))
 
 
@@ -199,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rec = record(quick=not args.no_quick, only=args.only)
     write_intro(rec)
+    write_intro(rec, WORKSHOP, workshop_markdown)
     for name, e in rec.items():
         print(f"{name:28s} full {e['full']['seconds']:7.0f} s ({e['full']['device']})"
               + (f"   quick {e['quick']['seconds']:5.0f} s" if "quick" in e else ""))
