@@ -290,7 +290,7 @@ def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch)
         name, lever = label.split(": ", 1)
         assert name in levers.GENERALISE_RECIPES and (lever in levers.GENERALISE or label in levers.GENERALISE_ONE)
     for label, (_, options, changes) in levers.GENERALISE_ONE.items():
-        assert set(changes) <= {"teacher", "batch_statistics", "hybrid"} and (changes or options), label
+        assert set(changes) <= {"teacher", "batch_statistics", "hybrid", "api"} and (changes or options), label
         assert changes.get("hybrid", "zskd") in recipes.RECIPES and changes.get("teacher", "lenet5") in zoo.RECIPES
     sets = {"arbitrary-best": torch.rand(10, 1, 32, 32), "deepinversion": torch.rand(3, 1, 32, 32),
             "arbitrary-noise": torch.rand(10, 1, 32, 32)}
@@ -303,6 +303,11 @@ def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch)
     bs = levers.generalise({"label": "arbitrary-noise: LeNet-5-BN teacher, BN on batch statistics", "seed": 0,
                             "budget": 2})
     assert bs["teacher"] == "lenet5bn" and bs["n"] == 10 and bs["teacher_queries"]["forward"] > 0
+    hard = levers.generalise({"label": "arbitrary-best: API, top-1 label", "seed": 0, "budget": 2})
+    # the yardstick's augmentation re-labels every batch: each student step asks the API about its inputs (here the
+    # whole 10-image set)
+    assert hard["changes"] == {"api": {"access": "label"}} and hard["teacher_queries"] == {"forward": 2 * 10,
+                                                                                          "backward": 0}
     assert [j["budget"] for j in levers.jobs("generalise", ["zskd: cutmix"], [0, 1], "recipe")] == ["recipe"] * 2
     assert levers.jobs("generalise", ["zskd: cutmix"], [0])[0]["budget"] == 5_000
     with pytest.raises(ValueError, match="budget must be"):

@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from .. import augment, boundary, config, data, kd, recipes, zoo
+from ..blackbox import TeacherAPI
 from ..loop import distill, transfer_set
 from ..methods.arbitrary import batch_statistics_teacher
 from ..methods.base import TransferSet
@@ -262,6 +263,14 @@ GENERALISE = {
     "agreement selection, 20 % held out": (None, {"select": "agreement", "holdout": 0.2}),
     "KL selection, 20 % held out": (None, {"select": "kl", "holdout": 0.2}),
 }
+#: the teacher behind an API (:class:`dfkd_book.blackbox.TeacherAPI`): lever → its settings
+API_LEVERS = {
+    "API, probabilities": {"access": "probs"},
+    "API, top-1 label": {"access": "label"},
+    "API, probabilities rounded to 2 decimals": {"access": "probs", "decimals": 2},
+    "API, probabilities rounded to 1 decimal": {"access": "probs", "decimals": 1},
+    "API, top-2 probabilities": {"access": "probs", "top_k": 2},
+}
 #: levers of one recipe each, "RECIPE: LEVER" → (mix, distill's options, which replace the protocol's, changes):
 #: ``teacher`` another zoo teacher;
 #: ``batch_statistics`` its BN layers on each batch's statistics (Raikwar & Mishra 2022,
@@ -284,6 +293,8 @@ GENERALISE_ONE = {
         (augment.CutMix, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
     # the 500 warm-up steps of the inverted images' students were chosen on test accuracy: re-checked here
     "deepinversion: no warm-up": (None, {"warmup": 0}, {}),
+    # issue 49: the same set and student with the teacher behind an API (dfkd_book.blackbox), and its defences
+    **{f"arbitrary-best: {label}": (None, {}, {"api": api}) for label, api in API_LEVERS.items()},
 }
 GENERALISE_LABELS = tuple(f"{r}: {lever}" for r in GENERALISE_RECIPES for lever in GENERALISE) + tuple(GENERALISE_ONE)
 
@@ -329,6 +340,8 @@ def generalise(job: dict) -> dict:
     teacher = zoo.teacher(changes.get("teacher", r.teacher), DATASET)
     if changes.get("batch_statistics"):
         teacher = batch_statistics_teacher(teacher)
+    if "api" in changes:
+        teacher = TeacherAPI(teacher, **changes["api"])
     config.seed_everything(job["seed"])
     res = distill(teacher, zoo.student(r.student_arch, DATASET), method, eval_set=val, seed=job["seed"],
                   progress=False, name=job["label"], **{**kw, **options})

@@ -37,6 +37,7 @@ from torch import nn
 
 from ..augment import FlipShift
 from ..hooks import require_images
+from ..kd import per_sample_kl
 from ..models import DFADGenerator
 from ..synthesis import balanced_labels
 from .base import Batch, Method
@@ -70,6 +71,14 @@ def centred(logits: torch.Tensor) -> torch.Tensor:
 def l1_disagreement(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
     """(B,) mean over the K classes of |s − centred(t)| (DFME's L1 loss, per sample)."""
     return (student_logits - centred(teacher_logits)).abs().mean(1)
+
+
+def disagreement(student_logits: torch.Tensor, teacher_logits: torch.Tensor, loss: str = "l1") -> torch.Tensor:
+    """(B,) DFME's loss per sample: ``"l1"`` (:func:`l1_disagreement`, the paper's) or ``"kl"``
+    (KL(softmax(t) ‖ softmax(s)) at τ = 1, the official code's other choice, as MAZE)."""
+    if loss == "l1":
+        return l1_disagreement(student_logits, teacher_logits)
+    return per_sample_kl(student_logits, teacher_logits, 1.0)
 
 
 @torch.no_grad()
@@ -112,7 +121,8 @@ class DFME(Method):
     ``milestones`` of the run), each on a fresh z, the gradient estimated by :func:`forward_differences` (``m``
     directions, step ``eps``); every student step a fresh z, the loss :func:`l1_disagreement`.
 
-    Args: s_steps, g_steps, m, eps, lr_g, milestones, gamma, nz, width (the generator's, :class:`DFMEGenerator`).
+    Args: s_steps, g_steps, m, eps, lr_g, milestones, gamma, nz, width (the generator's, :class:`DFMEGenerator`);
+        loss: ``"l1"`` or ``"kl"`` (:func:`disagreement`).
 
     Raises:
         ValueError: bad settings; a teacher of vectors (the generator makes images).
@@ -124,8 +134,11 @@ class DFME(Method):
 
     def __init__(self, *, s_steps: int = 5, g_steps: int = 1, m: int = 1, eps: float = 1e-3, lr_g: float = 1e-4,
                  milestones: tuple[float, ...] = (0.1, 0.3, 0.5), gamma: float = 0.3, nz: int = 256,
-                 width: int = 128):
+                 width: int = 128, loss: str = "l1"):
         super().__init__()
+        if loss not in ("l1", "kl"):
+            raise ValueError(f"loss must be 'l1' or 'kl', got {loss!r}")
+        self.loss_name = loss
         for what, v in (("s_steps", s_steps), ("g_steps", g_steps), ("m", m)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{what} must be a positive int, got {v!r}")
@@ -160,7 +173,7 @@ class DFME(Method):
 
         def loss(pre):  # the generator's loss per point: minus the teacher-student disagreement
             x = squash(pre)
-            return -l1_disagreement(student(x), t(x))
+            return -disagreement(student(x), t(x), self.loss_name)
 
         grad, base = forward_differences(loss, y.detach(), self.m, self.eps)
         self.opt_g.zero_grad(set_to_none=True)
@@ -185,7 +198,7 @@ class DFME(Method):
         return Batch(x=x)
 
     def loss(self, batch, student_logits, teacher_logits, T):
-        return l1_disagreement(student_logits, teacher_logits)
+        return disagreement(student_logits, teacher_logits, self.loss_name)
 
     def log(self):
         out = {"loss_generator": float(self._lg) / self._ng if self._ng else float("nan")}
@@ -194,7 +207,7 @@ class DFME(Method):
 
     def settings(self) -> dict:
         return {k: getattr(self, k) for k in ("s_steps", "g_steps", "m", "eps", "lr_g", "gamma", "nz", "width")} | {
-            "milestones": list(self.milestones)}
+            "milestones": list(self.milestones), "loss": self.loss_name}
 
 
 def reset_weights(model: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
