@@ -365,12 +365,11 @@ glue("t_lenet5bn", f"{t2:.2f}")
 # follows the teacher's decision boundary when an image is pushed towards another class (lower is closer).
 
 # %%
+from dfkd_book.compare.adversarial import mte_label
+
 mte = dfkd_book.records.load_summary("mte")
-# the record's "full-data KD" is a short run: named by its steps
-steps = recipes.get("full-kd", mte["profile"]).student.steps
-short = f"real-data KD, {steps:,} steps"
 pd.DataFrame(mte["students"]).T[["student_acc", "mte", "images"]].rename(
-    index={"full-data KD": short}
+    index=lambda s: mte_label(s, mte["profile"])
 )
 
 # %% [markdown]

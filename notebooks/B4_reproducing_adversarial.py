@@ -433,8 +433,13 @@ balanced.groupby(["change", "student steps", "device"]).agg(
 # same η, so each run also gives the MTE of shorter walks. The records are in `results/runs/mte-sweep.jsonl`.
 
 # %%
-swept = ("zero-shot (ZSKT)", "few-shot KD", "full-data KD")
+from dfkd_book.compare.adversarial import mte_label
+
+# the records' "full-data KD" is a short real-data run: named by its steps
+KD_SHORT = mte_label("full-data KD")
+swept = ("zero-shot (ZSKT)", "few-shot KD", KD_SHORT)
 sweep = pd.DataFrame(records.load_runs("mte-sweep"))
+sweep["student"] = sweep["student"].map(mte_label)
 # every (student, seed, η) run → one row per walk length m
 walk_mte = pd.DataFrame(
     [
@@ -456,7 +461,7 @@ means = by["mean"].unstack("student")[list(swept)]
 sweep_table = (
     by["mean"].map("{:.3f}".format) + " ± " + by["std"].map("{:.3f}".format)
 ).unstack("student")[list(swept)]
-for other in ("few-shot KD", "full-data KD"):
+for other in ("few-shot KD", KD_SHORT):
     sweep_table[f"zero-shot < {other}"] = (
         means["zero-shot (ZSKT)"] < means[other]
     )
@@ -548,7 +553,7 @@ def mte_runs(student, eta, steps):
     return list(100 * w["MTE"])
 
 
-for other in ("few-shot KD", "full-data KD"):
+for other in ("few-shot KD", KD_SHORT):
     c = stats.compare(
         mte_runs("zero-shot (ZSKT)", 1.0, 100),
         mte_runs(other, 1.0, 100),
@@ -571,7 +576,7 @@ def p_text(c):
 
 every_walk = {}
 for eta, steps in means.index:
-    for other in ("few-shot KD", "full-data KD"):
+    for other in ("few-shot KD", KD_SHORT):
         c = stats.compare(
             mte_runs("zero-shot (ZSKT)", eta, steps),
             mte_runs(other, eta, steps),

@@ -22,6 +22,14 @@ PAPER, BOOK = "paper", "this book, Fashion-MNIST"
 NONE = "–"
 
 
+def mte_label(student: str, profile: str = "full") -> str:
+    """How the book names a student of the mean-transition-error records: their ``"full-data KD"`` is a short
+    real-data run (recipe ``full-kd``), not the real-data ceiling, so it is named by its steps; others as they are."""
+    if student != "full-data KD":
+        return student
+    return f"real-data KD, {recipes.get('full-kd', profile).student.steps:,} steps"
+
+
 def _mte(runs: list[dict], student: str) -> str:
     """The MTE of ``student`` over the seeds of the paper's walk, ``"mean ± sd (n seeds)"``, or "–"."""
     mte = [r["mte"] for r in runs if r["student"] == student and r["lr"] == MTE_WALK["lr"]
