@@ -12,13 +12,7 @@ from torch import nn
 from dfkd_book import distill, methods
 from dfkd_book.blackbox import ACCESS, FLOOR, QueryBudgetExhausted, TeacherAPI
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def teacher(k: int = 4) -> nn.Module:

@@ -21,14 +21,7 @@ RGB_SHAPE, RGB_K = (3, 16, 16), 5
 VEC_SHAPE, VEC_K = (64,), 10
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread for these tiny models: on a shared 2-core machine two threads contending with other jobs
-    made a 30-step training 10x slower than one. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ------------------------------------------------------------------------------------------------- the teachers
