@@ -612,7 +612,11 @@ AGREE = "agreement selection, 20 % held out"
 restart_rows, restart_pairs = [], ([], [])
 for name in dict.fromkeys(r["recipe"] for r in yardstick_runs):
     runs = sorted(
-        (r for r in yardstick_runs if r["recipe"] == name and r["lever"] == AGREE),
+        (
+            r
+            for r in yardstick_runs
+            if r["recipe"] == name and r["lever"] == AGREE
+        ),
         key=lambda r: r["seed"],
     )
     groups = [runs[i : i + 3] for i in range(0, len(runs) - len(runs) % 3, 3)]
@@ -632,7 +636,9 @@ for name in dict.fromkeys(r["recipe"] for r in yardstick_runs):
             "best of 3, held-out agreement": stats.mean_sd_text(kept),
             "paired difference": f"{c.diff:+.2f}",
             "p": "–" if c.p is None else f"{c.p:.3f}",
-            "best of 3 by validation (reads labels)": stats.mean_sd_text(oracle),
+            "best of 3 by validation (reads labels)": stats.mean_sd_text(
+                oracle
+            ),
         }
     )
 restart_table = pd.DataFrame(restart_rows).set_index("recipe")
