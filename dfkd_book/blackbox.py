@@ -115,7 +115,8 @@ class TeacherAPI:
             return z.argmax(1).to(x.device)
         out = z if self.access == "logits" else F.softmax(z, 1)
         if self.top_k is not None:
-            out = torch.zeros_like(out).scatter(1, out.topk(self.top_k, 1).indices, out.topk(self.top_k, 1).values)
+            top = out.topk(self.top_k, 1)
+            out = torch.zeros_like(out).scatter(1, top.indices, top.values)
         if self.decimals is not None:
             out = out.round(decimals=self.decimals)
         return out.to(x.device)

@@ -146,4 +146,5 @@ def best_restart(runs, score: str = "holdout_agreement") -> dict:
         raise ValueError(f"best_restart needs runs that each recorded {score} (distill with select=...); got "
                          f"{len(runs)} runs, {sum(not r.get(score) for r in runs)} without it")
     sign = 1 if score == "holdout_agreement" else -1
-    return max(runs, key=lambda r: (max(sign * v for v in r[score]), -runs.index(r)))
+    best = max(range(len(runs)), key=lambda i: (max(sign * v for v in runs[i][score]), -i))
+    return runs[best]

@@ -15,6 +15,7 @@ import time
 import torch
 from torch import nn
 
+from ..blackbox import LEVELS
 from .base import Context, StaticSet
 
 
@@ -57,9 +58,7 @@ class Hybrid(StaticSet):
         if len(built) < 2:
             raise ValueError(f"a hybrid set needs at least two parts, got {len(built)}")
         self.parts = built
-        from ..blackbox import LEVELS  # it needs what its most demanding part needs
-
-        self.access = min((p.access for p in built), key=LEVELS.index)
+        self.access = min((p.access for p in built), key=LEVELS.index)  # what its most demanding part needs
         self.sizes: list[int] = []
         self.seconds_per_part: list[float] = []
         self.name = "hybrid: " + " + ".join(p.name for p in built)
