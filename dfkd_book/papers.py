@@ -111,8 +111,11 @@ METHODS: dict[str, About] = {
             ("baseline", 87.35), ("baseline + PS", 90.28), ("baseline + difficulty", 88.57),
             ("baseline + diversity", 89.12), ("baseline + difficulty + diversity", 89.95), ("SSD-KD (all)", 92.92))))),
     "ssd-kd-fast": About("SSD-KD, Fast's meta-generator", "data-free", 6),
+    # chapter 8: the teacher behind an API (no leaderboard row until their bench records are made, issue 47's run)
+    "dfme": About("DFME (black box, probabilities)", "data-free", 8, leaderboard=False),
+    "ideal": About("IDEAL (black box, top-1 label)", "data-free", 8, leaderboard=False),
     # the best published Fashion-MNIST data-free students (hard-label black-box), as ANCHORS.md collects them
-    "hard-label": About("hard-label black-box (context)", "data-free", 4, leaderboard=False, published=tuple(
+    "hard-label": About("hard-label black-box (context)", "data-free", 8, leaderboard=False, published=tuple(
         Published(k, v, s, "as collected", _FM, f"{k}, not yet checked against the paper") for k, v, s in
         (("IDEAL", 83.92, "Zhang et al. 2023"), ("DFHL-RS", 83.89, "DFHL-RS"), ("DIP-KD", 83.98, "DIP-KD")))),
     "few-shot-kd": About("few-shot KD (10 images a class)", "real data", 4, leaderboard=False),

@@ -257,6 +257,29 @@ def _full_kd(p) -> Recipe:
                         "walk settings of chapter 4.")
 
 
+def _dfme(p) -> Recipe:
+    return Recipe("dfme", "dfme", "lenet5", "lenet5half", dict(width=32, m=1, eps=1e-3, lr_g=1e-4, loss="l1"),
+                  Student(steps=p(50, 3_000), batch_size=256, lr=0.01, optimizer="sgd", weight_decay=5e-4, T=1.0,
+                          augment=None),
+                  extras=dict(api=dict(access="probs")),
+                  notes="DFME's official settings (m = 1 direction, ε = 1e-3, 5 student steps per generator step, "
+                        "Adam 1e-4 for the generator, SGD with weight decay 5e-4 for the student) with a generator of "
+                        "width 32 (official 128) and the student's learning rate 0.01 (official 0.1 collapsed to "
+                        "one class here, measured); the teacher behind an API answering probabilities.")
+
+
+def _ideal(p) -> Recipe:
+    rounds = p(8, 100)
+    return Recipe("ideal", "ideal", "lenet5", "lenet5half", dict(rounds=rounds, batch=250, g_steps=p(5, 30), width=32),
+                  Student(steps=rounds * (rounds + 1) // 2, batch_size=250, lr=0.01, optimizer="sgd",
+                          weight_decay=5e-4, T=1.0, augment=None),
+                  extras=dict(api=dict(access="label")),
+                  notes="IDEAL's official settings (30 Adam steps of a fresh generator per round, batch 250, the "
+                        "information weight 5, one query per image) with a generator of width 32 (official 128) "
+                        "and R rounds, one pass over the growing pool per round (R(R+1)/2 student steps); the "
+                        "teacher behind an API answering its top-1 class.")
+
+
 _LAYERS = dict(activation_layers=["features.pool2", "classifier.relu3", "classifier.relu4", "classifier.fc3"],
                spectral_layers=["features.relu1", "features.relu2"])
 
@@ -284,6 +307,8 @@ RECIPES: dict[str, Callable[[Callable], Recipe]] = {
                                      dict(layers=_LAYERS["spectral_layers"])),
     "ssd-kd": _ssd,
     "ssd-kd-fast": lambda p: _ssd(p, fast=True),
+    "dfme": _dfme,
+    "ideal": _ideal,
     "few-shot-kd": _few_shot,
     "full-kd": _full_kd,
 }

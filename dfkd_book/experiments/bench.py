@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from .. import config, data, recipes, records, stats, zoo
+from ..blackbox import TeacherAPI
 from ..kd import evaluate
 from ..loop import distill
 from . import runner
@@ -68,7 +69,8 @@ def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args:
     args = r.args(teacher) if args is None else args
     config.seed_everything(seed)
     student = zoo.student(r.student_arch, DATASET)
-    result = distill(teacher, student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress,
+    asked = TeacherAPI(teacher, **r.extras["api"]) if "api" in r.extras else teacher  # a black-box recipe's API
+    result = distill(asked, student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress,
                      name=name, **r.student.kwargs())
     return result, teacher, r
 
@@ -180,6 +182,9 @@ def _fields(name: str, res, r: recipes.Recipe) -> dict:
         return {"transfer_set": f"{len(m.pool)} arbitrary images, balanced: " + " + ".join(m.balanced),
                 "transfer_samples": len(m.pool), "composition": m.composition(), "transfer_kind": "arbitrary",
                 "examined": sum(b.examined for b in m.balanced.values())}
+    if r.method in ("dfme", "ideal"):
+        return {"transfer_set": f"images of a generator, {m.name}", "transfer_samples": m.synthetic,
+                "transfer_kind": "generated", "access": r.extras["api"], "method_settings": m.settings()}
     if r.method in ("zskt", "dfad"):
         return {"transfer_set": f"images of a generator, {r.method.upper()} game", "game": r.method,
                 "transfer_samples": m.synthetic, "transfer_kind": "generated", "game_settings": m.settings()}

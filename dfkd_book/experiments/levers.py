@@ -7,6 +7,7 @@ fresh synthesis and a fresh student (the final student on the Fashion-MNIST test
     python -m dfkd_book.experiments.levers games-probe --out OUT.jsonl --labels zskt:32:0:20000 dfad:32:0:10000
     python -m dfkd_book.experiments.levers mte-sweep --out OUT.jsonl --seeds 0 1 2
     python -m dfkd_book.experiments.levers generalise --out OUT.jsonl --seeds 0 1 2 --workers 2
+    python -m dfkd_book.experiments.levers blackbox --out OUT.jsonl --labels dfme ideal --seeds 0 1 2
 
 ``--workers N`` runs N at once (one thread each; ``0``: in this process with all its threads — a race is timed,
 nothing may run beside it); ``--minutes M`` stops handing out runs after M minutes; a run already in ``OUT`` is
@@ -17,7 +18,8 @@ student changed), ``ssd-table4`` (chapter 6: the rows of SSD-KD's Table 4 and th
 ``ssd-race`` (chapter 6: DeepInversion against SSD-KD with Fast's generator at chapter 6's scale),
 ``games-probe`` (chapter 4: the games run long, ``GAME:WIDTH:SEED:STEPS[:KEY=VALUE ...]``), ``mte-sweep``
 (chapter 4: the mean transition error of three students over walk step sizes), ``generalise`` (issue 46: mixup,
-CutMix, weight averaging and data-free selection on the yardstick protocol, :data:`GENERALISE`). The arbitrary
+CutMix, weight averaging and data-free selection on the yardstick protocol, :data:`GENERALISE`), ``blackbox``
+(chapter 8: the black-box recipes and their doublings, :data:`BLACKBOX`). The arbitrary
 sets' levers run with their study (:mod:`dfkd_book.experiments.ablation`).
 """
 
@@ -358,6 +360,27 @@ def generalise(job: dict) -> dict:
             "teacher_queries": res.teacher_queries, "train_s": round(h.seconds, 1)}
 
 
+# --- issue 49: the black-box methods ----------------------------------------------------------------------------
+
+#: label → (recipe, its settings changed, its student protocol changed): the recipes of chapter 8 and their doublings
+BLACKBOX = {"dfme": ("dfme", {}, {}), "dfme, 6,000 steps": ("dfme", {}, {"steps": 6_000}),
+            "ideal": ("ideal", {}, {}), "ideal, 120 rounds": ("ideal", {"rounds": 120}, {"steps": 120 * 121 // 2})}
+
+
+def blackbox(job: dict) -> dict:
+    """One run of a black-box recipe (:data:`BLACKBOX`), the teacher behind the recipe's API, evaluated on the
+    validation split (its curve against teacher queries), the final student's test accuracy beside."""
+    name, settings, student = BLACKBOX[job["label"]]
+    r = changed(name, settings, None, student)
+    val, test = students.eval_sets()
+    res, _, _ = bench.run_recipe(name, job["seed"], val, progress=False, recipe=r)
+    h = res.history
+    return {"recipe": r.as_dict(), "val_acc": round(100 * h.final_acc, 2), "steps": res.steps,
+            "test_acc": round(100 * kd.evaluate(res.student, test), 2), "teacher_queries": res.teacher_queries,
+            "curve": {"step": h.step, "val_acc": [round(100 * a, 2) for a in h.test_acc],
+                      "teacher_forward": h.teacher_forward}, "train_s": round(h.seconds, 1)}
+
+
 #: what makes two runs of a lever study the same run (the committed runs carry these keys too)
 IDENTITY = ("study", "label", "seed", "budget")
 #: study → (its work, its labels, the seeds it runs by default)
@@ -369,6 +392,7 @@ STUDIES = {
     "games-probe": (games, (), (0,)),
     "mte-sweep": (mte, tuple(MTE_STUDENTS), (0, 1, 2)),
     "generalise": (generalise, GENERALISE_LABELS, (0, 1, 2)),
+    "blackbox": (blackbox, tuple(BLACKBOX), (0, 1, 2)),
 }
 
 
