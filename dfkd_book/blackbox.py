@@ -194,3 +194,34 @@ class Queries:
 
     def as_dict(self) -> dict[str, int]:
         return {"forward": self.forward, "backward": 0}
+
+
+def answer_quality(api: TeacherAPI, images: torch.Tensor, labels: torch.Tensor, bins: int = 15,
+                   batch_size: int = 1_000) -> dict[str, float]:
+    """What an honest user gets from ``api`` on labelled images: ``accuracy`` (%) of the answer's top class (the
+    first of tied ones); ``nll``, the mean negative log-probability of the true class (nats; probabilities floored
+    at :data:`FLOOR`, a label answer read as a one-hot vector); ``ece`` (%), the expected calibration error over
+    ``bins`` equal-width confidence bins (Guo et al. 2017, eq. 3), the confidence being the largest answered
+    probability (1 for a label). Spends ``len(images)`` queries.
+
+    Args: images (N, *api.input_shape) float; labels (N,) int64 in [0, K).
+
+    Raises:
+        ValueError: ``images`` and ``labels`` differ in length or are empty; ``api`` answers logits (no
+            probabilities to judge: use ``"probs"``)."""
+    if len(images) != len(labels) or not len(images):
+        raise ValueError(f"images and labels must be non-empty and of one length, got {len(images)} and "
+                         f"{len(labels)}")
+    if api.access == "logits":
+        raise ValueError("answer_quality judges probabilities or labels; this API answers logits")
+    p = torch.cat([api.as_logits(images[i:i + batch_size]).exp().cpu() for i in range(0, len(images), batch_size)])
+    p = p / p.sum(1, keepdim=True)
+    conf, pred = p.max(1)
+    right = (pred == labels).float()
+    edges = torch.linspace(0, 1, bins + 1)
+    which = torch.bucketize(conf, edges[1:-1], right=True)
+    ece = sum((right[which == b].mean() - conf[which == b].mean()).abs() * (which == b).float().mean()
+              for b in range(bins) if (which == b).any())
+    nll = -p.gather(1, labels.view(-1, 1)).clamp_min(FLOOR).log().mean()
+    return {"accuracy": round(100 * float(right.mean()), 2), "nll": round(float(nll), 4),
+            "ece": round(100 * float(ece), 2)}

@@ -95,7 +95,9 @@ board = leaderboard.rows(records)
 # Within a group, walking down the means, a method keeps the rank of the method that opened it until the one rule
 # puts it below that method; a shared rank is written `=k`. *p vs best* is the rule's p-value against the group's
 # most accurate method; *worth* reads the mean off the yardstick; the paper column holds a published number only
-# where it is on Fashion-MNIST.
+# where it is on Fashion-MNIST. *Teacher access* is what a method's run reads of the teacher: its gradients,
+# activations or BN statistics (white-box), or only its answers — probabilities (black-box soft) or the top-1
+# class (black-box hard), the subject of {doc}`08_black_box_teachers`.
 
 # %% tags=["hide-input"]
 table = leaderboard.frame(board)
@@ -106,6 +108,7 @@ pd.DataFrame(
     {
         "method": table["name"],
         "ch.": table["chapter"],
+        "teacher access": table["access"],
         "student %": [
             f"{m:.2f} ± {s:.2f}"
             for m, s in zip(table["student_acc"], table["sd"])

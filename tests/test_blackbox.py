@@ -224,3 +224,45 @@ def test_ideal_queries_each_pool_image_once_and_never_in_generation():
         distill(api, student(), methods.IDEAL(rounds=2, batch=6, nz=8, width=8), steps=4, device=CPU, progress=False)
     with pytest.raises(ValueError, match="IDEAL makes 5 rounds within the student's steps; got 4 steps"):
         distill(api, student(), methods.IDEAL(rounds=5, batch=8, nz=8, width=8), steps=4, device=CPU, progress=False)
+
+
+def test_answer_quality_judges_what_an_honest_user_gets():
+    from dfkd_book.blackbox import answer_quality
+
+    t, x = teacher(), images(64)
+    y = t(x).argmax(1)  # labels the teacher gets right: accuracy 100, a label claims certainty (ECE = 0 here)
+    exact = answer_quality(TeacherAPI(t, "probs", device=CPU), x, y, batch_size=10)
+    label = answer_quality(TeacherAPI(t, "label", device=CPU), x, y)
+    assert exact["accuracy"] == label["accuracy"] == 100.0
+    p = F.softmax(t(x), 1).max(1).values.detach()
+    assert exact["nll"] == pytest.approx(float(-p.log().mean()), abs=1e-4)
+    assert exact["ece"] == pytest.approx(100 * float((1 - p).mean()), abs=0.01)  # all right: ECE = 1 − mean conf
+    assert label["nll"] == pytest.approx(0.0, abs=1e-6) and label["ece"] == 0.0
+    wrong = (y + 1) % 4
+    assert answer_quality(TeacherAPI(t, "label", device=CPU), x, wrong)["nll"] == pytest.approx(-torch.log(
+        torch.tensor(FLOOR)).item(), rel=1e-4)
+    with pytest.raises(ValueError, match="one length"):
+        answer_quality(TeacherAPI(t, "probs", device=CPU), x, y[:3])
+    with pytest.raises(ValueError, match="logits"):
+        answer_quality(TeacherAPI(t, "logits", device=CPU), x, y)
+
+
+@pytest.mark.parametrize("name, access", [("dfme", "probs"), ("ideal", "label")])
+def test_the_black_box_recipes_run_through_their_api(name, access, monkeypatch):
+    """bench runs a black-box recipe with the teacher behind the recipe's API: no gradient is ever asked of it."""
+    from dfkd_book import recipes
+    from dfkd_book.experiments import bench
+
+    r = recipes.get(name, "quick")
+    assert r.extras["api"] == {"access": access} and methods.get(name).access == access
+    seen = []
+    monkeypatch.setattr(bench, "TeacherAPI", lambda t, **kw: seen.append(kw) or TeacherAPI(t, **kw, device=CPU))
+    monkeypatch.setattr(bench.zoo, "teacher", lambda arch, ds: teacher(10))
+    monkeypatch.setattr(bench.zoo, "student", lambda arch, ds: student(10))
+    small = recipes.replace(r, settings={**r.settings, "width": 4, "nz": 8, **({"rounds": 2, "batch": 10, "g_steps": 1}
+                                                                               if name == "ideal" else {})},
+                            student=recipes.replace(r.student, steps=3, batch_size=10))
+    monkeypatch.setattr(bench.recipes, "get", lambda n, profile=None: small)
+    res, _, _ = bench.run_recipe(name, 0, progress=False, recipe=small)
+    assert seen == [{"access": access}]
+    assert res.teacher_queries["backward"] == 0 and res.teacher_queries["forward"] > 0

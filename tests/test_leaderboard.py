@@ -92,12 +92,13 @@ def test_rows_group_the_methods_by_the_method_table_and_rank_by_accuracy(results
     table = leaderboard.markdown(board)
     kd_paper = recipes.published("kd-real", "student", "fashion-mnist").value
     noise_paper = recipes.published("arbitrary-noise", "student", "fashion-mnist").value
-    assert ("| real data | – | KD on real data (the ceiling) | 1 | **90.00** ± 0.50 | 3 | > 1,000 | – | "
-            f"1,000 real | – | 12 | cpu, 2 threads of 2 cores | {kd_paper:.2f} |") in table
-    assert "| data-free | 8 | balanced uniform noise | 3 | **30.00** ± 0.50 | 3 | < 10 |" in table
+    assert ("| real data | – | KD on real data (the ceiling) | 1 | black-box soft | **90.00** ± 0.50 | 3 | > 1,000 "
+            f"| – | 1,000 real | – | 12 | cpu, 2 threads of 2 cores | {kd_paper:.2f} |") in table
+    assert "| data-free | 8 | balanced uniform noise | 3 | black-box soft | **30.00** ± 0.50 | 3 | < 10 |" in table
+    assert {r.method: r.access for r in board}["zskd"] == "white-box"
     assert f"| {noise_paper:.2f} |" in table.splitlines()[9]
     # SSD-KD's paper measured CIFAR-10: no number in the Fashion-MNIST column
-    assert ("| data-free | 1 | SSD-KD | 6 | **72.00** ± 0.50 | 3 | ≈ 158 | – | 1,000 synthetic | – | 12 | "
+    assert ("| data-free | 1 | SSD-KD | 6 | white-box | **72.00** ± 0.50 | 3 | ≈ 158 | – | 1,000 synthetic | – | 12 | "
             "cpu, 2 threads of 2 cores | – |") in table
     assert all(r.worth is None for r in leaderboard.rows(leaderboard.load(results), results / "none"))
 

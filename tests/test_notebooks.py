@@ -82,7 +82,7 @@ def test_no_widget_state_is_stored(path):
 
 
 # ------------------------------------------------------------------------------- the chapters teach (issue 45)
-CHAPTERS = [p for p in NOTEBOOKS if p.stem[:2].isdigit() and 1 <= int(p.stem[:2]) <= 7]
+CHAPTERS = [p for p in NOTEBOOKS if p.stem[:2].isdigit() and 1 <= int(p.stem[:2]) <= 8]
 #: bookkeeping of when and on which machine runs were made belongs to the records and appendix B, not a chapter
 BOOKKEEPING = ("GPU seeds", "CPU seeds", "fourteen at a time", "half as fast", "early versions of this book",
                "of its time", "this machine")
@@ -100,8 +100,8 @@ def code_lines(nb) -> int:
                for line in "".join(c["source"]).splitlines() if line.strip())
 
 
-def test_there_are_seven_chapters():
-    assert len(CHAPTERS) == 7, [p.name for p in CHAPTERS]
+def test_there_are_eight_chapters():
+    assert len(CHAPTERS) == 8, [p.name for p in CHAPTERS]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)

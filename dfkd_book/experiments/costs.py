@@ -132,7 +132,8 @@ def markdown(rec: dict) -> str:
 WORKSHOP = REPO_ROOT / "workshop.md"
 #: the chapters a workshop runs, in order (the appendices read records: seconds)
 WORKSHOP_CHAPTERS = ("01_classical_kd", "02_data_impressions", "03_arbitrary_transfer_sets",
-                     "04_adversarial_distillation", "05_feature_inversion", "06_ssd_kd", "07_benchmark")
+                     "04_adversarial_distillation", "05_feature_inversion", "06_ssd_kd", "07_benchmark",
+                     "08_black_box_teachers")
 
 
 def workshop_markdown(rec: dict) -> str:

@@ -45,12 +45,13 @@ class Row:
     gradient was taken back through it (``None`` where the record does not count them); ``wall_s``: the whole
     method's wall time per seed (making the transfer set + distillation, seconds) on ``device``; ``paper``: the
     published student accuracy *on Fashion-MNIST* (``None`` where the paper has none; :func:`context` lists the
-    numbers published on other data)."""
+    numbers published on other data); ``access``: what its run read of the teacher (:func:`access_of`)."""
 
     method: str
     name: str
     chapter: int
     group: str
+    access: str
     teacher: str
     teacher_acc: float
     student_acc: float
@@ -125,6 +126,25 @@ def queries_of(record: dict) -> int | None:
     return None if not q else int(q.get("forward", 0)) + int(q.get("backward", 0))
 
 
+#: what a run reads of the teacher, as the leaderboard names it (:func:`access_of`)
+ACCESS_NAMES = {"white-box": "white-box", "probs": "black-box soft", "label": "black-box hard"}
+
+
+def access_of(method: str) -> str:
+    """What a leaderboard method's recipe reads of the teacher (:attr:`dfkd_book.methods.base.Method.access`,
+    chapter 8): ``"white-box"`` (its gradients, activations or BN statistics), ``"black-box soft"`` (its
+    probabilities: a static set distilled from the teacher's answers) or ``"black-box hard"`` (its top-1 class
+    only); ``"metadata"`` is not an access but a group (the owner's records), shown beside. A composite method
+    (``about(method).runs``) reads what its first run does. Raises ValueError for an unknown method."""
+    from ..methods import REGISTRY
+
+    r = recipes.get((recipes.about(method).runs or (method,))[0], "full")
+    need = REGISTRY[r.method].access
+    if need != "white-box":  # a set distilled from the teacher's answers: probabilities unless the API says less
+        need = r.extras.get("api", {}).get("access", "probs")
+    return ACCESS_NAMES[need]
+
+
 def rows(records: dict[str, dict], results_dir: str | os.PathLike | None = None) -> list[Row]:
     """Leaderboard rows, grouped in the order of :data:`GROUPS` (data-free, metadata, the real-data ceiling), by
     mean student accuracy within a group, best first; the worth in real images read off the yardstick when there
@@ -152,8 +172,9 @@ def rows(records: dict[str, dict], results_dir: str | os.PathLike | None = None)
             worth = {**stats.worth_real_images(r["student_acc"], yard), "n_min": yard["points"][0]["n"],
                      "n_max": yard["points"][-1]["n"]}
         paper = recipes.published(m, "student", "fashion-mnist")
-        out.append(Row(method=m, name=name, chapter=chapter, group=group, teacher=display_name(r["teacher"]),
-                       teacher_acc=r["teacher_acc"], student_acc=r["student_acc"], sd=sd, seeds=len(per_seed),
+        out.append(Row(method=m, name=name, chapter=chapter, group=group, access=access_of(m),
+                       teacher=display_name(r["teacher"]), teacher_acc=r["teacher_acc"],
+                       student_acc=r["student_acc"], sd=sd, seeds=len(per_seed),
                        per_seed=per_seed, retention=round(r["student_acc"] / r["teacher_acc"], 4),
                        rank=rank.get(m, ""), p_vs_best=p_best.get(m), worth=worth, steps=r.get("steps"),
                        samples=int(r["transfer_samples"]), kind=r["transfer_kind"], queries=queries_of(r),
@@ -284,13 +305,14 @@ def queries_text(queries: int | None) -> str:
 
 def markdown(board: list[Row]) -> str:
     """The leaderboard as a Markdown table (what the README shows), one block of rows per group."""
-    lines = ["| group | rank | method | ch. | student % (mean ± sd) | seeds | worth real images | student steps | "
-             "transfer set | teacher queries | wall s / seed | device | paper % (Fashion-MNIST) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| group | rank | method | ch. | teacher access | student % (mean ± sd) | seeds | worth real images | "
+             "student steps | transfer set | teacher queries | wall s / seed | device | paper % (Fashion-MNIST) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in board:
         steps = "–" if r.steps is None else f"{r.steps:,}"
         paper = "–" if r.paper is None else f"{r.paper:.2f}"
-        lines.append(f"| {r.group} | {r.rank or '–'} | {r.name} | {r.chapter} | **{r.student_acc:.2f}** ± {r.sd:.2f} "
+        lines.append(f"| {r.group} | {r.rank or '–'} | {r.name} | {r.chapter} | {r.access} | "
+                     f"**{r.student_acc:.2f}** ± {r.sd:.2f} "
                      f"| {r.seeds} | {worth_text(r.worth)} | {steps} | {r.samples:,} {r.kind} | "
                      f"{queries_text(r.queries)} | {r.wall_s:,.0f} | {r.device} | {paper} |")
     return "\n".join(lines)

@@ -364,7 +364,8 @@ def generalise(job: dict) -> dict:
 
 #: label → (recipe, its settings changed, its student protocol changed): the recipes of chapter 8 and their doublings
 BLACKBOX = {"dfme": ("dfme", {}, {}), "dfme, 6,000 steps": ("dfme", {}, {"steps": 6_000}),
-            "ideal": ("ideal", {}, {}), "ideal, 120 rounds": ("ideal", {"rounds": 120}, {"steps": 120 * 121 // 2})}
+            "dfme, student lr 0.1 (the official)": ("dfme", {}, {"lr": 0.1}), "ideal": ("ideal", {}, {}),
+            "ideal, 120 rounds": ("ideal", {"rounds": 120}, {"steps": 120 * 121 // 2})}
 
 
 def blackbox(job: dict) -> dict:
