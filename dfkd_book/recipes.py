@@ -270,7 +270,8 @@ def _dfme(p) -> Recipe:
 
 def _ideal(p) -> Recipe:
     rounds = p(8, 100)
-    return Recipe("ideal", "ideal", "lenet5", "lenet5half", dict(rounds=rounds, batch=250, g_steps=p(5, 30), width=32),
+    return Recipe("ideal", "ideal", "lenet5", "lenet5half",
+                  dict(rounds=rounds, batch=p(50, 250), g_steps=p(5, 30), width=32),
                   Student(steps=rounds * (rounds + 1) // 2, batch_size=250, lr=0.01, optimizer="sgd",
                           weight_decay=5e-4, T=1.0, augment=None),
                   extras=dict(api=dict(access="label")),
