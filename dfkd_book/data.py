@@ -267,3 +267,17 @@ def check_name(name: str) -> str:
     if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
     return key
+
+
+def moons(n: int = 3_000, noise: float = 0.12, seed: int = 0, spread: float = 0.6) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 2-D toy of chapters 4 and 8: scikit-learn's two interleaved half-moons (``make_moons``), each coordinate
+    centred and scaled to standard deviation ``spread`` (so the moons sit inside [−2, 2]²).
+
+    Returns ``(points (n, 2) float32, labels (n,) int64 in {0, 1})``. Raises ValueError for n < 2 or noise < 0."""
+    if not isinstance(n, int) or n < 2 or noise < 0:
+        raise ValueError(f"n must be an int >= 2 and noise >= 0, got n={n!r}, noise={noise!r}")
+    from sklearn.datasets import make_moons
+
+    pts, lab = make_moons(n, noise=noise, random_state=seed)
+    pts = torch.tensor(pts, dtype=torch.float32)
+    return (pts - pts.mean(0)) / pts.std(0) * spread, torch.tensor(lab)

@@ -113,7 +113,6 @@ from dfkd_book import (
     zoo,
 )
 from dfkd_book.methods import adversarial
-from sklearn.datasets import make_moons
 
 # %%
 chapter = chapters.setup("04_adversarial_distillation")
@@ -295,9 +294,7 @@ check.map("{:.1e}".format)
 
 # %%
 BOX = 2.0
-pts, lab = make_moons(3_000, noise=0.12, random_state=0)
-pts = torch.tensor(pts, dtype=torch.float32)
-pts, lab = (pts - pts.mean(0)) / pts.std(0) * 0.6, torch.tensor(lab)
+pts, lab = data.moons()  # two half-moons, centred, each coordinate of sd 0.6
 config.seed_everything(0)
 toy_teacher = models.MLP(2, (64, 64), 2)
 train(

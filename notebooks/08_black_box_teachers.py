@@ -101,7 +101,6 @@ from dfkd_book import (
 )
 from dfkd_book.experiments import leaderboard
 from dfkd_book.methods import blackbox as bb
-from sklearn.datasets import make_moons
 
 chapter = chapters.setup("08_black_box_teachers")
 
@@ -159,12 +158,12 @@ except ValueError as e:
 
 # %%
 BOX = 2.0
-pts, lab = make_moons(3_000, noise=0.12, random_state=0)
-pts = torch.tensor(pts, dtype=torch.float32)
-pts, lab = (pts - pts.mean(0)) / pts.std(0) * 0.6, torch.tensor(lab)
+pts, lab = data.moons()  # chapter 4's two half-moons
 config.seed_everything(0)
 toy_teacher = models.MLP(2, (64, 64), 2)
-train(toy_teacher, (pts, lab), steps=700, batch_size=128, progress=False)
+train(
+    toy_teacher, (pts, lab), steps=700, batch_size=128, lr=1e-2, progress=False
+)
 axis = torch.linspace(-BOX, BOX, 200)
 grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
 

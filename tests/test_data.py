@@ -105,3 +105,14 @@ def test_data_root_with_gzipped_files_only(monkeypatch, tmp_path):
     ds = data.load("fashion-mnist", "test")
     assert len(ds) == 10_000
     assert (tmp_path / "cache" / "data" / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
+
+
+def test_moons_are_the_toy_of_chapters_4_and_8():
+    from dfkd_book.data import moons
+
+    pts, lab = moons(200, seed=1)
+    assert pts.shape == (200, 2) and pts.dtype == torch.float32 and set(lab.tolist()) == {0, 1}
+    assert torch.allclose(pts.mean(0), torch.zeros(2), atol=1e-5) and torch.allclose(pts.std(0), torch.full((2,), 0.6))
+    assert torch.equal(moons(200, seed=1)[0], pts) and pts.abs().max() < 2
+    with pytest.raises(ValueError, match="n must be"):
+        moons(1)
