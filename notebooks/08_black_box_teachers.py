@@ -341,9 +341,11 @@ chapters.glue("dfme_queries", f"{dfme.teacher_queries['forward']:,}")
 # ## IDEAL: a generator that never asks the teacher
 #
 # Zhang et al. (2023) spend no query on synthesis. Each round a fresh generator learns, against the student alone,
-# to make images the student assigns to class-balanced targets while its softmax stays confident (the third key
-# equation, λ = 5); the teacher then labels the round's images, once each, and the student trains on everything
-# labelled so far with cross-entropy. One round in the package:
+# to make images the student assigns to class-balanced targets (the third key equation, λ = 5). Since
+# $\overline{p\log p}$ is minus the mean entropy of the student's softmax, minimising it keeps the student
+# *unsure*: the images sit where the student leans towards the target but near its boundaries. The teacher then
+# labels the round's images, once each, and the student trains on everything labelled so far with cross-entropy.
+# One round in the package:
 
 # %%
 print(inspect.getsource(bb.IDEAL.generation_round))

@@ -48,8 +48,9 @@ READING = {
     "DFME's estimate": "forward differences at the generator's pre-tanh output, m directions uniform on the sphere, "
                        "scaled by d; divided by K·B as the official code (the gradient of the batch mean)",
     "DFME's student schedule": "the loop's cosine replaces the official × 0.3 steps (the generator keeps them)",
-    "IDEAL's information term": "5 · mean(p log p) over the batch and the K classes, as coded (the paper's printed "
-                                "form not read here)",
+    "IDEAL's information term": "5 · mean(p log p) over the batch and the K classes, as coded: minus the mean entropy "
+                                "of the student's softmax, so minimising it keeps the student unsure (the paper's "
+                                "printed form not read here)",
     "IDEAL's rounds and student steps": "round r starts when the student has taken r(r−1)/2 of R(R+1)/2 batches' "
                                         "worth of steps: one pass over the growing pool per round, as the code",
     "IDEAL's augmentation": "a random flip and shift of ≤ 4 pixels before the student in generation (the code's "
