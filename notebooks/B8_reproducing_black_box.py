@@ -62,9 +62,9 @@ chapter = chapters.setup("B8_reproducing_black_box")
 # book takes the code's, with these readings:
 
 # %%
-pd.Series(bb.READING, name="the book's reading").rename_axis(
-    "setting"
-).to_frame()
+pd.set_option("display.max_colwidth", None)
+reading = pd.Series(bb.READING, name="the book's reading")
+reading.rename_axis("setting").to_frame()
 
 # %% [markdown]
 # Two departures are the book's own, both for a laptop: the generators are a quarter as wide (width 32 against
