@@ -246,7 +246,8 @@ honest
 
 # %% [markdown]
 # The honest user's top-1 accuracy moves by at most {glue:text}`honest_moved` points (rounding makes ties, broken
-# by class order); what every defence costs is calibration — the label most, as it claims certainty every time. Now the **student**: the best arbitrary transfer set
+# by class order); what every defence costs is calibration — the label most, as it claims certainty every time. Now
+# the **student**: the best arbitrary transfer set
 # of chapter 3 (its images chosen by the teacher's top-1 class only, so it works through any of these APIs) and
 # the yardstick's student protocol, three seeds, the teacher behind each API. The runs are those of the
 # generalisation study of {doc}`A1_student_protocol`; the accuracies are on the validation split, and each
@@ -273,7 +274,8 @@ defence_table
 # Each student asked {glue:text}`defence_queries` queries. Probabilities cost nothing against the white-box
 # teacher, as the first key equation says. Each defence lowered the student, the top-1 label most
 # ({glue:text}`label_cost` points); with three seeds as spread as these, the book's test (the p column) does not
-# separate any one of them from the white-box teacher on its own. The students distil at τ = 20, which reads the tail of the teacher's
+# separate any one of them from the white-box teacher on its own. The students distil at τ = 20, which reads the tail
+# of the teacher's
 # distribution — exactly what rounding and top-k erase. A query cap is the one defence that costs an honest user
 # nothing until they reach it; what it stops depends on how a method spends its queries, the subject of the next
 # two sections.
@@ -335,7 +337,7 @@ chapters.glue("dfme_acc", f"{100 * dfme.final_acc:.2f} %")
 chapters.glue("dfme_queries", f"{dfme.teacher_queries['forward']:,}")
 
 # %% [markdown]
-# The student reaches {glue:text}`dfme_acc` after {glue:text}`dfme_queries` queries. The images are not clothes;
+# This run's student reaches {glue:text}`dfme_acc` after {glue:text}`dfme_queries` queries. The images are not clothes;
 # they are wherever the two networks disagree, as in chapter 4 — but found by noise, not by gradient.
 #
 # ## IDEAL: a generator that never asks the teacher
@@ -373,7 +375,7 @@ chapters.glue("ideal_acc", f"{100 * ideal.final_acc:.2f} %")
 chapters.glue("ideal_queries", f"{ideal.teacher_queries['forward']:,}")
 
 # %% [markdown]
-# The student reaches {glue:text}`ideal_acc` after {glue:text}`ideal_queries` queries — each a top-1 label.
+# This run's student reaches {glue:text}`ideal_acc` after {glue:text}`ideal_queries` queries — each a top-1 label.
 #
 # ## White-box and black-box on one axis
 #
@@ -422,7 +424,8 @@ for name in ("dfme", "ideal"):
     rs = [r for r in bb_runs if r["label"] == name]
     acc = stats.mean_sd_text([r["test_acc"] for r in rs])
     q = rs[0]["teacher_queries"]["forward"]
-    ours[f"{recipes.about(name).label}, the book"] = f"{acc} ({q:,} queries)"
+    row = f"{recipes.about(name).label}, the book (3 seeds)"
+    ours[row] = f"{acc} ({q:,} queries)"
 published = {
     f"{p.key}, {p.source}": f"{p.value:.2f} ({p.setting.split(': ', 1)[1]})"
     for p in recipes.about("hard-label").published
