@@ -6,11 +6,10 @@ the others still run) and writes the summary ``results/runs/bench-all.json``; ``
 the records from being one run's (:func:`consistency`). The seeds run in ``--workers`` processes of ``--threads``
 threads (default: 2 of 1 thread on a 2-core CPU, 1 process on a GPU), handed out across the methods.
 
-Nothing in the book imports this module: it only runs recipes and writes records. Speed and accuracy targets are
-benchmarks, measured here and recorded, never timed tests. Every record follows :mod:`dfkd_book.records`'s schema:
-the accuracies (%, the mean over seeds, the sd, every seed's), wall time per seed, the student's steps and teacher
-queries, the recipe it ran, the published numbers of :data:`dfkd_book.recipes.METHODS`, and where and how it ran
-(:func:`environment`).
+Nothing in the book imports this module: it runs recipes and writes records (speed and accuracy targets are measured
+here, never timed in tests), each in :mod:`dfkd_book.records`'s schema: accuracies (%, mean, sd, every seed's), wall
+time per seed, student steps, teacher queries, the recipe, the published numbers of
+:data:`dfkd_book.recipes.METHODS`, and where and how it ran (:func:`environment`).
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from .. import config, data, recipes, records, stats, zoo
 from ..blackbox import TeacherAPI
 from ..kd import evaluate
 from ..loop import distill
+from ..methods import TransferSet
 from . import runner
 from .speed import speed
 
@@ -40,11 +40,10 @@ REPO_ROOT = config.REPO_ROOT
 DATASET = "fashion-mnist"
 
 
-def history(hist) -> dict:
+def history(h) -> dict:
     """A training curve for a record: student steps, test accuracy in %, cumulative wall seconds, teacher queries."""
-    return {"step": hist.step, "test_acc": [round(100 * a, 2) for a in hist.test_acc],
-            "wall_s": [round(w, 1) for w in hist.wall_s], "teacher_forward": hist.teacher_forward,
-            "teacher_backward": hist.teacher_backward}
+    return {"step": h.step, "test_acc": [round(100 * a, 2) for a in h.test_acc], "wall_s": [round(w, 1) for w in
+            h.wall_s], "teacher_forward": h.teacher_forward, "teacher_backward": h.teacher_backward}
 
 
 def paper(method: str) -> dict:
@@ -69,9 +68,9 @@ def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args:
     args = r.args(teacher) if args is None else args
     config.seed_everything(seed)
     student = zoo.student(r.student_arch, DATASET)
-    asked = TeacherAPI(teacher, **r.extras["api"]) if "api" in r.extras else teacher  # a black-box recipe's API
-    result = distill(asked, student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress,
-                     name=name, **r.student.kwargs())
+    result = distill(TeacherAPI(teacher, **r.extras["api"]) if "api" in r.extras else teacher,  # a black-box API
+                     student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress, name=name,
+                     **r.student.kwargs())
     return result, teacher, r
 
 
@@ -118,8 +117,6 @@ def _seed(name: str, seed: int, r: recipes.Recipe, progress: bool = False, keep:
     if keep:
         keep_student(name, seed, res.student, r)
     if noise:
-        from ..methods import TransferSet
-
         x = torch.rand(out["fields"]["transfer_samples"], 1, 32, 32, generator=torch.Generator().manual_seed(0))
         config.seed_everything(0)
         base = distill(zoo.teacher(r.teacher, DATASET), zoo.student(r.student_arch, DATASET), TransferSet(x),
@@ -182,12 +179,11 @@ def _fields(name: str, res, r: recipes.Recipe) -> dict:
         return {"transfer_set": f"{len(m.pool)} arbitrary images, balanced: " + " + ".join(m.balanced),
                 "transfer_samples": len(m.pool), "composition": m.composition(), "transfer_kind": "arbitrary",
                 "examined": sum(b.examined for b in m.balanced.values())}
-    if r.method in ("dfme", "ideal"):
-        return {"transfer_set": f"images of a generator, {m.name}", "transfer_samples": m.synthetic,
-                "transfer_kind": "generated", "access": r.extras["api"], "method_settings": m.settings()}
-    if r.method in ("zskt", "dfad"):
-        return {"transfer_set": f"images of a generator, {r.method.upper()} game", "game": r.method,
-                "transfer_samples": m.synthetic, "transfer_kind": "generated", "game_settings": m.settings()}
+    if r.method in ("zskt", "dfad", "dfme", "ideal"):  # a generator's images: the games, the black-box methods
+        made = f"{r.method.upper()} game" if r.method in GAMES else m.name
+        return {"transfer_set": f"images of a generator, {made}", "game": r.method,
+                "transfer_samples": m.synthetic, "transfer_kind": "generated", "game_settings": m.settings(),
+                **({"access": r.extras["api"]} if "api" in r.extras else {})}
     if r.method == "hybrid":
         return {"transfer_set": f"{len(m.pool)} images, equal shares of " + " + ".join(p.name for p in m.parts),
                 "transfer_samples": len(m.pool), "transfer_kind": "hybrid", "part_sizes": m.sizes,
