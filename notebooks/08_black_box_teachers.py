@@ -418,6 +418,7 @@ frontier.style.format(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
 # seeds each ({doc}`B8_reproducing_black_box`); the table sets their final students (test split) beside those.
 
 # %%
+pd.set_option("display.max_colwidth", None)
 bb_runs = records.load_runs("blackbox")
 ours = {}
 for name in ("dfme", "ideal"):
