@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 from . import config
-from .papers import GROUPS, METHODS, About, Published, about, leaderboard, published  # noqa: F401 (re-exported)
+from .papers import GROUPS, METHODS, About, Published, about, benched, leaderboard, published  # noqa: F401
 
 AUGMENTATIONS = (None, "flip-shift", "affine", "zskd", "curriculum", "zskd+cutmix")
 
@@ -176,6 +176,14 @@ def _arbitrary(p, name: str, sources, steps) -> Recipe:
                         "by the measured protocol for arbitrary sets: 20,000 steps, ZSKD augmentation.")
 
 
+def _book(p) -> Recipe:
+    r = _arbitrary(p, "book", "all offline", p(240, STUDENT_PROTOCOLS["arbitrary"][0]))
+    return replace(r, extras=dict(restarts=3, select="agreement", holdout=0.2),
+                   notes=r.notes + " Three students (restarts), each holding out its own fifth of the set; the one "
+                         "that agrees best with the teacher on its fifth is kept (DeGAN's data-free selection, "
+                         "carried from checkpoints to restarts; chosen on the validation split in Appendix A).")
+
+
 def _zskt(p) -> Recipe:
     return Recipe("zskt", "zskt", "lenet5", "lenet5half",
                   dict(width=32, init_mean=0.2, attention_layers=[("features.relu1", "features.relu1"),
@@ -292,6 +300,7 @@ RECIPES: dict[str, Callable[[Callable], Recipe]] = {
                                             p(120, STUDENT_PROTOCOLS["arbitrary"][0])),
     "arbitrary-best": lambda p: _arbitrary(p, "arbitrary-best", "all offline",
                                            p(240, STUDENT_PROTOCOLS["arbitrary"][0])),
+    "book": _book,
     "zskt": _zskt,
     "dfad": _dfad,
     "bn-stats": lambda p: _inversion(p, "bn-stats", "bn-statistics", "lenet5bn",

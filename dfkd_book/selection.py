@@ -148,3 +148,4 @@ def best_restart(runs, score: str = "holdout_agreement") -> dict:
     sign = 1 if score == "holdout_agreement" else -1
     best = max(range(len(runs)), key=lambda i: (max(sign * v for v in runs[i][score]), -i))
     return runs[best]
+

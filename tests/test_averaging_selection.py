@@ -195,3 +195,52 @@ def test_best_restart_reads_only_the_held_out_scores():
         best_restart(runs, "val_acc")
     with pytest.raises(ValueError, match="2 runs, 1 without it"):
         best_restart([runs[0], {"seed": 3, "holdout_agreement": []}])
+
+
+class Counted(methods.TransferSet):
+    """A given transfer set that counts how often it is made."""
+
+    made = 0
+
+    def make(self):
+        self.made += 1
+        return super().make()
+
+
+def test_best_of_makes_the_set_once_and_keeps_the_restart_the_teacher_agrees_with_most():
+    from dfkd_book import config
+    from dfkd_book.restarts import best_of
+
+    x, teacher = torch.randn(60, 4), Linear(4, 3, 0)
+    kw = dict(steps=12, batch_size=8, lr=0.05, eval_every=3, device=CPU, progress=False)
+    m = Counted(x)
+    b = best_of(teacher, lambda: nn.Linear(4, 3), m, 3, seed=2, **kw)
+    assert m.made == 1 and b.seeds == [6, 7, 8] and len(b.results) == 3
+    assert b.scores == [max(r.history.holdout_agreement) for r in b.results]
+    assert b.kept == max(range(3), key=lambda i: (b.scores[i], -i))  # ties go to the earlier restart
+    assert b.student is b.results[b.kept].student and b.history is b.results[b.kept].history and b.method is m
+    assert b.steps == 36 and b.seconds == pytest.approx(sum(r.history.seconds for r in b.results))
+    assert b.teacher_queries["forward"] >= sum(r.teacher_queries["forward"] for r in b.results) > 0
+    # restart k is the plain selected run of its seed: the same student, step for step
+    config.seed_everything(7)
+    alone = distill(teacher, nn.Linear(4, 3), x, seed=7, select="agreement", holdout=0.2, **kw)
+    assert all(torch.equal(p, q) for p, q in zip(alone.student.parameters(), b.results[1].student.parameters()))
+    assert alone.history.holdout_agreement == b.results[1].history.holdout_agreement
+    # the choice reads no label: other evaluation labels keep the same restart
+    ev_x, y = torch.randn(30, 4), torch.randint(0, 3, (30,))
+    kept = {best_of(teacher, lambda: nn.Linear(4, 3), Counted(x), 3, seed=2, eval_set=(ev_x, lab), **kw).kept
+            for lab in (y, y.roll(1))}
+    assert kept == {b.kept}
+
+
+def test_best_of_refuses_bad_restarts_and_methods_without_a_static_set():
+    from dfkd_book.restarts import best_of
+
+    x, teacher = torch.randn(20, 4), Linear(4, 3, 0)
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match="restarts must be a positive int"):
+            best_of(teacher, lambda: nn.Linear(4, 3), methods.TransferSet(x), bad, steps=2, device=CPU)
+    with pytest.raises(ValueError, match="select must be one of"):
+        best_of(teacher, lambda: nn.Linear(4, 3), methods.TransferSet(x), 2, select="test", steps=2, device=CPU)
+    with pytest.raises(TypeError, match="static method"):
+        best_of(teacher, lambda: nn.Linear(4, 3), methods.DFAD(), 2, steps=2, device=CPU)

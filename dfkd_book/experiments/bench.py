@@ -29,49 +29,17 @@ from pathlib import Path
 import torch
 
 from .. import config, data, recipes, records, stats, zoo
-from ..blackbox import TeacherAPI
 from ..kd import evaluate
 from ..loop import distill
 from ..methods import TransferSet
+from ..restarts import BestOf
 from . import runner
+from .recipe_runs import DATASET, GAMES, history, paper, run_recipe  # noqa: F401 (paper, history: bench's API too)
+from .recipe_runs import fields as _fields
+from .recipe_runs import worth as _worth
 from .speed import speed
 
 REPO_ROOT = config.REPO_ROOT
-DATASET = "fashion-mnist"
-
-
-def history(h) -> dict:
-    """A training curve for a record: student steps, test accuracy in %, cumulative wall seconds, teacher queries."""
-    return {"step": h.step, "test_acc": [round(100 * a, 2) for a in h.test_acc], "wall_s": [round(w, 1) for w in
-            h.wall_s], "teacher_forward": h.teacher_forward, "teacher_backward": h.teacher_backward}
-
-
-def paper(method: str) -> dict:
-    """A record's ``paper`` field from the method table: ``published`` (the Fashion-MNIST student accuracy, None
-    where no paper gives one), its source and setting, and every published number as ``context``."""
-    about = recipes.about(method)
-    head = recipes.published(method, "student", "fashion-mnist")
-    return {"published": None if head is None else head.value,
-            "source": "; ".join(dict.fromkeys(p.source for p in about.published)) or None,
-            "setting": head.setting if head else "no published Fashion-MNIST number",
-            "context": [{"key": p.key, "value": p.value, "unit": p.unit, "dataset": p.dataset, "table": p.table}
-                        for p in about.published]}
-
-
-def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args: tuple | None = None,
-               recipe: recipes.Recipe | None = None, **overrides):
-    """One seeded run of recipe ``name`` through :func:`dfkd_book.distill`: a fresh student, the method built by
-    the recipe (``overrides`` replace its settings). ``recipe``: a changed copy of the recipe to run instead (a
-    lever: other settings, extras or student protocol). Returns ``(result, teacher, recipe)``."""
-    r = recipes.get(name) if recipe is None else recipe
-    teacher = zoo.teacher(r.teacher, DATASET)
-    args = r.args(teacher) if args is None else args
-    config.seed_everything(seed)
-    student = zoo.student(r.student_arch, DATASET)
-    result = distill(TeacherAPI(teacher, **r.extras["api"]) if "api" in r.extras else teacher,  # a black-box API
-                     student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress, name=name,
-                     **r.student.kwargs())
-    return result, teacher, r
 
 
 def _kept_path(name: str, seed: int, recipe: recipes.Recipe | None = None) -> Path:
@@ -111,7 +79,8 @@ def _seed(name: str, seed: int, r: recipes.Recipe, progress: bool = False, keep:
     res, teacher, r = run_recipe(name, seed, test, progress=progress, recipe=r)
     out = {"wall_s": time.perf_counter() - t0, "acc": round(100 * evaluate(res.student, test), 2),
            "teacher_acc": round(100 * evaluate(teacher, test), 2), "synthesis_s": res.method.seconds,
-           "distillation_s": res.history.seconds, "steps": res.steps, "teacher_queries": res.teacher_queries,
+           "distillation_s": res.seconds if isinstance(res, BestOf) else res.history.seconds,  # every restart's
+           "steps": res.steps, "teacher_queries": res.teacher_queries,
            "history": history(res.history), "fields": _fields(name, res, r),
            "best_acc": round(100 * res.history.best_test_acc, 2)}  # the papers' rule, the best test evaluation
     if keep:
@@ -146,57 +115,11 @@ def _method_record(name: str, r: recipes.Recipe, outs: list[dict]) -> dict:
     best, best_sd = stats.mean_sd([o["best_acc"] for o in outs])
     rec |= {"per_seed_best_test_epoch": [o["best_acc"] for o in outs], "best_test_epoch_acc": round(best, 2),
             "best_test_epoch_acc_sd": round(best_sd, 2)}
+    if "restarts" in first["fields"]:  # a recipe of restarts: which one each seed kept, and why
+        rec["per_seed_restarts"] = [o["fields"]["restarts"] for o in outs]
     if "uniform_noise_student_acc" in first:
         rec["uniform_noise_student_acc"] = first["uniform_noise_student_acc"]
     return {**rec, **_worth(rec["student_acc"], r)}
-
-
-def _worth(acc: float, r: recipes.Recipe) -> dict:
-    """What a student of ``acc`` (%) is worth in real images on the yardstick (:func:`dfkd_book.stats.
-    worth_real_images`), with the yardstick's protocol beside the recipe's student: where they differ the number
-    is a reading of the curve, not a like-for-like measurement."""
-    try:
-        y = records.yardstick()
-    except FileNotFoundError:
-        return {}
-    same = all(getattr(r.student, k) == v for k, v in y["protocol"].items() if k != "warmup")
-    return {"worth_real_images": stats.worth_real_images(acc, y), "yardstick_protocol": y["protocol"],
-            "worth_like_for_like": same}
-
-
-def _fields(name: str, res, r: recipes.Recipe) -> dict:
-    """What a method's record adds to :func:`_method_record`, by the kind of method its recipe runs (of one seed's
-    result ``res``)."""
-    m = res.method
-    if r.method == "kd-real":
-        return {"transfer_set": f"{DATASET} train ({len(res.pool)} images)", "transfer_samples": len(res.pool),
-                "transfer_kind": "real"}
-    if r.method == "zskd":
-        di = m.impressions
-        return {"transfer_set": f"{len(di)} data impressions", "transfer_samples": len(di),
-                "transfer_kind": "synthetic", "steps_per_impression": di.steps, "impression_steps": di.impression_steps}
-    if r.method == "arbitrary":
-        return {"transfer_set": f"{len(m.pool)} arbitrary images, balanced: " + " + ".join(m.balanced),
-                "transfer_samples": len(m.pool), "composition": m.composition(), "transfer_kind": "arbitrary",
-                "examined": sum(b.examined for b in m.balanced.values())}
-    if r.method in ("zskt", "dfad", "dfme", "ideal"):  # a generator's images: the games, the black-box methods
-        made = f"{r.method.upper()} game" if r.method in GAMES else m.name
-        return {"transfer_set": f"images of a generator, {made}", "game": r.method,
-                "transfer_samples": m.synthetic, "transfer_kind": "generated", "game_settings": m.settings(),
-                **({"access": r.extras["api"]} if "api" in r.extras else {})}
-    if r.method == "hybrid":
-        return {"transfer_set": f"{len(m.pool)} images, equal shares of " + " + ".join(p.name for p in m.parts),
-                "transfer_samples": len(m.pool), "transfer_kind": "hybrid", "part_sizes": m.sizes,
-                "part_seconds": m.seconds_per_part}
-    if r.method == "ssd-kd":
-        return {"transfer_set": f"{m.synthetic} synthetic samples", "transfer_samples": m.synthetic,
-                "transfer_kind": "synthetic", "buffer_capacity": m.buffer.capacity}
-    inv = m.inversion  # the inversions of chapter 5
-    out = {"transfer_set": f"{len(inv)} images, {name}", "transfer_samples": len(inv), "transfer_kind": "synthetic",
-           "steps_per_batch": inv.steps, "seconds_per_1000_images": round(1000 * inv.seconds / len(inv), 1)}
-    if getattr(m, "records", None) is not None:
-        out["metadata_bytes"] = m.records.nbytes()
-    return out
 
 
 @dataclass(frozen=True)
@@ -206,10 +129,6 @@ class Plan:
 
     jobs: Callable[[int, bool], list]
     finish: Callable[[list, list], dict]
-
-
-#: the two games of chapter 4, whose students ``bench mte`` reuses
-GAMES = tuple(recipes.about("adversarial").runs)
 
 
 def _method(name: str) -> Plan:
@@ -271,11 +190,12 @@ def mte(seeds: int = 1) -> dict:
             "recipe": {r.name: r.as_dict() for r in (recipes.get("zskt"), few, full)}, "paper": paper("zskt")}
 
 
-#: what ``bench`` can run: every recipe of the method table's leaderboard and the two games, the composite
+#: what ``bench`` can run: every recipe of the method table's leaderboard (and those benched before they are rows,
+#: :func:`dfkd_book.recipes.benched`) and the two games, the composite
 #: ``adversarial``, and two measurements that are not a student's record (``mte``; ``speed``, a plain function
 #: run alone in this process: it times itself)
 METHODS: dict[str, Plan | Callable[..., dict]] = {
-    **{m: _method(m) for m in recipes.leaderboard() if m in recipes.RECIPES}, **{m: _method(m) for m in GAMES},
+    **{m: _method(m) for m in recipes.benched() if m in recipes.RECIPES}, **{m: _method(m) for m in GAMES},
     "adversarial": Plan(lambda seeds, progress=True: [j for g in GAMES for j in _method(g).jobs(seeds, progress)],
                         _adversarial),
     # mte reuses the ZSKT student of seed 0 where adversarial (handed out before it) has kept it

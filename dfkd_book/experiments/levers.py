@@ -41,7 +41,7 @@ from ..methods.arbitrary import batch_statistics_teacher
 from ..methods.base import TransferSet
 from ..methods.hybrid import Hybrid
 from ..methods.ssd import ABLATION, READINGS
-from . import bench, runner, students
+from . import recipe_runs, runner, students
 
 DATASET = "fashion-mnist"
 
@@ -92,7 +92,7 @@ def inversion(job: dict) -> dict:
     name, settings, extras, *student = INVERSION[job["label"]]
     r = changed(name, settings, extras, student[0] if student else None)
     args = r.args(zoo.teacher(r.teacher, DATASET))  # the extras change what the owner records
-    res, _, _ = bench.run_recipe(name, job["seed"], progress=False, args=args, recipe=r)
+    res, _, _ = recipe_runs.run_recipe(name, job["seed"], progress=False, args=args, recipe=r)
     rec = getattr(res.method, "records", None)
     return {"recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load(DATASET, "test")), 2),
             "synthetic_images": len(res.method.inversion), "synthesis_s": round(res.method.seconds, 1),
@@ -131,7 +131,7 @@ def ssd_row(job: dict) -> dict:
     r = recipes.get("ssd-kd")
     r = replace(r, student=replace(r.student, steps=b["epochs"] * b["kd_steps"], **student))
     settings = dict(g_steps=b["g_steps"], kd_steps=b["kd_steps"], capacity=b["epochs"] * r.settings["synthesis_batch"])
-    res, _, _ = bench.run_recipe("ssd-kd", job["seed"], progress=False, recipe=r,
+    res, _, _ = recipe_runs.run_recipe("ssd-kd", job["seed"], progress=False, recipe=r,
                                  **{**settings, **ABLATION[base], **more})
     return {"recipe": r.as_dict(), "test_acc": round(100 * kd.evaluate(res.student, data.load(DATASET, "test")), 2),
             "settings": res.method.settings(), "synthetic_samples": res.method.synthetic,
@@ -161,7 +161,7 @@ def race(job: dict) -> dict:
                   progress=False, name=name, **r.student.kwargs(steps=steps, eval_every=every))
     return {"method": name, "test_acc": round(100 * res.final_acc, 2), "wall_s": round(res.history.seconds, 1),
             "synthetic_samples": n, "steps": res.steps, "synthesis_s": round(res.method.seconds, 1),
-            "history": bench.history(res.history)}
+            "history": recipe_runs.history(res.history)}
 
 
 # --- chapter 4: the games run long, and the MTE sweep -------------------------------------------------------------
@@ -231,7 +231,7 @@ def mte(job: dict) -> list[dict]:
             "full-kd": (train if full.extras["images"] >= len(train) else train.subset(full.extras["images"],
                                                                                          seed=seed),)}.get(recipe)
     t0 = time.perf_counter()
-    res, teacher, _ = bench.run_recipe(recipe, seed, None, progress=False, args=args)
+    res, teacher, _ = recipe_runs.run_recipe(recipe, seed, None, progress=False, args=args)
     trained_s = round(time.perf_counter() - t0, 1)
     acc = round(100 * kd.evaluate(res.student, test), 2)
     x, y = boundary.agreeing(teacher, res.student, test.images, job.get("n", 1_000))
@@ -374,7 +374,7 @@ def blackbox(job: dict) -> dict:
     name, settings, student = BLACKBOX[job["label"]]
     r = changed(name, settings, None, student)
     val, test = students.eval_sets()
-    res, _, _ = bench.run_recipe(name, job["seed"], val, progress=False, recipe=r)
+    res, _, _ = recipe_runs.run_recipe(name, job["seed"], val, progress=False, recipe=r)
     h = res.history
     return {"recipe": r.as_dict(), "val_acc": round(100 * h.final_acc, 2), "steps": res.steps,
             "test_acc": round(100 * kd.evaluate(res.student, test), 2), "teacher_queries": res.teacher_queries,

@@ -1,0 +1,100 @@
+"""The best of several restarts, an option beside the one student loop: train a few students on one static transfer
+set, each holding out its own slice, and keep the one the teacher agrees with most on its slice — the data-free
+selection of :mod:`dfkd_book.selection` (DeGAN's rule, Addepalli et al. 2020) carried from checkpoints to restarts.
+No label of any data set is read. Chapter 7 builds the book's own recipe with it; Appendix A measures it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from . import config
+from .loop import distill, transfer_set
+from .selection import SELECTIONS, best_restart
+
+
+@dataclass
+class BestOf:
+    """What :func:`best_of` returns: the kept restart, read like a :class:`dfkd_book.loop.Result` (``student``,
+    ``history``, ``method``, ``pool``, ``final_acc`` are the kept restart's), and what the restarts cost together.
+
+    Attributes:
+        results: every restart's result, in order. kept: the index of the kept one. seeds: each restart's seed.
+        scores: each restart's selected held-out score (top-1 agreement in [0, 1], or KL in nats).
+        steps: student optimiser steps over all restarts. teacher_queries: ``{"forward", "backward"}`` in samples,
+        the set's making and every restart. seconds: distillation seconds over all restarts (the set's making is
+        ``method.seconds``).
+    """
+
+    results: list
+    kept: int
+    seeds: list[int]
+    scores: list[float]
+    steps: int
+    teacher_queries: dict
+    seconds: float
+
+    @property
+    def result(self):
+        return self.results[self.kept]
+
+    def __getattr__(self, name: str):  # student, history, method, pool, final_acc, warnings: the kept restart's
+        if name.startswith("__") or name == "results":
+            raise AttributeError(name)
+        return getattr(self.results[self.kept], name)
+
+
+def best_of(teacher, make_student: Callable[[], nn.Module], method, restarts: int = 3, *, seed: int = 0,
+            select: str = "agreement", holdout: float = 0.2, **distill_kwargs) -> BestOf:
+    """Train ``restarts`` students on one static transfer set, each holding out its own slice, and keep the one
+    whose selected student agrees best with the teacher on its slice (lowest KL with ``select="kl"``): DeGAN's rule
+    (:mod:`dfkd_book.selection`) carried from checkpoints to restarts (:func:`~dfkd_book.selection.best_restart`).
+    No label is read.
+
+    The set is made once (:func:`dfkd_book.loop.transfer_set`, seeded with ``seed``); restart ``k`` is seeded with
+    ``seed * restarts + k`` (its student's initial weights, its batches and its held-out slice), so the seeds of
+    two calls never overlap.
+
+    Args:
+        teacher: a classifier returning logits (N, K), or a :class:`~dfkd_book.blackbox.TeacherAPI`.
+        make_student: returns a fresh student (called after seeding, once per restart).
+        method: a :class:`~dfkd_book.methods.base.StaticSet` made at once (an arbitrary set, impressions, an
+            inversion, a given tensor).
+        restarts: how many students, ≥ 1. select, holdout: as :func:`dfkd_book.distill` (``"agreement"`` or
+            ``"kl"``; the held-out fraction in (0, 1)).
+        distill_kwargs: the student's protocol and the rest of :func:`dfkd_book.distill`'s keywords (``steps``,
+            ``batch_size``, ``eval_set`` — evaluated for the history only, never for the choice — ...).
+
+    Returns:
+        :class:`BestOf`.
+
+    Raises:
+        ValueError: ``restarts`` not a positive int, ``select`` not one of
+            :data:`~dfkd_book.selection.SELECTIONS`; whatever :func:`~dfkd_book.loop.transfer_set` or
+            :func:`~dfkd_book.distill` raise (a method that makes its data while the student trains, a bad holdout).
+    """
+    if not isinstance(restarts, int) or isinstance(restarts, bool) or restarts < 1:
+        raise ValueError(f"restarts must be a positive int, got {restarts!r}")
+    if select not in SELECTIONS:
+        raise ValueError(f"select must be one of {SELECTIONS}, got {select!r}")
+    transfer_set(teacher, method, seed=seed, device=distill_kwargs.get("device"),
+                 progress=distill_kwargs.get("progress", True))
+    queries = dict(method.queries)
+    seeds = [seed * restarts + k for k in range(restarts)]
+    results = []
+    for s in seeds:
+        config.seed_everything(s)
+        results.append(distill(teacher, make_student(), method, seed=s, select=select, holdout=holdout,
+                               **distill_kwargs))
+        for k, v in results[-1].teacher_queries.items():
+            queries[k] = queries.get(k, 0) + v
+    score = "holdout_agreement" if select == "agreement" else "holdout_kl"
+    runs = [{score: getattr(r.history, score)} for r in results]
+    chosen = best_restart(runs, score)
+    kept = next(i for i, r in enumerate(runs) if r is chosen)
+    sign = 1 if score == "holdout_agreement" else -1
+    return BestOf(results, kept, seeds, [sign * max(sign * v for v in r[score]) for r in runs],
+                  sum(r.steps for r in results), queries, sum(r.history.seconds for r in results))
