@@ -37,7 +37,7 @@ from .hooks import TeacherQueries, frozen_copy, is_image_shape, num_classes_of
 from .hooks import input_shape as read_input_shape
 from .kd import check_labelled, evaluate, images_labels
 from .methods.base import Batch, Context, EpochSampler, Method, StaticSet, TransferSet
-from .selection import HoldOut
+from .selection import selector
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 OPTIMIZERS = ("adam", "sgd")
@@ -236,9 +236,11 @@ def distill(teacher: nn.Module | TeacherAPI, student: nn.Module, method: Method,
             or ``'swa'`` (every step from the fraction ``swa_start`` of the budget on); the history evaluates
             the average, and the student ends holding it. BN statistics are recomputed on recent training batches.
         select: data-free selection (:mod:`dfkd_book.selection`): ``'agreement'`` or ``'kl'`` with the teacher
-            on a fraction ``holdout`` of a static transfer set the student never trains on, at every
-            evaluation; the student ends holding the best evaluation's weights (ties: the later;
-            ``history.selected_step``). Never reads labels. With ``average``, the averages are the candidates.
+            on a fraction ``holdout`` of a static transfer set the student never trains on — or, for a method
+            that makes its data while the student trains and can make fresh samples (the games, DFME), on fresh
+            samples of it — at every evaluation; the student ends holding the best evaluation's weights (ties:
+            the later; ``history.selected_step``). Never reads labels. With ``average``, the averages are the
+            candidates.
 
     Returns:
         :class:`Result` (student in eval mode, :class:`History`, the method with its pool, teacher queries).
@@ -251,7 +253,8 @@ def distill(teacher: nn.Module | TeacherAPI, student: nn.Module, method: Method,
             without labels; an ``eval_set`` with NaN / infinite inputs or labels outside [0, K); a static transfer
             set with NaN / infinite inputs or images outside [0, 1] (:func:`~dfkd_book.methods.base.as_inputs`);
             whatever the method cannot serve (e.g. BN inversion of a teacher without BN); bad ``average`` /
-            ``select`` settings, ``select`` with a method that makes data while the student trains (a game, SSD-KD).
+            ``select`` settings, ``select`` with a method that makes data while the student trains and cannot
+            make fresh samples (SSD-KD, IDEAL).
         FloatingPointError: the loss diverged.
     """
     if not isinstance(student, nn.Module):
@@ -288,7 +291,7 @@ def distill(teacher: nn.Module | TeacherAPI, student: nn.Module, method: Method,
         raise ValueError(f"augmentation works on images (C, H, W), but this teacher reads inputs of shape {shape}; "
                          "pass augment=None")
     avg = WeightAverage(student, average, steps, ema_decay, swa_start) if average is not None else None
-    held = HoldOut(method, holdout, select, seed) if select is not None else None
+    held = selector(method, holdout, select, seed) if select is not None else None
     ctx = Context(teacher=t, input_shape=shape, num_classes=k, device=device, steps=steps, batch_size=batch_size,
                   T=float(T), seed=seed, generator=g, progress=progress, relabels=augment is not None,
                   access=getattr(t, "access", "white-box"))

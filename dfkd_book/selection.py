@@ -8,9 +8,11 @@ al. 2020, "DeGAN: Data-Enriching GAN for Retrieving Representative Samples from 
 official ``KD_related_data.py`` holds out 20 % of its transfer set and keeps the student of the best
 teacher–student validation agreement; its ``KD_dfgan.py`` measures it on fresh generator samples instead).
 
-Methods without a static set — the games (ZSKT, DFAD), SSD-KD, an inversion made in rounds while the student
-trains — are refused: their batches are drawn while the student trains, and asking them for extra samples would
-change the run that is being selected from.
+A method that makes its data while the student trains is selected on **fresh samples** instead (:class:`Fresh`,
+the ``KD_dfgan.py`` rule), when it can make them without changing its run: the generator games (ZSKT, DFAD) and
+DFME draw them from their generator with latent codes of the selector's own, their BN statistics left as they were
+(:meth:`dfkd_book.methods.base.Method.fresh`). The rest — SSD-KD, an inversion made in rounds, IDEAL — are refused:
+asking them for extra samples would change the run that is being selected from. Restarts: :mod:`dfkd_book.restarts`.
 """
 
 from __future__ import annotations
@@ -121,6 +123,65 @@ class HoldOut:
 
     def __repr__(self) -> str:
         return f"HoldOut(fraction={self.fraction}, criterion={self.criterion!r}, selected_step={self.best_step})"
+
+
+class Fresh(HoldOut):
+    """Data-free selection on fresh samples of a method that makes its data while the student trains (a generator
+    game, DFME): at every evaluation the method makes ``n`` new samples from the same ``n`` latent codes
+    (:meth:`~dfkd_book.methods.base.Method.fresh`, drawn from a generator of this selector's own, so the run is
+    not changed), and the student is compared with the teacher on them — DeGAN's ``KD_dfgan.py`` rule, with the
+    method's generator as it is at that evaluation. The teacher's answers on them are teacher queries (counted).
+
+    Args:
+        method: a method whose ``fresh`` makes samples. n: how many, ≥ 1. criterion, seed: as :class:`HoldOut`.
+
+    Raises:
+        ValueError: a method that cannot make fresh samples, ``n`` not a positive int, an unknown ``criterion``;
+            at an evaluation, a method that made none.
+    """
+
+    def __init__(self, method, n: int = 1_024, criterion: str = "agreement", seed: int | None = 0):
+        if criterion not in SELECTIONS:
+            raise ValueError(f"select must be None or one of {SELECTIONS}, got {criterion!r}")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"fresh selection needs a positive number of samples, got {n!r}")
+        if not can_make_fresh(method):
+            raise ValueError(f"{method.name} ({type(method).__name__}) cannot make fresh samples for data-free "
+                             "selection")
+        self.method, self.n, self.criterion, self.fraction = method, n, criterion, None
+        self.seed = random.SystemRandom().randrange(2**62) if seed is None else seed + SPLIT_SEED
+        self.x = self.teacher_logits = self.best = self.teacher = None
+        self.best_step: int | None = None
+
+    def split(self, teacher: nn.Module) -> None:
+        """Nothing is held out: keep the (query-counted) teacher that will label the fresh samples."""
+        self.teacher = teacher
+
+    def observe(self, hist, student: nn.Module) -> None:
+        x = self.method.fresh(self.n, torch.Generator().manual_seed(self.seed))  # the same codes every time
+        if x is None:
+            raise ValueError(f"{self.method.name} made no fresh samples at step {hist.step[-1]}")
+        self.x, self.teacher_logits = x, model_logits(self.teacher, x, device=x.device)
+        super().observe(hist, student)
+
+    def __repr__(self) -> str:
+        return f"Fresh(n={self.n}, criterion={self.criterion!r}, selected_step={self.best_step})"
+
+
+def can_make_fresh(method) -> bool:
+    """Whether ``method`` makes fresh samples (:meth:`~dfkd_book.methods.base.Method.fresh`; its class says so
+    with ``makes_fresh``)."""
+    return getattr(method, "makes_fresh", False) is True and callable(getattr(method, "fresh", None))
+
+
+def selector(method, holdout: float = 0.2, criterion: str = "agreement", seed: int | None = 0) -> HoldOut:
+    """The data-free selection :func:`dfkd_book.distill` runs for ``select=criterion``: on a held-out ``holdout``
+    of a static transfer set (:class:`HoldOut`), or on fresh samples of a method that makes its data while the
+    student trains and can make them (:class:`Fresh`). Raises ValueError as they do (a method that can do
+    neither: SSD-KD, an inversion in rounds, IDEAL)."""
+    if getattr(method, "made_at_once", False) is not True and can_make_fresh(method):
+        return Fresh(method, criterion=criterion, seed=seed)
+    return HoldOut(method, holdout, criterion, seed)
 
 
 def best_restart(runs, score: str = "holdout_agreement") -> dict:

@@ -244,3 +244,72 @@ def test_best_of_refuses_bad_restarts_and_methods_without_a_static_set():
         best_of(teacher, lambda: nn.Linear(4, 3), methods.TransferSet(x), 2, select="test", steps=2, device=CPU)
     with pytest.raises(TypeError, match="static method"):
         best_of(teacher, lambda: nn.Linear(4, 3), methods.DFAD(), 2, steps=2, device=CPU)
+
+
+# ------------------------------------------------------------------------------ selection on fresh samples
+def _tiny_run(method, select=None, **kw):
+    from test_blackbox import student as tiny_student
+    from test_blackbox import teacher as tiny_teacher
+
+    return distill(kw.pop("teacher", None) or tiny_teacher(), tiny_student(), method, steps=20, batch_size=8,
+                   lr=0.05, eval_every=5, device=CPU, progress=False, seed=3, select=select, **kw)
+
+
+@pytest.mark.parametrize("make", [lambda: methods.DFAD(width=8, nz=8), lambda: methods.ZSKT(width=8, nz=8),
+                                  lambda: methods.DFME(width=8, nz=8)], ids=["dfad", "zskt", "dfme"])
+def test_fresh_selection_leaves_the_run_as_it_was_and_keeps_the_best_agreeing_student(make):
+    """A method that makes its data while the student trains is selected on fresh samples of its generator:
+    drawing them changes neither the generator nor the student's steps, and costs teacher queries of its own."""
+    from test_blackbox import teacher as tiny_teacher
+
+    from dfkd_book.blackbox import TeacherAPI
+    from dfkd_book.selection import Fresh
+
+    def teacher():
+        return TeacherAPI(tiny_teacher(), "probs", device=CPU) if isinstance(make(), methods.DFME) else None
+
+    plain, chosen = make(), make()
+    a = _tiny_run(plain, teacher=teacher())
+    b = _tiny_run(chosen, "agreement", teacher=teacher())
+    ga, gb = plain.generator.state_dict(), chosen.generator.state_dict()
+    assert all(torch.equal(ga[k], gb[k]) for k in ga)  # the same game, step for step
+    h = b.history
+    assert len(h.holdout_agreement) == len(h.step) == len(a.history.step)
+    best = max(h.holdout_agreement)
+    assert h.selected_step == h.step[max(i for i, v in enumerate(h.holdout_agreement) if v == best)]
+    extra = b.teacher_queries["forward"] - a.teacher_queries["forward"]
+    assert extra == 1_024 * len(h.step)  # the fresh samples' answers, at every evaluation
+    assert b.teacher_queries["backward"] == a.teacher_queries["backward"]
+    if h.selected_step == h.step[-1]:
+        assert all(torch.equal(p, q) for p, q in zip(a.student.parameters(), b.student.parameters()))
+    assert "Fresh" in repr(Fresh(chosen))
+
+
+def test_fresh_samples_come_from_their_own_generator_and_methods_without_them_are_refused():
+    from test_blackbox import student as tiny_student
+    from test_blackbox import teacher as tiny_teacher
+
+    from dfkd_book.methods.base import left_as_is
+    from dfkd_book.selection import Fresh, can_make_fresh
+
+    m = methods.DFAD(width=8, nz=8)
+    _tiny_run(m)
+    rng = torch.get_rng_state()
+    x1, x2 = (m.fresh(6, torch.Generator().manual_seed(1)) for _ in range(2))
+    assert torch.equal(x1, x2) and x1.shape == (6, 1, 8, 8)  # the same codes give the same samples
+    assert torch.equal(rng, torch.get_rng_state())  # the run's random stream untouched
+    assert not m.generator.training  # as the game left it (eval after its last step)
+    before = {k: v.clone() for k, v in m.generator.named_buffers()}
+    with left_as_is(m.generator) as g:
+        g.train()(torch.randn(4, 8))
+        assert g.training and any(not torch.equal(before[k], v) for k, v in g.named_buffers())  # BN moved ...
+    assert not m.generator.training  # ... and is back, with its mode
+    assert all(torch.equal(before[k], v) for k, v in m.generator.named_buffers())
+    assert can_make_fresh(m) and not can_make_fresh(methods.TransferSet(torch.rand(4, 1, 8, 8)))
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match="positive number of samples"):
+            Fresh(m, n=bad)
+    ideal = methods.get("ideal", rounds=2, batch=8, g_steps=1, nz=8, width=8)
+    with pytest.raises(ValueError, match="static transfer set"):
+        distill(tiny_teacher(), tiny_student(), ideal, steps=3, batch_size=4, select="agreement", device=CPU,
+                progress=False)

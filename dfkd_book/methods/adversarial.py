@@ -35,7 +35,7 @@ from torch import nn
 
 from ..hooks import LayerOutputs, require_images
 from ..models import GENERATORS, check_depth
-from .base import Batch, Method
+from .base import Batch, Method, left_as_is
 
 GAMES = ("zskt", "dfad")
 
@@ -320,6 +320,17 @@ class AdversarialGame(Method):
             x = g(self._z(batch_size))  # a fresh z every student step
         self.synthetic += len(x)
         return Batch(x=x)
+
+    makes_fresh = True  # G(z) for fresh z: data-free selection on fresh samples
+
+    def fresh(self, n, generator):
+        """G(z) for ``n`` new z drawn from ``generator``, G in train mode as for the student's images, its BN
+        statistics left as they were (:meth:`~dfkd_book.methods.base.Method.fresh`)."""
+        if self.generator is None:
+            return None
+        z = torch.randn(n, self.nz, generator=generator).to(self.ctx.device)
+        with left_as_is(self.generator) as g, torch.no_grad():
+            return g.train()(z)
 
     def loss(self, batch, student_logits, teacher_logits, T):
         per = discrepancy(teacher_logits, student_logits, self.game, per_sample=True)

@@ -15,6 +15,8 @@ or every round into a replay buffer (SSD-KD) — and the loop does not need to k
    τ² · KL(softmax(t/τ) ‖ softmax(s/τ)) (Hinton et al. 2015); the games override it.
 5. ``feedback(batch, losses)`` — the per-sample losses after the step (SSD-KD's priorities).
 6. ``log()`` at every evaluation, ``close()`` at the end (hooks off).
+7. ``fresh(n, generator)`` — optional: new samples of the kind the student trains on now, leaving the run as it
+   was (data-free selection on fresh samples, :mod:`dfkd_book.selection`); the generator games and DFME make them.
 
 ``pool`` is the synthetic (or real) set the method made, when it keeps one; ``synthetic`` counts the samples it
 made; ``seconds`` its synthesis wall time.
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -89,12 +93,14 @@ class Method:
 
     Class attributes: ``name`` (a label), ``kind`` (``'real'``, ``'synthetic'``, ``'arbitrary'``, ``'generated'``
     or ``'hybrid'``: what the transfer set is made of), ``access`` (the least it needs of the teacher:
-    ``'white-box'``, ``'logits'``, ``'probs'`` or ``'label'``; :mod:`dfkd_book.blackbox`).
+    ``'white-box'``, ``'logits'``, ``'probs'`` or ``'label'``; :mod:`dfkd_book.blackbox`), ``makes_fresh``
+    (whether :meth:`fresh` makes samples).
     """
 
     name = "method"
     kind = "synthetic"
     access = "white-box"
+    makes_fresh = False
 
     def __init__(self) -> None:
         self.ctx: Context | None = None
@@ -138,6 +144,13 @@ class Method:
 
     def close(self) -> None:
         """Called once after the last step (also after an error): take hooks off."""
+
+    def fresh(self, n: int, generator: torch.Generator) -> torch.Tensor | None:
+        """``n`` new samples (n, *input shape) of the kind the method trains the student on now, their randomness
+        drawn from ``generator`` alone, leaving the run as it was (no draw from the run's random streams, no
+        state changed): what data-free selection measures a student on (:class:`dfkd_book.selection.Fresh`).
+        None (the default): the method cannot make them so (and its class's ``makes_fresh`` is False)."""
+        return None
 
     def settings(self) -> dict:
         """The method's settings, for records (JSON-friendly)."""
@@ -293,3 +306,19 @@ class TransferSet(StaticSet):
 
     def settings(self) -> dict:
         return {"n": len(self.inputs), "name": self.name, "kind": self.kind}
+
+
+@contextmanager
+def left_as_is(module: nn.Module) -> Iterator[nn.Module]:
+    """Use ``module`` and have its buffers (BN running statistics and counts) and every submodule's train / eval
+    mode as they were afterwards: a generator drawn from outside the run (:meth:`Method.fresh`) changes nothing."""
+    buffers = {k: v.clone() for k, v in module.named_buffers()}
+    modes = [m.training for m in module.modules()]
+    try:
+        yield module
+    finally:
+        with torch.no_grad():
+            for k, v in module.named_buffers():
+                v.copy_(buffers[k])
+        for m, mode in zip(module.modules(), modes):
+            m.training = mode

@@ -40,7 +40,7 @@ from ..hooks import require_images
 from ..kd import per_sample_kl
 from ..models import DFADGenerator
 from ..synthesis import balanced_labels
-from .base import Batch, Method
+from .base import Batch, Method, left_as_is
 
 #: where each setting comes from, and what the book reads into it (shown by chapter 8)
 READING = {
@@ -197,6 +197,17 @@ class DFME(Method):
             x = squash(self.generator.pre_activation(self._z(batch_size)))
         self.synthetic += len(x)
         return Batch(x=x)
+
+    makes_fresh = True  # G(z) for fresh z: data-free selection on fresh samples
+
+    def fresh(self, n, generator):
+        """The student's kind of images for ``n`` new z drawn from ``generator``, G's BN statistics left as they
+        were (:meth:`~dfkd_book.methods.base.Method.fresh`)."""
+        if self.generator is None:
+            return None
+        z = torch.randn(n, self.nz, generator=generator).to(self.ctx.device)
+        with left_as_is(self.generator) as g, torch.no_grad():
+            return squash(g.train().pre_activation(z))
 
     def loss(self, batch, student_logits, teacher_logits, T):
         return disagreement(student_logits, teacher_logits, self.loss_name)
