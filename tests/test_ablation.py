@@ -314,3 +314,23 @@ def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch)
         levers.jobs("generalise", ["zskd: cutmix"], [0], 0)
     with pytest.raises(ValueError, match="only generalise"):
         levers.jobs("mte-sweep", None, [0], "recipe")
+
+
+@pytest.mark.parametrize("label", ["dfad", "dfme"])
+def test_the_fresh_study_gives_the_final_and_the_selected_student_of_one_run(label, monkeypatch):
+    """levers fresh: one run of the recipe with selection on fresh samples holds both students — the curve's last
+    point (the recipe's final student: the run is unchanged) and the selected evaluation's."""
+    get = recipes.get
+
+    def tiny(name, profile=None):
+        r = get(name, "quick")
+        return replace(r, settings={**r.settings, "width": 8}, student=replace(r.student, steps=10, eval_every=5))
+
+    monkeypatch.setattr(recipes, "get", tiny)
+    out = levers.fresh({"label": label, "seed": 0})
+    steps, val = out["curve"]["step"], out["curve"]["val_acc"]
+    assert out["val_acc"] == val[-1] and steps[-1] == 10 and len(out["fresh_agreement"]) == len(steps)
+    at = steps.index(out["selected_step"])
+    assert out["selected_val_acc"] == val[at]
+    assert out["fresh_agreement"][at] == max(out["fresh_agreement"])
+    assert out["recipe"]["extras"]["select"] == "agreement" and 0 <= out["test_acc"] <= 100

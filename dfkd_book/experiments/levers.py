@@ -8,6 +8,7 @@ fresh synthesis and a fresh student (the final student on the Fashion-MNIST test
     python -m dfkd_book.experiments.levers mte-sweep --out OUT.jsonl --seeds 0 1 2
     python -m dfkd_book.experiments.levers generalise --out OUT.jsonl --seeds 0 1 2 --workers 2
     python -m dfkd_book.experiments.levers blackbox --out OUT.jsonl --labels dfme ideal --seeds 0 1 2
+    python -m dfkd_book.experiments.levers fresh --out OUT.jsonl --seeds 0 1 2 --workers 2
 
 ``--workers N`` runs N at once (one thread each; ``0``: in this process with all its threads — a race is timed,
 nothing may run beside it); ``--minutes M`` stops handing out runs after M minutes; a run already in ``OUT`` is
@@ -19,7 +20,8 @@ student changed), ``ssd-table4`` (chapter 6: the rows of SSD-KD's Table 4 and th
 ``games-probe`` (chapter 4: the games run long, ``GAME:WIDTH:SEED:STEPS[:KEY=VALUE ...]``), ``mte-sweep``
 (chapter 4: the mean transition error of three students over walk step sizes), ``generalise`` (issue 46: mixup,
 CutMix, weight averaging and data-free selection on the yardstick protocol, :data:`GENERALISE`), ``blackbox``
-(chapter 8: the black-box recipes and their doublings, :data:`BLACKBOX`). The arbitrary
+(chapter 8: the black-box recipes and their doublings, :data:`BLACKBOX`), ``fresh`` (issue 46: data-free
+selection on fresh samples of the generator methods, :data:`FRESH`); the tables in :mod:`.lever_tables`. The arbitrary
 sets' levers run with their study (:mod:`dfkd_book.experiments.ablation`).
 """
 
@@ -42,49 +44,22 @@ from ..methods.base import TransferSet
 from ..methods.hybrid import Hybrid
 from ..methods.ssd import ABLATION, READINGS
 from . import recipe_runs, runner, students
+from .lever_tables import (  # noqa: F401
+    API_LEVERS,
+    BLACKBOX,
+    FRESH,
+    GENERALISE,
+    GENERALISE_LABELS,
+    GENERALISE_ONE,
+    GENERALISE_RECIPES,
+    INVERSION,
+)
+from .recipe_runs import changed
 
 DATASET = "fashion-mnist"
 
 # --- chapter 5: the inversions ----------------------------------------------------------------------------------
 
-#: lever label → (recipe, its settings changed, its extras changed[, its student protocol changed])
-INVERSION = {
-    "activation records, as the recipe": ("activation-records", {}, {}),
-    "activation records, joint draws": ("activation-records", {}, {"joint": True}),
-    "activation records, top layer only": ("activation-records", {}, {"layers": ["classifier.fc3"]}),
-    "activation records, student lr 3e-3": ("activation-records", {}, {}, {"lr": 3e-3}),
-    "activation records, student warm-up 500 steps": ("activation-records", {}, {}, {"warmup": 500}),
-    "deepinversion, as the recipe": ("deepinversion", {}, {}),
-    "deepinversion, 2,000 steps per batch": ("deepinversion", {"steps": 2000}, {}),
-    "deepinversion, lr 0.1": ("deepinversion", {"lr": 0.1}, {}),
-    "deepinversion, 6,144 images": ("deepinversion", {"n": 6144}, {}),
-    "deepinversion, BN weight 10": ("deepinversion", {"bn_weight": 10.0}, {}),
-    "deepinversion, first BN weight 1": ("deepinversion", {"first_weight": 1.0}, {}),
-    "deepinversion, uniform init": ("deepinversion", {"init_range": (0.0, 1.0)}, {}),
-    "deepinversion, synthesis batch 64": ("deepinversion", {"batch_size": 64}, {}),
-    "deepinversion, student lr 3e-3": ("deepinversion", {}, {}, {"lr": 3e-3}),
-    "deepinversion, student lr 1e-3": ("deepinversion", {}, {}, {"lr": 1e-3}),
-    "deepinversion, student warm-up 500 steps": ("deepinversion", {}, {}, {"warmup": 500}),
-    "deepinversion, TV weight 1e-2": ("deepinversion", {"tv_weight": 1e-2}, {}),
-    "deepinversion, L2 weight 1e-3": ("deepinversion", {"l2_weight": 1e-3}, {}),
-    "deepinversion, CE weight 0.1": ("deepinversion", {"ce_weight": 0.1}, {}),
-    "deepinversion, CE weight 10": ("deepinversion", {"ce_weight": 10.0}, {}),
-    "deepinversion, competition in 4 rounds": ("deepinversion", {"competition_weight": 1.0, "rounds": 4}, {}),
-    "bn-stats, as the recipe": ("bn-stats", {}, {}),
-    "bn-stats, student lr 3e-3": ("bn-stats", {}, {}, {"lr": 3e-3}),
-    "bn-stats, student warm-up 500 steps": ("bn-stats", {}, {}, {"warmup": 500}),
-    "spectral, as the recipe": ("spectral", {}, {}),
-    "spectral, student lr 3e-3": ("spectral", {}, {}, {"lr": 3e-3}),
-    "spectral, student warm-up 500 steps": ("spectral", {}, {}, {"warmup": 500}),
-}
-
-
-def changed(name: str, settings: dict | None = None, extras: dict | None = None,
-            student: dict | None = None) -> recipes.Recipe:
-    """Recipe ``name`` (the active profile) with its settings, extras and student protocol changed."""
-    r = recipes.get(name)
-    return replace(r, settings={**r.settings, **(settings or {})}, extras={**r.extras, **(extras or {})},
-                   student=replace(r.student, **(student or {})))
 
 
 def inversion(job: dict) -> dict:
@@ -252,53 +227,6 @@ def mte(job: dict) -> list[dict]:
 
 # --- issue 46: students that generalise off the transfer set ------------------------------------------------------
 
-#: the recipes whose static transfer set ``generalise`` distils (made once from seed 0 by the recipe, active profile)
-GENERALISE_RECIPES = ("zskd", "arbitrary-noise", "arbitrary-best", "deepinversion")
-#: lever → (a mix augmentation composed after the protocol's ZSKD augmentation, or None; distill's options)
-GENERALISE = {
-    "as the yardstick": (None, {}),
-    "mixup": (augment.MixUp, {}),
-    "mixup on half the batch": (lambda: augment.MixUp(p=0.5), {}),
-    "cutmix": (augment.CutMix, {}),
-    "EMA 0.999": (None, {"average": "ema", "ema_decay": 0.999}),
-    "SWA over the last 25 %": (None, {"average": "swa", "swa_start": 0.75}),
-    "agreement selection, 20 % held out": (None, {"select": "agreement", "holdout": 0.2}),
-    "KL selection, 20 % held out": (None, {"select": "kl", "holdout": 0.2}),
-}
-#: the teacher behind an API (:class:`dfkd_book.blackbox.TeacherAPI`): lever → its settings
-API_LEVERS = {
-    "API, probabilities": {"access": "probs"},
-    "API, top-1 label": {"access": "label"},
-    "API, probabilities rounded to 2 decimals": {"access": "probs", "decimals": 2},
-    "API, probabilities rounded to 1 decimal": {"access": "probs", "decimals": 1},
-    "API, top-2 probabilities": {"access": "probs", "top_k": 2},
-}
-#: levers of one recipe each, "RECIPE: LEVER" → (mix, distill's options, which replace the protocol's, changes):
-#: ``teacher`` another zoo teacher;
-#: ``batch_statistics`` its BN layers on each batch's statistics (Raikwar & Mishra 2022,
-#: :func:`dfkd_book.methods.arbitrary.batch_statistics_teacher`); ``hybrid`` another recipe's set, repeated to the
-#: size of this one's (equal shares of every batch on average)
-GENERALISE_ONE = {
-    "arbitrary-noise: LeNet-5-BN teacher": (None, {}, {"teacher": "lenet5bn"}),
-    "arbitrary-noise: LeNet-5-BN teacher, BN on batch statistics":
-        (None, {}, {"teacher": "lenet5bn", "batch_statistics": True}),
-    # DeepInversion inverts LeNet-5-BN: its hybrids distil from that teacher (one teacher makes and labels all)
-    "arbitrary-best: hybrid, equal shares with DeepInversion images":
-        (None, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
-    "arbitrary-best: hybrid, equal shares with ZSKD impressions": (None, {}, {"hybrid": "zskd"}),
-    "zskd: hybrid, equal shares with DeepInversion images":
-        (None, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
-    "arbitrary-best: hybrid with DeepInversion images, CutMix":
-        (augment.CutMix, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
-    "arbitrary-best: hybrid with ZSKD impressions, CutMix": (augment.CutMix, {}, {"hybrid": "zskd"}),
-    "zskd: hybrid with DeepInversion images, CutMix":
-        (augment.CutMix, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
-    # the 500 warm-up steps of the inverted images' students were chosen on test accuracy: re-checked here
-    "deepinversion: no warm-up": (None, {"warmup": 0}, {}),
-    # issue 49: the same set and student with the teacher behind an API (dfkd_book.blackbox), and its defences
-    **{f"arbitrary-best: {label}": (None, {}, {"api": api}) for label, api in API_LEVERS.items()},
-}
-GENERALISE_LABELS = tuple(f"{r}: {lever}" for r in GENERALISE_RECIPES for lever in GENERALISE) + tuple(GENERALISE_ONE)
 
 
 def recipe_set(name: str, device=None) -> torch.Tensor:
@@ -360,13 +288,7 @@ def generalise(job: dict) -> dict:
             "teacher_queries": res.teacher_queries, "train_s": round(h.seconds, 1)}
 
 
-# --- issue 49: the black-box methods ----------------------------------------------------------------------------
-
-#: label → (recipe, its settings changed, its student protocol changed): the recipes of chapter 8 and their doublings
-BLACKBOX = {"dfme": ("dfme", {}, {}), "dfme, 6,000 steps": ("dfme", {}, {"steps": 6_000}),
-            "dfme, student lr 0.1 (the official)": ("dfme", {}, {"lr": 0.1}), "ideal": ("ideal", {}, {}),
-            "ideal, 120 rounds": ("ideal", {"rounds": 120}, {"steps": 120 * 121 // 2})}
-
+# --- issue 49: the black-box methods; issue 46: selection on fresh samples of a generator -------------------
 
 def blackbox(job: dict) -> dict:
     """One run of a black-box recipe (:data:`BLACKBOX`), the teacher behind the recipe's API, evaluated on the
@@ -382,6 +304,25 @@ def blackbox(job: dict) -> dict:
                       "teacher_forward": h.teacher_forward}, "train_s": round(h.seconds, 1)}
 
 
+def fresh(job: dict) -> dict:
+    """One run of recipe ``FRESH[label]`` with ``select="agreement"`` on fresh samples: drawing them leaves the run
+    as it was, so the curve's last point is the recipe's final student (``val_acc``) and the student it returns is
+    the selected one (``selected_val_acc``, ``test_acc``); the fresh samples' teacher queries are counted."""
+    name = FRESH[job["label"]]
+    r = changed(name, extras={"select": "agreement"})
+    val, test = students.eval_sets()
+    res, _, _ = recipe_runs.run_recipe(name, job["seed"], val, progress=False, recipe=r)
+    h = res.history
+    at = h.step.index(h.selected_step)
+    return {"recipe": r.as_dict(), "val_acc": round(100 * h.test_acc[-1], 2), "steps": res.steps,
+            "selected_step": h.selected_step, "selected_val_acc": round(100 * h.test_acc[at], 2),
+            "test_acc": round(100 * kd.evaluate(res.student, test), 2),
+            "fresh_agreement": [round(100 * a, 2) for a in h.holdout_agreement],
+            "teacher_queries": res.teacher_queries,
+            "curve": {"step": h.step, "val_acc": [round(100 * a, 2) for a in h.test_acc]},
+            "train_s": round(h.seconds, 1)}
+
+
 #: what makes two runs of a lever study the same run (the committed runs carry these keys too)
 IDENTITY = ("study", "label", "seed", "budget")
 #: study → (its work, its labels, the seeds it runs by default)
@@ -394,6 +335,7 @@ STUDIES = {
     "mte-sweep": (mte, tuple(MTE_STUDENTS), (0, 1, 2)),
     "generalise": (generalise, GENERALISE_LABELS, (0, 1, 2)),
     "blackbox": (blackbox, tuple(BLACKBOX), (0, 1, 2)),
+    "fresh": (fresh, tuple(FRESH), (0, 1, 2)),
 }
 
 

@@ -5,6 +5,8 @@ numbers (:func:`paper`) and what the student is worth in real images on the yard
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import config, recipes, records, stats, zoo
 from ..blackbox import TeacherAPI
 from ..loop import distill
@@ -33,11 +35,20 @@ def paper(method: str) -> dict:
                         for p in about.published]}
 
 
+def changed(name: str, settings: dict | None = None, extras: dict | None = None,
+            student: dict | None = None) -> recipes.Recipe:
+    """Recipe ``name`` (the active profile) with its settings, extras and student protocol changed."""
+    r = recipes.get(name)
+    return replace(r, settings={**r.settings, **(settings or {})}, extras={**r.extras, **(extras or {})},
+                   student=replace(r.student, **(student or {})))
+
+
 def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args: tuple | None = None,
                recipe: recipes.Recipe | None = None, **overrides):
     """One seeded run of recipe ``name`` through :func:`dfkd_book.distill`: a fresh student, the method built by
     the recipe (``overrides`` replace its settings). ``recipe``: a changed copy of the recipe to run instead (a
-    lever: other settings, extras or student protocol). Returns ``(result, teacher, recipe)``; a recipe of restarts
+    lever: other settings, extras or student protocol; ``extras["select"]``, ``["holdout"]``: data-free selection,
+    :mod:`dfkd_book.selection`). Returns ``(result, teacher, recipe)``; a recipe of restarts
     (``extras["restarts"]``) returns a :class:`dfkd_book.restarts.BestOf` as its result."""
     r = recipes.get(name) if recipe is None else recipe
     teacher = zoo.teacher(r.teacher, DATASET)
@@ -50,7 +61,8 @@ def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args:
     config.seed_everything(seed)
     student = zoo.student(r.student_arch, DATASET)
     result = distill(asked, student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress,
-                     name=name, **r.student.kwargs())
+                     name=name, select=r.extras.get("select"), holdout=r.extras.get("holdout", 0.2),
+                     **r.student.kwargs())
     return result, teacher, r
 
 
