@@ -334,3 +334,10 @@ def test_the_fresh_study_gives_the_final_and_the_selected_student_of_one_run(lab
     assert out["selected_val_acc"] == val[at]
     assert out["fresh_agreement"][at] == max(out["fresh_agreement"])
     assert out["recipe"]["extras"]["select"] == "agreement" and 0 <= out["test_acc"] <= 100
+
+
+def test_the_fresh_study_changes_only_settings_its_recipes_have():
+    for label, (name, settings) in levers.FRESH.items():
+        r = recipes.get(name)
+        assert set(settings) <= set(r.settings), label
+        assert label.split(",")[0] == name and (settings or label == name)

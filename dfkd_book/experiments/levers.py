@@ -305,11 +305,11 @@ def blackbox(job: dict) -> dict:
 
 
 def fresh(job: dict) -> dict:
-    """One run of recipe ``FRESH[label]`` with ``select="agreement"`` on fresh samples: drawing them leaves the run
-    as it was, so the curve's last point is the recipe's final student (``val_acc``) and the student it returns is
-    the selected one (``selected_val_acc``, ``test_acc``); the fresh samples' teacher queries are counted."""
-    name = FRESH[job["label"]]
-    r = changed(name, extras={"select": "agreement"})
+    """One run of :data:`FRESH`'s recipe (its settings changed) with ``select="agreement"`` on fresh samples:
+    drawing them leaves the run as it was, so the curve's last point is the final student (``val_acc``) and the
+    student it returns the selected one (``selected_val_acc``, ``test_acc``); the fresh samples' queries count."""
+    name, settings = FRESH[job["label"]]
+    r = changed(name, settings, {"select": "agreement"})
     val, test = students.eval_sets()
     res, _, _ = recipe_runs.run_recipe(name, job["seed"], val, progress=False, recipe=r)
     h = res.history
