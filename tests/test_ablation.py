@@ -341,3 +341,20 @@ def test_the_fresh_study_changes_only_settings_its_recipes_have():
         r = recipes.get(name)
         assert set(settings) <= set(r.settings), label
         assert label.split(",")[0] == name and (settings or label == name)
+
+
+def test_a_recipe_that_makes_samples_while_its_student_trains_gives_its_runs_samples(monkeypatch, tmp_path):
+    """recipe_set of SSD-KD with Fast's generator (a hybrid's part): the replay buffer its seed-0 run ends with,
+    cached like a static set."""
+    from types import SimpleNamespace
+
+    from dfkd_book import config
+    from dfkd_book.experiments import recipe_runs
+
+    made = torch.rand(6, 1, 32, 32)
+    calls = []
+    monkeypatch.setattr(config, "cache_dir", lambda what: tmp_path)
+    monkeypatch.setattr(recipe_runs, "run_recipe",
+                        lambda name, seed, **kw: calls.append((name, seed)) or (SimpleNamespace(pool=made), None, None))
+    assert torch.equal(levers.recipe_set("ssd-kd-fast"), made) and calls == [("ssd-kd-fast", 0)]
+    assert torch.equal(levers.recipe_set("ssd-kd-fast"), made) and len(calls) == 1  # the cached set

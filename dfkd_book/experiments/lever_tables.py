@@ -73,6 +73,9 @@ GENERALISE_ONE = {
     "arbitrary-best: hybrid, equal shares with DeepInversion images":
         (None, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
     "arbitrary-best: hybrid, equal shares with ZSKD impressions": (None, {}, {"hybrid": "zskd"}),
+    # SSD-KD with Fast's generator inverts LeNet-5-BN too; its samples are its seed-0 run's replay buffer
+    "arbitrary-best: hybrid, equal shares with SSD-KD-fast samples":
+        (None, {}, {"hybrid": "ssd-kd-fast", "teacher": "lenet5bn"}),
     "zskd: hybrid, equal shares with DeepInversion images":
         (None, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
     "arbitrary-best: hybrid with DeepInversion images, CutMix":

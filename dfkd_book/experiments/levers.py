@@ -232,7 +232,8 @@ def mte(job: dict) -> list[dict]:
 def recipe_set(name: str, device=None) -> torch.Tensor:
     """Recipe ``name``'s static transfer set made from seed 0 (:func:`dfkd_book.loop.transfer_set`, the active
     profile), (N, *input shape) float32 on the CPU; cached (atomic write) under the recipe, profile, torch and
-    device type, so every run and worker of a study distils the same set."""
+    device type, so every run and worker of a study distils the same set. A recipe whose method makes its samples
+    while its student trains (SSD-KD) gives the samples its seed-0 run made (its replay buffer at the end)."""
     r = recipes.get(name)
     key = json.dumps({"recipe": r.as_dict(), "profile": config.profile(), "torch": torch.__version__,
                       "device": config.device().type}, sort_keys=True, default=str)
@@ -240,7 +241,11 @@ def recipe_set(name: str, device=None) -> torch.Tensor:
     if path.exists():
         return torch.load(path)
     teacher = zoo.teacher(r.teacher, DATASET)
-    x, _ = transfer_set(teacher, r.build(*r.args(teacher)), seed=0, device=device, progress=False)
+    method = r.build(*r.args(teacher))
+    if getattr(method, "made_at_once", False):
+        x, _ = transfer_set(teacher, method, seed=0, device=device, progress=False)
+    else:
+        x = recipe_runs.run_recipe(name, 0, progress=False)[0].pool
     x = x.detach().float().cpu()
     config.atomic_write(path, lambda f: torch.save(x, f))
     return x
