@@ -87,14 +87,23 @@ GENERALISE_ONE = {
     "deepinversion: no warm-up": (None, {"warmup": 0}, {}),
     # issue 49: the same set and student with the teacher behind an API (dfkd_book.blackbox), and its defences
     **{f"arbitrary-best: {label}": (None, {}, {"api": api}) for label, api in API_LEVERS.items()},
+    # a rounded or truncated answer read at τ = 1 instead of 20 (τ = 20 flattens the floored zeros into weight)
+    **{f"arbitrary-best: {label}, τ = 1": (None, {"T": 1.0}, {"api": API_LEVERS[label]})
+       for label in ("API, probabilities rounded to 1 decimal", "API, top-2 probabilities")},
 }
 GENERALISE_LABELS = tuple(f"{r}: {lever}" for r in GENERALISE_RECIPES for lever in GENERALISE) + tuple(GENERALISE_ONE)
 
 
-#: label → (recipe, its settings changed, its student protocol changed): the recipes of chapter 8 and their doublings
+#: label → (recipe, its settings changed, its student protocol changed[, its extras changed]): the recipes of chapter
+#: 8, their doublings and the official settings the recipes left
 BLACKBOX = {"dfme": ("dfme", {}, {}), "dfme, 6,000 steps": ("dfme", {}, {"steps": 6_000}),
             "dfme, student lr 0.1 (the official)": ("dfme", {}, {"lr": 0.1}), "ideal": ("ideal", {}, {}),
-            "ideal, 120 rounds": ("ideal", {"rounds": 120}, {"steps": 120 * 121 // 2})}
+            "ideal, 120 rounds": ("ideal", {"rounds": 120}, {"steps": 120 * 121 // 2}),
+            # the official generator width (the recipes use 32, what this CPU affords)
+            "dfme, generator width 128 (the official)": ("dfme", {"width": 128}, {}),
+            "ideal, generator width 128 (the official)": ("ideal", {"width": 128}, {}),
+            # an API that answers logits: DFME's own setting (log-probabilities floored at 1e-8 otherwise)
+            "dfme, a logits API": ("dfme", {}, {}, {"api": {"access": "logits"}})}
 
 
 #: label → (recipe, its settings changed): the generator recipes run with data-free selection on fresh samples of

@@ -298,8 +298,8 @@ def generalise(job: dict) -> dict:
 def blackbox(job: dict) -> dict:
     """One run of a black-box recipe (:data:`BLACKBOX`), the teacher behind the recipe's API, evaluated on the
     validation split (its curve against teacher queries), the final student's test accuracy beside."""
-    name, settings, student = BLACKBOX[job["label"]]
-    r = changed(name, settings, None, student)
+    name, settings, student, *extras = BLACKBOX[job["label"]]
+    r = changed(name, settings, extras[0] if extras else None, student)
     val, test = students.eval_sets()
     res, _, _ = recipe_runs.run_recipe(name, job["seed"], val, progress=False, recipe=r)
     h = res.history
