@@ -290,11 +290,11 @@ def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch)
         name, lever = label.split(": ", 1)
         assert name in levers.GENERALISE_RECIPES and (lever in levers.GENERALISE or label in levers.GENERALISE_ONE)
     for label, (_, options, changes) in levers.GENERALISE_ONE.items():
-        assert set(changes) <= {"teacher", "batch_statistics", "hybrid", "api"} and (changes or options), label
+        assert set(changes) <= {"teacher", "batch_statistics", "hybrid", "api", "set"} and (changes or options), label
         assert changes.get("hybrid", "zskd") in recipes.RECIPES and changes.get("teacher", "lenet5") in zoo.RECIPES
     sets = {"arbitrary-best": torch.rand(10, 1, 32, 32), "deepinversion": torch.rand(3, 1, 32, 32),
             "arbitrary-noise": torch.rand(10, 1, 32, 32)}
-    monkeypatch.setattr(levers, "recipe_set", lambda name, device=None: sets[name])
+    monkeypatch.setattr(levers, "recipe_set", lambda name, device=None, settings=None: sets[name])
     val = (torch.rand(20, 1, 32, 32), torch.randint(0, 10, (20,)))
     monkeypatch.setattr(students, "eval_sets", lambda: (val, val))
     hybrid = levers.generalise({"label": "arbitrary-best: hybrid, equal shares with DeepInversion images",
@@ -358,3 +358,19 @@ def test_a_recipe_that_makes_samples_while_its_student_trains_gives_its_runs_sam
                         lambda name, seed, **kw: calls.append((name, seed)) or (SimpleNamespace(pool=made), None, None))
     assert torch.equal(levers.recipe_set("ssd-kd-fast"), made) and calls == [("ssd-kd-fast", 0)]
     assert torch.equal(levers.recipe_set("ssd-kd-fast"), made) and len(calls) == 1  # the cached set
+
+
+def test_a_set_lever_makes_the_changed_recipes_set_and_caches_it_apart(monkeypatch, tmp_path):
+    """``set`` changes: recipe_set makes the set of the recipe with its method's settings changed, cached under
+    that recipe (not the unchanged one's)."""
+    from dfkd_book import config
+
+    made = []
+    monkeypatch.setattr(config, "cache_dir", lambda what: tmp_path)
+    monkeypatch.setattr(levers, "transfer_set", lambda t, m, **kw: made.append(m.n) or (torch.rand(4, 1, 32, 32), None))
+    label = "arbitrary-best: 4 times the set (240,000 images)"
+    change = levers.GENERALISE_ONE[label][2]["set"]
+    levers.recipe_set("arbitrary-best", settings=change)
+    levers.recipe_set("arbitrary-best")
+    levers.recipe_set("arbitrary-best", settings=change)
+    assert made == [240_000, recipes.get("arbitrary-best").settings["n"]] and len(list(tmp_path.iterdir())) == 2

@@ -229,12 +229,13 @@ def mte(job: dict) -> list[dict]:
 
 
 
-def recipe_set(name: str, device=None) -> torch.Tensor:
-    """Recipe ``name``'s static transfer set made from seed 0 (:func:`dfkd_book.loop.transfer_set`, the active
-    profile), (N, *input shape) float32 on the CPU; cached (atomic write) under the recipe, profile, torch and
-    device type, so every run and worker of a study distils the same set. A recipe whose method makes its samples
-    while its student trains (SSD-KD) gives the samples its seed-0 run made (its replay buffer at the end)."""
-    r = recipes.get(name)
+def recipe_set(name: str, device=None, settings: dict | None = None) -> torch.Tensor:
+    """Recipe ``name``'s static transfer set (its method's ``settings`` changed, when given) made from seed 0
+    (:func:`dfkd_book.loop.transfer_set`, the active profile), (N, *input shape) float32 on the CPU; cached (atomic
+    write) under the recipe, profile, torch and device type, so every run and worker of a study distils the same
+    set. A recipe whose method makes its samples while its student trains (SSD-KD) gives the samples its seed-0
+    run made (its replay buffer at the end)."""
+    r = changed(name, settings) if settings else recipes.get(name)
     key = json.dumps({"recipe": r.as_dict(), "profile": config.profile(), "torch": torch.__version__,
                       "device": config.device().type}, sort_keys=True, default=str)
     path = config.cache_dir("sets") / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
@@ -245,7 +246,7 @@ def recipe_set(name: str, device=None) -> torch.Tensor:
     if getattr(method, "made_at_once", False):
         x, _ = transfer_set(teacher, method, seed=0, device=device, progress=False)
     else:
-        x = recipe_runs.run_recipe(name, 0, progress=False)[0].pool
+        x = recipe_runs.run_recipe(name, 0, progress=False, recipe=r)[0].pool
     x = x.detach().float().cpu()
     config.atomic_write(path, lambda f: torch.save(x, f))
     return x
@@ -259,7 +260,7 @@ def generalise(job: dict) -> dict:
     evaluation's (the best-epoch rule applied to validation)."""
     name, lever = job["label"].split(": ", 1)
     mix, options, changes = GENERALISE_ONE.get(job["label"]) or (*GENERALISE[lever], {})
-    r, x = recipes.get(name), recipe_set(name)
+    r, x = recipes.get(name), recipe_set(name, settings=changes.get("set"))
     method = TransferSet(x)
     if "hybrid" in changes:  # the two sets in equal shares (the smaller repeated to the larger's size)
         method = Hybrid([method, TransferSet(recipe_set(changes["hybrid"]))])
@@ -385,10 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(e))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     if a.study == "generalise":  # the transfer sets, made once here rather than by every worker at once
-        names = [n for j in todo for n in (j["label"].split(": ", 1)[0],
-                                           GENERALISE_ONE.get(j["label"], (0, 0, {}))[2].get("hybrid")) if n]
-        for name in dict.fromkeys(names):
-            recipe_set(name, config.device())
+        for j in todo:
+            name, changes = j["label"].split(": ", 1)[0], GENERALISE_ONE.get(j["label"], (0, 0, {}))[2]
+            recipe_set(name, config.device(), changes.get("set"))
+            if changes.get("hybrid"):
+                recipe_set(changes["hybrid"], config.device())
     runner.run(todo, STUDIES[a.study][0], a.out, a.workers, minutes=a.minutes, keys=IDENTITY)
     return 0
 
