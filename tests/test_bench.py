@@ -185,6 +185,10 @@ def test_a_recipe_of_restarts_records_every_restart_and_keeps_one_by_the_teacher
     assert rec["teacher_queries"]["forward"] >= made + 3 * 3 * 32
     assert rec["synthesis_s"] > 0 and rec["distillation_s"] > 0
     assert [r["seeds"] for r in rec["per_seed_restarts"]] == [[0, 1, 2], [3, 4, 5]]
+    for k in REQUIRED + leaderboard.REQUIRED:
+        assert k in rec, k
+    row = leaderboard.rows(leaderboard.load(tmp_path, methods=("book",)), tmp_path)[0]  # its row, once it is one
+    assert row.student_acc == rec["student_acc"] and leaderboard.access_of("book") == "black-box soft"
 
 
 def test_seeds_in_worker_processes_are_the_seeds_run_alone(monkeypatch, tmp_path, capsys):
