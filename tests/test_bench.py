@@ -367,6 +367,46 @@ def test_all_resumes_its_own_run_only(monkeypatch, tmp_path, capsys):
     assert bench.main(["all", "--resume", "--out", str(tmp_path)]) == 0  # nothing staged: a new run
 
 
+def test_a_resumed_run_keeps_the_seeds_it_staged(monkeypatch, tmp_path):
+    """Each seed of a method is staged as it is done: interrupted in a method's third seed, bench all --resume
+    runs that seed alone, and the record holds all three, in seed order."""
+    calls = []
+
+    def seed(name, i, stop=False):
+        calls.append((name, i))
+        if stop and i == 2:
+            raise KeyboardInterrupt  # the run is stopped in the third seed
+        return {"acc": 50.0 + i, "history": {"step": [i]}}
+
+    def plan(name, stop=False):
+        return bench.Plan(lambda seeds, progress=True: [lambda i=i: seed(name, i, stop) for i in range(seeds)],
+                          lambda jobs, outs: dict(FAKE, student_acc=sum(o["acc"] for o in outs) / len(outs),
+                                                  per_seed=[o["acc"] for o in outs], seeds=len(outs)))
+
+    monkeypatch.setattr(bench, "METHODS", {"good": plan("good"), "other": plan("other", stop=True)})
+    argv = ["all", "--seeds", "3", "--workers", "1", "--out", str(tmp_path)]
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(argv)
+    progress = json.loads((tmp_path / "bench-all.partial" / "progress.json").read_text())
+    assert list(progress["outputs"]) == ["good"] and list(progress["jobs"]) == ["other"]
+    assert sorted(progress["jobs"]["other"]) == ["0", "1"]  # the seeds done, the one in flight lost
+    monkeypatch.setitem(bench.METHODS, "other", plan("other"))
+    calls.clear()
+    assert bench.main([*argv, "--resume"]) == 0
+    assert calls == [("other", 2)]
+    rec = records.load("other", tmp_path)
+    assert rec["per_seed"] == [50.0, 51.0, 52.0] and rec["run_id"] == progress["run_id"]
+    # every seed staged, none run: the record is made from them
+    staged = runner.Staged(tmp_path, "again", {"x": 1})
+    for i in range(3):
+        staged.add_job("other", i, {"acc": 60.0 + i})
+    calls.clear()
+    made = []
+    bench._make(["other"], 3, 1, None, lambda n, out, s: made.append((n, out)), runner.Staged(tmp_path, "again", {
+        "x": 1}, resume=True))
+    assert calls == [] and made[0][1]["per_seed"] == [60.0, 61.0, 62.0]
+
+
 def _record(method, **kw):
     env = dict(commit="a" * 40, run_id="run-1", device="cpu", threads=1, workers=2, profile="full", torch="2.x",
                date="2026-01-01T00:00:00+00:00")

@@ -209,13 +209,20 @@ SUMMARIES = ("mte", "speed")
 NOT_IN_ALL = ("speed", *GAMES)
 
 
-def _make(names: list[str], seeds: int, workers: int, threads: int | None, done: Callable) -> None:
+def _make(names: list[str], seeds: int, workers: int, threads: int | None, done: Callable,
+          stage: runner.Staged | None = None) -> None:
     """Make each output of ``names`` and call ``done(name, record or exception, seconds)``: every :class:`Plan`'s
-    jobs on :func:`~dfkd_book.experiments.runner.execute`; a plain function (``speed``) first, alone here."""
+    jobs on :func:`~dfkd_book.experiments.runner.execute`; a plain function (``speed``) first, alone here. With a
+    ``stage``, each job's output (a seed) is staged as it is done and a job staged before is not run again."""
     plans = {n: METHODS[n] for n in names if isinstance(METHODS[n], Plan)}
     jobs = {n: plans[n].jobs(seeds, workers == 1) if n in plans else partial(METHODS[n], seeds) for n in names}
+    kept = {n: stage.jobs(n) if stage is not None else {} for n in plans}
+    todo = {n: [i for i in range(len(jobs[n])) if i not in kept[n]] for n in plans}
 
     def finished(name: str, out, seconds: float) -> None:
+        if name in plans and isinstance(out, list):  # the staged seeds and this session's, in job order
+            made = dict(zip(todo[name], out))
+            out = [kept[name][i] if i in kept[name] else made[i] for i in range(len(jobs[name]))]
         try:
             out = plans[name].finish(jobs[name], out) if name in plans and isinstance(out, list) else out
         except Exception as e:  # noqa: BLE001 — reported by done
@@ -223,11 +230,17 @@ def _make(names: list[str], seeds: int, workers: int, threads: int | None, done:
         done(name, out, seconds)
 
     def each(name: str, i: int, out: dict) -> None:
+        i = todo[name][i]
+        if stage is not None:
+            stage.add_job(name, i, out)
         if workers > 1:
             print(f"   {name} {i + 1}/{len(jobs[name])}: {out.get('acc', '-')} % in {out.get('wall_s', 0):.0f} s",
                   flush=True)
 
-    runner.execute(jobs, finished, workers, threads, each)
+    for n in [n for n in plans if not todo[n]]:  # every seed staged before: only the record is left to make
+        finished(n, [], 0.0)
+    runner.execute({n: [jobs[n][i] for i in todo[n]] if n in plans else jobs[n] for n in names if n not in plans
+                    or todo[n]}, finished, workers, threads, each)
 
 
 def _save(name: str, record: dict, env: dict, results_dir, seconds: float) -> tuple[dict, list]:
@@ -294,8 +307,8 @@ def run_all(names: list[str], results_dir: str | os.PathLike | None = None, summ
     ident = {**{k: env[k] for k in ("device", "profile", "torch", "threads", "workers")}, "seeds": seeds,
              "methods": names}
     return runner.one_run(records.RESULTS if results_dir is None else results_dir, "bench-all", names,
-                          lambda todo, done: _make(todo, seeds, workers, threads, done), _save, env, ident, resume,
-                          fresh, allow_dirty, summary)
+                          lambda todo, done, stage: _make(todo, seeds, workers, threads, done, stage), _save, env,
+                          ident, resume, fresh, allow_dirty, summary)
 
 
 def consistency(results_dir: str | os.PathLike | None = None) -> list[str]:

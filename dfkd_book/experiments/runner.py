@@ -353,9 +353,20 @@ class Staged:
         if key is not None:
             rel = [Path(f).resolve().relative_to(self.dir.resolve()).as_posix() for f in files]
             self.progress["outputs"][key] = {"entry": dict(entry), "files": rel}
+            self.progress.get("jobs", {}).pop(key, None)
         self.progress["wall_s"] = self.wall_s
         text = json.dumps(self.progress, indent=1).encode()
         config.atomic_write(self.path, lambda f: f.write(text))
+
+    def jobs(self, key: str) -> dict[int, object]:
+        """The outputs of output ``key``'s jobs (its seeds) done so far, by job index, while ``key`` is not done."""
+        return {int(i): o for i, o in self.progress.get("jobs", {}).get(key, {}).items()}
+
+    def add_job(self, key: str, i: int, output) -> None:
+        """Job ``i`` of output ``key`` is done: its output (plain data, kept as JSON) is staged, so that a resumed
+        run makes only the jobs not done."""
+        self.progress.setdefault("jobs", {}).setdefault(key, {})[str(i)] = json.loads(json.dumps(output, default=str))
+        self.add(None)
 
     def promote(self) -> None:
         """Move every staged file into ROOT (each ``os.replace``, atomic)."""
@@ -397,9 +408,10 @@ def one_run(root: str | os.PathLike, name: str, keys: Sequence[str], make: Calla
             summary: bool = True) -> dict:
     """Make the outputs ``keys`` as one run of one code (:func:`tree`, checked at the start and as each output is
     done), staged (:class:`Staged`) and moved into ``root`` when all are made (with ``summary``, the summary too:
-    ``runs/NAME.json``). ``make(todo, done)`` makes the outputs not done yet, calling ``done(key, output or
-    exception, seconds)``; ``save(key, output, env, directory, seconds)`` writes one there and returns the record
-    and the paths. A failing output is reported (traceback on stderr); the others still run. Returns the summary:
+    ``runs/NAME.json``). ``make(todo, done, stage)`` makes the outputs not done yet, calling ``done(key, output or
+    exception, seconds)`` (and may stage each job's output: :meth:`Staged.add_job`); ``save(key, output, env,
+    directory, seconds)`` writes one there and returns the record and the paths. A failing output is reported
+    (traceback on stderr); the others still run. Returns the summary:
     ``methods`` (key → ``status``, ``student_acc``, ``wall_s``), ``failed``, ``total_wall_s``, ``env`` with
     ``commit`` and ``run_id``.
 
@@ -425,7 +437,7 @@ def one_run(root: str | os.PathLike, name: str, keys: Sequence[str], make: Calla
             failed[key] = {"status": "failed", "error": f"{type(e).__name__}: {e}", "wall_s": round(seconds, 1)}
         print(f"== {key}: {'failed' if key in failed else 'ok'} in {seconds:.1f} s", flush=True)
 
-    make(todo, done)
+    make(todo, done, stage)
     stage.promote()
     methods = {k: stage.done().get(k) or failed[k] for k in keys}
     result = {"methods": methods, "failed": [k for k, r in methods.items() if r["status"] != "ok"],
