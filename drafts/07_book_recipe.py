@@ -60,6 +60,24 @@ kept = pd.DataFrame(
         for i, r in enumerate(own["per_seed_restarts"])
     ]
 ).set_index("seed")
+gen = dfkd_book.records.load_runs("generalise")  # Appendix A: CutMix at budget
+at_budget = {
+    (r["lever"], r["seed"]): r["val_acc"]
+    for r in gen
+    if r["recipe"] == "arbitrary-best" and r["budget"] == "recipe"
+}
+cut_seeds = sorted(
+    s for lv, s in at_budget if lv == "cutmix" and ("as the yardstick", s) in at_budget
+)
+late = dfkd_book.stats.compare(
+    [at_budget["cutmix", s] for s in cut_seeds],
+    [at_budget["as the yardstick", s] for s in cut_seeds],
+    paired=True,
+)
+glue(
+    "cutmix_at_budget",
+    f"{late.diff:+.2f} points ({late.verdict}, p = {late.p:.3f}, {late.n[0]} seeds)",
+)
 c = dfkd_book.stats.compare(own["per_seed"], one["per_seed"])
 glue("book_acc", f"{own['student_acc']:.2f} ± {own['student_acc_sd']:.2f} %")
 glue(
