@@ -142,3 +142,23 @@ def mean_transition_error(teacher: nn.Module, student: nn.Module, images: torch.
     near the teacher's decision boundaries match better. Raises as :func:`agreeing` and :func:`transition_curves`."""
     x, y = agreeing(teacher, student, images, n, device)
     return transition_curves(teacher, student, x, y, steps=steps, lr=lr, device=device).mte
+
+
+def regions(model: nn.Module, box: float | tuple[float, float] = 2.0, size: int = 200,
+            device: torch.device | None = None) -> torch.Tensor:
+    """The decision regions of a classifier of 2-D points (the toys of chapters 2, 4 and 8): its predicted class on
+    a ``size`` × ``size`` grid over the square [−box, box]² (a number) or [lo, hi]² (a pair), as
+    :func:`dfkd_book.plot.decision_regions` draws them.
+
+    Returns (size, size) int64 on the CPU; row i is the i-th y value from low to high, column j the j-th x value.
+    Raises ValueError for size < 2, an empty square, or a model that does not take (N, 2) points."""
+    lo, hi = (-float(box), float(box)) if isinstance(box, (int, float)) else map(float, box)
+    if not isinstance(size, int) or size < 2 or not hi > lo:
+        raise ValueError(f"regions needs size >= 2 and a square with lo < hi, got size={size!r}, box={box!r}")
+    axis = torch.linspace(lo, hi, size)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
+    try:
+        out = logits(model, grid, device=device)
+    except RuntimeError as e:
+        raise ValueError(f"regions needs a model of (N, 2) points: {e}") from e
+    return out.argmax(1).view(size, size).cpu()

@@ -113,13 +113,11 @@ METHODS: dict[str, About] = {
             ("baseline", 87.35), ("baseline + PS", 90.28), ("baseline + difficulty", 88.57),
             ("baseline + diversity", 89.12), ("baseline + difficulty + diversity", 89.95), ("SSD-KD (all)", 92.92))))),
     "ssd-kd-fast": About("SSD-KD, Fast's meta-generator", "data-free", 6),
-    # leaderboard rows from the one `bench all` run of issue 47 (benched: run by it, a row once it has its record):
     # chapter 7's own recipe, built from the pieces the chapters taught (chosen on the validation split), and the
     # black-box methods of chapter 8
-    "book": About("the book's recipe (best arbitrary set, best of 3 restarts)", "data-free", 7, leaderboard=False,
-                  benched=True),
-    "dfme": About("DFME (black box, probabilities)", "data-free", 8, leaderboard=False, benched=True),
-    "ideal": About("IDEAL (black box, top-1 label)", "data-free", 8, leaderboard=False, benched=True),
+    "book": About("the book's recipe (best arbitrary set, best of 3 restarts)", "data-free", 7),
+    "dfme": About("DFME (black box, probabilities)", "data-free", 8),
+    "ideal": About("IDEAL (black box, top-1 label)", "data-free", 8),
     # the best published Fashion-MNIST data-free students (hard-label black-box), as ANCHORS.md collects them
     # (Fashion-MNIST is in neither IDEAL's nor DFME's paper: these are the DIP-KD paper's runs and quotations)
     "hard-label": About("hard-label black-box (context)", "data-free", 8, leaderboard=False, published=tuple(

@@ -130,6 +130,22 @@ def student(arch: str = "lenet5half", dataset: str = "fashion-mnist") -> nn.Modu
     return models.build(arch, data.channels(name), len(data.classes(name))).to(config.device())
 
 
+def moons_teacher(seed: int = 0, steps: int = 700) -> tuple[nn.Module, tuple[torch.Tensor, torch.Tensor]]:
+    """The teacher of the 2-D toys of chapters 4 and 8: an MLP (2 → 64 → 64 → 2) trained with cross-entropy on
+    :func:`dfkd_book.data.moons` (3,000 points inside [−2, 2]²), Adam 10⁻², batch 128, ``steps`` steps, seeded by
+    ``seed`` (initialisation and batches), so each chapter gets the same teacher.
+
+    Returns ``(teacher, (points (3000, 2), labels (3000,)))``, the teacher frozen in eval mode on the device; its
+    accuracy on the points is ≈ 99 %. Raises ValueError for steps < 1."""
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    pts, lab = data.moons()
+    config.seed_everything(seed)
+    teacher = models.MLP(2, (64, 64), 2)
+    loop.train(teacher, (pts, lab), steps=steps, batch_size=128, lr=1e-2, seed=seed, progress=False)
+    return _freeze(teacher), (pts, lab)
+
+
 def train_teacher(arch: str, dataset: str, path: str | os.PathLike, progress: bool = True) -> dict:
     """Train ``arch`` on ``dataset`` by :data:`RECIPES` and save it atomically to ``path``.
 

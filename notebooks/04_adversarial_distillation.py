@@ -109,7 +109,6 @@ from dfkd_book import (
     plot,
     recipes,
     records,
-    train,
     zoo,
 )
 from dfkd_book.methods import adversarial
@@ -294,19 +293,13 @@ check.map("{:.1e}".format)
 
 # %%
 BOX = 2.0
-pts, lab = data.moons()  # two half-moons, centred, each coordinate of sd 0.6
-config.seed_everything(0)
-toy_teacher = models.MLP(2, (64, 64), 2)
-train(
-    toy_teacher, (pts, lab), steps=700, batch_size=128, lr=1e-2, progress=False
-)
-axis = torch.linspace(-BOX, BOX, 200)
-grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
-toy_regions = {}  # student step -> the student's predicted class on the grid
+# an MLP trained on two half-moons (centred, each coordinate of sd 0.6)
+toy_teacher, (pts, lab) = zoo.moons_teacher()
+toy_regions = {}  # student step -> its predicted class on a 200 x 200 grid
 
 
 def record_regions(step, student, generator):
-    toy_regions[step] = kd.logits(student, grid).argmax(1).view(200, 200)
+    toy_regions[step] = boundary.regions(student, BOX)
 
 
 toy_steps = config.pick(quick=800, full=2_000)  # 10 per outer step
@@ -315,7 +308,7 @@ toy_student = models.MLP(2, (16, 16), 2)
 toy_game = methods.ZSKT(models.PointGenerator(nz=8, box=BOX), **snaps)
 fit = dict(steps=toy_steps, batch_size=128, lr=2e-3, clip=5.0, progress=False)
 toy = distill(toy_teacher, toy_student, toy_game, eval_set=(pts, lab), **fit)
-toy_teacher_regions = kd.logits(toy_teacher, grid).argmax(1).view(200, 200)
+toy_teacher_regions = boundary.regions(toy_teacher, BOX)
 toy_snaps, at = dict(toy.method.snapshots), (0, 200, 600, toy.steps)
 frames = [(f"step {s}", toy_regions[s], toy_snaps[s]) for s in at]
 fig = plot.decision_regions(toy_teacher_regions, frames, BOX, data=(pts, lab))

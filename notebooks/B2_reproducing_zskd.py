@@ -84,12 +84,12 @@ print(
     f"bench record: {bench_rec['seeds']} seeds of the recipe, "
     f"{bench_rec['student_acc']:.2f} ± {bench_rec['student_acc_sd']:.2f} % "
     f"(per seed {bench_rec['per_seed']}), "
-    f"{bench_rec['student_steps']:,} student steps each"
+    f"{bench_rec['steps']:,} student steps each"
 )
 print(
     f"made on {leaderboard.where(bench_rec)}, commit "
     f"{bench_rec['commit'][:7]}, {bench_rec['date'][:10]}; crafting "
-    f"{bench_rec['crafting_s_per_seed']} s and distillation "
+    f"{bench_rec['synthesis_s_per_seed']} s and distillation "
     f"{bench_rec['distillation_s_per_seed']} s per seed"
 )
 print(
@@ -479,7 +479,7 @@ lever_runs = records.load_runs("zskd-levers")
 made = [
     (
         "recipe record",
-        bench_rec["student_steps"],
+        bench_rec["steps"],
         leaderboard.where(bench_rec),
         bench_rec["seeds"],
     )

@@ -440,13 +440,12 @@ def test_consistency_flags_records_that_are_not_one_runs(tmp_path):
     assert found == ["the run failed ssd-kd", f"not written by the run run-3 (commit {'c' * 12}): kd-real"]
 
 
-def test_check_reports_on_the_committed_records(capsys):
-    """The committed records come from several commits today (the one `bench all` run is still to be made): the
-    check prints what keeps them from being one run's and does not fail the tests on it."""
-    code = bench.main(["check"])
-    out = capsys.readouterr().out
-    assert code in (0, 1) and out.startswith("one complete bench all run" if code == 0 else "not one complete")
-    print(out)
+def test_the_committed_records_are_one_bench_all_run(capsys):
+    """Every committed record (and runs/mte.json) comes from the one `bench all --seeds 3` run of
+    runs/bench-all.json: one clean commit, one device, one thread setting, the full profile, three seeds."""
+    assert bench.consistency() == []
+    assert bench.main(["check"]) == 0
+    assert capsys.readouterr().out.startswith("one complete bench all run")
 
 
 def test_the_methods_are_the_method_tables():
@@ -482,18 +481,18 @@ def test_committed_kd_real_result_is_full_profile_and_meets_the_paper():
 def test_committed_zskd_result_is_full_profile_and_complete():
     """results/records/zskd.json comes from a real full-profile run of `bench zskd --seeds 3`."""
     rec = records.load("zskd")
-    for k in REQUIRED + ("impressions", "steps_per_impression", "impression_steps", "crafting_s",
+    for k in REQUIRED + ("transfer_samples", "steps_per_impression", "impression_steps", "synthesis_s",
                          "distillation_s"):
         assert k in rec, k
     assert rec["profile"] == "full"
     paper = recipes.published("zskd", "impressions").value * recipes.published("zskd", "steps per impression").value
-    assert rec["impression_steps"] == rec["impressions"] * rec["steps_per_impression"] <= paper / 10
+    assert rec["impression_steps"] == rec["transfer_samples"] * rec["steps_per_impression"] <= paper / 10
     assert rec["history"]["test_acc"][-1] == pytest.approx(first_seed_acc(rec), abs=0.01)
     # the chapter's multi-seed record (issue: ZSKD at the paper's number, ranked over seeds)
     assert rec["seeds"] >= 3 and len(rec["per_seed"]) == rec["seeds"]
-    assert len(rec["crafting_s_per_seed"]) == len(rec["distillation_s_per_seed"]) == rec["seeds"]
+    assert len(rec["synthesis_s_per_seed"]) == len(rec["distillation_s_per_seed"]) == rec["seeds"]
     assert rec["student_acc"] == pytest.approx(sum(rec["per_seed"]) / rec["seeds"], abs=0.01)
-    assert rec["student_steps"] == recipes.get("zskd", "full").student.steps == rec["recipe"]["student"]["steps"]
+    assert rec["steps"] == recipes.get("zskd", "full").student.steps == rec["recipe"]["student"]["steps"]
     assert "worth_real_images" in rec
 
 
@@ -501,12 +500,12 @@ def test_committed_zskd_result_is_full_profile_and_complete():
 def test_committed_arbitrary_results_are_full_profile_and_complete(method):
     """results/records/arbitrary-*.json come from real full-profile runs of `bench METHOD`."""
     rec = records.load(method)
-    for k in REQUIRED + ("transfer_size", "composition", "examined", "balancing_s", "distillation_s"):
+    for k in REQUIRED + ("transfer_samples", "composition", "examined", "synthesis_s", "distillation_s"):
         assert k in rec, k
     assert rec["profile"] == "full" and rec["method"] == method
-    assert rec["transfer_size"] <= 60_000  # no larger than the teacher's training set, as in the paper
+    assert rec["transfer_samples"] <= 60_000  # no larger than the teacher's training set, as in the paper
     kept = sum(sum(c["kept_per_source"].values()) for c in rec["composition"].values())
-    assert kept == rec["transfer_size"] == rec["transfer_samples"]
+    assert kept == rec["transfer_samples"]
     assert rec["history"]["test_acc"][-1] == pytest.approx(first_seed_acc(rec), abs=0.01)
 
 
@@ -555,25 +554,21 @@ def test_committed_inversion_results_are_full_profile_and_complete(method):
 def test_committed_ssd_kd_result_is_full_profile_and_small_scale(name):
     """results/records/ssd-kd.json and ssd-kd-fast.json come from real full-profile runs of chapter 6's recipes."""
     rec = records.load(name)
-    for k in REQUIRED + ("synthetic_samples", "buffer_capacity", "history"):
+    for k in REQUIRED + ("transfer_samples", "buffer_capacity", "history"):
         assert k in rec, k
     assert rec["profile"] == "full" and rec["teacher"] == "lenet5bn"
-    assert rec["synthetic_samples"] <= 6_000
+    assert rec["transfer_samples"] <= 6_000
     assert rec["history"]["test_acc"][-1] == pytest.approx(first_seed_acc(rec), abs=0.01)
 
 
 def test_committed_bench_all_run_covered_every_method():
-    """The committed `bench all` run (results/runs/bench-all.json) covered methods `bench all` still selects; a
-    leaderboard method added after it (SSD-KD with Fast's generator) has a full-profile record of its own, from a
-    later commit; a method benched before it is a row has no record until a run makes it."""
+    """The committed `bench all` run (results/runs/bench-all.json) ran every method `bench all` selects, none
+    failed, and every record is one of its outputs (no record of another run is left beside them)."""
     summary = records.load_summary("bench-all")
     assert summary["failed"] == [] and summary["profile"] == "full" and "commit" in summary
-    covered = set(summary["methods"])
-    assert covered <= set(bench.select()), "the committed run ran a method bench all no longer has"
-    pending = {m for m in recipes.benched() if not recipes.about(m).leaderboard}
-    for m in set(bench.select()) - covered - pending:
-        rec = records.load(m)
-        assert rec["profile"] == "full" and rec["commit"] != summary["commit"], m
+    assert set(summary["methods"]) == set(bench.select())
+    for m in records.methods():
+        assert records.load(m)["commit"] == summary["commit"], m
 
 
 # ---------------------------------------------------------------------------------------------------- the recipes

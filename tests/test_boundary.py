@@ -62,3 +62,31 @@ def test_bad_input():
         boundary.transition_curves(m, m, torch.rand(3, 1, 8, 8), labels=torch.zeros(2), device=CPU)
     with pytest.raises(ValueError, match="n must be"):
         boundary.agreeing(m, m, torch.rand(3, 1, 8, 8), n=0, device=CPU)
+
+
+def test_regions_read_the_grid_row_by_y_and_column_by_x():
+    """A classifier of 'x > 0' splits the grid by column, one of 'y > 0.6' by row; the square can be a pair."""
+    by_x = nn.Linear(2, 2)
+    with torch.no_grad():
+        by_x.weight.copy_(torch.tensor([[-1.0, 0.0], [1.0, 0.0]]))
+        by_x.bias.zero_()
+    r = boundary.regions(by_x, box=2.0, size=10, device=CPU)
+    assert r.shape == (10, 10) and r.dtype == torch.int64
+    assert (r[:, :5] == 0).all() and (r[:, 5:] == 1).all()  # columns left of x = 0 are class 0
+    by_y = nn.Linear(2, 2)
+    with torch.no_grad():
+        by_y.weight.copy_(torch.tensor([[0.0, -1.0], [0.0, 1.0]]))
+        by_y.bias.copy_(torch.tensor([0.6, -0.6]))
+    r = boundary.regions(by_y, box=(0, 1), size=5, device=CPU)  # y in 0, .25, .5, .75, 1
+    assert (r[:3] == 0).all() and (r[3:] == 1).all()
+
+
+@pytest.mark.parametrize("kw", [dict(size=1), dict(box=0.0), dict(box=(1, 0))])
+def test_regions_refuse_an_empty_grid(kw):
+    with pytest.raises(ValueError, match="regions needs"):
+        boundary.regions(nn.Linear(2, 2), **kw)
+
+
+def test_regions_name_a_model_that_does_not_take_points():
+    with pytest.raises(ValueError, match=r"\(N, 2\) points"):
+        boundary.regions(nn.Linear(3, 2), device=CPU)

@@ -45,7 +45,7 @@ def test_committed_records_are_full_profile_and_their_provenance_is_stated():
 
 ACCS = {"kd-real": 90.0, "zskd": 60.0, "arbitrary-noise": 30.0, "arbitrary-best": 70.0, "adversarial": 65.0,
         "bn-stats": 50.0, "activation-records": 40.0, "spectral": 66.0, "deepinversion": 55.0, "ssd-kd": 72.0,
-        "ssd-kd-fast": 45.0}
+        "ssd-kd-fast": 45.0, "book": 20.0, "ideal": 15.0, "dfme": 10.0}
 
 
 def _record(method, acc, kind="synthetic", teacher_acc=90.0, **more):
@@ -76,15 +76,15 @@ def _edit(results, method, **change):
 
 def test_rows_group_the_methods_by_the_method_table_and_rank_by_accuracy(results):
     board = leaderboard.rows(leaderboard.load(results), results)
-    assert [r.group for r in board] == ["data-free"] * 8 + ["metadata"] * 2 + ["real data"]
+    assert [r.group for r in board] == ["data-free"] * 11 + ["metadata"] * 2 + ["real data"]
     assert all(r.group == recipes.about(r.method).group and r.name == recipes.about(r.method).label
                and r.chapter == recipes.about(r.method).chapter for r in board)
     assert [r.method for r in board][:2] == ["ssd-kd", "arbitrary-best"]
-    assert [r.method for r in board][8:] == ["spectral", "activation-records", "kd-real"]
-    free = [r.student_acc for r in board[:8]]
+    assert [r.method for r in board][8:] == ["book", "ideal", "dfme", "spectral", "activation-records", "kd-real"]
+    free = [r.student_acc for r in board[:11]]
     assert free == sorted(free, reverse=True)
     # every gap is far beyond the seeds' noise (sd 0.5): one method a rank, the ceiling unranked
-    assert [r.rank for r in board] == ["1", "2", "3", "4", "5", "6", "7", "8", "1", "2", ""]
+    assert [r.rank for r in board] == [*map(str, range(1, 12)), "1", "2", ""]
     assert board[0].retention == pytest.approx(0.8) and board[0].seeds == 3 and board[0].sd == 0.5
     assert board[0].p_vs_best is None and 0 < board[1].p_vs_best < 0.05
     assert board[1].p_vs_best == pytest.approx(stats.compare([71.5, 72.0, 72.5], [69.5, 70.0, 70.5]).p)
@@ -225,7 +225,7 @@ def test_provenance_names_the_bench_all_run(results):
     records.save_summary("bench-all", summary, results)
     assert leaderboard.provenance(recs, results) == (
         "One `python -m dfkd_book.experiments.bench all` run, full profile, on cpu, 2 cores (torch 2.15.0), commit "
-        "abc1234, 2026-11-22: 40 minutes for 11 methods.")
+        "abc1234, 2026-11-22: 40 minutes for 14 methods.")
     # a record re-run since (a chapter's multi-seed record) is named after the run
     rerun = {**recs, "zskd": {**recs["zskd"], "commit": "def5678", "seeds": 3, "date": "2026-11-26T00:00:00+00:00"}}
     text = leaderboard.provenance(rerun, results)
