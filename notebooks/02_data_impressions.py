@@ -89,6 +89,7 @@ import kornia.augmentation as K
 import pandas as pd
 import torch
 from dfkd_book import (
+    boundary,
     chapters,
     compare,
     config,
@@ -383,9 +384,11 @@ chapters.glue(
     ", ".join(f"{k} → {j}" for k, j in enumerate(toy_near.tolist())),
 )
 
-grid_1d = torch.linspace(0, 1, 200)
-grid = torch.stack(torch.meshgrid(grid_1d, grid_1d, indexing="xy"), -1)
-regions = lambda m: kd.logits(m, grid.reshape(-1, 2)).argmax(1).view(200, 200)
+
+def regions(m):  # its predicted class on a 200 x 200 grid over the unit square
+    return boundary.regions(m, (0.0, 1.0))
+
+
 frames = []
 for tau in (20.0, 1.0):
     toy_dis = zskd.data_impressions(

@@ -223,9 +223,8 @@ fig = plot.accuracy_vs_queries(
 # %% [markdown]
 # Read at a budget, each curve gives the accuracy of its last evaluation within it (the winner among the
 # data-free methods is shaded; KD on real data labels each training image once, so it needs few queries — what it
-# needs is the data). A curve cut before its end comes from a run planned for a longer budget, its learning-rate
-# schedule unfinished: its number there is a lower bound on what a run *planned* for the budget would reach. "–"
-# means the method had not yet evaluated a student (it was still making its transfer set).
+# needs is the data). A curve cut short, its schedule unfinished, is a lower bound on a run planned for that
+# budget; "–": no student evaluated yet.
 
 # %% tags=["hide-input"]
 budgets = {"10⁵ queries": 1e5, "10⁶ queries": 1e6, "10⁷ queries": 1e7}
@@ -444,11 +443,8 @@ glue(
 # * **Better samples.** Appendix B.5 lists what was tried for DeepInversion's images and what each lever bought;
 #   Appendix B.6 shows that SSD-KD's gain here came from the generator and the student's start, not from its sample
 #   selection.
-# * **Students that generalise off the transfer set.** The seeds of one method spread far on the same set (balanced
-#   noise most of all): where a student lands off the set depends on its start. In Appendix A's lever study,
-#   CutMix between the transfer images, re-labelled by the teacher, lifted the 5,000-step students of all four
-#   sets it was tried on ({glue:text}`cutmix_gain`, pooled); averaging the student's weights and choosing a
-#   checkpoint by a data-free signal did not (and see the next section for CutMix at a full budget).
+# * **Students that generalise off the transfer set.** The seeds of one method spread far on the same set: where
+#   a student lands off the set depends on its start. The next section measures what the book can do about it.
 
 # %% [markdown]
 # ## The book's own recipe, built from the pieces
@@ -459,8 +455,8 @@ glue(
 #    classes (Algorithm 1 of Nayak et al. 2021) — the best data-free set on this teacher, and cheap to make.
 # 2. **The student protocol of Appendix A**: Adam 10⁻², τ = 20, a cosine schedule, ZSKD's heavy augmentation
 #    re-labelled by the teacher, 20,000 steps, chosen on a validation split.
-# 3. **A data-free choice between restarts.** Three students taught from three seeds on one set end several
-#    points apart, and the teacher can tell which one learnt it best without a single label. Train $K$ students
+# 3. **A data-free choice between restarts.** Students taught from different seeds on one set end points apart;
+#    the teacher can rank them without a label. Train $K$ students
 #    $S_1,\dots,S_K$, each holding out its own fifth $H_k$ of the set, and keep
 #
 #    $$k^\star = \arg\max_k \; \max_t \; \frac{1}{|H_k|} \sum_{x \in H_k}
@@ -523,7 +519,8 @@ late = dfkd_book.stats.compare(
 )
 glue(
     "cutmix_at_budget",
-    f"{late.diff:+.2f} points ({late.verdict}, p = {late.p:.3f}, {late.n[0]} seeds)",
+    f"{late.diff:+.2f} points ({late.verdict}, "
+    f"p = {late.p:.3f}, {late.n[0]} seeds)",
 )
 c = dfkd_book.stats.compare(own["per_seed"], one["per_seed"])
 glue("book_acc", f"{own['student_acc']:.2f} ± {own['student_acc_sd']:.2f} %")
@@ -556,22 +553,17 @@ kept
 
 # %% [markdown]
 # The book's recipe reaches {glue:text}`book_acc` over three seeds, {glue:text}`book_vs_one`, for
-# {glue:text}`book_queries` teacher queries against {glue:text}`one_queries`: three students' worth. The choice
-# itself did what it was asked: reading the teacher's answers alone, it kept the restart that the test set also
-# ranks first in {glue:text}`picks_best` seeds (the test column is shown, never used). What it could not give back
-# is the fifth of the set each restart held out: the {glue:text}`n_restarts` restarts' students average
-# {glue:text}`restart_mean`, {glue:text}`held_cost` points below single students taught on the whole set, and on
-# average the best of three such students does not reach them. (On the validation split of Appendix A the same rule
-# gave a steadier student, not a better one.) A held-out slice drawn *beside* the set — more natural images, sorted
-# by the same teacher — would keep the whole set for training; it is the next lever to measure. The best published
-# data-free student on Fashion-MNIST is {glue:text}`book_paper`; the book's numbers are final (or
-# data-free-selected) students.
+# {glue:text}`book_queries` teacher queries against {glue:text}`one_queries`. The choice did what it was asked:
+# reading the teacher's answers alone, it kept the restart that the test set also ranks first in
+# {glue:text}`picks_best` seeds (the test column is shown, never used). What it could not give back is the fifth
+# each restart held out: the {glue:text}`n_restarts` restarts average {glue:text}`restart_mean`,
+# {glue:text}`held_cost` points below students taught on the whole set. A held-out slice drawn *beside* the set —
+# more natural images, sorted by the same teacher — would keep the whole set for training; it is the next lever
+# to measure. The best published data-free student on Fashion-MNIST is {glue:text}`book_paper`.
 #
-# Appendix A tried six more levers on top of it, each on the validation split: mixup and CutMix between the
-# transfer images, weight averaging, hybrid sets of natural and synthetic images, and for noise the teacher's BN
-# on each batch's own statistics. CutMix alone lifted the short students of every set ({glue:text}`cutmix_gain`),
-# but at the recipe's 20,000 steps it gave {glue:text}`cutmix_at_budget` on the validation split: it helps a
-# student that has not finished learning, not one that has.
+# Appendix A tried more levers on the validation split (mixup, weight averaging, hybrid sets, BN on each batch's
+# statistics). CutMix lifted the short students of every set ({glue:text}`cutmix_gain`), but at the recipe's 20,000
+# steps it gave {glue:text}`cutmix_at_budget`: it helps a student that has not finished learning.
 
 # %% [markdown]
 # ## Summary

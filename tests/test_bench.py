@@ -183,7 +183,7 @@ def test_a_recipe_of_restarts_records_every_restart_and_keeps_one_by_the_teacher
     assert first["final_acc"][first["kept"]] == rec["per_seed"][0]
     made = 1_500  # the quick set is made once: its queries once, then 3 students relabelling 32 images a step
     assert rec["teacher_queries"]["forward"] >= made + 3 * 3 * 32
-    assert rec["synthesis_s"] > 0 and rec["distillation_s"] > 0
+    assert rec["synthesis_s"] >= 0 and rec["distillation_s"] >= 0  # seconds, rounded: a tiny run may read 0.0
     assert [r["seeds"] for r in rec["per_seed_restarts"]] == [[0, 1, 2], [3, 4, 5]]
     for k in REQUIRED + leaderboard.REQUIRED:
         assert k in rec, k
