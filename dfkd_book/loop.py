@@ -205,7 +205,7 @@ def distill(teacher: nn.Module | TeacherAPI, student: nn.Module, method: Method,
             augment: Augment | None = None, eval_every: int | None = None, eval_set=None,
             input_shape: tuple[int, ...] | None = None, seed: int | None = 0, device: torch.device | None = None,
             progress: bool = True, name: str | None = None, average: str | None = None, ema_decay: float = 0.999,
-            swa_start: float = 0.75, select: str | None = None, holdout: float = 0.2) -> Result:
+            swa_start: float = 0.75, select: str | None = None, holdout: float | torch.Tensor = 0.2) -> Result:
     """Train ``student`` from ``teacher`` with ``method`` for ``steps`` optimiser steps — every method, one loop.
 
     Each step: ``method.synthesize(step, student)`` (the method makes data when it needs to), ``method.batch()``
@@ -238,7 +238,8 @@ def distill(teacher: nn.Module | TeacherAPI, student: nn.Module, method: Method,
         select: data-free selection (:mod:`dfkd_book.selection`): ``'agreement'`` or ``'kl'`` with the teacher
             on a fraction ``holdout`` of a static transfer set the student never trains on — or, for a method
             that makes its data while the student trains and can make fresh samples (the games, DFME), on fresh
-            samples of it — at every evaluation; the student ends holding the best evaluation's weights (ties:
+            samples of it; or, with ``holdout`` a tensor (N, ...) of inputs, on those inputs drawn beside the set
+            (nothing held out) — at every evaluation; the student ends holding the best evaluation's weights (ties:
             the later; ``history.selected_step``). Never reads labels. With ``average``, the averages are the
             candidates.
 

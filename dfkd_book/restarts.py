@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from . import config
@@ -48,7 +49,7 @@ class BestOf:
 
 
 def best_of(teacher, make_student: Callable[[], nn.Module], method, restarts: int = 3, *, seed: int = 0,
-            select: str = "agreement", holdout: float = 0.2, **distill_kwargs) -> BestOf:
+            select: str = "agreement", holdout: float | torch.Tensor = 0.2, **distill_kwargs) -> BestOf:
     """Train ``restarts`` students on one static transfer set, each holding out its own slice, and keep the one
     whose selected student agrees best with the teacher on its slice (lowest KL with ``select="kl"``): DeGAN's rule
     (:mod:`dfkd_book.selection`) carried from checkpoints to restarts (:func:`~dfkd_book.selection.best_restart`).
@@ -64,7 +65,8 @@ def best_of(teacher, make_student: Callable[[], nn.Module], method, restarts: in
         method: a :class:`~dfkd_book.methods.base.StaticSet` made at once (an arbitrary set, impressions, an
             inversion, a given tensor).
         restarts: how many students, ≥ 1. select, holdout: as :func:`dfkd_book.distill` (``"agreement"`` or
-            ``"kl"``; the held-out fraction in (0, 1)).
+            ``"kl"``; the held-out fraction in (0, 1) — each restart holds out its own slice — or a tensor of
+            inputs drawn beside the set, the same for every restart, nothing held out).
         distill_kwargs: the student's protocol and the rest of :func:`dfkd_book.distill`'s keywords (``steps``,
             ``batch_size``, ``eval_set`` — evaluated for the history only, never for the choice — ...).
 

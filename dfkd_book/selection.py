@@ -12,7 +12,9 @@ A method that makes its data while the student trains is selected on **fresh sam
 the ``KD_dfgan.py`` rule), when it can make them without changing its run: the generator games (ZSKT, DFAD) and
 DFME draw them from their generator with latent codes of the selector's own, their BN statistics left as they were
 (:meth:`dfkd_book.methods.base.Method.fresh`). The rest — SSD-KD, an inversion made in rounds, IDEAL — are refused:
-asking them for extra samples would change the run that is being selected from. Restarts: :mod:`dfkd_book.restarts`.
+asking them for extra samples would change the run that is being selected from. Any method can be selected on
+inputs drawn **beside** its set (:class:`Beside`, ``holdout=`` a tensor): nothing is held out. Restarts:
+:mod:`dfkd_book.restarts`.
 """
 
 from __future__ import annotations
@@ -168,17 +170,58 @@ class Fresh(HoldOut):
         return f"Fresh(n={self.n}, criterion={self.criterion!r}, selected_step={self.best_step})"
 
 
+class Beside(HoldOut):
+    """Data-free selection on inputs drawn **beside** the transfer set: nothing is held out of the set (the student
+    trains on all of it), and every evaluation compares student and teacher on the given inputs ``x`` — e.g. a
+    second, smaller draw of the same recipe's set. The same ``x`` for several restarts makes their scores
+    comparable (:func:`dfkd_book.restarts.best_of`). The teacher's answers on ``x`` are one forward pass of
+    queries (counted). No label is read.
+
+    Args:
+        method: any method (nothing of it is changed). x: the selection inputs (N, C, H, W) or (N, D), finite,
+            N ≥ 1, as the teacher reads them. criterion, seed: as :class:`HoldOut` (the seed is not used).
+
+    Raises:
+        ValueError: ``x`` not a tensor of at least one finite input, an unknown ``criterion``.
+    """
+
+    def __init__(self, method, x: torch.Tensor, criterion: str = "agreement", seed: int | None = 0):
+        if criterion not in SELECTIONS:
+            raise ValueError(f"select must be None or one of {SELECTIONS}, got {criterion!r}")
+        if not isinstance(x, torch.Tensor) or x.ndim < 2 or len(x) < 1 or not torch.isfinite(x.float()).all():
+            got = f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"selection beside the set needs a tensor of N >= 1 finite inputs (N, ...), got {got}")
+        self.method, self.criterion, self.fraction = method, criterion, None
+        self.x = x.float() if x.dtype != torch.uint8 else x.float() / 255
+        self.teacher_logits = self.best = None
+        self.best_step: int | None = None
+
+    def split(self, teacher: nn.Module) -> None:
+        """Nothing is held out: the (query-counted) teacher answers the selection inputs once."""
+        device = getattr(self.method, "pool", None)
+        device = device.device if isinstance(device, torch.Tensor) else self.x.device
+        self.x = self.x.to(device)
+        self.teacher_logits = model_logits(teacher, self.x, device=device)
+
+    def __repr__(self) -> str:
+        return f"Beside(n={len(self.x)}, criterion={self.criterion!r}, selected_step={self.best_step})"
+
+
 def can_make_fresh(method) -> bool:
     """Whether ``method`` makes fresh samples (:meth:`~dfkd_book.methods.base.Method.fresh`; its class says so
     with ``makes_fresh``)."""
     return getattr(method, "makes_fresh", False) is True and callable(getattr(method, "fresh", None))
 
 
-def selector(method, holdout: float = 0.2, criterion: str = "agreement", seed: int | None = 0) -> HoldOut:
-    """The data-free selection :func:`dfkd_book.distill` runs for ``select=criterion``: on a held-out ``holdout``
-    of a static transfer set (:class:`HoldOut`), or on fresh samples of a method that makes its data while the
-    student trains and can make them (:class:`Fresh`). Raises ValueError as they do (a method that can do
-    neither: SSD-KD, an inversion in rounds, IDEAL)."""
+def selector(method, holdout: float | torch.Tensor = 0.2, criterion: str = "agreement",
+             seed: int | None = 0) -> HoldOut:
+    """The data-free selection :func:`dfkd_book.distill` runs for ``select=criterion``: on inputs drawn beside
+    the set when ``holdout`` is a tensor (:class:`Beside`), on a held-out ``holdout`` of a static transfer set
+    (:class:`HoldOut`), or on fresh samples of a method that makes its data while the student trains and can make
+    them (:class:`Fresh`). Raises ValueError as they do (a method that can do none of these: SSD-KD, an inversion
+    in rounds, IDEAL, given no tensor)."""
+    if isinstance(holdout, torch.Tensor):
+        return Beside(method, holdout, criterion, seed)
     if getattr(method, "made_at_once", False) is not True and can_make_fresh(method):
         return Fresh(method, criterion=criterion, seed=seed)
     return HoldOut(method, holdout, criterion, seed)

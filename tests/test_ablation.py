@@ -290,11 +290,18 @@ def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch)
         name, lever = label.split(": ", 1)
         assert name in levers.GENERALISE_RECIPES and (lever in levers.GENERALISE or label in levers.GENERALISE_ONE)
     for label, (_, options, changes) in levers.GENERALISE_ONE.items():
-        assert set(changes) <= {"teacher", "batch_statistics", "hybrid", "api", "set"} and (changes or options), label
+        assert set(changes) <= {"teacher", "batch_statistics", "hybrid", "api", "set", "beside"} and (
+            changes or options), label
         assert changes.get("hybrid", "zskd") in recipes.RECIPES and changes.get("teacher", "lenet5") in zoo.RECIPES
     sets = {"arbitrary-best": torch.rand(10, 1, 32, 32), "deepinversion": torch.rand(3, 1, 32, 32),
             "arbitrary-noise": torch.rand(10, 1, 32, 32)}
-    monkeypatch.setattr(levers, "recipe_set", lambda name, device=None, settings=None: sets[name])
+    made = []
+
+    def recipe_set(name, device=None, settings=None, seed=0):
+        made.append((name, settings, seed))
+        return sets[name] if seed == 0 else torch.rand(settings["n"] // 6_000, 1, 32, 32)  # 60,000 → 10
+
+    monkeypatch.setattr(levers, "recipe_set", recipe_set)
     val = (torch.rand(20, 1, 32, 32), torch.randint(0, 10, (20,)))
     monkeypatch.setattr(students, "eval_sets", lambda: (val, val))
     hybrid = levers.generalise({"label": "arbitrary-best: hybrid, equal shares with DeepInversion images",
@@ -308,6 +315,16 @@ def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch)
     # whole 10-image set)
     assert hard["changes"] == {"api": {"access": "label"}} and hard["teacher_queries"] == {"forward": 2 * 10,
                                                                                           "backward": 0}
+    # selection beside the set: a second draw (seed 1, a fifth of the set's size); the student trains on all 10
+    beside = levers.generalise({"label": "arbitrary-best: agreement selection, beside the set", "seed": 0,
+                                "budget": 4})
+    n = recipes.get("arbitrary-best").settings["n"]
+    assert ("arbitrary-best", {"n": n // 5}, 1) in made and beside["n"] == 10
+    assert beside["options"] == {"select": "agreement"} and len(beside["holdout_agreement"]) == len(
+        beside["curve"]["step"])
+    assert beside["selected_step"] in beside["curve"]["step"]
+    with pytest.raises(ValueError, match="needs an arbitrary set"):
+        levers.beside_set("deepinversion", 0.2)
     assert [j["budget"] for j in levers.jobs("generalise", ["zskd: cutmix"], [0, 1], "recipe")] == ["recipe"] * 2
     assert levers.jobs("generalise", ["zskd: cutmix"], [0])[0]["budget"] == 5_000
     with pytest.raises(ValueError, match="budget must be"):

@@ -313,3 +313,45 @@ def test_fresh_samples_come_from_their_own_generator_and_methods_without_them_ar
     with pytest.raises(ValueError, match="static transfer set"):
         distill(tiny_teacher(), tiny_student(), ideal, steps=3, batch_size=4, select="agreement", device=CPU,
                 progress=False)
+
+
+# ------------------------------------------------------------------------------- selection beside the set
+def test_selection_beside_the_set_trains_on_all_of_it_and_selects_on_the_given_inputs():
+    from dfkd_book.selection import Beside, selector
+
+    x, beside = torch.randn(50, 4), torch.randn(12, 4)
+    m = Watched(x)
+    teacher = Linear(4, 3, 0)
+    r = distill(teacher, Linear(4, 3, 1), m, steps=20, batch_size=8, lr=0.05, eval_every=2, select="agreement",
+                holdout=beside, device=CPU, progress=False, seed=4)
+    seen = torch.cat([b.index for b in m.batches]).unique()
+    assert len(seen) == 50  # nothing held out of the set: every sample is trained on
+    h = r.history
+    assert len(h.holdout_agreement) == len(h.step) == 10
+    best = max(h.holdout_agreement)
+    assert h.selected_step == h.step[max(i for i, a in enumerate(h.holdout_agreement) if a == best)]
+    assert kd.agreement(r.student, teacher, beside) == pytest.approx(best)
+    # the teacher answered the inputs beside once, and they count as queries
+    plain = distill(teacher, Linear(4, 3, 1), Watched(x), steps=20, batch_size=8, lr=0.05, eval_every=2,
+                    device=CPU, progress=False, seed=4)
+    assert r.teacher_queries["forward"] == plain.teacher_queries["forward"] + 12
+    assert isinstance(selector(m, beside), Beside)
+
+
+@pytest.mark.parametrize("bad", [torch.randn(0, 4), torch.tensor([1.0, 2.0]), torch.full((3, 4), float("nan"))])
+def test_selection_beside_refuses_what_is_not_a_batch_of_finite_inputs(bad):
+    with pytest.raises(ValueError, match="beside the set needs a tensor"):
+        distill(Linear(4, 3, 0), Linear(4, 3, 1), torch.randn(20, 4), steps=2, select="agreement",
+                holdout=bad, device=CPU, progress=False)
+
+
+def test_best_of_beside_the_set_scores_every_restart_on_the_same_inputs():
+    from dfkd_book.restarts import best_of
+
+    x, beside, teacher = torch.randn(60, 4), torch.randn(16, 4), Linear(4, 3, 0)
+    kw = dict(steps=12, batch_size=8, lr=0.05, eval_every=3, device=CPU, progress=False)
+    b = best_of(teacher, lambda: nn.Linear(4, 3), Counted(x), 3, seed=1, holdout=beside, **kw)
+    assert b.scores == [max(r.history.holdout_agreement) for r in b.results]
+    assert b.kept == max(range(3), key=lambda i: (b.scores[i], -i))
+    # each kept student's score is its agreement with the teacher on the shared inputs
+    assert kd.agreement(b.student, teacher, beside) == pytest.approx(b.scores[b.kept])

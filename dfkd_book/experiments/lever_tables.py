@@ -86,6 +86,10 @@ GENERALISE_ONE = {
     "arbitrary-best: hybrid with ZSKD impressions, CutMix": (augment.CutMix, {}, {"hybrid": "zskd"}),
     "zskd: hybrid with DeepInversion images, CutMix":
         (augment.CutMix, {}, {"hybrid": "deepinversion", "teacher": "lenet5bn"}),
+    # data-free selection on a second draw of the recipe's set (seed 1, a fifth of its size) beside the set: the
+    # student trains on the whole set, every checkpoint and every restart is scored on the same inputs
+    **{f"{name}: agreement selection, beside the set": (None, {"select": "agreement"}, {"beside": 0.2})
+       for name in ("arbitrary-best", "arbitrary-noise")},
     # the 500 warm-up steps of the inverted images' students were chosen on test accuracy: re-checked here
     "deepinversion: no warm-up": (None, {"warmup": 0}, {}),
     # issue 49: the same set and student with the teacher behind an API (dfkd_book.blackbox), and its defences

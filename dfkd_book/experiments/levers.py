@@ -229,24 +229,25 @@ def mte(job: dict) -> list[dict]:
 
 
 
-def recipe_set(name: str, device=None, settings: dict | None = None) -> torch.Tensor:
-    """Recipe ``name``'s static transfer set (its method's ``settings`` changed, when given) made from seed 0
+def recipe_set(name: str, device=None, settings: dict | None = None, seed: int = 0) -> torch.Tensor:
+    """Recipe ``name``'s static transfer set (its method's ``settings`` changed, when given) made from ``seed``
     (:func:`dfkd_book.loop.transfer_set`, the active profile), (N, *input shape) float32 on the CPU; cached (atomic
-    write) under the recipe, profile, torch and device type, so every run and worker of a study distils the same
-    set. A recipe whose method makes its samples while its student trains (SSD-KD) gives the samples its seed-0
-    run made (its replay buffer at the end)."""
+    write) under the recipe, seed, profile, torch and device type, so every run and worker of a study distils the
+    same set. A recipe whose method makes its samples while its student trains (SSD-KD) gives the samples its
+    seed-0 run made (its replay buffer at the end)."""
     r = changed(name, settings) if settings else recipes.get(name)
     key = json.dumps({"recipe": r.as_dict(), "profile": config.profile(), "torch": torch.__version__,
-                      "device": config.device().type}, sort_keys=True, default=str)
+                      "device": config.device().type, **({"seed": seed} if seed else {})}, sort_keys=True,
+                     default=str)
     path = config.cache_dir("sets") / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
     if path.exists():
         return torch.load(path)
     teacher = zoo.teacher(r.teacher, DATASET)
     method = r.build(*r.args(teacher))
     if getattr(method, "made_at_once", False):
-        x, _ = transfer_set(teacher, method, seed=0, device=device, progress=False)
+        x, _ = transfer_set(teacher, method, seed=seed, device=device, progress=False)
     else:
-        x = recipe_runs.run_recipe(name, 0, progress=False, recipe=r)[0].pool
+        x = recipe_runs.run_recipe(name, seed, progress=False, recipe=r)[0].pool
     x = x.detach().float().cpu()
     config.atomic_write(path, lambda f: torch.save(x, f))
     return x
@@ -278,9 +279,12 @@ def generalise(job: dict) -> dict:
         teacher = batch_statistics_teacher(teacher)
     if "api" in changes:
         teacher = TeacherAPI(teacher, **changes["api"])
+    run_options = dict(options)
+    if "beside" in changes:  # a second draw of the recipe, a fraction of the set's size, to select on
+        run_options["holdout"] = beside_set(name, changes["beside"])
     config.seed_everything(job["seed"])
     res = distill(teacher, zoo.student(r.student_arch, DATASET), method, eval_set=val, seed=job["seed"],
-                  progress=False, name=job["label"], **{**kw, **options})
+                  progress=False, name=job["label"], **{**kw, **run_options})
     h, made = res.history, (res.method.pool if "hybrid" in changes else x)  # the whole set distilled on
     return {"recipe": name, "lever": lever, "teacher": changes.get("teacher", r.teacher), "changes": changes,
             "protocol": asdict(proto), "options": options,
@@ -292,6 +296,17 @@ def generalise(job: dict) -> dict:
             "holdout_kl": [round(k, 5) for k in h.holdout_kl],
             "curve": {"step": h.step, "val_acc": [round(100 * a, 2) for a in h.test_acc]},
             "teacher_queries": res.teacher_queries, "train_s": round(h.seconds, 1)}
+
+
+def beside_set(name: str, fraction: float) -> torch.Tensor:
+    """A second draw of recipe ``name``'s arbitrary set, from seed 1, ``fraction`` of the set's size: inputs
+    beside the set for data-free selection (:class:`dfkd_book.selection.Beside`). Raises ValueError for a recipe
+    that is not an arbitrary set (drawn by size ``n`` from its sources) or a fraction outside (0, 1]."""
+    r = recipes.get(name)
+    if r.method != "arbitrary" or not 0 < fraction <= 1:
+        raise ValueError(f"a set beside {name}'s needs an arbitrary set, drawn by size from its sources, and a "
+                         f"fraction in (0, 1]; got method {r.method!r} and {fraction!r}")
+    return recipe_set(name, settings={"n": round(fraction * r.settings["n"])}, seed=1)
 
 
 # --- issue 49: the black-box methods; issue 46: selection on fresh samples of a generator -------------------
@@ -389,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         for j in todo:
             name, changes = j["label"].split(": ", 1)[0], GENERALISE_ONE.get(j["label"], (0, 0, {}))[2]
             recipe_set(name, config.device(), changes.get("set"))
+            if changes.get("beside"):
+                beside_set(name, changes["beside"])
             if changes.get("hybrid"):
                 recipe_set(changes["hybrid"], config.device())
     runner.run(todo, STUDIES[a.study][0], a.out, a.workers, minutes=a.minutes, keys=IDENTITY)
