@@ -154,6 +154,9 @@ def test_method_runs_a_recipe_end_to_end_into_a_schema_valid_record(monkeypatch,
     assert rec["transfer_kind"] == "real" and rec["transfer_samples"] == 60_000
     assert rec["teacher_queries"]["forward"] > 0 and rec["teacher_queries"]["backward"] == 0
     assert len(rec["synthesis_s_per_seed"]) == len(rec["distillation_s_per_seed"]) == len(rec["wall_s_per_seed"]) == 2
+    # making the set and distilling are parts of a seed's wall time, each counted once (rounded to 0.1 s)
+    for parts in zip(rec["synthesis_s_per_seed"], rec["distillation_s_per_seed"], rec["wall_s_per_seed"]):
+        assert parts[0] + parts[1] <= parts[2] + 0.15, parts
     assert rec["workers"] == 1 and rec["threads"] == torch.get_num_threads()
     assert rec["recipe"] == _json(tiny("kd-real").as_dict())
     assert rec["history"]["step"][-1] == 3
