@@ -1,7 +1,8 @@
 """The best of several restarts, an option beside the one student loop: train a few students on one static transfer
-set, each holding out its own slice, and keep the one the teacher agrees with most on its slice — the data-free
-selection of :mod:`dfkd_book.selection` (DeGAN's rule, Addepalli et al. 2020) carried from checkpoints to restarts.
-No label of any data set is read. Chapter 7 builds the book's own recipe with it; Appendix A measures it.
+set, each holding out its own slice (or all scored on inputs drawn beside the set), and keep the one the teacher
+agrees with most there — the data-free selection of :mod:`dfkd_book.selection` (DeGAN's rule, Addepalli et al.
+2020) carried from checkpoints to restarts. No label of any data set is read. Chapter 7 builds the book's own
+recipe with it; Appendix A measures it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import torch
 from torch import nn
 
 from . import config
+from .blackbox import TeacherAPI
 from .loop import distill, transfer_set
-from .selection import SELECTIONS, best_restart
+from .selection import SELECTIONS, Beside, best_restart
 
 
 @dataclass
@@ -49,7 +51,8 @@ class BestOf:
 
 
 def best_of(teacher, make_student: Callable[[], nn.Module], method, restarts: int = 3, *, seed: int = 0,
-            select: str = "agreement", holdout: float | torch.Tensor = 0.2, **distill_kwargs) -> BestOf:
+            select: str = "agreement", holdout: float | torch.Tensor = 0.2, checkpoints: bool = True,
+            **distill_kwargs) -> BestOf:
     """Train ``restarts`` students on one static transfer set, each holding out its own slice, and keep the one
     whose selected student agrees best with the teacher on its slice (lowest KL with ``select="kl"``): DeGAN's rule
     (:mod:`dfkd_book.selection`) carried from checkpoints to restarts (:func:`~dfkd_book.selection.best_restart`).
@@ -67,6 +70,9 @@ def best_of(teacher, make_student: Callable[[], nn.Module], method, restarts: in
         restarts: how many students, ≥ 1. select, holdout: as :func:`dfkd_book.distill` (``"agreement"`` or
             ``"kl"``; the held-out fraction in (0, 1) — each restart holds out its own slice — or a tensor of
             inputs drawn beside the set, the same for every restart, nothing held out).
+        checkpoints: True: each restart is its data-free-selected checkpoint, scored by it. False: each restart
+            is its final student (no checkpoint is chosen), scored once on ``holdout``, which must then be a tensor
+            of inputs beside the set (the teacher answers them once; counted).
         distill_kwargs: the student's protocol and the rest of :func:`dfkd_book.distill`'s keywords (``steps``,
             ``batch_size``, ``eval_set`` — evaluated for the history only, never for the choice — ...).
 
@@ -75,18 +81,24 @@ def best_of(teacher, make_student: Callable[[], nn.Module], method, restarts: in
 
     Raises:
         ValueError: ``restarts`` not a positive int, ``select`` not one of
-            :data:`~dfkd_book.selection.SELECTIONS`; whatever :func:`~dfkd_book.loop.transfer_set` or
-            :func:`~dfkd_book.distill` raise (a method that makes its data while the student trains, a bad holdout).
+            :data:`~dfkd_book.selection.SELECTIONS`, ``checkpoints=False`` without a tensor ``holdout``; whatever
+            :func:`~dfkd_book.loop.transfer_set` or :func:`~dfkd_book.distill` raise (a method that makes its
+            data while the student trains, a bad holdout).
     """
     if not isinstance(restarts, int) or isinstance(restarts, bool) or restarts < 1:
         raise ValueError(f"restarts must be a positive int, got {restarts!r}")
     if select not in SELECTIONS:
         raise ValueError(f"select must be one of {SELECTIONS}, got {select!r}")
+    if not checkpoints and not isinstance(holdout, torch.Tensor):
+        raise ValueError("checkpoints=False scores each restart's final student on inputs beside the set: holdout "
+                         f"must be a tensor of them, got {type(holdout).__name__}")
     transfer_set(teacher, method, seed=seed, device=distill_kwargs.get("device"),
                  progress=distill_kwargs.get("progress", True))
     queries = dict(method.queries)
     seeds = [seed * restarts + k for k in range(restarts)]
     results = []
+    if not checkpoints:
+        return _best_final(teacher, make_student, method, seeds, select, holdout, queries, distill_kwargs)
     for s in seeds:
         config.seed_everything(s)
         results.append(distill(teacher, make_student(), method, seed=s, select=select, holdout=holdout,
@@ -100,3 +112,23 @@ def best_of(teacher, make_student: Callable[[], nn.Module], method, restarts: in
     sign = 1 if score == "holdout_agreement" else -1
     return BestOf(results, kept, seeds, [sign * max(sign * v for v in r[score]) for r in runs],
                   sum(r.steps for r in results), queries, sum(r.history.seconds for r in results))
+
+
+def _best_final(teacher, make_student, method, seeds, select, x, queries, distill_kwargs) -> BestOf:
+    """:func:`best_of` with ``checkpoints=False``: every restart trains to its final student on the whole set; the
+    teacher answers ``x`` once (counted) and the restart whose final student agrees best with it there (lowest
+    KL with ``select="kl"``; ties: the earlier) is kept."""
+    judge = Beside(method, x, select)
+    judge.split(teacher.view() if isinstance(teacher, TeacherAPI) else teacher)
+    queries["forward"] = queries.get("forward", 0) + len(judge.x)
+    results = []
+    for s in seeds:
+        config.seed_everything(s)
+        results.append(distill(teacher, make_student(), method, seed=s, **distill_kwargs))
+        for k, v in results[-1].teacher_queries.items():
+            queries[k] = queries.get(k, 0) + v
+    scores = [judge.measure(r.student)[0 if select == "agreement" else 1] for r in results]
+    sign = 1 if select == "agreement" else -1
+    kept = max(range(len(scores)), key=lambda i: (sign * scores[i], -i))
+    return BestOf(results, kept, seeds, scores, sum(r.steps for r in results), queries,
+                  sum(r.history.seconds for r in results))

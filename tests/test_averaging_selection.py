@@ -355,3 +355,26 @@ def test_best_of_beside_the_set_scores_every_restart_on_the_same_inputs():
     assert b.kept == max(range(3), key=lambda i: (b.scores[i], -i))
     # each kept student's score is its agreement with the teacher on the shared inputs
     assert kd.agreement(b.student, teacher, beside) == pytest.approx(b.scores[b.kept])
+
+
+def test_best_of_final_students_scored_beside_the_set_keeps_the_best_agreeing_final_student():
+    from dfkd_book.blackbox import TeacherAPI
+    from dfkd_book.restarts import best_of
+
+    x, beside, teacher = torch.randn(60, 4), torch.randn(16, 4), Linear(4, 3, 0)
+    kw = dict(steps=12, batch_size=8, lr=0.05, eval_every=3, device=CPU, progress=False)
+    m = Counted(x)
+    b = best_of(teacher, lambda: nn.Linear(4, 3), m, 3, seed=1, holdout=beside, checkpoints=False, **kw)
+    assert b.scores == [pytest.approx(kd.agreement(r.student, teacher, beside)) for r in b.results]
+    assert b.kept == max(range(3), key=lambda i: (b.scores[i], -i))
+    assert all(r.history.selected_step is None for r in b.results)  # final students: no checkpoint chosen
+    # the teacher answered the inputs beside once, the set's making and each restart's batches: all counted
+    made = m.queries["forward"]
+    assert b.teacher_queries["forward"] == made + 16 + sum(r.teacher_queries["forward"] for r in b.results) > 16
+    # the same through an API that answers labels; KL on the one-hot answers picks the lowest
+    api = TeacherAPI(teacher, "label", device=CPU)
+    k = best_of(api, lambda: nn.Linear(4, 3), Counted(x), 2, seed=1, holdout=beside, checkpoints=False,
+                select="kl", **kw)
+    assert k.kept == min(range(2), key=lambda i: (k.scores[i], i))
+    with pytest.raises(ValueError, match="holdout must be a tensor"):
+        best_of(teacher, lambda: nn.Linear(4, 3), Counted(x), 2, holdout=0.2, checkpoints=False, **kw)
