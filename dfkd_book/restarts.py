@@ -132,3 +132,35 @@ def _best_final(teacher, make_student, method, seeds, select, x, queries, distil
     kept = max(range(len(scores)), key=lambda i: (sign * scores[i], -i))
     return BestOf(results, kept, seeds, scores, sum(r.steps for r in results), queries,
                   sum(r.history.seconds for r in results))
+
+
+def kept_final_students(runs: list[dict], size: int = 3) -> list[dict]:
+    """A lever study's runs of one set (seeds in order) as groups of ``size`` restarts, each group keeping the run
+    whose *final* student agreed best with the teacher on the inputs beside the set — the choice
+    ``best_of(..., checkpoints=False)`` makes, replayed from the records. No label is read to choose.
+
+    Args:
+        runs: records with ``seed``, ``holdout_agreement`` (per evaluation, the last is the final student's) and
+            ``curve["val_acc"]`` (%, per evaluation), e.g. the ``generalise`` study's "beside the set" lever.
+        size: restarts per group, ≥ 1; runs past the last whole group are left out.
+
+    Returns:
+        one dict per group: ``seeds``, ``kept`` (the kept run's final validation %), ``at_random`` (the group's
+        mean final validation %), ``by_labels`` (the best final validation %, which reads labels).
+
+    Raises:
+        ValueError: fewer runs than ``size``, or a run without evaluations.
+    """
+    runs = sorted(runs, key=lambda r: r["seed"])
+    if not isinstance(size, int) or size < 1 or len(runs) < size:
+        raise ValueError(f"need at least one group of {size!r} runs, got {len(runs)}")
+    if any(not r.get("holdout_agreement") or not r["curve"]["val_acc"] for r in runs):
+        raise ValueError("every run needs its per-evaluation holdout_agreement and validation curve")
+    out = []
+    for i in range(0, len(runs) - size + 1, size):
+        g = runs[i:i + size]
+        final = [r["curve"]["val_acc"][-1] for r in g]
+        k = max(range(size), key=lambda j: (g[j]["holdout_agreement"][-1], -j))
+        out.append({"seeds": [r["seed"] for r in g], "kept": final[k], "at_random": sum(final) / size,
+                    "by_labels": max(final)})
+    return out

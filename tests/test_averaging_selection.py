@@ -378,3 +378,19 @@ def test_best_of_final_students_scored_beside_the_set_keeps_the_best_agreeing_fi
     assert k.kept == min(range(2), key=lambda i: (k.scores[i], i))
     with pytest.raises(ValueError, match="holdout must be a tensor"):
         best_of(teacher, lambda: nn.Linear(4, 3), Counted(x), 2, holdout=0.2, checkpoints=False, **kw)
+
+
+def test_kept_final_students_replays_the_choice_of_best_of_from_records():
+    from dfkd_book.restarts import kept_final_students
+
+    def run(seed, agree, val):
+        return {"seed": seed, "holdout_agreement": [10.0, agree], "curve": {"val_acc": [1.0, val]}}
+
+    runs = [run(3, 50, 70), run(0, 52, 60), run(1, 55, 80), run(2, 51, 90), run(4, 50, 75), run(5, 49, 65),
+            run(6, 60, 99)]
+    groups = kept_final_students(runs)  # seeds 0-2 and 3-5; seed 6 makes no whole group
+    assert [g["seeds"] for g in groups] == [[0, 1, 2], [3, 4, 5]]
+    assert [g["kept"] for g in groups] == [80, 70]  # ties (50, 50) go to the earlier seed
+    assert groups[0]["at_random"] == pytest.approx(230 / 3) and groups[0]["by_labels"] == 90
+    with pytest.raises(ValueError, match="at least one group"):
+        kept_final_students(runs[:2])
