@@ -299,7 +299,7 @@ def test_the_generalise_levers_name_known_recipes_teachers_and_sets(monkeypatch)
 
     def recipe_set(name, device=None, settings=None, seed=0):
         made.append((name, settings, seed))
-        return sets[name] if seed == 0 else torch.rand(settings["n"] // 6_000, 1, 32, 32)  # 60,000 → 10
+        return sets[name] if seed == 0 else torch.rand(4, 1, 32, 32)  # a second draw, beside the set
 
     monkeypatch.setattr(levers, "recipe_set", recipe_set)
     val = (torch.rand(20, 1, 32, 32), torch.randint(0, 10, (20,)))
