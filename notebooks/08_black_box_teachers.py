@@ -85,6 +85,7 @@ import pandas as pd
 import torch
 from dfkd_book import (
     blackbox,
+    boundary,
     chapters,
     config,
     data,
@@ -96,7 +97,6 @@ from dfkd_book import (
     recipes,
     records,
     stats,
-    train,
     zoo,
 )
 from dfkd_book.experiments import leaderboard
@@ -158,14 +158,7 @@ except ValueError as e:
 
 # %%
 BOX = 2.0
-pts, lab = data.moons()  # chapter 4's two half-moons
-config.seed_everything(0)
-toy_teacher = models.MLP(2, (64, 64), 2)
-train(
-    toy_teacher, (pts, lab), steps=700, batch_size=128, lr=1e-2, progress=False
-)
-axis = torch.linspace(-BOX, BOX, 200)
-grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
+toy_teacher, (pts, lab) = zoo.moons_teacher()  # chapter 4's teacher and moons
 
 
 def toy_student(n, access, seed):  # a student of n uniform queries
@@ -195,10 +188,10 @@ for n in ns:
             agree = kd.agreement(toy_teacher, s, pts)
             toy_rows.append(dict(n=n, access=access, seed=seed, agree=agree))
             if seed == 0 and n in (20, 500):
-                region = kd.logits(s, grid).argmax(1).view(200, 200)
+                region = boundary.regions(s, BOX)
                 toy_frames.append((f"{access}, {n} queries", region, q))
-teacher_grid = kd.logits(toy_teacher, grid).argmax(1).view(200, 200)
-fig = plot.decision_regions(teacher_grid, toy_frames, BOX, data=(pts, lab))
+teacher_regions = boundary.regions(toy_teacher, BOX)
+fig = plot.decision_regions(teacher_regions, toy_frames, BOX, data=(pts, lab))
 
 # %%
 toy = pd.DataFrame(toy_rows).groupby(["n", "access"])["agree"]
