@@ -34,7 +34,7 @@ from .hooks import (
     is_image_shape,
     num_classes_of,
     require_images,
-    teacher_memory_format,
+    memory_format,
 )
 
 #: objective(view (B, *shape), teacher logits (B, K), labels (B,), first index of the chunk) -> scalar loss
@@ -176,7 +176,7 @@ def optimize_pixels(teacher: nn.Module, n: int, objective: Objective, *, shape: 
         raise ValueError(f"labels must be ({n},) classes in [0, {k}), got shape {tuple(labels.shape)}")
     if seed is not None:
         torch.manual_seed(seed)
-    memory = teacher_memory_format(device) if image else torch.contiguous_format
+    memory = memory_format(device) if image else torch.contiguous_format
     hooks = attach(t) if attach is not None else None
     images, losses = torch.empty(n, *shape), torch.empty(n)
     curve_at = sorted({0, *(int(steps * f) for f in (0.1, 0.25, 0.5, 0.75)), steps - 1})

@@ -78,8 +78,9 @@ def sha256(path: str | os.PathLike) -> str:
 
 
 def save_weights(model: nn.Module, path: str | os.PathLike) -> str:
-    """Atomically save ``model.state_dict()`` (on the CPU) to ``path``; return its sha256."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    """Atomically save ``model.state_dict()`` (on the CPU, contiguous: the file does not depend on the weights'
+    memory layout, :func:`dfkd_book.models.channels_last`) to ``path``; return its sha256."""
+    state = {k: v.detach().cpu().clone(memory_format=torch.contiguous_format) for k, v in model.state_dict().items()}
     config.atomic_write(path, lambda f: torch.save(state, f))
     return sha256(path)
 

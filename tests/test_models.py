@@ -114,3 +114,14 @@ def test_display_names_cover_every_architecture():
     assert set(models.DISPLAY_NAMES) == set(models.ARCHITECTURES)
     assert models.display_name("lenet5bn") == "LeNet-5-BN" and models.display_name("LeNet-5_Half") == "LeNet-5-Half"
     assert models.display_name("mystery") == "mystery"
+
+
+
+def test_saved_weights_do_not_depend_on_the_memory_layout(tmp_path):
+    from dfkd_book import zoo
+
+    m = models.build("lenet5half", 1, 10)
+    nhwc = models.build("lenet5half", 1, 10).to(memory_format=torch.channels_last)
+    nhwc.load_state_dict(m.state_dict())
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()  # torch.save writes the file's name into it
+    assert zoo.save_weights(m, tmp_path / "a" / "w.pt") == zoo.save_weights(nhwc, tmp_path / "b" / "w.pt")

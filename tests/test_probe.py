@@ -184,13 +184,20 @@ def test_an_arbitrary_shortfall_reaches_the_result_and_the_log():
 
 
 # ---------------------------------------------------------------------------------------- memory formats
-def test_the_student_trains_contiguous_and_only_a_cpu_teacher_is_channels_last():
+def test_on_a_cpu_the_student_trains_channels_last_and_the_caller_gets_its_layout_back():
     student = lenet(models.LeNet5Half, 1)
     seen = []
-    conv = next(m for m in student.modules() if isinstance(m, nn.Conv2d))
-    conv.register_forward_pre_hook(lambda mod, inp: seen.append(mod.weight.is_contiguous()) if mod.training
-                                   else None)
+    conv = [m for m in student.modules() if isinstance(m, nn.Conv2d)][1]  # 6 input channels: the layouts differ
+    conv.register_forward_pre_hook(lambda mod, inp: seen.append(
+        mod.weight.is_contiguous(memory_format=torch.channels_last) and not mod.weight.is_contiguous())
+        if mod.training else None)
     distill(lenet(), student, methods.TransferSet(images()), device=CPU, **QUIET)
-    assert seen and all(seen)  # no channels-last student during the steps (measured slower on a CPU)
-    assert hooks.teacher_memory_format("cpu") == torch.channels_last  # measured faster for the teacher's passes
-    assert hooks.teacher_memory_format("cuda") == torch.contiguous_format  # no GPU measurement says otherwise
+    assert seen and all(seen)  # channels-last during the steps (measured faster on CPUs)
+    assert conv.weight.is_contiguous() and hooks.layout_of(student) == torch.contiguous_format  # given back
+    nhwc = lenet(models.LeNet5Half, 1).to(memory_format=torch.channels_last)
+    distill(lenet(), nhwc, methods.TransferSet(images()), device=CPU, **QUIET)
+    assert hooks.layout_of(nhwc) == torch.channels_last  # a caller's channels-last student stays so
+    assert hooks.memory_format("cpu") == torch.channels_last
+    assert hooks.memory_format("cuda") == torch.contiguous_format  # no GPU measurement says otherwise
+    g = hooks.to_device(models.DFADGenerator((1, 32, 32), nz=8, width=8), "cpu")
+    assert hooks.layout_of(g) == torch.channels_last and g(torch.randn(2, 8)).shape == (2, 1, 32, 32)

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hooks import LayerOutputs, require_images
+from ..hooks import LayerOutputs, require_images, to_device
 from ..models import GENERATORS, check_depth
 from .base import Batch, Method, left_as_is
 
@@ -221,7 +221,7 @@ class AdversarialGame(Method):
         nz = getattr(g, "nz", None)
         if not isinstance(nz, int):
             raise ValueError("the generator needs an integer attribute nz (the size of z)")
-        self.generator, self.nz = g.to(ctx.device), nz
+        self.generator, self.nz = to_device(g, ctx.device), nz
         g.eval()
         with torch.no_grad():
             probe = g(torch.randn(2, nz, device=ctx.device))

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import FlipShift
-from ..hooks import require_images
+from ..hooks import require_images, to_device
 from ..kd import per_sample_kl
 from ..models import DFADGenerator
 from ..synthesis import balanced_labels
@@ -154,7 +154,7 @@ class DFME(Method):
     def prepare(self, ctx, student):
         super().prepare(ctx, student)
         shape = require_images(ctx.input_shape, "DFME's generator (a convolutional one)")
-        self.generator = DFMEGenerator(shape, self.nz, self.width).to(ctx.device).train()
+        self.generator = to_device(DFMEGenerator(shape, self.nz, self.width), ctx.device).train()
         outer = -(-ctx.steps // self.s_steps) * self.g_steps
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.lr_g)
         self.sched_g = torch.optim.lr_scheduler.MultiStepLR(self.opt_g, [int(f * outer) for f in self.milestones],
@@ -292,7 +292,7 @@ class IDEAL(Method):
         """Stage 1: a fresh generator trained against the student alone (no teacher query); returns the batch of
         lowest loss (B, *shape) in [0, 1]."""
         ctx = self.ctx
-        g = reset_weights(DFADGenerator(self.shape, nz=self.nz, width=self.width)).to(ctx.device).train()
+        g = to_device(reset_weights(DFADGenerator(self.shape, nz=self.nz, width=self.width)), ctx.device).train()
         opt = torch.optim.Adam(g.parameters(), lr=self.lr_g, betas=(0.5, 0.999))
         z = torch.randn(self.batch_n, self.nz, device=ctx.device)
         was = student.training

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hooks import require_images
+from ..hooks import require_images, to_device
 from ..kd import per_sample_kl
 from ..models import DFADGenerator
 from ..synthesis import BNStatistics, balanced_labels
@@ -304,7 +304,7 @@ class SSDKD(Method):
             g = self._make_generator(shape)
         if not isinstance(getattr(g, "nz", None), int):
             raise ValueError("the generator needs an integer attribute nz (the size of z)")
-        return g.to(self.ctx.device)
+        return to_device(g, self.ctx.device)
 
     def prepare(self, ctx, student):
         super().prepare(ctx, student)
