@@ -32,9 +32,9 @@ from .hooks import (
     frozen_copy,
     input_shape,
     is_image_shape,
+    memory_format,
     num_classes_of,
     require_images,
-    memory_format,
 )
 
 #: objective(view (B, *shape), teacher logits (B, K), labels (B,), first index of the chunk) -> scalar loss
