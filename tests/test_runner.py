@@ -72,6 +72,20 @@ def test_run_writes_each_run_with_its_provenance_and_resumes_by_run_id(tmp_path,
     assert CALLS == [("a", 0)]
 
 
+def _commits_on(job):
+    """A job during which the repository's HEAD moves on (a commit made while a study runs)."""
+    import os
+
+    os.environ["DFKD_BOOK_COMMIT"] = f"later{job['seed']}"
+    return {"test_acc": 1.0}
+
+
+def test_runs_name_the_commit_at_the_studys_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("DFKD_BOOK_COMMIT", "atstart")
+    runs = runner.run(_jobs(labels=("a",)), _commits_on, tmp_path / "toy.jsonl", workers=0)
+    assert [r["commit"] for r in runs] == ["atstart", "atstart"]  # the code its workers imported
+
+
 def test_a_job_of_several_lines_and_the_state_of_init(tmp_path):
     runs = runner.run(_jobs(labels=("c",), seeds=(0,)), _curve, tmp_path / "c.jsonl", workers=0)
     assert [r["step"] for r in runs] == [1, 2, 3] and all(r["label"] == "c" for r in runs)

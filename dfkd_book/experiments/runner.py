@@ -152,11 +152,11 @@ def state():
     return _INIT.get("state")
 
 
-def _call(work: Callable, keys: list[str] | None, job: dict) -> list[dict]:
+def _call(work: Callable, keys: list[str] | None, commit: str, job: dict) -> list[dict]:
     t0 = time.perf_counter()
     out = work(job)
     where = {"device": device_name(), "threads": torch.get_num_threads(), "profile": config.profile(),
-             "commit": git_commit(), "date": now()}
+             "commit": commit, "date": now()}
     ids = sorted(keys) if keys is not None else sorted(job)
     return [{**job, **o, "job_keys": ids, "wall_s": o.get("wall_s", round(time.perf_counter() - t0, 1)), **where}
             for o in (out if isinstance(out, list) else [out])]
@@ -176,7 +176,8 @@ def run(jobs: Iterable[dict], work: Callable[[dict], dict], out: str | os.PathLi
     ``init()`` runs once per worker (:func:`state` gives its value). ``workers`` processes of ``threads`` threads
     each (``workers=0`` runs in this process, with its threads: a timed race must run alone). Each result is
     appended to ``out`` as it comes (:func:`dfkd_book.records.append_runs`), with the job, device, threads,
-    commit and date; ``minutes`` stops handing out jobs after that long (runs in flight are dropped).
+    date and the commit at the study's start (the code its workers imported: a commit made while the study runs
+    does not relabel its runs); ``minutes`` stops handing out jobs after that long (runs in flight are dropped).
 
     Raises:
         ValueError: a job without ``study``, ``label`` or ``seed``, or workers < 0.
@@ -193,6 +194,7 @@ def run(jobs: Iterable[dict], work: Callable[[dict], dict], out: str | os.PathLi
     def ident(j: dict) -> str:
         return run_id(j if keys is None else {k: j[k] for k in keys if k in j})
 
+    commit = git_commit()
     have = done(out, keys)
     unique = {ident(j): j for j in jobs}
     todo = [j for i, j in unique.items() if i not in have]
@@ -210,13 +212,13 @@ def run(jobs: Iterable[dict], work: Callable[[dict], dict], out: str | os.PathLi
         if init is not None:
             _INIT["state"] = init()
         for j in todo:
-            if keep(_call(work, keys, j)):
+            if keep(_call(work, keys, commit, j)):
                 break
     elif todo:
         from functools import partial
 
         with mp.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=(threads, init)) as pool:
-            for r in pool.imap_unordered(partial(_call, work, keys), todo):
+            for r in pool.imap_unordered(partial(_call, work, keys, commit), todo):
                 if keep(r):
                     print("time is up: the runs still in flight are dropped", flush=True)
                     break
