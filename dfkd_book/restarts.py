@@ -151,6 +151,25 @@ def kept_final_students(runs: list[dict], size: int = 3) -> list[dict]:
     Raises:
         ValueError: fewer runs than ``size``, or a run without evaluations.
     """
+    def final_agreement(g):
+        return max(range(size), key=lambda j: (g[j]["holdout_agreement"][-1], -j))
+
+    return _kept(runs, size, final_agreement, lambda r: r["curve"]["val_acc"][-1])
+
+
+def kept_selected(runs: list[dict], size: int = 3) -> list[dict]:
+    """As :func:`kept_final_students`, each group keeping the run whose *data-free-selected checkpoint* agreed best
+    with the teacher on its held-out inputs (:func:`~dfkd_book.selection.best_restart`) — the choice
+    ``best_of(..., checkpoints=True)`` makes, chapter 7's rule where each restart holds out its own slice.
+    ``kept`` is that run's selected student (its ``val_acc``, %); ``at_random`` and ``by_labels`` read the final
+    students, as :func:`kept_final_students`. Raises ValueError as it does."""
+    def selected(g):
+        return g.index(best_restart(g))
+
+    return _kept(runs, size, selected, lambda r: r["val_acc"])
+
+
+def _kept(runs, size, choose, kept_acc) -> list[dict]:
     runs = sorted(runs, key=lambda r: r["seed"])
     if not isinstance(size, int) or size < 1 or len(runs) < size:
         raise ValueError(f"need at least one group of {size!r} runs, got {len(runs)}")
@@ -160,7 +179,6 @@ def kept_final_students(runs: list[dict], size: int = 3) -> list[dict]:
     for i in range(0, len(runs) - size + 1, size):
         g = runs[i:i + size]
         final = [r["curve"]["val_acc"][-1] for r in g]
-        k = max(range(size), key=lambda j: (g[j]["holdout_agreement"][-1], -j))
-        out.append({"seeds": [r["seed"] for r in g], "kept": final[k], "at_random": sum(final) / size,
+        out.append({"seeds": [r["seed"] for r in g], "kept": kept_acc(g[choose(g)]), "at_random": sum(final) / size,
                     "by_labels": max(final)})
     return out

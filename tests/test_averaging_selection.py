@@ -394,3 +394,18 @@ def test_kept_final_students_replays_the_choice_of_best_of_from_records():
     assert groups[0]["at_random"] == pytest.approx(230 / 3) and groups[0]["by_labels"] == 90
     with pytest.raises(ValueError, match="at least one group"):
         kept_final_students(runs[:2])
+
+
+
+def test_kept_selected_replays_the_held_out_choice_and_keeps_the_selected_student():
+    from dfkd_book.restarts import kept_selected
+
+    def run(seed, agree, selected, final):  # agreement per evaluation; the selected student's val %, the final's
+        return {"seed": seed, "holdout_agreement": agree, "val_acc": selected, "curve": {"val_acc": [1.0, final]}}
+
+    runs = [run(2, [40, 45], 72, 71), run(0, [50, 41], 80, 60), run(1, [30, 49], 85, 90)]
+    (g,) = kept_selected(runs)  # seed 0's best evaluation (50) beats seed 1's (49) and seed 2's (45)
+    assert g["seeds"] == [0, 1, 2] and g["kept"] == 80 and g["by_labels"] == 90
+    assert g["at_random"] == pytest.approx(221 / 3)
+    with pytest.raises(ValueError, match="holdout_agreement"):
+        kept_selected([run(0, [], 1, 1), *runs[1:]])
