@@ -276,8 +276,9 @@ for tau in (1.0, 4.0, 20.0):
 # \end{aligned}$$
 #
 # Written out, and asserted equal to the package's `distill` on 256 test images for a few steps: from the same
-# start, with the same seed and the same frozen copy of the teacher (`hooks.frozen_copy`, which `distill` makes
-# too), the two students must end with the same weights.
+# start, with the same seed, the same frozen copy of the teacher (`hooks.frozen_copy`, which `distill` makes too)
+# and the student in the memory layout `distill` trains it in (`hooks.to_device`), the two students must end with
+# the same weights.
 
 # %%
 def distill_from_scratch(
@@ -311,7 +312,7 @@ budget = dict(steps=6, batch_size=64, lr=5e-3)
 config.seed_everything(0)
 ours = distill_from_scratch(
     hooks.frozen_copy(teacher, dev),
-    zoo.student("lenet5half").to(dev),
+    hooks.to_device(zoo.student("lenet5half"), dev),
     tiny.to(dev),
     tau=4.0,
     **budget,

@@ -265,7 +265,8 @@ def ssd_kd_from_scratch(teacher, student, s, *, epochs, batch_size, lr, T):
     sampler = torch.Generator().manual_seed(0)  # draws mini-batches
 
     def new_generator():  # line 4
-        return models.DFADGenerator(shape, nz=s["nz"], width=s["width"])
+        g = models.DFADGenerator(shape, nz=s["nz"], width=s["width"])
+        return hooks.to_device(g, "cpu")  # the layout the package computes in
 
     g = new_generator()
     torch.randn(2, s["nz"])  # the package checks g's output shape once
@@ -328,7 +329,7 @@ def ssd_kd_from_scratch(teacher, student, s, *, epochs, batch_size, lr, T):
 tiny = dict(g_steps=3, kd_steps=3, synthesis_batch=10, capacity=15)
 cpu = torch.device("cpu")
 frozen = hooks.frozen_copy(teacher, cpu)
-student0 = zoo.student(r.student_arch)
+student0 = hooks.to_device(zoo.student(r.student_arch), cpu)
 loop = dict(batch_size=5, lr=r.student.lr, T=r.student.T)
 ours, X, delta = ssd_kd_from_scratch(
     frozen, copy.deepcopy(student0), {**s, **tiny}, epochs=2, **loop
