@@ -125,7 +125,7 @@ def frozen_copy(model: nn.Module, device: torch.device | None = None) -> nn.Modu
     first = next(iter(model.parameters()), None)
     if is_frozen(model) and (first is None or same_device(first.device, device)):
         return model
-    frozen = copy.deepcopy(model).to(device).eval().to(memory_format=memory_format(device))
+    frozen = to_device(copy.deepcopy(model), device).eval()
     if any(p.is_floating_point() and p.dtype != torch.float32 for p in (*frozen.parameters(), *frozen.buffers())):
         frozen.float()
     for p in frozen.parameters():
