@@ -609,7 +609,6 @@ chapters.glue(
 
 # %% tags=["hide-input"]
 from dfkd_book import restarts
-from dfkd_book.selection import best_restart
 
 AGREE = "agreement selection, 20 % held out"
 restart_rows, restart_pairs = [], ([], [])
@@ -625,7 +624,7 @@ for name in dict.fromkeys(r["recipe"] for r in yardstick_runs):
     groups = [runs[i : i + 3] for i in range(0, len(runs) - len(runs) % 3, 3)]
     if len(groups) < 3:
         continue
-    kept = [best_restart(g)["val_acc"] for g in groups]
+    kept = [g["kept"] for g in restarts.kept_selected(runs)]
     random = [sum(r["val_acc"] for r in g) / len(g) for g in groups]
     oracle = [max(r["val_acc"] for r in g) for g in groups]
     c = stats.compare(kept, random, paired=True)
@@ -674,8 +673,7 @@ held = sorted(
     (r for r in recipe_runs if r["lever"] == AGREE), key=lambda r: r["seed"]
 )
 whole = [r["val_acc"] for r in recipe_runs if r["lever"] == "as the yardstick"]
-held_groups = [held[i : i + 3] for i in range(0, len(held) - len(held) % 3, 3)]
-kept = [best_restart(g)["val_acc"] for g in held_groups]
+kept = [g["kept"] for g in restarts.kept_selected(held)]
 sides = {
     "the recipe, whole set (final student)": whole,
     "a fifth held out, selected student (each restart)": [
