@@ -134,6 +134,15 @@ def _best_final(teacher, make_student, method, seeds, select, x, queries, distil
                   sum(r.history.seconds for r in results))
 
 
+def runs_of(runs: list[dict], recipe: str, lever: str, budget) -> list[dict]:
+    """A lever study's runs of one ``recipe``, ``lever`` and student ``budget`` (steps, or ``"recipe"``), in seed
+    order: the restarts :func:`kept_final_students` and :func:`kept_selected` group (e.g. of
+    ``records.load_runs("generalise")``). An empty list where none ran. Raises KeyError for a run without
+    ``recipe``, ``lever``, ``budget`` or ``seed``."""
+    return sorted((r for r in runs if (r["recipe"], r["lever"], r["budget"]) == (recipe, lever, budget)),
+                  key=lambda r: r["seed"])
+
+
 def kept_final_students(runs: list[dict], size: int = 3) -> list[dict]:
     """A lever study's runs of one set (seeds in order) as groups of ``size`` restarts, each group keeping the run
     whose *final* student agreed best with the teacher on the inputs beside the set — the choice

@@ -545,26 +545,18 @@ glue("restart_mean", f"{sum(each) / len(each):.2f} %")
 glue("n_restarts", len(each))
 for tag, budget in (("", 5_000), ("_recipe", "recipe")):  # Appendix A
     beside = restarts.kept_final_students(
-        [
-            r
-            for r in gen
-            if r["lever"] == "agreement selection, beside the set"
-            and r["recipe"] == "arbitrary-best"
-            and r["budget"] == budget
-        ]
+        restarts.runs_of(
+            gen, "arbitrary-best", "agreement selection, beside the set", budget
+        )
     )
     b = dfkd_book.stats.compare(
         *([g[k] for g in beside] for k in ("kept", "at_random")), paired=True
     )
     glue(f"beside_gain{tag}", f"{b.diff:+.2f} points (p = {b.p:.3f})")
 held = restarts.kept_selected(  # the held-out rule at the recipe's budget
-    [
-        r
-        for r in gen
-        if r["lever"] == "agreement selection, 20 % held out"
-        and r["recipe"] == "arbitrary-best"
-        and r["budget"] == "recipe"
-    ]
+    restarts.runs_of(
+        gen, "arbitrary-best", "agreement selection, 20 % held out", "recipe"
+    )
 )
 bh = dfkd_book.stats.compare(*([g["kept"] for g in x] for x in (beside, held)))
 glue("beside_vs_held", f"{bh.diff:+.2f} points, p = {bh.p:.3f}")

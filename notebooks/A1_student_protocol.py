@@ -621,14 +621,7 @@ from dfkd_book import restarts
 AGREE = "agreement selection, 20 % held out"
 restart_rows, restart_pairs = [], ([], [])
 for name in dict.fromkeys(r["recipe"] for r in yardstick_runs):
-    runs = sorted(
-        (
-            r
-            for r in yardstick_runs
-            if r["recipe"] == name and r["lever"] == AGREE
-        ),
-        key=lambda r: r["seed"],
-    )
+    runs = restarts.runs_of(gen_runs, name, AGREE, 5_000)
     groups = [runs[i : i + 3] for i in range(0, len(runs) - len(runs) % 3, 3)]
     if len(groups) < 3:
         continue
@@ -672,15 +665,13 @@ restart_table
 # train on the whole set (three seeds; the two sides ran different restarts, so the test is Welch's).
 
 # %% tags=["hide-input"]
-recipe_runs = [
-    r
-    for r in gen_runs
-    if r["recipe"] == "arbitrary-best" and r["budget"] == "recipe"
+held = restarts.runs_of(gen_runs, "arbitrary-best", AGREE, "recipe")
+whole = [
+    r["val_acc"]
+    for r in restarts.runs_of(
+        gen_runs, "arbitrary-best", "as the yardstick", "recipe"
+    )
 ]
-held = sorted(
-    (r for r in recipe_runs if r["lever"] == AGREE), key=lambda r: r["seed"]
-)
-whole = [r["val_acc"] for r in recipe_runs if r["lever"] == "as the yardstick"]
 kept = [g["kept"] for g in restarts.kept_selected(held)]
 sides = {
     "the recipe, whole set (final student)": whole,
@@ -733,16 +724,7 @@ BESIDE = "agreement selection, beside the set"
 
 
 def runs_of(lever, budget):  # the lever's runs on the best set, by seed
-    return sorted(
-        (
-            r
-            for r in gen_runs
-            if r["recipe"] == "arbitrary-best"
-            and r["lever"] == lever
-            and r["budget"] == budget
-        ),
-        key=lambda r: r["seed"],
-    )
+    return restarts.runs_of(gen_runs, "arbitrary-best", lever, budget)
 
 
 def ways_beside(

@@ -396,7 +396,6 @@ def test_kept_final_students_replays_the_choice_of_best_of_from_records():
         kept_final_students(runs[:2])
 
 
-
 def test_kept_selected_replays_the_held_out_choice_and_keeps_the_selected_student():
     from dfkd_book.restarts import kept_selected
 
@@ -409,3 +408,14 @@ def test_kept_selected_replays_the_held_out_choice_and_keeps_the_selected_studen
     assert g["at_random"] == pytest.approx(221 / 3)
     with pytest.raises(ValueError, match="holdout_agreement"):
         kept_selected([run(0, [], 1, 1), *runs[1:]])
+
+
+def test_runs_of_picks_one_recipe_lever_and_budget_in_seed_order():
+    from dfkd_book.restarts import runs_of
+
+    runs = [{"recipe": "a", "lever": "x", "budget": b, "seed": s} for b, s in ((5_000, 2), ("recipe", 1), (5_000, 0))]
+    runs.append({"recipe": "b", "lever": "x", "budget": 5_000, "seed": 1})
+    assert [r["seed"] for r in runs_of(runs, "a", "x", 5_000)] == [0, 2]
+    assert [r["seed"] for r in runs_of(runs, "a", "x", "recipe")] == [1] and runs_of(runs, "a", "y", 5_000) == []
+    with pytest.raises(KeyError):
+        runs_of([{"recipe": "a"}], "a", "x", 5_000)
