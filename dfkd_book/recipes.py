@@ -272,8 +272,9 @@ def _dfme(p) -> Recipe:
                   extras=dict(api=dict(access="probs")),
                   notes="DFME's official settings (m = 1 direction, ε = 1e-3, 5 student steps per generator step, "
                         "Adam 1e-4 for the generator, SGD with weight decay 5e-4 for the student) with a generator of "
-                        "width 32 (official 128) and the student's learning rate 0.01 (official 0.1 collapsed to "
-                        "one class here, measured); the teacher behind an API answering probabilities.")
+                        "width 32 (official 128) and the student's learning rate 0.01 (at the official 0.1 the "
+                        "seeds spread far wider, one to chance, for no better mean: Appendix B.8); the teacher "
+                        "behind an API answering probabilities.")
 
 
 def _ideal(p) -> Recipe:
