@@ -106,6 +106,9 @@ GENERALISE_LABELS = tuple(f"{r}: {lever}" for r in GENERALISE_RECIPES for lever 
 BLACKBOX = {"dfme": ("dfme", {}, {}), "dfme, 6,000 steps": ("dfme", {}, {"steps": 6_000}),
             "dfme, student lr 0.1 (the official)": ("dfme", {}, {"lr": 0.1}), "ideal": ("ideal", {}, {}),
             "ideal, 120 rounds": ("ideal", {"rounds": 120}, {"steps": 120 * 121 // 2}),
+            # twice the rounds: the paper's 50,000 synthetic images, 20,100 student steps (≈ its 100 epochs of 200
+            # batches)
+            "ideal, 200 rounds (the official 50,000 queries)": ("ideal", {"rounds": 200}, {"steps": 200 * 201 // 2}),
             # the official generator width (the recipes use 32, what this CPU affords)
             "dfme, generator width 128 (the official)": ("dfme", {"width": 128}, {}),
             "ideal, generator width 128 (the official)": ("ideal", {"width": 128}, {}),
