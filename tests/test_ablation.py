@@ -391,3 +391,32 @@ def test_a_set_lever_makes_the_changed_recipes_set_and_caches_it_apart(monkeypat
     levers.recipe_set("arbitrary-best")
     levers.recipe_set("arbitrary-best", settings=change)
     assert made == [240_000, recipes.get("arbitrary-best").settings["n"]] and len(list(tmp_path.iterdir())) == 2
+
+
+@pytest.mark.parametrize("label, schedule", [("ideal", "cosine"),
+                                             ("ideal, a constant learning rate (the official)", "constant")])
+def test_a_black_box_lever_reaches_distill_with_its_schedule(label, schedule, monkeypatch):
+    """levers blackbox: a lever's ``extras["schedule"]`` is the schedule distill runs (cosine unless it says
+    otherwise), and the recipe's API stays the one the lever is run behind."""
+    from dfkd_book.experiments import recipe_runs
+
+    seen = {}
+
+    def caught(teacher, student, method, **kw):
+        seen.update(kw, teacher=teacher)
+        raise RuntimeError("caught")
+
+    monkeypatch.setattr(recipe_runs, "distill", caught)
+    name, settings, student, *extras = levers.BLACKBOX[label]
+    r = recipe_runs.changed(name, settings, extras[0] if extras else None, student)
+    with pytest.raises(RuntimeError, match="caught"):
+        recipe_runs.run_recipe(name, 0, None, progress=False, recipe=r)
+    assert seen["schedule"] == schedule and seen["teacher"].access == "label"
+
+
+def test_the_black_box_study_changes_only_what_its_recipes_have():
+    for label, (name, settings, student, *extras) in levers.BLACKBOX.items():
+        r = recipes.get(name)
+        assert label.split(",")[0] == name and set(settings) <= set(r.settings), label
+        assert set(student) <= set(r.student.__dataclass_fields__), label
+        assert set(*extras or [{}]) <= {"api", "schedule"}, label
