@@ -23,8 +23,9 @@
 #    from it, the table below says how and why.
 # 2. **The recipes' students** from three seeds or more on the validation split, with the test accuracy beside,
 #    and their learning curves against teacher queries.
-# 3. **The official settings, measured**: settings where a recipe departs from the official code, and a larger
-#    budget, each run on the same seeds as the recipe.
+# 3. **The official settings, measured**: settings where a recipe departs from the official code, and larger
+#    budgets — each recipe's doubled, IDEAL's at the papers' own 50,000 images — each run on the same seeds as the
+#    recipe.
 #
 # The page only reads records; it trains nothing. The runs were made with
 #
@@ -34,6 +35,8 @@
 #     "dfme, a logits API" "ideal, 120 rounds"
 # python -m dfkd_book.experiments.levers blackbox --out OUT.jsonl --seeds 3 4 \
 #     --labels dfme "dfme, student lr 0.1 (the official)"
+# python -m dfkd_book.experiments.levers blackbox --out OUT.jsonl --seeds 0 1 2 \
+#     --labels "ideal, 200 rounds (the official 50,000 queries)" "dfme, 6,000 steps"
 # ```
 #
 # and the defences of chapter 8 by the generalisation study of {doc}`A1_student_protocol`
@@ -115,24 +118,32 @@ for label in recipes_alone:
 pd.DataFrame(rows).set_index("recipe")
 
 # %% [markdown]
-# The learning curves on the validation split, against the teacher queries spent so far, one line per seed:
+# The learning curves on the validation split, against the teacher queries spent so far, one line per seed; dashed,
+# each recipe with its budget doubled (measured in the last section):
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 4))
+doubled = {
+    "dfme": "dfme, 6,000 steps",
+    "ideal": "ideal, 200 rounds (the official 50,000 queries)",
+}
+fig, ax = plt.subplots(figsize=(10, 4))
 for r in runs:
-    if r["label"] in recipes_alone:
+    for recipe in recipes_alone:
+        if r["label"] not in (recipe, doubled[recipe]):
+            continue
         c = r["curve"]
         ax.plot(
             c["teacher_forward"],
             c["val_acc"],
-            color=f"C{recipes_alone.index(r['label'])}",
+            color=f"C{recipes_alone.index(recipe)}",
+            ls="-" if r["label"] == recipe else "--",
             alpha=0.8,
             label=r["label"] if r["seed"] == 0 else None,
         )
 ax.set_xscale("log")
 ax.set_xlabel("teacher queries")
 ax.set_ylabel("validation accuracy (%)")
-ax.legend()
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
 fig.tight_layout()
 
 # %% [markdown]
@@ -220,10 +231,31 @@ chapters.glue("b8_dfme_lr_chance", f"{len(chance)} of its {len(lr)} seeds")
 chapters.glue("b8_dfme_lr_best", f"{max(r['val_acc'] for r in lr):.2f} %")
 chapters.glue("b8_dfme_logits", lever_text("dfme", "a logits API"))
 chapters.glue("b8_ideal_rounds", lever_text("ideal", "120 rounds"))
-ideal_at = {r["seed"]: r["val_acc"] for r in by_label["ideal"]}
-rounds_gain = [
-    r["val_acc"] - ideal_at[r["seed"]] for r in by_label["ideal, 120 rounds"]
-]
+OFFICIAL_IDEAL = "200 rounds (the official 50,000 queries)"
+chapters.glue("b8_ideal_official", lever_text("ideal", OFFICIAL_IDEAL))
+chapters.glue(
+    "b8_ideal_official_test",
+    f"{official.loc[('ideal', OFFICIAL_IDEAL), 'test %']} %",
+)
+at_official = by_label[f"ideal, {OFFICIAL_IDEAL}"]
+official_s = sum(r["train_s"] for r in at_official) / len(at_official)
+chapters.glue("b8_ideal_official_min", f"{official_s / 60:.0f} minutes")
+chapters.glue("b8_dfme_steps", lever_text("dfme", "6,000 steps"))
+
+
+def gains(label, recipe):
+    """The lever's validation accuracy minus the recipe's, seed by seed."""
+    at = {r["seed"]: r["val_acc"] for r in by_label[recipe]}
+    return [r["val_acc"] - at[r["seed"]] for r in by_label[label]]
+
+
+rounds_gain = gains("ideal, 120 rounds", "ideal")
+official_gain = gains(f"ideal, {OFFICIAL_IDEAL}", "ideal")
+steps_gain = gains("dfme, 6,000 steps", "dfme")
+chapters.glue(
+    "b8_dfme_steps_up",
+    f"{sum(g > 0 for g in steps_gain)} of its {len(steps_gain)} seeds",
+)
 
 # %% [markdown]
 # At the official learning rate DFME's students spread far wider — {glue:text}`b8_dfme_lr` against the
@@ -234,9 +266,20 @@ rounds_gain = [
 # log p minus its mean over the classes, which *is* the logits minus theirs; only the floor at 10⁻⁸ under the
 # probabilities, where the teacher is surest, tells the two apart.
 #
-# More rounds help IDEAL on every seed, but by less than the seeds' noise: 120 rounds instead of 100 — 1.2 × the
-# queries, 1.44 × the student's steps — give {glue:text}`b8_ideal_rounds`. That is not a doubling, so it does not
-# settle whether the recipe's budget is enough by the book's rule (a doubling that adds less than a point).
+# More rounds help IDEAL on every seed. 120 rounds instead of 100 — 1.2 × the queries, 1.44 × the student's
+# steps — give {glue:text}`b8_ideal_rounds`, within the seeds' noise. Twice the rounds, the papers' own 50,000
+# images and 20,100 student steps (about their 100 epochs of 200 batches), give {glue:text}`b8_ideal_official`,
+# and {glue:text}`b8_ideal_official_test` on the test split. By the book's rule — a budget is enough when
+# doubling it adds less than a point — IDEAL's recipe stops well short of enough: its students are still learning
+# at 25,000 queries, and part of the distance to the papers' numbers is budget. The recipe keeps 100 rounds so
+# that chapter 8 runs on a laptop (a run at 200 rounds takes {glue:text}`b8_ideal_official_min` of one CPU core);
+# whether 200 rounds are enough would take 400, not measured here.
+#
+# DFME's budget doubled — 6,000 student steps, twice the queries — gives {glue:text}`b8_dfme_steps`, better on
+# {glue:text}`b8_dfme_steps_up`. That is more than a point on average, so by the rule the recipe's 3,000 steps are
+# not shown to be enough; but the gain is within the seeds' noise, and one seed lost.
+# Both recipes keep their budgets so that chapter 8 runs in half an hour on a laptop; the doubled students are
+# what this page offers a reader with more time.
 
 # %% tags=["remove-cell"]
 assert {r["label"] for r in runs} >= {"dfme", "ideal"}
@@ -253,4 +296,12 @@ assert max(r["val_acc"] for r in lr) == max(
 )
 assert float(official.loc[("ideal", "120 rounds"), "p"]) >= 0.05
 assert len(rounds_gain) >= 3 and min(rounds_gain) > 0
+# the official 50,000 queries: a gain on every seed, of more than a point
+assert len(official_gain) >= 3 and min(official_gain) > 0
+assert sum(official_gain) / len(official_gain) >= 1
+# DFME's doubled budget: more than a point on average, within the noise,
+# not on every seed
+assert sum(steps_gain) / len(steps_gain) >= 1
+assert float(official.loc[("dfme", "6,000 steps"), "p"]) >= 0.05
+assert min(steps_gain) < 0 < max(steps_gain)
 chapter.passed()
