@@ -419,4 +419,4 @@ def test_the_black_box_study_changes_only_what_its_recipes_have():
         r = recipes.get(name)
         assert label.split(",")[0] == name and set(settings) <= set(r.settings), label
         assert set(student) <= set(r.student.__dataclass_fields__), label
-        assert set(*extras or [{}]) <= {"api", "schedule"}, label
+        assert set(extras[0] if extras else {}) <= {"api", "schedule"}, label

@@ -55,16 +55,17 @@ def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args:
     teacher = zoo.teacher(r.teacher, DATASET)
     args = r.args(teacher) if args is None else args
     asked = TeacherAPI(teacher, **r.extras["api"]) if "api" in r.extras else teacher  # a black-box API
+    schedule = r.extras.get("schedule", "cosine")
     if "restarts" in r.extras:  # the set made once, several students, one kept by data-free selection
         return best_of(asked, lambda: zoo.student(r.student_arch, DATASET), r.build(*args, **overrides),
                        r.extras["restarts"], seed=seed, select=r.extras["select"], holdout=r.extras["holdout"],
-                       eval_set=test, progress=progress, name=name, schedule=r.extras.get("schedule", "cosine"),
-                       **r.student.kwargs()), teacher, r
+                       eval_set=test, progress=progress, name=name,
+                       **r.student.kwargs(schedule=schedule)), teacher, r
     config.seed_everything(seed)
     student = zoo.student(r.student_arch, DATASET)
     result = distill(asked, student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress,
                      name=name, select=r.extras.get("select"), holdout=r.extras.get("holdout", 0.2),
-                     schedule=r.extras.get("schedule", "cosine"), **r.student.kwargs())
+                     **r.student.kwargs(schedule=schedule))
     return result, teacher, r
 
 
