@@ -36,6 +36,8 @@ class Student:
     Attributes:
         steps: the budget in optimiser steps. batch_size: the student's batch. lr: peak learning rate.
         optimizer: ``'adam'`` or ``'sgd'``. weight_decay, warmup (steps), clip (gradient norm; 0 none).
+        schedule: the learning rate after the warm-up, ``'cosine'`` (to zero at ``steps``; Loshchilov & Hutter
+            2017) or ``'constant'`` (:data:`dfkd_book.loop.SCHEDULES`).
         T: temperature τ. augment (every augmented batch is re-labelled by the teacher): ``None``;
             ``'flip-shift'`` (horizontal flips and 2-px shifts); ``'affine'`` (a mild affine map and horizontal
             flips, :class:`~dfkd_book.augment.MildAffine`); ``'zskd'`` (ZSKD's heavy set with p = 0.5); or
@@ -54,8 +56,13 @@ class Student:
     T: float = 20.0
     augment: str | None = "zskd"
     eval_every: int | None = None
+    schedule: str = "cosine"
 
     def __post_init__(self):
+        from .loop import SCHEDULES
+
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
         if not isinstance(self.steps, int) or self.steps < 1:

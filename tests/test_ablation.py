@@ -396,7 +396,7 @@ def test_a_set_lever_makes_the_changed_recipes_set_and_caches_it_apart(monkeypat
 @pytest.mark.parametrize("label, schedule", [("ideal", "cosine"),
                                              ("ideal, a constant learning rate (the official)", "constant")])
 def test_a_black_box_lever_reaches_distill_with_its_schedule(label, schedule, monkeypatch):
-    """levers blackbox: a lever's ``extras["schedule"]`` is the schedule distill runs (cosine unless it says
+    """levers blackbox: a lever's student schedule is the one distill runs (the recipe's cosine unless it says
     otherwise), and the recipe's API stays the one the lever is run behind."""
     from dfkd_book.experiments import recipe_runs
 
@@ -419,4 +419,4 @@ def test_the_black_box_study_changes_only_what_its_recipes_have():
         r = recipes.get(name)
         assert label.split(",")[0] == name and set(settings) <= set(r.settings), label
         assert set(student) <= set(r.student.__dataclass_fields__), label
-        assert set(extras[0] if extras else {}) <= {"api", "schedule"}, label
+        assert set(extras[0] if extras else {}) <= {"api"}, label

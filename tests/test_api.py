@@ -387,6 +387,8 @@ def test_student_protocol_bad_input():
         recipes.Student(steps=1, augment="x")
     with pytest.raises(ValueError, match="steps must be a positive int, got 0"):
         recipes.Student(steps=0)
+    with pytest.raises(ValueError, match=r"schedule must be one of \('cosine', 'constant'\), got 'step'"):
+        recipes.Student(steps=1, schedule="step")
 
 
 def test_student_protocol_zskd_then_cutmix():

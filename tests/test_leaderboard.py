@@ -251,6 +251,18 @@ def test_stale_names_the_records_of_another_recipe(results):
     assert leaderboard.stale(recs) == ["deepinversion"]  # zskd's record has no recipe: not judged
 
 
+def test_stale_reads_a_student_setting_a_record_lacks_as_its_default(results):
+    """A record made before a student setting existed ran its default: not stale; another value is."""
+    for m in ("ssd-kd", "dfme"):
+        recipe = json.loads(json.dumps(recipes.get(m, "full").as_dict()))
+        del recipe["student"]["schedule"]
+        _edit(results, m, recipe=recipe)
+    recs = leaderboard.load(results, methods=("ssd-kd", "dfme"))
+    assert leaderboard.stale(recs) == []
+    recs["dfme"]["recipe"]["student"]["schedule"] = "constant"
+    assert leaderboard.stale(recs) == ["dfme"]
+
+
 def test_frame_has_a_column_per_row_field(results):
     board = leaderboard.rows(leaderboard.load(results), results)
     df = leaderboard.frame(board)

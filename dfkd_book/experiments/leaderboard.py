@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 from .. import recipes, stats
@@ -108,14 +108,25 @@ def load(results_dir: str | os.PathLike | None = None, methods=None) -> dict[str
 def stale(records: dict[str, dict]) -> list[str]:
     """The methods of ``records`` (as :func:`load` returns them) whose record was made with another recipe than
     today's full-profile one (:func:`dfkd_book.recipes.get`): their numbers no longer describe what the recipe
-    runs. Records without a recipe, or of a method without one, are not judged."""
+    runs. Records without a recipe, or of a method without one, are not judged; a student setting added to
+    :class:`dfkd_book.recipes.Student` since a record was made counts as its default there (the record ran it)."""
     out = []
     for m, rec in records.items():
         if "recipe" not in rec or m not in recipes.RECIPES:
             continue
         now = json.loads(json.dumps(recipes.get(m, "full").as_dict()))
-        if {k: v for k, v in rec["recipe"].items() if k != "notes"} != {k: v for k, v in now.items() if k != "notes"}:
+        if _comparable(rec["recipe"]) != _comparable(now):
             out.append(m)
+    return out
+
+
+def _comparable(recipe: dict) -> dict:
+    """A recipe's dict (:meth:`dfkd_book.recipes.Recipe.as_dict`, as a record keeps it) without its notes, the
+    student's settings it lacks at their defaults."""
+    defaults = {f.name: f.default for f in fields(recipes.Student) if f.default is not MISSING}
+    out = {k: v for k, v in recipe.items() if k != "notes"}
+    if isinstance(out.get("student"), dict):
+        out["student"] = {**defaults, **out["student"]}
     return out
 
 

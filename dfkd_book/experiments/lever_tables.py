@@ -113,7 +113,7 @@ BLACKBOX = {"dfme": ("dfme", {}, {}), "dfme, 6,000 steps": ("dfme", {}, {"steps"
             "dfme, generator width 128 (the official)": ("dfme", {"width": 128}, {}),
             "ideal, generator width 128 (the official)": ("ideal", {"width": 128}, {}),
             # IDEAL's official student keeps its learning rate (the book's loop decays every student's on a cosine)
-            "ideal, a constant learning rate (the official)": ("ideal", {}, {}, {"schedule": "constant"}),
+            "ideal, a constant learning rate (the official)": ("ideal", {}, {"schedule": "constant"}),
             # an API that answers logits: DFME's own setting (log-probabilities floored at 1e-8 otherwise)
             "dfme, a logits API": ("dfme", {}, {}, {"api": {"access": "logits"}})}
 

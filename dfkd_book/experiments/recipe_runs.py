@@ -48,24 +48,22 @@ def run_recipe(name: str, seed: int = 0, test=None, progress: bool = True, args:
     """One seeded run of recipe ``name`` through :func:`dfkd_book.distill`: a fresh student, the method built by
     the recipe (``overrides`` replace its settings). ``recipe``: a changed copy of the recipe to run instead (a
     lever: other settings, extras or student protocol; ``extras["select"]``, ``["holdout"]``: data-free selection,
-    :mod:`dfkd_book.selection`; ``extras["schedule"]``: the student's learning-rate schedule, ``'cosine'`` unless
-    it says ``'constant'``). Returns ``(result, teacher, recipe)``; a recipe of restarts
+    :mod:`dfkd_book.selection`). Returns ``(result, teacher, recipe)``; a recipe of restarts
     (``extras["restarts"]``) returns a :class:`dfkd_book.restarts.BestOf` as its result."""
     r = recipes.get(name) if recipe is None else recipe
     teacher = zoo.teacher(r.teacher, DATASET)
     args = r.args(teacher) if args is None else args
     asked = TeacherAPI(teacher, **r.extras["api"]) if "api" in r.extras else teacher  # a black-box API
-    schedule = r.extras.get("schedule", "cosine")
     if "restarts" in r.extras:  # the set made once, several students, one kept by data-free selection
         return best_of(asked, lambda: zoo.student(r.student_arch, DATASET), r.build(*args, **overrides),
                        r.extras["restarts"], seed=seed, select=r.extras["select"], holdout=r.extras["holdout"],
                        eval_set=test, progress=progress, name=name,
-                       **r.student.kwargs(schedule=schedule)), teacher, r
+                       **r.student.kwargs()), teacher, r
     config.seed_everything(seed)
     student = zoo.student(r.student_arch, DATASET)
     result = distill(asked, student, r.build(*args, **overrides), eval_set=test, seed=seed, progress=progress,
                      name=name, select=r.extras.get("select"), holdout=r.extras.get("holdout", 0.2),
-                     **r.student.kwargs(schedule=schedule))
+                     **r.student.kwargs())
     return result, teacher, r
 
 
