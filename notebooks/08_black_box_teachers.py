@@ -348,7 +348,9 @@ print(inspect.getsource(bb.IDEAL.generation_round))
 # %% [markdown]
 # The student's images are the student's own guesses at each class; the teacher's label corrects them where the
 # student is wrong, and the next round's generator starts from the corrected student. Queries grow by one batch
-# a round, whatever the student's budget. The recipe:
+# a round, whatever the student's budget. Unlike the book's other students, IDEAL's keeps a constant learning
+# rate, as the official code does: the pool is largest in the last rounds, where a cosine would have all but
+# stopped the student ({doc}`B8_reproducing_black_box` measures both). The recipe:
 
 # %%
 recipes.table("ideal")

@@ -78,9 +78,8 @@ reading.rename_axis("setting").to_frame()
 # %% [markdown]
 # Two departures are the book's own: the generators are a quarter as wide (width 32 against 128), so that a
 # chapter runs on a laptop, and DFME's student learns at 0.01, not the official 0.1, for its stability (measured
-# below). At the official width one DFME run takes {glue:text}`b8_width_min` of one CPU core, against
-# {glue:text}`b8_dfme_min` at width 32; a setting joins the tables below once three seeds have run it, and this
-# one has {glue:text}`b8_width_seeds`. IDEAL's student keeps the official constant learning rate; the book's first
+# below). At the official width one DFME run takes {glue:text}`b8_width_min` of one CPU core; a setting joins
+# the tables below once three seeds have run it, and this one has {glue:text}`b8_width_seeds`. IDEAL's student keeps the official constant learning rate; the book's first
 # IDEAL recipe, `ideal (cosine)` below, decayed it on the loop's cosine as for every other student, and the budget
 # levers were measured against that one.
 #
@@ -292,7 +291,6 @@ def minutes(rs):
 wide = by_label.get("dfme, generator width 128 (the official)", [])
 chapters.glue("b8_width_min", minutes(wide) if wide else "–")
 chapters.glue("b8_width_seeds", f"{len(wide)}")
-chapters.glue("b8_dfme_min", minutes(by_label["dfme"]))
 chapters.glue(
     "b8_dfme_steps_up",
     f"{sum(g > 0 for g in steps_gain)} of its {len(steps_gain)} seeds",
