@@ -79,9 +79,9 @@ reading.rename_axis("setting").to_frame()
 # Two departures are the book's own: the generators are a quarter as wide (width 32 against 128), so that a
 # chapter runs on a laptop, and DFME's student learns at 0.01, not the official 0.1, for its stability (measured
 # below). At the official width one DFME run takes {glue:text}`b8_width_min` of one CPU core; a setting joins
-# the tables below once three seeds have run it, and this one has {glue:text}`b8_width_seeds`. IDEAL's student keeps the official constant learning rate; the book's first
-# IDEAL recipe, `ideal (cosine)` below, decayed it on the loop's cosine as for every other student, and the budget
-# levers were measured against that one.
+# the tables below once three seeds have run it, and this one has {glue:text}`b8_width_seeds`. IDEAL's student
+# keeps the official constant learning rate; the book's first IDEAL recipe, `ideal (cosine)` below, decayed it on
+# the loop's cosine as for every other student, and the budget levers were measured against that one.
 #
 # ## The recipes' students
 #
