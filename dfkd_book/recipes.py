@@ -289,13 +289,13 @@ def _ideal(p) -> Recipe:
     return Recipe("ideal", "ideal", "lenet5", "lenet5half",
                   dict(rounds=rounds, batch=p(50, 250), g_steps=p(5, 30), width=32),
                   Student(steps=rounds * (rounds + 1) // 2, batch_size=250, lr=0.01, optimizer="sgd",
-                          weight_decay=5e-4, T=1.0, augment=None, schedule="constant"),
+                          weight_decay=5e-4, T=1.0, augment=None),
                   extras=dict(api=dict(access="label")),
                   notes="IDEAL's official settings (30 Adam steps of a fresh generator per round, batch 250, the "
-                        "information weight 5, one query per image, the student's learning rate constant: above "
-                        "the loop's cosine on every seed, Appendix B.8) with a generator of width 32 (official "
-                        "128) and R rounds, one pass over the growing pool per round (R(R+1)/2 student steps); "
-                        "the teacher behind an API answering its top-1 class.")
+                        "information weight 5, one query per image) with a generator of width 32 (official 128) "
+                        "and R rounds, one pass over the growing pool per round (R(R+1)/2 student steps), the "
+                        "student's learning rate on the loop's cosine (the official constant rate measured better: "
+                        "Appendix B.8); the teacher behind an API answering its top-1 class.")
 
 
 _LAYERS = dict(activation_layers=["features.pool2", "classifier.relu3", "classifier.relu4", "classifier.fc3"],

@@ -348,9 +348,7 @@ print(inspect.getsource(bb.IDEAL.generation_round))
 # %% [markdown]
 # The student's images are the student's own guesses at each class; the teacher's label corrects them where the
 # student is wrong, and the next round's generator starts from the corrected student. Queries grow by one batch
-# a round, whatever the student's budget. Unlike the book's other students, IDEAL's keeps a constant learning
-# rate, as the official code does: the pool is largest in the last rounds, where a cosine would have all but
-# stopped the student ({doc}`B8_reproducing_black_box` measures both). The recipe:
+# a round, whatever the student's budget. The recipe:
 
 # %%
 recipes.table("ideal")
@@ -431,8 +429,9 @@ pd.Series({**ours, **published}, name="student test accuracy (%)").to_frame()
 # The book's black-box students stand far below the published hard-label numbers, and it says so: the papers'
 # students see 50,000 images over 100 epochs; the book's IDEAL labels a fraction of that, and its generator is a
 # quarter as wide as the official one, so that a chapter runs on a laptop. {doc}`B8_reproducing_black_box` shows
-# each recipe's learning curves over its seeds, runs the official settings where the recipes depart from them, and
-# runs IDEAL on the papers' 50,000 images, which closes part of the gap.
+# each recipe's learning curves over its seeds, runs the official settings where the recipes depart from them
+# (IDEAL's constant learning rate among them), and runs IDEAL on the papers' 50,000 images; both close part of
+# the gap.
 #
 # ## Summary
 #
