@@ -123,24 +123,27 @@ pd.DataFrame(rows).set_index("recipe")
 
 # %% [markdown]
 # The learning curves on the validation split, against the teacher queries spent so far, one line per seed; dashed,
-# each recipe with its budget doubled (measured in the last section):
+# each recipe with its budget doubled; dotted, IDEAL at the official constant learning rate (both measured in the
+# last section):
 
 # %%
 doubled = {
     "dfme": "dfme, 6,000 steps",
     "ideal": "ideal, 200 rounds (the official 50,000 queries)",
 }
+dotted = {"ideal": "ideal, a constant learning rate (the official)"}
 fig, ax = plt.subplots(figsize=(10, 4))
 for r in runs:
     for recipe in recipes_alone:
-        if r["label"] not in (recipe, doubled[recipe]):
+        ls = {recipe: "-", doubled[recipe]: "--", dotted.get(recipe): ":"}
+        if r["label"] not in ls:
             continue
         c = r["curve"]
         ax.plot(
             c["teacher_forward"],
             c["val_acc"],
             color=f"C{recipes_alone.index(recipe)}",
-            ls="-" if r["label"] == recipe else "--",
+            ls=ls[r["label"]],
             alpha=0.8,
             label=r["label"] if r["seed"] == 0 else None,
         )
