@@ -247,9 +247,13 @@ chapters.glue(
     "b8_ideal_official_test",
     f"{official.loc[('ideal', OFFICIAL_IDEAL), 'test %']} %",
 )
-at_official = by_label[doubled["ideal"]]
-official_s = sum(r["train_s"] for r in at_official) / len(at_official)
-chapters.glue("b8_ideal_official_min", f"{official_s / 60:.0f} minutes")
+
+
+def minutes(rs):
+    return f"{sum(r['train_s'] for r in rs) / len(rs) / 60:.0f} minutes"
+
+
+chapters.glue("b8_ideal_official_min", minutes(by_label[doubled["ideal"]]))
 chapters.glue("b8_dfme_steps", lever_text("dfme", "6,000 steps"))
 CONSTANT = "a constant learning rate (the official)"
 chapters.glue("b8_ideal_constant", lever_text("ideal", CONSTANT))
@@ -259,11 +263,6 @@ chapters.glue(
 chapters.glue(
     "b8_ideal", f"{official.loc[('ideal', 'as the recipe'), 'validation %']} %"
 )
-
-
-def minutes(rs):
-    return f"{sum(r['train_s'] for r in rs) / len(rs) / 60:.0f} minutes"
-
 
 wide = by_label.get("dfme, generator width 128 (the official)", [])
 chapters.glue("b8_width_min", minutes(wide) if wide else "–")
@@ -300,8 +299,8 @@ chapters.glue(
 #
 # IDEAL's official constant learning rate gives {glue:text}`b8_ideal_constant` against the recipe's cosine at
 # {glue:text}`b8_ideal`, better on {glue:text}`b8_ideal_constant_up`, and {glue:text}`b8_ideal_constant_test` on
-# the test split. The cosine brings the rate near zero in the last rounds, just as the pool is largest; the
-# official rate keeps the student learning from the newest images. The leaderboard's records are one run of every
+# the test split. A likely reason, not measured apart: the cosine brings the rate near zero in the last rounds,
+# just as the pool is largest and its newest images arrive. The leaderboard's records are one run of every
 # recipe, made with the cosine, so the recipe keeps it until that run is repeated; a reader training IDEAL should
 # pass `schedule="constant"`.
 #
