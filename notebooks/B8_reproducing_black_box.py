@@ -289,7 +289,6 @@ chapters.glue("b8_ideal_both", lever_text("ideal", BOTH))
 chapters.glue(
     "b8_ideal_both_test", f"{official.loc[('ideal', BOTH), 'test %']} %"
 )
-chapters.glue("b8_ideal_both_min", minutes(by_label[both["ideal"]]))
 
 
 def paired(label, against):
@@ -364,10 +363,9 @@ chapters.glue(
 #
 # The two official settings together — the constant rate and the 50,000 images — give {glue:text}`b8_ideal_both`
 # against the recipe, and {glue:text}`b8_ideal_both_test` on the test split: the best hard-label students on this
-# page on average, at {glue:text}`b8_ideal_both_min` of one CPU core a run. But against the cosine at the same 200
-# rounds the constant rate adds only {glue:text}`b8_ideal_both_vs`, better on {glue:text}`b8_ideal_both_up`: the
-# clear gain it gave at 100 rounds does not carry over to twice the rounds that three seeds can see, and the two
-# settings' gains do not simply add up. Both leave IDEAL far below the papers' numbers (chapter 8 sets them side
+# page on average. But against the cosine at the same 200 rounds the constant rate adds only
+# {glue:text}`b8_ideal_both_vs`, better on {glue:text}`b8_ideal_both_up`: at twice the rounds, the clear gain it
+# gave at 100 is not one that three seeds can see, and the two settings' gains do not simply add up. Both leave IDEAL far below the papers' numbers (chapter 8 sets them side
 # by side); its generator at the official width, four times as wide, is the setting not yet measured.
 #
 # DFME's budget doubled — 6,000 student steps, twice the queries — gives {glue:text}`b8_dfme_steps`, better on
