@@ -291,15 +291,9 @@ chapters.glue(
 )
 
 
-def paired(label, against):
-    """The one significance rule on two settings, paired on their seeds."""
-    a = {r["seed"]: r["val_acc"] for r in by_label[label]}
-    b = {r["seed"]: r["val_acc"] for r in by_label[against]}
-    seeds = sorted(a.keys() & b.keys())
-    return stats.compare([a[s] for s in seeds], [b[s] for s in seeds], True)
-
-
-both_vs_cosine = paired(both["ideal"], doubled["ideal"])
+both_vs_cosine = stats.pooled_lever(
+    as_levers, BOTH, baseline=OFFICIAL_IDEAL, budget="recipe"
+)
 both_gain = gains(both["ideal"], doubled["ideal"])
 chapters.glue(
     "b8_ideal_both_up",
@@ -365,8 +359,9 @@ chapters.glue(
 # against the recipe, and {glue:text}`b8_ideal_both_test` on the test split: the best hard-label students on this
 # page on average. But against the cosine at the same 200 rounds the constant rate adds only
 # {glue:text}`b8_ideal_both_vs`, better on {glue:text}`b8_ideal_both_up`: at twice the rounds, the clear gain it
-# gave at 100 is not one that three seeds can see, and the two settings' gains do not simply add up. Both leave IDEAL far below the papers' numbers (chapter 8 sets them side
-# by side); its generator at the official width, four times as wide, is the setting not yet measured.
+# gave at 100 is not one that three seeds can see, and the two settings' gains do not simply add up. Both leave
+# IDEAL far below the papers' numbers (chapter 8 sets them side by side); its generator at the official width,
+# four times as wide, is the setting not yet measured.
 #
 # DFME's budget doubled — 6,000 student steps, twice the queries — gives {glue:text}`b8_dfme_steps`, better on
 # {glue:text}`b8_dfme_steps_up`. That is more than a point on average, so by the rule the recipe's 3,000 steps are
