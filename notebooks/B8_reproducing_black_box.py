@@ -40,7 +40,8 @@
 #     "ideal, a constant learning rate (the official)"
 # python -m dfkd_book.experiments.levers blackbox --out OUT.jsonl --seeds 0 1 2 \
 #     --labels "ideal, a constant learning rate, 200 rounds" \
-#     "dfme, generator width 128 (the official)"
+#     "dfme, generator width 128 (the official)" \
+#     "ideal, generator width 128 (the official)"
 # ```
 #
 # and the defences of chapter 8 by the generalisation study of {doc}`A1_student_protocol`
@@ -81,9 +82,9 @@ reading.rename_axis("setting").to_frame()
 # %% [markdown]
 # Two departures are the book's own: the generators are a quarter as wide (width 32 against 128), so that a
 # chapter runs on a laptop, and DFME's student learns at 0.01, not the official 0.1, for its stability (measured
-# below). At the official width one DFME run takes {glue:text}`b8_width_min` of one CPU core (measured below;
-# IDEAL at the official width has not yet run on every seed). IDEAL's official student keeps a constant learning
-# rate; the book's loop decays it on a cosine, as for every student (measured below).
+# below). At the official width one DFME run takes {glue:text}`b8_width_min` of one CPU core (measured below).
+# IDEAL's official student keeps a constant learning rate; the book's loop decays it on a cosine, as for every
+# student (measured below).
 #
 # ## The recipes' students
 #
@@ -203,12 +204,15 @@ official = official.rename(columns={"mean ± sd": "validation %"})
 official
 
 # %%
-pending = {lab: len(rs) for lab, rs in by_label.items() if lab not in measured}
-print(f"settings with fewer than {SEEDS} seeds, left out of the table:")
-for lab, n in pending.items():
-    print(f"  {lab}: {n} seed{'s' if n > 1 else ''}")
-if not pending:
-    print("  none")
+pending = [
+    f"{lab} ({len(rs)} so far)"
+    for lab, rs in by_label.items()
+    if lab not in measured
+]
+print(
+    f"settings with fewer than {SEEDS} seeds, not in the table:",
+    "; ".join(pending) or "none",
+)
 
 # %% [markdown]
 # Every seed's final student, one dot each, the recipe's mean as a dashed line across its rows:
