@@ -3,10 +3,13 @@
 Every chapter states its budgets through :func:`pick`, so one environment variable switches the whole book
 between a CI-sized preview and the published run::
 
-    DFKD_BOOK_PROFILE=quick   # each chapter < 2 min on a 2-core CPU (CI, previews)
-    DFKD_BOOK_PROFILE=full    # default: what the published book shows
+    DFKD_BOOK_PROFILE=quick      # each chapter < 2 min on a 2-core CPU (CI, previews)
+    DFKD_BOOK_PROFILE=workshop   # a room's budget: the full students, cheaper where measured as close
+    DFKD_BOOK_PROFILE=full       # default: what the published book shows
 
-Paper-scale budgets are reached by passing arguments, not by a third profile.
+A ``workshop`` budget differs from ``full`` only where a recipe gives one (``pick(..., workshop=...)``), chosen on
+the validation split to keep the student within 3 points of full; everywhere else it is the full budget.
+Paper-scale budgets are reached by passing arguments, not by another profile.
 """
 
 from __future__ import annotations
@@ -28,20 +31,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: copy of it in an installed package (package data), so chapter 7 and the appendix read them after a pip install
 RESULTS = Path(__file__).resolve().parent / "results"
 
-PROFILES = ("quick", "full")
+PROFILES = ("quick", "workshop", "full")
 DEFAULT_PROFILE = "full"
 ENV_PROFILE = "DFKD_BOOK_PROFILE"
 ENV_CACHE = "DFKD_BOOK_CACHE"
 ENV_DEVICE = "DFKD_BOOK_DEVICE"
 
 T = TypeVar("T")
+#: ``pick``'s default for ``workshop``: the full budget
+_FULL: object = object()
 
 
 def profile() -> str:
     """Return the active profile, read from ``$DFKD_BOOK_PROFILE`` (default ``"full"``).
 
     Raises:
-        ValueError: if the variable holds anything but ``quick`` or ``full``.
+        ValueError: if the variable holds anything but one of :data:`PROFILES`.
     """
     value = os.environ.get(ENV_PROFILE, DEFAULT_PROFILE).strip().lower() or DEFAULT_PROFILE
     if value not in PROFILES:
@@ -52,15 +57,22 @@ def profile() -> str:
     return value
 
 
-def pick(*, quick: T, full: T) -> T:
-    """Return ``quick`` or ``full`` according to the active profile.
+def pick(*, quick: T, full: T, workshop: T = _FULL, at: str | None = None) -> T:
+    """Return ``quick``, ``workshop`` or ``full`` according to the profile ``at`` (default: the active one,
+    :func:`profile`); ``workshop`` defaults to ``full`` (the workshop profile departs from the full one only where a
+    budget says so).
 
-    Example: ``epochs = pick(quick=1, full=20)``.
+    Example: ``steps = pick(quick=100, full=20_000, workshop=10_000)``.
 
     Raises:
-        ValueError: if ``$DFKD_BOOK_PROFILE`` is invalid (see :func:`profile`).
+        ValueError: if ``$DFKD_BOOK_PROFILE`` (or ``at``) is not one of :data:`PROFILES`.
     """
-    return quick if profile() == "quick" else full
+    active = profile() if at is None else at
+    if active not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {at!r}")
+    if active == "quick":
+        return quick
+    return workshop if active == "workshop" and workshop is not _FULL else full
 
 
 def device() -> torch.device:

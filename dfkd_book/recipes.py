@@ -27,6 +27,10 @@ AUGMENTATIONS = (None, "flip-shift", "affine", "zskd", "curriculum", "zskd+cutmi
 #: ``(full-profile steps, augmentation, batch size)``; Adam 1e-2, τ = 20 for all
 STUDENT_PROTOCOLS = {"inverted": (10_000, "affine", 256), "impressions": (20_000, "zskd", 512),
                      "arbitrary": (20_000, "zskd", 256)}
+#: the workshop profile's student steps where they depart from the full profile's (the set is the full one):
+#: recipe → steps, each measured on the validation split against the full student on the same set and seeds
+#: (``python -m dfkd_book.experiments.levers workshop``, ``results/runs/workshop.jsonl``)
+WORKSHOP_STEPS = {"zskd": 10_000, "arbitrary-best": 10_000}
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,11 @@ class Recipe:
 
 
 def _pick(profile: str) -> Callable:
-    return lambda quick, full: quick if profile == "quick" else full
+    """``p(quick, full[, workshop])``: the recipes' budgets at ``profile`` (as :func:`dfkd_book.config.pick`; a
+    workshop budget defaults to the full one)."""
+    def p(quick, full, workshop=config._FULL):
+        return config.pick(quick=quick, full=full, workshop=workshop, at=profile)
+    return p
 
 
 def _kd_real(p) -> Recipe:
@@ -166,7 +174,7 @@ def _zskd(p) -> Recipe:
                   dict(n=p(2_000, 8_000), steps=p(100, 150), lr=p(0.02, 0.01), T=20.0, betas=(1.0, 0.1),
                        init_range=(0.0, 0.1), jitter=2,
                        view_affine=p(None, dict(degrees=15.0, translate=0.1, scale=(0.9, 1.1)))),
-                  Student(steps=p(160, STUDENT_PROTOCOLS["impressions"][0]),
+                  Student(steps=p(160, STUDENT_PROTOCOLS["impressions"][0], WORKSHOP_STEPS["zskd"]),
                           batch_size=p(256, STUDENT_PROTOCOLS["impressions"][2]), lr=1e-2, T=20.0,
                           augment=STUDENT_PROTOCOLS["impressions"][1]),
                   notes="Impressions from dark noise with a jittered (and, full, affine) view of the teacher; the "
@@ -308,7 +316,8 @@ RECIPES: dict[str, Callable[[Callable], Recipe]] = {
     "arbitrary-noise": lambda p: _arbitrary(p, "arbitrary-noise", "noise",
                                             p(120, STUDENT_PROTOCOLS["arbitrary"][0])),
     "arbitrary-best": lambda p: _arbitrary(p, "arbitrary-best", "all offline",
-                                           p(240, STUDENT_PROTOCOLS["arbitrary"][0])),
+                                           p(240, STUDENT_PROTOCOLS["arbitrary"][0],
+                                             WORKSHOP_STEPS["arbitrary-best"])),
     "book": _book,
     "zskt": _zskt,
     "dfad": _dfad,
@@ -347,9 +356,10 @@ def get(name: str, profile: str | None = None) -> Recipe:
     return replace(RECIPES[name](_pick(profile)), profile=profile)
 
 
-def table(name: str):
-    """The recipe ``name`` as a DataFrame: one row per setting, its quick and full values, shown whole (pandas'
-    ``display.max_colwidth`` None). Raises ValueError for an unknown recipe (as :func:`get`)."""
+def table(name: str, profiles: tuple[str, ...] = ("quick", "full")):
+    """The recipe ``name`` as a DataFrame: one row per setting, its value at each of ``profiles`` (default quick
+    and full, what the chapters show; the workshop's departures are listed by :func:`workshop_table`), shown whole
+    (pandas' ``display.max_colwidth`` None). Raises ValueError for an unknown recipe (as :func:`get`)."""
     import pandas as pd
 
     pd.set_option("display.max_colwidth", None)
@@ -360,8 +370,8 @@ def table(name: str):
                 **{f"student.{k}": v for k, v in asdict(r.student).items()},
                 **{f"extra.{k}": v for k, v in r.extras.items()}}
 
-    cols = {p: rows(get(name, p)) for p in ("quick", "full")}
-    keys = list(dict.fromkeys([*cols["quick"], *cols["full"]]))
+    cols = {p: rows(get(name, p)) for p in profiles}
+    keys = list(dict.fromkeys(k for c in cols.values() for k in c))
     show = {p: ["–" if c.get(k, "") is None else str(c.get(k, "")) for k in keys] for p, c in cols.items()}
     return pd.DataFrame(show,
                         index=pd.Index(keys, name="setting"))

@@ -91,7 +91,7 @@ def test_get_builds_by_name():
     assert isinstance(methods.get("transfer-set", images()), methods.TransferSet)
 
 
-@pytest.mark.parametrize("profile", ["quick", "full"])
+@pytest.mark.parametrize("profile", ["quick", "workshop", "full"])
 def test_every_recipe_builds(profile):
     from dfkd_book import methods, recipes
 

@@ -13,7 +13,7 @@ from dfkd_book.methods import adversarial, ssd
 
 #: what every method record has: the schema's keys and the teacher's accuracy
 REQUIRED = records.RECORD_KEYS + ("teacher_acc",)
-PROFILES = ("quick", "full")
+PROFILES = ("quick", "workshop", "full")
 
 
 def first_seed_acc(rec: dict) -> float:

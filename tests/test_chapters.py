@@ -59,9 +59,28 @@ def test_record_without_quick_reads_every_notebook_and_keeps_the_recorded_quick_
     assert (tmp_path / "runs" / "chapters.json").is_file()
 
 
+def test_record_measures_the_workshop_profile_of_the_chapters_named(tmp_path, monkeypatch):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "01_a.ipynb", [("2026-01-01T10:00:00Z", "2026-01-01T10:01:00Z")])
+    _notebook(nbs / "02_b.ipynb", [("2026-01-01T11:00:00Z", "2026-01-01T11:00:30Z")])
+    gpu = {"seconds": 90.0, "device": "cuda (NVIDIA H100)", "profile": "full"}
+    records.save_summary(costs.RECORD, {"02_b": {"full": {}, "gpu": gpu}}, tmp_path)
+    ran = []
+    monkeypatch.setattr(costs, "measure", lambda nb, profile="quick": ran.append((nb.stem, profile)) or 42.0)
+    rec = costs.record(quick=False, notebooks=nbs, results_dir=tmp_path, workshop=["01_a"])
+    assert ran == [("01_a", "workshop")]
+    assert rec["01_a"]["workshop"]["seconds"] == 42.0 and "workshop" not in rec["02_b"]
+    assert rec["02_b"]["gpu"] == gpu  # what was recorded otherwise is kept
+    again = costs.record(quick=False, notebooks=nbs, results_dir=tmp_path)  # measures nothing, keeps the workshop
+    assert ran == [("01_a", "workshop")] and again["01_a"]["workshop"] == rec["01_a"]["workshop"]
+
+
 def test_record_only_names_chapters(tmp_path):
     with pytest.raises(ValueError, match="no chapter"):
         costs.record(only=["99_nothing"], results_dir=tmp_path)
+    with pytest.raises(ValueError, match="no chapter"):
+        costs.record(quick=False, workshop=["99_nothing"], results_dir=tmp_path)
     assert not (tmp_path / "runs").exists()
 
 
@@ -110,9 +129,10 @@ def test_use_switches_the_profile_in_one_line(capsys, monkeypatch):
     monkeypatch.setenv(config.ENV_PROFILE, "full")
     assert chapters.use(" Quick ") == "quick" and config.profile() == "quick"
     assert "quick profile is on" in capsys.readouterr().out
-    with pytest.raises(ValueError, match=r"profile must be one of \('quick', 'full'\), got 'fast'"):
+    with pytest.raises(ValueError, match=r"profile must be one of \('quick', 'workshop', 'full'\), got 'fast'"):
         chapters.use("fast")
     assert config.profile() == "quick"
+    assert chapters.use("workshop") == "workshop" and config.profile() == "workshop"
 
 
 def test_setup_describes_seeds_and_shows_the_cost(capsys, monkeypatch):

@@ -18,6 +18,19 @@ def test_quick_profile(monkeypatch):
     assert config.pick(quick="q", full="f") == "q"
 
 
+def test_workshop_profile_departs_from_full_only_where_told(monkeypatch):
+    monkeypatch.setenv("DFKD_BOOK_PROFILE", "workshop")
+    assert config.profile() == "workshop"
+    assert config.pick(quick="q", full="f") == "f"
+    assert config.pick(quick="q", full="f", workshop="w") == "w"
+    assert config.pick(quick="q", full="f", workshop=None) is None  # None is a budget, not "unset"
+    # an explicit profile overrides the active one
+    assert config.pick(quick="q", full="f", workshop="w", at="quick") == "q"
+    assert config.pick(quick="q", full="f", workshop="w", at="full") == "f"
+    with pytest.raises(ValueError, match=r"quick.*workshop.*full.*'medium'"):
+        config.pick(quick="q", full="f", at="medium")
+
+
 def test_bad_profile_names_the_choices(monkeypatch):
     monkeypatch.setenv("DFKD_BOOK_PROFILE", "fast")
     with pytest.raises(ValueError, match=r"'fast'.*quick.*full"):

@@ -4,12 +4,14 @@ through :func:`dfkd_book.chapters.show`), and the tool that re-executes a chapte
     python -m dfkd_book.experiments.costs            # read the committed runs, execute each chapter (quick)
     python -m dfkd_book.experiments.costs --no-quick # only read the committed full-profile runs
     python -m dfkd_book.experiments.costs --only 03_arbitrary_transfer_sets   # one chapter's quick profile
+    python -m dfkd_book.experiments.costs --no-quick --workshop 02_data_impressions  # its workshop profile
     python -m dfkd_book.experiments.costs splice NOTEBOOK.ipynb --setup 'MARKER|...' --target 'MARKER|...'
 
 The first three write ``results/runs/chapters.json`` and the table of chapter costs in ``intro.md``. The **full**
 cost is read from the committed notebook itself: the span of its cells' execution timestamps (the run whose
-outputs the book shows) and the device and profile its first output printed. The **quick** cost is measured by
-executing the notebook in memory with ``DFKD_BOOK_PROFILE=quick`` on this machine.
+outputs the book shows) and the device and profile its first output printed. The **quick** cost (and, for the
+chapters named by ``--workshop``, the **workshop** cost) is measured by executing the notebook in memory with
+``DFKD_BOOK_PROFILE`` set to that profile on this machine; a chapter that fails its checks fails the measurement.
 
 ``splice`` is for cells whose outputs are functions of committed records alone (a table read from ``results/``):
 the cells whose source contains a ``--setup`` marker run first (imports, loading the record), then the
@@ -65,15 +67,15 @@ def committed_run(path: str | os.PathLike) -> dict:
     raise ValueError(f"{path}: no `profile: ... device: ...` line from config.describe() in its outputs")
 
 
-def measure_quick(path: str | os.PathLike, timeout: int = 900) -> float:
-    """Seconds to execute the notebook (in memory; the file is not touched) with the quick profile (nbclient, this
-    machine)."""
+def measure(path: str | os.PathLike, profile: str = "quick", timeout: int = 3600) -> float:
+    """Seconds to execute the notebook (in memory; the file is not touched) with ``profile`` (nbclient, this
+    machine). Raises nbclient's ``CellExecutionError`` when a cell fails (a chapter's checks included)."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     old = os.environ.get("DFKD_BOOK_PROFILE")
-    os.environ["DFKD_BOOK_PROFILE"] = "quick"
+    os.environ["DFKD_BOOK_PROFILE"] = profile
     try:
         t0 = time.perf_counter()  # executed in memory: the file is not touched
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -87,10 +89,11 @@ def measure_quick(path: str | os.PathLike, timeout: int = 900) -> float:
 
 
 def record(quick: bool = True, notebooks: Path = NOTEBOOKS, results_dir: Path | None = None,
-           only: list[str] | None = None) -> dict:
+           only: list[str] | None = None, workshop: list[str] = ()) -> dict:
     """Write ``results/runs/chapters.json``: every chapter's committed run and (``quick``) its measured quick cost;
-    ``only`` (notebook names without ``.ipynb``) measures the quick cost of those alone, keeping the others'.
-    Raises ValueError for a name in ``only`` that is no chapter."""
+    ``only`` (notebook names without ``.ipynb``) measures the quick cost of those alone, keeping the others';
+    ``workshop`` measures the workshop profile of the chapters it names, keeping the others' recorded one.
+    Raises ValueError for a name in ``only`` or ``workshop`` that is no chapter."""
     out = {}
     old = records.load_summary(RECORD, results_dir) if records.summary_path(RECORD, results_dir).exists() else {}
     import torch
@@ -98,16 +101,23 @@ def record(quick: bool = True, notebooks: Path = NOTEBOOKS, results_dir: Path | 
     here = device_name()
     here += f" ({torch.get_num_threads()} threads)" if here == "cpu" else ""
     names = sorted(Path(notebooks).glob("*.ipynb"))
-    unknown = sorted(set(only or ()) - {nb.stem for nb in names})
+    unknown = sorted((set(only or ()) | set(workshop)) - {nb.stem for nb in names})
     if unknown:
         raise ValueError(f"no chapter {unknown} in {notebooks}; chapters: {[nb.stem for nb in names]}")
     for nb in names:
         entry = {"full": committed_run(nb)}
         if quick and (only is None or nb.stem in only):
             print(f"{nb.name}: executing (quick)", flush=True)
-            entry["quick"] = {"seconds": measure_quick(nb), "device": here, "machine": platform.machine()}
+            entry["quick"] = {"seconds": measure(nb), "device": here, "machine": platform.machine()}
         elif "quick" in old.get(nb.stem, {}):
             entry["quick"] = old[nb.stem]["quick"]
+        if nb.stem in workshop:
+            print(f"{nb.name}: executing (workshop)", flush=True)
+            entry["workshop"] = {"seconds": measure(nb, "workshop"), "device": here, "machine": platform.machine()}
+        elif "workshop" in old.get(nb.stem, {}):
+            entry["workshop"] = old[nb.stem]["workshop"]
+        for kept in set(old.get(nb.stem, {})) - set(entry):  # recorded by other means (a GPU run)
+            entry[kept] = old[nb.stem][kept]
         out[nb.stem] = entry
     records.save_summary(RECORD, out, results_dir)
     return out
@@ -223,8 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-quick", action="store_true", help="do not execute the chapters (keep recorded quick)")
     parser.add_argument("--only", nargs="+", metavar="CHAPTER",
                         help="measure the quick profile of these chapters alone (e.g. 03_arbitrary_transfer_sets)")
+    parser.add_argument("--workshop", nargs="+", metavar="CHAPTER", default=(),
+                        help="measure the workshop profile of these chapters (minutes each; keeps the others')")
     args = parser.parse_args(argv)
-    rec = record(quick=not args.no_quick, only=args.only)
+    rec = record(quick=not args.no_quick, only=args.only, workshop=args.workshop)
     write_intro(rec)
     write_intro(rec, WORKSHOP, workshop_markdown)
     for name, e in rec.items():

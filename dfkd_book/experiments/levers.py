@@ -9,6 +9,7 @@ fresh synthesis and a fresh student (the final student on the Fashion-MNIST test
     python -m dfkd_book.experiments.levers generalise --out OUT.jsonl --seeds 0 1 2 --workers 2
     python -m dfkd_book.experiments.levers blackbox --out OUT.jsonl --labels dfme ideal --seeds 0 1 2
     python -m dfkd_book.experiments.levers fresh --out OUT.jsonl --seeds 0 1 2 --workers 2
+    python -m dfkd_book.experiments.levers workshop --out OUT.jsonl --seeds 0 1 2
 
 ``--workers N`` runs N at once (one thread each; ``0``: in this process with all its threads — a race is timed,
 nothing may run beside it); ``--minutes M`` stops handing out runs after M minutes; a run already in ``OUT`` is
@@ -21,8 +22,9 @@ student changed), ``ssd-table4`` (chapter 6: the rows of SSD-KD's Table 4 and th
 (chapter 4: the mean transition error of three students over walk step sizes), ``generalise`` (issue 46: mixup,
 CutMix, weight averaging and data-free selection on the yardstick protocol, :data:`GENERALISE`), ``blackbox``
 (chapter 8: the black-box recipes and their doublings, :data:`BLACKBOX`), ``fresh`` (issue 46: data-free
-selection on fresh samples of the generator methods, :data:`FRESH`); the tables in :mod:`.lever_tables`. The arbitrary
-sets' levers run with their study (:mod:`dfkd_book.experiments.ablation`).
+selection on fresh samples of the generator methods, :data:`FRESH`), ``workshop`` (issue 48: each recipe's
+workshop student on its full set, :data:`dfkd_book.recipes.WORKSHOP_STEPS`); the tables in
+:mod:`.lever_tables`. The arbitrary sets' levers run with their study (:mod:`dfkd_book.experiments.ablation`).
 """
 
 from __future__ import annotations
@@ -256,7 +258,8 @@ def recipe_set(name: str, device=None, settings: dict | None = None, seed: int =
 def generalise(job: dict) -> dict:
     """One run of ``generalise``: the LeNet-5-Half student on recipe ``RECIPE``'s set (label ``"RECIPE: LEVER"``)
     with the yardstick's protocol (:data:`dfkd_book.experiments.students.YARDSTICK_PROTOCOL`, its steps
-    ``job["budget"]``; ``"recipe"``: the recipe's own student protocol) and the lever on, evaluated on the
+    ``job["budget"]``; ``"recipe"``: the recipe's own student protocol; ``"workshop"``: its workshop profile's,
+    on the same set — a ValueError if that profile changes the set) and the lever on, evaluated on the
     validation split; the test accuracy of the student it returns beside. ``best_val_acc`` is the best
     evaluation's (the best-epoch rule applied to validation)."""
     name, lever = job["label"].split(": ", 1)
@@ -265,8 +268,12 @@ def generalise(job: dict) -> dict:
     method = TransferSet(x)
     if "hybrid" in changes:  # the two sets in equal shares (the smaller repeated to the larger's size)
         method = Hybrid([method, TransferSet(recipe_set(changes["hybrid"]))])
-    if job["budget"] == "recipe":  # the recipe's own student protocol (its steps, batch, augmentation, warm-up)
-        proto = r.student
+    if job["budget"] in ("recipe", "workshop"):  # the recipe's own protocol (steps, batch, augmentation, warm-up)
+        at = recipes.get(name, "workshop") if job["budget"] == "workshop" else r
+        if at.settings != r.settings:
+            raise ValueError(f"{name}'s workshop profile changes its set ({at.settings} against {r.settings}); "
+                             "the workshop study distils the full set")
+        proto = at.student
         kw = proto.kwargs(eval_every=max(proto.steps // 10, 1))
     else:
         proto = replace(students.YARDSTICK_PROTOCOL, steps=job["budget"])
@@ -345,6 +352,14 @@ def fresh(job: dict) -> dict:
 
 
 #: what makes two runs of a lever study the same run (the committed runs carry these keys too)
+def workshop(job: dict) -> dict:
+    """One run of ``workshop``: recipe ``job["label"]``'s workshop student (:data:`dfkd_book.recipes.WORKSHOP_STEPS`)
+    on the set its full profile makes, as :func:`generalise` runs it (validation and test accuracy); the full
+    student it is paired with is generalise's ``"RECIPE: as the yardstick"`` at the recipe's budget, same seed and
+    set (``set_sha256``)."""
+    return generalise({**job, "label": f"{job['label']}: as the yardstick", "budget": "workshop"})
+
+
 IDENTITY = ("study", "label", "seed", "budget")
 #: study → (its work, its labels, the seeds it runs by default)
 STUDIES = {
@@ -357,6 +372,7 @@ STUDIES = {
     "generalise": (generalise, GENERALISE_LABELS, (0, 1, 2)),
     "blackbox": (blackbox, tuple(BLACKBOX), (0, 1, 2)),
     "fresh": (fresh, tuple(FRESH), (0, 1, 2)),
+    "workshop": (workshop, tuple(recipes.WORKSHOP_STEPS), (0, 1, 2)),
 }
 
 
@@ -400,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(str(e))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    if a.study == "workshop":
+        for name in {j["label"] for j in todo}:
+            recipe_set(name, config.device())
     if a.study == "generalise":  # the transfer sets, made once here rather than by every worker at once
         for j in todo:
             name, changes = j["label"].split(": ", 1)[0], GENERALISE_ONE.get(j["label"], (0, 0, {}))[2]
