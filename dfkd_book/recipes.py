@@ -356,6 +356,27 @@ def get(name: str, profile: str | None = None) -> Recipe:
     return replace(RECIPES[name](_pick(profile)), profile=profile)
 
 
+def _rows(r: Recipe) -> dict:
+    """A recipe's settings, flat: ``method.*``, ``student.*``, ``extra.*``."""
+    return {"method": r.method, "teacher": r.teacher, "student": r.student_arch,
+            **{f"method.{k}": v for k, v in r.settings.items()},
+            **{f"student.{k}": v for k, v in asdict(r.student).items()},
+            **{f"extra.{k}": v for k, v in r.extras.items()}}
+
+
+def workshop_table():
+    """What the workshop profile changes: one row per recipe and setting whose workshop value departs from the
+    full one (recipe, setting; columns full and workshop). Every other setting of every recipe is the full one."""
+    import pandas as pd
+
+    out = []
+    for name in RECIPES:
+        full, ws = _rows(get(name, "full")), _rows(get(name, "workshop"))
+        out += [{"recipe": name, "setting": k, "full": str(full.get(k)), "workshop": str(ws.get(k))}
+                for k in dict.fromkeys([*full, *ws]) if full.get(k) != ws.get(k)]
+    return pd.DataFrame(out, columns=["recipe", "setting", "full", "workshop"]).set_index(["recipe", "setting"])
+
+
 def table(name: str, profiles: tuple[str, ...] = ("quick", "full")):
     """The recipe ``name`` as a DataFrame: one row per setting, its value at each of ``profiles`` (default quick
     and full, what the chapters show; the workshop's departures are listed by :func:`workshop_table`), shown whole
@@ -363,14 +384,7 @@ def table(name: str, profiles: tuple[str, ...] = ("quick", "full")):
     import pandas as pd
 
     pd.set_option("display.max_colwidth", None)
-
-    def rows(r: Recipe) -> dict:
-        return {"method": r.method, "teacher": r.teacher, "student": r.student_arch,
-                **{f"method.{k}": v for k, v in r.settings.items()},
-                **{f"student.{k}": v for k, v in asdict(r.student).items()},
-                **{f"extra.{k}": v for k, v in r.extras.items()}}
-
-    cols = {p: rows(get(name, p)) for p in profiles}
+    cols = {p: _rows(get(name, p)) for p in profiles}
     keys = list(dict.fromkeys(k for c in cols.values() for k in c))
     show = {p: ["–" if c.get(k, "") is None else str(c.get(k, "")) for k in keys] for p, c in cols.items()}
     return pd.DataFrame(show,

@@ -704,3 +704,13 @@ def test_a_kept_student_comes_back_for_its_recipe_and_seed_only(tmp_path, monkey
     back = bench.kept_student("zskt", 0)
     assert all(torch.equal(a, b) for a, b in zip(student.state_dict().values(), back.state_dict().values()))
     assert bench.kept_student("zskt", 1) is None and bench.kept_student("dfad", 0) is None
+
+
+def test_the_workshop_profile_departs_from_full_only_in_the_measured_student_steps():
+    """Issue 48: the workshop profile keeps every set and setting of the full profile; only the students of
+    WORKSHOP_STEPS train shorter (each measured by `levers workshop`)."""
+    t = recipes.workshop_table()
+    assert set(t.index) == {(name, "student.steps") for name in recipes.WORKSHOP_STEPS}
+    for name, steps in recipes.WORKSHOP_STEPS.items():
+        ws, full = recipes.get(name, "workshop"), recipes.get(name, "full")
+        assert ws.student.steps == steps < full.student.steps and ws.settings == full.settings

@@ -170,6 +170,14 @@ def test_the_workshop_page_shows_the_record_in_order_with_running_totals():
     assert [r.split(" | ")[3] for r in rows] == ["60 s", "3 min", "6 min", "10 min", "15 min", "21 min", "28 min",
                                                 "36 min"]
     assert "30 s, NVIDIA H100" in rows[0] and rows[1].endswith("not measured yet |")
+    # the workshop profile: the full run where a chapter's budgets do not depart, measured where they do
+    workshop = [r.split(" | ")[4] for r in rows]
+    assert workshop[0] == "60 s (the full budgets)" and not costs.workshop_departs(costs.WORKSHOP_CHAPTERS[0])
+    departs = [i for i, name in enumerate(costs.WORKSHOP_CHAPTERS) if costs.workshop_departs(name)]
+    assert departs and all(workshop[i] == "not measured yet" for i in departs)
+    fake[costs.WORKSHOP_CHAPTERS[departs[0]]]["workshop"] = {"seconds": 30.0, "device": "cpu (1 thread)"}
+    rows = costs.workshop_markdown(fake).splitlines()[2:]
+    assert rows[departs[0]].split(" | ")[4] == "30 s, cpu (1 thread)"
 
 
 def test_write_intro_replaces_only_the_block_between_the_markers(tmp_path):
@@ -230,3 +238,33 @@ def test_glued_text_reads_back_as_glued(text, monkeypatch):
         {name: format_display_data(value)[0]["text/plain"]}))  # what myst_nb.glue stores
     chapters.glue("x", text)
     assert format_plain_text(stored["x"], "s") == text
+
+
+def test_workshop_evidence_pairs_each_departure_with_its_full_student_on_seed_and_set(tmp_path, monkeypatch):
+    from dfkd_book import recipes
+
+    monkeypatch.setattr(recipes, "WORKSHOP_STEPS", {"zskd": 10_000})
+    prov = {k: "x" for k in records.PROVENANCE}
+
+    def run(study, label, seed, sha, val, **extra):
+        return {"study": study, "label": label, "seed": seed, **prov, "set_sha256": sha, "val_acc": val,
+                "test_acc": val - 1, **extra}
+
+    full = [run("generalise", "zskd: as the yardstick", s, "A", 80.0 + s, budget="recipe") for s in range(3)]
+    full += [run("generalise", "zskd: as the yardstick", 3, "B", 70.0, budget="recipe"),  # another set
+             run("generalise", "zskd: as the yardstick", 0, "A", 10.0, budget=5_000)]  # another budget
+    records.append_runs(records.runs_path("generalise", tmp_path), full)
+    assert costs.workshop_evidence(tmp_path)[0]["seeds"] == []  # nothing measured: no pairs, no verdict
+    ws = [run("workshop", "zskd", s, "A", 79.0 + s) for s in (2, 0, 1)] + [run("workshop", "zskd", 3, "C", 50.0)]
+    records.append_runs(records.runs_path("workshop", tmp_path), ws)
+    (e,) = costs.workshop_evidence(tmp_path)
+    assert e["seeds"] == [0, 1, 2] and e["steps"] == (20_000, 10_000)
+    assert e["val"] == {"full": [80.0, 81.0, 82.0], "workshop": [79.0, 80.0, 81.0]}
+    assert e["compare"].paired and e["compare"].diff == pytest.approx(-1.0) and e["keeps"]
+    assert "| zskd | 20,000 → 10,000 | 3 | 81.00 ± 1.00 | 80.00 ± 1.00 | -1.00 points" in costs.evidence_markdown([e])
+
+
+def test_the_workshop_page_shows_the_measurement_behind_each_workshop_budget():
+    assert costs.intro_block(costs.WORKSHOP, costs.EVIDENCE_START, costs.EVIDENCE_END) == \
+        costs.evidence_markdown(costs.workshop_evidence()), "workshop.md's budgets table is stale: run " \
+        "`python -m dfkd_book.experiments.costs --no-quick`"

@@ -146,42 +146,120 @@ WORKSHOP_CHAPTERS = ("01_classical_kd", "02_data_impressions", "03_arbitrary_tra
                      "08_black_box_teachers")
 
 
-def workshop_markdown(rec: dict) -> str:
-    """The workshop page's table: the chapters in order, what each costs on each profile and device measured, and
-    the running totals (a GPU column once a GPU run is recorded as ``rec[chapter]["gpu"]``)."""
-    lines = ["| order | chapter | full profile | running total | quick profile | running total | on a GPU |",
-             "|---|---|---|---|---|---|---|"]
-    full_total = quick_total = 0.0
-    for i, name in enumerate(WORKSHOP_CHAPTERS, 1):
-        e = rec[name]
-        full_total += e["full"]["seconds"]
-        quick = e.get("quick")
-        quick_total += quick["seconds"] if quick else 0.0
-        gpu = e.get("gpu")
-        on_gpu = f"{minutes(gpu['seconds'])}, {gpu['device']}" if gpu else "not measured yet"
-        lines.append(f"| {i} | {{doc}}`notebooks/{name}` | {minutes(e['full']['seconds'])}, {e['full']['device']} | "
-                     f"{minutes(full_total)} | {minutes(quick['seconds']) if quick else '–'} | "
-                     f"{minutes(quick_total) if quick else '–'} | {on_gpu} |")
+def workshop_departs(name: str) -> bool:
+    """Whether chapter ``name`` (``NN_...``) trains a recipe whose workshop budget departs from its full one
+    (:data:`dfkd_book.recipes.WORKSHOP_STEPS`); a chapter that does not runs the same budgets on both profiles."""
+    from .. import recipes
+
+    return int(name[:2]) in {recipes.about(r).chapter for r in recipes.WORKSHOP_STEPS}
+
+
+#: the workshop profile's rule: a budget may depart from the full one when its student's mean validation accuracy
+#: stays within this many points of the full student's, on the same set and seeds
+WORKSHOP_POINTS = 3.0
+
+
+def workshop_evidence(results_dir: str | os.PathLike | None = None) -> list[dict]:
+    """The measurement behind each workshop departure (:data:`dfkd_book.recipes.WORKSHOP_STEPS`): the recipe's
+    workshop student (``results/runs/workshop.jsonl``) against its full one (``generalise.jsonl``, ``"RECIPE: as
+    the yardstick"`` at the recipe's budget), paired on the seeds both ran on the same set (``set_sha256``). One
+    dict per recipe: ``recipe``, ``steps`` (full, workshop), ``seeds``, ``val`` and ``test`` ({"full", "workshop"}:
+    accuracies in %, seed order), ``compare`` (:func:`dfkd_book.stats.compare`, paired, workshop − full on
+    validation) and ``keeps`` (the mean within :data:`WORKSHOP_POINTS`). A recipe with no paired run has ``seeds``
+    empty and ``compare`` None."""
+    from .. import recipes, stats
+
+    ws = records.load_runs("workshop", results_dir) if records.runs_path("workshop", results_dir).exists() else []
+    full = records.load_runs("generalise", results_dir)
+    out = []
+    for name, steps in recipes.WORKSHOP_STEPS.items():
+        base = {(r["seed"], r["set_sha256"]): r for r in full
+                if r["label"] == f"{name}: as the yardstick" and r.get("budget") == "recipe"}
+        pairs = sorted(((r["seed"], base[r["seed"], r["set_sha256"]], r) for r in ws
+                        if r["label"] == name and (r["seed"], r["set_sha256"]) in base), key=lambda t: t[0])
+        val = {"full": [f["val_acc"] for _, f, _ in pairs], "workshop": [w["val_acc"] for _, _, w in pairs]}
+        test = {"full": [f["test_acc"] for _, f, _ in pairs], "workshop": [w["test_acc"] for _, _, w in pairs]}
+        cmp = stats.compare(val["workshop"], val["full"], paired=True) if pairs else None
+        out.append({"recipe": name, "steps": (recipes.get(name, "full").student.steps, steps),
+                    "seeds": [s for s, _, _ in pairs], "val": val, "test": test, "compare": cmp,
+                    "keeps": cmp is not None and cmp.diff >= -WORKSHOP_POINTS})
+    return out
+
+
+def evidence_markdown(evidence: list[dict]) -> str:
+    """:func:`workshop_evidence` as the workshop page's table."""
+    from ..stats import mean_sd_text
+
+    lines = ["| recipe | student steps, full → workshop | seeds | validation %, full | validation %, workshop | "
+             "difference (paired) | test %, full | test %, workshop |", "|---|---|---|---|---|---|---|---|"]
+    for e in evidence:
+        if not e["seeds"]:
+            lines.append(f"| {e['recipe']} | {e['steps'][0]:,} → {e['steps'][1]:,} | not measured yet | – | – | – | – "
+                         "| – |")
+            continue
+        c = e["compare"]
+        p = "" if c.p is None else f", p = {c.p:.2f}"
+        lines.append(f"| {e['recipe']} | {e['steps'][0]:,} → {e['steps'][1]:,} | {len(e['seeds'])} | "
+                     f"{mean_sd_text(e['val']['full'])} | {mean_sd_text(e['val']['workshop'])} | "
+                     f"{c.diff:+.2f} points{p} | {mean_sd_text(e['test']['full'])} | "
+                     f"{mean_sd_text(e['test']['workshop'])} |")
     return "\n".join(lines)
 
 
-def intro_block(intro: Path = INTRO) -> str:
-    """The generated table as it stands in ``intro.md`` (between the markers). Raises ValueError without them."""
+def workshop_markdown(rec: dict) -> str:
+    """The workshop page's table: the chapters in order, what each costs on each profile and device measured, and
+    the running totals. The workshop profile's cost is the measured one (``rec[chapter]["workshop"]``) where the
+    chapter's budgets depart from the full profile's (:func:`workshop_departs`), the full run's where they do not;
+    a GPU column once a GPU run is recorded as ``rec[chapter]["gpu"]``."""
+    lines = ["| order | chapter | full profile | running total | workshop profile | running total | quick profile | "
+             "running total | on a GPU |", "|---|---|---|---|---|---|---|---|---|"]
+    totals = {"full": 0.0, "workshop": 0.0, "quick": 0.0}
+    for i, name in enumerate(WORKSHOP_CHAPTERS, 1):
+        e = rec[name]
+        runs = {"full": e["full"], "quick": e.get("quick"),
+                "workshop": e.get("workshop") if workshop_departs(name) else e["full"]}
+        cells = []
+        for profile in ("full", "workshop", "quick"):
+            run = runs[profile]
+            if run is None:
+                what = "not measured yet"
+            elif profile == "workshop" and not workshop_departs(name):
+                what = f"{minutes(run['seconds'])} (the full budgets)"
+            else:
+                what = minutes(run["seconds"]) + ("" if profile == "quick" else f", {run['device']}")
+            # a running total stops at the first chapter not measured
+            totals[profile] = None if run is None or totals[profile] is None else totals[profile] + run["seconds"]
+            cells += [what, "–" if totals[profile] is None else minutes(totals[profile])]
+        gpu = e.get("gpu")
+        on_gpu = f"{minutes(gpu['seconds'])}, {gpu['device']}" if gpu else "not measured yet"
+        lines.append(f"| {i} | {{doc}}`notebooks/{name}` | {' | '.join(cells)} | {on_gpu} |")
+    return "\n".join(lines)
+
+
+def intro_block(intro: Path = INTRO, start: str = START, end: str = END) -> str:
+    """The generated table as it stands in ``intro.md`` (between the markers ``start`` and ``end``). Raises
+    ValueError without them."""
     text = Path(intro).read_text()
-    if START not in text or END not in text:
-        raise ValueError(f"{intro} lacks the chapter-cost markers {START!r} ... {END!r}")
-    return text.split(START, 1)[1].split(END, 1)[0].strip()
+    if start not in text or end not in text:
+        raise ValueError(f"{intro} lacks the markers {start!r} ... {end!r}")
+    return text.split(start, 1)[1].split(end, 1)[0].strip()
 
 
-def write_intro(rec: dict, intro: Path = INTRO, render=markdown) -> None:
+def write_intro(rec, intro: Path = INTRO, render=markdown, start: str = START, end: str = END) -> None:
     """Put ``render(rec)`` (:func:`markdown`; :func:`workshop_markdown` for the workshop page) between the
-    markers of ``intro`` (``intro.md``; atomic write)."""
+    markers ``start`` and ``end`` of ``intro`` (``intro.md``; atomic write)."""
     text = Path(intro).read_text()
-    intro_block(intro)  # checks the markers
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    new = f"{head}{START}\n{render(rec)}\n{END}{tail}"
+    intro_block(intro, start, end)  # checks the markers
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    new = f"{head}{start}\n{render(rec)}\n{end}{tail}"
     atomic_write(Path(intro), lambda f: f.write(new.encode()))
+
+
+#: the workshop page's second generated block: the measurement behind each workshop budget
+EVIDENCE_START = ("<!-- workshop budgets: generated from results/runs/workshop.jsonl and generalise.jsonl by "
+                  "`python -m dfkd_book.experiments.costs`; do not edit -->")
+EVIDENCE_END = "<!-- end of workshop budgets -->"
 
 
 def splice(argv: list[str]) -> int:
@@ -239,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     rec = record(quick=not args.no_quick, only=args.only, workshop=args.workshop)
     write_intro(rec)
     write_intro(rec, WORKSHOP, workshop_markdown)
+    write_intro(workshop_evidence(), WORKSHOP, evidence_markdown, EVIDENCE_START, EVIDENCE_END)
     for name, e in rec.items():
         print(f"{name:28s} full {e['full']['seconds']:7.0f} s ({e['full']['device']})"
               + (f"   quick {e['quick']['seconds']:5.0f} s" if "quick" in e else ""))
