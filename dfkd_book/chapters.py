@@ -50,8 +50,9 @@ def cost(chapter: str, results_dir: str | os.PathLike | None = None) -> str:
     full = e["full"]
     line = f"The book shows this chapter's outputs from a {full['profile']}-profile run: " \
            f"{minutes(full['seconds'])} on {full['device']}."
-    if "quick" in e:
-        line += f" The quick profile takes about {minutes(e['quick']['seconds'])} on {e['quick']['device']}."
+    for other in ("workshop", "quick"):
+        if other in e:
+            line += f" The {other} profile takes about {minutes(e[other]['seconds'])} on {e[other]['device']}."
     return line
 
 
@@ -59,15 +60,15 @@ def show(chapter: str, results_dir: str | os.PathLike | None = None) -> None:
     """Print what the chapter costs (:func:`cost`) and how to switch the profile — the chapters' second cell. A
     chapter whose cost is not recorded yet (a new page, before ``python -m dfkd_book.experiments.costs``) says so;
     ``tests/test_chapters.py`` fails until every committed notebook has its cost."""
-    from .config import ENV_PROFILE, profile
+    from .config import ENV_PROFILE, PROFILES, profile
 
     try:
         print(cost(chapter, results_dir))
     except KeyError:
         print(f"The cost of {chapter} is not recorded yet: `python -m dfkd_book.experiments.costs` measures it.")
-    other = "quick" if profile() == "full" else "full"
-    print(f"This is the {profile()} profile. To switch, run `chapters.use({other!r})` in a cell (it sets "
-          f"{ENV_PROFILE}), then run the chapter from the top.")
+    other = " or ".join(f"`chapters.use({p!r})`" for p in PROFILES if p != profile())
+    print(f"This is the {profile()} profile. To switch, run {other} in a cell (it sets {ENV_PROFILE}), then run "
+          "the chapter from the top.")
 
 
 def use(profile: str) -> str:

@@ -91,7 +91,10 @@ def test_cost_reads_the_record_and_names_what_is_known(tmp_path):
     records.save_summary(costs.RECORD, rec, tmp_path)
     line = chapters.cost("02_x", tmp_path)
     assert line.startswith("The book shows this chapter's outputs from a full-profile run: ")
-    assert "10 min on cpu (2 threads)." in line and "about 70 s" in line
+    assert "10 min on cpu (2 threads)." in line and "about 70 s" in line and "workshop" not in line
+    rec["02_x"]["workshop"] = {"seconds": 300.0, "device": "cpu (1 thread)", "machine": "x86_64"}
+    records.save_summary(costs.RECORD, rec, tmp_path)
+    assert "The workshop profile takes about 5 min on cpu (1 thread)." in chapters.cost("02_x", tmp_path)
     with pytest.raises(KeyError, match="02_x"):
         chapters.cost("03_y", tmp_path)
     with pytest.raises(KeyError, match=r"known: \[\]"):
@@ -122,7 +125,7 @@ def test_show_prints_the_cost_and_how_to_switch(capsys, monkeypatch):
     chapters.show("01_classical_kd")
     out = capsys.readouterr().out
     assert "full-profile run" in out and "This is the quick profile" in out
-    assert "run `chapters.use('full')` in a cell" in out
+    assert "run `chapters.use('workshop')` or `chapters.use('full')` in a cell" in out
 
 
 def test_use_switches_the_profile_in_one_line(capsys, monkeypatch):
