@@ -714,3 +714,16 @@ def test_the_workshop_profile_departs_from_full_only_in_the_measured_student_ste
     for name, steps in recipes.WORKSHOP_STEPS.items():
         ws, full = recipes.get(name, "workshop"), recipes.get(name, "full")
         assert ws.student.steps == steps < full.student.steps and ws.settings == full.settings
+
+
+def test_each_workshop_departure_is_measured_within_the_rule_on_three_seeds():
+    """Issue 48: every student the workshop profile shortens was run from ≥ 3 seeds on its recipe's full set, and
+    its mean validation accuracy stays within costs.WORKSHOP_POINTS of the full student's (results/runs/workshop.jsonl
+    against generalise.jsonl, paired on seed and set)."""
+    from dfkd_book.experiments import costs
+
+    evidence = costs.workshop_evidence()
+    assert [e["recipe"] for e in evidence] == list(recipes.WORKSHOP_STEPS)
+    for e in evidence:
+        assert len(e["seeds"]) >= 3, (e["recipe"], e["seeds"])
+        assert e["keeps"] and e["compare"].diff >= -costs.WORKSHOP_POINTS, (e["recipe"], str(e["compare"]))

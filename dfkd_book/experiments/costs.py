@@ -99,7 +99,8 @@ def record(quick: bool = True, notebooks: Path = NOTEBOOKS, results_dir: Path | 
     import torch
 
     here = device_name()
-    here += f" ({torch.get_num_threads()} threads)" if here == "cpu" else ""
+    n = torch.get_num_threads()
+    here += f" ({n} thread{'s' if n != 1 else ''})" if here == "cpu" else ""
     names = sorted(Path(notebooks).glob("*.ipynb"))
     unknown = sorted((set(only or ()) | set(workshop)) - {nb.stem for nb in names})
     if unknown:
