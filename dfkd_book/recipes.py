@@ -157,8 +157,8 @@ class Recipe:
 def _pick(profile: str) -> Callable:
     """``p(quick, full[, workshop])``: the recipes' budgets at ``profile`` (as :func:`dfkd_book.config.pick`; a
     workshop budget defaults to the full one)."""
-    def p(quick, full, workshop=config._FULL):
-        return config.pick(quick=quick, full=full, workshop=workshop, at=profile)
+    def p(quick, full, *workshop):
+        return config.pick(quick=quick, full=full, at=profile, **({"workshop": workshop[0]} if workshop else {}))
     return p
 
 
