@@ -430,8 +430,8 @@ pd.Series({**ours, **published}, name="student test accuracy (%)").to_frame()
 # students see 50,000 images over 100 epochs; the book's IDEAL labels a fraction of that, and its generator is a
 # quarter as wide as the official one, so that a chapter runs on a laptop. {doc}`B8_reproducing_black_box` shows
 # each recipe's learning curves over its seeds, runs the official settings where the recipes depart from them
-# (IDEAL's constant learning rate among them), and runs IDEAL on the papers' 50,000 images, with the loop's
-# cosine and with the official constant rate; each closes part of the gap.
+# (IDEAL's constant learning rate and its generator at the official width among them), and runs IDEAL on the
+# papers' 50,000 images, with the loop's cosine and with the official constant rate; each closes part of the gap.
 #
 # ## Summary
 #
