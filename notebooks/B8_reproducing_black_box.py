@@ -337,7 +337,8 @@ chapters.glue(
 ideal_width_gain = gains(WIDE_IDEAL, "ideal")
 chapters.glue(
     "b8_ideal_width_up",
-    f"{sum(g > 0 for g in ideal_width_gain)} of its {len(ideal_width_gain)} seeds",
+    f"{sum(g > 0 for g in ideal_width_gain)} of its "
+    f"{len(ideal_width_gain)} seeds",
 )
 chapters.glue("b8_ideal_width_min", minutes(by_label[WIDE_IDEAL]))
 chapters.glue("b8_ideal_min", minutes(by_label["ideal"]))
