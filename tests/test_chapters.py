@@ -175,12 +175,14 @@ def test_the_workshop_page_shows_the_record_in_order_with_running_totals():
     assert "30 s, NVIDIA H100" in rows[0] and rows[1].endswith("not measured yet |")
     # the workshop profile: the full run where a chapter's budgets do not depart, measured where they do
     workshop = [r.split(" | ")[4] for r in rows]
-    assert workshop[0] == "60 s (the full budgets)" and not costs.workshop_departs(costs.WORKSHOP_CHAPTERS[0])
+    assert workshop[0] == "as full" and not costs.workshop_departs(costs.WORKSHOP_CHAPTERS[0])
     departs = [i for i, name in enumerate(costs.WORKSHOP_CHAPTERS) if costs.workshop_departs(name)]
     assert departs and all(workshop[i] == "not measured yet" for i in departs)
     fake[costs.WORKSHOP_CHAPTERS[departs[0]]]["workshop"] = {"seconds": 30.0, "device": "cpu (1 thread)"}
     rows = costs.workshop_markdown(fake).splitlines()[2:]
-    assert rows[departs[0]].split(" | ")[4] == "30 s, cpu (1 thread)"
+    assert rows[departs[0]].split(" | ")[4] == "30 s, cpu (1 thread)"  # not the full run's device: named
+    fake[costs.WORKSHOP_CHAPTERS[departs[0]]]["workshop"]["device"] = "cpu"
+    assert costs.workshop_markdown(fake).splitlines()[2:][departs[0]].split(" | ")[4] == "30 s"
 
 
 def test_write_intro_replaces_only_the_block_between_the_markers(tmp_path):
@@ -264,7 +266,8 @@ def test_workshop_evidence_pairs_each_departure_with_its_full_student_on_seed_an
     assert e["seeds"] == [0, 1, 2] and e["steps"] == (20_000, 10_000)
     assert e["val"] == {"full": [80.0, 81.0, 82.0], "workshop": [79.0, 80.0, 81.0]}
     assert e["compare"].paired and e["compare"].diff == pytest.approx(-1.0) and e["keeps"]
-    assert "| zskd | 20,000 → 10,000 | 3 | 81.00 ± 1.00 | 80.00 ± 1.00 | -1.00 points" in costs.evidence_markdown([e])
+    assert "| zskd | 20,000 → 10,000 | 3 | validation | 81.00 ± 1.00 | 80.00 ± 1.00 | -1.00" in \
+        costs.evidence_markdown([e])
 
 
 def test_the_workshop_page_shows_the_measurement_behind_each_workshop_budget():

@@ -188,32 +188,32 @@ def workshop_evidence(results_dir: str | os.PathLike | None = None) -> list[dict
 
 
 def evidence_markdown(evidence: list[dict]) -> str:
-    """:func:`workshop_evidence` as the workshop page's table."""
+    """:func:`workshop_evidence` as the workshop page's table: a row per recipe and split."""
     from ..stats import mean_sd_text
 
-    lines = ["| recipe | student steps, full → workshop | seeds | validation %, full | validation %, workshop | "
-             "difference (paired) | test %, full | test %, workshop |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| recipe | student steps | seeds | split | full, % | workshop, % | difference |",
+             "|---|---|---|---|---|---|---|"]
     for e in evidence:
+        steps = f"{e['steps'][0]:,} → {e['steps'][1]:,}"
         if not e["seeds"]:
-            lines.append(f"| {e['recipe']} | {e['steps'][0]:,} → {e['steps'][1]:,} | not measured yet | – | – | – | – "
-                         "| – |")
+            lines.append(f"| {e['recipe']} | {steps} | not measured yet | – | – | – | – |")
             continue
         c = e["compare"]
-        p = "" if c.p is None else f", p = {c.p:.2f}"
-        lines.append(f"| {e['recipe']} | {e['steps'][0]:,} → {e['steps'][1]:,} | {len(e['seeds'])} | "
-                     f"{mean_sd_text(e['val']['full'])} | {mean_sd_text(e['val']['workshop'])} | "
-                     f"{c.diff:+.2f} points{p} | {mean_sd_text(e['test']['full'])} | "
-                     f"{mean_sd_text(e['test']['workshop'])} |")
+        diff = f"{c.diff:+.2f}" + ("" if c.p is None else f" (p = {c.p:.2f})")
+        lines.append(f"| {e['recipe']} | {steps} | {len(e['seeds'])} | validation | {mean_sd_text(e['val']['full'])} | "
+                     f"{mean_sd_text(e['val']['workshop'])} | {diff} |")
+        lines.append(f"| | | | test | {mean_sd_text(e['test']['full'])} | {mean_sd_text(e['test']['workshop'])} | |")
     return "\n".join(lines)
 
 
 def workshop_markdown(rec: dict) -> str:
-    """The workshop page's table: the chapters in order, what each costs on each profile and device measured, and
-    the running totals. The workshop profile's cost is the measured one (``rec[chapter]["workshop"]``) where the
-    chapter's budgets depart from the full profile's (:func:`workshop_departs`), the full run's where they do not;
-    a GPU column once a GPU run is recorded as ``rec[chapter]["gpu"]``."""
-    lines = ["| order | chapter | full profile | running total | workshop profile | running total | quick profile | "
-             "running total | on a GPU |", "|---|---|---|---|---|---|---|---|---|"]
+    """The workshop page's table: the chapters in order, what each costs on each profile measured, and the running
+    totals. The workshop profile's cost is the measured one (``rec[chapter]["workshop"]``, its device named where it
+    is not the full run's) where the chapter's budgets depart from the full profile's (:func:`workshop_departs`),
+    the full run's ("as full") where they do not; a GPU column once a GPU run is recorded as
+    ``rec[chapter]["gpu"]``."""
+    lines = ["| order | chapter | full profile | total | workshop | total | quick | on a GPU |",
+             "|---|---|---|---|---|---|---|---|"]
     totals = {"full": 0.0, "workshop": 0.0, "quick": 0.0}
     for i, name in enumerate(WORKSHOP_CHAPTERS, 1):
         e = rec[name]
@@ -225,12 +225,15 @@ def workshop_markdown(rec: dict) -> str:
             if run is None:
                 what = "not measured yet"
             elif profile == "workshop" and not workshop_departs(name):
-                what = f"{minutes(run['seconds'])} (the full budgets)"
+                what = "as full"
+            elif profile == "full" or profile == "workshop" and run["device"] != e["full"]["device"]:
+                what = f"{minutes(run['seconds'])}, {run['device']}"
             else:
-                what = minutes(run["seconds"]) + ("" if profile == "quick" else f", {run['device']}")
+                what = minutes(run["seconds"])
             # a running total stops at the first chapter not measured
             totals[profile] = None if run is None or totals[profile] is None else totals[profile] + run["seconds"]
-            cells += [what, "–" if totals[profile] is None else minutes(totals[profile])]
+            total = "–" if totals[profile] is None else minutes(totals[profile])
+            cells += [what] if profile == "quick" else [what, total]
         gpu = e.get("gpu")
         on_gpu = f"{minutes(gpu['seconds'])}, {gpu['device']}" if gpu else "not measured yet"
         lines.append(f"| {i} | {{doc}}`notebooks/{name}` | {' | '.join(cells)} | {on_gpu} |")
