@@ -44,11 +44,17 @@ def test_committed_run_needs_timestamps_and_the_describe_line(tmp_path):
         costs.committed_run(nb)
 
 
-def test_record_without_quick_reads_every_notebook_and_keeps_the_recorded_quick_cost(tmp_path):
+def _two_chapters(tmp_path):
+    """A notebooks folder with two executed chapters, 01_a (60 s) and 02_b (30 s)."""
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     _notebook(nbs / "01_a.ipynb", [("2026-01-01T10:00:00Z", "2026-01-01T10:01:00Z")])
     _notebook(nbs / "02_b.ipynb", [("2026-01-01T11:00:00Z", "2026-01-01T11:00:30Z")])
+    return nbs
+
+
+def test_record_without_quick_reads_every_notebook_and_keeps_the_recorded_quick_cost(tmp_path):
+    nbs = _two_chapters(tmp_path)
     quick = {"seconds": 70.0, "device": "cpu (2 threads)", "machine": "x86_64"}
     records.save_summary(costs.RECORD, {"01_a": {"full": {}, "quick": quick}}, tmp_path)
     rec = costs.record(quick=False, notebooks=nbs, results_dir=tmp_path)
@@ -60,10 +66,7 @@ def test_record_without_quick_reads_every_notebook_and_keeps_the_recorded_quick_
 
 
 def test_record_measures_the_workshop_profile_of_the_chapters_named(tmp_path, monkeypatch):
-    nbs = tmp_path / "notebooks"
-    nbs.mkdir()
-    _notebook(nbs / "01_a.ipynb", [("2026-01-01T10:00:00Z", "2026-01-01T10:01:00Z")])
-    _notebook(nbs / "02_b.ipynb", [("2026-01-01T11:00:00Z", "2026-01-01T11:00:30Z")])
+    nbs = _two_chapters(tmp_path)
     gpu = {"seconds": 90.0, "device": "cuda (NVIDIA H100)", "profile": "full"}
     records.save_summary(costs.RECORD, {"02_b": {"full": {}, "gpu": gpu}}, tmp_path)
     ran = []

@@ -110,15 +110,11 @@ def record(quick: bool = True, notebooks: Path = NOTEBOOKS, results_dir: Path | 
         if quick and (only is None or nb.stem in only):
             print(f"{nb.name}: executing (quick)", flush=True)
             entry["quick"] = {"seconds": measure(nb), "device": here, "machine": platform.machine()}
-        elif "quick" in old.get(nb.stem, {}):
-            entry["quick"] = old[nb.stem]["quick"]
         if nb.stem in workshop:
             print(f"{nb.name}: executing (workshop)", flush=True)
             entry["workshop"] = {"seconds": measure(nb, "workshop"), "device": here, "machine": platform.machine()}
-        elif "workshop" in old.get(nb.stem, {}):
-            entry["workshop"] = old[nb.stem]["workshop"]
-        for kept in set(old.get(nb.stem, {})) - set(entry):  # recorded by other means (a GPU run)
-            entry[kept] = old[nb.stem][kept]
+        # what was not measured now keeps its record, in the record's order (a GPU run is recorded elsewhere)
+        entry = {k: entry.get(k, v) for k, v in old.get(nb.stem, {}).items()} | entry
         out[nb.stem] = entry
     records.save_summary(RECORD, out, results_dir)
     return out
